@@ -1,0 +1,97 @@
+// Absolute instants as servers write them. Pure: every function returns epoch ms or undefined, never throws.
+
+const MONTHS: Readonly<Record<string, number>> = {
+  Jan: 0,
+  Feb: 1,
+  Mar: 2,
+  Apr: 3,
+  May: 4,
+  Jun: 5,
+  Jul: 6,
+  Aug: 7,
+  Sep: 8,
+  Oct: 9,
+  Nov: 10,
+  Dec: 11,
+};
+
+const IMF_FIXDATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/;
+const RFC850_DATE =
+  /^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\d{2})-([A-Z][a-z]{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) GMT$/;
+const ASCTIME_DATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([A-Z][a-z]{2}) ([ \d]\d) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/;
+// RFC 3339 / ISO 8601 with an explicit zone; seconds optional (Jira sends `2026-03-26T16:00Z`).
+const ISO_DATE =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))$/;
+// JavaScript's Date.prototype.toString(): `Tue Feb 16 2021 09:02:42 GMT+0100 (Central European Standard Time)`.
+const JS_DATE =
+  /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([A-Z][a-z]{2}) (\d{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT([+-])(\d{2})(\d{2})(?: \([^()]*\))?$/;
+
+/** Epoch ms of a UTC calendar time, or undefined when a field is out of range (Feb 30, 25:00, …). */
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+const isLeapYear = (year: number): boolean => (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+
+function utc(
+  year: number,
+  month: number | undefined,
+  day: number,
+  h: number,
+  m: number,
+  s: number,
+): number | undefined {
+  if (month === undefined || h > 23 || m > 59 || s > 60 || day < 1 || day > DAYS_IN_MONTH[month]!) return undefined;
+  if (month === 1 && day === 29 && !isLeapYear(year)) return undefined;
+  // A leap second is read as the last second of its minute.
+  return Date.UTC(year, month, day, h, m, Math.min(s, 59));
+}
+
+/**
+ * An RFC 9110 HTTP-date in any of its three forms: IMF-fixdate, the obsolete RFC 850 form and asctime.
+ * A two-digit RFC 850 year more than 50 years ahead of `now` means the most recent past year with those digits.
+ */
+export function parseHttpDate(value: string, now: number): number | undefined {
+  let m = IMF_FIXDATE.exec(value);
+  if (m) return utc(Number(m[3]), MONTHS[m[2]!], Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]));
+  m = ASCTIME_DATE.exec(value);
+  if (m) return utc(Number(m[6]), MONTHS[m[1]!], Number(m[2]!.trim()), Number(m[3]), Number(m[4]), Number(m[5]));
+  m = RFC850_DATE.exec(value);
+  if (m) {
+    const nowYear = new Date(now).getUTCFullYear();
+    let year = Math.floor(nowYear / 100) * 100 + Number(m[3]);
+    if (year > nowYear + 50) year -= 100;
+    return utc(year, MONTHS[m[2]!], Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]));
+  }
+  return undefined;
+}
+
+/** An RFC 3339 / ISO 8601 date-time with an explicit zone (`Z` or an offset). Zone-less local times are refused. */
+export function parseIsoDate(value: string): number | undefined {
+  const m = ISO_DATE.exec(value);
+  if (!m) return undefined;
+  const base = utc(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0));
+  if (base === undefined) return undefined;
+  const fraction = m[7] === undefined ? 0 : Math.round(Number(`0.${m[7]}`) * 1000);
+  const offsetMinutes = m[8] === undefined ? zoneMinutes(m[9], m[10], m[11]) : 0;
+  return offsetMinutes === undefined ? undefined : base + fraction - offsetMinutes * 60_000;
+}
+
+function zoneMinutes(sign: string | undefined, hh: string | undefined, mm: string | undefined): number | undefined {
+  const h = Number(hh);
+  const m = Number(mm);
+  if (h > 23 || m > 59) return undefined;
+  return (sign === '-' ? -1 : 1) * (h * 60 + m);
+}
+
+/** JavaScript's `Date.prototype.toString()` form, which some servers send (lemlist). */
+export function parseJsDate(value: string): number | undefined {
+  const m = JS_DATE.exec(value);
+  if (!m) return undefined;
+  const base = utc(Number(m[3]), MONTHS[m[1]!], Number(m[2]), Number(m[4]), Number(m[5]), Number(m[6]));
+  const offset = zoneMinutes(m[7], m[8], m[9]);
+  return base === undefined || offset === undefined ? undefined : base - offset * 60_000;
+}
+
+/** Any absolute instant a reset field may carry: HTTP-date, RFC 3339, or JS `Date.toString()`. */
+export function parseAnyDate(value: string, now: number): number | undefined {
+  return parseHttpDate(value, now) ?? parseIsoDate(value) ?? parseJsDate(value);
+}

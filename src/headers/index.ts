@@ -1,0 +1,65 @@
+// `parseRateLimit`: the combiner of every header family. Pure and total: whatever a server sends, it returns a
+// RateLimitInfo with finite, non-negative values and instants no earlier than `now`.
+import { collectFields, Family, type Fields } from './fields.js';
+import { readIetf } from './ietf.js';
+import { readRetryAt, readServerDate } from './retry-after.js';
+import { mergeSameQuota, selectPolicy } from './select.js';
+import type { HeaderInput, ParseRateLimitOptions, RateLimitInfo, RateLimitPolicy } from './types.js';
+import { compact, LazyTimeBase, parseCount, type TimeBase } from './values.js';
+import { readAnthropic, readAzure, readHubSpot, readOpenAi, readSalesforce, readShopify } from './vendors.js';
+import { readBucket, readKong, readScope, readXRateLimit } from './x-ratelimit.js';
+
+export { parseRetryAfter, type ParseRetryAfterOptions } from './retry-after.js';
+export type { HeaderInput, ParseRateLimitOptions, RateLimitInfo, RateLimitPolicy, RateLimitSource } from './types.js';
+
+/** Every quota described, running only the readers of the families present. */
+function readPolicies(fields: Fields, time: TimeBase): RateLimitPolicy[] {
+  const f = fields.families;
+  const out: RateLimitPolicy[] = [];
+  if (f & Family.ietf) out.push(...readIetf(fields, time));
+  if (f & Family.xRateLimit) out.push(...readXRateLimit(fields, time));
+  if (f & Family.dimensions) out.push(...readOpenAi(fields, time), ...readKong(fields));
+  if (f & Family.anthropic) out.push(...readAnthropic(fields, time));
+  if (f & Family.hubspot) out.push(...readHubSpot(fields, time));
+  if (f & Family.azure) out.push(...readAzure(fields));
+  if (f & Family.shopify) out.push(...readShopify(fields));
+  if (f & Family.salesforce) out.push(...readSalesforce(fields));
+  return out;
+}
+
+/**
+ * Reads what a response's headers say about the client's rate limit: the IETF `RateLimit` fields (every draft),
+ * `Retry-After` and its millisecond variants, `X-RateLimit-*` and the vendor families of HEADERS.md.
+ * Unreadable values are left out, never guessed; this function never throws.
+ */
+export function parseRateLimit(
+  headers: HeaderInput | null | undefined,
+  options: ParseRateLimitOptions = {},
+): RateLimitInfo {
+  const fields = collectFields(headers);
+  const now = options.now !== undefined && Number.isFinite(options.now) ? options.now : Date.now();
+  const time = new LazyTimeBase(now, () => readServerDate(fields.get('date'), now));
+  const retryAt = readRetryAt(fields, time);
+  const age = fields.get('age');
+  // Quota fields on a response served from a cache describe the past (draft-10 "Client Behavior").
+  const cached = age !== undefined && (parseCount(age) ?? 0) > 0;
+  const policies = cached ? [] : readPolicies(fields, time);
+  const chosen = selectPolicy(policies);
+  const selected = chosen && mergeSameQuota(chosen, policies);
+  const status = options.status;
+  const isRateLimited =
+    status === 429 ||
+    (status === 503 && retryAt !== undefined) ||
+    (status === 403 && (retryAt !== undefined || selected?.remaining === 0));
+  return compact<RateLimitInfo>({
+    limit: selected?.limit,
+    remaining: selected?.remaining,
+    resetAt: selected?.resetAt,
+    windowMs: selected?.windowMs,
+    retryAt,
+    bucket: readBucket(fields),
+    scope: readScope(fields),
+    isRateLimited,
+    policies,
+  });
+}

@@ -1,0 +1,55 @@
+// Choosing the one quota a response is reported by, when several are described (HEADERS.md 4.7).
+import type { RateLimitPolicy } from './types.js';
+
+const resetOf = (p: RateLimitPolicy): number => p.resetAt ?? -Infinity;
+
+function furthestReset(policies: readonly RateLimitPolicy[]): RateLimitPolicy | undefined {
+  let best: RateLimitPolicy | undefined;
+  for (const p of policies) if (!best || resetOf(p) > resetOf(best)) best = p;
+  return best;
+}
+
+/**
+ * The most restrictive quota: an exhausted one (the furthest reset first); else, when request- and
+ * other-denominated quotas are both present, a requests one; then the lowest remaining (ties: the furthest reset).
+ * Quotas with no `remaining` are chosen only when no quota states one.
+ */
+export function selectPolicy(policies: readonly RateLimitPolicy[]): RateLimitPolicy | undefined {
+  const counted = policies.filter((p) => p.remaining !== undefined);
+  if (counted.length === 0) return policies.find((p) => p.limit !== undefined || p.resetAt !== undefined);
+  const exhausted = counted.filter((p) => p.remaining === 0);
+  if (exhausted.length > 0) return furthestReset(exhausted);
+  const requests = counted.filter((p) => p.unit === 'requests');
+  const pool = requests.length > 0 ? requests : counted;
+  let best = pool[0]!;
+  for (const p of pool) {
+    if (p.remaining! < best.remaining! || (p.remaining === best.remaining && resetOf(p) > resetOf(best))) best = p;
+  }
+  return best;
+}
+
+const agree = (a: number | undefined, b: number | undefined): boolean => a === undefined || b === undefined || a === b;
+
+/**
+ * Fills the gaps of the selected quota from other families that describe the same quota (same limit and
+ * remaining where both state them, and at least one of the two stated by both), such as express-rate-limit's legacy
+ * `X-RateLimit-*` beside its draft 7 `RateLimit` field.
+ */
+export function mergeSameQuota(selected: RateLimitPolicy, policies: readonly RateLimitPolicy[]): RateLimitPolicy {
+  let merged = selected;
+  for (const p of policies) {
+    if (p === selected || p.unit !== selected.unit) continue;
+    const sameLimit = merged.limit !== undefined && merged.limit === p.limit;
+    const sameRemaining = merged.remaining !== undefined && merged.remaining === p.remaining;
+    if (!(sameLimit || sameRemaining) || !agree(merged.limit, p.limit) || !agree(merged.remaining, p.remaining))
+      continue;
+    merged = {
+      ...merged,
+      ...(merged.limit === undefined && p.limit !== undefined && { limit: p.limit }),
+      ...(merged.remaining === undefined && p.remaining !== undefined && { remaining: p.remaining }),
+      ...(merged.resetAt === undefined && p.resetAt !== undefined && { resetAt: p.resetAt }),
+      ...(merged.windowMs === undefined && p.windowMs !== undefined && { windowMs: p.windowMs }),
+    };
+  }
+  return merged;
+}
