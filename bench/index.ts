@@ -1,0 +1,53 @@
+// Benchmark runner: `npm run bench` (full) or `npm run bench:quick`; `--only=<id>[,<id>]` runs some sections.
+// Prints each section as a Markdown table when it finishes and writes them all, with the machine, to RESULTS.md.
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describeMachine, markdownTable, renderSection } from './report.js';
+import type { RunContext, Section } from './report.js';
+import { headerParsing } from './sections/header-parsing.js';
+
+/** Every section, in the order they run and appear in RESULTS.md. New sections are appended here. */
+const sections: readonly Section[] = [headerParsing];
+
+/** Packages listed for every run, whatever the sections. */
+const HARNESS = ['tinybench', 'typescript'];
+
+const RESULTS = new URL('./RESULTS.md', import.meta.url);
+
+function parseArgs(argv: readonly string[]): RunContext & { readonly only: ReadonlySet<string> | undefined } {
+  let quick = false;
+  let only: Set<string> | undefined;
+  for (const arg of argv) {
+    if (arg === '--quick') quick = true;
+    else if (arg.startsWith('--only=')) only = new Set(arg.slice('--only='.length).split(','));
+    else throw new TypeError(`Unknown argument \`${arg}\`; expected --quick or --only=<id>[,<id>]`);
+  }
+  const known = new Set(sections.map((section) => section.id));
+  const unknown = [...(only ?? [])].filter((id) => !known.has(id));
+  if (unknown.length > 0) throw new TypeError(`Unknown section ${unknown.join(', ')}; known: ${[...known].join(', ')}`);
+  return { quick, only };
+}
+
+async function main(): Promise<void> {
+  const { quick, only } = parseArgs(process.argv.slice(2));
+  const selected = sections.filter((section) => only === undefined || only.has(section.id));
+  const machine = describeMachine([...HARNESS, ...selected.flatMap((section) => section.peers)], quick);
+  const header = ['# ratewise benchmarks', '', markdownTable(['Machine', ''], machine)].join('\n');
+  console.log(`${header}\n`);
+
+  const rendered: string[] = [];
+  for (const [index, section] of selected.entries()) {
+    const startedAt = performance.now();
+    const result = await section.run({ quick });
+    const markdown = renderSection(index + 1, section, result);
+    rendered.push(markdown);
+    console.log(`${markdown}\n\n(${((performance.now() - startedAt) / 1_000).toFixed(1)} s)\n`);
+  }
+
+  const command = `npm run ${quick ? 'bench:quick' : 'bench'}${only ? ` -- --only=${[...only].join(',')}` : ''}`;
+  const footer = `Produced by \`${command}\`. Figures depend on the machine above; compare runs on the same machine only.`;
+  writeFileSync(RESULTS, [header, ...rendered, footer].join('\n\n') + '\n');
+  console.log(`Wrote ${fileURLToPath(RESULTS)}`);
+}
+
+await main();

@@ -1,0 +1,138 @@
+// Section: what one parseRateLimit call costs on a realistic response, the price every response pays.
+import { parseRateLimit } from '../../src/headers/index.js';
+import type { RateLimitInfo } from '../../src/headers/index.js';
+import { formatInteger, formatMicros, measureSync } from '../measure.js';
+import type { RunContext, Section, SectionResult } from '../report.js';
+
+const TARGET_NS = 5_000;
+
+/** The instant the responses below "arrive": one second after their `Date`, so every reset lies ahead. */
+const DATE = 'Thu, 26 Nov 2026 10:00:00 GMT';
+const NOW = Date.parse(DATE) + 1_000;
+const RESET_EPOCH_SECONDS = Date.parse(DATE) / 1_000 + 1_800;
+
+/** A complete GitHub REST response head, as Node's `IncomingHttpHeaders` has it (lower-case names). */
+const github: Readonly<Record<string, string>> = {
+  server: 'github.com',
+  date: DATE,
+  'content-type': 'application/json; charset=utf-8',
+  'cache-control': 'private, max-age=60, s-maxage=60',
+  vary: 'Accept, Authorization, Cookie, X-GitHub-OTP,Accept-Encoding, Accept, X-Requested-With',
+  etag: 'W/"7c1f0d5e3b2a4f6e8d9c0b1a2f3e4d5c6b7a8f9e0d1c2b3a4f5e6d7c8b9a0f1e"',
+  'last-modified': 'Wed, 25 Nov 2026 18:42:11 GMT',
+  'x-oauth-scopes': 'read:org, repo, workflow',
+  'x-accepted-oauth-scopes': 'repo',
+  'github-authentication-token-expiration': '2027-01-31 00:00:00 UTC',
+  'x-github-media-type': 'github.v3; format=json',
+  'x-github-api-version-selected': '2022-11-28',
+  'x-ratelimit-limit': '5000',
+  'x-ratelimit-remaining': '4987',
+  'x-ratelimit-reset': String(RESET_EPOCH_SECONDS),
+  'x-ratelimit-used': '13',
+  'x-ratelimit-resource': 'core',
+  'access-control-expose-headers':
+    'ETag, Link, Location, Retry-After, X-GitHub-OTP, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Used, ' +
+    'X-RateLimit-Resource, X-RateLimit-Reset, X-OAuth-Scopes, X-Accepted-OAuth-Scopes, X-Poll-Interval, ' +
+    'X-GitHub-Media-Type, X-GitHub-SSO, X-GitHub-Request-Id, Deprecation, Sunset',
+  'access-control-allow-origin': '*',
+  'strict-transport-security': 'max-age=31536000; includeSubdomains; preload',
+  'x-frame-options': 'deny',
+  'x-content-type-options': 'nosniff',
+  'x-xss-protection': '0',
+  'referrer-policy': 'origin-when-cross-origin, strict-origin-when-cross-origin',
+  'content-security-policy': "default-src 'none'",
+  'content-encoding': 'gzip',
+  'x-github-request-id': 'C8F2:3B5A1:1A2B3C4:1B2C3D4:6746A1B0',
+};
+
+/** An API speaking IETF draft-10 with two policies, the draft's own example, plus ordinary fields. */
+const draft10: Readonly<Record<string, string>> = {
+  date: DATE,
+  'content-type': 'application/json',
+  'content-length': '1432',
+  'cache-control': 'no-store',
+  server: 'envoy',
+  vary: 'Accept-Encoding',
+  etag: '"33a64df551425fcc55e4d42a148795d9f25f89d4"',
+  'x-request-id': '5f0c7b9e-2d4a-4c1b-9e8f-3a6d2b1c0e7f',
+  'strict-transport-security': 'max-age=63072000',
+  'ratelimit-policy': '"permin";q=50;w=60,"perhr";q=1000;w=3600',
+  ratelimit: '"permin";r=10;t=30',
+};
+
+interface ParseCase {
+  readonly name: string;
+  readonly headers: Readonly<Record<string, string>>;
+  /** What a correct parse returns, checked once before timing so a broken parser is never benchmarked. */
+  readonly expected: Pick<RateLimitInfo, 'limit' | 'remaining' | 'resetAt'>;
+}
+
+const parseCases: readonly ParseCase[] = [
+  {
+    name: 'GitHub X-RateLimit-* (27 fields)',
+    headers: github,
+    expected: { limit: 5_000, remaining: 4_987, resetAt: RESET_EPOCH_SECONDS * 1_000 + 1_000 },
+  },
+  {
+    name: 'IETF draft-10, two policies (11 fields)',
+    headers: draft10,
+    expected: { limit: 50, remaining: 10, resetAt: NOW + 30_000 },
+  },
+];
+
+const inputs = [
+  { label: 'record', wrap: (headers: Readonly<Record<string, string>>) => headers },
+  { label: 'Headers', wrap: (headers: Readonly<Record<string, string>>) => new Headers(headers) },
+] as const;
+
+async function run({ quick }: RunContext): Promise<SectionResult> {
+  const cases = parseCases.flatMap(({ name, headers, expected }) =>
+    inputs.map(({ label, wrap }) => {
+      const input = wrap(headers);
+      const fn = () => parseRateLimit(input, { now: NOW, status: 200 });
+      const { limit, remaining, resetAt } = fn();
+      if (limit !== expected.limit || remaining !== expected.remaining || resetAt !== expected.resetAt) {
+        throw new Error(
+          `${name} (${label}): parsed ${JSON.stringify({ limit, remaining, resetAt })}, expected ${JSON.stringify(expected)}`,
+        );
+      }
+      return { name: `${name} | ${label}`, fn };
+    }),
+  );
+  const measurements = await measureSync(
+    cases,
+    quick ? { timeMs: 150, warmupMs: 50, batch: 20 } : { timeMs: 1_500, warmupMs: 300, batch: 100 },
+  );
+  const rows = measurements.map((m) => [
+    ...m.name.split(' | '),
+    formatInteger(m.meanNs),
+    formatMicros(m.meanNs),
+    formatMicros(m.p50Ns),
+    formatMicros(m.p99Ns),
+    formatInteger(m.opsPerSecond),
+    `±${m.rmePercent.toFixed(1)}%`,
+    formatInteger(m.samples),
+  ]);
+  const over = measurements.filter((m) => m.meanNs >= TARGET_NS);
+  return {
+    description:
+      'One `parseRateLimit(headers, { now, status: 200 })` call on a full response head, given as a plain record ' +
+      "(Node's `IncomingHttpHeaders`, axios) and as a fetch `Headers` object. Each sample is the mean of a batch of " +
+      'back-to-back calls on the same input; p50 and p99 are over those batch means; ns/op, µs/op and ops/s come from the mean.',
+    columns: ['Header set', 'Input', 'ns/op', 'µs/op', 'p50 µs/op', 'p99 µs/op', 'ops/s', 'rme', 'samples'],
+    rows,
+    notes: [
+      `Target: < ${TARGET_NS / 1_000} µs per call. ` +
+        (over.length === 0
+          ? `Met by every row (slowest ${formatMicros(Math.max(...measurements.map((m) => m.meanNs)))} µs).`
+          : `Not met by: ${over.map((m) => `${m.name.replace(' | ', ', ')} (${formatMicros(m.meanNs)} µs)`).join('; ')}.`),
+    ],
+  };
+}
+
+export const headerParsing: Section = {
+  id: 'headers',
+  title: 'Header parsing cost',
+  peers: ['structured-headers'],
+  run,
+};
