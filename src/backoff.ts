@@ -1,0 +1,139 @@
+/**
+ * Retry delays as pure functions of (attempt, random, options, previous delay). Randomness is injected: pass
+ * `Math.random` in production and a scripted function in tests. Results are whole milliseconds.
+ */
+
+/**
+ * How a computed delay is spread (see the AWS Architecture Blog, "Exponential Backoff And Jitter"):
+ * - `'none'`: exactly the exponential delay;
+ * - `'full'`: uniform in [0, exponential];
+ * - `'equal'`: uniform in [exponential / 2, exponential];
+ * - `'decorrelated'`: uniform in [base, 3 × previous delay], capped; ignores the attempt number.
+ */
+export type Jitter = 'none' | 'full' | 'equal' | 'decorrelated';
+
+/** Options of {@link backoffDelay}. Validated by the caller: finite, `baseMs >= 0`, `maxMs >= 0`, `factor >= 1`. */
+export interface BackoffOptions {
+  /**
+   * The delay before the first retry, before jitter, in ms.
+   * @default 500
+   */
+  readonly baseMs?: number;
+  /**
+   * Cap on every computed delay, in ms. Server-given waits are not computed here and have their own cap.
+   * @default 30_000
+   */
+  readonly maxMs?: number;
+  /**
+   * How much the delay grows with each attempt.
+   * @default 2
+   */
+  readonly factor?: number;
+  /**
+   * How the delay is randomised.
+   * @default 'full'
+   */
+  readonly jitter?: Jitter;
+}
+
+/** Options of {@link jitterUp}. */
+export interface JitterUpOptions {
+  /**
+   * Largest extra wait as a fraction of the server's wait (0.1 adds up to 10 %).
+   * @default 0.1
+   */
+  readonly ratio?: number;
+  /**
+   * Largest extra wait, in ms, whatever the ratio gives.
+   * @default 1000
+   */
+  readonly maxExtraMs?: number;
+}
+
+/** The defaults of {@link BackoffOptions}. */
+export const BACKOFF_DEFAULTS: Readonly<Required<BackoffOptions>> = Object.freeze({
+  baseMs: 500,
+  maxMs: 30_000,
+  factor: 2,
+  jitter: 'full',
+});
+
+/** The defaults of {@link JitterUpOptions}. */
+export const JITTER_UP_DEFAULTS: Readonly<Required<JitterUpOptions>> = Object.freeze({ ratio: 0.1, maxExtraMs: 1000 });
+
+/**
+ * The exponential delay before jitter for a retry: `min(maxMs, baseMs × factor^(attempt - 1))`, in ms.
+ * Non-decreasing in `attempt`; the upper bound of the `'none'`, `'full'` and `'equal'` delays.
+ *
+ * @param attempt 1 for the first retry, 2 for the second, …; values below 1 count as 1.
+ */
+export function backoffCeiling(attempt: number, options: BackoffOptions = {}): number {
+  const { baseMs, maxMs, factor } = { ...BACKOFF_DEFAULTS, ...options };
+  if (baseMs <= 0 || maxMs <= 0) return 0;
+  // factor ** attempt overflows to Infinity for large attempts; min() then yields the cap, which is what we want.
+  return Math.min(maxMs, baseMs * factor ** (Math.max(1, attempt) - 1));
+}
+
+/**
+ * The delay before retry number `attempt`, in whole ms, within [0, `maxMs`].
+ *
+ * @param attempt 1 for the first retry, 2 for the second, …; values below 1 count as 1.
+ * @param random Uniform in [0, 1), like `Math.random`; values outside are clamped.
+ * @param previousMs The delay used before the previous attempt, for `'decorrelated'` jitter.
+ *   @default options.baseMs
+ */
+export function backoffDelay(
+  attempt: number,
+  random: () => number,
+  options: BackoffOptions = {},
+  previousMs?: number,
+): number {
+  const resolved = { ...BACKOFF_DEFAULTS, ...options };
+  const { baseMs, maxMs, jitter } = resolved;
+  const ceiling = backoffCeiling(attempt, resolved);
+  let delay: number;
+  switch (jitter) {
+    case 'none':
+      delay = ceiling;
+      break;
+    case 'full':
+      delay = unit(random) * ceiling;
+      break;
+    case 'equal':
+      delay = ceiling / 2 + (unit(random) * ceiling) / 2;
+      break;
+    case 'decorrelated': {
+      const upper = Math.max(baseMs, 3 * finiteOr(previousMs, baseMs));
+      delay = baseMs + unit(random) * (upper - baseMs);
+      break;
+    }
+  }
+  return clamp(Math.round(delay), 0, Math.floor(Math.max(0, maxMs)));
+}
+
+/**
+ * A server-given wait with a little random time added, so clients told to come back at the same instant do not all
+ * come back at once. Only ever adds: the result is never shorter than `delayMs` (the server's word is authoritative).
+ * The extra is at most `min(maxExtraMs, delayMs × ratio)`, rounded to whole ms; a non-finite wait is returned as is.
+ *
+ * Apply the `maxRetryAfter` cap to the server's wait before this, not to the result.
+ */
+export function jitterUp(delayMs: number, random: () => number, options: JitterUpOptions = {}): number {
+  if (!Number.isFinite(delayMs)) return delayMs;
+  const { ratio, maxExtraMs } = { ...JITTER_UP_DEFAULTS, ...options };
+  const room = Math.max(0, Math.min(maxExtraMs, delayMs * ratio));
+  return delayMs + Math.round(unit(random) * room);
+}
+
+function unit(random: () => number): number {
+  const value = random();
+  return Number.isFinite(value) ? clamp(value, 0, 1) : 0;
+}
+
+function finiteOr(value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isFinite(value) ? value : fallback;
+}
+
+function clamp(value: number, low: number, high: number): number {
+  return value > low ? Math.min(high, value) : low; // NaN lands on `low`
+}

@@ -1,0 +1,288 @@
+/**
+ * The library's own errors. Each has a literal `name` and a stable `code`; {@link isRatewiseError} recognises them
+ * by a registered symbol, so it works across realms and across duplicate copies of the package, where `instanceof`
+ * does not.
+ *
+ * Every `url` passed to these constructors must already be sanitised (see `redactUrl`): messages and fields are
+ * written to logs as they are.
+ */
+
+const BRAND = Symbol.for('ratewise.error');
+
+/** The stable machine-readable codes of {@link RatewiseError}s. */
+export type RatewiseErrorCode =
+  | 'ERR_RATEWISE_RATE_LIMITED'
+  | 'ERR_RATEWISE_RETRY_BUDGET'
+  | 'ERR_RATEWISE_QUEUE_FULL'
+  | 'ERR_RATEWISE_LOOP'
+  | 'ERR_RATEWISE_CLOSED';
+
+/** Base class of every error ratewise throws itself. Not constructed directly. */
+export abstract class RatewiseError extends Error {
+  abstract readonly code: RatewiseErrorCode;
+
+  static {
+    // On the prototype, non-enumerable: costs nothing per instance and stays out of logs and JSON.
+    Object.defineProperty(this.prototype, BRAND, { value: true });
+  }
+}
+
+/** Why a {@link RateLimitError} was thrown. */
+export type RateLimitReason =
+  /** Waiting locally (queue, pacing, or a pause the server ordered) would take longer than `maxWait`. */
+  | 'maxWait'
+  /** The server's `Retry-After` (or equivalent) asks for a wait longer than `maxRetryAfter`. */
+  | 'maxRetryAfter';
+
+export interface RateLimitErrorOptions {
+  readonly reason: RateLimitReason;
+  /** The budget key the request counts against. */
+  readonly key: string;
+  readonly method: string;
+  /** The request URL, already sanitised. */
+  readonly url: string;
+  /** Epoch ms from which the request may be sent again, when known. */
+  readonly retryAt?: number | undefined;
+  /** The wait that was refused, in ms, when known. */
+  readonly waitMs?: number | undefined;
+  /** The cap it exceeded (`maxWait` or `maxRetryAfter`), in ms. */
+  readonly limitMs?: number | undefined;
+  /** The throttling response, when the refusal followed one. */
+  readonly response?: Response | undefined;
+  readonly cause?: unknown;
+}
+
+/** A request was refused because the wait it needs is longer than the caller allows. */
+export class RateLimitError extends RatewiseError {
+  override readonly name = 'RateLimitError' as const;
+  readonly code = 'ERR_RATEWISE_RATE_LIMITED' as const;
+  readonly reason: RateLimitReason;
+  readonly key: string;
+  readonly method: string;
+  readonly url: string;
+  /** Epoch ms from which the request may be sent again, when known. */
+  readonly retryAt: number | undefined;
+  /** The wait that was refused, in ms, when known. */
+  readonly waitMs: number | undefined;
+  /** The cap the wait exceeded, in ms, when known. */
+  readonly limitMs: number | undefined;
+  /** The throttling response, when there was one. Non-enumerable: its `url` is not sanitised. */
+  declare readonly response: Response | undefined;
+
+  constructor(options: RateLimitErrorOptions) {
+    const { reason, key, method, url, retryAt, waitMs, limitMs } = options;
+    const wait = waitMs === undefined ? 'wait' : `wait ${formatMs(waitMs)}`;
+    const cap = limitMs === undefined ? reason : `${reason} (${formatMs(limitMs)})`;
+    const why = reason === 'maxWait' ? `would ${wait}` : `was told by the server to ${wait}`;
+    const at = retryAt === undefined ? '' : `, retry at ${formatInstant(retryAt)}`;
+    super(
+      `Rate limited: ${method} ${url} ${why}, longer than ${cap}; budget ${JSON.stringify(key)}${at}`,
+      causeOf(options),
+    );
+    this.reason = reason;
+    this.key = key;
+    this.method = method;
+    this.url = url;
+    this.retryAt = retryAt;
+    this.waitMs = waitMs;
+    this.limitMs = limitMs;
+    hide(this, 'response', options.response);
+  }
+}
+
+export interface RetryBudgetExceededErrorOptions {
+  readonly key: string;
+  readonly method: string;
+  readonly url: string;
+  /** Attempts made so far, the first one included. */
+  readonly attempts: number;
+  /** The last response, whose failure would have been retried. */
+  readonly response?: Response | undefined;
+  readonly cause?: unknown;
+}
+
+/** A retry was refused because the budget has spent its share of retries (a retry storm is being stopped). */
+export class RetryBudgetExceededError extends RatewiseError {
+  override readonly name = 'RetryBudgetExceededError' as const;
+  readonly code = 'ERR_RATEWISE_RETRY_BUDGET' as const;
+  readonly key: string;
+  readonly method: string;
+  readonly url: string;
+  readonly attempts: number;
+  /** The last response. Non-enumerable: its `url` is not sanitised. */
+  declare readonly response: Response | undefined;
+
+  constructor(options: RetryBudgetExceededErrorOptions) {
+    const { key, method, url, attempts } = options;
+    super(
+      `Retry budget exceeded: ${method} ${url} was not retried after ${attempts} ${plural(attempts, 'attempt')}; ` +
+        `budget ${JSON.stringify(key)} has spent its retries`,
+      causeOf(options),
+    );
+    this.key = key;
+    this.method = method;
+    this.url = url;
+    this.attempts = attempts;
+    hide(this, 'response', options.response);
+  }
+}
+
+export interface QueueFullErrorOptions {
+  readonly key: string;
+  readonly maxQueue: number;
+  readonly method: string;
+  readonly url: string;
+}
+
+/** The budget's queue already holds `maxQueue` requests. */
+export class QueueFullError extends RatewiseError {
+  override readonly name = 'QueueFullError' as const;
+  readonly code = 'ERR_RATEWISE_QUEUE_FULL' as const;
+  readonly key: string;
+  readonly maxQueue: number;
+  readonly method: string;
+  readonly url: string;
+
+  constructor({ key, maxQueue, method, url }: QueueFullErrorOptions) {
+    super(
+      `Queue full: ${method} ${url} was rejected; budget ${JSON.stringify(key)} already has ` +
+        `${maxQueue} ${plural(maxQueue, 'request')} queued (maxQueue)`,
+    );
+    this.key = key;
+    this.maxQueue = maxQueue;
+    this.method = method;
+    this.url = url;
+  }
+}
+
+export interface LoopDetectedErrorOptions {
+  readonly method: string;
+  readonly url: string;
+  /** How many times the same request was seen within the window. */
+  readonly count: number;
+  /** The loop guard's window, in ms. */
+  readonly windowMs: number;
+}
+
+/** The same request was repeated more often than the loop guard allows. */
+export class LoopDetectedError extends RatewiseError {
+  override readonly name = 'LoopDetectedError' as const;
+  readonly code = 'ERR_RATEWISE_LOOP' as const;
+  readonly method: string;
+  readonly url: string;
+  readonly count: number;
+  readonly windowMs: number;
+
+  constructor({ method, url, count, windowMs }: LoopDetectedErrorOptions) {
+    super(
+      `Loop detected: ${method} ${url} was requested ${count} ${plural(count, 'time')} within ${formatMs(windowMs)}`,
+    );
+    this.method = method;
+    this.url = url;
+    this.count = count;
+    this.windowMs = windowMs;
+  }
+}
+
+export interface ClosedErrorOptions {
+  readonly method: string;
+  readonly url: string;
+  /** `'pending'`: closed while the request waited; `'afterClose'`: called on a closed client. @default 'afterClose' */
+  readonly when?: 'pending' | 'afterClose';
+}
+
+/** The client was closed while the request was waiting, or the request was made after `close()`. */
+export class ClosedError extends RatewiseError {
+  override readonly name = 'ClosedError' as const;
+  readonly code = 'ERR_RATEWISE_CLOSED' as const;
+  readonly method: string;
+  readonly url: string;
+  readonly when: 'pending' | 'afterClose';
+
+  constructor({ method, url, when = 'afterClose' }: ClosedErrorOptions) {
+    const what = when === 'pending' ? 'the client was closed while it waited' : 'the client is closed';
+    super(`Client closed: ${method} ${url} was not sent; ${what}`);
+    this.method = method;
+    this.url = url;
+    this.when = when;
+  }
+}
+
+interface RatewiseErrorByCode {
+  ERR_RATEWISE_RATE_LIMITED: RateLimitError;
+  ERR_RATEWISE_RETRY_BUDGET: RetryBudgetExceededError;
+  ERR_RATEWISE_QUEUE_FULL: QueueFullError;
+  ERR_RATEWISE_LOOP: LoopDetectedError;
+  ERR_RATEWISE_CLOSED: ClosedError;
+}
+
+/** Whether `value` is a ratewise error (of the given `code`), from this copy of the library or any other. */
+export function isRatewiseError(value: unknown): value is RatewiseError;
+export function isRatewiseError<C extends RatewiseErrorCode>(value: unknown, code: C): value is RatewiseErrorByCode[C];
+export function isRatewiseError(value: unknown, code?: RatewiseErrorCode): boolean {
+  if (typeof value !== 'object' || value === null || (value as Record<symbol, unknown>)[BRAND] !== true) return false;
+  return code === undefined || (value as { code?: unknown }).code === code;
+}
+
+/**
+ * Formats a value for an option error: strings JSON-quoted, everything else as `String()` would, then its type:
+ * `` `"abc"` (string) ``, `` `0` (number) ``, `` `{"limit":0}` (object) ``.
+ */
+export function formatValue(value: unknown): string {
+  return `\`${truncate(describe(value))}\` (${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})`;
+}
+
+/** The `TypeError` thrown for an invalid option: ``Expected `name` to be <expected>, got `value` (type)``. */
+export function invalidOption(optionName: string, expected: string, value: unknown): TypeError {
+  return new TypeError(`Expected \`${optionName}\` to be ${expected}, got ${formatValue(value)}`);
+}
+
+function describe(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Object.is(value, -0) ? '-0' : String(value);
+    case 'bigint':
+      return `${String(value)}n`;
+    case 'function':
+      return value.name === '' ? '[Function]' : `[Function ${value.name}]`;
+    case 'object':
+      if (value === null) return 'null';
+      try {
+        const json = JSON.stringify(value) as string | undefined;
+        if (json !== undefined) return json;
+      } catch {
+        // Circular or holding a bigint: fall through to the tag.
+      }
+      return Object.prototype.toString.call(value);
+    default:
+      return String(value);
+  }
+}
+
+const MAX_SHOWN = 100;
+
+function truncate(text: string): string {
+  return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN - 1)}…` : text;
+}
+
+function formatMs(ms: number): string {
+  return `${ms} ms`;
+}
+
+function formatInstant(at: number): string {
+  return Number.isFinite(at) && Math.abs(at) <= 8.64e15 ? new Date(at).toISOString() : String(at);
+}
+
+function plural(count: number, word: string): string {
+  return count === 1 ? word : `${word}s`;
+}
+
+function causeOf(options: { readonly cause?: unknown }): ErrorOptions | undefined {
+  return 'cause' in options ? { cause: options.cause } : undefined;
+}
+
+function hide(target: object, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: false, writable: false, configurable: true });
+}

@@ -1,0 +1,82 @@
+/** What {@link redactUrl} puts in place of a secret value. */
+export const REDACTED = '[REDACTED]';
+
+/** What {@link redactUrl} returns for input it cannot read as a URL. */
+export const INVALID_URL = '[invalid URL]';
+
+// Compared after lower-casing and dropping `-`, `_` and `.`, so `api_key`, `api-key` and `apiKey` are one name.
+const SECRET_NAMES: ReadonlySet<string> = new Set([
+  'key',
+  'sig',
+  'code',
+  'auth',
+  'authorization',
+  'session',
+  'pass',
+  'pwd',
+  'jwt',
+  'otp',
+  'phpsessid',
+  'sid',
+]);
+const SECRET_PARTS: readonly string[] = [
+  'token',
+  'secret',
+  'password',
+  'passwd',
+  'signature',
+  'apikey',
+  'credential',
+  'accesskey',
+  'privatekey',
+  'subscriptionkey',
+  'sessionid',
+];
+
+/** Whether a query parameter of this name carries a secret (matched case-insensitively, ignoring `-`, `_`, `.`). */
+export function isSecretParam(name: string): boolean {
+  const normalised = name.toLowerCase().replace(/[-_.]/g, '');
+  return SECRET_NAMES.has(normalised) || SECRET_PARTS.some((part) => normalised.includes(part));
+}
+
+/**
+ * A URL that is safe to put in an error message or a log line: userinfo (`user:pass@`) removed, and the values of
+ * secret-looking query parameters (and fragment parameters, where OAuth puts tokens) replaced with `[REDACTED]`.
+ * Parameter order and encoding are kept, and the result redacts to itself. Input that is not an absolute URL with
+ * a host or path (a relative URL, an opaque `scheme:` string, garbage) becomes `[invalid URL]`. Never throws.
+ *
+ * Secrets inside path segments (a bot token in the path, a webhook id) cannot be recognised and are kept.
+ */
+export function redactUrl(url: string | URL): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(typeof url === 'string' ? url : url.href);
+  } catch {
+    return INVALID_URL;
+  }
+  // An opaque path (`mailto:x`, or `user:pass@host` read as scheme `user:`) may hold anything: show none of it.
+  if (parsed.host === '' && !parsed.pathname.startsWith('/')) return INVALID_URL;
+  const search = parsed.search === '' ? '' : `?${redactParams(parsed.search.slice(1))}`;
+  const hash = parsed.hash === '' ? '' : `#${redactParams(parsed.hash.slice(1))}`;
+  return `${parsed.protocol}//${parsed.host}${parsed.pathname}${search}${hash}`;
+}
+
+function redactParams(query: string): string {
+  return query
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq === -1) return pair;
+      const name = pair.slice(0, eq);
+      return isSecretParam(decodeName(name)) ? `${name}=${REDACTED}` : pair;
+    })
+    .join('&');
+}
+
+function decodeName(name: string): string {
+  try {
+    return decodeURIComponent(name.replace(/\+/g, ' '));
+  } catch {
+    return name;
+  }
+}

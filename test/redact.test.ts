@@ -1,0 +1,119 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { INVALID_URL, isSecretParam, redactUrl } from '../src/redact.js';
+
+describe('redactUrl', () => {
+  it('leaves a URL without secrets as it is', () => {
+    expect(redactUrl('https://api.github.com/repos/a/b/issues?page=2&per_page=100')).toBe(
+      'https://api.github.com/repos/a/b/issues?page=2&per_page=100',
+    );
+  });
+
+  it('strips userinfo', () => {
+    expect(redactUrl('https://alice:s3cret@example.com/x')).toBe('https://example.com/x');
+    expect(redactUrl('https://token@example.com/')).toBe('https://example.com/');
+    expect(redactUrl('redis://:pw@cache.local:6379/0')).toBe('redis://cache.local:6379/0');
+  });
+
+  it.each([
+    'api_key',
+    'apikey',
+    'api-key',
+    'apiKey',
+    'key',
+    'token',
+    'access_token',
+    'refresh_token',
+    'id_token',
+    'client_secret',
+    'secret',
+    'password',
+    'passwd',
+    'pwd',
+    'signature',
+    'sig',
+    'X-Amz-Signature',
+    'X-Amz-Credential',
+    'X-Amz-Security-Token',
+    'auth',
+    'authorization',
+    'session',
+    'code',
+    'oauth_token',
+    'github_token',
+    'DB_PASSWORD',
+    'x-goog-signature',
+    'subscription-key',
+    'jsessionid',
+    'user[password]',
+  ])('replaces the value of %j with [REDACTED]', (name) => {
+    const encoded = encodeURIComponent(name);
+    expect(redactUrl(`https://example.com/p?a=1&${encoded}=hunter2&b=2`)).toBe(
+      `https://example.com/p?a=1&${encoded}=[REDACTED]&b=2`,
+    );
+  });
+
+  it('matches names case-insensitively and after percent-decoding', () => {
+    expect(redactUrl('https://example.com/?ACCESS_TOKEN=abc')).toBe('https://example.com/?ACCESS_TOKEN=[REDACTED]');
+    expect(redactUrl('https://example.com/?%74oken=abc')).toBe('https://example.com/?%74oken=[REDACTED]');
+  });
+
+  it.each(['page', 'per_page', 'q', 'author', 'monkey', 'state', 'sort'])('keeps the harmless parameter %j', (name) => {
+    expect(redactUrl(`https://example.com/?${name}=v`)).toBe(`https://example.com/?${name}=v`);
+  });
+
+  it('redacts every occurrence of a repeated secret, and keeps valueless and empty parameters', () => {
+    expect(redactUrl('https://example.com/?token=a&token=b&flag&x=&token=')).toBe(
+      'https://example.com/?token=[REDACTED]&token=[REDACTED]&flag&x=&token=[REDACTED]',
+    );
+  });
+
+  it('redacts tokens in the fragment, where OAuth implicit flows put them', () => {
+    expect(redactUrl('https://app.example.com/cb#access_token=abc&state=xyz')).toBe(
+      'https://app.example.com/cb#access_token=[REDACTED]&state=xyz',
+    );
+    expect(redactUrl('https://app.example.com/#section-2')).toBe('https://app.example.com/#section-2');
+  });
+
+  it('accepts URL objects', () => {
+    expect(redactUrl(new URL('https://u:p@example.com/a?sig=1'))).toBe('https://example.com/a?sig=[REDACTED]');
+  });
+
+  it('returns a placeholder, never the input, for what is not an absolute URL', () => {
+    for (const input of ['not a url', '/relative?token=abc', 'user:pass@host/path', 'mailto:a@b.c', '', 'http://']) {
+      expect(redactUrl(input)).toBe(INVALID_URL);
+    }
+  });
+
+  it('never throws, and redacts its own output to the same string', () => {
+    const urls = fc.oneof(fc.webUrl({ withQueryParameters: true, withFragments: true }), fc.string());
+    fc.assert(
+      fc.property(urls, (url) => {
+        const once = redactUrl(url);
+        expect(redactUrl(once) === once || once === INVALID_URL).toBe(true);
+      }),
+    );
+  });
+
+  it('never lets a secret value through', () => {
+    const secret = fc.stringMatching(/^[A-Za-z0-9]{12,24}$/);
+    const name = fc.constantFrom('token', 'api_key', 'password', 'X-Amz-Signature', 'client_secret');
+    fc.assert(
+      fc.property(secret, name, fc.webUrl(), (value, param, base) => {
+        const url = new URL(base);
+        url.username = 'someone';
+        url.password = value;
+        url.searchParams.append(param, value);
+        expect(redactUrl(url)).not.toContain(value);
+      }),
+    );
+  });
+});
+
+describe('isSecretParam', () => {
+  it('ignores case and the separators -, _ and .', () => {
+    expect(isSecretParam('Api.Key')).toBe(true);
+    expect(isSecretParam('CLIENT-SECRET')).toBe(true);
+    expect(isSecretParam('keys')).toBe(false);
+  });
+});
