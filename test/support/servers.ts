@@ -52,7 +52,10 @@ export interface TestServer {
   hits(): HitCounts;
   /** A snapshot of every request so far, in arrival order. */
   requests(): readonly RecordedRequest[];
-  /** Drops every open connection (in-flight requests included), stops listening and releases timers. Idempotent. */
+  /**
+   * Drops every open connection (in-flight requests included), stops listening and releases timers; resolves once
+   * every response has closed. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -68,7 +71,7 @@ interface MutableRecord {
 /** Records requests and responses for one server. */
 class Tally {
   readonly #log: MutableRecord[] = [];
-  #inFlight = 0;
+  readonly #open = new Set<ServerResponse>();
   #maxInFlight = 0;
 
   /** Wraps a request listener so every request is logged and its status recorded when the head is written. */
@@ -81,10 +84,10 @@ class Tally {
         status: undefined,
       };
       this.#log.push(record);
-      this.#inFlight += 1;
-      this.#maxInFlight = Math.max(this.#maxInFlight, this.#inFlight);
+      this.#open.add(res);
+      this.#maxInFlight = Math.max(this.#maxInFlight, this.#open.size);
       res.once('close', () => {
-        this.#inFlight -= 1;
+        this.#open.delete(res);
       });
       // Node writes every head through `writeHead`, including the implicit one of `res.end()`, so this sees the
       // final status before any byte reaches the client. Frameworks' own hooks would not cover all three servers.
@@ -112,13 +115,18 @@ class Tally {
       accepted,
       rejected,
       byStatus,
-      inFlight: this.#inFlight,
+      inFlight: this.#open.size,
       maxInFlight: this.#maxInFlight,
     };
   }
 
   requests(): readonly RecordedRequest[] {
     return this.#log.map((record) => ({ ...record }));
+  }
+
+  /** Resolves once every response seen so far has closed (Node emits `close` a tick after the socket goes). */
+  async drained(): Promise<void> {
+    await Promise.all([...this.#open].map((res) => once(res, 'close')));
   }
 }
 
@@ -148,7 +156,7 @@ function handle(port: number, tally: Tally, close: () => Promise<void>): TestSer
     port,
     hits: () => tally.counts(),
     requests: () => tally.requests(),
-    close: () => (closing ??= close()),
+    close: () => (closing ??= close().then(() => tally.drained())),
   };
 }
 
