@@ -38,6 +38,14 @@ export function describeMachine(peers: readonly string[], quick: boolean): [stri
       `${cpus[0]?.model.trim() ?? 'unknown'} (${cpus.length} logical cores, ${os.availableParallelism()} available)`,
     ],
     ['Memory', `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`],
+    // Other processes competing for the cores inflate every figure; the load says how much to trust them.
+    [
+      'Load average',
+      `${os
+        .loadavg()
+        .map((load) => load.toFixed(2))
+        .join(', ')} (1, 5, 15 min, at start)`,
+    ],
     ['OS', `${os.type()} ${os.release()} ${os.arch()}`],
     ['Node', `${process.version} (V8 ${process.versions.v8})`],
     [
