@@ -15,7 +15,7 @@ import {
 } from './values.js';
 
 /** What a policy field says about one quota: its size, window and unit. Unnamed items are drafts 03 to 07. */
-interface PolicyItem {
+export interface PolicyItem {
   readonly name?: string;
   readonly limit?: number;
   readonly windowMs?: number;
@@ -93,8 +93,11 @@ function readParams(params: ReadonlyMap<string, BareItem>): Params | undefined {
   return out;
 }
 
+/** The quota unit of `qu`; the IANA table of draft 10 spells the default `request`, its text `requests`. */
+const unitOf = (qu: string | undefined): string => (qu === undefined || qu === 'request' ? 'requests' : qu);
+
 /** Policy members: named (draft 08+: `"name";q=100;w=60`) or integer (drafts 03 to 07: `100;w=60`). */
-function readPolicyItems(list: List): PolicyItem[] {
+function readPolicyItems(list: Iterable<Member>): PolicyItem[] {
   const items: PolicyItem[] = [];
   for (const member of list) {
     const p = readParams(member[1]);
@@ -107,7 +110,7 @@ function readPolicyItems(list: List): PolicyItem[] {
         name,
         limit: name === undefined ? (value as number) : p.q,
         windowMs: p.w === undefined ? undefined : p.w * 1000,
-        unit: p.qu ?? 'requests',
+        unit: unitOf(p.qu),
         partitionKey: p.pk,
       }),
     );
@@ -115,11 +118,25 @@ function readPolicyItems(list: List): PolicyItem[] {
   return items;
 }
 
-/** The window of the unnamed policy whose quota equals `limit`, when exactly one does. */
-function windowForLimit(items: readonly PolicyItem[], limit: number | undefined): number | undefined {
+/** The unnamed policy whose quota equals the expiring limit `limit`, when exactly one does (drafts 03 to 07). */
+function matchLimit(items: readonly PolicyItem[], limit: number | undefined): PolicyItem | undefined {
   if (limit === undefined) return undefined;
-  const matches = items.filter((i) => i.name === undefined && i.limit === limit);
-  return matches.length === 1 ? matches[0]!.windowMs : undefined;
+  let match: PolicyItem | undefined;
+  for (const item of items) {
+    if (item.name !== undefined || item.limit !== limit) continue;
+    if (match) return undefined;
+    match = item;
+  }
+  return match;
+}
+
+const windowForLimit = (items: readonly PolicyItem[], limit: number | undefined): number | undefined =>
+  matchLimit(items, limit)?.windowMs;
+
+/** The unnamed policies other than the one the expiring limit `limit` matched: quotas of their own. */
+function otherQuotas(items: readonly PolicyItem[], limit: number | undefined): PolicyItem[] {
+  const matched = matchLimit(items, limit);
+  return items.filter((i) => i.name === undefined && i !== matched);
 }
 
 /** Draft 08 to 10 service-limit items, associated with their policies by name only. */
@@ -181,26 +198,39 @@ function draft7Policy(
   });
 }
 
-interface LimitField {
+/** What a limit field says: the expiring limit, its window, and the other quotas a draft 03 list adds. */
+export interface LimitField {
   readonly limit?: number;
   readonly windowMs?: number;
+  /** The `quota;w=window` items of a draft 03 list other than the expiring limit's own. */
+  readonly quotas: readonly PolicyItem[];
+}
+
+const NO_LIMIT: LimitField = { quotas: [] };
+
+/**
+ * A limit field in the draft 03 shape (`10, 10;w=1, 50;w=60`: the expiring limit, a plain Integer, then
+ * `quota;w=window` items), or a plain limit, possibly duplicated (the smallest wins).
+ */
+export function readLimitField(value: string | undefined): LimitField {
+  if (value === undefined) return NO_LIMIT;
+  if (!value.includes(';')) {
+    const limit = mergeDuplicates(value, parseLimitValue, Math.min);
+    return limit === undefined ? NO_LIMIT : { limit, quotas: NO_LIMIT.quotas };
+  }
+  const [first, ...rest] = safeList(value);
+  if (!first || !isNonNegativeInteger(first[0]) || first[1].size > 0) return NO_LIMIT;
+  const limit = first[0];
+  const items = readPolicyItems(rest);
+  return compact<LimitField>({ limit, windowMs: windowForLimit(items, limit), quotas: otherQuotas(items, limit) });
 }
 
 /**
- * A limit field in the draft 03 shape (`10, 10;w=1, 50;w=60`: the expiring limit, then `quota;w=window` items),
- * or a plain limit, possibly duplicated (the smallest wins).
+ * Drafts 03 to 06 separate fields; also what GitLab, Twitch, Heroku and Zendesk send under these names.
+ * The expiring limit comes first, then the other quotas of a draft 03 limit list.
  */
-export function readLimitField(value: string | undefined): LimitField {
-  if (value === undefined) return {};
-  if (!value.includes(';')) return compact<LimitField>({ limit: mergeDuplicates(value, parseLimitValue, Math.min) });
-  const [first, ...rest] = readPolicyItems(safeList(value));
-  if (first?.name !== undefined || first?.windowMs !== undefined || first?.limit === undefined) return {};
-  return compact<LimitField>({ limit: first.limit, windowMs: windowForLimit(rest, first.limit) });
-}
-
-/** Drafts 03 to 06 separate fields; also what GitLab, Twitch, Heroku and Zendesk send under these names. */
-function draft6Policy(fields: Fields, items: readonly PolicyItem[], time: TimeBase): RateLimitPolicy | undefined {
-  const { limit, windowMs } = readLimitField(fields.get('ratelimit-limit'));
+function draft6Policies(fields: Fields, items: readonly PolicyItem[], time: TimeBase): RateLimitPolicy[] {
+  const { limit, windowMs, quotas } = readLimitField(fields.get('ratelimit-limit'));
   const remainingValue = fields.get('ratelimit-remaining');
   const remaining =
     remainingValue === undefined ? undefined : mergeDuplicates(remainingValue, parseRemainingValue, Math.min);
@@ -209,16 +239,22 @@ function draft6Policy(fields: Fields, items: readonly PolicyItem[], time: TimeBa
   const resetAt =
     (resetValue === undefined ? undefined : mergeDuplicates(resetValue, (v) => parseResetInstant(v, time), Math.max)) ??
     (resetTime === undefined ? undefined : atServerInstant(parseHttpDate(resetTime, time.reference), time));
-  if (limit === undefined && remaining === undefined && resetAt === undefined) return undefined;
-  return compact<RateLimitPolicy>({
-    source: 'ietf-draft6',
-    name: fields.get('ratelimit-name'),
-    unit: 'requests',
-    limit,
-    remaining,
-    resetAt,
-    windowMs: windowMs ?? windowForLimit(items, limit),
-  });
+  const out: RateLimitPolicy[] = [];
+  if (limit !== undefined || remaining !== undefined || resetAt !== undefined) {
+    out.push(
+      compact<RateLimitPolicy>({
+        source: 'ietf-draft6',
+        name: fields.get('ratelimit-name'),
+        unit: 'requests',
+        limit,
+        remaining,
+        resetAt,
+        windowMs: windowMs ?? windowForLimit(items, limit),
+      }),
+    );
+  }
+  for (const quota of quotas) out.push({ source: 'ietf-draft6', ...quota });
+  return out;
 }
 
 /** `RateLimit` and `RateLimit-Policy` (or their `Beta-` copies) in the draft 07 or draft 08+ syntax. */
@@ -238,14 +274,13 @@ function serviceLimits(
 export function readIetf(fields: Fields, time: TimeBase): RateLimitPolicy[] {
   const items = readPolicyItems(safeList(fields.get('ratelimit-policy')));
   const out = serviceLimits(fields.get('ratelimit'), items, 'ietf', time);
-  const draft6 = draft6Policy(fields, items, time);
-  if (draft6) out.push(draft6);
   const main = out.find((p) => p.source !== 'ietf');
+  const draft6 = draft6Policies(fields, items, time);
+  const source = main?.source ?? 'ietf-draft6';
+  const limit = main?.limit ?? draft6[0]?.limit;
+  out.push(...draft6);
   // Integer policies that are not the expiring limit still describe quotas the server enforces.
-  for (const item of items) {
-    if (item.name === undefined && item.limit !== main?.limit)
-      out.push({ source: main?.source ?? 'ietf-draft6', ...item });
-  }
+  for (const item of otherQuotas(items, limit)) out.push({ source, ...item });
   if (fields.has('beta-ratelimit') || fields.has('beta-ratelimit-policy')) {
     const betaItems = readPolicyItems(safeList(fields.get('beta-ratelimit-policy')));
     out.push(...serviceLimits(fields.get('beta-ratelimit'), betaItems, 'ietf-beta', time));

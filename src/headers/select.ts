@@ -33,12 +33,13 @@ const agree = (a: number | undefined, b: number | undefined): boolean => a === u
 /**
  * Fills the gaps of the selected quota from other families that describe the same quota (same limit and
  * remaining where both state them, and at least one of the two stated by both), such as express-rate-limit's legacy
- * `X-RateLimit-*` beside its draft 7 `RateLimit` field.
+ * `X-RateLimit-*` beside its draft 7 `RateLimit` field. Policies of the selected one's own family are never merged:
+ * the family's own rules (names, `q == limit`) already told its quotas apart.
  */
 export function mergeSameQuota(selected: RateLimitPolicy, policies: readonly RateLimitPolicy[]): RateLimitPolicy {
   let merged = selected;
   for (const p of policies) {
-    if (p === selected || p.unit !== selected.unit) continue;
+    if (p.source === selected.source || p.unit !== selected.unit) continue;
     const sameLimit = merged.limit !== undefined && merged.limit === p.limit;
     const sameRemaining = merged.remaining !== undefined && merged.remaining === p.remaining;
     if (!(sameLimit || sameRemaining) || !agree(merged.limit, p.limit) || !agree(merged.remaining, p.remaining))

@@ -46,8 +46,11 @@ function remainingOf(value: string | undefined): number | undefined {
   return value === undefined ? undefined : mergeDuplicates(value, parseRemainingValue, Math.min);
 }
 
-/** One family (`x-ratelimit-` or `x-rate-limit-`): a single quota. */
-function readFamily(fields: Fields, names: FamilyNames, time: TimeBase): RateLimitPolicy | undefined {
+/**
+ * One family (`x-ratelimit-` or `x-rate-limit-`): a single quota, plus the other quotas of a draft 03 style limit
+ * list (GovWay: `X-RateLimit-Limit: 10, 10;w=60, 1000;w=3600`).
+ */
+function readFamily(fields: Fields, names: FamilyNames, time: TimeBase, out: RateLimitPolicy[]): void {
   const limitField = readLimitField(fields.get(names.limit) ?? fields.get(names.bareLimit));
   const remaining = remainingOf(fields.get(names.remaining));
   const used = remainingOf(fields.get(names.used));
@@ -59,17 +62,20 @@ function readFamily(fields: Fields, names: FamilyNames, time: TimeBase): RateLim
     (reset === undefined ? undefined : mergeDuplicates(reset, (v) => parseResetInstant(v, time), Math.max));
   // Reddit sends no limit: it is what was used plus what is left.
   const limit = limitField.limit ?? (used !== undefined && remaining !== undefined ? used + remaining : undefined);
-  if (limit === undefined && remaining === undefined && resetAt === undefined) return undefined;
+  if (limit === undefined && remaining === undefined && resetAt === undefined) return;
   const interval = fields.get(names.interval); // Confluence Data Center
-  return compact<RateLimitPolicy>({
-    source: 'x-ratelimit',
-    name: fields.get(names.resource),
-    unit: 'requests',
-    limit,
-    remaining,
-    resetAt,
-    windowMs: limitField.windowMs ?? (interval === undefined ? undefined : parseSecondsMs(interval)),
-  });
+  out.push(
+    compact<RateLimitPolicy>({
+      source: 'x-ratelimit',
+      name: fields.get(names.resource),
+      unit: 'requests',
+      limit,
+      remaining,
+      resetAt,
+      windowMs: limitField.windowMs ?? (interval === undefined ? undefined : parseSecondsMs(interval)),
+    }),
+  );
+  for (const quota of limitField.quotas) out.push({ source: 'x-ratelimit', ...quota });
 }
 
 /** Kong: `X-RateLimit-Limit-Minute: 60`, `X-RateLimit-Remaining-Minute: 59`: the window is in the name. */
@@ -90,10 +96,7 @@ export function readKong(fields: Fields): RateLimitPolicy[] {
 /** Every quota the `X-RateLimit-*` / `X-Rate-Limit-*` fields describe. */
 export function readXRateLimit(fields: Fields, time: TimeBase): RateLimitPolicy[] {
   const out: RateLimitPolicy[] = [];
-  for (const names of FAMILIES) {
-    const policy = readFamily(fields, names, time);
-    if (policy) out.push(policy);
-  }
+  for (const names of FAMILIES) readFamily(fields, names, time, out);
   return out;
 }
 
