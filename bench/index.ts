@@ -1,5 +1,5 @@
 // Benchmark runner: `npm run bench` (full) or `npm run bench:quick`; `--only=<id>[,<id>]` runs some sections.
-// Prints each section as a Markdown table when it finishes and writes them all, with the machine, to RESULTS.md.
+// Prints each section as a Markdown table when it finishes; a full run also writes them, with the machine, to RESULTS.md.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describeMachine, markdownTable, renderSection } from './report.js';
@@ -44,8 +44,15 @@ async function main(): Promise<void> {
     console.log(`${markdown}\n\n(${((performance.now() - startedAt) / 1_000).toFixed(1)} s)\n`);
   }
 
-  const command = `npm run ${quick ? 'bench:quick' : 'bench'}${only ? ` -- --only=${[...only].join(',')}` : ''}`;
-  const footer = `Produced by \`${command}\`. Figures depend on the machine above; compare runs on the same machine only.`;
+  // RESULTS.md is what the README quotes, so only a full run of every section may replace it.
+  if (quick || selected.length < sections.length) {
+    console.log(
+      `${fileURLToPath(RESULTS)} left unchanged: only a full run of every section (npm run bench) writes it.`,
+    );
+    return;
+  }
+  const footer =
+    'Produced by `npm run bench`. Figures depend on the machine above; compare runs on the same machine only.';
   writeFileSync(RESULTS, [header, ...rendered, footer].join('\n\n') + '\n');
   console.log(`Wrote ${fileURLToPath(RESULTS)}`);
 }

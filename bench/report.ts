@@ -4,7 +4,7 @@ import os from 'node:os';
 
 /** How a run was asked for. */
 export interface RunContext {
-  /** `--quick`: smaller time budgets and batches, for a smoke run; figures are indicative only. */
+  /** `--quick`: smaller time budgets and batches, for a smoke run; figures are indicative only and not saved. */
   readonly quick: boolean;
 }
 

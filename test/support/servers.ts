@@ -61,12 +61,7 @@ export interface TestServer {
 
 const HOST = '127.0.0.1';
 
-interface MutableRecord {
-  method: string;
-  url: string;
-  receivedAt: number;
-  status: number | undefined;
-}
+type MutableRecord = { -readonly [K in keyof RecordedRequest]: RecordedRequest[K] };
 
 /** Records requests and responses for one server. */
 class Tally {
