@@ -26,11 +26,11 @@ const ISO_DATE =
 const JS_DATE =
   /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([A-Z][a-z]{2}) (\d{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT([+-])(\d{2})(\d{2})(?: \([^()]*\))?$/;
 
-/** Epoch ms of a UTC calendar time, or undefined when a field is out of range (Feb 30, 25:00, …). */
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 const isLeapYear = (year: number): boolean => (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
 
+/** Epoch ms of a UTC calendar time, or undefined when a field is out of range (Feb 30, 25:00, …). */
 function utc(
   year: number,
   month: number | undefined,
@@ -39,15 +39,39 @@ function utc(
   m: number,
   s: number,
 ): number | undefined {
-  if (month === undefined || h > 23 || m > 59 || s > 60 || day < 1 || day > DAYS_IN_MONTH[month]!) return undefined;
+  const days = month === undefined ? undefined : DAYS_IN_MONTH[month]; // an ISO month 00 or 13 has none
+  if (month === undefined || days === undefined || h > 23 || m > 59 || s > 60 || day < 1 || day > days)
+    return undefined;
   if (month === 1 && day === 29 && !isLeapYear(year)) return undefined;
   // A leap second is read as the last second of its minute.
-  return Date.UTC(year, month, day, h, m, Math.min(s, 59));
+  const t = Date.UTC(year, month, day, h, m, Math.min(s, 59));
+  // Date.UTC reads the years 0 to 99 as 1900 to 1999.
+  const at = year >= 0 && year < 100 ? new Date(t).setUTCFullYear(year) : t;
+  return Number.isFinite(at) ? at : undefined;
+}
+
+/** `now` plus `years` calendar years (NaN when that leaves Date's range). */
+function addYears(now: number, years: number): number {
+  const date = new Date(now);
+  return date.setUTCFullYear(date.getUTCFullYear() + years);
+}
+
+/**
+ * An RFC 850 date with its two-digit year: the coming year with those digits, unless that timestamp is more than
+ * 50 years after `now`, which RFC 9110 5.6.7 reads as the most recent past year with those digits.
+ */
+function rfc850(m: RegExpExecArray, now: number): number | undefined {
+  const nowYear = new Date(now).getUTCFullYear();
+  let year = nowYear - (nowYear % 100) + Number(m[3]);
+  if (year < nowYear) year += 100;
+  const at = (y: number) => utc(y, MONTHS[m[2]!], Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]));
+  const t = at(year);
+  return t !== undefined && t > addYears(now, 50) ? at(year - 100) : t;
 }
 
 /**
  * An RFC 9110 HTTP-date in any of its three forms: IMF-fixdate, the obsolete RFC 850 form and asctime.
- * A two-digit RFC 850 year more than 50 years ahead of `now` means the most recent past year with those digits.
+ * An RFC 850 timestamp more than 50 years after `now` means the most recent past year with those two digits.
  */
 export function parseHttpDate(value: string, now: number): number | undefined {
   let m = IMF_FIXDATE.exec(value);
@@ -55,13 +79,7 @@ export function parseHttpDate(value: string, now: number): number | undefined {
   m = ASCTIME_DATE.exec(value);
   if (m) return utc(Number(m[6]), MONTHS[m[1]!], Number(m[2]!.trim()), Number(m[3]), Number(m[4]), Number(m[5]));
   m = RFC850_DATE.exec(value);
-  if (m) {
-    const nowYear = new Date(now).getUTCFullYear();
-    let year = Math.floor(nowYear / 100) * 100 + Number(m[3]);
-    if (year > nowYear + 50) year -= 100;
-    return utc(year, MONTHS[m[2]!], Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]));
-  }
-  return undefined;
+  return m ? rfc850(m, now) : undefined;
 }
 
 /** An RFC 3339 / ISO 8601 date-time with an explicit zone (`Z` or an offset). Zone-less local times are refused. */
