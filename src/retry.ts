@@ -1,0 +1,250 @@
+// The retry decision: a pure function of what happened and what was already spent. It never waits and never
+// throws; the caller (the client's attempt loop) acts on the decision, owns the timers and emits the events.
+import { backoffDelay, jitterUp } from './backoff.js';
+import type { RateLimitInfo } from './headers/types.js';
+import type { ResolvedRetry } from './resolve-options.js';
+
+/** Why a failed attempt is not retried. */
+export type GiveUpReason =
+  /** The status is not in `retry.statuses` and is not a throttle. */
+  | 'not-retryable-status'
+  /** An error retry was due but the method is not idempotent (not in `retry.methods`, no `Idempotency-Key`). */
+  | 'not-idempotent'
+  /** The request body was a stream already consumed: it cannot be sent again. */
+  | 'body-not-replayable'
+  /** `retry.limit` error retries were already made. */
+  | 'retry-limit'
+  /** `retry.rateLimitLimit` throttle retries were already made. */
+  | 'rate-limit-limit'
+  /** The server's wait is longer than `retry.maxRetryAfter`. */
+  | 'max-retry-after'
+  /** The wait would end after the call's deadline (`maxWait`). */
+  | 'max-wait'
+  /** The attempt threw something that is not a network failure (a programming error, an abort): never retried. */
+  | 'not-network-error';
+
+/** How an attempt ended: a response (any status), or a thrown error. */
+export type AttemptOutcome =
+  | { readonly kind: 'response'; readonly status: number; readonly info: RateLimitInfo }
+  | { readonly kind: 'error'; readonly error: unknown };
+
+/** Everything {@link decideRetry} looks at. */
+export interface RetryContext {
+  /** Epoch ms when the outcome arrived. */
+  readonly now: number;
+  /** The request method, upper-case. */
+  readonly method: string;
+  /** Whether the request may be repeated after an error: its method is in `retry.methods`, or it is opted in. */
+  readonly idempotent: boolean;
+  /** Whether the request body can be sent again. */
+  readonly replayable: boolean;
+  readonly outcome: AttemptOutcome;
+  /** Error retries already made for this call. */
+  readonly errorRetries: number;
+  /** Throttle retries already made for this call. */
+  readonly rateLimitRetries: number;
+  /** Throttles without timing in a row for this budget, this one included (>= 1 when this outcome is one). */
+  readonly consecutiveThrottles: number;
+  /** The wait before the previous attempt, in ms, for decorrelated jitter. */
+  readonly previousDelayMs: number | undefined;
+  /** Epoch ms the call must not wait past (its `maxWait`); `Infinity` when none. */
+  readonly deadline: number;
+  readonly options: ResolvedRetry;
+  /** Uniform in [0, 1). */
+  readonly random: () => number;
+}
+
+/**
+ * What to do after an attempt.
+ *
+ * - `retry: false`: settle with this outcome. `reason` says why (`'success'`: a 1xx–3xx, or a 4xx/5xx the policy
+ *   leaves alone when it is not a retryable status… see {@link GiveUpReason}). `retryAt` (epoch ms) and `waitMs` are
+ *   set when the server said when to come back or a wait was refused: the client turns `'max-retry-after'` and
+ *   `'max-wait'` into a `RateLimitError` carrying them.
+ * - `retry: true`: send again after `delayMs`. `kind` says which counter it spends, `source` whose wait it is, and
+ *   `pause` whether the whole budget (not just this call) must hold off for `delayMs`, and why.
+ */
+export type RetryDecision =
+  | {
+      readonly retry: false;
+      readonly reason: GiveUpReason | 'success';
+      /** Epoch ms from which the server accepts the request again, when it said. */
+      readonly retryAt?: number;
+      /** The wait that was refused or that the server asked for, in ms. */
+      readonly waitMs?: number;
+    }
+  | {
+      readonly retry: true;
+      readonly kind: 'rateLimit' | 'error';
+      /** Wait before the next attempt, in whole ms. */
+      readonly delayMs: number;
+      readonly source: 'server' | 'backoff';
+      readonly pause: 'retry-after' | 'remaining-zero' | 'backoff' | undefined;
+    };
+
+type GiveUp = Extract<RetryDecision, { retry: false }>;
+
+/**
+ * Decides whether and when to retry an attempt (STYLE rules 5 and 6).
+ *
+ * Throttles (429, a 503 with a retry time, anything `info.isRateLimited`, such as a 403 with rate-limit evidence) are
+ * retried for any method, POST included, as long as the body is replayable: the server refused the request without
+ * processing it. They spend `rateLimitLimit`. The wait is the server's (`retryAt`, else the reset when `remaining` is
+ * 0), jittered only upward; past `maxRetryAfter` the call gives up with `retryAt` instead of retrying early. Without
+ * timing, the budget backs off exponentially by `consecutiveThrottles`.
+ *
+ * Errors (a status in `statuses` that is not a throttle, or a network failure per {@link isNetworkError}) are retried
+ * only for idempotent, replayable requests and spend `limit`. The wait is the computed backoff, or the server's wait
+ * when it gave one and that is longer. A 503 without timing is an outage: the whole budget backs off (`pause:
+ * 'backoff'`).
+ *
+ * Server waits that would end past the deadline give up with `'max-wait'`; jitter alone never causes that (it is
+ * trimmed to fit). Computed waits are not trimmed: one that ends past the deadline gives up too.
+ */
+export function decideRetry(ctx: RetryContext): RetryDecision {
+  const { outcome, options } = ctx;
+  if (outcome.kind === 'error') {
+    return isNetworkError(outcome.error) ? decideError(ctx, undefined, undefined) : giveUp('not-network-error');
+  }
+  const { status, info } = outcome;
+  if (info.isRateLimited || status === 429 || (status === 503 && info.retryAt !== undefined)) {
+    return decideThrottle(ctx, info);
+  }
+  if (!options.statuses.has(status)) return giveUp(status < 400 ? 'success' : 'not-retryable-status');
+  return decideError(ctx, status, info);
+}
+
+function decideThrottle(ctx: RetryContext, info: RateLimitInfo): RetryDecision {
+  const { now, options, random } = ctx;
+  const server = serverWait(info, now);
+  if (!ctx.replayable) return giveUp('body-not-replayable', server);
+  if (ctx.rateLimitRetries >= options.rateLimitLimit) return giveUp('rate-limit-limit', server);
+  if (server === undefined) {
+    const delayMs = backoffDelay(Math.max(1, ctx.consecutiveThrottles), random, options.backoff, ctx.previousDelayMs);
+    if (now + delayMs > ctx.deadline) return giveUp('max-wait', { waitMs: delayMs });
+    return { retry: true, kind: 'rateLimit', delayMs, source: 'backoff', pause: 'backoff' };
+  }
+  if (server.waitMs > options.maxRetryAfter) return giveUp('max-retry-after', server);
+  if (now + server.waitMs > ctx.deadline) return giveUp('max-wait', server);
+  const delayMs = fitJitter(jitterUp(server.waitMs, random, options.serverJitter), server.waitMs, ctx);
+  return { retry: true, kind: 'rateLimit', delayMs, source: 'server', pause: server.pause };
+}
+
+function decideError(ctx: RetryContext, status: number | undefined, info: RateLimitInfo | undefined): RetryDecision {
+  const { now, options, random } = ctx;
+  const server = info && serverWait(info, now);
+  if (!ctx.idempotent) return giveUp('not-idempotent', server);
+  if (!ctx.replayable) return giveUp('body-not-replayable', server);
+  if (ctx.errorRetries >= options.limit) return giveUp('retry-limit', server);
+  // An outage, not one bad request: the whole budget holds off, or every queued request would hit it too.
+  const pause = status === 503 ? 'backoff' : undefined;
+  const computed = backoffDelay(ctx.errorRetries + 1, random, options.backoff, ctx.previousDelayMs);
+  if (server !== undefined) {
+    if (server.waitMs > options.maxRetryAfter) return giveUp('max-retry-after', server);
+    const jittered = jitterUp(server.waitMs, random, options.serverJitter);
+    if (jittered >= computed) {
+      if (now + server.waitMs > ctx.deadline) return giveUp('max-wait', server);
+      return { retry: true, kind: 'error', delayMs: fitJitter(jittered, server.waitMs, ctx), source: 'server', pause };
+    }
+  }
+  if (now + computed > ctx.deadline) return giveUp('max-wait', { waitMs: computed });
+  return { retry: true, kind: 'error', delayMs: computed, source: 'backoff', pause };
+}
+
+interface ServerWait {
+  /** Epoch ms the server named. */
+  readonly retryAt: number;
+  /** Ms from now until then, never negative. */
+  readonly waitMs: number;
+  readonly pause: 'retry-after' | 'remaining-zero';
+}
+
+/** The server's own wait: `retryAt`, else the reset of a spent quota. */
+function serverWait(info: RateLimitInfo, now: number): ServerWait | undefined {
+  if (info.retryAt !== undefined)
+    return { retryAt: info.retryAt, waitMs: waitFrom(now, info.retryAt), pause: 'retry-after' };
+  if (info.remaining === 0 && info.resetAt !== undefined) {
+    return { retryAt: info.resetAt, waitMs: waitFrom(now, info.resetAt), pause: 'remaining-zero' };
+  }
+  return undefined;
+}
+
+function waitFrom(now: number, at: number): number {
+  return Math.max(0, Math.ceil(at - now));
+}
+
+/** Trims a jittered server wait to end by the deadline, never below the server's own wait. */
+function fitJitter(jittered: number, waitMs: number, ctx: RetryContext): number {
+  return Math.max(waitMs, Math.min(jittered, Math.floor(ctx.deadline - ctx.now)));
+}
+
+function giveUp(reason: GiveUp['reason'], wait?: { readonly retryAt?: number; readonly waitMs: number }): GiveUp {
+  if (wait === undefined) return { retry: false, reason };
+  return wait.retryAt === undefined
+    ? { retry: false, reason, waitMs: wait.waitMs }
+    : { retry: false, reason, retryAt: wait.retryAt, waitMs: wait.waitMs };
+}
+
+/** System and library codes of a connection that failed or broke: the request may not have reached the server. */
+const NETWORK_CODES: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ERR_NETWORK', // axios in browsers (XMLHttpRequest onerror)
+]);
+
+/** Messages of the `TypeError` a browser fetch (or polyfill) rejects with when the network fails. */
+const BROWSER_MESSAGES: ReadonlySet<string> = new Set([
+  'Failed to fetch', // Chromium
+  'network error', // Chromium, body read
+  'NetworkError when attempting to fetch resource.', // Firefox
+  'The Internet connection appears to be offline.', // Safari 16
+  'Load failed', // Safari 17+
+  'Network request failed', // whatwg-fetch, cross-fetch, React Native
+]);
+
+/** Messages of undici's `TypeError`, whose `cause` says what happened (`'bad port'` and the like are not network). */
+const UNDICI_MESSAGES: ReadonlySet<string> = new Set(['fetch failed', 'terminated']);
+
+/**
+ * Whether `error` is a network failure worth retrying: undici's `TypeError('fetch failed')` (or `'terminated'`) whose
+ * `cause` chain carries a connection code (`ECONNRESET`, `ENOTFOUND`, `UND_ERR_SOCKET`, …), a browser fetch's
+ * `TypeError` (`'Failed to fetch'`, …), or any error (axios, got, node:http) whose own `code` is such a code.
+ * Never an abort or timeout `DOMException`, an axios cancel or timeout (`ERR_CANCELED`, `ECONNABORTED`), an error
+ * carrying an HTTP response, or a programming error.
+ */
+export function isNetworkError(error: unknown): boolean {
+  if (!isObject(error)) return false;
+  const { name, message } = error;
+  if (name === 'AbortError' || name === 'TimeoutError' || isObject(error.response)) return false;
+  if (name === 'TypeError' && typeof message === 'string') {
+    if (UNDICI_MESSAGES.has(message)) return error.cause === undefined || hasNetworkCode(error.cause, 0);
+    // Safari's message is generic enough to be a programming error too; its network errors have no stack.
+    if (message === 'Load failed') return error.stack === undefined;
+    if (BROWSER_MESSAGES.has(message)) return true;
+  }
+  return typeof error.code === 'string' && NETWORK_CODES.has(error.code);
+}
+
+/** Looks for a network code in `error`, its `cause` chain and `AggregateError.errors` (Happy Eyeballs), bounded. */
+function hasNetworkCode(error: unknown, depth: number): boolean {
+  if (!isObject(error) || depth > 4) return false;
+  if (typeof error.code === 'string' && NETWORK_CODES.has(error.code)) return true;
+  if (Array.isArray(error.errors) && error.errors.some((inner) => hasNetworkCode(inner, depth + 1))) return true;
+  return hasNetworkCode(error.cause, depth + 1);
+}
+
+function isObject(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === 'object' && value !== null;
+}
