@@ -7,6 +7,7 @@ import {
   afterDelay,
   atServerInstant,
   compact,
+  mergeDuplicates,
   parseGoDurationMs,
   parseLimitValue,
   parseMs,
@@ -15,6 +16,15 @@ import {
 } from './values.js';
 
 type ResetReader = (value: string, time: TimeBase) => number | undefined;
+
+/** A field's reading (duplicates merged as HEADERS.md 4.2 says): undefined when absent, null when unreadable. */
+function readField(
+  value: string | undefined,
+  parse: (member: string) => number | undefined,
+  pick: (a: number, b: number) => number,
+): number | null | undefined {
+  return value === undefined ? undefined : (mergeDuplicates(value, parse, pick) ?? null);
+}
 
 /**
  * One dimension of a `{prefix}{limit,remaining,reset}{suffix}` family. A present but unreadable value (Azure
@@ -30,19 +40,11 @@ function dimension(
 ): RateLimitPolicy | undefined {
   const [limitValue, remainingValue, resetValue] = names.map((n) => (n === undefined ? undefined : fields.get(n)));
   if (limitValue === undefined && remainingValue === undefined) return undefined;
-  const limit = limitValue === undefined ? undefined : parseLimitValue(limitValue);
-  const remaining = remainingValue === undefined ? undefined : parseRemainingValue(remainingValue);
-  if ((limitValue !== undefined && limit === undefined) || (remainingValue !== undefined && remaining === undefined)) {
-    return undefined;
-  }
-  return compact<RateLimitPolicy>({
-    source,
-    name,
-    unit: name,
-    limit,
-    remaining,
-    resetAt: resetValue === undefined ? undefined : readReset(resetValue, time),
-  });
+  const limit = readField(limitValue, parseLimitValue, Math.min);
+  const remaining = readField(remainingValue, parseRemainingValue, Math.min);
+  const resetAt = readField(resetValue, (v) => readReset(v, time), Math.max);
+  if (limit === null || remaining === null || resetAt === null) return undefined;
+  return compact<RateLimitPolicy>({ source, name, unit: name, limit, remaining, resetAt });
 }
 
 const goDuration: ResetReader = (value, time) => afterDelay(parseGoDurationMs(value), time);
@@ -116,7 +118,7 @@ export function readAzure(fields: Fields): RateLimitPolicy[] {
   for (const [field, value] of fields) {
     // `-resource` lists per-operation quotas in a syntax of its own: an optional extra we leave out.
     if (!field.startsWith(AZURE_PREFIX) || field === `${AZURE_PREFIX}resource`) continue;
-    const remaining = parseRemainingValue(value);
+    const remaining = mergeDuplicates(value, parseRemainingValue, Math.min);
     if (remaining !== undefined)
       out.push({ source: 'azure', name: field.slice(AZURE_PREFIX.length), unit: 'requests', remaining });
   }
