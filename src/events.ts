@@ -1,0 +1,188 @@
+// Typed events: a minimal synchronous emitter and the payloads a ratewise client emits. Every URL in a payload is
+// already sanitised (credentials and query secrets stripped); every instant is epoch ms, every duration ms.
+import type { RateLimitInfo } from './headers/types.js';
+import type { GiveUpReason } from './retry.js';
+
+type Listener<T> = (event: T) => void;
+
+/** One registration; its identity lets each disposer remove exactly its own entry, even for a repeated listener. */
+interface Entry<T> {
+  readonly listener: Listener<T>;
+}
+
+/**
+ * A synchronous emitter of typed events, one instance per client (no shared registry).
+ *
+ * - {@link emit} calls the listeners in registration order, synchronously. A listener that throws is reported to
+ *   `onListenerError` (by default `console.error`) and neither the caller nor the other listeners see it.
+ * - Listener lists are copied on write, so `emit` iterates without copying, and a listener added or removed during an
+ *   `emit` takes effect from the next one.
+ * - With no listener, `emit` is one map lookup; {@link hasListeners} lets callers skip building the payload at all.
+ *
+ * `E` maps event names to payload types, e.g. {@link RatewiseEvents}.
+ */
+export class Emitter<E extends object> {
+  readonly #listeners = new Map<keyof E, readonly Entry<never>[]>();
+  readonly #onListenerError: (error: unknown, name: keyof E) => void;
+
+  /**
+   * @param onListenerError Receives what a listener threw.
+   *   @default logs `ratewise: a "<name>" listener threw` and the error with `console.error`
+   */
+  constructor(onListenerError?: (error: unknown, name: keyof E) => void) {
+    this.#onListenerError =
+      onListenerError ??
+      ((error, name) => {
+        console.error(`ratewise: a ${JSON.stringify(String(name))} listener threw`, error);
+      });
+  }
+
+  /**
+   * Calls `listener` with every `name` event until the returned disposer is called. Calling the disposer again, or
+   * after {@link clear}, does nothing. Registering the same function twice makes two independent registrations.
+   */
+  on<K extends keyof E>(name: K, listener: (event: E[K]) => void): () => void {
+    const entry: Entry<E[K]> = { listener };
+    this.#listeners.set(name, [...this.#entries(name), entry]);
+    return () => {
+      const entries = this.#entries(name);
+      const index = entries.indexOf(entry);
+      if (index === -1) return;
+      if (entries.length === 1) this.#listeners.delete(name);
+      else this.#listeners.set(name, entries.toSpliced(index, 1));
+    };
+  }
+
+  /** Calls every `name` listener with `event`, synchronously. Never throws what a listener throws. */
+  emit<K extends keyof E>(name: K, event: E[K]): void {
+    const entries = this.#listeners.get(name) as readonly Entry<E[K]>[] | undefined;
+    if (entries === undefined) return;
+    for (const { listener } of entries) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.#report(error, name);
+      }
+    }
+  }
+
+  /** Whether any listener would hear a `name` event; check it before building an expensive payload. */
+  hasListeners(name: keyof E): boolean {
+    return this.#listeners.has(name);
+  }
+
+  /** Removes every listener of every event. */
+  clear(): void {
+    this.#listeners.clear();
+  }
+
+  #entries<K extends keyof E>(name: K): readonly Entry<E[K]>[] {
+    return (this.#listeners.get(name) ?? []) as readonly Entry<E[K]>[];
+  }
+
+  #report(error: unknown, name: keyof E): void {
+    try {
+      this.#onListenerError(error, name);
+    } catch {
+      // The error reporter itself failed (a broken console, a throwing hook): the emitter's caller must not see it.
+    }
+  }
+}
+
+/** Why a call stopped retrying: the reasons of `decideRetry`, plus a retry refused by the budget's retry budget. */
+export type GiveUpEventReason = GiveUpReason | 'retry-budget';
+
+/** The events of a ratewise client, by name. */
+export interface RatewiseEvents {
+  /** A request entered its budget's queue because it could not be sent at once. */
+  readonly queued: {
+    /** The budget key. */
+    readonly key: string;
+    readonly method: string;
+    /** The request URL, sanitised. */
+    readonly url: string;
+    /** Requests waiting in this budget's queue, this one included. */
+    readonly queued: number;
+    /** The request's priority (higher goes first). */
+    readonly priority: number;
+  };
+  /** The head of a budget's queue has to wait; emitted when the budget arms its wake-up timer. */
+  readonly throttled: {
+    /** The budget key. */
+    readonly key: string;
+    /**
+     * What holds it back: `'paused'` a server-ordered pause, `'rate'` the local rate, `'server'` pacing to the
+     * server's remaining quota, `'concurrency'` every slot in use.
+     */
+    readonly reason: 'paused' | 'rate' | 'server' | 'concurrency';
+    /** How long until the head may go, in ms (0 when only a free slot can release it). */
+    readonly waitMs: number;
+    /** Epoch ms when the head may go. */
+    readonly until: number;
+  };
+  /** The whole budget stops sending until `until`. */
+  readonly paused: {
+    /** The budget key. */
+    readonly key: string;
+    /** Epoch ms when sending resumes. */
+    readonly until: number;
+    /**
+     * `'retry-after'` the server named an instant (`Retry-After` or equivalent), `'remaining-zero'` the quota is spent
+     * until its reset, `'backoff'` a throttle or an outage without timing, backed off exponentially.
+     */
+    readonly reason: 'retry-after' | 'remaining-zero' | 'backoff';
+    /** The status of the response that caused the pause, if a response did. */
+    readonly status: number | undefined;
+  };
+  /** A request will be sent again after `delayMs`. */
+  readonly retry: {
+    /** The budget key. */
+    readonly key: string;
+    readonly method: string;
+    /** The request URL, sanitised. */
+    readonly url: string;
+    /** The attempt about to be made: 2 for the first retry. */
+    readonly attempt: number;
+    /** The wait before it, in ms. */
+    readonly delayMs: number;
+    /** `'server'` the wait is the server's (jittered only upward), `'backoff'` it was computed. */
+    readonly source: 'server' | 'backoff';
+    /** The status of the failed attempt, `undefined` after a network error. */
+    readonly status: number | undefined;
+    /** The network error of the failed attempt, `undefined` after a response. */
+    readonly error: unknown;
+  };
+  /** A request failed for good: no more retries. */
+  readonly giveUp: {
+    /** The budget key. */
+    readonly key: string;
+    readonly method: string;
+    /** The request URL, sanitised. */
+    readonly url: string;
+    readonly reason: GiveUpEventReason;
+    /** Attempts made, the first one included. */
+    readonly attempts: number;
+    /** The status of the last attempt, `undefined` after a network error. */
+    readonly status: number | undefined;
+  };
+  /** A response carried rate-limit information. */
+  readonly rateLimitInfo: {
+    /** The budget key. */
+    readonly key: string;
+    /** The request URL, sanitised. */
+    readonly url: string;
+    readonly status: number;
+    /** What the headers said, as `parseRateLimit` read them. */
+    readonly info: RateLimitInfo;
+  };
+  /** The application requested the same method and URL more than the loop guard allows; once per loop. */
+  readonly loop: {
+    readonly method: string;
+    /** The request URL, sanitised. */
+    readonly url: string;
+    /** Calls seen within the window, this one included. */
+    readonly count: number;
+    /** The loop guard's window, in ms. */
+    readonly windowMs: number;
+  };
+}
