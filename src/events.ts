@@ -141,7 +141,7 @@ export interface RatewiseEvents {
     readonly method: string;
     /** The request URL, sanitised. */
     readonly url: string;
-    /** The attempt about to be made: 2 for the first retry. */
+    /** Which retry this is: 1 for the first (it is also the number of the attempt that failed). */
     readonly attempt: number;
     /** The wait before it, in ms. */
     readonly delayMs: number;
