@@ -57,10 +57,10 @@ export interface RetryContext {
 /**
  * What to do after an attempt.
  *
- * - `retry: false`: settle with this outcome. `reason` says why (`'success'`: a 1xx–3xx, or a 4xx/5xx the policy
- *   leaves alone when it is not a retryable status… see {@link GiveUpReason}). `retryAt` (epoch ms) and `waitMs` are
- *   set when the server said when to come back or a wait was refused: the client turns `'max-retry-after'` and
- *   `'max-wait'` into a `RateLimitError` carrying them.
+ * - `retry: false`: settle with this outcome. `reason` is `'success'` for a status below 400, else a
+ *   {@link GiveUpReason}. `retryAt` (epoch ms) is set whenever the server said when to come back, whatever the reason
+ *   (so the budget can still honour it); `waitMs` with it, or alone for a refused computed wait (`'max-wait'`). The
+ *   client turns `'max-retry-after'` and `'max-wait'` into a `RateLimitError` carrying them.
  * - `retry: true`: send again after `delayMs`. `kind` says which counter it spends, `source` whose wait it is, and
  *   `pause` whether the whole budget (not just this call) must hold off for `delayMs`, and why.
  */
