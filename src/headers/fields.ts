@@ -1,8 +1,8 @@
 // Reads the rate-limit-relevant fields out of any header container into one Map of lower-case name -> joined value.
 import type { HeaderInput } from './types.js';
 
-/** At most this many relevant fields are kept per response; a flood of header lines cannot grow memory or time. */
-const MAX_FIELDS = 64;
+/** Fields matched by prefix only (Azure's open-ended list): at most this many, so a flood cannot grow memory or time. */
+const MAX_PREFIXED_FIELDS = 32;
 /** A longer value is not a rate-limit field anybody sends: it is ignored. */
 const MAX_VALUE_LENGTH = 4096;
 
@@ -18,6 +18,45 @@ export const Family = {
   salesforce: 128,
 } as const;
 
+const AZURE_PREFIX = 'x-ms-ratelimit-remaining-';
+
+const X_RATELIMIT_FIELDS = ['limit', 'remaining', 'used', 'reset', 'reset-after', 'interval-seconds'];
+const KONG_PERIODS = ['second', 'minute', 'hour', 'day', 'month', 'year'];
+const DIMENSIONS = ['requests', 'tokens'];
+const ANTHROPIC_UNITS = ['requests', 'tokens', 'input-tokens', 'output-tokens'];
+
+/**
+ * Every field name a reader looks up, with the family it flags (0: read by the combiner itself). Names outside this
+ * table (and the Azure prefix) are skipped at the door, so unrelated fields cost one lookup and can never crowd out
+ * the known ones.
+ */
+const KNOWN_FIELDS: ReadonlyMap<string, number> = new Map<string, number>([
+  ...['date', 'age', 'retry-after', 'retry-after-ms', 'x-ms-retry-after-ms'].map((n) => [n, 0] as const),
+  ...['x-ratelimit-bucket', 'x-ratelimit-scope', 'x-ratelimit-global'].map((n) => [n, 0] as const),
+  ...['', '-policy', '-limit', '-remaining', '-reset', '-resettime', '-name'].map(
+    (suffix) => [`ratelimit${suffix}`, Family.ietf] as const,
+  ),
+  ['beta-ratelimit', Family.ietf],
+  ['beta-ratelimit-policy', Family.ietf],
+  ...['x-ratelimit', 'x-rate-limit'].flatMap((prefix) => [
+    [prefix, Family.xRateLimit] as const, // Zendesk sends its limit as a bare `X-Rate-Limit`
+    [`${prefix}-resource`, Family.xRateLimit] as const,
+    ...X_RATELIMIT_FIELDS.map((n) => [`${prefix}-${n}`, Family.xRateLimit] as const),
+  ]),
+  // Kong (`-limit-minute`) and OpenAI (`-limit-requests`) put a dimension after the usual name.
+  ...[...KONG_PERIODS, ...DIMENSIONS].flatMap((d) =>
+    ['limit', 'remaining', 'reset'].map((n) => [`x-ratelimit-${n}-${d}`, Family.dimensions] as const),
+  ),
+  ...ANTHROPIC_UNITS.flatMap((unit) =>
+    ['limit', 'remaining', 'reset'].map((n) => [`anthropic-ratelimit-${unit}-${n}`, Family.anthropic] as const),
+  ),
+  ...['daily', 'daily-remaining', 'interval-milliseconds', 'max', 'remaining', 'secondly', 'secondly-remaining'].map(
+    (n) => [`x-hubspot-ratelimit-${n}`, Family.hubspot] as const,
+  ),
+  ['x-shopify-shop-api-call-limit', Family.shopify],
+  ['sforce-limit-info', Family.salesforce],
+]);
+
 /** The relevant fields of one response: lower-case name -> joined value, and which families appear. */
 export interface Fields extends ReadonlyMap<string, string> {
   readonly families: number;
@@ -25,55 +64,41 @@ export interface Fields extends ReadonlyMap<string, string> {
 
 class FieldMap extends Map<string, string> implements Fields {
   families = 0;
+  prefixed = 0;
+  /** Fields ignored for an over-long value: a later line of the same field must not stand in for them. */
+  dropped: Set<string> | undefined;
 }
 
-function familyOf(name: string): number {
-  if (name.startsWith('ratelimit') || name.startsWith('beta-ratelimit')) return Family.ietf;
-  if (name.startsWith('x-ratelimit-')) {
-    // OpenAI (`-limit-requests`) and Kong (`-limit-minute`) put a dimension after the usual name.
-    const dimension = /^x-ratelimit-(?:limit|remaining|reset)-/.test(name) && name !== 'x-ratelimit-reset-after';
-    return dimension ? Family.dimensions : Family.xRateLimit;
-  }
-  if (name.startsWith('x-rate-limit')) return Family.xRateLimit;
-  if (name.startsWith('anthropic-ratelimit-')) return Family.anthropic;
-  if (name.startsWith('x-hubspot-ratelimit-')) return Family.hubspot;
-  if (name.startsWith('x-ms-ratelimit-remaining-')) return Family.azure;
-  if (name === 'x-shopify-shop-api-call-limit') return Family.shopify;
-  if (name === 'sforce-limit-info') return Family.salesforce;
-  return 0;
+/** The family flag of a relevant name, or undefined when no reader looks at it. */
+function familyOf(name: string): number | undefined {
+  return KNOWN_FIELDS.get(name) ?? (name.startsWith(AZURE_PREFIX) ? Family.azure : undefined);
 }
 
-// Every rate-limit family has "rate" in its name (ratelimit, rate-limit, x-ms-ratelimit, anthropic-ratelimit, …).
-function isRelevant(name: string): boolean {
-  return (
-    name.includes('rate') ||
-    name.includes('retry-after') ||
-    name === 'date' ||
-    name === 'age' ||
-    name === 'x-shopify-shop-api-call-limit' ||
-    name === 'sforce-limit-info'
-  );
+function valueOf(raw: unknown): string | undefined {
+  if (typeof raw === 'string') return raw;
+  if (typeof raw === 'number') return String(raw);
+  if (Array.isArray(raw)) return raw.filter((v) => typeof v === 'string').join(', ');
+  return undefined;
 }
 
 function add(fields: FieldMap, rawName: string, rawValue: unknown): void {
   const name = rawName.toLowerCase();
-  if (!isRelevant(name)) return;
-  let value: string;
-  if (typeof rawValue === 'string') value = rawValue;
-  else if (typeof rawValue === 'number') value = String(rawValue);
-  else if (Array.isArray(rawValue)) value = rawValue.filter((v) => typeof v === 'string').join(', ');
-  else return;
-  value = value.trim();
-  if (value === '') return;
+  const family = familyOf(name);
+  if (family === undefined || fields.dropped?.has(name)) return;
+  const raw = valueOf(rawValue);
+  if (raw === undefined) return;
+  const trimmed = raw.trim();
+  if (trimmed === '') return;
   const previous = fields.get(name);
-  if (previous !== undefined) value = `${previous}, ${value}`;
-  else if (fields.size >= MAX_FIELDS) return;
+  if (previous === undefined && family === Family.azure && ++fields.prefixed > MAX_PREFIXED_FIELDS) return;
+  const value = previous === undefined ? trimmed : `${previous}, ${trimmed}`;
   if (value.length > MAX_VALUE_LENGTH) {
     fields.delete(name);
+    (fields.dropped ??= new Set()).add(name);
     return;
   }
   fields.set(name, value);
-  if (previous === undefined) fields.families |= familyOf(name);
+  fields.families |= family;
 }
 
 function isForEachable(input: HeaderInput): input is Extract<HeaderInput, { forEach: unknown }> {
