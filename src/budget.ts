@@ -1,0 +1,157 @@
+// One budget's state: local buckets, concurrency, the server's pause and pace, counters. No timers, no I/O:
+// the scheduler asks it when the next request may go and tells it what was sent and what came back.
+import type { RateLimitInfo } from './headers/types.js';
+import type { ResolvedBudget } from './resolve-options.js';
+import type { RetryBudget } from './retry-budget.js';
+import { observe, readyAt, spend, type ServerPace } from './server-pace.js';
+import { fullBuckets, msUntilAll, refillAll, tryTakeAll, type BucketState } from './token-bucket.js';
+
+/** Why a request cannot go yet. */
+export type WaitReason = 'paused' | 'rate' | 'server' | 'concurrency';
+
+/** When the next request may go: `at <= now` means now; `at === Infinity` means when a request in flight ends. */
+export interface Readiness {
+  readonly at: number;
+  readonly reason: WaitReason | undefined;
+}
+
+/** The budget's counters, since it was created. */
+export interface BudgetCounters {
+  /** Requests sent, retries included. */
+  sent: number;
+  /** Requests that had to wait in the queue. */
+  waited: number;
+  /** Throttling responses received (429, and 503/403 that the headers mark as rate limited). */
+  rateLimited: number;
+  /** Retries made. */
+  retries: number;
+  /** Calls that ended without a retry they wanted (limits, budgets, caps). */
+  giveUps: number;
+}
+
+/** What the server said last, as `rw.stats()` shows it. */
+export interface ServerView {
+  readonly limit?: number;
+  readonly remaining?: number;
+  readonly resetAt?: number;
+  readonly windowMs?: number;
+  /** Epoch ms of the response this view came from. */
+  readonly observedAt: number;
+}
+
+export class Budget {
+  readonly counters: BudgetCounters = { sent: 0, waited: 0, rateLimited: 0, retries: 0, giveUps: 0 };
+  inFlight = 0;
+  /** Epoch ms before which nothing is sent (the server's Retry-After, or a backoff after a bare 429). */
+  pausedUntil = 0;
+  /** Throttles without timing in a row: the exponent of the budget's own backoff. */
+  consecutiveThrottles = 0;
+  server: ServerView | undefined;
+  lastUsedAt: number;
+  #buckets: BucketState[];
+  #pace: ServerPace | undefined;
+  /** When the request whose answer set the pace was sent. */
+  #observedSentAt = -Infinity;
+  /**
+   * While probing only one request is in flight: at the start, until the server has said what its limits are, and
+   * after a pause, so that one request tests the water before the queue follows.
+   */
+  #probing: boolean;
+
+  constructor(
+    readonly key: string,
+    readonly config: ResolvedBudget,
+    now: number,
+    /** Fraction of the server's quota left unused. */
+    private readonly reserve: number,
+    /** Caps retries to a share of recent requests; undefined when turned off. */
+    readonly retryBudget: RetryBudget | undefined,
+  ) {
+    this.#buckets = fullBuckets(config.limits, now);
+    this.#probing = config.limits.length === 0;
+    this.lastUsedAt = now;
+  }
+
+  /** When a request of `cost` may go. */
+  readiness(cost: number, now: number): Readiness {
+    if (now < this.pausedUntil) return { at: this.pausedUntil, reason: 'paused' };
+    if (this.inFlight >= (this.#probing ? 1 : this.config.concurrency)) return { at: Infinity, reason: 'concurrency' };
+    if (this.config.limits.length > 0) {
+      const wait = msUntilAll(this.#buckets, cost, this.config.limits, now);
+      if (wait > 0) return { at: now + wait, reason: 'rate' };
+    }
+    if (this.#pace && now >= this.#pace.resetAt) {
+      // The server's window has turned: its quota is back, by how much the next answer will tell. One request
+      // asks, so that the whole queue does not rush into a window that may not have turned yet.
+      this.#pace = undefined;
+      this.#probing = true;
+      if (this.inFlight >= 1) return { at: Infinity, reason: 'concurrency' };
+    }
+    const serverAt = readyAt(this.#pace, cost, now);
+    if (serverAt > now) return { at: serverAt, reason: 'server' };
+    return { at: now, reason: undefined };
+  }
+
+  /** Records that a request of `cost` is being sent now. Call only when `readiness(cost, now).at <= now`. */
+  take(cost: number, now: number): void {
+    this.inFlight++;
+    this.counters.sent++;
+    this.lastUsedAt = now;
+    if (this.config.limits.length > 0) {
+      const result = tryTakeAll(this.#buckets, cost, this.config.limits, now);
+      this.#buckets = result.state;
+    }
+    this.#pace = spend(this.#pace, cost, now);
+  }
+
+  /** A request in flight ended (response headers, or an error). */
+  release(now: number): void {
+    this.inFlight--;
+    this.lastUsedAt = now;
+  }
+
+  /**
+   * Takes in what the answer to a request sent at `sentAt` said. The pace follows only the answer to the latest
+   * request sent: an earlier request answered late reports a count the server has already gone past.
+   */
+  observe(info: RateLimitInfo, now: number, sentAt: number): void {
+    const { limit, remaining, resetAt, windowMs } = info;
+    if (limit !== undefined || remaining !== undefined || resetAt !== undefined) {
+      this.server = {
+        ...(limit !== undefined && { limit }),
+        ...(remaining !== undefined && { remaining }),
+        ...(resetAt !== undefined && { resetAt }),
+        ...(windowMs !== undefined && { windowMs }),
+        observedAt: now,
+      };
+    }
+    if (remaining !== undefined && resetAt !== undefined && sentAt >= this.#observedSentAt) {
+      this.#observedSentAt = sentAt;
+      this.#pace = observe(
+        this.#pace,
+        { remaining, resetAt, limit, inFlight: this.inFlight, reserve: this.reserve },
+        now,
+      );
+    }
+    // One answer is enough to leave the probe: the server has spoken, or has shown it says nothing.
+    if (now >= this.pausedUntil) this.#probing = false;
+    if (!info.isRateLimited) this.consecutiveThrottles = 0;
+  }
+
+  /** Stops sending until `until`; the first request after it goes alone. */
+  pause(until: number): void {
+    if (until > this.pausedUntil) this.pausedUntil = until;
+    this.#probing = true;
+  }
+
+  /** The local bucket's tokens now (the emptiest bucket), or undefined without a local rate. */
+  tokens(now: number): number | undefined {
+    if (this.config.limits.length === 0) return undefined;
+    return Math.min(...refillAll(this.#buckets, this.config.limits, now).map((b) => b.tokens));
+  }
+
+  /** Nothing queued elsewhere can be waiting on this budget: nothing in flight and no pause ahead. */
+  isIdle(now: number): boolean {
+    return this.inFlight === 0 && now >= this.pausedUntil;
+  }
+}

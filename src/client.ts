@@ -1,0 +1,246 @@
+// `createRatewise()`: one client instance owns its budgets, their queues and timers, its events and its options.
+import { Budget, type BudgetCounters, type ServerView } from './budget.js';
+import { ClosedError, invalidOption, LoopDetectedError } from './errors.js';
+import { Emitter, type RatewiseEvents } from './events.js';
+import { LoopGuard } from './loop-guard.js';
+import type { RatewiseOptions, RequestOptions } from './options.js';
+import { redactUrl } from './redact.js';
+import { originOf, prepareRequest, type RatewiseRequestInit } from './request.js';
+import { budgetFor, resolveOptions, type ResolvedOptions } from './resolve-options.js';
+import { RetryBudget } from './retry-budget.js';
+import { Lane, Scheduler } from './scheduler.js';
+import { acquire, send, type SendContext } from './send.js';
+
+/** One budget as `rw.stats()` reports it. */
+export interface BudgetStats {
+  readonly key: string;
+  /** The `budgets` pattern whose options apply (`*` for the fallback). */
+  readonly pattern: string;
+  /** Requests waiting for a turn, retries backing off included. */
+  readonly queued: number;
+  readonly inFlight: number;
+  /** Local bucket tokens now (the emptiest bucket), undefined without a local rate. */
+  readonly tokens: number | undefined;
+  /** Epoch ms the budget is paused until, undefined when not paused. */
+  readonly pausedUntil: number | undefined;
+  /** What the server said last, undefined before it said anything. */
+  readonly server: ServerView | undefined;
+  readonly counters: Readonly<BudgetCounters>;
+}
+
+/** Options of `rw.schedule()`. */
+export type ScheduleOptions = Pick<RequestOptions, 'priority' | 'cost' | 'maxWait'> & {
+  /** The budget the task counts against; its options come from the `budgets` pattern that matches the key. */
+  readonly key?: string;
+};
+
+export interface Ratewise {
+  /** A drop-in `fetch`: same arguments and results, throttled and retried. Per-request options go in `init.ratewise`. */
+  readonly fetch: (input: RequestInfo | URL, init?: RatewiseRequestInit) => Promise<Response>;
+  /** Runs `task` when the budget `key` allows (no retries: it is not HTTP). */
+  schedule<T>(task: () => T | PromiseLike<T>, options?: ScheduleOptions): Promise<T>;
+  /** Subscribes to an event; returns the function that unsubscribes. */
+  on<K extends keyof RatewiseEvents>(name: K, listener: (event: RatewiseEvents[K]) => void): () => void;
+  /** A snapshot of every live budget. */
+  stats(): BudgetStats[];
+  /** Fails every waiting call with `ClosedError`, clears every timer, and resolves when every call has settled. */
+  close(): Promise<void>;
+}
+
+function checkRequestOptions(o: unknown): RequestOptions {
+  if (o === undefined) return {};
+  if (typeof o !== 'object' || o === null) throw invalidOption('ratewise', 'an object', o);
+  const r = o as Record<string, unknown>;
+  for (const key of Object.keys(r)) {
+    if (!['priority', 'cost', 'key', 'maxWait', 'retry', 'idempotencyKey'].includes(key)) {
+      throw new TypeError(`Unknown option \`ratewise.${key}\``);
+    }
+  }
+  if (r.priority !== undefined && !Number.isFinite(r.priority))
+    throw invalidOption('ratewise.priority', 'a finite number', r.priority);
+  if (r.cost !== undefined && !(typeof r.cost === 'number' && r.cost >= 0 && Number.isFinite(r.cost))) {
+    throw invalidOption('ratewise.cost', 'a non-negative finite number', r.cost);
+  }
+  if (r.key !== undefined && typeof r.key !== 'string') throw invalidOption('ratewise.key', 'a string', r.key);
+  if (r.maxWait !== undefined && !(typeof r.maxWait === 'number' && r.maxWait >= 0)) {
+    throw invalidOption('ratewise.maxWait', 'a non-negative number of milliseconds', r.maxWait);
+  }
+  return o;
+}
+
+class Client implements Ratewise {
+  readonly #options: ResolvedOptions;
+  readonly #events = new Emitter<RatewiseEvents>();
+  readonly #scheduler: Scheduler;
+  readonly #lanes = new Map<string, Lane>();
+  readonly #loopGuard: LoopGuard | undefined;
+  readonly #ctx: SendContext;
+  #closed = false;
+  #pending = 0;
+  #onSettled: (() => void) | undefined;
+
+  constructor(options: RatewiseOptions) {
+    this.#options = resolveOptions(options);
+    const guard = this.#options.loopGuard;
+    this.#loopGuard = guard && new LoopGuard({ limit: guard.limit, windowMs: guard.windowMs });
+    this.#scheduler = new Scheduler(this.#options.clock, {
+      throttled: (lane, reason, until) => {
+        if (!this.#events.hasListeners('throttled')) return;
+        const waitMs = until - this.#options.clock.now();
+        this.#events.emit('throttled', { key: lane.budget.key, reason, waitMs, until });
+      },
+    });
+    this.#ctx = {
+      options: this.#options,
+      scheduler: this.#scheduler,
+      events: this.#events,
+      isClosed: () => this.#closed,
+    };
+  }
+
+  readonly fetch = (input: RequestInfo | URL, init?: RatewiseRequestInit): Promise<Response> =>
+    this.#track(this.#fetch(input, init));
+
+  /** Async so that, like fetch, a bad argument rejects rather than throws. */
+  async #fetch(input: RequestInfo | URL, init: RatewiseRequestInit | undefined): Promise<Response> {
+    const { ratewise, ...fetchInit } = init ?? {};
+    const perRequest = checkRequestOptions(ratewise);
+    const request = prepareRequest(input, fetchInit, perRequest.idempotencyKey);
+    const safeUrl = redactUrl(request.url);
+    if (this.#closed) throw new ClosedError({ method: request.method, url: safeUrl });
+    const keyFn = this.#options.keyFn;
+    const key =
+      perRequest.key ??
+      (keyFn &&
+        keyFn({
+          method: request.method,
+          url: request.url,
+          headers: new Headers(fetchInit.headers ?? (input instanceof Request ? input.headers : undefined)),
+        })) ??
+      originOf(request.url);
+    this.#checkLoop(request.method, safeUrl);
+    const signal = fetchInit.signal ?? (input instanceof Request ? input.signal : undefined);
+    return send(this.#ctx, { lane: this.#lane(key, request.host), request, safeUrl, signal, perRequest });
+  }
+
+  #checkLoop(method: string, safeUrl: string): void {
+    const guard = this.#loopGuard;
+    if (!guard) return;
+    const count = guard.record(`${method} ${safeUrl}`, this.#options.clock.now());
+    if (count === undefined) return;
+    const { windowMs } = guard;
+    this.#events.emit('loop', { method, url: safeUrl, count, windowMs });
+    if (this.#options.loopGuard?.mode === 'throw')
+      throw new LoopDetectedError({ method, url: safeUrl, count, windowMs });
+    if (guard.warnOnce(`${method} ${safeUrl}`)) {
+      console.warn(
+        `ratewise: ${method} ${safeUrl} was requested ${count} times within ${windowMs} ms: a request loop?`,
+      );
+    }
+  }
+
+  schedule<T>(task: () => T | PromiseLike<T>, options: ScheduleOptions = {}): Promise<T> {
+    if (typeof task !== 'function') return Promise.reject(invalidOption('task', 'a function', task));
+    const key = options.key ?? '*';
+    const lane = this.#lane(key, key.toLowerCase());
+    const cost = options.cost ?? 1;
+    if (!this.#closed && this.#scheduler.tryNow(lane, cost)) return this.#track(this.#run(lane, task));
+    return this.#track(this.#queueTask(lane, task, options));
+  }
+
+  async #run<T>(lane: Lane, task: () => T | PromiseLike<T>): Promise<T> {
+    try {
+      return await task();
+    } finally {
+      this.#scheduler.release(lane);
+    }
+  }
+
+  async #queueTask<T>(lane: Lane, task: () => T | PromiseLike<T>, options: ScheduleOptions): Promise<T> {
+    const maxWaitMs = options.maxWait ?? this.#options.maxWait;
+    const turn = {
+      lane,
+      method: 'TASK',
+      safeUrl: lane.budget.key,
+      signal: undefined,
+      cost: options.cost ?? 1,
+      priority: options.priority ?? 0,
+    };
+    const deadline = this.#options.clock.now() + maxWaitMs;
+    await acquire(this.#ctx, turn, { front: false, notBefore: 0, deadline, maxWaitMs, maxPauseMs: Infinity });
+    return this.#run(lane, task);
+  }
+
+  #track<T>(promise: Promise<T>): Promise<T> {
+    this.#pending++;
+    const settled = (): void => {
+      if (--this.#pending === 0) this.#onSettled?.();
+    };
+    promise.then(settled, settled);
+    return promise;
+  }
+
+  /** The lane of `key`, made on first use; evicts idle lanes beyond the bounds. */
+  #lane(key: string, host: string): Lane {
+    const lanes = this.#lanes;
+    let lane = lanes.get(key);
+    if (lane) {
+      // Map order is recency order: the least recently used lanes come first, for eviction.
+      lanes.delete(key);
+      lanes.set(key, lane);
+      return lane;
+    }
+    const o = this.#options;
+    const now = o.clock.now();
+    const retryBudget = o.retry.budget && new RetryBudget(o.retry.budget);
+    lane = new Lane(new Budget(key, budgetFor(o.budgets, host), now, o.serverReserve, retryBudget));
+    lanes.set(key, lane);
+    this.#evict(now);
+    return lane;
+  }
+
+  #evict(now: number): void {
+    const { maxBudgets, budgetIdleMs } = this.#options;
+    let examined = 0;
+    for (const [key, lane] of this.#lanes) {
+      const over = this.#lanes.size > maxBudgets;
+      // Without pressure, look at a few of the oldest only: eviction stays O(1) per new budget.
+      if (!over && examined++ >= 8) break;
+      const idle = lane.empty && lane.budget.isIdle(now);
+      if (idle && (over || now - lane.budget.lastUsedAt >= budgetIdleMs)) this.#lanes.delete(key);
+      else if (!over) break;
+    }
+  }
+
+  on<K extends keyof RatewiseEvents>(name: K, listener: (event: RatewiseEvents[K]) => void): () => void {
+    return this.#events.on(name, listener);
+  }
+
+  stats(): BudgetStats[] {
+    const now = this.#options.clock.now();
+    return [...this.#lanes.values()].map(({ budget, queue, delayed }) => ({
+      key: budget.key,
+      pattern: budget.config.pattern,
+      queued: queue.size + delayed.size,
+      inFlight: budget.inFlight,
+      tokens: budget.tokens(now),
+      pausedUntil: budget.pausedUntil > now ? budget.pausedUntil : undefined,
+      server: budget.server,
+      counters: { ...budget.counters },
+    }));
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    for (const lane of this.#lanes.values()) this.#scheduler.close(lane);
+    if (this.#pending === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#onSettled = resolve;
+    });
+  }
+}
+
+/** Creates a ratewise client. Throws `TypeError` at once for invalid options. */
+export function createRatewise(options: RatewiseOptions = {}): Ratewise {
+  return new Client(options);
+}

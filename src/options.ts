@@ -1,0 +1,197 @@
+// The public options of ratewise, with their units and defaults. Validated once by `resolveOptions()`.
+import type { BackoffOptions, JitterUpOptions } from './backoff.js';
+import type { Clock } from './clock.js';
+import type { RateSpec } from './rate.js';
+
+/** The local limits of one budget (one host, or one key). */
+export interface BudgetOptions {
+  /**
+   * Local rate, enforced before anything is sent: `"10/s"`, `"5000/hour"`, `"200 per day"`, `{ limit, interval }`
+   * (interval in ms), or a list of them, all enforced at once. Servers' headers can only lower it.
+   * @default undefined (no local rate: pace by what the server says)
+   */
+  readonly rate?: RateSpec;
+  /**
+   * How many cost units may go at once after an idle period (the token bucket's capacity).
+   * @default the `limit` of each rate
+   */
+  readonly burst?: number;
+  /**
+   * Most requests of this budget in flight at once.
+   * @default Infinity
+   */
+  readonly concurrency?: number;
+  /**
+   * Most requests waiting in this budget's queue; one more fails with `QueueFullError`.
+   * @default Infinity
+   */
+  readonly maxQueue?: number;
+}
+
+/** Which requests are retried, how often and how long ratewise waits. */
+export interface RetryOptions {
+  /**
+   * Retries after errors: 408, 500, 502, 504, a 503 without a retry time, and network failures.
+   * @default 2
+   */
+  readonly limit?: number;
+  /**
+   * Retries after the server throttled the request (429, or 503 with a retry time). Counted apart from `limit`.
+   * @default 5
+   */
+  readonly rateLimitLimit?: number;
+  /**
+   * Longest server-ordered wait ratewise accepts, in ms. A longer `Retry-After` (or reset) fails the call with
+   * `RateLimitError` carrying `retryAt`, instead of retrying early.
+   * @default 60_000
+   */
+  readonly maxRetryAfter?: number;
+  /**
+   * HTTP statuses that are retried.
+   * @default [408, 429, 500, 502, 503, 504]
+   */
+  readonly statuses?: readonly number[];
+  /**
+   * Methods retried without an `Idempotency-Key` header.
+   * @default ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']
+   */
+  readonly methods?: readonly string[];
+  /** Computed waits (no server timing): exponential, capped, with jitter. Defaults: 500 ms base, 30 s cap, full jitter. */
+  readonly backoff?: BackoffOptions;
+  /** Extra wait added to server-given waits, so clients do not all return at once. Defaults: up to 10 %, at most 1 s. */
+  readonly serverJitter?: JitterUpOptions;
+  /**
+   * The retry budget of each budget: over the last `windowMs`, retries may be at most `minPerSecond × windowMs/1000`
+   * plus `ratio` of the requests sent. `false` turns it off.
+   * @default { ratio: 0.2, minPerSecond: 10, windowMs: 10_000 }
+   */
+  readonly budget?: RetryBudgetOptions | false;
+}
+
+/** A budget's allowance of retries (Finagle's and gRPC's retry budgets). */
+export interface RetryBudgetOptions {
+  /**
+   * Retries allowed as a fraction of the requests sent in the window.
+   * @default 0.2
+   */
+  readonly ratio?: number;
+  /**
+   * Retries always allowed per second, however few requests were sent.
+   * @default 10
+   */
+  readonly minPerSecond?: number;
+  /**
+   * The sliding window, in ms.
+   * @default 10_000
+   */
+  readonly windowMs?: number;
+}
+
+/** The guard against an application that requests the same thing over and over by accident. */
+export interface LoopGuardOptions {
+  /**
+   * Same method and URL requested more than this many times within `windowMs` counts as a loop. Retries made by
+   * ratewise do not count.
+   * @default 100
+   */
+  readonly limit?: number;
+  /**
+   * The window, in ms.
+   * @default 10_000
+   */
+  readonly windowMs?: number;
+  /**
+   * `'warn'`: a `loop` event and one console warning per URL; `'throw'`: the call fails with `LoopDetectedError`.
+   * @default 'warn'
+   */
+  readonly mode?: 'warn' | 'throw';
+}
+
+/** What a `keyFn` sees of a request. */
+export interface RequestDescriptor {
+  readonly method: string;
+  readonly url: URL;
+  readonly headers: Headers;
+}
+
+/** Options of `createRatewise`. */
+export interface RatewiseOptions {
+  /**
+   * Local limits by host pattern: an exact host (`api.github.com`, or `host:port`), a wildcard (`*.example.com`,
+   * which also matches `example.com`'s subdomains at any depth) or `*` for every other host.
+   * @default { '*': {} } (no local rate, no concurrency cap)
+   */
+  readonly budgets?: Readonly<Record<string, BudgetOptions>>;
+  /** Retry policy. */
+  readonly retry?: RetryOptions;
+  /**
+   * Longest a call may wait inside ratewise (queue, pacing, pauses and retry waits), in ms. When the known wait
+   * already exceeds it, the call fails at once with `RateLimitError`.
+   * @default Infinity
+   */
+  readonly maxWait?: number;
+  /**
+   * The budget key of a request. Return `undefined` for the default, the request's origin. The key must never be a
+   * raw secret: use `fingerprint()` for credential-keyed budgets.
+   * @default undefined (the origin)
+   */
+  readonly keyFn?: (request: RequestDescriptor) => string | undefined;
+  /**
+   * Most budgets kept; the idle ones used longest ago are evicted first.
+   * @default 10_000
+   */
+  readonly maxBudgets?: number;
+  /**
+   * A budget with nothing queued, in flight or paused for this long is evicted, in ms.
+   * @default 300_000
+   */
+  readonly budgetIdleMs?: number;
+  /**
+   * Fraction of the server's quota ratewise leaves unused when it paces by the server's headers.
+   * @default 0.02
+   */
+  readonly serverReserve?: number;
+  /** Request-loop guard; `false` turns it off. */
+  readonly loopGuard?: LoopGuardOptions | false;
+  /**
+   * The fetch that sends requests.
+   * @default globalThis.fetch
+   */
+  readonly fetch?: typeof globalThis.fetch;
+  /**
+   * Time source and timers (tests inject a fake clock).
+   * @default the system clock
+   */
+  readonly clock?: Clock;
+  /**
+   * Uniform random numbers in [0, 1), for jitter.
+   * @default Math.random
+   */
+  readonly random?: () => number;
+}
+
+/** Per-request options, in the `ratewise` field of the fetch init or axios config. */
+export interface RequestOptions {
+  /**
+   * Higher goes first; FIFO within a priority.
+   * @default 0
+   */
+  readonly priority?: number;
+  /**
+   * Cost units this request takes from its budget's rate.
+   * @default 1
+   */
+  readonly cost?: number;
+  /** Budget key, instead of `keyFn` or the origin. */
+  readonly key?: string;
+  /** Longest this call may wait inside ratewise, in ms. @default the client's `maxWait` */
+  readonly maxWait?: number;
+  /** Retry overrides for this request. */
+  readonly retry?: Pick<RetryOptions, 'limit' | 'rateLimitLimit' | 'maxRetryAfter'>;
+  /**
+   * `true` retries a POST or PATCH too, adding an `Idempotency-Key` header (the same on every attempt) unless
+   * the request has one; a string is used as that key.
+   * @default false
+   */
+  readonly idempotencyKey?: boolean | string;
+}

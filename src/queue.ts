@@ -1,0 +1,116 @@
+// A priority queue of waiters: highest priority first, FIFO within a priority, O(1) push, shift and removal.
+// Removal is lazy: a removed entry stays in its deque, marked, and is skipped when it reaches the front.
+
+/** What the queue needs of an entry. */
+export interface QueueEntry {
+  readonly priority: number;
+  /** Set once the entry left the queue (granted, rejected or aborted). */
+  done: boolean;
+}
+
+class Deque<T> {
+  #items: (T | undefined)[] = [];
+  #head = 0;
+
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(item: T): void {
+    this.#items.push(item);
+  }
+
+  unshift(item: T): void {
+    if (this.#head > 0) this.#items[--this.#head] = item;
+    else this.#items.unshift(item);
+  }
+
+  peek(): T | undefined {
+    return this.#items[this.#head];
+  }
+
+  shift(): T | undefined {
+    const item = this.#items[this.#head];
+    this.#items[this.#head++] = undefined;
+    // Reclaim the consumed prefix now and then, so a long-lived queue does not grow without bound.
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    } else if (this.#head === this.#items.length) {
+      this.#items.length = 0;
+      this.#head = 0;
+    }
+    return item;
+  }
+
+  *[Symbol.iterator](): IterableIterator<T> {
+    for (let i = this.#head; i < this.#items.length; i++) yield this.#items[i]!;
+  }
+}
+
+export class PriorityQueue<T extends QueueEntry> {
+  /** Live entries. */
+  size = 0;
+  readonly #levels = new Map<number, Deque<T>>();
+  /** Priorities present, highest first. */
+  #order: number[] = [];
+
+  #level(priority: number): Deque<T> {
+    let deque = this.#levels.get(priority);
+    if (!deque) {
+      deque = new Deque<T>();
+      this.#levels.set(priority, deque);
+      this.#order.push(priority);
+      this.#order.sort((a, b) => b - a);
+    }
+    return deque;
+  }
+
+  /** Adds at the back of its priority, or at the front (a retried request goes back to the head of its line). */
+  add(entry: T, front = false): void {
+    const level = this.#level(entry.priority);
+    if (front) level.unshift(entry);
+    else level.push(entry);
+    this.size++;
+  }
+
+  /** The next live entry, without removing it. */
+  peek(): T | undefined {
+    for (let i = 0; i < this.#order.length; i++) {
+      const priority = this.#order[i]!;
+      const level = this.#levels.get(priority)!;
+      let head = level.peek();
+      while (head?.done) {
+        level.shift();
+        head = level.peek();
+      }
+      if (head) return head;
+      // An empty level is dropped, so that `peek` stays O(1) however many priorities were ever used.
+      this.#levels.delete(priority);
+      this.#order.splice(i--, 1);
+    }
+    return undefined;
+  }
+
+  /** Removes and returns the next live entry, marking it done. */
+  shift(): T | undefined {
+    const head = this.peek();
+    if (!head) return undefined;
+    this.#levels.get(head.priority)!.shift();
+    head.done = true;
+    this.size--;
+    return head;
+  }
+
+  /** Marks a queued entry removed. */
+  remove(entry: T): void {
+    if (entry.done) return;
+    entry.done = true;
+    this.size--;
+  }
+
+  /** The live entries, in no particular order. */
+  *entries(): IterableIterator<T> {
+    for (const level of this.#levels.values()) for (const entry of level) if (!entry.done) yield entry;
+  }
+}

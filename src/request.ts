@@ -1,0 +1,80 @@
+// Turns a fetch call's arguments into what the engine needs: method, URL, budget host, whether it may be retried,
+// and a way to send it again. No policy here.
+import type { RequestOptions } from './options.js';
+
+/** A fetch init that may carry ratewise's per-request options. */
+export type RatewiseRequestInit = RequestInit & { readonly ratewise?: RequestOptions };
+
+export interface PreparedRequest {
+  readonly method: string;
+  readonly url: URL;
+  /** Lower-case `host[:port]`, for matching budget patterns. */
+  readonly host: string;
+  /** Whether the body can be sent again (no one-shot stream). */
+  readonly replayable: boolean;
+  /** Whether the request carries an `Idempotency-Key`. */
+  readonly hasIdempotencyKey: boolean;
+  /** The arguments of one attempt: a fresh copy each time when the body must be copied to be re-sent. */
+  attempt(): [RequestInfo | URL, RequestInit];
+}
+
+function isReplayableBody(body: unknown): boolean {
+  if (body === null || body === undefined || typeof body === 'string') return true;
+  if (body instanceof ArrayBuffer || ArrayBuffer.isView(body) || body instanceof URLSearchParams) return true;
+  if (typeof Blob !== 'undefined' && body instanceof Blob) return true;
+  if (typeof FormData !== 'undefined' && body instanceof FormData) return true;
+  return false; // a ReadableStream or an async iterable is read once
+}
+
+function randomKey(): string {
+  return globalThis.crypto.randomUUID();
+}
+
+/**
+ * Reads `input` and `init` like fetch would. Throws fetch's own `TypeError` for a URL fetch would refuse.
+ * `idempotencyKey` adds an `Idempotency-Key` header (kept across attempts) unless one is there.
+ */
+export function prepareRequest(
+  input: RequestInfo | URL,
+  init: RequestInit,
+  idempotencyKey: boolean | string | undefined,
+): PreparedRequest {
+  const request = typeof Request !== 'undefined' && input instanceof Request ? input : undefined;
+  // fetch converts any other input to a string (WebIDL USVString), and so do we.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
+  const url = new URL(request ? request.url : input instanceof URL ? input.href : String(input));
+  const method = (init.method ?? request?.method ?? 'GET').toUpperCase();
+  let headers: Headers | undefined;
+  const headerSource = init.headers ?? request?.headers;
+  let hasIdempotencyKey = false;
+  if (headerSource !== undefined) {
+    headers = new Headers(headerSource);
+    hasIdempotencyKey = headers.has('idempotency-key');
+  }
+  let attemptInit = init;
+  if (idempotencyKey !== undefined && idempotencyKey !== false && !hasIdempotencyKey) {
+    headers ??= new Headers();
+    headers.set('idempotency-key', idempotencyKey === true ? randomKey() : idempotencyKey);
+    hasIdempotencyKey = true;
+    attemptInit = { ...init, headers };
+  }
+  const hasRequestBody = request?.body != null && init.body === undefined;
+  const replayable = hasRequestBody ? !request.bodyUsed : isReplayableBody(init.body);
+  // A Request's body is a stream: keep an unread copy and send a clone of it each time.
+  const pristine = hasRequestBody && replayable ? request.clone() : undefined;
+  return {
+    method,
+    url,
+    host: url.host.toLowerCase(),
+    replayable,
+    hasIdempotencyKey,
+    attempt() {
+      return [pristine ? pristine.clone() : input, attemptInit];
+    },
+  };
+}
+
+/** The budget key of a URL when no other is given: its origin. */
+export function originOf(url: URL): string {
+  return url.origin === 'null' ? `${url.protocol}//${url.host}` : url.origin;
+}

@@ -1,0 +1,304 @@
+// `resolveOptions()`: validates the options once, at the door, and returns a frozen, fully defaulted object.
+// The hot path trusts it and never re-checks.
+import { BACKOFF_DEFAULTS, JITTER_UP_DEFAULTS, type BackoffOptions, type JitterUpOptions } from './backoff.js';
+import { systemClock, type Clock } from './clock.js';
+import { invalidOption } from './errors.js';
+import type { BudgetOptions, RatewiseOptions, RequestDescriptor, RetryOptions } from './options.js';
+import { parseRate } from './rate.js';
+import type { BucketLimit } from './token-bucket.js';
+
+export interface ResolvedBudget {
+  /** The budget pattern that matched, for stats. */
+  readonly pattern: string;
+  readonly limits: readonly BucketLimit[];
+  readonly concurrency: number;
+  readonly maxQueue: number;
+}
+
+export interface ResolvedRetry {
+  readonly limit: number;
+  readonly rateLimitLimit: number;
+  readonly maxRetryAfter: number;
+  readonly statuses: ReadonlySet<number>;
+  readonly methods: ReadonlySet<string>;
+  readonly backoff: Required<BackoffOptions>;
+  readonly serverJitter: Required<JitterUpOptions>;
+  readonly budget: { readonly ratio: number; readonly minPerSecond: number; readonly windowMs: number } | undefined;
+}
+
+export interface ResolvedOptions {
+  readonly budgets: BudgetTable;
+  readonly retry: ResolvedRetry;
+  readonly maxWait: number;
+  readonly keyFn: ((request: RequestDescriptor) => string | undefined) | undefined;
+  readonly maxBudgets: number;
+  readonly budgetIdleMs: number;
+  readonly serverReserve: number;
+  readonly loopGuard:
+    { readonly limit: number; readonly windowMs: number; readonly mode: 'warn' | 'throw' } | undefined;
+  readonly fetch: typeof globalThis.fetch;
+  readonly clock: Clock;
+  readonly random: () => number;
+}
+
+/** Budgets by host pattern: exact hosts, `*.suffix` wildcards (longest suffix first) and the `*` fallback. */
+export interface BudgetTable {
+  readonly exact: ReadonlyMap<string, ResolvedBudget>;
+  readonly wildcards: readonly (readonly [suffix: string, budget: ResolvedBudget])[];
+  readonly fallback: ResolvedBudget;
+}
+
+const DEFAULT_STATUSES = [408, 429, 500, 502, 503, 504];
+const DEFAULT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'];
+
+type Checked = Readonly<Record<string, unknown>>;
+
+function object(value: unknown, name: string, keys: readonly string[]): Checked {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalidOption(name, 'an object', value);
+  for (const key of Object.keys(value)) {
+    if (!keys.includes(key)) {
+      throw new TypeError(
+        `Unknown option \`${name}.${key}\`; expected one of ${keys.map((k) => `\`${k}\``).join(', ')}`,
+      );
+    }
+  }
+  return value as Checked;
+}
+
+function number(
+  value: unknown,
+  name: string,
+  fallback: number,
+  check: (n: number) => boolean,
+  expected: string,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value) || !check(value)) throw invalidOption(name, expected, value);
+  return value;
+}
+
+const nonNegativeInteger = (v: unknown, name: string, fallback: number): number =>
+  number(v, name, fallback, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer');
+const positiveOrInfinity = (v: unknown, name: string, fallback: number): number =>
+  number(v, name, fallback, (n) => n > 0 && (Number.isInteger(n) || n === Infinity), 'a positive integer or Infinity');
+const durationMs = (v: unknown, name: string, fallback: number): number =>
+  number(v, name, fallback, (n) => n >= 0, 'a non-negative number of milliseconds');
+const fraction = (v: unknown, name: string, fallback: number): number =>
+  number(v, name, fallback, (n) => n >= 0 && n <= 1, 'a number from 0 to 1');
+
+function checkFunction(value: unknown, name: string): void {
+  if (value !== undefined && typeof value !== 'function') throw invalidOption(name, 'a function', value);
+}
+
+function resolveBudget(pattern: string, value: unknown): ResolvedBudget {
+  const name = `budgets[${JSON.stringify(pattern)}]`;
+  const o = object(value, name, ['rate', 'burst', 'concurrency', 'maxQueue']) as BudgetOptions;
+  const rates = o.rate === undefined ? [] : parseRate(o.rate, `${name}.rate`);
+  const burst = number(o.burst, `${name}.burst`, 0, (n) => n > 0 && Number.isFinite(n), 'a positive finite number');
+  return Object.freeze({
+    pattern,
+    limits: Object.freeze(rates.map((rate) => Object.freeze({ rate, capacity: burst || rate.limit }))),
+    concurrency: positiveOrInfinity(o.concurrency, `${name}.concurrency`, Infinity),
+    maxQueue: positiveOrInfinity(o.maxQueue, `${name}.maxQueue`, Infinity),
+  });
+}
+
+const HOST_PATTERN = /^(?:\*|(?:\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?(?::\d{1,5})?|\[[0-9a-f:.]+\](?::\d{1,5})?)$/;
+
+function resolveBudgets(value: unknown): BudgetTable {
+  const exact = new Map<string, ResolvedBudget>();
+  const wildcards: [string, ResolvedBudget][] = [];
+  let fallback: ResolvedBudget = resolveBudget('*', {});
+  if (value === undefined) return { exact, wildcards, fallback };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalidOption('budgets', 'an object mapping host patterns to budgets', value);
+  }
+  for (const [pattern, budget] of Object.entries(value)) {
+    const host = pattern.toLowerCase();
+    if (!HOST_PATTERN.test(host)) {
+      throw invalidOption(
+        'budgets',
+        'keyed by host patterns such as "api.github.com", "*.example.com" or "*"',
+        pattern,
+      );
+    }
+    const resolved = resolveBudget(pattern, budget);
+    if (host === '*') fallback = resolved;
+    else if (host.startsWith('*.')) wildcards.push([host.slice(1), resolved]);
+    else exact.set(host, resolved);
+  }
+  wildcards.sort((a, b) => b[0].length - a[0].length);
+  return { exact, wildcards, fallback };
+}
+
+function resolveRetry(value: unknown): ResolvedRetry {
+  const o = object(value ?? {}, 'retry', [
+    'limit',
+    'rateLimitLimit',
+    'maxRetryAfter',
+    'statuses',
+    'methods',
+    'backoff',
+    'serverJitter',
+    'budget',
+  ]) as RetryOptions;
+  const backoff = object(o.backoff ?? {}, 'retry.backoff', ['baseMs', 'maxMs', 'factor', 'jitter']) as BackoffOptions;
+  const jitter = backoff.jitter ?? BACKOFF_DEFAULTS.jitter;
+  if (!['none', 'full', 'equal', 'decorrelated'].includes(jitter)) {
+    throw invalidOption('retry.backoff.jitter', '"none", "full", "equal" or "decorrelated"', jitter);
+  }
+  const serverJitter = object(o.serverJitter ?? {}, 'retry.serverJitter', ['ratio', 'maxExtraMs']) as JitterUpOptions;
+  const budget =
+    o.budget === false ? undefined : object(o.budget ?? {}, 'retry.budget', ['ratio', 'minPerSecond', 'windowMs']);
+  return Object.freeze({
+    limit: nonNegativeInteger(o.limit, 'retry.limit', 2),
+    rateLimitLimit: nonNegativeInteger(o.rateLimitLimit, 'retry.rateLimitLimit', 5),
+    maxRetryAfter: durationMs(o.maxRetryAfter, 'retry.maxRetryAfter', 60_000),
+    statuses: new Set(
+      list(
+        o.statuses,
+        'retry.statuses',
+        DEFAULT_STATUSES,
+        (s) => Number.isInteger(s) && Number(s) >= 100 && Number(s) <= 599,
+        'HTTP status codes',
+      ) as number[],
+    ),
+    methods: new Set(
+      (
+        list(
+          o.methods,
+          'retry.methods',
+          DEFAULT_METHODS,
+          (m) => typeof m === 'string' && m !== '',
+          'method names',
+        ) as string[]
+      ).map((m) => m.toUpperCase()),
+    ),
+    backoff: Object.freeze({
+      baseMs: durationMs(backoff.baseMs, 'retry.backoff.baseMs', BACKOFF_DEFAULTS.baseMs),
+      maxMs: durationMs(backoff.maxMs, 'retry.backoff.maxMs', BACKOFF_DEFAULTS.maxMs),
+      factor: number(
+        backoff.factor,
+        'retry.backoff.factor',
+        BACKOFF_DEFAULTS.factor,
+        (n) => n >= 1 && Number.isFinite(n),
+        'a finite number >= 1',
+      ),
+      jitter,
+    }),
+    serverJitter: Object.freeze({
+      ratio: fraction(serverJitter.ratio, 'retry.serverJitter.ratio', JITTER_UP_DEFAULTS.ratio),
+      maxExtraMs: durationMs(serverJitter.maxExtraMs, 'retry.serverJitter.maxExtraMs', JITTER_UP_DEFAULTS.maxExtraMs),
+    }),
+    budget:
+      budget &&
+      Object.freeze({
+        ratio: number(
+          budget.ratio,
+          'retry.budget.ratio',
+          0.2,
+          (n) => n >= 0 && Number.isFinite(n),
+          'a non-negative number',
+        ),
+        minPerSecond: number(
+          budget.minPerSecond,
+          'retry.budget.minPerSecond',
+          10,
+          (n) => n >= 0 && Number.isFinite(n),
+          'a non-negative number',
+        ),
+        windowMs: number(
+          budget.windowMs,
+          'retry.budget.windowMs',
+          10_000,
+          (n) => n >= 1000 && Number.isFinite(n),
+          'a finite number of milliseconds >= 1000',
+        ),
+      }),
+  });
+}
+
+function list(
+  value: unknown,
+  name: string,
+  fallback: readonly unknown[],
+  check: (v: unknown) => boolean,
+  what: string,
+): readonly unknown[] {
+  if (value === undefined) return fallback;
+  if (!Array.isArray(value) || !value.every(check)) throw invalidOption(name, `an array of ${what}`, value);
+  return value;
+}
+
+function resolveLoopGuard(value: unknown): ResolvedOptions['loopGuard'] {
+  if (value === false) return undefined;
+  const o = object(value ?? {}, 'loopGuard', ['limit', 'windowMs', 'mode']);
+  const mode = o.mode ?? 'warn';
+  if (mode !== 'warn' && mode !== 'throw') throw invalidOption('loopGuard.mode', '"warn" or "throw"', mode);
+  return Object.freeze({
+    limit: positiveOrInfinity(o.limit, 'loopGuard.limit', 100),
+    windowMs: number(
+      o.windowMs,
+      'loopGuard.windowMs',
+      10_000,
+      (n) => n > 0 && Number.isFinite(n),
+      'a positive number of milliseconds',
+    ),
+    mode,
+  });
+}
+
+const TOP_LEVEL = [
+  'budgets',
+  'retry',
+  'maxWait',
+  'keyFn',
+  'maxBudgets',
+  'budgetIdleMs',
+  'serverReserve',
+  'loopGuard',
+  'fetch',
+  'clock',
+  'random',
+];
+
+/** Validates `options` (unknown keys are errors) and fills in every default. Throws `TypeError` naming the option. */
+export function resolveOptions(options: RatewiseOptions = {}): ResolvedOptions {
+  const o = object(options, 'options', TOP_LEVEL) as RatewiseOptions;
+  const clock = o.clock ?? systemClock;
+  if (
+    typeof clock.now !== 'function' ||
+    typeof clock.setTimeout !== 'function' ||
+    typeof clock.clearTimeout !== 'function'
+  ) {
+    throw invalidOption('clock', 'an object with now(), setTimeout() and clearTimeout()', clock);
+  }
+  checkFunction(o.fetch, 'fetch');
+  checkFunction(o.keyFn, 'keyFn');
+  checkFunction(o.random, 'random');
+  // The global fetch is looked up at each call, so that a fetch installed later (a polyfill, a test mock) is used.
+  const fetchFn: typeof globalThis.fetch = o.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  return Object.freeze({
+    budgets: resolveBudgets(o.budgets),
+    retry: resolveRetry(o.retry),
+    maxWait: durationMs(o.maxWait, 'maxWait', Infinity),
+    keyFn: o.keyFn,
+    maxBudgets: positiveOrInfinity(o.maxBudgets, 'maxBudgets', 10_000),
+    budgetIdleMs: durationMs(o.budgetIdleMs, 'budgetIdleMs', 300_000),
+    serverReserve: fraction(o.serverReserve, 'serverReserve', 0.02),
+    loopGuard: resolveLoopGuard(o.loopGuard),
+    fetch: fetchFn,
+    clock,
+    random: o.random ?? Math.random,
+  });
+}
+
+/** The budget options for `host` (lower-case, with `:port` when not the default). */
+export function budgetFor(table: BudgetTable, host: string): ResolvedBudget {
+  const exact = table.exact.get(host) ?? table.exact.get(host.replace(/:\d+$/, ''));
+  if (exact) return exact;
+  const bare = host.replace(/:\d+$/, '');
+  for (const [suffix, budget] of table.wildcards) if (bare.endsWith(suffix)) return budget;
+  return table.fallback;
+}

@@ -1,0 +1,231 @@
+// The queue of each budget and the one timer that wakes it. A request waits until its budget is ready (a
+// concurrency slot, tokens, no pause, server pace), in priority order; aborts, deadlines and close end the wait.
+import type { Budget, WaitReason } from './budget.js';
+import type { Clock, TimerHandle } from './clock.js';
+import { PriorityQueue, type QueueEntry } from './queue.js';
+
+/** One request waiting for its turn. */
+export interface Waiter extends QueueEntry {
+  readonly cost: number;
+  /** Epoch ms past which the call must not wait (`maxWait`), Infinity without one. */
+  readonly deadline: number;
+  readonly signal: AbortSignal | undefined;
+  /** Epoch ms before which it does not join the queue (a retry backing off), 0 when none. */
+  readonly notBefore: number;
+  /** Whether it goes to the front of its priority (a retried request). */
+  readonly front: boolean;
+  /** Longest pause ordered by the server it will sit through, in ms (`maxRetryAfter`). */
+  readonly maxPauseMs: number;
+  /** Called once when its turn comes: the budget has counted it in flight. */
+  readonly grant: () => void;
+  /** Called once when it will not get a turn. */
+  readonly fail: (reason: Failure) => void;
+  onAbort?: (() => void) | undefined;
+  queued?: boolean;
+}
+
+/** Why a waiter failed. */
+export type Failure =
+  | { readonly kind: 'aborted'; readonly reason: unknown }
+  | { readonly kind: 'deadline'; readonly retryAt: number }
+  | { readonly kind: 'paused'; readonly retryAt: number }
+  | { readonly kind: 'closed' };
+
+/** Hooks the client gives the scheduler, for events. */
+export interface SchedulerHooks {
+  throttled?(lane: Lane, reason: WaitReason, until: number): void;
+}
+
+/** A budget with its queue, its backing-off retries and its single timer. */
+export class Lane {
+  readonly queue = new PriorityQueue<Waiter>();
+  /** Retries backing off, in no order (few at a time). */
+  readonly delayed = new Set<Waiter>();
+  timer: TimerHandle | undefined;
+  timerAt = Infinity;
+  /** Waiters with a finite deadline, so that deadline scans run only when someone has one. */
+  deadlines = 0;
+  /** The pause the waiters were last checked against, so that a long pause is checked once, not at every drain. */
+  checkedPause = 0;
+
+  constructor(readonly budget: Budget) {}
+
+  /** Nothing waits here. */
+  get empty(): boolean {
+    return this.queue.size === 0 && this.delayed.size === 0;
+  }
+}
+
+/**
+ * Whether a waiter cannot wait until `readyAt`: its deadline comes first (or has passed), or the server ordered a
+ * pause longer than it accepts.
+ */
+function tooLate(waiter: Waiter, readyAt: number, reason: WaitReason | undefined, now: number): Failure | undefined {
+  if (reason === 'paused' && readyAt - now > waiter.maxPauseMs) return { kind: 'paused', retryAt: readyAt };
+  if (waiter.deadline <= now || (readyAt !== Infinity && readyAt > waiter.deadline)) {
+    return { kind: 'deadline', retryAt: readyAt === Infinity ? now : readyAt };
+  }
+  return undefined;
+}
+
+export class Scheduler {
+  constructor(
+    private readonly clock: Clock,
+    private readonly hooks: SchedulerHooks = {},
+  ) {}
+
+  /** Takes a turn at once if the lane is empty and the budget ready: the fast path, with no waiter to allocate. */
+  tryNow(lane: Lane, cost: number): boolean {
+    if (!lane.empty) return false;
+    const now = this.clock.now();
+    if (lane.budget.readiness(cost, now).at > now) return false;
+    lane.budget.take(cost, now);
+    return true;
+  }
+
+  /**
+   * Asks for a turn. Returns true when granted at once (the budget has counted it in flight and `grant` was not
+   * called); otherwise the waiter is queued and `grant` or `fail` is called exactly once later.
+   */
+  enter(lane: Lane, waiter: Waiter): boolean {
+    const now = this.clock.now();
+    if (waiter.signal?.aborted) {
+      waiter.done = true;
+      waiter.fail({ kind: 'aborted', reason: waiter.signal.reason });
+      return false;
+    }
+    if (waiter.notBefore <= now && lane.empty) {
+      const ready = lane.budget.readiness(waiter.cost, now);
+      if (ready.at <= now) {
+        waiter.done = true;
+        lane.budget.take(waiter.cost, now);
+        return true;
+      }
+      const failure = tooLate(waiter, ready.at, ready.reason, now);
+      if (failure) {
+        waiter.done = true;
+        waiter.fail(failure);
+        return false;
+      }
+    }
+    if (waiter.deadline !== Infinity) lane.deadlines++;
+    if (waiter.signal) {
+      const signal = waiter.signal;
+      waiter.onAbort = () => {
+        this.#drop(lane, waiter);
+        waiter.fail({ kind: 'aborted', reason: signal.reason });
+      };
+      signal.addEventListener('abort', waiter.onAbort, { once: true });
+    }
+    if (waiter.notBefore > now) lane.delayed.add(waiter);
+    else this.#queue(lane, waiter);
+    this.drain(lane);
+    return false;
+  }
+
+  #queue(lane: Lane, waiter: Waiter): void {
+    waiter.queued = true;
+    lane.queue.add(waiter, waiter.front);
+    lane.budget.counters.waited++;
+  }
+
+  /** Takes a waiter out of the lane, wherever it is, and lets go of its listener. */
+  #drop(lane: Lane, waiter: Waiter): void {
+    if (waiter.queued) lane.queue.remove(waiter);
+    else lane.delayed.delete(waiter);
+    waiter.done = true;
+    if (waiter.deadline !== Infinity) lane.deadlines--;
+    if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+    waiter.onAbort = undefined;
+    if (lane.empty) this.#disarm(lane);
+  }
+
+  /** Grants every turn the budget allows now, fails waits that can no longer meet their deadline, re-arms the timer. */
+  drain(lane: Lane): void {
+    const now = this.clock.now();
+    let wakeAt = Infinity;
+    for (const waiter of lane.delayed) {
+      if (waiter.notBefore <= now) {
+        lane.delayed.delete(waiter);
+        this.#queue(lane, waiter);
+      } else if (waiter.notBefore < wakeAt) {
+        wakeAt = waiter.notBefore;
+      }
+    }
+    for (let head = lane.queue.peek(); head; head = lane.queue.peek()) {
+      const ready = lane.budget.readiness(head.cost, now);
+      if (ready.at <= now) {
+        this.#drop(lane, head);
+        lane.budget.take(head.cost, now);
+        head.grant();
+        continue;
+      }
+      const pauseToCheck = ready.reason === 'paused' && lane.checkedPause !== ready.at;
+      if (lane.deadlines > 0 || pauseToCheck) {
+        lane.checkedPause = ready.reason === 'paused' ? ready.at : 0;
+        wakeAt = Math.min(wakeAt, this.#failLate(lane, ready.at, ready.reason, now));
+      }
+      if (head.done) continue; // the head itself could not wait that long
+      if (ready.at !== Infinity) {
+        wakeAt = Math.min(wakeAt, ready.at);
+        this.hooks.throttled?.(lane, ready.reason ?? 'rate', ready.at);
+      }
+      break;
+    }
+    this.#arm(lane, wakeAt);
+  }
+
+  /**
+   * Fails the queued waiters that cannot go before `readyAt` and whose deadline comes first: their known wait
+   * already exceeds what they allow. Returns the earliest deadline still pending, when one must wake the lane.
+   */
+  #failLate(lane: Lane, readyAt: number, reason: WaitReason | undefined, now: number): number {
+    let earliest = Infinity;
+    for (const waiter of lane.queue.entries()) {
+      const failure = tooLate(waiter, readyAt, reason, now);
+      if (failure) {
+        this.#drop(lane, waiter);
+        waiter.fail(failure);
+      } else if (waiter.deadline < earliest) {
+        earliest = waiter.deadline;
+      }
+    }
+    return earliest;
+  }
+
+  #arm(lane: Lane, at: number): void {
+    if (lane.empty || at === Infinity) {
+      this.#disarm(lane);
+      return;
+    }
+    if (lane.timer !== undefined && lane.timerAt === at) return;
+    this.#disarm(lane);
+    lane.timerAt = at;
+    lane.timer = this.clock.setTimeout(() => {
+      lane.timer = undefined;
+      lane.timerAt = Infinity;
+      this.drain(lane);
+    }, at - this.clock.now());
+  }
+
+  #disarm(lane: Lane): void {
+    if (lane.timer !== undefined) this.clock.clearTimeout(lane.timer);
+    lane.timer = undefined;
+    lane.timerAt = Infinity;
+  }
+
+  /** A request in flight ended: its slot is free for the next. */
+  release(lane: Lane): void {
+    lane.budget.release(this.clock.now());
+    if (!lane.empty) this.drain(lane);
+  }
+
+  /** Fails every waiter of the lane as closed and clears its timer. */
+  close(lane: Lane): void {
+    for (const waiter of [...lane.queue.entries(), ...lane.delayed]) {
+      this.#drop(lane, waiter);
+      waiter.fail({ kind: 'closed' });
+    }
+    this.#disarm(lane);
+  }
+}

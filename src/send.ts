@@ -1,0 +1,260 @@
+// One logical request: wait for a turn, send, read what came back, and retry or settle. Exactly one outcome:
+// the response, a typed ratewise error, the caller's abort reason, or the network error after retries are spent.
+import { ClosedError, RateLimitError, RetryBudgetExceededError } from './errors.js';
+import type { Emitter, RatewiseEvents } from './events.js';
+import { parseRateLimit } from './headers/index.js';
+import type { RequestOptions } from './options.js';
+import type { PreparedRequest } from './request.js';
+import type { ResolvedOptions, ResolvedRetry } from './resolve-options.js';
+import { decideRetry, type AttemptOutcome } from './retry.js';
+import type { Failure, Lane, Scheduler } from './scheduler.js';
+
+/** What one logical request needs from its client. */
+export interface SendContext {
+  readonly options: ResolvedOptions;
+  readonly scheduler: Scheduler;
+  readonly events: Emitter<RatewiseEvents>;
+  readonly isClosed: () => boolean;
+}
+
+/** One logical request, as the client prepared it. */
+export interface Call {
+  readonly lane: Lane;
+  readonly request: PreparedRequest;
+  /** The URL for errors and events, with credentials and secrets removed. */
+  readonly safeUrl: string;
+  readonly signal: AbortSignal | undefined;
+  readonly perRequest: RequestOptions;
+}
+
+/** Frees a response that will not be returned, so its connection goes back to the pool. */
+function discard(response: Response | undefined): void {
+  response?.body?.cancel().catch(() => undefined);
+}
+
+function retryOptions(base: ResolvedRetry, perRequest: RequestOptions): ResolvedRetry {
+  const o = perRequest.retry;
+  return o === undefined ? base : { ...base, ...o };
+}
+
+/** What a wait for a turn needs to know of its request. */
+export interface TurnRequest {
+  readonly lane: Lane;
+  readonly method: string;
+  readonly safeUrl: string;
+  readonly signal: AbortSignal | undefined;
+  readonly cost: number;
+  readonly priority: number;
+}
+
+/** The per-attempt part of a wait: where it queues and how long it may wait. */
+export interface Turn {
+  front: boolean;
+  notBefore: number;
+  readonly deadline: number;
+  readonly maxWaitMs: number;
+  readonly maxPauseMs: number;
+}
+
+/** Waits for a turn in the lane; resolves when the budget counted the request in flight. */
+export function acquire(ctx: SendContext, t: TurnRequest, waiter: Turn): Promise<void> | undefined {
+  const { lane, method, safeUrl, signal, cost, priority } = t;
+  if (ctx.isClosed()) return Promise.reject(new ClosedError({ method, url: safeUrl }));
+  if (!waiter.front && waiter.notBefore === 0 && !signal?.aborted && ctx.scheduler.tryNow(lane, cost)) return undefined;
+  return new Promise<void>((resolve, reject) => {
+    const fail = (failure: Failure): void => {
+      // Abort means the caller's own reason, whatever it is (STYLE rule 8).
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+      if (failure.kind === 'aborted') reject(failure.reason);
+      else if (failure.kind === 'closed') reject(new ClosedError({ method, url: safeUrl, when: 'pending' }));
+      else {
+        const now = ctx.options.clock.now();
+        const paused = failure.kind === 'paused';
+        reject(
+          new RateLimitError({
+            reason: paused ? 'maxRetryAfter' : 'maxWait',
+            key: lane.budget.key,
+            method,
+            url: safeUrl,
+            retryAt: failure.retryAt,
+            waitMs: Math.max(0, failure.retryAt - now),
+            limitMs: paused ? waiter.maxPauseMs : waiter.maxWaitMs,
+          }),
+        );
+      }
+    };
+    const queued = ctx.scheduler.enter(lane, {
+      priority,
+      cost,
+      deadline: waiter.deadline,
+      signal,
+      notBefore: waiter.notBefore,
+      front: waiter.front,
+      maxPauseMs: waiter.maxPauseMs,
+      done: false,
+      grant: resolve,
+      fail,
+    });
+    if (queued) resolve();
+    else if (ctx.events.hasListeners('queued') && !signal?.aborted) {
+      ctx.events.emit('queued', {
+        key: lane.budget.key,
+        method,
+        url: safeUrl,
+        queued: lane.queue.size + lane.delayed.size,
+        priority,
+      });
+    }
+  });
+}
+
+/** Sends one logical request through its lane, with retries, and settles it once. */
+export async function send(ctx: SendContext, call: Call): Promise<Response> {
+  const { options, scheduler, events } = ctx;
+  const { lane, request, safeUrl, signal, perRequest } = call;
+  const { budget } = lane;
+  const retry = retryOptions(options.retry, perRequest);
+  const started = options.clock.now();
+  const maxWaitMs = perRequest.maxWait ?? options.maxWait;
+  const deadline = started + maxWaitMs;
+  const idempotent = retry.methods.has(request.method) || request.hasIdempotencyKey;
+  budget.retryBudget?.recordRequest(started);
+  let errorRetries = 0;
+  let rateLimitRetries = 0;
+  let previousDelayMs: number | undefined;
+  const waiter: Turn = { front: false, notBefore: 0, deadline, maxWaitMs, maxPauseMs: retry.maxRetryAfter };
+  const turn: TurnRequest = {
+    lane,
+    method: request.method,
+    safeUrl,
+    signal,
+    cost: perRequest.cost ?? 1,
+    priority: perRequest.priority ?? 0,
+  };
+  for (let attempt = 1; ; attempt++) {
+    await acquire(ctx, turn, waiter);
+    const sentAt = options.clock.now();
+    let response: Response | undefined;
+    let error: unknown;
+    try {
+      response = await options.fetch(...request.attempt());
+    } catch (e) {
+      error = e;
+    }
+    const now = options.clock.now();
+    if (signal?.aborted) {
+      scheduler.release(lane);
+      discard(response);
+      throw signal.reason;
+    }
+    let outcome: AttemptOutcome;
+    if (response) {
+      const info = parseRateLimit(response.headers, { now, status: response.status });
+      budget.observe(info, now, sentAt);
+      if (info.isRateLimited) {
+        budget.counters.rateLimited++;
+        budget.consecutiveThrottles++;
+      }
+      if (events.hasListeners('rateLimitInfo'))
+        events.emit('rateLimitInfo', { key: budget.key, url: safeUrl, status: response.status, info });
+      outcome = { kind: 'response', status: response.status, info };
+    } else {
+      outcome = { kind: 'error', error };
+    }
+    const decision = decideRetry({
+      now,
+      method: request.method,
+      idempotent,
+      replayable: request.replayable,
+      outcome,
+      errorRetries,
+      rateLimitRetries,
+      consecutiveThrottles: Math.max(1, budget.consecutiveThrottles),
+      previousDelayMs,
+      deadline,
+      options: retry,
+      random: options.random,
+    });
+    if (decision.retry && !(budget.retryBudget?.tryWithdraw(now) ?? true)) {
+      scheduler.release(lane);
+      budget.counters.giveUps++;
+      events.emit('giveUp', {
+        key: budget.key,
+        method: request.method,
+        url: safeUrl,
+        reason: 'retry-budget',
+        attempts: attempt,
+        status: response?.status,
+      });
+      throw new RetryBudgetExceededError({
+        key: budget.key,
+        method: request.method,
+        url: safeUrl,
+        attempts: attempt,
+        response,
+        cause: error,
+      });
+    }
+    if (!decision.retry) {
+      // A server-ordered wait beyond the cap still holds for the budget: nobody else should go before it either.
+      if (decision.reason === 'max-retry-after' && decision.retryAt !== undefined) budget.pause(decision.retryAt);
+      scheduler.release(lane);
+      if (decision.reason !== 'success' && decision.reason !== 'not-retryable-status') {
+        budget.counters.giveUps++;
+        events.emit('giveUp', {
+          key: budget.key,
+          method: request.method,
+          url: safeUrl,
+          reason: decision.reason,
+          attempts: attempt,
+          status: response?.status,
+        });
+      }
+      if (decision.reason === 'max-retry-after' || decision.reason === 'max-wait') {
+        throw new RateLimitError({
+          reason: decision.reason === 'max-wait' ? 'maxWait' : 'maxRetryAfter',
+          key: budget.key,
+          method: request.method,
+          url: safeUrl,
+          retryAt: decision.retryAt,
+          waitMs: decision.waitMs,
+          limitMs: decision.reason === 'max-wait' ? maxWaitMs : retry.maxRetryAfter,
+          response,
+          cause: error,
+        });
+      }
+      if (response) return response;
+      throw error;
+    }
+    discard(response);
+    budget.counters.retries++;
+    if (decision.kind === 'rateLimit') rateLimitRetries++;
+    else errorRetries++;
+    previousDelayMs = decision.delayMs;
+    waiter.front = true;
+    waiter.notBefore = 0;
+    if (decision.pause) {
+      budget.pause(now + decision.delayMs);
+      events.emit('paused', {
+        key: budget.key,
+        until: now + decision.delayMs,
+        reason: decision.pause,
+        status: response?.status,
+      });
+    } else {
+      waiter.notBefore = now + decision.delayMs;
+    }
+    // The slot is freed only now, after the pause is in place: nothing queued can slip out before it.
+    scheduler.release(lane);
+    events.emit('retry', {
+      key: budget.key,
+      method: request.method,
+      url: safeUrl,
+      attempt,
+      delayMs: decision.delayMs,
+      source: decision.source,
+      status: response?.status,
+      error,
+    });
+  }
+}

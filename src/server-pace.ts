@@ -1,0 +1,77 @@
+// Pacing by what the server said: how many requests remain until its reset, spread over the time left.
+// Pure: the state is a plain object the budget owns; every function takes `now`.
+
+/** What the budget believes of the server's quota. */
+export interface ServerPace {
+  /** Requests the server will still accept before `resetAt`, less what was sent since (never trusted upward). */
+  readonly allowance: number;
+  /** Epoch ms when the server's quota is restored. */
+  readonly resetAt: number;
+  /** Requests that may go back to back before pacing spreads the rest. */
+  readonly burst: number;
+  /** Pacing tokens available at `updatedAt`. */
+  readonly tokens: number;
+  readonly updatedAt: number;
+}
+
+/** Inputs of one observation: a response's `remaining` and `resetAt`, as `parseRateLimit` gave them. */
+export interface Observation {
+  readonly remaining: number;
+  readonly resetAt: number;
+  readonly limit: number | undefined;
+  /** Requests of this budget still in flight, besides the one whose response this is. */
+  readonly inFlight: number;
+  /** Fraction of the limit to leave unused. */
+  readonly reserve: number;
+}
+
+/** Share of the allowance that may go at once; the rest is spread evenly until the reset. */
+const BURST_SHARE = 0.1;
+
+/**
+ * The pace after a response said `remaining` requests are left until `resetAt`. The caller passes only the answer
+ * to the most recently sent request: an older answer that arrives late describes the past.
+ */
+export function observe(previous: ServerPace | undefined, o: Observation, now: number): ServerPace | undefined {
+  if (!(o.resetAt > now)) return undefined;
+  const reserved = Math.floor((o.limit ?? o.remaining) * o.reserve);
+  // Requests still in flight may not have been counted by the server yet: count them as spent.
+  const allowance = Math.max(0, o.remaining - o.inFlight - reserved);
+  const burst = Math.max(1, Math.ceil(allowance * BURST_SHARE));
+  const tokens = previous && previous.resetAt > now ? Math.min(current(previous, now), burst) : burst;
+  return { allowance, resetAt: o.resetAt, burst, tokens: Math.min(tokens, allowance), updatedAt: now };
+}
+
+/** Tokens per ms: the allowance spread evenly over the time left. */
+function ratePerMs(pace: ServerPace, now: number): number {
+  return pace.allowance / Math.max(1, pace.resetAt - now);
+}
+
+function current(pace: ServerPace, now: number): number {
+  const elapsed = Math.max(0, now - pace.updatedAt);
+  return Math.min(pace.burst, pace.allowance, pace.tokens + elapsed * ratePerMs(pace, pace.updatedAt));
+}
+
+/**
+ * The earliest instant a request of `cost` may go: `now` when it may go now, `resetAt` when the allowance is spent.
+ * A pace whose reset has passed says nothing: the caller probes the server again.
+ */
+export function readyAt(pace: ServerPace | undefined, cost: number, now: number): number {
+  if (!pace || now >= pace.resetAt) return now;
+  if (pace.allowance < cost) return pace.resetAt;
+  const tokens = current(pace, now);
+  if (tokens >= Math.min(cost, pace.burst)) return now;
+  const wait = (Math.min(cost, pace.burst) - tokens) / ratePerMs(pace, pace.updatedAt);
+  return Math.min(pace.resetAt, now + Math.ceil(wait));
+}
+
+/** The pace after a request of `cost` was sent at `now`. */
+export function spend(pace: ServerPace | undefined, cost: number, now: number): ServerPace | undefined {
+  if (!pace || now >= pace.resetAt) return undefined;
+  return {
+    ...pace,
+    allowance: Math.max(0, pace.allowance - cost),
+    tokens: current(pace, now) - cost,
+    updatedAt: now,
+  };
+}
