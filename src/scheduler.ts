@@ -29,6 +29,7 @@ export type Failure =
   | { readonly kind: 'aborted'; readonly reason: unknown }
   | { readonly kind: 'deadline'; readonly retryAt: number }
   | { readonly kind: 'paused'; readonly retryAt: number }
+  | { readonly kind: 'queueFull'; readonly maxQueue: number }
   | { readonly kind: 'closed' };
 
 /** Hooks the client gives the scheduler, for events. */
@@ -107,6 +108,12 @@ export class Scheduler {
         waiter.fail(failure);
         return false;
       }
+    }
+    // A retry was admitted already: only new requests count against the bound.
+    if (!waiter.front && lane.queue.size + lane.delayed.size >= lane.budget.config.maxQueue) {
+      waiter.done = true;
+      waiter.fail({ kind: 'queueFull', maxQueue: lane.budget.config.maxQueue });
+      return false;
     }
     if (waiter.deadline !== Infinity) lane.deadlines++;
     if (waiter.signal) {

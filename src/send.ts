@@ -1,6 +1,6 @@
 // One logical request: wait for a turn, send, read what came back, and retry or settle. Exactly one outcome:
 // the response, a typed ratewise error, the caller's abort reason, or the network error after retries are spent.
-import { ClosedError, RateLimitError, RetryBudgetExceededError } from './errors.js';
+import { ClosedError, QueueFullError, RateLimitError, RetryBudgetExceededError } from './errors.js';
 import type { Emitter, RatewiseEvents } from './events.js';
 import { parseRateLimit } from './headers/index.js';
 import type { RequestOptions } from './options.js';
@@ -67,7 +67,9 @@ export function acquire(ctx: SendContext, t: TurnRequest, waiter: Turn): Promise
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
       if (failure.kind === 'aborted') reject(failure.reason);
       else if (failure.kind === 'closed') reject(new ClosedError({ method, url: safeUrl, when: 'pending' }));
-      else {
+      else if (failure.kind === 'queueFull') {
+        reject(new QueueFullError({ key: lane.budget.key, maxQueue: failure.maxQueue, method, url: safeUrl }));
+      } else {
         const now = ctx.options.clock.now();
         const paused = failure.kind === 'paused';
         reject(

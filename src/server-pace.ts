@@ -27,6 +27,8 @@ export interface Observation {
 
 /** Share of the allowance that may go at once; the rest is spread evenly until the reset. */
 const BURST_SHARE = 0.1;
+/** How far apart two readings of one reset may be: the servers' precision (whole seconds). */
+const RESET_PRECISION_MS = 1000;
 
 /**
  * The pace after a response said `remaining` requests are left until `resetAt`. The caller passes only the answer
@@ -38,8 +40,11 @@ export function observe(previous: ServerPace | undefined, o: Observation, now: n
   // Requests still in flight may not have been counted by the server yet: count them as spent.
   const allowance = Math.max(0, o.remaining - o.inFlight - reserved);
   const burst = Math.max(1, Math.ceil(allowance * BURST_SHARE));
-  const tokens = previous && previous.resetAt > now ? Math.min(current(previous, now), burst) : burst;
-  return { allowance, resetAt: o.resetAt, burst, tokens: Math.min(tokens, allowance), updatedAt: now };
+  const sameWindow = previous !== undefined && previous.resetAt > now && o.resetAt < previous.resetAt + RESET_PRECISION_MS;
+  const tokens = sameWindow ? Math.min(current(previous, now), burst) : burst;
+  // Servers round the time left up to whole seconds: within one window, the earliest reset heard is the closest.
+  const resetAt = sameWindow ? Math.min(previous.resetAt, o.resetAt) : o.resetAt;
+  return { allowance, resetAt, burst, tokens: Math.min(tokens, allowance), updatedAt: now };
 }
 
 /** Tokens per ms: the allowance spread evenly over the time left. */
