@@ -35,6 +35,8 @@ interface Params {
 
 type Member = List[number];
 
+const DRAFT7_KEYS = ['limit', 'remaining', 'reset'] as const;
+
 function safeList(value: string | undefined): List {
   if (value === undefined) return [];
   try {
@@ -172,6 +174,18 @@ function namedPolicies(
 }
 
 /**
+ * Whether a Dictionary is the draft 07 form: a `limit`, `remaining` or `reset` member with a value. A bare key
+ * (`limit;r=5`) is a draft 08+ item named by a Token that happens to parse as a Dictionary too.
+ */
+function isDraft7(dict: Dictionary): boolean {
+  for (const key of DRAFT7_KEYS) {
+    const member = dict.get(key);
+    if (member !== undefined && typeof member[0] !== 'boolean') return true;
+  }
+  return false;
+}
+
+/**
  * Draft 07: `RateLimit: limit=100, remaining=50, reset=5`. Undefined when the field is not that form; null when it
  * is, but malformed (and so ignored as a whole).
  */
@@ -180,9 +194,9 @@ function draft7Policy(
   items: readonly PolicyItem[],
   time: TimeBase,
 ): RateLimitPolicy | null | undefined {
-  if (!dict || !(dict.has('limit') || dict.has('remaining') || dict.has('reset'))) return undefined;
+  if (!dict || !isDraft7(dict)) return undefined;
   const values: (number | undefined)[] = [];
-  for (const key of ['limit', 'remaining', 'reset']) {
+  for (const key of DRAFT7_KEYS) {
     const member = dict.get(key);
     if (member !== undefined && !isNonNegativeInteger(member[0])) return null;
     values.push(member?.[0] as number | undefined);

@@ -53,6 +53,13 @@ export function parseSecondsMs(value: string): number | undefined {
   return n === undefined ? undefined : Math.round(n * 1000);
 }
 
+/** A stated window length, `unitMs` ms per unit: positive, or undefined (a zero window describes no quota). */
+export function parseWindowMs(value: string | undefined, unitMs: number): number | undefined {
+  const n = value === undefined ? undefined : parseCount(value);
+  const ms = n === undefined ? 0 : Math.round(n * unitMs);
+  return ms > 0 ? ms : undefined;
+}
+
 /** Decimal milliseconds (`retry-after-ms: 1500.5`). */
 export function parseMs(value: string): number | undefined {
   const n = parseCount(value);

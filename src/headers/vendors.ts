@@ -10,7 +10,7 @@ import {
   mergeDuplicates,
   parseGoDurationMs,
   parseLimitValue,
-  parseMs,
+  parseWindowMs,
   parseRemainingValue,
   type TimeBase,
 } from './values.js';
@@ -94,12 +94,7 @@ export function readHubSpot(fields: Fields, time: TimeBase): RateLimitPolicy[] {
   const out: RateLimitPolicy[] = [];
   const interval = fields.get('x-hubspot-ratelimit-interval-milliseconds');
   const windows: readonly [string, string, string, number | undefined][] = [
-    [
-      'interval',
-      'x-hubspot-ratelimit-max',
-      'x-hubspot-ratelimit-remaining',
-      interval === undefined ? undefined : parseMs(interval),
-    ],
+    ['interval', 'x-hubspot-ratelimit-max', 'x-hubspot-ratelimit-remaining', parseWindowMs(interval, 1)],
     ['secondly', 'x-hubspot-ratelimit-secondly', 'x-hubspot-ratelimit-secondly-remaining', 1000],
     ['daily', 'x-hubspot-ratelimit-daily', 'x-hubspot-ratelimit-daily-remaining', 86_400_000],
   ];

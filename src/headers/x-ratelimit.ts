@@ -10,6 +10,7 @@ import {
   parseRemainingValue,
   parseResetInstant,
   parseSecondsMs,
+  parseWindowMs,
   type TimeBase,
 } from './values.js';
 
@@ -42,6 +43,8 @@ const KONG_PERIODS: readonly (readonly [period: string, limit: string, remaining
   ] as const
 ).map(([period, windowMs]) => [period, `x-ratelimit-limit-${period}`, `x-ratelimit-remaining-${period}`, windowMs]);
 
+const safeSum = (a: number, b: number): number | undefined => (Number.isSafeInteger(a + b) ? a + b : undefined);
+
 function remainingOf(value: string | undefined): number | undefined {
   return value === undefined ? undefined : mergeDuplicates(value, parseRemainingValue, Math.min);
 }
@@ -61,7 +64,8 @@ function readFamily(fields: Fields, names: FamilyNames, time: TimeBase, out: Rat
     (resetAfter === undefined ? undefined : afterDelay(mergeDuplicates(resetAfter, parseSecondsMs, Math.max), time)) ??
     (reset === undefined ? undefined : mergeDuplicates(reset, (v) => parseResetInstant(v, time), Math.max));
   // Reddit sends no limit: it is what was used plus what is left.
-  const limit = limitField.limit ?? (used !== undefined && remaining !== undefined ? used + remaining : undefined);
+  const limit =
+    limitField.limit ?? (used !== undefined && remaining !== undefined ? safeSum(used, remaining) : undefined);
   if (limit === undefined && remaining === undefined && resetAt === undefined) return;
   const interval = fields.get(names.interval); // Confluence Data Center
   out.push(
@@ -72,7 +76,7 @@ function readFamily(fields: Fields, names: FamilyNames, time: TimeBase, out: Rat
       limit,
       remaining,
       resetAt,
-      windowMs: limitField.windowMs ?? (interval === undefined ? undefined : parseSecondsMs(interval)),
+      windowMs: limitField.windowMs ?? parseWindowMs(interval, 1000),
     }),
   );
   for (const quota of limitField.quotas) out.push({ source: 'x-ratelimit', ...quota });

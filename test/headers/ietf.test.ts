@@ -157,6 +157,16 @@ describe('drafts 08 to 10: named policies', () => {
     expect(info.policies[0]?.unit).toBe('requests');
   });
 
+  test.for(['limit', 'remaining', 'reset'])(
+    'HEADERS 4.4: a Token-named item %s;r=5 parses as a Dictionary too, but is a draft-08+ item',
+    (name) => {
+      const info = parse({ 'ratelimit-policy': `${name};q=10;w=1`, ratelimit: `${name};r=5;t=1` });
+      expect(info.policies).toEqual([
+        { source: 'ietf', name, unit: 'requests', limit: 10, remaining: 5, resetAt: NOW + SECOND, windowMs: SECOND },
+      ]);
+    },
+  );
+
   test('Atlassian Beta-RateLimit (real logs): draft-08 syntax under a prefixed name, reported as ietf-beta', () => {
     const info = parse({
       'Beta-RateLimit-Policy': '"tenant-app-quota";q=100100;w=3600',

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { parseRateLimit, parseRetryAfter } from '../../src/headers/index.js';
 import type { HeaderInput, RateLimitInfo, RateLimitPolicy } from '../../src/headers/index.js';
+import { summary } from './support.js';
 
 /** Date's own range: no instant may lie beyond it. */
 const MAX_INSTANT = 8.64e15;
@@ -120,7 +121,7 @@ const fieldValue: fc.Arbitrary<string> = fc.oneof(
   salesforce,
   fc.string(),
   fc.string({ unit: 'binary', maxLength: 40 }),
-  fc.string({ unit: 'binary-ascii', minLength: 4000, maxLength: 5000 }),
+  fc.string({ unit: 'binary-ascii', minLength: 1, maxLength: 8 }).map((s) => s.repeat(4097 / s.length + 1)),
 );
 
 /** A value as a record holds it: a string, several field lines, or what axios and friends put there. */
@@ -131,9 +132,12 @@ const rawValue = fc.oneof(
 );
 
 const mixedCase = (name: string): fc.Arbitrary<string> =>
-  fc
-    .array(fc.boolean(), { minLength: name.length, maxLength: name.length })
-    .map((upper) => [...name].map((c, i) => (upper[i] ? c.toUpperCase() : c)).join(''));
+  fc.array(fc.boolean(), { minLength: name.length, maxLength: name.length }).map((upper) =>
+    name
+      .split('')
+      .map((c, i) => (upper[i] ? c.toUpperCase() : c))
+      .join(''),
+  );
 
 const fieldName = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom(...KNOWN_NAMES) },
@@ -195,7 +199,10 @@ describe('total and sane on any input', () => {
     fc.assert(
       fc.property(headerRecord, now, status, (record, arrival, code) => {
         const input = record as HeaderInput;
-        expectSane(parseRateLimit(input, code === undefined ? { now: arrival } : { now: arrival, status: code }), arrival);
+        expectSane(
+          parseRateLimit(input, code === undefined ? { now: arrival } : { now: arrival, status: code }),
+          arrival,
+        );
       }),
       { numRuns: RUNS * 3 },
     );
@@ -261,11 +268,12 @@ describe('total and sane on any input', () => {
 // Round trips of the IETF forms
 
 const arrivalTime = fc.integer({ min: 0, max: 4_102_444_800_000 });
-const TOKEN_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&\'*+-.^_`|~:/';
+const TOKEN_FIRST = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ*';
+const TOKEN_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~:/";
 const tokenName = fc
   .tuple(
-    fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ*'),
-    fc.string({ unit: fc.constantFrom(...TOKEN_CHARS), maxLength: 10 }),
+    fc.constantFrom(...TOKEN_FIRST.split('')),
+    fc.string({ unit: fc.constantFrom(...TOKEN_CHARS.split('')), maxLength: 10 }),
   )
   .map(([first, rest]) => first + rest);
 const printableAscii = fc.string({
@@ -284,22 +292,26 @@ interface NamedPolicy {
   readonly pk: Uint8Array | undefined;
 }
 
-const namedPolicy: fc.Arbitrary<NamedPolicy> = fc.record({
-  ...fc
-    .oneof(
-      tokenName.map((name) => ({ name, token: true })),
-      fc.constantFrom('limit', 'remaining', 'reset', 'default').map((name) => ({ name, token: true })),
-      printableAscii.map((name) => ({ name, token: false })),
-    )
-    .chain((n) => fc.constant(n))
-    .map((n) => n),
-  q: fc.integer({ min: 0, max: 999_999_999_999_999 }),
-  w: fc.option(fc.integer({ min: 1, max: 999_999_999 }), { nil: undefined }),
-  r: fc.integer({ min: 0, max: 999_999_999_999_999 }),
-  t: fc.integer({ min: 0, max: 999_999_999 }),
-  qu: fc.option(fc.constantFrom('requests', 'request', 'content-bytes', 'concurrent-requests'), { nil: undefined }),
-  pk: fc.option(fc.uint8Array({ maxLength: 24 }), { nil: undefined }),
-}) as unknown as fc.Arbitrary<NamedPolicy>;
+const policyName = fc.oneof(
+  tokenName.map((name) => ({ name, token: true })),
+  // Token names that are also draft-07 dictionary keys must still read as draft-10 names.
+  fc.constantFrom('limit', 'remaining', 'reset', 'default').map((name) => ({ name, token: true })),
+  printableAscii.map((name) => ({ name, token: false })),
+);
+
+const namedPolicy: fc.Arbitrary<NamedPolicy> = fc
+  .tuple(
+    policyName,
+    fc.record({
+      q: fc.integer({ min: 0, max: 999_999_999_999_999 }),
+      w: fc.option(fc.integer({ min: 1, max: 999_999_999 }), { nil: undefined }),
+      r: fc.integer({ min: 0, max: 999_999_999_999_999 }),
+      t: fc.integer({ min: 0, max: 999_999_999 }),
+      qu: fc.option(fc.constantFrom('requests', 'request', 'content-bytes', 'concurrent-requests'), { nil: undefined }),
+      pk: fc.option(fc.uint8Array({ maxLength: 24 }), { nil: undefined }),
+    }),
+  )
+  .map(([name, rest]) => ({ ...name, ...rest }));
 
 const sfString = (s: string): string => `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 const base64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
@@ -347,7 +359,17 @@ describe('round trips: parse(serialize(policies)) of the IETF forms', () => {
                 s,
               ),
           );
-          const limitField = order.map((p) => name(p) + params([['r', p.r], ['t', p.t]], s));
+          const limitField = order.map(
+            (p) =>
+              name(p) +
+              params(
+                [
+                  ['r', p.r],
+                  ['t', p.t],
+                ],
+                s,
+              ),
+          );
           const info = parseRateLimit(
             { 'RateLimit-Policy': list(policyField, s), RateLimit: list(limitField, s) },
             { now: arrival },
@@ -427,7 +449,9 @@ describe('round trips: parse(serialize(policies)) of the IETF forms', () => {
           ...(quota.window !== undefined && { windowMs: quota.window * 1000 }),
         };
         expect(info.policies).toEqual([main, ...otherPolicies(quota, 'ietf-draft7')]);
-        expect(info).toMatchObject({ limit: main.limit, resetAt: main.resetAt, remaining: main.remaining });
+        expect(summary(info)).toEqual(
+          Object.fromEntries(Object.entries(main).filter(([key]) => key !== 'source' && key !== 'unit')),
+        );
       }),
       { numRuns: RUNS },
     );
@@ -489,7 +513,8 @@ describe('round trips of instants', () => {
   test('HEADERS 4.6: an absolute instant is read against Date, whatever the local clock skew', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: Date.UTC(2000, 0, 1) / 1000, max: Date.UTC(2100, 0, 1) / 1000 }),
+        // From 2002: a bare number below 1e9 (Sep 2001 as epoch seconds) is delta seconds (HEADERS 4.5).
+        fc.integer({ min: Date.UTC(2002, 0, 1) / 1000, max: Date.UTC(2100, 0, 1) / 1000 }),
         fc.integer({ min: -86_400, max: 365 * 86_400 }),
         fc.integer({ min: -10 * 86_400_000, max: 10 * 86_400_000 }),
         (serverSeconds, aheadSeconds, skewMs) => {

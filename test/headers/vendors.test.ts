@@ -169,6 +169,15 @@ describe('HubSpot: interval window in milliseconds', () => {
     expect(summary(info)).toEqual({ limit: 10, remaining: 9, windowMs: SECOND });
   });
 
+  test('HubSpot: an interval of 0 ms states no window', () => {
+    const info = parse({
+      'X-HubSpot-RateLimit-Interval-Milliseconds': '0',
+      'X-HubSpot-RateLimit-Max': '110',
+      'X-HubSpot-RateLimit-Remaining': '109',
+    });
+    expect(summary(info)).toEqual({ limit: 110, remaining: 109 });
+  });
+
   test('HubSpot OAuth changelog: OAuth calls omit the Daily fields', () => {
     const info = parse({
       'X-HubSpot-RateLimit-Interval-Milliseconds': '10000',

@@ -239,6 +239,22 @@ test.for(named(cases))('%s', ([, { headers, status, selected, extra, policies }]
   if (policies) expect(info.policies).toMatchObject(policies);
 });
 
+describe('stated windows and derived limits stay sane', () => {
+  test('Confluence DC: X-RateLimit-Interval-Seconds 0 states no window', () => {
+    const info = parse({ 'X-RateLimit-Limit': '20', 'X-RateLimit-Interval-Seconds': '0' });
+    expect(summary(info)).toEqual({ limit: 20 });
+  });
+
+  test('Confluence DC: a fractional interval is read in ms', () => {
+    expect(parse({ 'X-RateLimit-Limit': '20', 'X-RateLimit-Interval-Seconds': '0.5' }).windowMs).toBe(500);
+  });
+
+  test('Reddit: used + remaining beyond MAX_SAFE_INTEGER gives no limit', () => {
+    const info = parse({ 'x-ratelimit-used': '9007199254740991', 'x-ratelimit-remaining': '10' });
+    expect(summary(info)).toEqual({ remaining: 10 });
+  });
+});
+
 describe('bucket keys (HEADERS 4.9)', () => {
   test.for([
     ['GitHub x-ratelimit-resource', { 'x-ratelimit-resource': 'graphql', 'x-ratelimit-remaining': '1' }, 'graphql'],
