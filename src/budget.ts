@@ -57,6 +57,19 @@ export class Budget {
    * after a pause, so that one request tests the water before the queue follows.
    */
   #probing: boolean;
+  /**
+   * Requests allowed in flight while the server describes no quota: starts at one and grows with each answer
+   * (see `observe`), so that a server that limits without saying so refuses a few requests, not the whole queue.
+   */
+  #window: number;
+  /**
+   * Requests a server that limits without saying so accepted between two throttles: after a pause that many may
+   * go, then one at a time, so that each window costs at most one refused request.
+   */
+  #learned: number | undefined;
+  /** Requests sent and accepted since the last pause. */
+  #cycleSent = 0;
+  #cycleAccepted = 0;
 
   constructor(
     readonly key: string,
@@ -66,16 +79,28 @@ export class Budget {
     private readonly reserve: number,
     /** Caps retries to a share of recent requests; undefined when turned off. */
     readonly retryBudget: RetryBudget | undefined,
+    /** Whether it learns from responses (HTTP) or just runs tasks at its configured limits (`rw.schedule`). */
+    adaptive: boolean,
   ) {
     this.#buckets = fullBuckets(config.limits, now);
-    this.#probing = config.limits.length === 0;
+    this.#probing = adaptive && config.limits.length === 0;
+    this.#window = adaptive ? 1 : Infinity;
     this.lastUsedAt = now;
+  }
+
+  /** Most requests in flight now. */
+  #concurrency(): number {
+    if (this.#probing) return 1;
+    if (this.#learned !== undefined && this.#pace === undefined) {
+      return this.#cycleSent < this.#learned ? this.config.concurrency : 1;
+    }
+    return Math.min(this.config.concurrency, Math.floor(this.#window));
   }
 
   /** When a request of `cost` may go. */
   readiness(cost: number, now: number): Readiness {
     if (now < this.pausedUntil) return { at: this.pausedUntil, reason: 'paused' };
-    if (this.inFlight >= (this.#probing ? 1 : this.config.concurrency)) return { at: Infinity, reason: 'concurrency' };
+    if (this.inFlight >= this.#concurrency()) return { at: Infinity, reason: 'concurrency' };
     if (this.config.limits.length > 0) {
       const wait = msUntilAll(this.#buckets, cost, this.config.limits, now);
       if (wait > 0) return { at: now + wait, reason: 'rate' };
@@ -96,6 +121,7 @@ export class Budget {
   take(cost: number, now: number): void {
     this.inFlight++;
     this.counters.sent++;
+    this.#cycleSent++;
     this.lastUsedAt = now;
     if (this.config.limits.length > 0) {
       const result = tryTakeAll(this.#buckets, cost, this.config.limits, now);
@@ -135,13 +161,31 @@ export class Budget {
     }
     // One answer is enough to leave the probe: the server has spoken, or has shown it says nothing.
     if (now >= this.pausedUntil) this.#probing = false;
-    if (!info.isRateLimited) this.consecutiveThrottles = 0;
+    if (this.#pace) this.#window = Infinity; // the server's quota paces from here
+    if (info.isRateLimited) {
+      // A throttle with no quota described: remember what got through since the last pause. Throttles that come
+      // in while paused answer requests sent before it: the same window, nothing new to learn.
+      if (this.#pace === undefined && now >= this.pausedUntil) this.#learned = Math.max(1, this.#cycleAccepted);
+      return;
+    }
+    this.consecutiveThrottles = 0;
+    this.#cycleAccepted++;
+    // Up to four at once quickly, then one more per round trip (additive increase): near an unknown limit, few
+    // requests are in flight to be refused.
+    if (this.#window < Infinity) this.#window += this.#window < 4 ? 1 : 1 / this.#window;
+    // Well past what was learned without a throttle: the server's limit has gone up, or away.
+    if (this.#learned !== undefined && this.#cycleAccepted > 2 * this.#learned) {
+      this.#learned = undefined;
+      this.#window = this.#cycleAccepted;
+    }
   }
 
   /** Stops sending until `until`; the first request after it goes alone. */
   pause(until: number): void {
     if (until > this.pausedUntil) this.pausedUntil = until;
     this.#probing = true;
+    this.#cycleSent = 0;
+    this.#cycleAccepted = 0;
   }
 
   /** The local bucket's tokens now (the emptiest bucket), or undefined without a local rate. */

@@ -142,7 +142,7 @@ class Client implements Ratewise {
   schedule<T>(task: () => T | PromiseLike<T>, options: ScheduleOptions = {}): Promise<T> {
     if (typeof task !== 'function') return Promise.reject(invalidOption('task', 'a function', task));
     const key = options.key ?? '*';
-    const lane = this.#lane(key, key.toLowerCase());
+    const lane = this.#lane(key, key.toLowerCase(), false);
     const cost = options.cost ?? 1;
     if (!this.#closed && this.#scheduler.tryNow(lane, cost)) return this.#track(this.#run(lane, task));
     return this.#track(this.#queueTask(lane, task, options));
@@ -181,7 +181,7 @@ class Client implements Ratewise {
   }
 
   /** The lane of `key`, made on first use; evicts idle lanes beyond the bounds. */
-  #lane(key: string, host: string): Lane {
+  #lane(key: string, host: string, adaptive = true): Lane {
     const lanes = this.#lanes;
     let lane = lanes.get(key);
     if (lane) {
@@ -193,7 +193,7 @@ class Client implements Ratewise {
     const o = this.#options;
     const now = o.clock.now();
     const retryBudget = o.retry.budget && new RetryBudget(o.retry.budget);
-    lane = new Lane(new Budget(key, budgetFor(o.budgets, host), now, o.serverReserve, retryBudget));
+    lane = new Lane(new Budget(key, budgetFor(o.budgets, host), now, o.serverReserve, retryBudget, adaptive));
     lanes.set(key, lane);
     this.#evict(now);
     return lane;
