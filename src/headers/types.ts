@@ -62,7 +62,7 @@ export interface RateLimitPolicy {
   readonly resetAt?: number;
   /** Window length in ms, only when the server states it. */
   readonly windowMs?: number;
-  /** IETF partition key (`pk`), base64 as sent. */
+  /** IETF partition key (`pk`): its bytes in canonical base64 (the text sent, unless that was not canonical). */
   readonly partitionKey?: string;
 }
 
