@@ -155,7 +155,8 @@ export class Budget {
       this.#observedSentAt = sentAt;
       this.#pace = observe(
         this.#pace,
-        { remaining, resetAt, limit, inFlight: this.inFlight, reserve: this.reserve },
+        // `inFlight` still counts the request this answers (it is released after): the server counted that one.
+        { remaining, resetAt, limit, inFlight: Math.max(0, this.inFlight - 1), reserve: this.reserve },
         now,
       );
     }

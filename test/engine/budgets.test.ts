@@ -1,0 +1,271 @@
+import { describe, expect, it } from 'vitest';
+import { QueueFullError } from '../../src/errors.js';
+import { advance, flush, rig, T0, track } from './support/harness.js';
+
+const path = (url: string): string => new URL(url).pathname;
+
+describe('budget keys', () => {
+  it('keys a budget by origin by default: hosts do not wait for each other', async () => {
+    const { rw, clock, server } = rig({ budgets: { '*': { rate: '1/s', burst: 1 } } });
+    const calls = [
+      rw.fetch('https://a.test/1'),
+      rw.fetch('https://a.test/2'),
+      rw.fetch('https://b.test/1'),
+      rw.fetch('http://a.test/1'), // another scheme is another origin
+    ].map((p) => track(p));
+    await flush();
+    expect(server.calls.map((c) => c.url)).toEqual(['https://a.test/1', 'https://b.test/1', 'http://a.test/1']);
+    await advance(clock, 1000);
+    expect(server.calls.map((c) => [c.url, c.at - T0])).toContainEqual(['https://a.test/2', 1000]);
+    expect(calls.every((c) => c.state === 'fulfilled')).toBe(true);
+    expect(
+      rw
+        .stats()
+        .map((s) => s.key)
+        .sort(),
+    ).toEqual(['http://a.test', 'https://a.test', 'https://b.test']);
+  });
+
+  it('puts requests with the same `ratewise.key` in one budget, whatever their host', async () => {
+    const { rw, clock, server } = rig({ budgets: { '*': { rate: '1/s', burst: 1 } } });
+    void rw.fetch('https://a.test/', { ratewise: { key: 'tenant-1' } });
+    void rw.fetch('https://b.test/', { ratewise: { key: 'tenant-1' } });
+    await flush();
+    expect(server.calls).toHaveLength(1);
+    await advance(clock, 1000);
+    expect(server.sentAt.map((t) => t - T0)).toEqual([0, 1000]);
+    expect(rw.stats().map((s) => s.key)).toEqual(['tenant-1']);
+  });
+
+  it('uses `keyFn` for the key, and the origin when it returns undefined', async () => {
+    const seen: string[] = [];
+    const { rw, server } = rig({
+      budgets: { '*': { rate: '1/s', burst: 1 } },
+      keyFn: ({ method, url, headers }) => {
+        seen.push(`${method} ${url.pathname} ${headers.get('x-tenant') ?? '-'}`);
+        return headers.get('x-tenant') ?? undefined;
+      },
+    });
+    void rw.fetch('https://a.test/x', { headers: { 'x-tenant': 't1' } });
+    void rw.fetch('https://b.test/y', { headers: { 'x-tenant': 't1' } });
+    void rw.fetch('https://c.test/z', { method: 'post' });
+    await flush();
+    expect(seen).toEqual(['GET /x t1', 'GET /y t1', 'POST /z -']);
+    expect(server.calls.map((c) => c.url)).toEqual(['https://a.test/x', 'https://c.test/z']);
+    expect(
+      rw
+        .stats()
+        .map((s) => s.key)
+        .sort(),
+    ).toEqual(['https://c.test', 't1']);
+  });
+
+  it('per-request `ratewise.key` wins over `keyFn`', async () => {
+    const { rw } = rig({ keyFn: () => 'from-fn' });
+    await rw.fetch('https://a.test/', { ratewise: { key: 'explicit' } });
+    expect(rw.stats().map((s) => s.key)).toEqual(['explicit']);
+  });
+});
+
+describe('budget patterns', () => {
+  it('matches an exact host, then the longest `*.suffix` wildcard, then `*`', async () => {
+    const { rw } = rig({
+      budgets: {
+        'api.example.com': { rate: '1/s' },
+        '*.example.com': { rate: '2/s' },
+        '*.eu.example.com': { rate: '3/s' },
+        'localhost:8080': { rate: '4/s' },
+        '*': { concurrency: 4 },
+      },
+    });
+    const urls = [
+      'https://api.example.com/',
+      'https://www.example.com/',
+      'https://a.b.example.com/',
+      'https://x.eu.example.com/',
+      'https://example.com/',
+      'http://localhost:8080/',
+      'http://localhost:9090/',
+      'https://other.test/',
+    ];
+    for (const url of urls) await rw.fetch(url);
+    expect(Object.fromEntries(rw.stats().map((s) => [s.key, s.pattern]))).toEqual({
+      'https://api.example.com': 'api.example.com',
+      'https://www.example.com': '*.example.com',
+      'https://a.b.example.com': '*.example.com',
+      'https://x.eu.example.com': '*.eu.example.com',
+      'https://example.com': '*', // a wildcard matches subdomains only
+      'http://localhost:8080': 'localhost:8080',
+      'http://localhost:9090': '*',
+      'https://other.test': '*',
+    });
+  });
+
+  it('matches host patterns case-insensitively', async () => {
+    const { rw } = rig({ budgets: { 'API.Example.com': { rate: '1/s' } } });
+    await rw.fetch('https://api.EXAMPLE.com/');
+    expect(rw.stats()[0]?.pattern).toBe('API.Example.com');
+  });
+
+  it('a `schedule()` key is matched against the patterns like a host', async () => {
+    const { rw } = rig({ budgets: { 'jobs.internal': { rate: '1/s', burst: 1 }, '*': {} } });
+    await rw.schedule(() => 1, { key: 'jobs.internal' });
+    await rw.schedule(() => 2);
+    expect(Object.fromEntries(rw.stats().map((s) => [s.key, s.pattern]))).toEqual({
+      'jobs.internal': 'jobs.internal',
+      '*': '*',
+    });
+  });
+});
+
+describe('local rates', () => {
+  async function sendTimes(rate: unknown, n: number, run: number, burst?: number): Promise<number[]> {
+    const budget = burst === undefined ? { rate } : { rate, burst };
+    const { rw, clock, server } = rig({ budgets: { '*': budget as never } });
+    for (let i = 0; i < n; i++) void rw.fetch(`https://a.test/${i}`);
+    await advance(clock, run);
+    return server.sentAt.map((t) => t - T0);
+  }
+
+  it('"10/s" sends a burst of 10, then one every 100 ms', async () => {
+    expect(await sendTimes('10/s', 13, 1000)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 100, 200, 300]);
+  });
+
+  it('"5000/hour" with burst 1 spaces requests 720 ms apart', async () => {
+    expect(await sendTimes('5000/hour', 3, 2000, 1)).toEqual([0, 720, 1440]);
+  });
+
+  it('"200 per day" with burst 1 spaces requests 432 s apart', async () => {
+    expect(await sendTimes('200 per day', 3, 1_000_000, 1)).toEqual([0, 432_000, 864_000]);
+  });
+
+  it('{ limit, interval } is limit per interval ms', async () => {
+    expect(await sendTimes({ limit: 2, interval: 500 }, 4, 1000)).toEqual([0, 0, 250, 500]);
+  });
+
+  it('enforces every rate of a list at once', async () => {
+    // 2/s alone would send at 0, 0, 500, 1000, 1500; 3 per 10 s holds the fourth until its bucket refills.
+    const times = await sendTimes(['2/s', '3/10s'], 5, 20_000);
+    expect(times.slice(0, 3)).toEqual([0, 0, 500]);
+    // At 500 the 3/10s bucket held 0.15 after the third take; one token more takes 0.85 / 0.0003 per ms = 2834 ms.
+    expect(times[3]).toBe(500 + 2834);
+    expect(times[4]).toBe(6667); // one token per 3333.3 ms from there
+  });
+
+  it('burst sets how many go at once after an idle period', async () => {
+    const { rw, clock, server } = rig({ budgets: { '*': { rate: '1/s', burst: 3 } } });
+    for (let i = 0; i < 5; i++) void rw.fetch('https://a.test/');
+    await advance(clock, 2000);
+    expect(server.sentAt.map((t) => t - T0)).toEqual([0, 0, 0, 1000, 2000]);
+    await advance(clock, 10_000); // idle: the bucket refills to the burst, not beyond
+    for (let i = 0; i < 4; i++) void rw.fetch('https://a.test/');
+    await advance(clock, 1000);
+    expect(server.sentAt.slice(5).map((t) => t - T0)).toEqual([12_000, 12_000, 12_000, 13_000]);
+  });
+
+  it('schedules one timer for the head of the queue, at the instant its token is due', async () => {
+    const { rw, clock } = rig({ budgets: { '*': { rate: '4/s', burst: 1 } } });
+    for (let i = 0; i < 50; i++) void rw.fetch('https://a.test/');
+    await flush();
+    expect(clock.pending()).toBe(1);
+    expect(clock.scheduled).toEqual([250]);
+    await advance(clock, 750);
+    expect(clock.scheduled).toEqual([250, 250, 250, 250]);
+  });
+
+  it('a request costing n takes n tokens', async () => {
+    const { rw, clock, server } = rig({ budgets: { '*': { rate: '10/s' } } });
+    void rw.fetch('https://a.test/big', { ratewise: { cost: 8 } });
+    void rw.fetch('https://a.test/mid', { ratewise: { cost: 3 } });
+    void rw.fetch('https://a.test/free', { ratewise: { cost: 0 } });
+    await advance(clock, 1000);
+    // 10 - 8 = 2 tokens: the 3-token request waits 100 ms; the free one waits its turn behind it (FIFO).
+    expect(server.calls.map((c) => [path(c.url), c.at - T0])).toEqual([
+      ['/big', 0],
+      ['/mid', 100],
+      ['/free', 100],
+    ]);
+  });
+});
+
+describe('concurrency and the queue', () => {
+  it('keeps at most `concurrency` requests in flight', async () => {
+    const { rw, server } = rig({ budgets: { '*': { rate: '100/s', concurrency: 2 } } });
+    for (let i = 0; i < 4; i++) await rw.fetch('https://a.test/warm-up'); // past the slow start
+    server.script = () => 'hold';
+    const calls = Array.from({ length: 5 }, (_, i) => track(rw.fetch(`https://a.test/${i}`)));
+    await flush();
+    expect(server.calls.slice(4).map((c) => path(c.url))).toEqual(['/0', '/1']);
+    expect(rw.stats()[0]).toMatchObject({ inFlight: 2, queued: 3 });
+    server.calls[5]!.respond(new Response('ok'));
+    await flush();
+    expect(server.calls.slice(4).map((c) => path(c.url))).toEqual(['/0', '/1', '/2']);
+    expect(calls[1]!.state).toBe('fulfilled');
+    for (let i = 0; i < 5; i++) {
+      for (const c of server.held()) c.respond(new Response('ok'));
+      await flush();
+    }
+    expect(calls.map((c) => c.state)).toEqual(Array(5).fill('fulfilled'));
+    expect(rw.stats()[0]).toMatchObject({ inFlight: 0, queued: 0 });
+  });
+
+  it('fails a request beyond `maxQueue` with QueueFullError, at once', async () => {
+    const { rw, server } = rig({ budgets: { '*': { rate: '100/s', concurrency: 1, maxQueue: 2 } } }, () => 'hold');
+    const calls = Array.from({ length: 4 }, (_, i) => track(rw.fetch(`https://a.test/${i}?token=SECRET`)));
+    await flush();
+    expect(calls.map((c) => c.state)).toEqual(['pending', 'pending', 'pending', 'rejected']);
+    const error = calls[3]!.error;
+    expect(error).toBeInstanceOf(QueueFullError);
+    expect(error).toMatchObject({ key: 'https://a.test', maxQueue: 2, method: 'GET' });
+    expect((error as Error).message).not.toContain('SECRET');
+    expect(server.calls).toHaveLength(1);
+  });
+
+  it('sends higher priority first and keeps FIFO within a priority', async () => {
+    const { rw, server } = rig({ budgets: { '*': { rate: '100/s', concurrency: 1 } } }, () => 'hold');
+    void rw.fetch('https://a.test/first');
+    for (const [name, priority] of [
+      ['a', 0],
+      ['b', 5],
+      ['c', 0],
+      ['d', 5],
+      ['e', -1],
+      ['f', 10],
+    ] as const) {
+      void rw.fetch(`https://a.test/${name}`, { ratewise: { priority } });
+    }
+    for (let i = 0; i < 7; i++) {
+      await flush();
+      for (const c of server.held()) c.respond(new Response('ok'));
+    }
+    expect(server.calls.map((c) => path(c.url))).toEqual(['/first', '/f', '/b', '/d', '/a', '/c', '/e']);
+  });
+
+  it('`schedule()` runs tasks under the same budgets and gives their results back', async () => {
+    const { rw, clock } = rig({ budgets: { '*': { rate: '1/s', burst: 1 } } });
+    const ran: number[] = [];
+    const results = [1, 2, 3].map((n) =>
+      track(
+        rw.schedule(() => {
+          ran.push(clock.now() - T0);
+          return n * 10;
+        }),
+      ),
+    );
+    await advance(clock, 2000);
+    expect(ran).toEqual([0, 1000, 2000]);
+    expect(results.map((r) => r.value)).toEqual([10, 20, 30]);
+  });
+
+  it('`schedule()` frees the slot when a task throws, and rejects with its error', async () => {
+    const { rw } = rig({ budgets: { '*': { concurrency: 1 } } });
+    const boom = new Error('boom');
+    await expect(
+      rw.schedule(() => {
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
+    await expect(rw.schedule(() => Promise.resolve('next'))).resolves.toBe('next');
+    expect(rw.stats()[0]).toMatchObject({ inFlight: 0, queued: 0 });
+  });
+});
