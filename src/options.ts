@@ -148,7 +148,7 @@ export interface RatewiseOptions {
   readonly budgetIdleMs?: number;
   /**
    * Fraction of the server's quota ratewise leaves unused when it paces by the server's headers.
-   * @default 0.02
+   * @default 0.01
    */
   readonly serverReserve?: number;
   /** Request-loop guard; `false` turns it off. */

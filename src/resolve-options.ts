@@ -286,7 +286,7 @@ export function resolveOptions(options: RatewiseOptions = {}): ResolvedOptions {
     keyFn: o.keyFn,
     maxBudgets: positiveOrInfinity(o.maxBudgets, 'maxBudgets', 10_000),
     budgetIdleMs: durationMs(o.budgetIdleMs, 'budgetIdleMs', 300_000),
-    serverReserve: fraction(o.serverReserve, 'serverReserve', 0.02),
+    serverReserve: fraction(o.serverReserve, 'serverReserve', 0.01),
     loopGuard: resolveLoopGuard(o.loopGuard),
     fetch: fetchFn,
     clock,

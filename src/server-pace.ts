@@ -40,7 +40,8 @@ export function observe(previous: ServerPace | undefined, o: Observation, now: n
   // Requests still in flight may not have been counted by the server yet: count them as spent.
   const allowance = Math.max(0, o.remaining - o.inFlight - reserved);
   const burst = Math.max(1, Math.ceil(allowance * BURST_SHARE));
-  const sameWindow = previous !== undefined && previous.resetAt > now && o.resetAt < previous.resetAt + RESET_PRECISION_MS;
+  const sameWindow =
+    previous !== undefined && previous.resetAt > now && o.resetAt < previous.resetAt + RESET_PRECISION_MS;
   const tokens = sameWindow ? Math.min(current(previous, now), burst) : burst;
   // Servers round the time left up to whole seconds: within one window, the earliest reset heard is the closest.
   const resetAt = sameWindow ? Math.min(previous.resetAt, o.resetAt) : o.resetAt;
