@@ -79,6 +79,12 @@ export class LoopGuard {
     return window.count;
   }
 
+  /** Calls of `key` counted in its current window (0 when it has none running at `now`). */
+  count(key: string, now: number): number {
+    const window = this.#windows.get(key);
+    return window !== undefined && now >= window.startedAt && now - window.startedAt < this.windowMs ? window.count : 0;
+  }
+
   /** True the first time it is called for `key` (the caller then warns), false afterwards. */
   warnOnce(key: string): boolean {
     if (this.#warned.has(key)) return false;

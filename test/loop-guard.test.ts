@@ -92,6 +92,14 @@ describe('LoopGuard', () => {
     expect(reports).toEqual([51]);
   });
 
+  it('counts the calls of the running window, and none once it has ended', () => {
+    const guard = new LoopGuard({ limit: 2, windowMs: 1000 });
+    for (let i = 0; i < 5; i++) guard.record('GET /x', 100);
+    expect(guard.count('GET /x', 500)).toBe(5);
+    expect(guard.count('GET /x', 1100)).toBe(0);
+    expect(guard.count('GET /other', 500)).toBe(0);
+  });
+
   it('warns once per key', () => {
     const guard = new LoopGuard();
     expect(guard.warnOnce(KEY)).toBe(true);
