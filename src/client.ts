@@ -1,6 +1,7 @@
 // `createRatewise()`: one client instance owns its budgets, their queues and timers, its events and its options.
 import { Budget, type BudgetCounters, type ServerView } from './budget.js';
 import { ClosedError, invalidOption, LoopDetectedError } from './errors.js';
+import { createFingerprint } from './fingerprint.js';
 import { Emitter, type RatewiseEvents } from './events.js';
 import { LoopGuard } from './loop-guard.js';
 import type { RatewiseOptions, RequestOptions } from './options.js';
@@ -43,6 +44,11 @@ export interface Ratewise {
   on<K extends keyof RatewiseEvents>(name: K, listener: (event: RatewiseEvents[K]) => void): () => void;
   /** A snapshot of every live budget. */
   stats(): BudgetStats[];
+  /**
+   * A keyed fingerprint of a secret (an API key, a token), stable within this client: use it in `keyFn` for one
+   * budget per credential without the credential becoming a key, a stats entry or a log line.
+   */
+  fingerprint(secret: string): string;
   /** Fails every waiting call with `ClosedError`, clears every timer, and resolves when every call has settled. */
   close(): Promise<void>;
 }
@@ -75,6 +81,7 @@ class Client implements Ratewise {
   readonly #lanes = new Map<string, Lane>();
   readonly #loopGuard: LoopGuard | undefined;
   readonly #ctx: SendContext;
+  readonly fingerprint = createFingerprint();
   #closed = false;
   #pending = 0;
   #onSettled: (() => void) | undefined;
