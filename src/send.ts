@@ -53,7 +53,7 @@ export interface Turn {
   notBefore: number;
   readonly deadline: number;
   readonly maxWaitMs: number;
-  readonly maxPauseMs: number;
+  maxPauseMs: number;
 }
 
 /** Waits for a turn in the lane; resolves when the budget counted the request in flight. */
@@ -235,6 +235,9 @@ export async function send(ctx: SendContext, call: Call): Promise<Response> {
     previousDelayMs = decision.delayMs;
     waiter.front = true;
     waiter.notBefore = 0;
+    // The decision already held the server's wait to maxRetryAfter; its upward jitter may end past the cap, and
+    // this request must sit through its own pause rather than fail the check meant for longer server waits.
+    waiter.maxPauseMs = decision.pause ? Math.max(retry.maxRetryAfter, decision.delayMs) : retry.maxRetryAfter;
     if (decision.pause) {
       budget.pause(now + decision.delayMs);
       events.emit('paused', {

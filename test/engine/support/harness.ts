@@ -19,6 +19,9 @@ export interface FetchCall {
   readonly url: string;
   readonly headers: Headers;
   readonly signal: AbortSignal | undefined;
+  /** The arguments fetch received. */
+  readonly input: RequestInfo | URL;
+  readonly init: RequestInit | undefined;
   /** Whether the call has been answered (or failed, or aborted). */
   readonly settled: boolean;
   /** Answers a held call. */
@@ -72,6 +75,8 @@ export class ScriptedFetch {
       url,
       headers: new Headers(init?.headers ?? request?.headers),
       signal,
+      input,
+      init,
       get settled() {
         return settled;
       },
