@@ -1,6 +1,6 @@
 // The public surface as a user's compiler sees it. `npm run typecheck` compiles this file: a `@ts-expect-error`
 // that stops being an error fails the build.
-import { describe, expectTypeOf, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   createRatewise,
   isRatewiseError,
@@ -37,10 +37,10 @@ describe('public types', () => {
 
   it('options are checked at compile time too', () => {
     expectTypeOf<RatewiseOptions>().toHaveProperty('budgets');
-    // @ts-expect-error: unknown option
-    createRatewise({ budget: {} });
+    // @ts-expect-error: unknown option (and at run time too)
+    expect(() => createRatewise({ budget: {} })).toThrow('Unknown option `budget`');
     // @ts-expect-error: maxWait is milliseconds, a number
-    createRatewise({ maxWait: '5s' });
+    expect(() => createRatewise({ maxWait: '5s' })).toThrow('Expected `maxWait` to be a non-negative number');
     // @ts-expect-error: unknown per-request option
     void createRatewise().fetch('https://example.com', { ratewise: { prio: 1 } });
   });
