@@ -59,7 +59,7 @@ function object(value: unknown, name: string, keys: readonly string[]): Checked 
   for (const key of Object.keys(value)) {
     if (!keys.includes(key)) {
       throw new TypeError(
-        `Unknown option \`${name}.${key}\`; expected one of ${keys.map((k) => `\`${k}\``).join(', ')}`,
+        `Unknown option \`${name === 'options' ? key : `${name}.${key}`}\`; expected one of ${keys.map((k) => `\`${k}\``).join(', ')}`,
       );
     }
   }
