@@ -125,6 +125,10 @@ export async function send(ctx: SendContext, call: Call): Promise<Response> {
   let rateLimitRetries = 0;
   let previousDelayMs: number | undefined;
   const waiter: Turn = { front: false, notBefore: 0, deadline, maxWaitMs, maxPauseMs: retry.maxRetryAfter };
+  const pauseBudget = (until: number, reason: RatewiseEvents['paused']['reason'], status: number | undefined): void => {
+    budget.pause(until);
+    events.emit('paused', { key: budget.key, until, reason, status });
+  };
   const turn: TurnRequest = {
     lane,
     method: request.method,
@@ -178,6 +182,8 @@ export async function send(ctx: SendContext, call: Call): Promise<Response> {
       random: options.random,
     });
     if (decision.retry && !(budget.retryBudget?.tryWithdraw(now) ?? true)) {
+      // The wait the decision found still holds for the budget, though this call does not retry.
+      if (decision.pause) pauseBudget(now + decision.delayMs, decision.pause, response?.status);
       scheduler.release(lane);
       budget.counters.giveUps++;
       events.emit('giveUp', {
@@ -198,8 +204,12 @@ export async function send(ctx: SendContext, call: Call): Promise<Response> {
       });
     }
     if (!decision.retry) {
-      // A server-ordered wait beyond the cap still holds for the budget: nobody else should go before it either.
-      if (decision.reason === 'max-retry-after' && decision.retryAt !== undefined) budget.pause(decision.retryAt);
+      // A server-ordered wait holds for the budget even when this call does not wait it out (beyond the cap or the
+      // deadline, retries spent, not retryable): nobody else should go before it either.
+      if (decision.retryAt !== undefined && decision.retryAt > now) {
+        const serverSaid = outcome.kind === 'response' && outcome.info.retryAt !== undefined;
+        pauseBudget(decision.retryAt, serverSaid ? 'retry-after' : 'remaining-zero', response?.status);
+      }
       scheduler.release(lane);
       if (decision.reason !== 'success' && decision.reason !== 'not-retryable-status') {
         budget.counters.giveUps++;
@@ -239,13 +249,7 @@ export async function send(ctx: SendContext, call: Call): Promise<Response> {
     // this request must sit through its own pause rather than fail the check meant for longer server waits.
     waiter.maxPauseMs = decision.pause ? Math.max(retry.maxRetryAfter, decision.delayMs) : retry.maxRetryAfter;
     if (decision.pause) {
-      budget.pause(now + decision.delayMs);
-      events.emit('paused', {
-        key: budget.key,
-        until: now + decision.delayMs,
-        reason: decision.pause,
-        status: response?.status,
-      });
+      pauseBudget(now + decision.delayMs, decision.pause, response?.status);
     } else {
       waiter.notBefore = now + decision.delayMs;
     }

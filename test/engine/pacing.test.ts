@@ -184,6 +184,34 @@ describe('pauses', () => {
     expect(eventsOf('paused')[0]).toMatchObject({ reason: 'remaining-zero', until: T0 + 4000 });
   });
 
+  it('a 429 whose retries are spent still pauses the budget until its Retry-After', async () => {
+    const { rw, clock, server, eventsOf } = rig({ retry: { rateLimitLimit: 0 } }, (c) =>
+      c.index === 0 ? tooMany(20) : ok(),
+    );
+    expect((await rw.fetch('https://a.test/refused')).status).toBe(429);
+    expect(rw.stats()[0]?.pausedUntil).toBe(T0 + 20_000);
+    expect(eventsOf('paused')).toEqual([
+      { key: 'https://a.test', until: T0 + 20_000, reason: 'retry-after', status: 429 },
+    ]);
+    void rw.fetch('https://a.test/next');
+    await advance(clock, 19_999);
+    expect(server.calls).toHaveLength(1);
+    await advance(clock, 1);
+    expect(since(server.sentAt)).toEqual([0, 20_000]);
+  });
+
+  it('a call that gives up on its maxWait still leaves the budget paused until the server instant', async () => {
+    const { rw, clock, server } = rig({}, (c) => (c.index === 0 ? tooMany(20) : ok()));
+    await expect(rw.fetch('https://a.test/impatient', { ratewise: { maxWait: 1000 } })).rejects.toMatchObject({
+      name: 'RateLimitError',
+      reason: 'maxWait',
+      retryAt: T0 + 20_000,
+    });
+    void rw.fetch('https://a.test/next');
+    await advance(clock, 30_000);
+    expect(since(server.sentAt)).toEqual([0, 20_000]);
+  });
+
   it('after a pause, one request goes alone until its answer', async () => {
     const { rw, clock, server } = rig({}, (call) => (call.index === 0 ? tooMany(2) : 'hold'));
     void rw.fetch('https://a.test/refused');

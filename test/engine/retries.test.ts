@@ -279,6 +279,17 @@ describe('retry limits', () => {
     expect(eventsOf('giveUp')).toMatchObject([{ reason: 'retry-budget', attempts: 2, status: 502 }]);
   });
 
+  it('a retry refused by the retry budget still leaves the budget paused for the server wait', async () => {
+    const { rw, clock, server } = rig({ retry: { budget: { ratio: 0, minPerSecond: 0, windowMs: 10_000 } } }, (c) =>
+      c.index === 0 ? tooMany(5) : ok(),
+    );
+    await expect(rw.fetch('https://a.test/')).rejects.toBeInstanceOf(RetryBudgetExceededError);
+    expect(rw.stats()[0]?.pausedUntil).toBe(T0 + 5000);
+    void rw.fetch('https://a.test/next');
+    await advance(clock, 10_000);
+    expect(since(server.sentAt)).toEqual([0, 5000]);
+  });
+
   it('the retried request re-enters its budget at the front of the queue', async () => {
     // One slot: while `a` backs off (100 ms) `b` takes the slot; `a` then goes before `c`, queued before it.
     const { rw, clock, server } = rig(

@@ -38,6 +38,8 @@ export type Script = (call: FetchCall) => Reply;
 export class ScriptedFetch {
   readonly calls: FetchCall[] = [];
   script: Script;
+  /** Whether held calls ignore an abort (a fetch that does not listen to its signal). */
+  ignoreAbort = false;
 
   constructor(
     private readonly clock: FakeClock,
@@ -92,11 +94,13 @@ export class ScriptedFetch {
       },
     };
     this.calls.push(call);
-    if (signal?.aborted) {
-      onAbort();
-      return promise;
+    if (!this.ignoreAbort) {
+      if (signal?.aborted) {
+        onAbort();
+        return promise;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
     }
-    signal?.addEventListener('abort', onAbort, { once: true });
     const reply = this.script(call);
     if (reply instanceof Response) call.respond(reply);
     else if (reply !== 'hold') call.fail(reply.throws);
