@@ -95,14 +95,16 @@ export class Scheduler {
       waiter.fail({ kind: 'aborted', reason: waiter.signal.reason });
       return false;
     }
-    if (waiter.notBefore <= now && lane.empty) {
+    if (waiter.notBefore <= now) {
       const ready = lane.budget.readiness(waiter.cost, now);
-      if (ready.at <= now) {
+      if (ready.at <= now && lane.empty) {
         waiter.done = true;
         lane.budget.take(waiter.cost, now);
         return true;
       }
-      const failure = tooLate(waiter, ready.at, ready.reason, now);
+      // Whatever is queued ahead, it cannot go before the budget is ready: a wait already too long for this waiter
+      // fails now. (The drain checks a pause against the queue only once, so it would not see a newcomer's limits.)
+      const failure = ready.at > now ? tooLate(waiter, ready.at, ready.reason, now) : undefined;
       if (failure) {
         waiter.done = true;
         waiter.fail(failure);

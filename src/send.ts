@@ -7,7 +7,7 @@ import type { RequestOptions } from './options.js';
 import type { PreparedRequest } from './request.js';
 import type { ResolvedOptions, ResolvedRetry } from './resolve-options.js';
 import { decideRetry, type AttemptOutcome } from './retry.js';
-import type { Failure, Lane, Scheduler } from './scheduler.js';
+import type { Failure, Lane, Scheduler, Waiter } from './scheduler.js';
 
 /** What one logical request needs from its client. */
 export interface SendContext {
@@ -85,7 +85,7 @@ export function acquire(ctx: SendContext, t: TurnRequest, waiter: Turn): Promise
         );
       }
     };
-    const queued = ctx.scheduler.enter(lane, {
+    const entry: Waiter = {
       priority,
       cost,
       deadline: waiter.deadline,
@@ -96,9 +96,10 @@ export function acquire(ctx: SendContext, t: TurnRequest, waiter: Turn): Promise
       done: false,
       grant: resolve,
       fail,
-    });
-    if (queued) resolve();
-    else if (ctx.events.hasListeners('queued') && !signal?.aborted) {
+    };
+    if (ctx.scheduler.enter(lane, entry)) resolve();
+    // Only a wait that began: not one refused at once (queue full, a wait already too long) or granted by the drain.
+    else if (!entry.done && ctx.events.hasListeners('queued')) {
       ctx.events.emit('queued', {
         key: lane.budget.key,
         method,

@@ -210,7 +210,10 @@ describe('concurrency and the queue', () => {
   });
 
   it('fails a request beyond `maxQueue` with QueueFullError, at once', async () => {
-    const { rw, server } = rig({ budgets: { '*': { rate: '100/s', concurrency: 1, maxQueue: 2 } } }, () => 'hold');
+    const { rw, server, eventsOf } = rig(
+      { budgets: { '*': { rate: '100/s', concurrency: 1, maxQueue: 2 } } },
+      () => 'hold',
+    );
     const calls = Array.from({ length: 4 }, (_, i) => track(rw.fetch(`https://a.test/${i}?token=SECRET`)));
     await flush();
     expect(calls.map((c) => c.state)).toEqual(['pending', 'pending', 'pending', 'rejected']);
@@ -219,6 +222,7 @@ describe('concurrency and the queue', () => {
     expect(error).toMatchObject({ key: 'https://a.test', maxQueue: 2, method: 'GET' });
     expect((error as Error).message).not.toContain('SECRET');
     expect(server.calls).toHaveLength(1);
+    expect(eventsOf('queued').map((e) => new URL(e.url).pathname)).toEqual(['/1', '/2']); // not the refused one
   });
 
   it('sends higher priority first and keeps FIFO within a priority', async () => {

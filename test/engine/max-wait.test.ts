@@ -1,0 +1,125 @@
+// maxWait is deadline-aware: when the wait ahead is already known to exceed it, the call fails at once with a
+// RateLimitError carrying retryAt; it does not sleep until the deadline to find out.
+import { describe, expect, it } from 'vitest';
+import { RateLimitError } from '../../src/errors.js';
+import { advance, flush, ok, rig, status, T0, tooMany, track } from './support/harness.js';
+
+describe('maxWait', () => {
+  it('fails at once when the local rate already makes the wait longer', async () => {
+    const { rw, clock, server } = rig({ budgets: { '*': { rate: '1/s', burst: 1 } } });
+    void rw.fetch('https://a.test/first');
+    const call = track(rw.fetch('https://a.test/second?token=SECRET', { ratewise: { maxWait: 500 } }), clock);
+    await flush();
+    expect(call.state).toBe('rejected');
+    expect(call.settledAt).toBe(T0);
+    expect(call.error).toBeInstanceOf(RateLimitError);
+    expect(call.error).toMatchObject({ reason: 'maxWait', retryAt: T0 + 1000, waitMs: 1000, limitMs: 500 });
+    expect((call.error as Error).message).not.toContain('SECRET');
+    expect(server.calls).toHaveLength(1);
+    expect(clock.pending()).toBe(0);
+  });
+
+  it('a request refused at once was never queued: no `queued` event', async () => {
+    const { rw, clock, eventsOf } = rig({ budgets: { '*': { rate: '1/s', burst: 1 } } });
+    await rw.fetch('https://a.test/first'); // answered: the budget waits on its rate alone
+    const call = track(rw.fetch('https://a.test/second', { ratewise: { maxWait: 500 } }), clock);
+    await flush();
+    expect(call.error).toMatchObject({ name: 'RateLimitError', retryAt: T0 + 1000 });
+    expect(eventsOf('queued')).toEqual([]);
+  });
+
+  it('waits when the wait fits', async () => {
+    const { rw, clock, server } = rig({ budgets: { '*': { rate: '1/s', burst: 1 } } });
+    void rw.fetch('https://a.test/first');
+    const call = track(rw.fetch('https://a.test/second', { ratewise: { maxWait: 1000 } }), clock);
+    await advance(clock, 1000);
+    expect(call.state).toBe('fulfilled');
+    expect(server.sentAt.map((t) => t - T0)).toEqual([0, 1000]);
+  });
+
+  it('uses the client-wide maxWait when the request sets none', async () => {
+    const { rw, clock } = rig({ maxWait: 200, budgets: { '*': { rate: '1/s', burst: 1 } } });
+    void rw.fetch('https://a.test/first');
+    const call = track(rw.fetch('https://a.test/second'), clock);
+    await flush();
+    expect(call.error).toMatchObject({ name: 'RateLimitError', reason: 'maxWait', limitMs: 200 });
+  });
+
+  it('fails queued requests at once when a long pause begins, and new ones as they arrive', async () => {
+    const { rw, clock, server } = rig({}, (c) => (c.index === 0 ? 'hold' : ok()));
+    void rw.fetch('https://a.test/probe');
+    const queued = [1, 2].map((i) => track(rw.fetch(`https://a.test/q${i}`, { ratewise: { maxWait: 5000 } }), clock));
+    const patient = track(rw.fetch('https://a.test/patient'), clock);
+    await flush();
+    server.calls[0]!.respond(tooMany(30));
+    await flush();
+    for (const q of queued) {
+      expect(q.error).toBeInstanceOf(RateLimitError);
+      expect(q.error).toMatchObject({ reason: 'maxWait', retryAt: T0 + 30_000 });
+      expect(q.settledAt).toBe(T0);
+    }
+    await advance(clock, 1000);
+    const late = track(rw.fetch('https://a.test/late', { ratewise: { maxWait: 5000 } }), clock);
+    await flush();
+    expect(late.error).toMatchObject({ reason: 'maxWait', retryAt: T0 + 30_000, waitMs: 29_000 });
+    expect(late.settledAt).toBe(T0 + 1000);
+    await advance(clock, 60_000);
+    expect(patient.state).toBe('fulfilled');
+    expect(server.calls.map((c) => new URL(c.url).pathname)).toEqual(['/probe', '/probe', '/patient']);
+  });
+
+  it('fails a request queued behind a pause longer than its maxRetryAfter, at once', async () => {
+    const { rw, clock, server } = rig({}, (c) => (c.index === 0 ? tooMany(30) : ok()));
+    void rw.fetch('https://a.test/refused');
+    await flush();
+    // Two arrivals, so that the pause has been checked once already when the second comes.
+    const first = track(rw.fetch('https://a.test/a', { ratewise: { retry: { maxRetryAfter: 10_000 } } }), clock);
+    await flush();
+    const second = track(rw.fetch('https://a.test/b', { ratewise: { retry: { maxRetryAfter: 10_000 } } }), clock);
+    await flush();
+    for (const call of [first, second]) {
+      expect(call.error).toBeInstanceOf(RateLimitError);
+      expect(call.error).toMatchObject({ reason: 'maxRetryAfter', retryAt: T0 + 30_000, limitMs: 10_000 });
+      expect(call.settledAt).toBe(T0);
+    }
+    await advance(clock, 60_000);
+    expect(server.calls.map((c) => new URL(c.url).pathname)).toEqual(['/refused', '/refused']);
+  });
+
+  it('fails at the deadline when the wait is unknown (every slot busy), not before', async () => {
+    const { rw, clock, server } = rig({}, () => 'hold');
+    void rw.fetch('https://a.test/probe');
+    const call = track(rw.fetch('https://a.test/waits', { ratewise: { maxWait: 2000 } }), clock);
+    await flush();
+    expect(clock.scheduled).toEqual([2000]);
+    await advance(clock, 1999);
+    expect(call.state).toBe('pending');
+    await advance(clock, 1);
+    expect(call.error).toMatchObject({ name: 'RateLimitError', reason: 'maxWait' });
+    expect(call.settledAt).toBe(T0 + 2000);
+    expect(server.calls).toHaveLength(1);
+    expect(clock.pending()).toBe(0);
+  });
+
+  it('gives up on a retry whose server wait ends past the deadline, with the server instant', async () => {
+    const { rw, clock, server } = rig({}, () => status(503, { 'retry-after': '10' }));
+    const call = track(rw.fetch('https://a.test/', { ratewise: { maxWait: 5000 } }), clock);
+    await flush();
+    expect(call.error).toMatchObject({ name: 'RateLimitError', reason: 'maxWait', retryAt: T0 + 10_000 });
+    expect((call.error as RateLimitError).response?.status).toBe(503);
+    expect(server.calls).toHaveLength(1);
+  });
+
+  it('counts the time already spent waiting against maxWait', async () => {
+    const { rw, clock, server } = rig({ budgets: { '*': { rate: '1/s', burst: 1 } } }, (c) =>
+      c.index === 1 ? tooMany(3) : ok(),
+    );
+    void rw.fetch('https://a.test/first');
+    // Waits 1 s for a token, then is told to wait 3 s more: 4 s in all, beyond its 3.5 s.
+    const call = track(rw.fetch('https://a.test/second', { ratewise: { maxWait: 3500 } }), clock);
+    await advance(clock, 1000);
+    expect(server.calls).toHaveLength(2);
+    expect(call.error).toMatchObject({ name: 'RateLimitError', reason: 'maxWait', retryAt: T0 + 4000 });
+    expect(call.settledAt).toBe(T0 + 1000);
+  });
+});
