@@ -85,6 +85,7 @@ class Client implements Ratewise {
   #closed = false;
   #pending = 0;
   #onSettled: (() => void) | undefined;
+  #closing: Promise<void> | undefined;
 
   constructor(options: RatewiseOptions) {
     this.#options = resolveOptions(options);
@@ -238,12 +239,17 @@ class Client implements Ratewise {
   }
 
   close(): Promise<void> {
+    // Every caller gets the one promise: a second `#onSettled` would replace the first, which would never resolve.
+    if (this.#closing) return this.#closing;
     this.#closed = true;
     for (const lane of this.#lanes.values()) this.#scheduler.close(lane);
-    if (this.#pending === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.#onSettled = resolve;
-    });
+    this.#closing =
+      this.#pending === 0
+        ? Promise.resolve()
+        : new Promise((resolve) => {
+            this.#onSettled = resolve;
+          });
+    return this.#closing;
   }
 }
 
