@@ -202,8 +202,10 @@ class Client implements Ratewise {
     const now = o.clock.now();
     const retryBudget = o.retry.budget && new RetryBudget(o.retry.budget);
     lane = new Lane(new Budget(key, budgetFor(o.budgets, host), now, o.serverReserve, retryBudget, adaptive));
-    lanes.set(key, lane);
+    // Before the new lane joins: it is idle until its request takes it, and evicting it would leave that request in
+    // a lane of its own, apart from the next request of the same key.
     this.#evict(now);
+    lanes.set(key, lane);
     return lane;
   }
 
@@ -211,7 +213,7 @@ class Client implements Ratewise {
     const { maxBudgets, budgetIdleMs } = this.#options;
     let examined = 0;
     for (const [key, lane] of this.#lanes) {
-      const over = this.#lanes.size > maxBudgets;
+      const over = this.#lanes.size >= maxBudgets; // room for the lane about to join
       // Without pressure, look at a few of the oldest only: eviction stays O(1) per new budget.
       if (!over && examined++ >= 8) break;
       const idle = lane.empty && lane.budget.isIdle(now);
