@@ -71,7 +71,33 @@ function checkRequestOptions(o: unknown): RequestOptions {
   if (r.maxWait !== undefined && !(typeof r.maxWait === 'number' && r.maxWait >= 0)) {
     throw invalidOption('ratewise.maxWait', 'a non-negative number of milliseconds', r.maxWait);
   }
+  const id = r.idempotencyKey;
+  if (id !== undefined && typeof id !== 'boolean' && !(typeof id === 'string' && id !== '')) {
+    throw invalidOption('ratewise.idempotencyKey', 'a boolean or a non-empty string', id);
+  }
+  if (r.retry !== undefined) checkRetryOverrides(r.retry);
   return o;
+}
+
+/** The per-request retry overrides are spread over the client's: a bad value would reach the attempt loop. */
+function checkRetryOverrides(value: unknown): void {
+  if (typeof value !== 'object' || value === null) throw invalidOption('ratewise.retry', 'an object', value);
+  for (const [key, v] of Object.entries(value)) {
+    const name = `ratewise.retry.${key}`;
+    if (key !== 'limit' && key !== 'rateLimitLimit' && key !== 'maxRetryAfter') {
+      throw new TypeError(
+        `Unknown option \`${name}\`; expected one of \`limit\`, \`rateLimitLimit\`, \`maxRetryAfter\``,
+      );
+    }
+    if (v === undefined) continue;
+    if (key === 'maxRetryAfter' ? !(typeof v === 'number' && v >= 0) : !(Number.isInteger(v) && Number(v) >= 0)) {
+      throw invalidOption(
+        name,
+        key === 'maxRetryAfter' ? 'a non-negative number of milliseconds' : 'a non-negative integer',
+        v,
+      );
+    }
+  }
 }
 
 class Client implements Ratewise {

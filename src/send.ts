@@ -34,7 +34,10 @@ function discard(response: Response | undefined): void {
 
 function retryOptions(base: ResolvedRetry, perRequest: RequestOptions): ResolvedRetry {
   const o = perRequest.retry;
-  return o === undefined ? base : { ...base, ...o };
+  if (o === undefined) return base;
+  // A key present with an undefined value (`{ limit: opts.retries }`) leaves the client's value in place.
+  const set = Object.entries(o as Readonly<Record<string, number | undefined>>).filter(([, v]) => v !== undefined);
+  return { ...base, ...Object.fromEntries(set) };
 }
 
 /** What a wait for a turn needs to know of its request. */

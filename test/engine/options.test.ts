@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { createRatewise } from '../../src/client.js';
+import type { RatewiseOptions } from '../../src/options.js';
+import { rig } from './support/harness.js';
+
+const create = (options: unknown) => () => createRatewise(options as RatewiseOptions);
+
+describe('invalid options', () => {
+  it.each([
+    [
+      { budgets: { x: { rate: 'abc' } } },
+      'Expected `budgets["x"].rate` to be a rate such as "10/s", "5000/hour" or "200 per day", got `"abc"` (string)',
+    ],
+    [
+      { budgets: { x: { rate: '0/s' } } },
+      'Expected `budgets["x"].rate` to be a rate such as "10/s", "5000/hour" or "200 per day", got `"0/s"` (string)',
+    ],
+    [{ budgets: { x: { rate: { limit: 0, interval: 1000 } } } }, '`budgets["x"].rate'],
+    [{ budgets: { x: { rate: ['1/s', 'x'] } } }, '`budgets["x"].rate[1]`'],
+    [
+      { budgets: { x: { burst: 0 } } },
+      'Expected `budgets["x"].burst` to be a positive finite number, got `0` (number)',
+    ],
+    [
+      { budgets: { x: { concurrency: 0 } } },
+      'Expected `budgets["x"].concurrency` to be a positive integer or Infinity, got `0` (number)',
+    ],
+    [{ budgets: { x: { concurrency: 1.5 } } }, '`budgets["x"].concurrency`'],
+    [
+      { budgets: { x: { maxQueue: -1 } } },
+      'Expected `budgets["x"].maxQueue` to be a positive integer or Infinity, got `-1` (number)',
+    ],
+    [{ budgets: { 'https://x.test': {} } }, 'Expected `budgets` to be keyed by host patterns'],
+    [{ budgets: [] }, 'Expected `budgets` to be an object mapping host patterns to budgets, got `[]` (array)'],
+    [{ retry: { limit: -1 } }, 'Expected `retry.limit` to be a non-negative integer, got `-1` (number)'],
+    [
+      { retry: { maxRetryAfter: '60s' } },
+      'Expected `retry.maxRetryAfter` to be a non-negative number of milliseconds, got `"60s"` (string)',
+    ],
+    [
+      { retry: { backoff: { jitter: 'weird' } } },
+      'Expected `retry.backoff.jitter` to be "none", "full", "equal" or "decorrelated", got `"weird"` (string)',
+    ],
+    [
+      { retry: { statuses: [99] } },
+      'Expected `retry.statuses` to be an array of HTTP status codes, got `[99]` (array)',
+    ],
+    [{ maxWait: -1 }, 'Expected `maxWait` to be a non-negative number of milliseconds, got `-1` (number)'],
+    [{ maxWait: Number.NaN }, 'Expected `maxWait` to be a non-negative number of milliseconds, got `NaN` (number)'],
+    [{ fetch: 'x' }, 'Expected `fetch` to be a function, got `"x"` (string)'],
+    [{ clock: {} }, 'Expected `clock` to be an object with now(), setTimeout() and clearTimeout(), got `{}` (object)'],
+    [{ random: 1 }, 'Expected `random` to be a function, got `1` (number)'],
+    [{ keyFn: 'origin' }, 'Expected `keyFn` to be a function, got `"origin"` (string)'],
+    [{ loopGuard: { mode: 'loud' } }, 'Expected `loopGuard.mode` to be "warn" or "throw", got `"loud"` (string)'],
+    [{ serverReserve: 2 }, 'Expected `serverReserve` to be a number from 0 to 1, got `2` (number)'],
+    [{ maxBudgets: 0 }, 'Expected `maxBudgets` to be a positive integer or Infinity, got `0` (number)'],
+    [{ budgetIdleMs: -5 }, 'Expected `budgetIdleMs` to be a non-negative number of milliseconds, got `-5` (number)'],
+    [null, 'Expected `options` to be an object, got `null` (null)'],
+  ])('rejects %j at creation with a TypeError naming the option and value', (options, message) => {
+    expect(create(options)).toThrow(TypeError);
+    expect(create(options)).toThrow(message);
+  });
+
+  it.each([
+    [{ nope: 1 }, 'Unknown option `nope`'],
+    [{ budgets: { x: { nope: 1 } } }, 'Unknown option `budgets["x"].nope`'],
+    [{ retry: { retries: 3 } }, 'Unknown option `retry.retries`'],
+    [{ retry: { backoff: { base: 1 } } }, 'Unknown option `retry.backoff.base`'],
+    [{ loopGuard: { max: 1 } }, 'Unknown option `loopGuard.max`'],
+  ])('rejects the unknown key in %j', (options, message) => {
+    expect(create(options)).toThrow(TypeError);
+    expect(create(options)).toThrow(message);
+  });
+
+  it('accepts every documented option', () => {
+    expect(
+      create({
+        budgets: { 'api.test': { rate: ['10/s', '5000/hour'], burst: 5, concurrency: 2, maxQueue: 100 }, '*': {} },
+        retry: {
+          limit: 1,
+          rateLimitLimit: 2,
+          maxRetryAfter: 1000,
+          statuses: [429],
+          methods: ['GET'],
+          backoff: { baseMs: 1, maxMs: 2, factor: 2, jitter: 'equal' },
+          serverJitter: { ratio: 0, maxExtraMs: 0 },
+          budget: false,
+        },
+        maxWait: 1000,
+        keyFn: () => undefined,
+        maxBudgets: 10,
+        budgetIdleMs: 0,
+        serverReserve: 0,
+        loopGuard: false,
+        fetch: () => Promise.resolve(new Response()),
+        random: () => 0,
+      }),
+    ).not.toThrow();
+  });
+});
+
+describe('invalid per-request options', () => {
+  it.each([
+    [{ priority: Number.NaN }, 'Expected `ratewise.priority` to be a finite number, got `NaN` (number)'],
+    [{ cost: -1 }, 'Expected `ratewise.cost` to be a non-negative finite number, got `-1` (number)'],
+    [{ key: 1 }, 'Expected `ratewise.key` to be a string, got `1` (number)'],
+    [{ maxWait: -1 }, 'Expected `ratewise.maxWait` to be a non-negative number of milliseconds, got `-1` (number)'],
+    [{ retry: { limit: -1 } }, 'Expected `ratewise.retry.limit` to be a non-negative integer, got `-1` (number)'],
+    [
+      { retry: { limit: 'many' } },
+      'Expected `ratewise.retry.limit` to be a non-negative integer, got `"many"` (string)',
+    ],
+    [{ retry: { maxRetryAfter: -1 } }, '`ratewise.retry.maxRetryAfter`'],
+    [{ retry: { statuses: [500] } }, 'Unknown option `ratewise.retry.statuses`'],
+    [
+      { idempotencyKey: 1 },
+      'Expected `ratewise.idempotencyKey` to be a boolean or a non-empty string, got `1` (number)',
+    ],
+    [{ nope: 1 }, 'Unknown option `ratewise.nope`'],
+  ])('rejects ratewise: %j with a TypeError, and sends nothing', async (ratewise, message) => {
+    const { rw, server } = rig();
+    const call = rw.fetch('https://a.test/', { ratewise: ratewise as never });
+    await expect(call).rejects.toThrow(TypeError);
+    await expect(call).rejects.toThrow(message);
+    expect(server.calls).toHaveLength(0);
+  });
+
+  it('a retry override left undefined keeps the client value', async () => {
+    const { rw, server } = rig({ retry: { limit: 1 } }, () => new Response(null, { status: 500 }));
+    const response = await rw.fetch('https://a.test/', { ratewise: { retry: { limit: undefined } } as never });
+    expect(response.status).toBe(500);
+    expect(server.calls).toHaveLength(2);
+  });
+
+  it('rejects a URL fetch would refuse, as fetch does', async () => {
+    const { rw } = rig();
+    await expect(rw.fetch('not a url')).rejects.toThrow(TypeError);
+  });
+});
