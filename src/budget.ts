@@ -195,8 +195,11 @@ export class Budget {
     return Math.min(...refillAll(this.#buckets, this.config.limits, now).map((b) => b.tokens));
   }
 
-  /** Nothing queued elsewhere can be waiting on this budget: nothing in flight and no pause ahead. */
+  /**
+   * Nothing queued elsewhere can be waiting on this budget: nothing in flight, no pause ahead, and no spent server
+   * quota (evicting that would forget it, and the next request would go straight back to the server).
+   */
   isIdle(now: number): boolean {
-    return this.inFlight === 0 && now >= this.pausedUntil;
+    return this.inFlight === 0 && now >= this.pausedUntil && readyAt(this.#pace, 1, now) <= now;
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { advance, flush, ok, rig, tooMany } from './support/harness.js';
+import { advance, flush, ok, quota, rig, T0, tooMany, track } from './support/harness.js';
 
 const keys = (stats: readonly { key: string }[]): string[] => stats.map((s) => s.key).sort();
 
@@ -76,6 +76,26 @@ describe('budget eviction', () => {
     server.held()[0]!.respond(ok());
     await flush();
     expect(server.calls.filter((c) => c.url.startsWith('https://busy.test'))).toHaveLength(2);
+  });
+
+  it('keeps a budget whose server quota is spent until a reset, however long it is idle', async () => {
+    const { rw, clock, server } = rig({}, (call) => (call.index === 0 ? ok(quota(5000, 0, 3600)) : ok()));
+    await rw.fetch('https://api.test/');
+    await advance(clock, 600_000); // twice the default budgetIdleMs
+    await rw.fetch('https://other.test/'); // makes a budget: eviction runs
+    const next = track(rw.fetch('https://api.test/again'), clock);
+    await advance(clock, 3_000_000 - 1);
+    expect(server.calls.map((c) => c.url)).toEqual(['https://api.test/', 'https://other.test/']);
+    await advance(clock, 1);
+    expect(next.settledAt).toBe(T0 + 3_600_000);
+  });
+
+  it('a budget whose quota was spent is evicted once its reset has passed', async () => {
+    const { rw, clock } = rig({ budgetIdleMs: 1000 }, (call) => (call.index === 0 ? ok(quota(10, 0, 5)) : ok()));
+    await rw.fetch('https://api.test/');
+    await advance(clock, 5000);
+    await rw.fetch('https://other.test/');
+    expect(keys(rw.stats())).toEqual(['https://other.test']);
   });
 
   it('an evicted budget starts afresh: a new probe, full tokens', async () => {
