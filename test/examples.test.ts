@@ -1,0 +1,55 @@
+// Every example runs as a user would run it, in its own process: it must print what it promises and exit 0 by itself
+// (servers and clients closed, no timer left behind). tsc type-checks the same files through tsconfig's `include`.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, test } from 'vitest';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** Runs `examples/<file>` with tsx; rejects (with stdout and stderr) on a non-zero exit or after 30 s. */
+async function runExample(file: string): Promise<string[]> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', `examples/${file}`], {
+    cwd: root,
+    timeout: 30_000,
+    // The child's own exit is the test: it must not need a signal to stop.
+    killSignal: 'SIGKILL',
+  });
+  return stdout.trimEnd().split('\n');
+}
+
+describe.concurrent('examples', () => {
+  test(
+    'basic-fetch.ts: every request succeeds through the rate-limited API',
+    { timeout: 40_000 },
+    async ({ expect }) => {
+      const lines = await runExample('basic-fetch.ts');
+      expect(lines).toHaveLength(3);
+      expect(lines[0]).toBe('12 of 12 requests succeeded');
+      expect(lines[1]).toBe('items: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11');
+      expect(lines[2]).toMatch(/^budget http:\/\/127\.0\.0\.1:\d+: sent \d+, refused \d+$/);
+    },
+  );
+
+  test(
+    'per-host-budgets.ts: the exact host and the `*` fallback each keep their own limits',
+    { timeout: 40_000 },
+    async ({ expect }) => {
+      const lines = await runExample('per-host-budgets.ts');
+      expect(lines).toHaveLength(5);
+      expect(lines[0]).toMatch(/^search \(127\.0\.0\.1:\d+\): 20 of 20 succeeded, at most 2 at once$/);
+      expect(lines[1]).toMatch(/^other \(127\.0\.0\.1:\d+\): 20 of 20 succeeded, at most 4 at once$/);
+      const search = /^search \((?<host>[^)]+)\)/.exec(lines[0] ?? '')?.groups?.host;
+      const other = /^other \((?<host>[^)]+)\)/.exec(lines[1] ?? '')?.groups?.host;
+      // stats() lists budgets in the order they were last used: either order is right.
+      expect(lines.slice(2, 4).sort()).toEqual(
+        [
+          `budget http://${search ?? '?'} uses pattern '${search ?? '?'}': sent 20`,
+          `budget http://${other ?? '?'} uses pattern '*': sent 20`,
+        ].sort(),
+      );
+      expect(lines[4]).toMatch(/^done in \d+\.\d s/);
+    },
+  );
+});
