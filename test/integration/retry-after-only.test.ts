@@ -72,16 +72,17 @@ describe.concurrent(`${CALLS} concurrent calls against ${LIMIT} per ${WINDOW_MS}
 
   // What ratewise achieves today: it learns the window's size from the first refusals and stops sending the whole
   // queue into each window (a client without pacing has 280 refused in the first window alone, and more in each
-  // window after). Runs so far refused 31 to 38 in total over 15 to 17 windows; the bound leaves room for two
-  // windows in which learning fails (see the report on windows that span a pause).
+  // window after). Runs so far refused 20 to 38 in total over 15 to 17 windows; the bound leaves room for two
+  // more windows in which a whole window's worth is refused (see below).
   test('refuses fewer than one request for every three calls', { timeout: 60_000 }, async ({ expect }) => {
     const { refused } = await shared();
     expect(refused).toBeLessThan(CALLS / 3);
   });
 
-  // The issue's bound. Not met yet: additive slow start sends several requests at once when the first refusal
-  // comes (5 to 7 refused in that window), and a learned window size is dropped as "the limit went up" when the
-  // requests since a pause straddle two server windows, after which a whole window's worth is sent at once.
+  // The issue's bound. Not met yet: additive slow start has several requests in flight when the first refusal
+  // comes (5 to 9 refused in that window, and in the next too when the ramp spans two), and a learned window size
+  // is dropped as "the limit went up" when the requests since a pause straddle two server windows, after which a
+  // whole window's worth is sent at once (13 to 20 refused in that window, in about half the runs).
   test.fails('refuses at most one request per window', { timeout: 60_000 }, async ({ expect }) => {
     const { windows } = await shared();
     expect(Math.max(...windows.map((window) => window.refused))).toBeLessThanOrEqual(1);
