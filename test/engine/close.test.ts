@@ -93,4 +93,9 @@ describe('close()', () => {
     expect(calls.every((c) => c.state === 'fulfilled')).toBe(true);
     expect(clock.pending()).toBe(0);
   });
+
+  it.todo(
+    "design: a call in flight during close() that then wants a retry fails with ClosedError when: 'afterClose' " +
+      "(acquire's closed check), though it was pending when the client closed; 'pending' would describe it better.",
+  );
 });

@@ -122,4 +122,22 @@ describe('maxWait', () => {
     expect(call.error).toMatchObject({ name: 'RateLimitError', reason: 'maxWait', retryAt: T0 + 4000 });
     expect(call.settledAt).toBe(T0 + 1000);
   });
+
+  it('`schedule()` honours maxWait too, failing at once when the known wait exceeds it', async () => {
+    const { rw, clock } = rig({ budgets: { jobs: { rate: '1/s', burst: 1 } } });
+    await rw.schedule(() => 1, { key: 'jobs' });
+    const call = track(
+      rw.schedule(() => 2, { key: 'jobs', maxWait: 100 }),
+      clock,
+    );
+    await flush();
+    expect(call.error).toMatchObject({ name: 'RateLimitError', reason: 'maxWait', retryAt: T0 + 1000, key: 'jobs' });
+  });
+
+  it.todo(
+    'design: a request queued behind a server pause whose Retry-After is within maxRetryAfter but whose upward ' +
+      'jitter ends past it (Retry-After 10 s, cap 10 s, random 0.9: pause 10.9 s) fails with RateLimitError ' +
+      "'maxRetryAfter' although the server asked for 10 s. The refused request itself now sits through its own " +
+      'pause (send.ts); should queued requests compare the cap with the server wait rather than the jittered pause?',
+  );
 });

@@ -245,4 +245,16 @@ describe('pauses', () => {
     await advance(clock, 1);
     expect(since(server.calls.slice(4 + 3).map((x) => x.at))).toEqual([8000]);
   });
+
+  it.todo(
+    'design: a 2xx saying remaining: 0 until a reset holds the budget through the server pace (reason "server"), ' +
+      'not a pause: no "paused" event, stats().pausedUntil stays undefined, and maxRetryAfter does not apply, so a ' +
+      'queued request waits out an hour-long reset that a 429 with the same headers would refuse at once with ' +
+      'RateLimitError (only maxWait bounds it). Should remaining: 0 with a reset pause the budget like a throttle?',
+  );
+  it.todo(
+    'design: pacing spreads the allowance so that its last token falls due at the reset itself, where the window ' +
+      "turns and that request becomes the next window's probe: one request of each window's quota goes unused " +
+      '(19 of 20 in "spreads the remaining quota evenly until the reset").',
+  );
 });
