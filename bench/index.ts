@@ -4,10 +4,13 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describeMachine, markdownTable, renderSection } from './report.js';
 import type { RunContext, Section } from './report.js';
+import { goodput } from './sections/goodput.js';
 import { headerParsing } from './sections/header-parsing.js';
+import { memory } from './sections/memory.js';
+import { scheduling } from './sections/scheduling.js';
 
 /** Every section, in the order they run and appear in RESULTS.md. New sections are appended here. */
-const sections: readonly Section[] = [headerParsing];
+const sections: readonly Section[] = [headerParsing, scheduling, memory, goodput];
 
 /** Packages listed for every run, whatever the sections. */
 const HARNESS = ['tinybench', 'typescript'];

@@ -1,4 +1,5 @@
-// Timing of synchronous sub-microsecond work with tinybench, and the number formats the tables use.
+// Timing helpers: tinybench for synchronous sub-microsecond work, medians and paired ratios for repeated runs, and the
+// number formats the tables use.
 import { Bench } from 'tinybench';
 
 /** One function to time. */
@@ -78,4 +79,26 @@ export function formatInteger(value: number): string {
 /** Nanoseconds as microseconds with three decimals: `1534.2` → `"1.534"`. */
 export function formatMicros(ns: number): string {
   return (ns / 1e3).toFixed(3);
+}
+
+/** The median of a non-empty list. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new RangeError('median of an empty list');
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/**
+ * The median over rounds of `numerator[i] / denominator[i]`: a ratio of two figures measured back to back in the
+ * same round, so that load shared by both cancels out, rather than a ratio of medians taken at different times.
+ */
+export function pairedRatio(numerator: readonly number[], denominator: readonly number[]): number {
+  if (numerator.length !== denominator.length) throw new RangeError('paired ratio of lists of different lengths');
+  return median(numerator.map((value, round) => value / denominator[round]!));
+}
+
+/** `[1.234, 5.6]` → `"1.23–5.60"`, with `digits` decimals. */
+export function formatRange(values: readonly number[], digits = 2): string {
+  return `${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)}`;
 }

@@ -1,0 +1,143 @@
+// Child process of the `scheduling` section (see bench/child.ts): times N no-op tasks through each runner.
+import Bottleneck from 'bottleneck';
+import PQueue from 'p-queue';
+import pThrottle from 'p-throttle';
+import { createRatewise as createRatewiseFromSource } from '../../src/index.js';
+import { collectGarbage, probeInput, probeOutput } from '../child.js';
+import { importRatewise } from '../compiled.js';
+
+export interface SchedulingInput {
+  readonly quick: boolean;
+  /** Where the parent's `compileRatewise()` wrote the tsc build. */
+  readonly build: string;
+}
+
+/** One runner's timings: µs per task in each round, in round order. */
+export interface CaseTimings {
+  readonly id: CaseId;
+  readonly tasks: number;
+  readonly microsPerTask: readonly number[];
+}
+
+export interface SchedulingOutput {
+  readonly rounds: number;
+  /** The cap of the `-c8` cases. */
+  readonly concurrency: number;
+  readonly cases: readonly CaseTimings[];
+}
+
+export type CaseId =
+  | 'promise-all'
+  | 'rw-schedule'
+  | 'rw-schedule-tsx'
+  | 'p-queue'
+  | 'p-throttle'
+  | 'bottleneck'
+  | 'fetch-bare'
+  | 'rw-fetch'
+  | 'rw-schedule-c8'
+  | 'p-queue-c8'
+  | 'bottleneck-c8';
+
+type Task = () => Promise<void>;
+
+/** One run: a fresh runner made outside the timing, then every task started in one loop and awaited together. */
+interface Runner {
+  run(tasks: readonly Task[]): Promise<unknown>;
+  dispose?(): Promise<void>;
+}
+
+interface Case {
+  readonly id: CaseId;
+  /** Tasks per timed run. */
+  readonly tasks: number;
+  make(): Runner;
+}
+
+const CONCURRENCY = 8;
+/** Where the no-op fetch "sends" rw.fetch's requests: one URL, never contacted. */
+const NOOP_URL = 'http://127.0.0.1:9/noop';
+
+const noopTask: Task = async () => {};
+const noopFetch: typeof fetch = () => Promise.resolve(new Response(null));
+
+async function measure({ quick, build }: SchedulingInput): Promise<SchedulingOutput> {
+  const { createRatewise } = await importRatewise(build);
+  const n = quick ? 10_000 : 100_000;
+  // bottleneck's default mode waits on a timer for every job (~1-3 ms each): a handful of tasks tells its cost.
+  const nBottleneck = quick ? 100 : 500;
+  const rounds = quick ? 3 : 5;
+
+  const ratewise = (make: typeof createRatewise, concurrency = Infinity): Runner => {
+    const rw = make({ budgets: { '*': concurrency === Infinity ? {} : { concurrency } } });
+    return { run: (tasks) => Promise.all(tasks.map((task) => rw.schedule(task))), dispose: () => rw.close() };
+  };
+  const pQueue = (concurrency = Infinity): Runner => {
+    const queue = new PQueue({ concurrency });
+    return { run: (tasks) => Promise.all(tasks.map((task) => queue.add(task))), dispose: () => queue.onIdle() };
+  };
+  const bottleneck = (maxConcurrent: number | null = null): Runner => {
+    const limiter = new Bottleneck({ maxConcurrent });
+    return { run: (tasks) => Promise.all(tasks.map((task) => limiter.schedule(task))) };
+  };
+
+  const cases: Case[] = [
+    { id: 'promise-all', tasks: n, make: () => ({ run: (tasks) => Promise.all(tasks.map((task) => task())) }) },
+    { id: 'rw-schedule', tasks: n, make: () => ratewise(createRatewise) },
+    { id: 'rw-schedule-tsx', tasks: n, make: () => ratewise(createRatewiseFromSource) },
+    { id: 'p-queue', tasks: n, make: () => pQueue() },
+    {
+      id: 'p-throttle',
+      tasks: n,
+      make: () => {
+        // p-throttle wraps one function once; a limit no run reaches keeps every call on its no-delay path.
+        const throttled = pThrottle({ limit: Number.MAX_SAFE_INTEGER, interval: 1_000 })((task: Task) => task());
+        return { run: (tasks) => Promise.all(tasks.map((task) => throttled(task))) };
+      },
+    },
+    { id: 'bottleneck', tasks: nBottleneck, make: () => bottleneck() },
+    { id: 'fetch-bare', tasks: n, make: () => ({ run: (tasks) => Promise.all(tasks.map(() => noopFetch(NOOP_URL))) }) },
+    {
+      id: 'rw-fetch',
+      tasks: n,
+      make: () => {
+        // The loop guard exists to flag 100,000 calls to one URL; it would print its warning into the report.
+        const rw = createRatewise({ fetch: noopFetch, loopGuard: false });
+        return { run: (tasks) => Promise.all(tasks.map(() => rw.fetch(NOOP_URL))), dispose: () => rw.close() };
+      },
+    },
+    { id: 'rw-schedule-c8', tasks: n, make: () => ratewise(createRatewise, CONCURRENCY) },
+    { id: 'p-queue-c8', tasks: n, make: () => pQueue(CONCURRENCY) },
+    { id: 'bottleneck-c8', tasks: nBottleneck, make: () => bottleneck(CONCURRENCY) },
+  ];
+
+  const tasksOf = (count: number): Task[] => Array.from({ length: count }, () => noopTask);
+  const timeOnce = async (c: Case, tasks: readonly Task[]): Promise<number> => {
+    const runner = c.make();
+    collectGarbage(); // garbage left by the previous run is not this run's cost
+    const start = performance.now();
+    await runner.run(tasks);
+    const elapsedMs = performance.now() - start;
+    await runner.dispose?.();
+    return (elapsedMs * 1_000) / tasks.length;
+  };
+
+  // Warm-up: every path compiled by the optimiser before anything is timed.
+  for (const c of cases) await timeOnce(c, tasksOf(Math.ceil(c.tasks / 10)));
+
+  const timings = new Map<CaseId, number[]>(cases.map((c) => [c.id, []]));
+  for (let round = 0; round < rounds; round++) {
+    // Round-robin, starting one case later each round, so no runner always follows the same one.
+    for (let i = 0; i < cases.length; i++) {
+      const c = cases[(round + i) % cases.length]!;
+      timings.get(c.id)!.push(await timeOnce(c, tasksOf(c.tasks)));
+    }
+  }
+  return {
+    rounds,
+    concurrency: CONCURRENCY,
+    cases: cases.map((c) => ({ id: c.id, tasks: c.tasks, microsPerTask: timings.get(c.id)! })),
+  };
+}
+
+probeOutput(await measure(probeInput() as SchedulingInput));
