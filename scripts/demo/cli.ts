@@ -28,9 +28,10 @@ retry loop, then through ratewise with nothing tuned by hand. Prints a compariso
 
 Options:
   --requests N         calls in the burst, all started at once (1 to ${MAX_REQUESTS}; default ${DEFAULT_REQUESTS})
-  --server KIND        the API: express     express-rate-limit, IETF draft-8 RateLimit headers (default)
-                                    fastify     @fastify/rate-limit, X-RateLimit-* headers
-                                    no-headers  node:http, a bare 429 with only Retry-After
+  --server KIND        the API (default express):
+                         express     express-rate-limit, IETF draft-8 RateLimit headers
+                         fastify     @fastify/rate-limit, X-RateLimit-* headers
+                         no-headers  node:http, a bare 429 with only Retry-After
   --report PATH        where to write the HTML report (default ./${DEFAULT_REPORT})
   -h, --help           show this help`;
 
