@@ -51,12 +51,14 @@ export class Budget {
   #buckets: BucketState[];
   #pace: ServerPace | undefined;
   /** When the request whose answer set the pace was sent. */
-  #observedSentAt = -Infinity;
+  #observedSeq = 0;
   /**
    * While probing only one request is in flight: at the start, until the server has said what its limits are, and
    * after a pause, so that one request tests the water before the queue follows.
    */
   #probing: boolean;
+  /** Only the answer to a request sent from this one on (by send order) ends the probe: older ones describe the past. */
+  #probeFrom = 0;
   /**
    * Requests allowed in flight while the server describes no quota: starts at one and grows with each answer
    * (see `observe`), so that a server that limits without saying so refuses a few requests, not the whole queue.
@@ -109,7 +111,7 @@ export class Budget {
       // The server's window has turned: its quota is back, by how much the next answer will tell. One request
       // asks, so that the whole queue does not rush into a window that may not have turned yet.
       this.#pace = undefined;
-      this.#probing = true;
+      this.#probe();
       if (this.inFlight >= 1) return { at: Infinity, reason: 'concurrency' };
     }
     const serverAt = readyAt(this.#pace, cost, now);
@@ -117,8 +119,11 @@ export class Budget {
     return { at: now, reason: undefined };
   }
 
-  /** Records that a request of `cost` is being sent now. Call only when `readiness(cost, now).at <= now`. */
-  take(cost: number, now: number): void {
+  /**
+   * Records that a request of `cost` is being sent now; returns its number in send order (1, 2, …), which its
+   * answer passes back to `observe`. Call only when `readiness(cost, now).at <= now`.
+   */
+  take(cost: number, now: number): number {
     this.inFlight++;
     this.counters.sent++;
     this.#cycleSent++;
@@ -128,6 +133,7 @@ export class Budget {
       this.#buckets = result.state;
     }
     this.#pace = spend(this.#pace, cost, now);
+    return this.counters.sent;
   }
 
   /** A request in flight ended (response headers, or an error). */
@@ -137,10 +143,10 @@ export class Budget {
   }
 
   /**
-   * Takes in what the answer to a request sent at `sentAt` said. The pace follows only the answer to the latest
-   * request sent: an earlier request answered late reports a count the server has already gone past.
+   * Takes in what the answer to the request `seq` (as `take` numbered it) said. The pace follows only the answer to
+   * the latest request sent: an earlier request answered late reports a count the server has already gone past.
    */
-  observe(info: RateLimitInfo, now: number, sentAt: number): void {
+  observe(info: RateLimitInfo, now: number, seq: number): void {
     const { limit, remaining, resetAt, windowMs } = info;
     if (limit !== undefined || remaining !== undefined || resetAt !== undefined) {
       this.server = {
@@ -151,17 +157,22 @@ export class Budget {
         observedAt: now,
       };
     }
-    if (remaining !== undefined && resetAt !== undefined && sentAt >= this.#observedSentAt) {
-      this.#observedSentAt = sentAt;
+    let turning = false;
+    if (remaining !== undefined && resetAt !== undefined && seq >= this.#observedSeq) {
+      this.#observedSeq = seq;
       this.#pace = observe(
         this.#pace,
         // `inFlight` still counts the request this answers (it is released after): the server counted that one.
         { remaining, resetAt, limit, inFlight: Math.max(0, this.inFlight - 1), reserve: this.reserve },
         now,
       );
+      // A reset that has come already (`reset=0`): the window is turning now, and one request asks what the
+      // next one holds, as at any reset.
+      turning = this.#pace === undefined;
     }
     // One answer is enough to leave the probe: the server has spoken, or has shown it says nothing.
-    if (now >= this.pausedUntil) this.#probing = false;
+    if (turning) this.#probe();
+    else if (now >= this.pausedUntil && seq >= this.#probeFrom) this.#probing = false;
     if (this.#pace) this.#window = Infinity; // the server's quota paces from here
     if (info.isRateLimited) {
       // A throttle with no quota described: remember what got through since the last pause. Throttles that come
@@ -174,17 +185,24 @@ export class Budget {
     // Up to four at once quickly, then one more per round trip (additive increase): near an unknown limit, few
     // requests are in flight to be refused.
     if (this.#window < Infinity) this.#window += this.#window < 4 ? 1 : 1 / this.#window;
-    // Well past what was learned without a throttle: the server's limit has gone up, or away.
-    if (this.#learned !== undefined && this.#cycleAccepted > 2 * this.#learned) {
+    // Far past what was learned without a throttle (one at a time past the learned share, a cycle may span a few
+    // server windows): the limit has gone up, or away. Grow again from the learned share, one per round trip.
+    if (this.#learned !== undefined && this.#cycleAccepted > 4 * this.#learned) {
+      this.#window = Math.max(4, this.#learned);
       this.#learned = undefined;
-      this.#window = this.#cycleAccepted;
     }
+  }
+
+  /** One request at a time, until a request sent from now on is answered. */
+  #probe(): void {
+    this.#probing = true;
+    this.#probeFrom = this.counters.sent + 1;
   }
 
   /** Stops sending until `until`; the first request after it goes alone. */
   pause(until: number): void {
     if (until > this.pausedUntil) this.pausedUntil = until;
-    this.#probing = true;
+    this.#probe();
     this.#cycleSent = 0;
     this.#cycleAccepted = 0;
   }

@@ -16,8 +16,8 @@ export interface Waiter extends QueueEntry {
   readonly front: boolean;
   /** Longest pause ordered by the server it will sit through, in ms (`maxRetryAfter`). */
   readonly maxPauseMs: number;
-  /** Called once when its turn comes: the budget has counted it in flight. */
-  readonly grant: () => void;
+  /** Called once when its turn comes, with its number in its budget's send order: the budget counted it in flight. */
+  readonly grant: (seq: number) => void;
   /** Called once when it will not get a turn. */
   readonly fail: (reason: Failure) => void;
   onAbort?: (() => void) | undefined;
@@ -76,31 +76,29 @@ export class Scheduler {
   ) {}
 
   /** Takes a turn at once if the lane is empty and the budget ready: the fast path, with no waiter to allocate. */
-  tryNow(lane: Lane, cost: number): boolean {
-    if (!lane.empty) return false;
+  tryNow(lane: Lane, cost: number): number {
+    if (!lane.empty) return 0;
     const now = this.clock.now();
-    if (lane.budget.readiness(cost, now).at > now) return false;
-    lane.budget.take(cost, now);
-    return true;
+    if (lane.budget.readiness(cost, now).at > now) return 0;
+    return lane.budget.take(cost, now);
   }
 
   /**
-   * Asks for a turn. Returns true when granted at once (the budget has counted it in flight and `grant` was not
-   * called); otherwise the waiter is queued and `grant` or `fail` is called exactly once later.
+   * Asks for a turn. Returns the request's send number when granted at once (the budget has counted it in flight and
+   * `grant` was not called); otherwise 0, and `grant` or `fail` is called exactly once later.
    */
-  enter(lane: Lane, waiter: Waiter): boolean {
+  enter(lane: Lane, waiter: Waiter): number {
     const now = this.clock.now();
     if (waiter.signal?.aborted) {
       waiter.done = true;
       waiter.fail({ kind: 'aborted', reason: waiter.signal.reason });
-      return false;
+      return 0;
     }
     if (waiter.notBefore <= now) {
       const ready = lane.budget.readiness(waiter.cost, now);
       if (ready.at <= now && lane.empty) {
         waiter.done = true;
-        lane.budget.take(waiter.cost, now);
-        return true;
+        return lane.budget.take(waiter.cost, now);
       }
       // Whatever is queued ahead, it cannot go before the budget is ready: a wait already too long for this waiter
       // fails now. (The drain checks a pause against the queue only once, so it would not see a newcomer's limits.)
@@ -108,14 +106,14 @@ export class Scheduler {
       if (failure) {
         waiter.done = true;
         waiter.fail(failure);
-        return false;
+        return 0;
       }
     }
     // A retry was admitted already: only new requests count against the bound.
     if (!waiter.front && lane.queue.size + lane.delayed.size >= lane.budget.config.maxQueue) {
       waiter.done = true;
       waiter.fail({ kind: 'queueFull', maxQueue: lane.budget.config.maxQueue });
-      return false;
+      return 0;
     }
     if (waiter.deadline !== Infinity) lane.deadlines++;
     if (waiter.signal) {
@@ -129,7 +127,7 @@ export class Scheduler {
     if (waiter.notBefore > now) lane.delayed.add(waiter);
     else this.#queue(lane, waiter);
     this.drain(lane);
-    return false;
+    return 0;
   }
 
   #queue(lane: Lane, waiter: Waiter): void {
@@ -165,8 +163,7 @@ export class Scheduler {
       const ready = lane.budget.readiness(head.cost, now);
       if (ready.at <= now) {
         this.#drop(lane, head);
-        lane.budget.take(head.cost, now);
-        head.grant();
+        head.grant(lane.budget.take(head.cost, now));
         continue;
       }
       const pauseToCheck = ready.reason === 'paused' && lane.checkedPause !== ready.at;

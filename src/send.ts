@@ -59,12 +59,18 @@ export interface Turn {
   maxPauseMs: number;
 }
 
-/** Waits for a turn in the lane; resolves when the budget counted the request in flight. */
-export function acquire(ctx: SendContext, t: TurnRequest, waiter: Turn): Promise<void> | undefined {
+/**
+ * Waits for a turn in the lane; gives the request's number in its budget's send order once the budget counted it
+ * in flight (at once when it may go now, without a promise).
+ */
+export function acquire(ctx: SendContext, t: TurnRequest, waiter: Turn): Promise<number> | number {
   const { lane, method, safeUrl, signal, cost, priority } = t;
   if (ctx.isClosed()) return Promise.reject(new ClosedError({ method, url: safeUrl }));
-  if (!waiter.front && waiter.notBefore === 0 && !signal?.aborted && ctx.scheduler.tryNow(lane, cost)) return undefined;
-  return new Promise<void>((resolve, reject) => {
+  if (!waiter.front && waiter.notBefore === 0 && !signal?.aborted) {
+    const seq = ctx.scheduler.tryNow(lane, cost);
+    if (seq > 0) return seq;
+  }
+  return new Promise<number>((resolve, reject) => {
     const fail = (failure: Failure): void => {
       // Abort means the caller's own reason, whatever it is (STYLE rule 8).
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
@@ -100,7 +106,8 @@ export function acquire(ctx: SendContext, t: TurnRequest, waiter: Turn): Promise
       grant: resolve,
       fail,
     };
-    if (ctx.scheduler.enter(lane, entry)) resolve();
+    const seq = ctx.scheduler.enter(lane, entry);
+    if (seq > 0) resolve(seq);
     // Only a wait that began: not one refused at once (queue full, a wait already too long) or granted by the drain.
     else if (!entry.done && ctx.events.hasListeners('queued')) {
       ctx.events.emit('queued', {
@@ -142,8 +149,7 @@ export async function send(ctx: SendContext, call: Call): Promise<Response> {
     priority: perRequest.priority ?? 0,
   };
   for (let attempt = 1; ; attempt++) {
-    await acquire(ctx, turn, waiter);
-    const sentAt = options.clock.now();
+    const seq = await acquire(ctx, turn, waiter);
     let response: Response | undefined;
     let error: unknown;
     try {
@@ -160,7 +166,7 @@ export async function send(ctx: SendContext, call: Call): Promise<Response> {
     let outcome: AttemptOutcome;
     if (response) {
       const info = parseRateLimit(response.headers, { now, status: response.status });
-      budget.observe(info, now, sentAt);
+      budget.observe(info, now, seq);
       if (info.isRateLimited) {
         budget.counters.rateLimited++;
         budget.consecutiveThrottles++;

@@ -9,6 +9,8 @@ export interface ServerPace {
   readonly resetAt: number;
   /** Requests that may go back to back before pacing spreads the rest. */
   readonly burst: number;
+  /** The server's own count in the answer that set this pace. */
+  readonly remaining: number;
   /** Pacing tokens available at `updatedAt`. */
   readonly tokens: number;
   readonly updatedAt: number;
@@ -40,12 +42,17 @@ export function observe(previous: ServerPace | undefined, o: Observation, now: n
   // Requests still in flight may not have been counted by the server yet: count them as spent.
   const allowance = Math.max(0, o.remaining - o.inFlight - reserved);
   const burst = Math.max(1, Math.ceil(allowance * BURST_SHARE));
+  // The same window as before: its reset agrees within the servers' precision, and the server's count has not gone
+  // up (within a window it only goes down; it goes up when the window turns).
   const sameWindow =
-    previous !== undefined && previous.resetAt > now && o.resetAt < previous.resetAt + RESET_PRECISION_MS;
+    previous !== undefined &&
+    previous.resetAt > now &&
+    o.resetAt < previous.resetAt + RESET_PRECISION_MS &&
+    o.remaining <= previous.remaining;
   const tokens = sameWindow ? Math.min(current(previous, now), burst) : burst;
   // Servers round the time left up to whole seconds: within one window, the earliest reset heard is the closest.
   const resetAt = sameWindow ? Math.min(previous.resetAt, o.resetAt) : o.resetAt;
-  return { allowance, resetAt, burst, tokens: Math.min(tokens, allowance), updatedAt: now };
+  return { allowance, resetAt, burst, remaining: o.remaining, tokens: Math.min(tokens, allowance), updatedAt: now };
 }
 
 /** Tokens per ms: the allowance spread evenly over the time left. */

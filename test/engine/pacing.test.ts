@@ -106,6 +106,26 @@ describe('pacing by the server headers', () => {
     expect(server.calls.length).toBeGreaterThan(2);
   });
 
+  it('treats an answer whose reset has come (reset 0) as a turning window: one request probes it', async () => {
+    // The first answer opens the pace; the second lands at the end of its window; answers to requests sent
+    // before that moment describe the old window and do not end the probe.
+    const { rw, clock, server } = rig({}, () => 'hold');
+    for (let i = 0; i < 12; i++) void rw.fetch(`https://a.test/${String(i)}`);
+    await flush();
+    server.calls[0]!.respond(ok(quota(20, 19, 1)));
+    await flush();
+    const before = server.calls.length;
+    expect(before).toBeGreaterThan(2); // the burst share of the pace
+    server.calls[1]!.respond(ok(quota(20, 1, 0)));
+    await flush();
+    for (const call of server.calls.slice(2, before)) call.respond(ok(quota(20, 18, 1)));
+    await advance(clock, 100);
+    expect(server.calls).toHaveLength(before + 1); // the probe, alone
+    server.calls[before]!.respond(ok(quota(20, 19, 1)));
+    await flush();
+    expect(server.calls.length).toBeGreaterThan(before + 1);
+  });
+
   it('never lets the server raise the configured local rate', async () => {
     const { rw, clock, server } = rig({ budgets: { '*': { rate: '2/s', burst: 1 } } }, () => ok(quota(1000, 999, 1)));
     for (let i = 0; i < 5; i++) void rw.fetch(`https://a.test/${i}`);
