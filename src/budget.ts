@@ -87,6 +87,7 @@ export class Budget {
     this.#buckets = fullBuckets(config.limits, now);
     this.#probing = adaptive && config.limits.length === 0;
     this.#window = adaptive ? 1 : Infinity;
+    this.#plain = !adaptive && config.limits.length === 0;
     this.lastUsedAt = now;
   }
 
@@ -101,22 +102,40 @@ export class Budget {
 
   /** When a request of `cost` may go. */
   readiness(cost: number, now: number): Readiness {
-    if (now < this.pausedUntil) return { at: this.pausedUntil, reason: 'paused' };
-    if (this.inFlight >= this.#concurrency()) return { at: Infinity, reason: 'concurrency' };
+    const at = this.readyAt(cost, now);
+    return at <= now ? { at, reason: undefined } : { at, reason: this.#reason };
+  }
+
+  /**
+   * The instant a request of `cost` may go: `now` or earlier when it may go now (no allocation: the hot path asks
+   * this), `Infinity` when a request in flight must end first. Why it must wait is kept for `readiness`.
+   */
+  readyAt(cost: number, now: number): number {
+    if (now < this.pausedUntil) return this.#wait('paused', this.pausedUntil);
+    if (this.inFlight >= this.#concurrency()) return this.#wait('concurrency', Infinity);
     if (this.config.limits.length > 0) {
       const wait = msUntilAll(this.#buckets, cost, this.config.limits, now);
-      if (wait > 0) return { at: now + wait, reason: 'rate' };
+      if (wait > 0) return this.#wait('rate', now + wait);
     }
-    if (this.#pace && now >= this.#pace.resetAt) {
+    const pace = this.#pace;
+    if (pace === undefined) return now;
+    if (now >= pace.resetAt) {
       // The server's window has turned: its quota is back, by how much the next answer will tell. One request
       // asks, so that the whole queue does not rush into a window that may not have turned yet.
       this.#pace = undefined;
       this.#probe();
-      if (this.inFlight >= 1) return { at: Infinity, reason: 'concurrency' };
+      return this.inFlight >= 1 ? this.#wait('concurrency', Infinity) : now;
     }
-    const serverAt = readyAt(this.#pace, cost, now);
-    if (serverAt > now) return { at: serverAt, reason: 'server' };
-    return { at: now, reason: undefined };
+    const serverAt = readyAt(pace, cost, now);
+    return serverAt > now ? this.#wait('server', serverAt) : now;
+  }
+
+  #reason: WaitReason = 'concurrency';
+  readonly #plain: boolean;
+
+  #wait(reason: WaitReason, at: number): number {
+    this.#reason = reason;
+    return at;
   }
 
   /**
@@ -137,9 +156,23 @@ export class Budget {
   }
 
   /** A request in flight ended (response headers, or an error). */
-  release(now: number): void {
+  release(): void {
     this.inFlight--;
-    this.lastUsedAt = now;
+  }
+
+  /**
+   * Whether a request may go now, answered without the clock: only for a budget with no local rate, no pace and
+   * no pause ever (tasks of `rw.schedule`), where the concurrency cap is all there is. False means: ask `readyAt`.
+   */
+  freeNow(): boolean {
+    return this.#plain && this.pausedUntil === 0 && this.#pace === undefined && this.inFlight < this.config.concurrency;
+  }
+
+  /** `take` for a budget `freeNow` said yes to: nothing but the counts to keep. */
+  takeFree(): number {
+    this.inFlight++;
+    this.#cycleSent++;
+    return ++this.counters.sent;
   }
 
   /**

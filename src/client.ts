@@ -10,7 +10,8 @@ import { originOf, prepareRequest, type RatewiseRequestInit } from './request.js
 import { budgetFor, resolveOptions, type ResolvedOptions } from './resolve-options.js';
 import { RetryBudget } from './retry-budget.js';
 import { Lane, Scheduler } from './scheduler.js';
-import { acquire, send, type SendContext } from './send.js';
+import { send, type SendContext } from './send.js';
+import { queueTask, runTask, TaskTurn, type TaskHost } from './tasks.js';
 
 /** One budget as `rw.stats()` reports it. */
 export interface BudgetStats {
@@ -105,6 +106,7 @@ class Client implements Ratewise {
   readonly #events = new Emitter<RatewiseEvents>();
   readonly #scheduler: Scheduler;
   readonly #lanes = new Map<string, Lane>();
+  #lastLane: Lane | undefined;
   readonly #loopGuard: LoopGuard | undefined;
   readonly #ctx: SendContext;
   readonly fingerprint = createFingerprint();
@@ -124,6 +126,12 @@ class Client implements Ratewise {
         this.#events.emit('throttled', { key: lane.budget.key, reason, waitMs, until });
       },
     });
+    this.#taskHost = {
+      scheduler: this.#scheduler,
+      settled: () => {
+        this.#settled();
+      },
+    };
     this.#ctx = {
       options: this.#options,
       scheduler: this.#scheduler,
@@ -173,42 +181,29 @@ class Client implements Ratewise {
     }
   }
 
-  schedule<T>(task: () => T | PromiseLike<T>, options: ScheduleOptions = {}): Promise<T> {
+  schedule<T>(task: () => T | PromiseLike<T>, options: ScheduleOptions = NO_OPTIONS): Promise<T> {
     if (typeof task !== 'function') return Promise.reject(invalidOption('task', 'a function', task));
     const key = options.key ?? '*';
-    const lane = this.#lane(key, key.toLowerCase(), false);
+    const lane = this.#lane(key, key, false);
     const cost = options.cost ?? 1;
-    if (!this.#closed && this.#scheduler.tryNow(lane, cost)) return this.#track(this.#run(lane, task));
-    return this.#track(this.#queueTask(lane, task, options));
-  }
-
-  async #run<T>(lane: Lane, task: () => T | PromiseLike<T>): Promise<T> {
-    try {
-      return await task();
-    } finally {
-      this.#scheduler.release(lane);
-    }
-  }
-
-  async #queueTask<T>(lane: Lane, task: () => T | PromiseLike<T>, options: ScheduleOptions): Promise<T> {
+    if (this.#closed) return Promise.reject(new ClosedError({ method: 'TASK', url: `task ${JSON.stringify(key)}` }));
+    this.#pending++;
+    if (this.#scheduler.tryNow(lane, cost) > 0) return runTask(this.#taskHost, lane, task);
     const maxWaitMs = options.maxWait ?? this.#options.maxWait;
-    const turn = {
-      lane,
-      method: 'TASK',
-      safeUrl: lane.budget.key,
-      signal: undefined,
-      cost: options.cost ?? 1,
-      priority: options.priority ?? 0,
-    };
     const deadline = this.#options.clock.now() + maxWaitMs;
-    await acquire(this.#ctx, turn, { front: false, notBefore: 0, deadline, maxWaitMs, maxPauseMs: Infinity });
-    return this.#run(lane, task);
+    return queueTask(new TaskTurn(this.#taskHost, lane, task, options.priority ?? 0, cost, deadline, maxWaitMs));
+  }
+
+  readonly #taskHost: TaskHost;
+
+  #settled(): void {
+    if (--this.#pending === 0) this.#onSettled?.();
   }
 
   #track<T>(promise: Promise<T>): Promise<T> {
     this.#pending++;
     const settled = (): void => {
-      if (--this.#pending === 0) this.#onSettled?.();
+      this.#settled();
     };
     promise.then(settled, settled);
     return promise;
@@ -216,9 +211,13 @@ class Client implements Ratewise {
 
   /** The lane of `key`, made on first use; evicts idle lanes beyond the bounds. */
   #lane(key: string, host: string, adaptive = true): Lane {
+    // The most recent lane again (a burst to one host): it is last in recency order already.
+    const last = this.#lastLane;
+    if (last !== undefined && last.budget.key === key) return last;
     const lanes = this.#lanes;
     let lane = lanes.get(key);
     if (lane) {
+      this.#lastLane = lane;
       // Map order is recency order: the least recently used lanes come first, for eviction.
       lanes.delete(key);
       lanes.set(key, lane);
@@ -232,6 +231,7 @@ class Client implements Ratewise {
     // a lane of its own, apart from the next request of the same key.
     this.#evict(now);
     lanes.set(key, lane);
+    this.#lastLane = lane;
     return lane;
   }
 
@@ -243,8 +243,10 @@ class Client implements Ratewise {
       // Without pressure, look at a few of the oldest only: eviction stays O(1) per new budget.
       if (!over && examined++ >= 8) break;
       const idle = lane.empty && lane.budget.isIdle(now);
-      if (idle && (over || now - lane.budget.lastUsedAt >= budgetIdleMs)) this.#lanes.delete(key);
-      else if (!over) break;
+      if (idle && (over || now - lane.budget.lastUsedAt >= budgetIdleMs)) {
+        this.#lanes.delete(key);
+        if (lane === this.#lastLane) this.#lastLane = undefined;
+      } else if (!over) break;
     }
   }
 
@@ -280,6 +282,8 @@ class Client implements Ratewise {
     return this.#closing;
   }
 }
+
+const NO_OPTIONS: ScheduleOptions = Object.freeze({});
 
 /** Creates a ratewise client. Throws `TypeError` at once for invalid options. */
 export function createRatewise(options: RatewiseOptions = {}): Ratewise {

@@ -46,6 +46,8 @@ export class Lane {
   timerAt = Infinity;
   /** Waiters with a finite deadline, so that deadline scans run only when someone has one. */
   deadlines = 0;
+  /** What ends the turn of a `rw.schedule` task in this lane, made on first use (see tasks.ts). */
+  taskHandlers: unknown;
   /** The pause the waiters were last checked against, so that a long pause is checked once, not at every drain. */
   checkedPause = 0;
 
@@ -78,8 +80,9 @@ export class Scheduler {
   /** Takes a turn at once if the lane is empty and the budget ready: the fast path, with no waiter to allocate. */
   tryNow(lane: Lane, cost: number): number {
     if (!lane.empty) return 0;
+    if (lane.budget.freeNow()) return lane.budget.takeFree();
     const now = this.clock.now();
-    if (lane.budget.readiness(cost, now).at > now) return 0;
+    if (lane.budget.readyAt(cost, now) > now) return 0;
     return lane.budget.take(cost, now);
   }
 
@@ -126,7 +129,10 @@ export class Scheduler {
     }
     if (waiter.notBefore > now) lane.delayed.add(waiter);
     else this.#queue(lane, waiter);
-    this.drain(lane);
+    // Behind others, with no deadline of its own, it changes nothing the lane waits for: skip the drain (a long
+    // queue would otherwise pay one at every enqueue).
+    if (waiter.front || !waiter.queued || waiter.deadline !== Infinity || lane.queue.peek() === waiter)
+      this.drain(lane);
     return 0;
   }
 
@@ -222,8 +228,11 @@ export class Scheduler {
 
   /** A request in flight ended: its slot is free for the next. */
   release(lane: Lane): void {
-    lane.budget.release(this.clock.now());
+    const { budget } = lane;
+    budget.release();
     if (!lane.empty) this.drain(lane);
+    // Idle from now: the instant eviction measures from (a busy budget is never evicted).
+    else if (budget.inFlight === 0) budget.lastUsedAt = this.clock.now();
   }
 
   /** Fails every waiter of the lane as closed and clears its timer. */
