@@ -165,7 +165,12 @@ export class Budget {
    * no pause ever (tasks of `rw.schedule`), where the concurrency cap is all there is. False means: ask `readyAt`.
    */
   freeNow(): boolean {
-    return this.#plain && this.pausedUntil === 0 && this.#pace === undefined && this.inFlight < this.config.concurrency;
+    return this.plain && this.inFlight < this.config.concurrency;
+  }
+
+  /** No local rate, no pace and no pause ever: only the concurrency cap decides, and time plays no part. */
+  get plain(): boolean {
+    return this.#plain && this.pausedUntil === 0 && this.#pace === undefined;
   }
 
   /** `take` for a budget `freeNow` said yes to: nothing but the counts to keep. */

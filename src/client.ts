@@ -190,7 +190,7 @@ class Client implements Ratewise {
     this.#pending++;
     if (this.#scheduler.tryNow(lane, cost) > 0) return runTask(this.#taskHost, lane, task);
     const maxWaitMs = options.maxWait ?? this.#options.maxWait;
-    const deadline = this.#options.clock.now() + maxWaitMs;
+    const deadline = maxWaitMs === Infinity ? Infinity : this.#options.clock.now() + maxWaitMs;
     return queueTask(new TaskTurn(this.#taskHost, lane, task, options.priority ?? 0, cost, deadline, maxWaitMs));
   }
 

@@ -46,6 +46,8 @@ export class Lane {
   timerAt = Infinity;
   /** Waiters with a finite deadline, so that deadline scans run only when someone has one. */
   deadlines = 0;
+  draining = false;
+  again = false;
   /** What ends the turn of a `rw.schedule` task in this lane, made on first use (see tasks.ts). */
   taskHandlers: unknown;
   /** The pause the waiters were last checked against, so that a long pause is checked once, not at every drain. */
@@ -91,13 +93,19 @@ export class Scheduler {
    * `grant` was not called); otherwise 0, and `grant` or `fail` is called exactly once later.
    */
   enter(lane: Lane, waiter: Waiter): number {
-    const now = this.clock.now();
     if (waiter.signal?.aborted) {
       waiter.done = true;
       waiter.fail({ kind: 'aborted', reason: waiter.signal.reason });
       return 0;
     }
-    if (waiter.notBefore <= now) {
+    // Only the concurrency cap decides and this waiter has no time limit: no clock, no deadline check.
+    const timeless = lane.budget.plain && waiter.notBefore === 0 && waiter.deadline === Infinity;
+    if (timeless && lane.empty && lane.budget.freeNow()) {
+      waiter.done = true;
+      return lane.budget.takeFree();
+    }
+    const now = timeless ? 0 : this.clock.now();
+    if (!timeless && waiter.notBefore <= now) {
       const ready = lane.budget.readiness(waiter.cost, now);
       if (ready.at <= now && lane.empty) {
         waiter.done = true;
@@ -127,7 +135,7 @@ export class Scheduler {
       };
       signal.addEventListener('abort', waiter.onAbort, { once: true });
     }
-    if (waiter.notBefore > now) lane.delayed.add(waiter);
+    if (waiter.notBefore > 0 && waiter.notBefore > now) lane.delayed.add(waiter);
     else this.#queue(lane, waiter);
     // Behind others, with no deadline of its own, it changes nothing the lane waits for: skip the drain (a long
     // queue would otherwise pay one at every enqueue).
@@ -155,6 +163,34 @@ export class Scheduler {
 
   /** Grants every turn the budget allows now, fails waits that can no longer meet their deadline, re-arms the timer. */
   drain(lane: Lane): void {
+    // A grant may run a task that ends at once and releases its slot, which drains again: that inner drain only
+    // marks the lane, and this loop goes round again, so the stack stays flat however long the queue.
+    if (lane.draining) {
+      lane.again = true;
+      return;
+    }
+    lane.draining = true;
+    try {
+      for (let pass = true; pass;) {
+        lane.again = false;
+        this.#drainOnce(lane);
+        pass = lane.again;
+      }
+    } finally {
+      lane.draining = false;
+    }
+  }
+
+  #drainOnce(lane: Lane): void {
+    const { budget } = lane;
+    if (budget.plain && lane.deadlines === 0 && lane.delayed.size === 0) {
+      // Only the concurrency cap decides: grant while there is room, and no timer is ever needed.
+      for (let head = lane.queue.peek(); head && budget.freeNow(); head = lane.queue.peek()) {
+        this.#drop(lane, head);
+        head.grant(budget.takeFree());
+      }
+      return;
+    }
     const now = this.clock.now();
     let wakeAt = Infinity;
     for (const waiter of lane.delayed) {

@@ -103,10 +103,9 @@ export class TaskTurn<T> implements Waiter {
   }
 
   grant(): void {
-    // Not inside the scheduler's drain: the task may call back into ratewise.
-    queueMicrotask(() => {
-      this.resolve(runTask(this.host, this.lane, this.task));
-    });
+    // Runs inside the scheduler's drain, which is safe to re-enter: it takes its head afresh at every step, and a
+    // task's own calls into ratewise only queue or take turns.
+    this.resolve(runTask(this.host, this.lane, this.task));
   }
 
   fail(failure: Failure): void {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createRatewise } from '../../src/client.js';
 import { QueueFullError } from '../../src/errors.js';
 import { advance, flush, rig, T0, track } from './support/harness.js';
 
@@ -271,5 +272,22 @@ describe('concurrency and the queue', () => {
     ).rejects.toBe(boom);
     await expect(rw.schedule(() => Promise.resolve('next'))).resolves.toBe('next');
     expect(rw.stats()[0]).toMatchObject({ inFlight: 0, queued: 0 });
+  });
+});
+
+describe('a long queue of tasks that end at once', () => {
+  it('runs them all without deepening the stack, however long the queue', async () => {
+    const rw = createRatewise({ budgets: { '*': { concurrency: 1 } } });
+    let release!: () => void;
+    const first = rw.schedule(() => new Promise<void>((resolve) => (release = resolve)));
+    let ran = 0;
+    // Queued behind the first task; each ends as soon as it runs, freeing the slot for the next.
+    const rest = Array.from({ length: 50_000 }, () => rw.schedule(() => ++ran));
+    release();
+    const results = await Promise.all(rest);
+    await first;
+    expect(ran).toBe(50_000);
+    expect(results.at(-1)).toBe(50_000);
+    await rw.close();
   });
 });
