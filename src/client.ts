@@ -11,7 +11,7 @@ import { budgetFor, resolveOptions, type ResolvedOptions } from './resolve-optio
 import { RetryBudget } from './retry-budget.js';
 import { Lane, Scheduler } from './scheduler.js';
 import { send, type SendContext } from './send.js';
-import { queueTask, runTask, TaskTurn, type TaskHost } from './tasks.js';
+import { queueTask, runTask, type TaskHost } from './tasks.js';
 
 /** One budget as `rw.stats()` reports it. */
 export interface BudgetStats {
@@ -191,7 +191,7 @@ class Client implements Ratewise {
     if (this.#scheduler.tryNow(lane, cost) > 0) return runTask(this.#taskHost, lane, task);
     const maxWaitMs = options.maxWait ?? this.#options.maxWait;
     const deadline = maxWaitMs === Infinity ? Infinity : this.#options.clock.now() + maxWaitMs;
-    return queueTask(new TaskTurn(this.#taskHost, lane, task, options.priority ?? 0, cost, deadline, maxWaitMs));
+    return queueTask(this.#taskHost, lane, task, options.priority ?? 0, cost, deadline, maxWaitMs);
   }
 
   readonly #taskHost: TaskHost;

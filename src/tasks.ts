@@ -22,19 +22,23 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 /** What ends a task's turn, made once per lane: a task pays for no closure of its own. */
 interface Handlers {
+  readonly host: TaskHost;
   readonly done: () => void;
   readonly fulfilled: (value: unknown) => unknown;
   readonly rejected: (error: unknown) => never;
 }
 
-function handlers(host: TaskHost, lane: Lane): Handlers {
+/** The lane's handlers, made with `host` on first use (later calls may pass no host). */
+function handlers(host: TaskHost | undefined, lane: Lane): Handlers {
   let h = lane.taskHandlers as Handlers | undefined;
   if (h === undefined) {
+    if (host === undefined) throw new Error('ratewise: a task turn outlived its lane');
     const done = (): void => {
       host.scheduler.release(lane);
       host.settled();
     };
     h = {
+      host,
       done,
       fulfilled: (value) => {
         done();
@@ -69,26 +73,29 @@ export function runTask<T>(host: TaskHost, lane: Lane, task: Task<T>): Promise<T
   return Promise.resolve(result).then(fulfilled, rejected) as Promise<T>;
 }
 
-/** A task waiting for its turn: the scheduler's waiter and the caller's promise in one object. */
+/**
+ * A task waiting for its turn: the scheduler's waiter and the caller's promise in one object. A million may wait at
+ * once, so it holds only what differs between tasks; what is the same for all is on the prototype, and what is the
+ * same for a lane is on the lane.
+ */
 export class TaskTurn<T> implements Waiter {
   done = false;
-  queued = false;
-  onAbort: (() => void) | undefined = undefined;
   resolve: (value: T | PromiseLike<T>) => void = noop;
   reject: (reason: unknown) => void = noop;
 
   constructor(
-    readonly host: TaskHost,
     readonly lane: Lane,
     readonly task: Task<T>,
     readonly priority: number,
     readonly cost: number,
-    /** Epoch ms past which it must not wait, Infinity without one. */
-    readonly deadline: number,
-    readonly maxWaitMs: number,
   ) {}
 
-  // Fixed for every task: on the prototype, not in each of a million queued objects.
+  get deadline(): number {
+    return Infinity;
+  }
+  get maxWaitMs(): number {
+    return Infinity;
+  }
   get signal(): undefined {
     return undefined;
   }
@@ -101,15 +108,29 @@ export class TaskTurn<T> implements Waiter {
   get maxPauseMs(): number {
     return Infinity;
   }
+  // Tasks carry no signal and never back off: no listener to hold, always in the queue proper.
+  get onAbort(): undefined {
+    return undefined;
+  }
+  set onAbort(_: (() => void) | undefined) {
+    // nothing to hold
+  }
+  get queued(): boolean {
+    return true;
+  }
+  set queued(_: boolean) {
+    // always queued
+  }
 
   grant(): void {
     // Runs inside the scheduler's drain, which is safe to re-enter: it takes its head afresh at every step, and a
     // task's own calls into ratewise only queue or take turns.
-    this.resolve(runTask(this.host, this.lane, this.task));
+    const { host } = handlers(undefined, this.lane);
+    this.resolve(runTask(host, this.lane, this.task));
   }
 
   fail(failure: Failure): void {
-    this.host.settled();
+    handlers(undefined, this.lane).host.settled();
     const { key } = this.lane.budget;
     const url = `task ${JSON.stringify(key)}`;
     if (failure.kind === 'closed') this.reject(new ClosedError({ method: 'TASK', url, when: 'pending' }));
@@ -126,17 +147,52 @@ export class TaskTurn<T> implements Waiter {
   }
 }
 
+/** A task that may wait only so long (`maxWait`): the rarer kind, so the common one does not carry the fields. */
+export class TimedTaskTurn<T> extends TaskTurn<T> {
+  constructor(
+    lane: Lane,
+    task: Task<T>,
+    priority: number,
+    cost: number,
+    /** Epoch ms past which it must not wait. */
+    readonly until: number,
+    readonly limitMs: number,
+  ) {
+    super(lane, task, priority, cost);
+  }
+
+  override get deadline(): number {
+    return this.until;
+  }
+  override get maxWaitMs(): number {
+    return this.limitMs;
+  }
+}
+
 function noop(): void {
   // replaced by the promise's own functions as soon as it exists
 }
 
-/** Queues `turn`; its promise settles when the task ran, or when it cannot get a turn. */
-export function queueTask<T>(turn: TaskTurn<T>): Promise<T> {
+/** Queues a task in `lane`; its promise settles when the task ran, or when it cannot get a turn. */
+export function queueTask<T>(
+  host: TaskHost,
+  lane: Lane,
+  task: Task<T>,
+  priority: number,
+  cost: number,
+  deadline: number,
+  maxWaitMs: number,
+): Promise<T> {
+  handlers(host, lane);
+  const turn =
+    deadline === Infinity
+      ? new TaskTurn(lane, task, priority, cost)
+      : new TimedTaskTurn(lane, task, priority, cost, deadline, maxWaitMs);
   const promise = new Promise<T>((resolve, reject) => {
     turn.resolve = resolve;
     turn.reject = reject;
   });
-  const seq = turn.host.scheduler.enter(turn.lane, turn);
-  if (seq > 0) turn.resolve(runTask(turn.host, turn.lane, turn.task));
+  const seq = host.scheduler.enter(lane, turn);
+  if (seq > 0) turn.resolve(runTask(host, lane, task));
   return promise;
 }
