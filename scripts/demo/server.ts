@@ -1,6 +1,5 @@
 // The demo's rate-limited API on 127.0.0.1: three flavours of the same limit (N requests per window, counted from
 // the first request of each window), each recording every request's arrival time and status on the server side.
-import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { RequestListener, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +7,7 @@ import rateLimitPlugin from '@fastify/rate-limit';
 import express from 'express';
 import { MemoryStore, rateLimit } from 'express-rate-limit';
 import Fastify from 'fastify';
+import { closeServer, HOST, listen } from '../lib/loopback.js';
 
 /** Which server the demo runs. */
 export type ServerKind = 'express' | 'fastify' | 'no-headers';
@@ -43,8 +43,6 @@ export interface DemoServer {
   /** Drops open connections and stops listening. Idempotent. */
   close(): Promise<void>;
 }
-
-const HOST = '127.0.0.1';
 
 /** What each kind is, and what it tells clients about its limit, in a phrase. */
 export function describeServer(kind: ServerKind): string {
@@ -128,24 +126,6 @@ class Recorder {
   arrivals(): readonly Arrival[] {
     return this.#log.map((record) => ({ ...record }));
   }
-}
-
-async function listen(server: Server): Promise<number> {
-  server.listen(0, HOST);
-  await once(server, 'listening');
-  return (server.address() as AddressInfo).port;
-}
-
-async function closeServer(server: Server): Promise<void> {
-  if (!server.listening) return;
-  const closed = new Promise<void>((resolve, reject) => {
-    server.close((error) => {
-      if (error) reject(error);
-      else resolve();
-    });
-  });
-  server.closeAllConnections();
-  await closed;
 }
 
 function demoServer(kind: ServerKind, limit: Limit, port: number, recorder: Recorder, close: () => Promise<void>) {

@@ -15,6 +15,7 @@ import express from 'express';
 import { MemoryStore, rateLimit } from 'express-rate-limit';
 import type { Options as ExpressRateLimitOptions } from 'express-rate-limit';
 import Fastify from 'fastify';
+import { closeServer, HOST, listen } from '../../scripts/lib/loopback.js';
 
 /** How many requests a server has seen, by outcome. */
 export interface HitCounts {
@@ -58,8 +59,6 @@ export interface TestServer {
    */
   close(): Promise<void>;
 }
-
-const HOST = '127.0.0.1';
 
 type MutableRecord = { -readonly [K in keyof RecordedRequest]: RecordedRequest[K] };
 
@@ -123,25 +122,6 @@ class Tally {
   async drained(): Promise<void> {
     await Promise.all([...this.#open].map((res) => once(res, 'close')));
   }
-}
-
-async function listen(server: Server): Promise<number> {
-  server.listen(0, HOST);
-  await once(server, 'listening');
-  return (server.address() as AddressInfo).port;
-}
-
-/** Closes a node:http server for good: in-flight and keep-alive connections are destroyed, not waited for. */
-async function closeServer(server: Server): Promise<void> {
-  if (!server.listening) return;
-  const closed = new Promise<void>((resolve, reject) => {
-    server.close((error) => {
-      if (error) reject(error);
-      else resolve();
-    });
-  });
-  server.closeAllConnections();
-  await closed;
 }
 
 function handle(port: number, tally: Tally, close: () => Promise<void>): TestServer {
