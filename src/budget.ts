@@ -44,6 +44,8 @@ export class Budget {
   inFlight = 0;
   /** Epoch ms before which nothing is sent (the server's Retry-After, or a backoff after a bare 429). */
   pausedUntil = 0;
+  /** The instant the server named for the pause, without jitter (no later than `pausedUntil`). */
+  orderedUntil = 0;
   /** Throttles without timing in a row: the exponent of the budget's own backoff. */
   consecutiveThrottles = 0;
   server: ServerView | undefined;
@@ -237,9 +239,13 @@ export class Budget {
     this.#probeFrom = this.counters.sent + 1;
   }
 
-  /** Stops sending until `until`; the first request after it goes alone. */
-  pause(until: number): void {
+  /**
+   * Stops sending until `until`; the first request after it goes alone. `ordered` is the instant the server named,
+   * before the jitter added to it: what a waiter's `maxRetryAfter` is held against.
+   */
+  pause(until: number, ordered = until): void {
     if (until > this.pausedUntil) this.pausedUntil = until;
+    if (ordered > this.orderedUntil) this.orderedUntil = ordered;
     this.#probe();
     this.#cycleSent = 0;
     this.#cycleAccepted = 0;

@@ -65,8 +65,16 @@ export class Lane {
  * Whether a waiter cannot wait until `readyAt`: its deadline comes first (or has passed), or the server ordered a
  * pause longer than it accepts.
  */
-function tooLate(waiter: Waiter, readyAt: number, reason: WaitReason | undefined, now: number): Failure | undefined {
-  if (reason === 'paused' && readyAt - now > waiter.maxPauseMs) return { kind: 'paused', retryAt: readyAt };
+function tooLate(
+  waiter: Waiter,
+  readyAt: number,
+  reason: WaitReason | undefined,
+  now: number,
+  orderedAt: number,
+): Failure | undefined {
+  if (reason === 'paused' && Math.min(readyAt, orderedAt) - now > waiter.maxPauseMs) {
+    return { kind: 'paused', retryAt: readyAt };
+  }
   if (waiter.deadline <= now || (readyAt !== Infinity && readyAt > waiter.deadline)) {
     return { kind: 'deadline', retryAt: readyAt === Infinity ? now : readyAt };
   }
@@ -113,7 +121,8 @@ export class Scheduler {
       }
       // Whatever is queued ahead, it cannot go before the budget is ready: a wait already too long for this waiter
       // fails now. (The drain checks a pause against the queue only once, so it would not see a newcomer's limits.)
-      const failure = ready.at > now ? tooLate(waiter, ready.at, ready.reason, now) : undefined;
+      const failure =
+        ready.at > now ? tooLate(waiter, ready.at, ready.reason, now, lane.budget.orderedUntil) : undefined;
       if (failure) {
         waiter.done = true;
         waiter.fail(failure);
@@ -230,7 +239,7 @@ export class Scheduler {
   #failLate(lane: Lane, readyAt: number, reason: WaitReason | undefined, now: number): number {
     let earliest = Infinity;
     for (const waiter of lane.queue.entries()) {
-      const failure = tooLate(waiter, readyAt, reason, now);
+      const failure = tooLate(waiter, readyAt, reason, now, lane.budget.orderedUntil);
       if (failure) {
         this.#drop(lane, waiter);
         waiter.fail(failure);

@@ -65,7 +65,10 @@ export interface Turn {
  */
 export function acquire(ctx: SendContext, t: TurnRequest, waiter: Turn): Promise<number> | number {
   const { lane, method, safeUrl, signal, cost, priority } = t;
-  if (ctx.isClosed()) return Promise.reject(new ClosedError({ method, url: safeUrl }));
+  if (ctx.isClosed()) {
+    // A retry was under way when the client closed: the call was pending, not made after the close.
+    return Promise.reject(new ClosedError({ method, url: safeUrl, when: waiter.front ? 'pending' : 'afterClose' }));
+  }
   if (!waiter.front && waiter.notBefore === 0 && !signal?.aborted) {
     const seq = ctx.scheduler.tryNow(lane, cost);
     if (seq > 0) return seq;
@@ -136,8 +139,14 @@ export async function send(ctx: SendContext, call: Call): Promise<Response> {
   let rateLimitRetries = 0;
   let previousDelayMs: number | undefined;
   const waiter: Turn = { front: false, notBefore: 0, deadline, maxWaitMs, maxPauseMs: retry.maxRetryAfter };
-  const pauseBudget = (until: number, reason: RatewiseEvents['paused']['reason'], status: number | undefined): void => {
-    budget.pause(until);
+  /** Pauses the budget until `until`; `ordered` is the server's own instant, before any jitter (for the cap). */
+  const pauseBudget = (
+    until: number,
+    reason: RatewiseEvents['paused']['reason'],
+    status: number | undefined,
+    ordered = until,
+  ): void => {
+    budget.pause(until, ordered);
     events.emit('paused', { key: budget.key, until, reason, status });
   };
   const turn: TurnRequest = {
@@ -173,6 +182,10 @@ export async function send(ctx: SendContext, call: Call): Promise<Response> {
       }
       if (events.hasListeners('rateLimitInfo'))
         events.emit('rateLimitInfo', { key: budget.key, url: safeUrl, status: response.status, info });
+      // Quota spent, though this request got through: nothing more until the reset, for anybody.
+      if (!info.isRateLimited && info.remaining === 0 && info.resetAt !== undefined && info.resetAt > now) {
+        pauseBudget(info.resetAt, 'remaining-zero', response.status);
+      }
       outcome = { kind: 'response', status: response.status, info };
     } else {
       outcome = { kind: 'error', error };
@@ -232,7 +245,10 @@ export async function send(ctx: SendContext, call: Call): Promise<Response> {
           status: response?.status,
         });
       }
-      if (decision.reason === 'max-retry-after' || decision.reason === 'max-wait') {
+      const throttled = outcome.kind === 'response' && outcome.info.isRateLimited;
+      // A wait beyond what the call allows is a rate-limit error for a throttle; for an error (a 500 whose backoff
+      // would end past maxWait) the call ends as fetch would: with that response, or that network error.
+      if (decision.reason === 'max-retry-after' || (decision.reason === 'max-wait' && throttled)) {
         throw new RateLimitError({
           reason: decision.reason === 'max-wait' ? 'maxWait' : 'maxRetryAfter',
           key: budget.key,
@@ -255,11 +271,14 @@ export async function send(ctx: SendContext, call: Call): Promise<Response> {
     previousDelayMs = decision.delayMs;
     waiter.front = true;
     waiter.notBefore = 0;
-    // The decision already held the server's wait to maxRetryAfter; its upward jitter may end past the cap, and
-    // this request must sit through its own pause rather than fail the check meant for longer server waits.
-    waiter.maxPauseMs = decision.pause ? Math.max(retry.maxRetryAfter, decision.delayMs) : retry.maxRetryAfter;
     if (decision.pause) {
-      pauseBudget(now + decision.delayMs, decision.pause, response?.status);
+      // The cap is checked against the server's own instant: the jitter added to it may end past the cap.
+      const info = outcome.kind === 'response' ? outcome.info : undefined;
+      const ordered =
+        decision.source === 'server' && info
+          ? (info.retryAt ?? (info.remaining === 0 ? info.resetAt : undefined))
+          : undefined;
+      pauseBudget(now + decision.delayMs, decision.pause, response?.status, ordered ?? now + decision.delayMs);
     } else {
       waiter.notBefore = now + decision.delayMs;
     }

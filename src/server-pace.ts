@@ -55,9 +55,12 @@ export function observe(previous: ServerPace | undefined, o: Observation, now: n
   return { allowance, resetAt, burst, remaining: o.remaining, tokens: Math.min(tokens, allowance), updatedAt: now };
 }
 
-/** Tokens per ms: the allowance spread evenly over the time left. */
+/**
+ * Tokens per ms: the allowance spread evenly over the time left, in `allowance + 1` equal steps, so that the last
+ * request goes one step before the reset rather than on it (where it would wait for the probe of the next window).
+ */
 function ratePerMs(pace: ServerPace, now: number): number {
-  return pace.allowance / Math.max(1, pace.resetAt - now);
+  return (pace.allowance + 1) / Math.max(1, pace.resetAt - now);
 }
 
 function current(pace: ServerPace, now: number): number {

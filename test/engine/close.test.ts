@@ -94,8 +94,14 @@ describe('close()', () => {
     expect(clock.pending()).toBe(0);
   });
 
-  it.todo(
-    "design: a call in flight during close() that then wants a retry fails with ClosedError when: 'afterClose' " +
-      "(acquire's closed check), though it was pending when the client closed; 'pending' would describe it better.",
-  );
+  it("fails a retry that was under way when the client closed with ClosedError when: 'pending'", async () => {
+    const { rw, server } = rig({ retry: { backoff: { baseMs: 0 } } }, () => 'hold');
+    const call = track(rw.fetch('https://a.test/'));
+    await flush();
+    const closed = track(rw.close());
+    server.calls[0]!.respond(status(503));
+    await flush();
+    expect(call.error).toMatchObject({ name: 'ClosedError', when: 'pending' });
+    expect(closed.state).toBe('fulfilled');
+  });
 });

@@ -79,7 +79,9 @@ describe('budget eviction', () => {
   });
 
   it('keeps a budget whose server quota is spent until a reset, however long it is idle', async () => {
-    const { rw, clock, server } = rig({}, (call) => (call.index === 0 ? ok(quota(5000, 0, 3600)) : ok()));
+    const { rw, clock, server } = rig({ retry: { maxRetryAfter: 3_600_000 } }, (call) =>
+      call.index === 0 ? ok(quota(5000, 0, 3600)) : ok(),
+    );
     await rw.fetch('https://api.test/');
     await advance(clock, 600_000); // twice the default budgetIdleMs
     await rw.fetch('https://other.test/'); // makes a budget: eviction runs

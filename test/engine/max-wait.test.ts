@@ -134,10 +134,17 @@ describe('maxWait', () => {
     expect(call.error).toMatchObject({ name: 'RateLimitError', reason: 'maxWait', retryAt: T0 + 1000, key: 'jobs' });
   });
 
-  it.todo(
-    'design: a request queued behind a server pause whose Retry-After is within maxRetryAfter but whose upward ' +
-      'jitter ends past it (Retry-After 10 s, cap 10 s, random 0.9: pause 10.9 s) fails with RateLimitError ' +
-      "'maxRetryAfter' although the server asked for 10 s. The refused request itself now sits through its own " +
-      'pause (send.ts); should queued requests compare the cap with the server wait rather than the jittered pause?',
-  );
+  it('holds maxRetryAfter against the server instant, not the jitter added to it', async () => {
+    // Retry-After 10 s with the cap at 10 s; random 0.9 adds 900 ms to the pause. Queued requests sit it out.
+    const { rw, clock, server } = rig({ retry: { maxRetryAfter: 10_000 }, random: () => 0.9 }, (call) =>
+      call.index === 0 ? tooMany(10) : ok(),
+    );
+    const first = track(rw.fetch('https://a.test/first'), clock);
+    await flush();
+    const second = track(rw.fetch('https://a.test/second'), clock);
+    await advance(clock, 10_900);
+    expect(second.state).toBe('fulfilled');
+    expect(first.state).toBe('fulfilled');
+    expect(server.calls.map((c) => c.at - T0)).toEqual([0, 10_900, 10_900]);
+  });
 });

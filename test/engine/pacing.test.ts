@@ -47,7 +47,8 @@ describe('a new budget', () => {
 
 describe('pacing by the server headers', () => {
   it('spreads the remaining quota evenly until the reset', async () => {
-    // The first answer says 20 requests remain for the next 10 s: a burst of 10 % (2), then the other 18 evenly.
+    // The first answer says 20 requests remain for the next 10 s: a burst of 10 % (2), then the other 18 evenly, in
+    // 19 steps, so that the last goes one step before the reset rather than on it.
     const { rw, clock, server } = rig({ serverReserve: 0 }, (call) =>
       call.index === 0 ? ok(quota(100, 20, 10)) : ok(),
     );
@@ -55,13 +56,12 @@ describe('pacing by the server headers', () => {
     for (let i = 0; i < 30; i++) void rw.fetch(`https://a.test/${i}`);
     await advance(clock, 9999);
     const sent = since(server.sentAt.slice(1));
-    // The last of the 18 falls due at the reset itself, where it becomes the probe of the next window.
-    expect(sent).toHaveLength(19);
+    expect(sent).toHaveLength(20);
     expect(sent.slice(0, 2)).toEqual([0, 0]);
     const gaps = sent.slice(2).map((t, i) => t - sent[i + 1]!);
-    // 10 000 ms / 18 = 555.6 ms, each wait rounded up to a whole ms.
-    for (const gap of gaps) expect([555, 556]).toContain(gap);
-    expect(clock.scheduled.every((ms) => ms >= 555 && ms <= 556)).toBe(true);
+    // 10 000 ms / 19 = 526.3 ms, each wait rounded up to a whole ms.
+    for (const gap of gaps) expect([526, 527]).toContain(gap);
+    expect(clock.scheduled.every((ms) => ms >= 526 && ms <= 527)).toBe(true);
   });
 
   it('keeps the reserve share of the limit unused', async () => {
@@ -266,15 +266,25 @@ describe('pauses', () => {
     expect(since(server.calls.slice(4 + 3).map((x) => x.at))).toEqual([8000]);
   });
 
-  it.todo(
-    'design: a 2xx saying remaining: 0 until a reset holds the budget through the server pace (reason "server"), ' +
-      'not a pause: no "paused" event, stats().pausedUntil stays undefined, and maxRetryAfter does not apply, so a ' +
-      'queued request waits out an hour-long reset that a 429 with the same headers would refuse at once with ' +
-      'RateLimitError (only maxWait bounds it). Should remaining: 0 with a reset pause the budget like a throttle?',
-  );
-  it.todo(
-    'design: pacing spreads the allowance so that its last token falls due at the reset itself, where the window ' +
-      "turns and that request becomes the next window's probe: one request of each window's quota goes unused " +
-      '(19 of 20 in "spreads the remaining quota evenly until the reset").',
-  );
+  it('pauses the budget until the reset when a response that got through says remaining: 0', async () => {
+    const { rw, clock, server } = rig({}, (call) => (call.index === 0 ? ok(quota(10, 0, 30)) : ok()));
+    const paused: number[] = [];
+    rw.on('paused', (e) => paused.push(e.until - T0));
+    await rw.fetch('https://a.test/first');
+    expect(paused).toEqual([30_000]);
+    expect(rw.stats()[0]!.pausedUntil).toBe(T0 + 30_000);
+    const next = track(rw.fetch('https://a.test/next'), clock);
+    await advance(clock, 30_000);
+    expect(next.state).toBe('fulfilled');
+    expect(server.calls.map((c) => c.at - T0)).toEqual([0, 30_000]);
+  });
+
+  it('fails queued calls at once when a spent quota resets later than maxRetryAfter', async () => {
+    const { rw, clock, server } = rig({}, (call) => (call.index === 0 ? ok(quota(5000, 0, 3600)) : ok()));
+    await rw.fetch('https://a.test/first');
+    const next = track(rw.fetch('https://a.test/next'), clock);
+    await flush();
+    expect(next.error).toMatchObject({ name: 'RateLimitError', reason: 'maxRetryAfter', retryAt: T0 + 3_600_000 });
+    expect(server.calls).toHaveLength(1);
+  });
 });
