@@ -251,6 +251,14 @@ export class Budget {
     this.#cycleAccepted = 0;
   }
 
+  /**
+   * When the server's current window resets, as closely as heard: every answer rounds the time left up to whole
+   * seconds, and the pace keeps the earliest reading of the window. Undefined without a pace.
+   */
+  get serverResetAt(): number | undefined {
+    return this.#pace?.resetAt;
+  }
+
   /** The local bucket's tokens now (the emptiest bucket), or undefined without a local rate. */
   tokens(now: number): number | undefined {
     if (this.config.limits.length === 0) return undefined;

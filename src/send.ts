@@ -184,7 +184,7 @@ export async function send(ctx: SendContext, call: Call): Promise<Response> {
         events.emit('rateLimitInfo', { key: budget.key, url: safeUrl, status: response.status, info });
       // Quota spent, though this request got through: nothing more until the reset, for anybody.
       if (!info.isRateLimited && info.remaining === 0 && info.resetAt !== undefined && info.resetAt > now) {
-        pauseBudget(info.resetAt, 'remaining-zero', response.status);
+        pauseBudget(Math.min(info.resetAt, budget.serverResetAt ?? Infinity), 'remaining-zero', response.status);
       }
       outcome = { kind: 'response', status: response.status, info };
     } else {
