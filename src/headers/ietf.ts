@@ -1,5 +1,6 @@
 // IETF draft-ietf-httpapi-ratelimit-headers, every syntax in use (HEADERS.md 1 and 4.4).
-import { type BareItem, type Dictionary, type List, parseDictionary, parseList, Token } from 'structured-headers';
+import { type BareItem, type Dictionary, type List, parseDictionary, Token } from 'structured-headers';
+import { readList } from './sf-list.js';
 import { parseHttpDate } from './dates.js';
 import type { Fields } from './fields.js';
 import type { RateLimitPolicy, RateLimitSource } from './types.js';
@@ -12,6 +13,7 @@ import {
   parseRemainingValue,
   parseResetInstant,
   type TimeBase,
+  makePolicy,
 } from './values.js';
 
 /** What a policy field says about one quota: its size, window and unit. Unnamed items are drafts 03 to 07. */
@@ -40,7 +42,7 @@ const DRAFT7_KEYS = ['limit', 'remaining', 'reset'] as const;
 function safeList(value: string | undefined): List {
   if (value === undefined) return [];
   try {
-    return parseList(value);
+    return readList(value);
   } catch {
     // RFC 9651: a field that fails to parse is ignored as a whole.
     return [];
@@ -157,7 +159,7 @@ function namedPolicies(
     seen.add(name);
     const policy = items.find((i) => i.name === name);
     out.push(
-      compact<RateLimitPolicy>({
+      makePolicy({
         source,
         name,
         unit: policy?.unit ?? 'requests',
@@ -202,7 +204,7 @@ function draft7Policy(
     values.push(member?.[0] as number | undefined);
   }
   const [limit, remaining, reset] = values;
-  return compact<RateLimitPolicy>({
+  return makePolicy({
     source: 'ietf-draft7',
     unit: 'requests',
     limit,
@@ -256,7 +258,7 @@ function draft6Policies(fields: Fields, items: readonly PolicyItem[], time: Time
   const out: RateLimitPolicy[] = [];
   if (limit !== undefined || remaining !== undefined || resetAt !== undefined) {
     out.push(
-      compact<RateLimitPolicy>({
+      makePolicy({
         source: 'ietf-draft6',
         name: fields.get('ratelimit-name'),
         unit: 'requests',

@@ -5,7 +5,7 @@ import { readIetf } from './ietf.js';
 import { readRetryAt, readServerDate } from './retry-after.js';
 import { mergeSameQuota, selectPolicy } from './select.js';
 import type { HeaderInput, ParseRateLimitOptions, RateLimitInfo, RateLimitPolicy } from './types.js';
-import { compact, LazyTimeBase, parseCount, type TimeBase } from './values.js';
+import { LazyTimeBase, parseCount, type TimeBase } from './values.js';
 import { readAnthropic, readAzure, readHubSpot, readOpenAi, readSalesforce, readShopify } from './vendors.js';
 import { readBucket, readKong, readScope, readXRateLimit } from './x-ratelimit.js';
 
@@ -51,15 +51,16 @@ export function parseRateLimit(
     status === 429 ||
     (status === 503 && retryAt !== undefined) ||
     (status === 403 && (retryAt !== undefined || selected?.remaining === 0));
-  return compact<RateLimitInfo>({
-    limit: selected?.limit,
-    remaining: selected?.remaining,
-    resetAt: selected?.resetAt,
-    windowMs: selected?.windowMs,
-    retryAt,
-    bucket: readBucket(fields),
-    scope: readScope(fields),
-    isRateLimited,
-    policies,
-  });
+  // Field by field in one order: every result shares a few shapes (see makePolicy).
+  const info: { -readonly [K in keyof RateLimitInfo]: RateLimitInfo[K] } = { isRateLimited, policies };
+  if (selected?.limit !== undefined) info.limit = selected.limit;
+  if (selected?.remaining !== undefined) info.remaining = selected.remaining;
+  if (selected?.resetAt !== undefined) info.resetAt = selected.resetAt;
+  if (selected?.windowMs !== undefined) info.windowMs = selected.windowMs;
+  if (retryAt !== undefined) info.retryAt = retryAt;
+  const bucket = readBucket(fields);
+  if (bucket !== undefined) info.bucket = bucket;
+  const scope = readScope(fields);
+  if (scope !== undefined) info.scope = scope;
+  return info;
 }

@@ -1,5 +1,6 @@
 // Scalar values inside rate-limit fields: counts, delays, durations and reset instants. Pure, never throws.
 import { parseAnyDate } from './dates.js';
+import type { RateLimitPolicy } from './types.js';
 
 /** The instants a parse is measured against. */
 export interface TimeBase {
@@ -166,4 +167,21 @@ export function compact<T extends object>(o: Loose<T>): T {
   const input = o as Record<string, unknown>;
   for (const key in input) if (input[key] !== undefined) out[key] = input[key];
   return out as T;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * A policy with only its stated fields, built field by field in one fixed order (faster than {@link compact} on
+ * the hot path, and every policy shares the same few shapes).
+ */
+export function makePolicy(p: Loose<RateLimitPolicy> & Pick<RateLimitPolicy, 'source' | 'unit'>): RateLimitPolicy {
+  const out: Mutable<RateLimitPolicy> = { source: p.source, unit: p.unit };
+  if (p.name !== undefined) out.name = p.name;
+  if (p.limit !== undefined) out.limit = p.limit;
+  if (p.remaining !== undefined) out.remaining = p.remaining;
+  if (p.resetAt !== undefined) out.resetAt = p.resetAt;
+  if (p.windowMs !== undefined) out.windowMs = p.windowMs;
+  if (p.partitionKey !== undefined) out.partitionKey = p.partitionKey;
+  return out;
 }

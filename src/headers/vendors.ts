@@ -6,13 +6,13 @@ import type { RateLimitPolicy, RateLimitSource } from './types.js';
 import {
   afterDelay,
   atServerInstant,
-  compact,
   mergeDuplicates,
   parseGoDurationMs,
   parseLimitValue,
   parseWindowMs,
   parseRemainingValue,
   type TimeBase,
+  makePolicy,
 } from './values.js';
 
 type ResetReader = (value: string, time: TimeBase) => number | undefined;
@@ -44,7 +44,7 @@ function dimension(
   const remaining = readField(remainingValue, parseRemainingValue, Math.min);
   const resetAt = readField(resetValue, (v) => readReset(v, time), Math.max);
   if (limit === null || remaining === null || resetAt === null) return undefined;
-  return compact<RateLimitPolicy>({ source, name, unit: name, limit, remaining, resetAt });
+  return makePolicy({ source, name, unit: name, limit, remaining, resetAt });
 }
 
 const goDuration: ResetReader = (value, time) => afterDelay(parseGoDurationMs(value), time);
@@ -100,7 +100,7 @@ export function readHubSpot(fields: Fields, time: TimeBase): RateLimitPolicy[] {
   ];
   for (const [name, limitName, remainingName, windowMs] of windows) {
     const policy = dimension(fields, 'hubspot', name, [limitName, remainingName], goDuration, time);
-    if (policy) out.push(compact<RateLimitPolicy>({ ...policy, unit: 'requests', windowMs }));
+    if (policy) out.push(makePolicy({ ...policy, unit: 'requests', windowMs }));
   }
   return out;
 }

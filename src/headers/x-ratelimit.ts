@@ -5,13 +5,13 @@ import { readLimitField } from './ietf.js';
 import type { RateLimitPolicy } from './types.js';
 import {
   afterDelay,
-  compact,
   mergeDuplicates,
   parseRemainingValue,
   parseResetInstant,
   parseSecondsMs,
   parseWindowMs,
   type TimeBase,
+  makePolicy,
 } from './values.js';
 
 /** Field names of one family, spelled out once: the hot path looks them up without building strings. */
@@ -69,7 +69,7 @@ function readFamily(fields: Fields, names: FamilyNames, time: TimeBase, out: Rat
   if (limit === undefined && remaining === undefined && resetAt === undefined) return;
   const interval = fields.get(names.interval); // Confluence Data Center
   out.push(
-    compact<RateLimitPolicy>({
+    makePolicy({
       source: 'x-ratelimit',
       name: fields.get(names.resource),
       unit: 'requests',
@@ -90,9 +90,7 @@ export function readKong(fields: Fields): RateLimitPolicy[] {
     const remaining = remainingOf(fields.get(remainingName));
     const limit = limitValue === undefined ? undefined : readLimitField(limitValue).limit;
     if (limit === undefined && remaining === undefined) continue;
-    out.push(
-      compact<RateLimitPolicy>({ source: 'x-ratelimit', name: period, unit: 'requests', limit, remaining, windowMs }),
-    );
+    out.push(makePolicy({ source: 'x-ratelimit', name: period, unit: 'requests', limit, remaining, windowMs }));
   }
   return out;
 }
