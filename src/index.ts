@@ -37,3 +37,4 @@ export type {
   RateLimitSource,
 } from './headers/index.js';
 export { redactUrl } from './redact.js';
+export { giveUpReason } from './send.js';

@@ -6,7 +6,7 @@ import { parseRateLimit } from './headers/index.js';
 import type { RequestOptions } from './options.js';
 import type { PreparedRequest } from './request.js';
 import type { ResolvedOptions, ResolvedRetry } from './resolve-options.js';
-import { decideRetry, type AttemptOutcome } from './retry.js';
+import { decideRetry, type AttemptOutcome, type GiveUpReason } from './retry.js';
 import type { Failure, Lane, Scheduler, Waiter } from './scheduler.js';
 
 /** What one logical request needs from its client. */
@@ -25,6 +25,23 @@ export interface Call {
   readonly safeUrl: string;
   readonly signal: AbortSignal | undefined;
   readonly perRequest: RequestOptions;
+}
+
+const GIVE_UP = Symbol.for('ratewise.giveUp');
+
+function markGiveUp(error: unknown, reason: GiveUpReason): void {
+  if (typeof error === 'object' && error !== null && Object.isExtensible(error)) {
+    Object.defineProperty(error, GIVE_UP, { value: reason, configurable: true });
+  }
+}
+
+/**
+ * Why ratewise did not retry a network error it passed on (`'body-not-replayable'`, `'not-idempotent'`,
+ * `'retry-limit'`, …), or undefined for any other error.
+ */
+export function giveUpReason(error: unknown): GiveUpReason | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  return (error as Record<symbol, GiveUpReason | undefined>)[GIVE_UP];
 }
 
 /** Frees a response that will not be returned, so its connection goes back to the pool. */
@@ -262,6 +279,9 @@ export async function send(ctx: SendContext, call: Call): Promise<Response> {
         });
       }
       if (response) return response;
+      // The network error goes to the caller as it is, with why it was not retried (when it was not for being
+      // what it is): see `giveUpReason`.
+      if (decision.reason !== 'success' && decision.reason !== 'not-network-error') markGiveUp(error, decision.reason);
       throw error;
     }
     discard(response);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { giveUpReason } from '../../src/index.js';
 import { RateLimitError, RetryBudgetExceededError } from '../../src/errors.js';
 import {
   advance,
@@ -128,6 +129,8 @@ describe('what is retried', () => {
       expect(server.calls).toHaveLength(1);
       expect(call.state).not.toBe('pending');
       expect(eventsOf('giveUp').map((e) => e.reason)).toEqual(['body-not-replayable']);
+      // The network error reaches the caller as it was thrown, and says why it was not retried.
+      if ('throws' in reply) expect(giveUpReason(call.error)).toBe('body-not-replayable');
     }
   });
 
