@@ -1,13 +1,13 @@
 // The demo's rate-limited API on 127.0.0.1: three flavours of the same limit (N requests per window, counted from
 // the first request of each window), each recording every request's arrival time and status on the server side.
 import { createServer } from 'node:http';
-import type { RequestListener, Server, ServerResponse } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import rateLimitPlugin from '@fastify/rate-limit';
 import express from 'express';
 import { MemoryStore, rateLimit } from 'express-rate-limit';
 import Fastify from 'fastify';
-import { closeServer, HOST, listen } from '../lib/loopback.js';
+import { closeServer, HOST, listen, onHead } from '../lib/loopback.js';
 
 /** Which server the demo runs. */
 export type ServerKind = 'express' | 'fastify' | 'no-headers';
@@ -113,12 +113,9 @@ class Recorder {
     return (req, res) => {
       const record = { receivedAt: Date.now(), status: undefined as number | undefined };
       this.#log.push(record);
-      // Node writes every head through `writeHead`, the implicit one of `res.end()` included.
-      const writeHead = res.writeHead.bind(res);
-      res.writeHead = ((...args: Parameters<ServerResponse['writeHead']>) => {
-        record.status ??= args[0];
-        return writeHead(...args);
-      }) as ServerResponse['writeHead'];
+      onHead(res, (status) => {
+        record.status = status;
+      });
       listener(req, res);
     };
   }

@@ -1,6 +1,6 @@
 // Local HTTP servers for the demo, the tests and the benchmarks: always on 127.0.0.1, on a free port.
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** The only address ratewise's own servers listen on. */
@@ -24,4 +24,20 @@ export async function closeServer(server: Server): Promise<void> {
   });
   server.closeAllConnections();
   await closed;
+}
+
+/**
+ * Calls `onStatus` with the status of `res`'s head as it is written, whichever framework writes it: Node writes
+ * every head through `writeHead`, the implicit one of `res.end()` included, before any byte reaches the client.
+ */
+export function onHead(res: ServerResponse, onStatus: (status: number) => void): void {
+  const writeHead = res.writeHead.bind(res);
+  let seen = false;
+  res.writeHead = ((...args: Parameters<ServerResponse['writeHead']>) => {
+    if (!seen) {
+      seen = true;
+      onStatus(args[0]);
+    }
+    return writeHead(...args);
+  }) as ServerResponse['writeHead'];
 }

@@ -15,7 +15,7 @@ import express from 'express';
 import { MemoryStore, rateLimit } from 'express-rate-limit';
 import type { Options as ExpressRateLimitOptions } from 'express-rate-limit';
 import Fastify from 'fastify';
-import { closeServer, HOST, listen } from '../../scripts/lib/loopback.js';
+import { closeServer, HOST, listen, onHead } from '../../scripts/lib/loopback.js';
 
 /** How many requests a server has seen, by outcome. */
 export interface HitCounts {
@@ -83,13 +83,10 @@ class Tally {
       res.once('close', () => {
         this.#open.delete(res);
       });
-      // Node writes every head through `writeHead`, including the implicit one of `res.end()`, so this sees the
-      // final status before any byte reaches the client. Frameworks' own hooks would not cover all three servers.
-      const writeHead = res.writeHead.bind(res);
-      res.writeHead = ((...args: Parameters<ServerResponse['writeHead']>) => {
-        record.status ??= args[0];
-        return writeHead(...args);
-      }) as ServerResponse['writeHead'];
+      // Frameworks' own hooks would not cover all three servers: the head itself is watched.
+      onHead(res, (status) => {
+        record.status = status;
+      });
       listener(req, res);
     };
   }
