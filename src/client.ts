@@ -225,7 +225,8 @@ class Client implements Ratewise {
     }
     const o = this.#options;
     const now = o.clock.now();
-    const retryBudget = o.retry.budget && new RetryBudget(o.retry.budget);
+    // Tasks are never retried: their budgets need no retry budget.
+    const retryBudget = adaptive && o.retry.budget ? new RetryBudget(o.retry.budget) : undefined;
     lane = new Lane(new Budget(key, budgetFor(o.budgets, host), now, o.serverReserve, retryBudget, adaptive));
     // Before the new lane joins: it is idle until its request takes it, and evicting it would leave that request in
     // a lane of its own, apart from the next request of the same key.
