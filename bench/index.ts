@@ -7,10 +7,11 @@ import type { RunContext, Section } from './report.js';
 import { goodput } from './sections/goodput.js';
 import { headerParsing } from './sections/header-parsing.js';
 import { memory } from './sections/memory.js';
+import { peers } from './sections/peers.js';
 import { scheduling } from './sections/scheduling.js';
 
 /** Every section, in the order they run and appear in RESULTS.md. New sections are appended here. */
-const sections: readonly Section[] = [headerParsing, scheduling, memory, goodput];
+const sections: readonly Section[] = [headerParsing, scheduling, memory, goodput, peers];
 
 /** Packages listed for every run, whatever the sections. */
 const HARNESS = ['tinybench', 'typescript'];

@@ -11,10 +11,7 @@ import type { RunContext, Section, SectionResult } from '../report.js';
 /** Goodput over full windows, as a fraction of the allowed rate. */
 const TARGET_GOODPUT = 0.95;
 
-interface Shape {
-  /** Requests the server allows per window. */
-  readonly limit: number;
-  readonly windowMs: number;
+interface Shape extends AllowedRate {
   /** Requests sent at once: a whole number of windows' worth, so the last window is a full one too. */
   readonly requests: number;
   readonly rounds: number;
@@ -47,12 +44,18 @@ interface RunResult {
   readonly goodputWindows: number;
 }
 
+/** What a server allows: `limit` requests per window of `windowMs`. */
+export interface AllowedRate {
+  readonly limit: number;
+  readonly windowMs: number;
+}
+
 /**
  * express-rate-limit's memory store opens a client's window at its first request after the previous one ended
  * (windows drift with the client); its own clock reads a hair after the tally's, so an accepted request that would
- * overfill a window opens the next one.
+ * overfill a window opens the next one. @fastify/rate-limit's local store opens its windows the same way.
  */
-function expressWindows(requests: readonly RecordedRequest[], { limit, windowMs }: Shape): WindowCount[] {
+export function expressWindows(requests: readonly RecordedRequest[], { limit, windowMs }: AllowedRate): WindowCount[] {
   const windows: { startAt: number; accepted: number; rejected: number }[] = [];
   let current: (typeof windows)[number] | undefined;
   for (const { receivedAt, status } of requests) {
@@ -95,7 +98,7 @@ const scenarios: readonly Scenario[] = [
  * permits in the time from the first window's opening to the last's. A client that enters every window at once
  * scores 1; time lost entering windows (a late return after a pause) lowers it, and so does a window left part empty.
  */
-function goodputOverWindows(windows: readonly WindowCount[], { limit, windowMs }: Shape): number {
+export function goodputOverWindows(windows: readonly WindowCount[], { limit, windowMs }: AllowedRate): number {
   const last = windows.findLastIndex((window) => window.accepted > 0);
   if (last < 1) return NaN;
   const accepted = windows.slice(0, last).reduce((sum, window) => sum + window.accepted, 0);
