@@ -1,0 +1,45 @@
+// `npm run bench:quick` as a user runs it, in its own process: it must exit 0 by itself and print every section's
+// table. No figure is checked: timings depend on the machine.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { test } from 'vitest';
+import { goodput } from '../bench/sections/goodput.js';
+import { headerParsing } from '../bench/sections/header-parsing.js';
+import { memory } from '../bench/sections/memory.js';
+import { peers } from '../bench/sections/peers.js';
+import { scheduling } from '../bench/sections/scheduling.js';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** The sections in the order bench/index.ts runs them. */
+const sections = [headerParsing, scheduling, memory, goodput, peers];
+
+test(
+  'npx tsx bench/index.ts --quick exits 0 and prints every section with its table',
+  { timeout: 130_000 },
+  async ({ expect }) => {
+    const { stdout } = await run('npx', ['tsx', 'bench/index.ts', '--quick'], {
+      cwd: root,
+      timeout: 120_000,
+      // The child's own exit is the test: it must not need a signal to stop (execFile rejects on a non-zero exit).
+      killSignal: 'SIGKILL',
+      maxBuffer: 16 * 2 ** 20,
+    });
+    const lines = stdout.split('\n');
+    expect(lines).toContain('# ratewise benchmarks');
+    for (const [index, section] of sections.entries()) {
+      const heading = lines.indexOf(`## ${String(index + 1)}. ${section.title}`);
+      expect(heading, `heading of section ${section.id}`).toBeGreaterThanOrEqual(0);
+      const next = lines.findIndex((line, at) => at > heading && line.startsWith('## '));
+      const body = lines.slice(heading + 1, next === -1 ? undefined : next);
+      // A table header: a row of column names, then the delimiter row.
+      const header = body.findIndex(
+        (line, at) => /^\| .+ \|$/.test(line) && /^\|( -{3,}:? \|)+$/.test(body[at + 1] ?? ''),
+      );
+      expect(header, `table header of section ${section.id}`).toBeGreaterThanOrEqual(0);
+    }
+    expect(stdout).toMatch(/RESULTS\.md left unchanged/);
+  },
+);
