@@ -10,7 +10,7 @@ import { originOf, prepareRequest, type RatewiseRequestInit } from './request.js
 import { budgetFor, resolveOptions, type ResolvedOptions } from './resolve-options.js';
 import { RetryBudget } from './retry-budget.js';
 import { Lane, Scheduler } from './scheduler.js';
-import { send, type SendContext } from './send.js';
+import { fetchTransport, send, type SendContext, type Transport } from './send.js';
 import { queueTask, runTask, type TaskHost } from './tasks.js';
 
 /** One budget as `rw.stats()` reports it. */
@@ -30,6 +30,28 @@ export interface BudgetStats {
   readonly counters: Readonly<BudgetCounters>;
 }
 
+/** What `rw.request` needs to know of a request an adapter sends. */
+export interface AdapterRequest {
+  readonly method: string;
+  /** Absolute URL. */
+  readonly url: string | URL;
+  /** The request's headers, for `keyFn`. */
+  readonly headers?: HeadersInit;
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * Whether the body can be sent again.
+   * @default true
+   */
+  readonly replayable?: boolean;
+  /**
+   * Whether the request carries an `Idempotency-Key` (makes a POST or PATCH retryable).
+   * @default false
+   */
+  readonly hasIdempotencyKey?: boolean;
+  /** Per-request options, as in `rw.fetch`'s init. */
+  readonly ratewise?: RequestOptions | undefined;
+}
+
 /** Options of `rw.schedule()`. */
 export type ScheduleOptions = Pick<RequestOptions, 'priority' | 'cost' | 'maxWait'> & {
   /** The budget the task counts against; its options come from the `budgets` pattern that matches the key. */
@@ -39,6 +61,12 @@ export type ScheduleOptions = Pick<RequestOptions, 'priority' | 'cost' | 'maxWai
 export interface Ratewise {
   /** A drop-in `fetch`: same arguments and results, throttled and retried. Per-request options go in `init.ratewise`. */
   readonly fetch: (input: RequestInfo | URL, init?: RatewiseRequestInit) => Promise<Response>;
+  /**
+   * For adapters (axios, undici, your own client): runs one logical request through the engine, which calls
+   * `transport.send()` for each attempt and reads each answer through the transport. Same budgets, pacing, pauses
+   * and retries as `rw.fetch`.
+   */
+  readonly request: <R>(request: AdapterRequest, transport: Transport<R>) => Promise<R>;
   /** Runs `task` when the budget `key` allows (no retries: it is not HTTP). */
   schedule<T>(task: () => T | PromiseLike<T>, options?: ScheduleOptions): Promise<T>;
   /** Subscribes to an event; returns the function that unsubscribes. */
@@ -162,7 +190,30 @@ class Client implements Ratewise {
       originOf(request.url);
     this.#checkLoop(request.method, safeUrl);
     const signal = fetchInit.signal ?? (input instanceof Request ? input.signal : undefined);
-    return send(this.#ctx, { lane: this.#lane(key, request.host), request, safeUrl, signal, perRequest });
+    const transport = fetchTransport(this.#options.fetch, () => request.attempt());
+    return send(this.#ctx, { lane: this.#lane(key, request.host), request, safeUrl, signal, perRequest }, transport);
+  }
+
+  readonly request = <R>(request: AdapterRequest, transport: Transport<R>): Promise<R> =>
+    this.#track(this.#request(request, transport));
+
+  async #request<R>(input: AdapterRequest, transport: Transport<R>): Promise<R> {
+    const perRequest = checkRequestOptions(input.ratewise);
+    const url = new URL(input.url);
+    const method = input.method.toUpperCase();
+    const safeUrl = redactUrl(url);
+    if (this.#closed) throw new ClosedError({ method, url: safeUrl });
+    const keyFn = this.#options.keyFn;
+    const key =
+      perRequest.key ?? (keyFn && keyFn({ method, url, headers: new Headers(input.headers) })) ?? originOf(url);
+    this.#checkLoop(method, safeUrl);
+    const request = {
+      method,
+      replayable: input.replayable ?? true,
+      hasIdempotencyKey: input.hasIdempotencyKey ?? false,
+    };
+    const lane = this.#lane(key, url.host.toLowerCase());
+    return send(this.#ctx, { lane, request, safeUrl, signal: input.signal, perRequest }, transport);
   }
 
   #checkLoop(method: string, safeUrl: string): void {

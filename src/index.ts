@@ -1,6 +1,7 @@
 // The public surface of ratewise: re-exports only.
 export { createRatewise } from './client.js';
-export type { BudgetStats, Ratewise, ScheduleOptions } from './client.js';
+export type { AdapterRequest, BudgetStats, Ratewise, ScheduleOptions } from './client.js';
+export type { Transport } from './send.js';
 export type {
   BudgetOptions,
   LoopGuardOptions,

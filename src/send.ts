@@ -2,9 +2,8 @@
 // the response, a typed ratewise error, the caller's abort reason, or the network error after retries are spent.
 import { ClosedError, QueueFullError, RateLimitError, RetryBudgetExceededError } from './errors.js';
 import type { Emitter, RatewiseEvents } from './events.js';
-import { parseRateLimit } from './headers/index.js';
+import { parseRateLimit, type HeaderInput } from './headers/index.js';
 import type { RequestOptions } from './options.js';
-import type { PreparedRequest } from './request.js';
 import type { ResolvedOptions, ResolvedRetry } from './resolve-options.js';
 import { decideRetry, type AttemptOutcome, type GiveUpReason } from './retry.js';
 import type { Failure, Lane, Scheduler, Waiter } from './scheduler.js';
@@ -17,10 +16,33 @@ export interface SendContext {
   readonly isClosed: () => boolean;
 }
 
+/**
+ * How one attempt of a request is sent and read: `fetch` by default, an axios adapter or an undici dispatcher for
+ * the other entry points. The engine never looks inside `R` but through these.
+ */
+export interface Transport<R> {
+  /** Sends one attempt. Resolves with whatever came back, any status; rejects only when nothing did. */
+  send(): Promise<R>;
+  status(response: R): number;
+  headers(response: R): HeaderInput;
+  /** Frees a response that will not be returned (its body is not read), so its connection goes back to the pool. */
+  discard(response: R): void;
+}
+
+/** What the engine needs to know of a request besides how to send it. */
+export interface RequestShape {
+  /** Upper-case. */
+  readonly method: string;
+  /** Whether the body can be sent again. */
+  readonly replayable: boolean;
+  /** Whether the request carries an `Idempotency-Key`. */
+  readonly hasIdempotencyKey: boolean;
+}
+
 /** One logical request, as the client prepared it. */
 export interface Call {
   readonly lane: Lane;
-  readonly request: PreparedRequest;
+  readonly request: RequestShape;
   /** The URL for errors and events, with credentials and secrets removed. */
   readonly safeUrl: string;
   readonly signal: AbortSignal | undefined;
@@ -44,9 +66,19 @@ export function giveUpReason(error: unknown): GiveUpReason | undefined {
   return (error as Record<symbol, GiveUpReason | undefined>)[GIVE_UP];
 }
 
-/** Frees a response that will not be returned, so its connection goes back to the pool. */
-function discard(response: Response | undefined): void {
-  response?.body?.cancel().catch(() => undefined);
+/** `fetch` as a transport: the entry point of `rw.fetch`. */
+export function fetchTransport(
+  fetch: typeof globalThis.fetch,
+  attempt: () => [RequestInfo | URL, RequestInit],
+): Transport<Response> {
+  return {
+    send: () => fetch(...attempt()),
+    status: (response) => response.status,
+    headers: (response) => response.headers,
+    discard(response) {
+      response.body?.cancel().catch(() => undefined);
+    },
+  };
 }
 
 function retryOptions(base: ResolvedRetry, perRequest: RequestOptions): ResolvedRetry {
@@ -142,7 +174,7 @@ export function acquire(ctx: SendContext, t: TurnRequest, waiter: Turn): Promise
 }
 
 /** Sends one logical request through its lane, with retries, and settles it once. */
-export async function send(ctx: SendContext, call: Call): Promise<Response> {
+export async function send<R>(ctx: SendContext, call: Call, transport: Transport<R>): Promise<R> {
   const { options, scheduler, events } = ctx;
   const { lane, request, safeUrl, signal, perRequest } = call;
   const { budget } = lane;
@@ -176,13 +208,19 @@ export async function send(ctx: SendContext, call: Call): Promise<Response> {
   };
   for (let attempt = 1; ; attempt++) {
     const seq = await acquire(ctx, turn, waiter);
-    let response: Response | undefined;
+    let response: R | undefined;
     let error: unknown;
     try {
-      response = await options.fetch(...request.attempt());
+      response = await transport.send();
     } catch (e) {
       error = e;
     }
+    const discard = (r: R | undefined): void => {
+      if (r !== undefined) transport.discard(r);
+    };
+    // The errors carry a fetch Response; another transport's response reaches its caller through its adapter.
+    const errorResponse = response instanceof Response ? response : undefined;
+    const responseStatus = response === undefined ? undefined : transport.status(response);
     const now = options.clock.now();
     if (signal?.aborted) {
       scheduler.release(lane);
@@ -190,20 +228,21 @@ export async function send(ctx: SendContext, call: Call): Promise<Response> {
       throw signal.reason;
     }
     let outcome: AttemptOutcome;
-    if (response) {
-      const info = parseRateLimit(response.headers, { now, status: response.status });
+    if (response !== undefined && responseStatus !== undefined) {
+      const status = responseStatus;
+      const info = parseRateLimit(transport.headers(response), { now, status });
       budget.observe(info, now, seq);
       if (info.isRateLimited) {
         budget.counters.rateLimited++;
         budget.consecutiveThrottles++;
       }
       if (events.hasListeners('rateLimitInfo'))
-        events.emit('rateLimitInfo', { key: budget.key, url: safeUrl, status: response.status, info });
+        events.emit('rateLimitInfo', { key: budget.key, url: safeUrl, status, info });
       // Quota spent, though this request got through: nothing more until the reset, for anybody.
       if (!info.isRateLimited && info.remaining === 0 && info.resetAt !== undefined && info.resetAt > now) {
-        pauseBudget(Math.min(info.resetAt, budget.serverResetAt ?? Infinity), 'remaining-zero', response.status);
+        pauseBudget(Math.min(info.resetAt, budget.serverResetAt ?? Infinity), 'remaining-zero', status);
       }
-      outcome = { kind: 'response', status: response.status, info };
+      outcome = { kind: 'response', status, info };
     } else {
       outcome = { kind: 'error', error };
     }
@@ -223,7 +262,7 @@ export async function send(ctx: SendContext, call: Call): Promise<Response> {
     });
     if (decision.retry && !(budget.retryBudget?.tryWithdraw(now) ?? true)) {
       // The wait the decision found still holds for the budget, though this call does not retry.
-      if (decision.pause) pauseBudget(now + decision.delayMs, decision.pause, response?.status);
+      if (decision.pause) pauseBudget(now + decision.delayMs, decision.pause, responseStatus);
       scheduler.release(lane);
       budget.counters.giveUps++;
       events.emit('giveUp', {
@@ -232,14 +271,14 @@ export async function send(ctx: SendContext, call: Call): Promise<Response> {
         url: safeUrl,
         reason: 'retry-budget',
         attempts: attempt,
-        status: response?.status,
+        status: responseStatus,
       });
       throw new RetryBudgetExceededError({
         key: budget.key,
         method: request.method,
         url: safeUrl,
         attempts: attempt,
-        response,
+        response: errorResponse,
         cause: error,
       });
     }
@@ -248,7 +287,7 @@ export async function send(ctx: SendContext, call: Call): Promise<Response> {
       // deadline, retries spent, not retryable): nobody else should go before it either.
       if (decision.retryAt !== undefined && decision.retryAt > now) {
         const serverSaid = outcome.kind === 'response' && outcome.info.retryAt !== undefined;
-        pauseBudget(decision.retryAt, serverSaid ? 'retry-after' : 'remaining-zero', response?.status);
+        pauseBudget(decision.retryAt, serverSaid ? 'retry-after' : 'remaining-zero', responseStatus);
       }
       scheduler.release(lane);
       if (decision.reason !== 'success' && decision.reason !== 'not-retryable-status') {
@@ -259,7 +298,7 @@ export async function send(ctx: SendContext, call: Call): Promise<Response> {
           url: safeUrl,
           reason: decision.reason,
           attempts: attempt,
-          status: response?.status,
+          status: responseStatus,
         });
       }
       const throttled = outcome.kind === 'response' && outcome.info.isRateLimited;
@@ -274,11 +313,11 @@ export async function send(ctx: SendContext, call: Call): Promise<Response> {
           retryAt: decision.retryAt,
           waitMs: decision.waitMs,
           limitMs: decision.reason === 'max-wait' ? maxWaitMs : retry.maxRetryAfter,
-          response,
+          response: errorResponse,
           cause: error,
         });
       }
-      if (response) return response;
+      if (response !== undefined) return response;
       // The network error goes to the caller as it is, with why it was not retried (when it was not for being
       // what it is): see `giveUpReason`.
       if (decision.reason !== 'success' && decision.reason !== 'not-network-error') markGiveUp(error, decision.reason);
@@ -298,7 +337,7 @@ export async function send(ctx: SendContext, call: Call): Promise<Response> {
         decision.source === 'server' && info
           ? (info.retryAt ?? (info.remaining === 0 ? info.resetAt : undefined))
           : undefined;
-      pauseBudget(now + decision.delayMs, decision.pause, response?.status, ordered ?? now + decision.delayMs);
+      pauseBudget(now + decision.delayMs, decision.pause, responseStatus, ordered ?? now + decision.delayMs);
     } else {
       waiter.notBefore = now + decision.delayMs;
     }
@@ -311,7 +350,7 @@ export async function send(ctx: SendContext, call: Call): Promise<Response> {
       attempt,
       delayMs: decision.delayMs,
       source: decision.source,
-      status: response?.status,
+      status: responseStatus,
       error,
     });
   }

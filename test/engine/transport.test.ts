@@ -1,0 +1,57 @@
+// `rw.request`: the seam adapters use. Any client's attempts go through the same budgets, pauses and retries.
+import { describe, expect, it } from 'vitest';
+import { createRatewise } from '../../src/index.js';
+import type { Transport } from '../../src/index.js';
+import { FakeClock } from '../support/fake-clock.js';
+import { advance, T0 } from './support/harness.js';
+
+interface Reply {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+/** A transport over scripted replies, recording when each attempt went and which replies were discarded. */
+function scripted(clock: FakeClock, replies: readonly Reply[]) {
+  const sentAt: number[] = [];
+  const discarded: Reply[] = [];
+  const transport: Transport<Reply> = {
+    send: () => {
+      sentAt.push(clock.now() - T0);
+      const reply = replies[Math.min(sentAt.length - 1, replies.length - 1)]!;
+      return Promise.resolve(reply);
+    },
+    status: (r) => r.status,
+    headers: (r) => r.headers,
+    discard: (r) => {
+      discarded.push(r);
+    },
+  };
+  return { transport, sentAt, discarded };
+}
+
+describe('rw.request (the adapter seam)', () => {
+  it('paces, pauses and retries any transport like rw.fetch, and returns its own response type', async () => {
+    const clock = new FakeClock(T0);
+    const rw = createRatewise({ clock, random: () => 0, fetch: () => Promise.reject(new Error('unused')) });
+    const throttled = { status: 429, headers: { 'retry-after': '2' }, body: 'slow down' };
+    const fine = { status: 200, headers: {}, body: 'ok' };
+    const { transport, sentAt, discarded } = scripted(clock, [throttled, fine]);
+    let result: Reply | undefined;
+    void rw.request({ method: 'get', url: 'https://api.test/x' }, transport).then((r) => (result = r));
+    await advance(clock, 2000);
+    expect(sentAt).toEqual([0, 2000]);
+    expect(discarded).toEqual([throttled]);
+    expect(result).toBe(fine);
+    expect(rw.stats()[0]).toMatchObject({ key: 'https://api.test', counters: { sent: 2, rateLimited: 1, retries: 1 } });
+  });
+
+  it('never retries a request the adapter says cannot be sent again', async () => {
+    const clock = new FakeClock(T0);
+    const rw = createRatewise({ clock, fetch: () => Promise.reject(new Error('unused')) });
+    const { transport, sentAt } = scripted(clock, [{ status: 503, headers: {}, body: '' }]);
+    const reply = await rw.request({ method: 'PUT', url: 'https://api.test/x', replayable: false }, transport);
+    expect(reply.status).toBe(503);
+    expect(sentAt).toEqual([0]);
+  });
+});
