@@ -75,6 +75,8 @@ function tooLate(
   if (reason === 'paused' && Math.min(readyAt, orderedAt) - now > waiter.maxPauseMs) {
     return { kind: 'paused', retryAt: readyAt };
   }
+  // The server's quota is spent until its reset (or paced that thin): as much a server-ordered wait as a pause.
+  if (reason === 'server' && readyAt - now > waiter.maxPauseMs) return { kind: 'paused', retryAt: readyAt };
   if (waiter.deadline <= now || (readyAt !== Infinity && readyAt > waiter.deadline)) {
     return { kind: 'deadline', retryAt: readyAt === Infinity ? now : readyAt };
   }
@@ -217,9 +219,11 @@ export class Scheduler {
         head.grant(lane.budget.take(head.cost, now));
         continue;
       }
-      const pauseToCheck = ready.reason === 'paused' && lane.checkedPause !== ready.at;
+      // A server pace is checked only when it already keeps the head past its cap: ordinary pacing never scans.
+      const serverWait = ready.reason === 'server' && ready.at - now > head.maxPauseMs;
+      const pauseToCheck = (ready.reason === 'paused' || serverWait) && lane.checkedPause !== ready.at;
       if (lane.deadlines > 0 || pauseToCheck) {
-        lane.checkedPause = ready.reason === 'paused' ? ready.at : 0;
+        lane.checkedPause = ready.reason === 'paused' || serverWait ? ready.at : 0;
         wakeAt = Math.min(wakeAt, this.#failLate(lane, ready.at, ready.reason, now));
       }
       if (head.done) continue; // the head itself could not wait that long

@@ -2,7 +2,7 @@
 // RateLimitError carrying retryAt; it does not sleep until the deadline to find out.
 import { describe, expect, it } from 'vitest';
 import { RateLimitError } from '../../src/errors.js';
-import { advance, flush, ok, rig, status, T0, tooMany, track } from './support/harness.js';
+import { advance, flush, ok, quota, rig, status, T0, tooMany, track } from './support/harness.js';
 
 describe('maxWait', () => {
   it('fails at once when the local rate already makes the wait longer', async () => {
@@ -132,6 +132,36 @@ describe('maxWait', () => {
     );
     await flush();
     expect(call.error).toMatchObject({ name: 'RateLimitError', reason: 'maxWait', retryAt: T0 + 1000, key: 'jobs' });
+  });
+
+  it('fails queued calls at once when the server quota is spent until a reset beyond maxRetryAfter', async () => {
+    // One request left until a reset ~31 years away: the pace would hold the rest until then, past any cap.
+    const { rw, clock, server } = rig({ retry: { maxRetryAfter: 2000 } }, (c) =>
+      c.index === 0 ? ok(quota(10, 1, 999_999_999)) : ok(),
+    );
+    await rw.fetch('https://a.test/first');
+    await rw.fetch('https://a.test/second');
+    const queued = [1, 2, 3].map((i) => track(rw.fetch(`https://a.test/q${i}`), clock));
+    await flush();
+    for (const q of queued) {
+      expect(q.error).toBeInstanceOf(RateLimitError);
+      expect(q.error).toMatchObject({ reason: 'maxRetryAfter', retryAt: T0 + 999_999_999_000, limitMs: 2000 });
+      expect(q.settledAt).toBe(T0);
+    }
+    expect(server.calls).toHaveLength(2);
+    expect(clock.pending()).toBe(0);
+  });
+
+  it('waits out a spent quota whose reset is within maxRetryAfter', async () => {
+    const { rw, clock, server } = rig({ retry: { maxRetryAfter: 2000 } }, (c) =>
+      c.index === 0 ? ok(quota(10, 1, 2)) : ok(),
+    );
+    await rw.fetch('https://a.test/first');
+    await rw.fetch('https://a.test/second');
+    const third = track(rw.fetch('https://a.test/third'), clock);
+    await advance(clock, 2000);
+    expect(third.state).toBe('fulfilled');
+    expect(server.calls.map((c) => c.at - T0)).toEqual([0, 0, 2000]);
   });
 
   it('holds maxRetryAfter against the server instant, not the jitter added to it', async () => {
