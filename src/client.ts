@@ -190,9 +190,32 @@ class Client implements Ratewise {
       originOf(request.url);
     this.#checkLoop(request.method, safeUrl);
     const signal = fetchInit.signal ?? (input instanceof Request ? input.signal : undefined);
-    const transport = fetchTransport(this.#options.fetch, () => request.attempt());
+    const transport = fetchTransport(
+      this.#options.fetch,
+      () => request.attempt(),
+      (response) => {
+        this.#warnHiddenHeaders(response);
+      },
+    );
     return send(this.#ctx, { lane: this.#lane(key, request.host), request, safeUrl, signal, perRequest }, transport);
   }
+
+  /**
+   * A browser hides a cross-origin response's headers unless the server exposes them: ratewise then sees a 429
+   * with no timing and can only back off. Said once per origin, with the fix.
+   */
+  #warnHiddenHeaders(response: Response): void {
+    const origin = URL.canParse(response.url) ? new URL(response.url).origin : 'unknown origin';
+    if (this.#corsWarned.has(origin) || this.#corsWarned.size >= 1000) return;
+    this.#corsWarned.add(origin);
+    console.warn(
+      `ratewise: a 429 from ${origin} came without readable Retry-After or RateLimit headers: the browser hides them ` +
+        'on cross-origin responses unless the server sends `Access-Control-Expose-Headers: Retry-After, RateLimit, ' +
+        'RateLimit-Policy` (and any X-RateLimit-* it uses). Backing off without them.',
+    );
+  }
+
+  readonly #corsWarned = new Set<string>();
 
   readonly request = <R>(request: AdapterRequest, transport: Transport<R>): Promise<R> =>
     this.#track(this.#request(request, transport));

@@ -66,13 +66,23 @@ export function giveUpReason(error: unknown): GiveUpReason | undefined {
   return (error as Record<symbol, GiveUpReason | undefined>)[GIVE_UP];
 }
 
-/** `fetch` as a transport: the entry point of `rw.fetch`. */
+/**
+ * `fetch` as a transport: the entry point of `rw.fetch`. `onHiddenThrottle` hears of a cross-origin 429 whose
+ * rate-limit headers the browser hid (the server did not list them in `Access-Control-Expose-Headers`).
+ */
 export function fetchTransport(
   fetch: typeof globalThis.fetch,
   attempt: () => [RequestInfo | URL, RequestInit],
+  onHiddenThrottle: (response: Response) => void,
 ): Transport<Response> {
   return {
-    send: () => fetch(...attempt()),
+    send: async () => {
+      const response = await fetch(...attempt());
+      if (response.status === 429 && response.type === 'cors' && !hasTimingHeaders(response.headers)) {
+        onHiddenThrottle(response);
+      }
+      return response;
+    },
     status: (response) => response.status,
     headers: (response) => response.headers,
     discard(response) {
@@ -87,6 +97,14 @@ function retryOptions(base: ResolvedRetry, perRequest: RequestOptions): Resolved
   // A key present with an undefined value (`{ limit: opts.retries }`) leaves the client's value in place.
   const set = Object.entries(o as Readonly<Record<string, number | undefined>>).filter(([, v]) => v !== undefined);
   return { ...base, ...Object.fromEntries(set) };
+}
+
+/** Whether any retry or quota field survived CORS filtering (a browser shows only the exposed ones). */
+function hasTimingHeaders(headers: Headers): boolean {
+  for (const name of ['retry-after', 'ratelimit', 'ratelimit-reset', 'x-ratelimit-reset', 'x-ratelimit-remaining']) {
+    if (headers.has(name)) return true;
+  }
+  return false;
 }
 
 /** What a wait for a turn needs to know of its request. */
