@@ -1,0 +1,169 @@
+// `ratewise/axios`: an axios instance whose adapter runs every request through a ratewise client. The wrapper sits
+// where axios calls its adapter, below the user's interceptors and transforms: those run once per logical request,
+// while budgets, pacing, pauses and retries act on each attempt, and each attempt is a real call of the adapter.
+import {
+  AxiosError,
+  AxiosHeaders,
+  CanceledError,
+  getAdapter,
+  isCancel,
+  type AxiosAdapter,
+  type AxiosInstance,
+  type AxiosRequestConfig,
+  type AxiosResponse,
+  type InternalAxiosRequestConfig,
+} from 'axios';
+import type { Ratewise, RequestOptions, Transport } from '../index.js';
+
+declare module 'axios' {
+  interface AxiosRequestConfig {
+    /** ratewise's per-request options: `priority`, `cost`, `key`, `maxWait`, `retry`, `idempotencyKey`. */
+    ratewise?: RequestOptions | undefined;
+  }
+}
+
+type AdapterChoice = AxiosRequestConfig['adapter'];
+
+/** axios's own default: the first adapter the environment supports. */
+const DEFAULT_ADAPTERS: AdapterChoice = ['xhr', 'http', 'fetch'];
+
+/** Marks a ratewise adapter with the choice it wraps, so that wrapping twice replaces rather than nests. */
+const WRAPPED = Symbol.for('ratewise.axios.wrapped');
+
+type Wrapped = AxiosAdapter & { readonly [WRAPPED]?: AdapterChoice };
+
+/**
+ * Throttles `instance` (an `axios.create()` instance or the default `axios`) through `rw`: its adapter (the one in
+ * `instance.defaults.adapter`, else axios's default, resolved at request time) is wrapped, so that every request
+ * waits for its budget and is retried by ratewise. Statuses are judged by your `validateStatus` once ratewise is
+ * done. Per-request options go in the config's `ratewise` field. Returns `instance`.
+ */
+export function withRatewise<I extends AxiosInstance>(instance: I, rw: Ratewise): I {
+  const current = instance.defaults.adapter as Wrapped | AdapterChoice;
+  const inner = typeof current === 'function' && WRAPPED in current ? current[WRAPPED] : current;
+  const adapter: Wrapped = (config) => throttled(instance, rw, inner ?? DEFAULT_ADAPTERS, config);
+  Object.defineProperty(adapter, WRAPPED, { value: inner });
+  instance.defaults.adapter = adapter;
+  return instance;
+}
+
+async function throttled(
+  instance: AxiosInstance,
+  rw: Ratewise,
+  choice: AdapterChoice,
+  config: InternalAxiosRequestConfig,
+): Promise<AxiosResponse> {
+  const send = getAdapter(choice, config);
+  const idempotencyKey = config.ratewise?.idempotencyKey;
+  // Set on the config itself: every attempt sends the same key.
+  if (idempotencyKey !== undefined && idempotencyKey !== false && !config.headers.has('idempotency-key')) {
+    config.headers.set('Idempotency-Key', idempotencyKey === true ? randomKey() : idempotencyKey);
+  }
+  // Every status resolves, so that ratewise sees it; the caller's validateStatus is applied once it is done.
+  const attemptConfig: InternalAxiosRequestConfig = { ...config, validateStatus: () => true };
+  const transport: Transport<AxiosResponse> = {
+    send: () => send(attemptConfig),
+    status: (response) => response.status,
+    headers: (response) => headerRecord(response.headers),
+    discard,
+  };
+  const abort = abortOf(config);
+  let response: AxiosResponse;
+  try {
+    response = await rw.request(
+      {
+        method: config.method ?? 'get',
+        url: absoluteUrl(instance.getUri(config)),
+        headers: headerRecord(config.headers),
+        signal: abort?.signal,
+        replayable: isReplayable(config.data),
+        hasIdempotencyKey: config.headers.has('idempotency-key'),
+        ratewise: config.ratewise,
+      },
+      transport,
+    );
+  } catch (error) {
+    // Ended by the caller (while queued, paused, backing off or in flight): reject as axios would.
+    if (abort?.signal.aborted && error === abort.signal.reason) {
+      throw isCancel(error) ? error : new CanceledError(undefined, config);
+    }
+    throw error;
+  } finally {
+    abort?.dispose();
+  }
+  response.config = config;
+  const { validateStatus } = config;
+  if (!response.status || !validateStatus || validateStatus(response.status)) return response;
+  throw new AxiosError(
+    `Request failed with status code ${response.status}`,
+    response.status >= 400 && response.status < 500 ? AxiosError.ERR_BAD_REQUEST : AxiosError.ERR_BAD_RESPONSE,
+    config,
+    response.request,
+    response,
+  );
+}
+
+/** The caller's `signal` and `CancelToken` as one AbortSignal for ratewise's waits; undefined when neither is set. */
+function abortOf(config: InternalAxiosRequestConfig): { signal: AbortSignal; dispose: () => void } | undefined {
+  const { signal, cancelToken } = config;
+  if (cancelToken === undefined && signal instanceof AbortSignal) return { signal, dispose: () => undefined };
+  if (cancelToken === undefined && signal === undefined) return undefined;
+  const controller = new AbortController();
+  // axios's GenericAbortSignal has no `reason`: a real AbortSignal's is kept.
+  const onAbort = (): void => {
+    controller.abort(signal instanceof AbortSignal ? signal.reason : undefined);
+  };
+  const onCancel = (cancel: unknown): void => {
+    controller.abort(cancel);
+  };
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener?.('abort', onAbort);
+  if (cancelToken?.reason) onCancel(cancelToken.reason);
+  else cancelToken?.subscribe(onCancel);
+  return {
+    signal: controller.signal,
+    dispose() {
+      signal?.removeEventListener?.('abort', onAbort);
+      cancelToken?.unsubscribe(onCancel);
+    },
+  };
+}
+
+/** A response not returned: a stream body is destroyed so its connection is freed; a read body needs nothing. */
+function discard(response: AxiosResponse): void {
+  const data: unknown = response.data;
+  if (typeof data !== 'object' || data === null) return;
+  const body = data as { destroy?: unknown; cancel?: unknown };
+  if (typeof body.destroy === 'function') (body as { destroy(): void }).destroy();
+  else if (typeof ReadableStream !== 'undefined' && data instanceof ReadableStream)
+    data.cancel().catch(() => undefined);
+}
+
+/** Whether the transformed body can be sent again: a Node stream or a web stream is read once. */
+function isReplayable(data: unknown): boolean {
+  if (typeof data !== 'object' || data === null) return true;
+  if (typeof (data as { pipe?: unknown }).pipe === 'function') return false;
+  if (typeof ReadableStream !== 'undefined' && data instanceof ReadableStream) return false;
+  return !(Symbol.asyncIterator in data);
+}
+
+/** Header fields as a record (repeated fields joined), whatever shape an adapter or the config gave them in. */
+function headerRecord(headers: AxiosResponse['headers'] | undefined): Record<string, string> {
+  return AxiosHeaders.from(headers as AxiosHeaders | undefined).toJSON(true);
+}
+
+/** `getUri` gives a path when there is no `baseURL`: a browser resolves it against the page. */
+function absoluteUrl(uri: string): URL {
+  return new URL(uri, (globalThis as { location?: { href: string } }).location?.href);
+}
+
+/** A random UUID v4, through `getRandomValues` where `randomUUID` is missing (insecure browser contexts). */
+function randomKey(): string {
+  const { crypto } = globalThis;
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6]! & 0x0f) | 0x40;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
