@@ -233,6 +233,14 @@ export class Budget {
     }
   }
 
+  /**
+   * The next request goes alone, and the rest follow once it is answered: after a refusal (an outage, a throttle)
+   * that nothing paused for, because the call that met it gave up instead of retrying.
+   */
+  probeNext(): void {
+    this.#probe();
+  }
+
   /** One request at a time, until a request sent from now on is answered. */
   #probe(): void {
     this.#probing = true;

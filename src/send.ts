@@ -306,6 +306,13 @@ export async function send<R>(ctx: SendContext, call: Call, transport: Transport
       if (decision.retryAt !== undefined && decision.retryAt > now) {
         const serverSaid = outcome.kind === 'response' && outcome.info.retryAt !== undefined;
         pauseBudget(decision.retryAt, serverSaid ? 'retry-after' : 'remaining-zero', responseStatus);
+      } else if (
+        outcome.kind === 'response' &&
+        (outcome.info.isRateLimited || outcome.status === 429 || outcome.status === 503)
+      ) {
+        // Its retries spent, this call does not pause the budget as a retry would: the next request still goes
+        // alone, or the whole queue would rush at a server that is down or throttling.
+        budget.probeNext();
       }
       scheduler.release(lane);
       if (decision.reason !== 'success' && decision.reason !== 'not-retryable-status') {
