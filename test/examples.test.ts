@@ -33,6 +33,19 @@ describe.concurrent('examples', () => {
   );
 
   test(
+    'axios.ts: an axios instance paced through the rate-limited API, a 404 judged by validateStatus',
+    { timeout: 40_000 },
+    async ({ expect }) => {
+      const lines = await runExample('axios.ts');
+      expect(lines).toHaveLength(4);
+      expect(lines[0]).toBe('12 of 12 requests succeeded');
+      expect(lines[1]).toBe('items: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11');
+      expect(lines[2]).toBe('missing item: ERR_BAD_REQUEST 404');
+      expect(lines[3]).toMatch(/^budget http:\/\/127\.0\.0\.1:\d+: sent \d+, refused \d+$/);
+    },
+  );
+
+  test(
     'per-host-budgets.ts: the exact host and the `*` fallback each keep their own limits',
     { timeout: 40_000 },
     async ({ expect }) => {
