@@ -1,0 +1,185 @@
+// `ratewise/undici`: Node's own global fetch (undici 6, bundled with Node 20) and undici 7's fetch, throttled through
+// one dispatcher over the engine, against real servers on 127.0.0.1.
+import { describe, expect, test } from 'vitest';
+import { fetch as undiciFetch, getGlobalDispatcher } from 'undici';
+import { installRatewise, ratewiseDispatcher, RatewiseDispatcher } from '../../src/adapters/undici.js';
+import { createRatewise } from '../../src/index.js';
+import type { Ratewise } from '../../src/index.js';
+import { refusedSince } from '../integration/support.js';
+import { sequence, startExpressServer, startScriptedServer } from '../support/servers.js';
+import type { TestServer } from '../support/servers.js';
+
+/** Installs `rw` for the length of `body`, then puts the previous dispatcher back and closes everything. */
+async function installed<T>(rw: Ratewise, server: TestServer, body: () => Promise<T>): Promise<T> {
+  const uninstall = installRatewise(rw);
+  try {
+    return await body();
+  } finally {
+    uninstall();
+    await rw.close();
+    await server.close();
+  }
+}
+
+const sent = (rw: Ratewise): number => rw.stats().reduce((sum, budget) => sum + budget.counters.sent, 0);
+
+describe('installRatewise (Node’s global fetch)', () => {
+  test('Node’s bundled fetch goes through the dispatcher set with the undici package', async () => {
+    const server = await startScriptedServer(() => ({ body: 'hello' }));
+    const rw = createRatewise();
+    const before = getGlobalDispatcher();
+    await installed(rw, server, async () => {
+      expect(getGlobalDispatcher()).toBeInstanceOf(RatewiseDispatcher);
+      expect(Reflect.get(globalThis, Symbol.for('undici.globalDispatcher.1'))).toBe(getGlobalDispatcher());
+      const response = await fetch(`${server.url}/a`);
+      expect(await response.text()).toBe('hello');
+      expect(sent(rw)).toBe(1);
+    });
+    expect(getGlobalDispatcher()).toBe(before);
+  });
+
+  test(
+    '300 concurrent global fetch calls against express-rate-limit draft-8 (20 per 500 ms) all succeed',
+    { timeout: 60_000 },
+    async () => {
+      const server = await startExpressServer({
+        limit: 20,
+        windowMs: 500,
+        standardHeaders: 'draft-8',
+        legacyHeaders: false,
+      });
+      const rw = createRatewise();
+      let firstResponseAt = Infinity;
+      rw.on('rateLimitInfo', () => (firstResponseAt = Math.min(firstResponseAt, Date.now())));
+      const statuses = await installed(rw, server, async () => {
+        const result = await Promise.all(
+          Array.from({ length: 300 }, async (_, i) => {
+            const response = await fetch(`${server.url}/items/${i}`);
+            expect(await response.json()).toEqual({ ok: true });
+            return response.status;
+          }),
+        );
+        expect(refusedSince(server.requests(), firstResponseAt)).toEqual([]);
+        expect(sent(rw)).toBe(server.requests().length);
+        expect(rw.stats()[0]).toMatchObject({ key: server.url, inFlight: 0, queued: 0 });
+        return result;
+      });
+      expect(statuses).toEqual(Array.from({ length: 300 }, () => 200));
+    },
+  );
+
+  test('the function it returns restores the previous dispatcher: later fetches bypass ratewise', async () => {
+    const server = await startScriptedServer(() => ({ body: 'ok' }));
+    const rw = createRatewise();
+    const previous = getGlobalDispatcher();
+    const uninstall = installRatewise(rw);
+    try {
+      await (await fetch(server.url)).text();
+      expect(sent(rw)).toBe(1);
+    } finally {
+      uninstall();
+      uninstall(); // a second call changes nothing
+    }
+    expect(getGlobalDispatcher()).toBe(previous);
+    await (await fetch(server.url)).text();
+    expect(server.hits().total).toBe(2);
+    expect(sent(rw)).toBe(1);
+    await rw.close();
+    await server.close();
+  });
+
+  test('a 429 with Retry-After pauses the host, then the retry succeeds', async () => {
+    const server = await startScriptedServer(
+      sequence({ status: 429, headers: { 'retry-after': 1 }, body: 'slow down' }, { body: 'fine' }),
+    );
+    const rw = createRatewise();
+    await installed(rw, server, async () => {
+      const paused: number[] = [];
+      rw.on('paused', (event) => paused.push(event.until));
+      const response = await fetch(`${server.url}/x`);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe('fine');
+      const [first, second] = server.requests();
+      expect(paused).toHaveLength(1);
+      expect(second!.receivedAt - first!.receivedAt).toBeGreaterThanOrEqual(990);
+      expect(rw.stats()[0]?.counters).toMatchObject({ sent: 2, rateLimited: 1, retries: 1 });
+    });
+  });
+
+  test('abort: a queued call never reaches the server; an in-flight call stops; both reject with the reason', async () => {
+    let release: (() => void) | undefined;
+    const server = await startScriptedServer(
+      () =>
+        new Promise((resolve) => {
+          release = () => {
+            resolve({ body: 'late' });
+          };
+        }),
+    );
+    const rw = createRatewise({ budgets: { '*': { concurrency: 1 } } });
+    await installed(rw, server, async () => {
+      const inFlight = new AbortController();
+      const queued = new AbortController();
+      const first = fetch(`${server.url}/first`, { signal: inFlight.signal });
+      const second = fetch(`${server.url}/second`, { signal: queued.signal });
+      await expect.poll(() => server.hits().total).toBe(1);
+      const queuedReason = new Error('not needed');
+      queued.abort(queuedReason);
+      await expect(second).rejects.toBe(queuedReason);
+      const inFlightReason = new Error('too slow');
+      inFlight.abort(inFlightReason);
+      await expect(first).rejects.toBe(inFlightReason);
+      release?.();
+      expect(server.requests().map((request) => request.url)).toEqual(['/first']);
+      await expect.poll(() => rw.stats()[0]?.inFlight).toBe(0);
+    });
+  });
+
+  test('a large body arrives whole, streamed after the engine settles on the attempt', async () => {
+    const big = 'x'.repeat(4 * 1024 * 1024);
+    const server = await startScriptedServer(sequence({ status: 503, body: 'busy' }, { body: big }));
+    const rw = createRatewise({ retry: { limit: 1 }, random: () => 0 });
+    await installed(rw, server, async () => {
+      const response = await fetch(`${server.url}/big`);
+      expect(response.status).toBe(200);
+      expect((await response.text()).length).toBe(big.length);
+    });
+  });
+
+  test('a POST with a streamed body is sent once and its answer returned as it is', async () => {
+    const server = await startScriptedServer(() => ({ status: 503, body: 'busy' }));
+    const rw = createRatewise();
+    await installed(rw, server, async () => {
+      const response = await fetch(`${server.url}/post`, { method: 'POST', body: 'payload' });
+      expect(response.status).toBe(503);
+      expect(await response.text()).toBe('busy');
+      expect(server.hits().total).toBe(1);
+    });
+  });
+});
+
+describe('ratewiseDispatcher with undici 7’s own fetch (the newer handler API)', () => {
+  test('paces, retries and streams the answer like Node’s fetch', async () => {
+    const server = await startScriptedServer(
+      sequence({ status: 429, headers: { 'retry-after': 1 }, body: 'slow down' }, { body: 'fine' }),
+    );
+    const rw = createRatewise();
+    const dispatcher = ratewiseDispatcher(rw);
+    try {
+      const response = await undiciFetch(`${server.url}/x`, { dispatcher });
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe('fine');
+      expect(rw.stats()[0]?.counters).toMatchObject({ sent: 2, rateLimited: 1, retries: 1 });
+      const controller = new AbortController();
+      const reason = new Error('stop');
+      const aborted = undiciFetch(`${server.url}/y`, { dispatcher, signal: controller.signal });
+      controller.abort(reason);
+      await expect(aborted).rejects.toBe(reason);
+      await dispatcher.close();
+      await expect(undiciFetch(`${server.url}/z`, { dispatcher })).rejects.toThrow(TypeError);
+    } finally {
+      await rw.close();
+      await server.close();
+    }
+  });
+});
