@@ -65,4 +65,15 @@ describe.concurrent('examples', () => {
       expect(lines[4]).toMatch(/^done in \d+\.\d s/);
     },
   );
+
+  test(
+    'global-fetch.ts: Node’s global fetch goes through ratewise until it is uninstalled',
+    { timeout: 40_000 },
+    async ({ expect }) => {
+      const lines = await runExample('global-fetch.ts');
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toBe('12 of 12 global fetch calls succeeded');
+      expect(lines[1]).toMatch(/^through ratewise: sent \d+, refused \d+$/);
+    },
+  );
 });
