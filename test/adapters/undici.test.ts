@@ -146,11 +146,11 @@ describe('installRatewise (Node’s global fetch)', () => {
     });
   });
 
-  test('a POST with a streamed body is sent once and its answer returned as it is', async () => {
+  test('a PUT whose body fetch streams is sent once and its answer returned as it is', async () => {
     const server = await startScriptedServer(() => ({ status: 503, body: 'busy' }));
     const rw = createRatewise();
     await installed(rw, server, async () => {
-      const response = await fetch(`${server.url}/post`, { method: 'POST', body: 'payload' });
+      const response = await fetch(`${server.url}/put`, { method: 'PUT', body: 'payload' });
       expect(response.status).toBe(503);
       expect(await response.text()).toBe('busy');
       expect(server.hits().total).toBe(1);
