@@ -6,6 +6,7 @@ import {
   AxiosHeaders,
   CanceledError,
   getAdapter,
+  isAxiosError,
   isCancel,
   type AxiosAdapter,
   type AxiosInstance,
@@ -27,10 +28,26 @@ type AdapterChoice = AxiosRequestConfig['adapter'];
 /** axios's own default: the first adapter the environment supports. */
 const DEFAULT_ADAPTERS: AdapterChoice = ['xhr', 'http', 'fetch'];
 
-/** Marks a ratewise adapter with the choice it wraps, so that wrapping twice replaces rather than nests. */
+/** Marks a ratewise adapter with what it wraps, so that wrapping again replaces rather than nests. */
 const WRAPPED = Symbol.for('ratewise.axios.wrapped');
 
-type Wrapped = AxiosAdapter & { readonly [WRAPPED]?: AdapterChoice };
+interface Wrapping {
+  readonly instance: AxiosInstance;
+  readonly rw: Ratewise;
+  /** The adapter choice underneath, resolved at request time; undefined for axios's default. */
+  readonly inner: AdapterChoice;
+}
+
+type Wrapped = AxiosAdapter & { readonly [WRAPPED]: Wrapping };
+
+function wrappingOf(choice: AdapterChoice): Wrapping | undefined {
+  return typeof choice === 'function' && WRAPPED in choice ? (choice as Wrapped)[WRAPPED] : undefined;
+}
+
+function ratewiseAdapter(wrapping: Wrapping): Wrapped {
+  const adapter = (config: InternalAxiosRequestConfig): Promise<AxiosResponse> => throttled(wrapping, config);
+  return Object.defineProperty(adapter, WRAPPED, { value: wrapping }) as Wrapped;
+}
 
 /**
  * Throttles `instance` (an `axios.create()` instance or the default `axios`) through `rw`: its adapter (the one in
@@ -39,21 +56,32 @@ type Wrapped = AxiosAdapter & { readonly [WRAPPED]?: AdapterChoice };
  * done. Per-request options go in the config's `ratewise` field. Returns `instance`.
  */
 export function withRatewise<I extends AxiosInstance>(instance: I, rw: Ratewise): I {
-  const current = instance.defaults.adapter as Wrapped | AdapterChoice;
-  const inner = typeof current === 'function' && WRAPPED in current ? current[WRAPPED] : current;
-  const adapter: Wrapped = (config) => throttled(instance, rw, inner ?? DEFAULT_ADAPTERS, config);
-  Object.defineProperty(adapter, WRAPPED, { value: inner });
-  instance.defaults.adapter = adapter;
+  const current = instance.defaults.adapter;
+  const previous = wrappingOf(current);
+  instance.defaults.adapter = ratewiseAdapter({ instance, rw, inner: previous ? previous.inner : current });
+  if (previous?.instance !== instance) {
+    // A request's own `adapter` would replace the wrapper: wrap it too, with the client wrapped last. Registered
+    // once, so it runs after the interceptors added later (axios runs request interceptors last-added first).
+    instance.interceptors.request.use(
+      (config) => {
+        const wrapping = wrappingOf(instance.defaults.adapter);
+        if (wrapping && config.adapter !== undefined && !wrappingOf(config.adapter)) {
+          config.adapter = ratewiseAdapter({ ...wrapping, inner: config.adapter });
+        }
+        return config;
+      },
+      undefined,
+      { synchronous: true },
+    );
+  }
   return instance;
 }
 
 async function throttled(
-  instance: AxiosInstance,
-  rw: Ratewise,
-  choice: AdapterChoice,
+  { instance, rw, inner }: Wrapping,
   config: InternalAxiosRequestConfig,
 ): Promise<AxiosResponse> {
-  const send = getAdapter(choice, config);
+  const send = getAdapter(inner ?? DEFAULT_ADAPTERS, config);
   const idempotencyKey = config.ratewise?.idempotencyKey;
   // Set on the config itself: every attempt sends the same key.
   if (idempotencyKey !== undefined && idempotencyKey !== false && !config.headers.has('idempotency-key')) {
@@ -62,7 +90,12 @@ async function throttled(
   // Every status resolves, so that ratewise sees it; the caller's validateStatus is applied once it is done.
   const attemptConfig: InternalAxiosRequestConfig = { ...config, validateStatus: () => true };
   const transport: Transport<AxiosResponse> = {
-    send: () => send(attemptConfig),
+    send: () =>
+      send(attemptConfig).catch((error: unknown) => {
+        // The caller sees their own config, not the copy with every status valid.
+        if (isAxiosError(error) && error.config === attemptConfig) error.config = config;
+        throw error;
+      }),
     status: (response) => response.status,
     headers: (response) => headerRecord(response.headers),
     discard,

@@ -1,5 +1,8 @@
 // `ratewise/axios` against real servers on 127.0.0.1: the adapter wrapper throttles and retries each attempt below
 // the user's interceptors and transforms, and settles as axios would.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import axios, { AxiosError, isCancel, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { withRatewise } from '../../src/adapters/axios.js';
@@ -79,6 +82,15 @@ describe('withRatewise(axios instance)', () => {
     await api.get('items', { params: { page: 2 } });
     expect(server.requests()[0]?.url).toBe('/v1/items?page=2');
     expect(rw.stats()[0]?.key).toBe(server.url);
+  });
+
+  it('throttles a request that names its own adapter too', async () => {
+    const server = await serve(sequence({ status: 503 }, { json: { ok: true } }));
+    const { rw, api } = client();
+    const response = await api.get(`${server.url}/own`, { adapter: 'fetch' });
+    expect(response.data).toEqual({ ok: true });
+    expect(server.hits().total).toBe(2);
+    expect(rw.stats()[0]?.counters).toMatchObject({ sent: 2, retries: 1 });
   });
 
   it('a 404 rejects with an AxiosError carrying the response; validateStatus: () => true resolves with it', async () => {
@@ -273,5 +285,19 @@ describe('withRatewise(axios instance)', () => {
     // @ts-expect-error: not a ratewise option
     const bad: AxiosRequestConfig = { ratewise: { priorty: 1 } };
     expect(bad).toBeDefined();
+  });
+});
+
+describe('the core without axios', () => {
+  it('src/ outside adapters/ never imports axios or an adapter', () => {
+    const src = fileURLToPath(new URL('../../src/', import.meta.url));
+    const files = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter(
+      (file) => file.endsWith('.ts') && !file.startsWith('adapters'),
+    );
+    expect(files).toContain('index.ts');
+    for (const file of files) {
+      const text = readFileSync(join(src, file), 'utf8');
+      expect(text, file).not.toMatch(/(?:from|import\()\s*['"](?:axios|[./]+adapters\/)/);
+    }
   });
 });
