@@ -267,6 +267,7 @@ export class RatewiseDispatcher extends Dispatcher {
   readonly #active = new Set<(reason: Error) => void>();
   #closed: Error | undefined;
   #idle: (() => void) | undefined;
+  #closing: Promise<void> | undefined;
 
   constructor(rw: Ratewise, options: RatewiseDispatcherOptions = {}) {
     super();
@@ -337,7 +338,9 @@ export class RatewiseDispatcher extends Dispatcher {
   override close(): Promise<void>;
   override close(callback?: () => void): Promise<void> | void {
     this.#closed ??= new Error('The ratewise dispatcher is closed');
-    const idle = this.#active.size === 0 ? Promise.resolve() : new Promise<void>((r) => (this.#idle = r));
+    // One promise for every caller: a second resolver would replace the first, which would never resolve.
+    const idle = (this.#closing ??=
+      this.#active.size === 0 ? Promise.resolve() : new Promise<void>((r) => (this.#idle = r)));
     if (!callback) return idle;
     void idle.then(callback);
   }

@@ -1,7 +1,7 @@
 // `ratewise/undici`: Node's own global fetch (undici 6, bundled with Node 20) and undici 7's fetch, throttled through
 // one dispatcher over the engine, against real servers on 127.0.0.1.
 import { describe, expect, test } from 'vitest';
-import { fetch as undiciFetch, getGlobalDispatcher } from 'undici';
+import { fetch as undiciFetch, getGlobalDispatcher, request as undiciRequest } from 'undici';
 import { installRatewise, ratewiseDispatcher, RatewiseDispatcher } from '../../src/adapters/undici.js';
 import { createRatewise } from '../../src/index.js';
 import type { Ratewise } from '../../src/index.js';
@@ -178,6 +178,37 @@ describe('ratewiseDispatcher with undici 7’s own fetch (the newer handler API)
       await dispatcher.close();
       await expect(undiciFetch(`${server.url}/z`, { dispatcher })).rejects.toThrow(TypeError);
     } finally {
+      await rw.close();
+      await server.close();
+    }
+  });
+
+  test('close() waits for the calls under way; destroy(error) fails them with that error', async () => {
+    let release: (() => void) | undefined;
+    const server = await startScriptedServer(
+      () =>
+        new Promise((resolve) => {
+          release = () => {
+            resolve({ body: 'late' });
+          };
+        }),
+    );
+    const rw = createRatewise();
+    const dispatcher = ratewiseDispatcher(rw);
+    try {
+      const call = undiciRequest(`${server.url}/slow`, { dispatcher });
+      await expect.poll(() => server.hits().total).toBe(1);
+      let closed = false;
+      const closing = dispatcher.close().then(() => (closed = true));
+      await new Promise(setImmediate);
+      expect(closed).toBe(false);
+      const error = new Error('gone');
+      await dispatcher.destroy(error);
+      await expect(call).rejects.toBe(error);
+      await closing;
+      expect(rw.stats()[0]?.inFlight).toBe(0);
+    } finally {
+      release?.();
       await rw.close();
       await server.close();
     }
