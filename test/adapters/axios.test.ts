@@ -42,38 +42,42 @@ async function received(server: TestServer, count: number): Promise<void> {
 }
 
 describe('withRatewise(axios instance)', () => {
-  it('300 requests at once against express-rate-limit draft-8: all succeed, none refused after the first response', async () => {
-    const server = await startExpressServer({
-      limit: 20,
-      windowMs: 500,
-      standardHeaders: 'draft-8',
-      legacyHeaders: false,
-    });
-    open.push(server);
-    const { rw, api } = client();
-    let firstResponseAt = Infinity;
-    rw.on('rateLimitInfo', () => {
-      firstResponseAt = Math.min(firstResponseAt, Date.now());
-    });
-    const responses = await Promise.all(
-      Array.from({ length: 300 }, (_, i) => api.get<{ ok: boolean }>(`${server.url}/items/${i}`)),
-    );
-    expect(responses.map((response) => response.status)).toEqual(Array(300).fill(200));
-    expect(responses.every((response) => response.data.ok)).toBe(true);
-    const log = server.requests();
-    expect(refusedSince(log, firstResponseAt)).toEqual([]);
-    const hits = server.hits();
-    const [budget] = rw.stats();
-    expect(rw.stats()).toHaveLength(1);
-    expect(budget?.counters).toMatchObject({
-      sent: hits.total,
-      rateLimited: hits.rejected,
-      retries: hits.rejected,
-      giveUps: 0,
-    });
-    expect(hits.accepted).toBe(300);
-    console.log(`axios: ${hits.total} requests sent, ${hits.rejected} refused, 300 of 300 succeeded`);
-  });
+  it(
+    '300 requests at once against express-rate-limit draft-8: all succeed, none refused after the first response',
+    { timeout: 60_000 },
+    async () => {
+      const server = await startExpressServer({
+        limit: 20,
+        windowMs: 500,
+        standardHeaders: 'draft-8',
+        legacyHeaders: false,
+      });
+      open.push(server);
+      const { rw, api } = client();
+      let firstResponseAt = Infinity;
+      rw.on('rateLimitInfo', () => {
+        firstResponseAt = Math.min(firstResponseAt, Date.now());
+      });
+      const responses = await Promise.all(
+        Array.from({ length: 300 }, (_, i) => api.get<{ ok: boolean }>(`${server.url}/items/${i}`)),
+      );
+      expect(responses.map((response) => response.status)).toEqual(Array(300).fill(200));
+      expect(responses.every((response) => response.data.ok)).toBe(true);
+      const log = server.requests();
+      expect(refusedSince(log, firstResponseAt)).toEqual([]);
+      const hits = server.hits();
+      const [budget] = rw.stats();
+      expect(rw.stats()).toHaveLength(1);
+      expect(budget?.counters).toMatchObject({
+        sent: hits.total,
+        rateLimited: hits.rejected,
+        retries: hits.rejected,
+        giveUps: 0,
+      });
+      expect(hits.accepted).toBe(300);
+      console.log(`axios: ${hits.total} requests sent, ${hits.rejected} refused, 300 of 300 succeeded`);
+    },
+  );
 
   it('builds the URL from baseURL, url and params, and keys the budget by its origin', async () => {
     const server = await serve(() => ({ json: { ok: true } }));
@@ -143,6 +147,18 @@ describe('withRatewise(axios instance)', () => {
     expect(isCancel(inFlightError)).toBe(true);
     release.open();
     expect(server.requests().map((request) => request.url)).toEqual(['/slow']);
+  });
+
+  it('an abort while the budget is paused by Retry-After rejects at once, without another attempt', async () => {
+    const server = await serve(() => ({ status: 503, headers: { 'retry-after': '30' } }));
+    const { api } = client();
+    const controller = new AbortController();
+    const call = api.get(`${server.url}/busy`, { signal: controller.signal }).catch((e: unknown) => e);
+    await received(server, 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    controller.abort();
+    expect(isCancel(await call)).toBe(true);
+    expect(server.hits().total).toBe(1);
   });
 
   it('a CancelToken cancels while queued and in flight, with its own reason', async () => {
