@@ -199,6 +199,15 @@ function bottleneckRunner(limiter: Bottleneck, signal: AbortSignal): Runner {
   return { call: (url) => limiter.schedule(() => plainFetch(url, signal)), close: stop };
 }
 
+/** An error's name and code, without its message (which names the URL, different for every call). */
+function errorKind(error: unknown): string {
+  if (!(error instanceof Error)) return typeof error;
+  const { code } = error as { code?: unknown };
+  const { cause } = error as { cause?: { code?: unknown } };
+  const detail = code ?? cause?.code;
+  return typeof detail === 'string' ? `${error.name} ${detail}` : error.name;
+}
+
 /** One pair's outcome, as JSON. */
 export interface PairResult {
   readonly wallMs: number;
@@ -238,7 +247,7 @@ export async function runPair(
     for (const result of results) {
       if (result.status === 'fulfilled') continue;
       const status = statusOf(result.reason);
-      const cause = status !== undefined ? String(status) : cutOff ? 'cut off' : String(result.reason).slice(0, 80);
+      const cause = status !== undefined ? String(status) : cutOff ? 'cut off' : errorKind(result.reason);
       failures.set(cause, (failures.get(cause) ?? 0) + 1);
     }
     const hits = server.hits();
