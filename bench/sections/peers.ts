@@ -59,14 +59,16 @@ async function run({ quick }: RunContext): Promise<SectionResult> {
   let loopDelayP99Ms = 0;
   let loopDelayMaxMs = 0;
   try {
-    for (const kind of kinds) {
-      // The clients of one server kind run at the same time, each in its own process against its own server,
-      // started together once all are loaded.
+    // The pairs of one batch run at the same time, each in its own process against its own server, started
+    // together once all are loaded: one batch per server kind, or a single batch in a quick run.
+    const batches = quick ? [kinds] : kinds.map((kind) => [kind]);
+    for (const batch of batches) {
+      const pairsOfBatch = batch.flatMap((kind) => clients.map((client) => ({ kind, client })));
       const outputs = await runPairs(
-        clients.map((client) => ({ server: kind.id, client: client.id, shape, build: compiled.dir })),
+        pairsOfBatch.map(({ kind, client }) => ({ server: kind.id, client: client.id, shape, build: compiled.dir })),
       );
       for (const [index, r] of outputs.entries()) {
-        const client = clients[index]!;
+        const { kind, client } = pairsOfBatch[index]!;
         pairs++;
         if (r.successes === shape.requests && r.rejected === 0) {
           cleanPairs++;
@@ -134,8 +136,12 @@ async function run({ quick }: RunContext): Promise<SectionResult> {
         '`Retry-After` only when it sends other rate-limit headers too.',
       'bottleneck and p-queue know the rate but not the window: their intervals start at the client, the ' +
         "server's at the first request it receives, so a refill can land a few ms before the server's window ends.",
-      `The ${String(clients.length)} clients of one server kind run at the same time, each in its own process ` +
-        `(${String(kinds.length)} server kinds one after another). Event-loop delay inside the pairs' processes: ` +
+      (quick
+        ? `All ${String(pairs)} pairs run at the same time, `
+        : `The ${String(clients.length)} clients of one server kind run at the same time (server kinds one after ` +
+          'another), ') +
+        'each in its own process, started together once all are loaded: the processes share the cores, but no ' +
+        "pair's work holds up another's event loop. Event-loop delay inside the pairs' processes: " +
         `highest p99 ${loopDelayP99Ms.toFixed(1)} ms, highest max ${loopDelayMaxMs.toFixed(1)} ms.`,
       'ky 1.x and got 14.x are the last majors that run on Node 20 (ky 2 and got 15+ need Node 22).',
     ],
