@@ -27,7 +27,7 @@ function isReplayableBody(body: unknown): boolean {
 }
 
 /** A random UUID v4. `crypto.randomUUID` exists only in secure browser contexts; `getRandomValues` everywhere. */
-function randomKey(): string {
+export function randomKey(): string {
   const { crypto } = globalThis;
   if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
   const bytes = crypto.getRandomValues(new Uint8Array(16));

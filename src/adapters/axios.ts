@@ -15,6 +15,7 @@ import {
   type InternalAxiosRequestConfig,
 } from 'axios';
 import type { Ratewise, RequestOptions, Transport } from '../index.js';
+import { randomKey } from '../request.js';
 
 declare module 'axios' {
   interface AxiosRequestConfig {
@@ -188,15 +189,4 @@ function headerRecord(headers: AxiosResponse['headers'] | undefined): Record<str
 /** `getUri` gives a path when there is no `baseURL`: a browser resolves it against the page. */
 function absoluteUrl(uri: string): URL {
   return new URL(uri, (globalThis as { location?: { href: string } }).location?.href);
-}
-
-/** A random UUID v4, through `getRandomValues` where `randomUUID` is missing (insecure browser contexts). */
-function randomKey(): string {
-  const { crypto } = globalThis;
-  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  bytes[6] = (bytes[6]! & 0x0f) | 0x40;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
