@@ -46,6 +46,17 @@ describe.concurrent('examples', () => {
   );
 
   test(
+    'ky.ts: ky with its own retry off, paced through the rate-limited API by rw.fetch',
+    { timeout: 40_000 },
+    async ({ expect }) => {
+      const lines = await runExample('ky.ts');
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toBe('items: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11');
+      expect(lines[1]).toMatch(/^budget http:\/\/127\.0\.0\.1:\d+: sent \d+, refused \d+$/);
+    },
+  );
+
+  test(
     'per-host-budgets.ts: the exact host and the `*` fallback each keep their own limits',
     { timeout: 40_000 },
     async ({ expect }) => {
