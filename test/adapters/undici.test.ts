@@ -1,5 +1,8 @@
 // `ratewise/undici`: Node's own global fetch (undici 6, bundled with Node 20) and undici 7's fetch, throttled through
 // one dispatcher over the engine, against real servers on 127.0.0.1.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { fetch as undiciFetch, getGlobalDispatcher, request as undiciRequest } from 'undici';
 import { installRatewise, ratewiseDispatcher, RatewiseDispatcher } from '../../src/adapters/undici.js';
@@ -213,4 +216,15 @@ describe('ratewiseDispatcher with undici 7’s own fetch (the newer handler API)
       await server.close();
     }
   });
+});
+
+test('src/ outside adapters/ never imports undici', () => {
+  const src = fileURLToPath(new URL('../../src/', import.meta.url));
+  const files = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter(
+    (file) => file.endsWith('.ts') && !file.startsWith('adapters'),
+  );
+  expect(files).toContain('index.ts');
+  for (const file of files) {
+    expect(readFileSync(join(src, file), 'utf8'), file).not.toMatch(/(?:from|import\()\s*['"]undici/);
+  }
 });
