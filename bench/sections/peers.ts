@@ -29,13 +29,20 @@ async function runPairs(inputs: readonly PeersInput[]): Promise<PeersOutput[]> {
       child.once('error', reject);
       child.once('close', resolve);
     });
+    const arrived = () => {
+      if (--waiting === 0) go();
+    };
+    let ready = false;
     let last = '';
     for await (const line of createInterface({ input: child.stdout })) {
-      if (line === 'ready') {
-        if (--waiting === 0) go();
+      if (line === 'ready' && !ready) {
+        ready = true;
+        arrived();
         void allReady.then(() => child.stdin.end('go\n'));
       } else if (line.trim() !== '') last = line;
     }
+    // A child that failed while loading must not keep the others waiting.
+    if (!ready) arrived();
     const code = await exited;
     if (code !== 0) throw new Error(`${PROBE} ${input.server} ${input.client} exited with code ${String(code)}`);
     return JSON.parse(last) as PeersOutput;
