@@ -326,8 +326,9 @@ export class RatewiseDispatcher extends Dispatcher {
         },
         (error: unknown) => {
           settled();
-          // The engine gave up on a response it did not discard (a typed error): free its connection.
-          current?.abort(error as Error);
+          // A response the engine failed with a typed error was not discarded: drain it, the connection can stay.
+          // (On abort, the attempt was aborted already.)
+          current?.discard();
           sink.error(error as Error);
         },
       );

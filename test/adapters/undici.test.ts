@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { fetch as undiciFetch, getGlobalDispatcher, request as undiciRequest } from 'undici';
 import { installRatewise, ratewiseDispatcher, RatewiseDispatcher } from '../../src/adapters/undici.js';
-import { createRatewise } from '../../src/index.js';
+import { createRatewise, isRatewiseError } from '../../src/index.js';
 import type { Ratewise } from '../../src/index.js';
 import { refusedSince } from '../integration/support.js';
 import { sequence, startExpressServer, startScriptedServer } from '../support/servers.js';
@@ -106,6 +106,19 @@ describe('installRatewise (Node’s global fetch)', () => {
       expect(paused).toHaveLength(1);
       expect(second!.receivedAt - first!.receivedAt).toBeGreaterThanOrEqual(990);
       expect(rw.stats()[0]?.counters).toMatchObject({ sent: 2, rateLimited: 1, retries: 1 });
+    });
+  });
+
+  test('a wait past maxRetryAfter fails the fetch with RateLimitError as its cause', async () => {
+    const server = await startScriptedServer(
+      sequence({ status: 429, headers: { 'retry-after': 3600 }, body: 'come back later' }, { body: 'ok' }),
+    );
+    const rw = createRatewise({ retry: { maxRetryAfter: 1000 } });
+    await installed(rw, server, async () => {
+      const failure: unknown = await fetch(`${server.url}/x`).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(TypeError);
+      expect(isRatewiseError((failure as TypeError).cause, 'ERR_RATEWISE_RATE_LIMITED')).toBe(true);
+      expect(server.hits().total).toBe(1);
     });
   });
 
