@@ -20,7 +20,6 @@ export interface Waiter extends QueueEntry {
   readonly grant: (seq: number) => void;
   /** Called once when it will not get a turn. */
   readonly fail: (reason: Failure) => void;
-  onAbort?: (() => void) | undefined;
   queued?: boolean;
 }
 
@@ -138,14 +137,7 @@ export class Scheduler {
       return 0;
     }
     if (waiter.deadline !== Infinity) lane.deadlines++;
-    if (waiter.signal) {
-      const signal = waiter.signal;
-      waiter.onAbort = () => {
-        this.#drop(lane, waiter);
-        waiter.fail({ kind: 'aborted', reason: signal.reason });
-      };
-      signal.addEventListener('abort', waiter.onAbort, { once: true });
-    }
+    if (waiter.signal) this.#watch(lane, waiter, waiter.signal);
     if (waiter.notBefore > 0 && waiter.notBefore > now) lane.delayed.add(waiter);
     else this.#queue(lane, waiter);
     // Behind others, with no deadline of its own, it changes nothing the lane waits for: skip the drain (a long
@@ -167,10 +159,41 @@ export class Scheduler {
     else lane.delayed.delete(waiter);
     waiter.done = true;
     if (waiter.deadline !== Infinity) lane.deadlines--;
-    if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
-    waiter.onAbort = undefined;
+    if (waiter.signal) this.#unwatch(waiter, waiter.signal);
     if (lane.empty) this.#disarm(lane);
   }
+
+  /**
+   * Fails `waiter` when `signal` aborts. One listener per signal, however many waiters share it (an app-wide
+   * signal on thousands of requests): no listener-count warning, and leaving costs O(1), not a scan of the rest.
+   */
+  #watch(lane: Lane, waiter: Waiter, signal: AbortSignal): void {
+    let group = this.#bySignal.get(signal);
+    if (!group) {
+      const waiters = new Map<Waiter, Lane>();
+      const onAbort = (): void => {
+        this.#bySignal.delete(signal);
+        for (const [w, l] of waiters) {
+          this.#drop(l, w);
+          w.fail({ kind: 'aborted', reason: signal.reason });
+        }
+      };
+      group = { waiters, onAbort };
+      this.#bySignal.set(signal, group);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    group.waiters.set(waiter, lane);
+  }
+
+  #unwatch(waiter: Waiter, signal: AbortSignal): void {
+    const group = this.#bySignal.get(signal);
+    if (!group?.waiters.delete(waiter) || group.waiters.size > 0) return;
+    this.#bySignal.delete(signal);
+    signal.removeEventListener('abort', group.onAbort);
+  }
+
+  /** The waiters watching each signal, and the one listener that fails them. */
+  readonly #bySignal = new WeakMap<AbortSignal, { waiters: Map<Waiter, Lane>; onAbort: () => void }>();
 
   /** Grants every turn the budget allows now, fails waits that can no longer meet their deadline, re-arms the timer. */
   drain(lane: Lane): void {

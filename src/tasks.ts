@@ -108,13 +108,7 @@ export class TaskTurn<T> implements Waiter {
   get maxPauseMs(): number {
     return Infinity;
   }
-  // Tasks carry no signal and never back off: no listener to hold, always in the queue proper.
-  get onAbort(): undefined {
-    return undefined;
-  }
-  set onAbort(_: (() => void) | undefined) {
-    // nothing to hold
-  }
+  // Tasks never back off: always in the queue proper.
   get queued(): boolean {
     return true;
   }

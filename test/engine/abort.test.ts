@@ -167,11 +167,28 @@ describe('abort', () => {
     const shared = new AbortController().signal;
     const calls = Array.from({ length: 200 }, (_, i) => track(rw.fetch(`https://a.test/${i}`, { signal: shared })));
     await flush();
-    expect(abortListeners(shared)).toBeGreaterThan(0);
+    // One listener for every waiter on the signal, not one each (Node warns past ten).
+    expect(abortListeners(shared)).toBe(1);
     await advance(clock, 600_000);
     expect(calls.every((c) => c.state !== 'pending')).toBe(true);
     expect(server.calls.length).toBeGreaterThanOrEqual(200);
     expect(abortListeners(shared)).toBe(0);
     expect(clock.pending()).toBe(0);
+  });
+
+  it('fails every waiter on a shared signal when it aborts, with its reason', async () => {
+    const { rw, server } = rig({ budgets: { '*': { concurrency: 1 } } }, () => 'hold');
+    const controller = new AbortController();
+    const calls = Array.from({ length: 50 }, (_, i) =>
+      track(rw.fetch(`https://a.test/${i}`, { signal: controller.signal })),
+    );
+    await flush();
+    expect(server.calls).toHaveLength(1);
+    const reason = new Error('stop');
+    controller.abort(reason);
+    await flush();
+    expect(calls.every((c) => c.error === reason)).toBe(true);
+    expect(server.calls).toHaveLength(1);
+    expect(abortListeners(controller.signal)).toBe(0);
   });
 });
