@@ -5,7 +5,7 @@ import { createFingerprint } from './fingerprint.js';
 import { Emitter, type RatewiseEvents } from './events.js';
 import { LoopGuard } from './loop-guard.js';
 import type { RatewiseOptions, RequestOptions } from './options.js';
-import { redactUrl } from './redact.js';
+import { redactUrl, scrubUserinfo } from './redact.js';
 import { originOf, prepareRequest, type RatewiseRequestInit } from './request.js';
 import { budgetFor, resolveOptions, type ResolvedOptions } from './resolve-options.js';
 import { RetryBudget } from './retry-budget.js';
@@ -197,7 +197,13 @@ class Client implements Ratewise {
         this.#warnHiddenHeaders(response);
       },
     );
-    return send(this.#ctx, { lane: this.#lane(key, request.host), request, safeUrl, signal, perRequest }, transport);
+    const call = { lane: this.#lane(key, request.host), request, safeUrl, signal, perRequest };
+    if (request.url.username === '' && request.url.password === '') return send(this.#ctx, call, transport);
+    // A fetch that refuses credentials in URLs (Node's does) names the whole URL in its error: not the password.
+    return send(this.#ctx, call, transport).catch((error: unknown) => {
+      scrubUserinfo(error, request.url);
+      throw error;
+    });
   }
 
   /**

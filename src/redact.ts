@@ -80,3 +80,26 @@ function decodeName(name: string): string {
     return name;
   }
 }
+
+/**
+ * Removes a URL's userinfo from an error that quotes the URL (Node's fetch refuses `user:pass@host` URLs with a
+ * TypeError naming the whole URL). The error keeps its identity, class and cause; only its text changes.
+ */
+export function scrubUserinfo(error: unknown, url: URL): void {
+  if (url.username === '' && url.password === '') return;
+  if (typeof error !== 'object' || error === null) return;
+  const safe = redactUrl(url);
+  const scrub = (text: unknown): unknown => {
+    if (typeof text !== 'string') return text;
+    let out = text.split(url.href).join(safe);
+    if (url.password !== '') out = out.split(url.password).join(REDACTED);
+    return out;
+  };
+  const target = error as { message?: unknown; stack?: unknown };
+  try {
+    if ('message' in target) target.message = scrub(target.message);
+    if ('stack' in target) target.stack = scrub(target.stack);
+  } catch {
+    // A frozen error keeps its text: nothing more to do without replacing it.
+  }
+}

@@ -117,3 +117,18 @@ describe('isSecretParam', () => {
     expect(isSecretParam('keys')).toBe(false);
   });
 });
+
+describe('scrubUserinfo', () => {
+  it("removes a URL's password from an error that quotes the URL, keeping the error itself", async () => {
+    const { createRatewise } = await import('../src/index.js');
+    const rw = createRatewise();
+    const error: unknown = await rw.fetch('http://alice:hunter2@127.0.0.1:9/x').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await rw.close();
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).not.toContain('hunter2');
+    expect(String((error as Error).stack)).not.toContain('hunter2');
+  });
+});
