@@ -70,6 +70,12 @@ describe.skipIf(!existsSync(CHROMIUM))('ratewise in Chromium', () => {
       limiter(req, res, next);
     });
     site.get('/api', (_req, res) => res.json({ ok: true }));
+    // Same origin, so the page can read Retry-After: the first request is refused for a second.
+    let throttled = 0;
+    site.get('/throttle', (_req, res) => {
+      if (throttled++ === 0) res.status(429).set('retry-after', '1').send('slow down');
+      else res.json({ ok: true });
+    });
     app = createServer(site);
     origin = `http://127.0.0.1:${String(await listen(app))}`;
     // Another origin that throttles with Retry-After but does not expose it to scripts: the browser hides it.
@@ -118,6 +124,17 @@ describe.skipIf(!existsSync(CHROMIUM))('ratewise in Chromium', () => {
       expect(refusedAt.filter((at) => at > firstAnsweredAt)).toEqual([]);
     },
   );
+
+  it('pauses the whole budget on a 429 with Retry-After, then every call succeeds', { timeout: 60_000 }, async () => {
+    const [result] = await inPage((page) =>
+      page.evaluate(
+        ([url, n]) => (window as unknown as { burst: (u: string, n: number) => Promise<PageResult> }).burst(url, n),
+        [`${origin}/throttle`, 5] as const,
+      ),
+    );
+    expect(result.statuses).toEqual([200, 200, 200, 200, 200]);
+    expect(result.paused).toEqual(['retry-after']);
+  });
 
   it(
     'warns once when a cross-origin 429 hides its headers, and backs off to success',
