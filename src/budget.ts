@@ -88,7 +88,8 @@ export class Budget {
   ) {
     this.#buckets = fullBuckets(config.limits, now);
     this.#probing = adaptive && config.limits.length === 0;
-    this.#window = adaptive ? 1 : Infinity;
+    // A rate the user configured is trusted from the start; only an unknown limit is approached slowly.
+    this.#window = adaptive && config.limits.length === 0 ? 1 : Infinity;
     this.#plain = !adaptive && config.limits.length === 0;
     this.lastUsedAt = now;
   }
@@ -241,6 +242,14 @@ export class Budget {
     this.#probe();
   }
 
+  /** The last request sent before the latest pause began (by send order). */
+  #pausedAfterSeq = 0;
+
+  /** Whether the request `seq` went out before the latest pause began: its answer belongs to that episode. */
+  sentBeforePause(seq: number): boolean {
+    return seq <= this.#pausedAfterSeq;
+  }
+
   /** One request at a time, until a request sent from now on is answered. */
   #probe(): void {
     this.#probing = true;
@@ -252,6 +261,7 @@ export class Budget {
    * before the jitter added to it: what a waiter's `maxRetryAfter` is held against.
    */
   pause(until: number, ordered = until): void {
+    this.#pausedAfterSeq = this.counters.sent;
     if (until > this.pausedUntil) this.pausedUntil = until;
     if (ordered > this.orderedUntil) this.orderedUntil = ordered;
     this.#probe();

@@ -252,7 +252,8 @@ export async function send<R>(ctx: SendContext, call: Call, transport: Transport
       budget.observe(info, now, seq);
       if (info.isRateLimited) {
         budget.counters.rateLimited++;
-        budget.consecutiveThrottles++;
+        // Throttles answering requests sent before the budget paused belong to the throttle that paused it.
+        if (!budget.sentBeforePause(seq)) budget.consecutiveThrottles++;
       }
       if (events.hasListeners('rateLimitInfo'))
         events.emit('rateLimitInfo', { key: budget.key, url: safeUrl, status, info });
@@ -355,7 +356,10 @@ export async function send<R>(ctx: SendContext, call: Call, transport: Transport
     previousDelayMs = decision.delayMs;
     waiter.front = true;
     waiter.notBefore = 0;
-    if (decision.pause) {
+    if (decision.pause === 'backoff' && budget.sentBeforePause(seq) && budget.pausedUntil > now) {
+      // The budget already backs off for the throttle this request ran into with others: it waits in that pause,
+      // rather than drawing a longer one of its own.
+    } else if (decision.pause) {
       // The cap is checked against the server's own instant: the jitter added to it may end past the cap.
       const info = outcome.kind === 'response' ? outcome.info : undefined;
       const ordered =

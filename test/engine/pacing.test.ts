@@ -194,6 +194,21 @@ describe('pauses', () => {
     expect(call.state).toBe('fulfilled');
   });
 
+  it('one backoff for 429s that answer requests sent together: they do not stretch the pause', async () => {
+    // Four requests go at once (a configured rate is trusted from the start); all four come back refused, without
+    // timing. The first pauses the budget; the other three belong to the same throttle and wait in that pause.
+    const { rw, clock, server, eventsOf } = rig(
+      { budgets: { '*': { rate: '100/s', burst: 4 } }, retry: { backoff: { jitter: 'none', baseMs: 500 } } },
+      (call) => (call.index < 4 ? tooMany() : ok()),
+    );
+    const calls = Array.from({ length: 4 }, (_, i) => track(rw.fetch(`https://a.test/${String(i)}`)));
+    await advance(clock, 5_000);
+    expect(since(server.sentAt).slice(0, 4)).toEqual([0, 0, 0, 0]);
+    expect(eventsOf('paused').map((e) => [e.reason, e.until - T0])).toEqual([['backoff', 500]]);
+    expect(since(server.sentAt)[4]).toBe(500);
+    expect(calls.every((c) => c.state === 'fulfilled')).toBe(true);
+  });
+
   it('a 429 with remaining 0 and a reset pauses until the reset', async () => {
     const { rw, clock, server, eventsOf } = rig({}, (c) =>
       c.index === 0 ? tooMany(undefined, quota(10, 0, 4)) : ok(),
