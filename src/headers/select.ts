@@ -28,6 +28,19 @@ export function selectPolicy(policies: readonly RateLimitPolicy[]): RateLimitPol
   return best;
 }
 
+/** Two readings of one reset that may differ by the senders' rounding: up to this far apart. */
+const RESET_ROUNDING_MS = 2000;
+
+/**
+ * Whether `candidate` is the closer reading of the same reset: every family rounds up (delta seconds, or an epoch
+ * second measured against a `Date` truncated to the second), so of two readings within the rounding, the earlier
+ * is nearer the truth. Readings further apart are not the same reset; the selected one stands.
+ */
+function closerReset(current: number | undefined, candidate: number): boolean {
+  if (current === undefined) return true;
+  return candidate < current && current - candidate <= RESET_ROUNDING_MS;
+}
+
 const agree = (a: number | undefined, b: number | undefined): boolean => a === undefined || b === undefined || a === b;
 
 /**
@@ -48,7 +61,7 @@ export function mergeSameQuota(selected: RateLimitPolicy, policies: readonly Rat
       ...merged,
       ...(merged.limit === undefined && p.limit !== undefined && { limit: p.limit }),
       ...(merged.remaining === undefined && p.remaining !== undefined && { remaining: p.remaining }),
-      ...(merged.resetAt === undefined && p.resetAt !== undefined && { resetAt: p.resetAt }),
+      ...(p.resetAt !== undefined && closerReset(merged.resetAt, p.resetAt) && { resetAt: p.resetAt }),
       ...(merged.windowMs === undefined && p.windowMs !== undefined && { windowMs: p.windowMs }),
     };
   }
