@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
+import type * as RatewiseAxios from '../src/adapters/axios.js';
 import type * as Ratewise from '../src/index.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -74,6 +75,11 @@ export function compileRatewise(): CompiledRatewise {
 /** Imports the ratewise that {@link compileRatewise} wrote to `dir`. */
 export async function importRatewise(dir: string): Promise<typeof Ratewise> {
   return (await import(pathToFileURL(join(dir, 'index.js')).href)) as typeof Ratewise;
+}
+
+/** Imports the axios adapter of the build in `dir`. */
+export async function importRatewiseAxios(dir: string): Promise<typeof RatewiseAxios> {
+  return (await import(pathToFileURL(join(dir, 'adapters', 'axios.js')).href)) as typeof RatewiseAxios;
 }
 
 /** Compiles and imports in one go, for in-process use; the files go once imported (src has no dynamic imports). */

@@ -6,6 +6,7 @@ import Bottleneck from 'bottleneck';
 import got, { HTTPError as GotHTTPError } from 'got';
 import ky, { HTTPError as KyHTTPError } from 'ky';
 import PQueue from 'p-queue';
+import type * as RatewiseAxios from '../../src/adapters/axios.js';
 import type * as Ratewise from '../../src/index.js';
 import type { TestServer } from '../../test/support/servers.js';
 import { startExpressServer, startFastifyServer } from '../../test/support/servers.js';
@@ -77,7 +78,7 @@ export interface Client {
   create(shape: Shape, signal: AbortSignal, ratewise: RatewiseModule): Runner;
 }
 
-type RatewiseModule = typeof Ratewise;
+type RatewiseModule = typeof Ratewise & typeof RatewiseAxios;
 
 /** A call that ended on a response that was not a success, with no error from the client to say so. */
 class StatusError extends Error {
@@ -113,6 +114,20 @@ export const clients: readonly Client[] = [
           const response = await rw.fetch(url, { signal });
           await response.arrayBuffer();
           if (!response.ok) throw new StatusError(response.status);
+        },
+        close: () => rw.close(),
+      };
+    },
+  },
+  {
+    id: 'ratewise-axios',
+    label: 'ratewise `withRatewise(axios.create(), rw)` (no rate set)',
+    create: (_shape, signal, { createRatewise, withRatewise }) => {
+      const rw = createRatewise();
+      const instance = withRatewise(axios.create(), rw);
+      return {
+        call: async (url) => {
+          await instance.get(url, { signal, responseType: 'arraybuffer' });
         },
         close: () => rw.close(),
       };

@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { importRatewise } from '../compiled.js';
+import { importRatewise, importRatewiseAxios } from '../compiled.js';
 import { clients, runPair, serverKinds, type PairResult, type Shape } from './peers-cases.js';
 
 export interface PeersInput {
@@ -26,7 +26,7 @@ const input = JSON.parse(process.argv[2] ?? 'null') as PeersInput;
 const kind = serverKinds.find((candidate) => candidate.id === input.server);
 const client = clients.find((candidate) => candidate.id === input.client);
 if (kind === undefined || client === undefined) throw new Error(`Unknown pair ${input.server} / ${input.client}`);
-const ratewise = await importRatewise(input.build);
+const ratewise = { ...(await importRatewise(input.build)), ...(await importRatewiseAxios(input.build)) };
 const delay = monitorEventLoopDelay({ resolution: 10 });
 const result = await runPair(kind, client, input.shape, ratewise, async () => {
   const lines = createInterface({ input: process.stdin });
