@@ -1,12 +1,13 @@
 // One logical request: wait for a turn, send, read what came back, and retry or settle. Exactly one outcome:
 // the response, a typed ratewise error, the caller's abort reason, or the network error after retries are spent.
-import { ClosedError, QueueFullError, RateLimitError, RetryBudgetExceededError } from './errors.js';
+import { RateLimitError, RetryBudgetExceededError } from './errors.js';
 import type { Emitter, RatewiseEvents } from './events.js';
 import { parseRateLimit, type HeaderInput } from './headers/index.js';
 import type { RequestOptions } from './options.js';
 import type { ResolvedOptions, ResolvedRetry } from './resolve-options.js';
 import { decideRetry, type AttemptOutcome, type GiveUpReason } from './retry.js';
-import type { Failure, Lane, Scheduler, Waiter } from './scheduler.js';
+import type { Lane, Scheduler } from './scheduler.js';
+import { acquire, type Turn, type TurnRequest } from './turn.js';
 
 /** What one logical request needs from its client. */
 export interface SendContext {
@@ -66,129 +67,12 @@ export function giveUpReason(error: unknown): GiveUpReason | undefined {
   return (error as Record<symbol, GiveUpReason | undefined>)[GIVE_UP];
 }
 
-/**
- * `fetch` as a transport: the entry point of `rw.fetch`. `onHiddenThrottle` hears of a cross-origin 429 whose
- * rate-limit headers the browser hid (the server did not list them in `Access-Control-Expose-Headers`).
- */
-export function fetchTransport(
-  fetch: typeof globalThis.fetch,
-  attempt: () => [RequestInfo | URL, RequestInit],
-  onHiddenThrottle: (response: Response) => void,
-): Transport<Response> {
-  return {
-    send: async () => {
-      const response = await fetch(...attempt());
-      if (response.status === 429 && response.type === 'cors' && !hasTimingHeaders(response.headers)) {
-        onHiddenThrottle(response);
-      }
-      return response;
-    },
-    status: (response) => response.status,
-    headers: (response) => response.headers,
-    discard(response) {
-      response.body?.cancel().catch(() => undefined);
-    },
-  };
-}
-
 function retryOptions(base: ResolvedRetry, perRequest: RequestOptions): ResolvedRetry {
   const o = perRequest.retry;
   if (o === undefined) return base;
   // A key present with an undefined value (`{ limit: opts.retries }`) leaves the client's value in place.
   const set = Object.entries(o as Readonly<Record<string, number | undefined>>).filter(([, v]) => v !== undefined);
   return { ...base, ...Object.fromEntries(set) };
-}
-
-/** Whether any retry or quota field survived CORS filtering (a browser shows only the exposed ones). */
-function hasTimingHeaders(headers: Headers): boolean {
-  for (const name of ['retry-after', 'ratelimit', 'ratelimit-reset', 'x-ratelimit-reset', 'x-ratelimit-remaining']) {
-    if (headers.has(name)) return true;
-  }
-  return false;
-}
-
-/** What a wait for a turn needs to know of its request. */
-export interface TurnRequest {
-  readonly lane: Lane;
-  readonly method: string;
-  readonly safeUrl: string;
-  readonly signal: AbortSignal | undefined;
-  readonly cost: number;
-  readonly priority: number;
-}
-
-/** The per-attempt part of a wait: where it queues and how long it may wait. */
-export interface Turn {
-  front: boolean;
-  notBefore: number;
-  readonly deadline: number;
-  readonly maxWaitMs: number;
-  maxPauseMs: number;
-}
-
-/**
- * Waits for a turn in the lane; gives the request's number in its budget's send order once the budget counted it
- * in flight (at once when it may go now, without a promise).
- */
-export function acquire(ctx: SendContext, t: TurnRequest, waiter: Turn): Promise<number> | number {
-  const { lane, method, safeUrl, signal, cost, priority } = t;
-  if (ctx.isClosed()) {
-    // A retry was under way when the client closed: the call was pending, not made after the close.
-    return Promise.reject(new ClosedError({ method, url: safeUrl, when: waiter.front ? 'pending' : 'afterClose' }));
-  }
-  if (!waiter.front && waiter.notBefore === 0 && !signal?.aborted) {
-    const seq = ctx.scheduler.tryNow(lane, cost);
-    if (seq > 0) return seq;
-  }
-  return new Promise<number>((resolve, reject) => {
-    const fail = (failure: Failure): void => {
-      // Abort means the caller's own reason, whatever it is (STYLE rule 8).
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
-      if (failure.kind === 'aborted') reject(failure.reason);
-      else if (failure.kind === 'closed') reject(new ClosedError({ method, url: safeUrl, when: 'pending' }));
-      else if (failure.kind === 'queueFull') {
-        reject(new QueueFullError({ key: lane.budget.key, maxQueue: failure.maxQueue, method, url: safeUrl }));
-      } else {
-        const now = ctx.options.clock.now();
-        const paused = failure.kind === 'paused';
-        reject(
-          new RateLimitError({
-            reason: paused ? 'maxRetryAfter' : 'maxWait',
-            key: lane.budget.key,
-            method,
-            url: safeUrl,
-            retryAt: failure.retryAt,
-            waitMs: Math.max(0, failure.retryAt - now),
-            limitMs: paused ? waiter.maxPauseMs : waiter.maxWaitMs,
-          }),
-        );
-      }
-    };
-    const entry: Waiter = {
-      priority,
-      cost,
-      deadline: waiter.deadline,
-      signal,
-      notBefore: waiter.notBefore,
-      front: waiter.front,
-      maxPauseMs: waiter.maxPauseMs,
-      done: false,
-      grant: resolve,
-      fail,
-    };
-    const seq = ctx.scheduler.enter(lane, entry);
-    if (seq > 0) resolve(seq);
-    // Only a wait that began: not one refused at once (queue full, a wait already too long) or granted by the drain.
-    else if (!entry.done && ctx.events.hasListeners('queued')) {
-      ctx.events.emit('queued', {
-        key: lane.budget.key,
-        method,
-        url: safeUrl,
-        queued: lane.queue.size + lane.delayed.size,
-        priority,
-      });
-    }
-  });
 }
 
 /** Sends one logical request through its lane, with retries, and settles it once. */

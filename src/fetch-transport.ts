@@ -1,0 +1,35 @@
+// `fetch` as a transport: what `rw.fetch` sends each attempt with.
+import type { Transport } from './send.js';
+
+/**
+ * `fetch` as a transport: the entry point of `rw.fetch`. `onHiddenThrottle` hears of a cross-origin 429 whose
+ * rate-limit headers the browser hid (the server did not list them in `Access-Control-Expose-Headers`).
+ */
+export function fetchTransport(
+  fetch: typeof globalThis.fetch,
+  attempt: () => [RequestInfo | URL, RequestInit],
+  onHiddenThrottle: (response: Response) => void,
+): Transport<Response> {
+  return {
+    send: async () => {
+      const response = await fetch(...attempt());
+      if (response.status === 429 && response.type === 'cors' && !hasTimingHeaders(response.headers)) {
+        onHiddenThrottle(response);
+      }
+      return response;
+    },
+    status: (response) => response.status,
+    headers: (response) => response.headers,
+    discard(response) {
+      response.body?.cancel().catch(() => undefined);
+    },
+  };
+}
+
+/** Whether any retry or quota field survived CORS filtering (a browser shows only the exposed ones). */
+function hasTimingHeaders(headers: Headers): boolean {
+  for (const name of ['retry-after', 'ratelimit', 'ratelimit-reset', 'x-ratelimit-reset', 'x-ratelimit-remaining']) {
+    if (headers.has(name)) return true;
+  }
+  return false;
+}

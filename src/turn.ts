@@ -1,0 +1,88 @@
+// Waiting for a turn in a lane: the promise side of the scheduler, and the typed errors a refused wait becomes.
+import { ClosedError, QueueFullError, RateLimitError } from './errors.js';
+import type { Failure, Lane, Waiter } from './scheduler.js';
+import type { SendContext } from './send.js';
+
+/** What a wait for a turn needs to know of its request. */
+export interface TurnRequest {
+  readonly lane: Lane;
+  readonly method: string;
+  readonly safeUrl: string;
+  readonly signal: AbortSignal | undefined;
+  readonly cost: number;
+  readonly priority: number;
+}
+
+/** The per-attempt part of a wait: where it queues and how long it may wait. */
+export interface Turn {
+  front: boolean;
+  notBefore: number;
+  readonly deadline: number;
+  readonly maxWaitMs: number;
+  maxPauseMs: number;
+}
+
+/**
+ * Waits for a turn in the lane; gives the request's number in its budget's send order once the budget counted it
+ * in flight (at once when it may go now, without a promise).
+ */
+export function acquire(ctx: SendContext, t: TurnRequest, waiter: Turn): Promise<number> | number {
+  const { lane, method, safeUrl, signal, cost, priority } = t;
+  if (ctx.isClosed()) {
+    // A retry was under way when the client closed: the call was pending, not made after the close.
+    return Promise.reject(new ClosedError({ method, url: safeUrl, when: waiter.front ? 'pending' : 'afterClose' }));
+  }
+  if (!waiter.front && waiter.notBefore === 0 && !signal?.aborted) {
+    const seq = ctx.scheduler.tryNow(lane, cost);
+    if (seq > 0) return seq;
+  }
+  return new Promise<number>((resolve, reject) => {
+    const fail = (failure: Failure): void => {
+      // Abort means the caller's own reason, whatever it is (STYLE rule 8).
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+      if (failure.kind === 'aborted') reject(failure.reason);
+      else if (failure.kind === 'closed') reject(new ClosedError({ method, url: safeUrl, when: 'pending' }));
+      else if (failure.kind === 'queueFull') {
+        reject(new QueueFullError({ key: lane.budget.key, maxQueue: failure.maxQueue, method, url: safeUrl }));
+      } else {
+        const now = ctx.options.clock.now();
+        const paused = failure.kind === 'paused';
+        reject(
+          new RateLimitError({
+            reason: paused ? 'maxRetryAfter' : 'maxWait',
+            key: lane.budget.key,
+            method,
+            url: safeUrl,
+            retryAt: failure.retryAt,
+            waitMs: Math.max(0, failure.retryAt - now),
+            limitMs: paused ? waiter.maxPauseMs : waiter.maxWaitMs,
+          }),
+        );
+      }
+    };
+    const entry: Waiter = {
+      priority,
+      cost,
+      deadline: waiter.deadline,
+      signal,
+      notBefore: waiter.notBefore,
+      front: waiter.front,
+      maxPauseMs: waiter.maxPauseMs,
+      done: false,
+      grant: resolve,
+      fail,
+    };
+    const seq = ctx.scheduler.enter(lane, entry);
+    if (seq > 0) resolve(seq);
+    // Only a wait that began: not one refused at once (queue full, a wait already too long) or granted by the drain.
+    else if (!entry.done && ctx.events.hasListeners('queued')) {
+      ctx.events.emit('queued', {
+        key: lane.budget.key,
+        method,
+        url: safeUrl,
+        queued: lane.queue.size + lane.delayed.size,
+        priority,
+      });
+    }
+  });
+}
