@@ -1,26 +1,16 @@
 // ratewise in a real browser: Debian's headless Chromium (driven by playwright-core, never a downloaded browser)
 // loads the library as the package ships it, and paces and pauses against real servers on 127.0.0.1.
 // Skipped where /usr/bin/chromium is missing (.ci/run installs it).
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, CHROMIUM_ARGS, hasChromium } from '../support/chromium.js';
 import { closeServer, listen } from '../../scripts/lib/loopback.js';
 import { compileRatewise, type CompiledRatewise } from '../../bench/compiled.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const STRUCTURED_HEADERS = dirname(fileURLToPath(import.meta.resolve('structured-headers')));
 
 interface PageResult {
@@ -45,7 +35,7 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>ratewise</title>
   window.ready = true;
 </script>`;
 
-describe.skipIf(!existsSync(CHROMIUM))('ratewise in Chromium', () => {
+describe.skipIf(!hasChromium)('ratewise in Chromium', () => {
   let compiled: CompiledRatewise;
   let app: Server;
   let other: Server;
@@ -95,7 +85,7 @@ describe.skipIf(!existsSync(CHROMIUM))('ratewise in Chromium', () => {
 
   async function inPage<T>(run: (page: import('playwright-core').Page) => Promise<T>): Promise<[T, string[]]> {
     const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS] });
     try {
       const page = await browser.newPage();
       const warnings: string[] = [];

@@ -1,27 +1,16 @@
 // The report in a real browser: Debian's headless Chromium, driven by playwright-core, never a downloaded browser.
 // Skipped where /usr/bin/chromium is missing (.ci/run installs it).
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { CHROMIUM, CHROMIUM_ARGS, hasChromium } from '../support/chromium.js';
 import { renderReport } from '../../scripts/demo/report.js';
 import { plainRun, ratewiseRun, STARTED_AT } from './support.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
 describe('the HTML report in Chromium', () => {
-  it.skipIf(!existsSync(CHROMIUM))('renders the timeline of both runs, offline', { timeout: 60_000 }, async () => {
+  it.skipIf(!hasChromium)('renders the timeline of both runs, offline', { timeout: 60_000 }, async () => {
     const { chromium } = await import('playwright-core');
     const dir = await mkdtemp(join(tmpdir(), 'ratewise-report-'));
     const file = join(dir, 'report.html');
@@ -36,7 +25,7 @@ describe('the HTML report in Chromium', () => {
         nodeVersion: process.versions.node,
       }),
     );
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS] });
     try {
       const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
       const problems: string[] = [];
