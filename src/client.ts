@@ -203,15 +203,18 @@ class Client implements Ratewise {
   #checkLoop(method: string, safeUrl: string): void {
     const guard = this.#loopGuard;
     if (!guard) return;
-    const count = guard.record(`${method} ${safeUrl}`, this.#options.clock.now());
-    if (count === undefined) return;
+    const key = `${method} ${safeUrl}`;
+    const now = this.#options.clock.now();
+    const first = guard.record(key, now);
     const { windowMs } = guard;
-    this.#events.emit('loop', { method, url: safeUrl, count, windowMs });
-    if (this.#options.loopGuard?.mode === 'throw')
-      throw new LoopDetectedError({ method, url: safeUrl, count, windowMs });
-    if (guard.warnOnce(`${method} ${safeUrl}`)) {
+    if (first !== undefined) this.#events.emit('loop', { method, url: safeUrl, count: first, windowMs });
+    if (this.#options.loopGuard?.mode === 'throw') {
+      // Every call past the limit fails while the window lasts, not only the one that crossed it.
+      const count = guard.count(key, now);
+      if (count > guard.limit) throw new LoopDetectedError({ method, url: safeUrl, count, windowMs });
+    } else if (first !== undefined && guard.warnOnce(key)) {
       console.warn(
-        `ratewise: ${method} ${safeUrl} was requested ${count} times within ${windowMs} ms: a request loop?`,
+        `ratewise: ${method} ${safeUrl} was requested ${first} times within ${windowMs} ms: a request loop?`,
       );
     }
   }

@@ -46,6 +46,9 @@ describe('loop guard', () => {
     const error: unknown = await rw.fetch('https://a.test/x').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LoopDetectedError);
     expect(error).toMatchObject({ method: 'GET', url: 'https://a.test/x', count: 3, windowMs: 10_000 });
+    // Every call past the limit fails while the window lasts, not only the one that crossed it.
+    const again: unknown = await rw.fetch('https://a.test/x').catch((e: unknown) => e);
+    expect(again).toMatchObject({ name: 'LoopDetectedError', count: 4 });
     expect(server.calls).toHaveLength(2);
     expect(eventsOf('loop')).toHaveLength(1);
     expect(warn).not.toHaveBeenCalled();
