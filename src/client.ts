@@ -133,16 +133,12 @@ class Client implements Ratewise {
     const request = prepareRequest(input, fetchInit, perRequest.idempotencyKey);
     const safeUrl = redactUrl(request.url);
     if (this.#closed) throw new ClosedError({ method: request.method, url: safeUrl });
-    const keyFn = this.#options.keyFn;
-    const key =
-      perRequest.key ??
-      (keyFn &&
-        keyFn({
-          method: request.method,
-          url: request.url,
-          headers: new Headers(fetchInit.headers ?? (input instanceof Request ? input.headers : undefined)),
-        })) ??
-      originOf(request.url);
+    const key = this.#keyOf(
+      perRequest,
+      request.method,
+      request.url,
+      () => new Headers(fetchInit.headers ?? (input instanceof Request ? input.headers : undefined)),
+    );
     this.#checkLoop(request.method, safeUrl);
     const signal = fetchInit.signal ?? (input instanceof Request ? input.signal : undefined);
     const transport = fetchTransport(
@@ -187,9 +183,7 @@ class Client implements Ratewise {
     const method = input.method.toUpperCase();
     const safeUrl = redactUrl(url);
     if (this.#closed) throw new ClosedError({ method, url: safeUrl });
-    const keyFn = this.#options.keyFn;
-    const key =
-      perRequest.key ?? (keyFn && keyFn({ method, url, headers: new Headers(input.headers) })) ?? originOf(url);
+    const key = this.#keyOf(perRequest, method, url, () => new Headers(input.headers));
     this.#checkLoop(method, safeUrl);
     const request = {
       method,
@@ -198,6 +192,13 @@ class Client implements Ratewise {
     };
     const lane = this.#lane(key, url.host.toLowerCase());
     return send(this.#ctx, { lane, request, safeUrl, signal: input.signal, perRequest }, transport);
+  }
+
+  /** The budget key: the request's own `ratewise.key`, else `keyFn`'s answer, else the origin. */
+  #keyOf(perRequest: RequestOptions, method: string, url: URL, headers: () => Headers): string {
+    if (perRequest.key !== undefined) return perRequest.key;
+    const keyFn = this.#options.keyFn;
+    return (keyFn && keyFn({ method, url, headers: headers() })) ?? originOf(url);
   }
 
   #checkLoop(method: string, safeUrl: string): void {
