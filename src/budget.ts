@@ -3,6 +3,7 @@
 import type { RateLimitInfo } from './headers/types.js';
 import type { ResolvedBudget } from './resolve-options.js';
 import type { RetryBudget } from './retry-budget.js';
+import type { SharedBudget } from './shared.js';
 import { observe, readyAt, spend, type ServerPace } from './server-pace.js';
 import { fullBuckets, msUntilAll, refillAll, tryTakeAll, type BucketState } from './token-bucket.js';
 
@@ -114,6 +115,18 @@ export class Budget {
    * this), `Infinity` when a request in flight must end first. Why it must wait is kept for `readiness`.
    */
   readyAt(cost: number, now: number): number {
+    const at = this.#localReadyAt(cost, now);
+    const shared = this.shared;
+    if (at > now || shared === undefined) return at;
+    // Ready here: the store has the last word (its tokens, a pause another client heard of).
+    const sharedAt = shared.readyAt(cost, now);
+    return sharedAt > now ? this.#wait(shared.reason, sharedAt) : at;
+  }
+
+  /** The budget's store side, when the client shares budgets (`store`). */
+  shared: SharedBudget | undefined;
+
+  #localReadyAt(cost: number, now: number): number {
     if (now < this.pausedUntil) return this.#wait('paused', this.pausedUntil);
     if (this.inFlight >= this.#concurrency()) return this.#wait('concurrency', Infinity);
     if (this.config.limits.length > 0) {
@@ -155,6 +168,7 @@ export class Budget {
       this.#buckets = result.state;
     }
     this.#pace = spend(this.#pace, cost, now);
+    this.shared?.take(cost);
     return this.counters.sent;
   }
 
@@ -207,6 +221,8 @@ export class Budget {
         { remaining, resetAt, limit, inFlight: Math.max(0, this.inFlight - 1), reserve: this.reserve },
         now,
       );
+      // Shared: what is left for everyone, the requests this client has in flight counted as spent.
+      this.shared?.noteView(Math.max(0, remaining - Math.max(0, this.inFlight - 1)), resetAt);
       // A reset that has come already (`reset=0`): the window is turning now, and one request asks what the
       // next one holds, as at any reset.
       turning = this.#pace === undefined;
@@ -258,9 +274,11 @@ export class Budget {
 
   /**
    * Stops sending until `until`; the first request after it goes alone. `ordered` is the instant the server named,
-   * before the jitter added to it: what a waiter's `maxRetryAfter` is held against.
+   * before the jitter added to it: what a waiter's `maxRetryAfter` is held against. A pause is shared through the
+   * store (when there is one) unless it came `fromStore`.
    */
-  pause(until: number, ordered = until): void {
+  pause(until: number, ordered = until, fromStore = false): void {
+    if (!fromStore) this.shared?.publishPause(until, ordered);
     this.#pausedAfterSeq = this.counters.sent;
     if (until > this.pausedUntil) this.pausedUntil = until;
     if (ordered > this.orderedUntil) this.orderedUntil = ordered;

@@ -13,6 +13,7 @@ import { Lane, Scheduler } from './scheduler.js';
 import { fetchTransport } from './fetch-transport.js';
 import { checkRequestOptions } from './request-options.js';
 import { send, type SendContext, type Transport } from './send.js';
+import { SharedBudget, StoreLink } from './shared.js';
 import { queueTask, runTask, type TaskHost } from './tasks.js';
 
 /** One budget as `rw.stats()` reports it. */
@@ -91,6 +92,7 @@ class Client implements Ratewise {
   readonly #lanes = new Map<string, Lane>();
   #lastLane: Lane | undefined;
   readonly #loopGuard: LoopGuard | undefined;
+  readonly #storeLink: StoreLink | undefined;
   readonly #ctx: SendContext;
   readonly fingerprint = createFingerprint();
   #closed = false;
@@ -109,6 +111,17 @@ class Client implements Ratewise {
         this.#events.emit('throttled', { key: lane.budget.key, reason, waitMs, until });
       },
     });
+    const { store, storeFallback: fallback } = this.#options;
+    this.#storeLink =
+      store &&
+      new StoreLink(store, this.#options.clock, this.#options.storeTimeout, fallback, {
+        down: (error) => {
+          this.#events.emit('storeError', { store: store.name, error, fallback });
+        },
+        up: (downMs) => {
+          this.#events.emit('storeRecovered', { store: store.name, downMs });
+        },
+      });
     this.#taskHost = {
       scheduler: this.#scheduler,
       settled: () => {
@@ -267,12 +280,32 @@ class Client implements Ratewise {
     // Tasks are never retried: their budgets need no retry budget.
     const retryBudget = adaptive && o.retry.budget ? new RetryBudget(o.retry.budget) : undefined;
     lane = new Lane(new Budget(key, budgetFor(o.budgets, host), now, o.serverReserve, retryBudget, adaptive));
+    // Only budgets with something to share: tasks without a rate have nothing but a local concurrency cap.
+    if (this.#storeLink && (adaptive || lane.budget.config.limits.length > 0)) this.#share(lane, this.#storeLink);
     // Before the new lane joins: it is idle until its request takes it, and evicting it would leave that request in
     // a lane of its own, apart from the next request of the same key.
     this.#evict(now);
     lanes.set(key, lane);
     this.#lastLane = lane;
     return lane;
+  }
+
+  #share(lane: Lane, link: StoreLink): void {
+    const { budget } = lane;
+    budget.shared = new SharedBudget(link, budget.key, budget.config.limits, {
+      wake: () => {
+        this.#scheduler.drain(lane);
+      },
+      pause: (until, ordered) => {
+        if (until <= budget.pausedUntil) return;
+        budget.pause(until, ordered, true);
+        this.#events.emit('paused', { key: budget.key, until, reason: 'shared', status: undefined });
+      },
+      fail: (error) => {
+        this.#scheduler.failAll(lane, { kind: 'store', store: link.store.name, error });
+      },
+      demand: () => lane.queue.size + 1,
+    });
   }
 
   #evict(now: number): void {

@@ -15,7 +15,8 @@ export type RatewiseErrorCode =
   | 'ERR_RATEWISE_RETRY_BUDGET'
   | 'ERR_RATEWISE_QUEUE_FULL'
   | 'ERR_RATEWISE_LOOP'
-  | 'ERR_RATEWISE_CLOSED';
+  | 'ERR_RATEWISE_CLOSED'
+  | 'ERR_RATEWISE_STORE';
 
 /** Base class of every error ratewise throws itself. Not constructed directly. */
 export abstract class RatewiseError extends Error {
@@ -208,12 +209,46 @@ export class ClosedError extends RatewiseError {
   }
 }
 
+export interface StoreUnavailableErrorOptions {
+  /** The store's name, such as `"redis"`. */
+  readonly store: string;
+  readonly key: string;
+  readonly method: string;
+  readonly url: string;
+  /** What the store call failed with (an error of the Redis client, or the store timeout). */
+  readonly cause: unknown;
+}
+
+/**
+ * The shared store (Redis) could not be reached in time and the client was created with `storeFallback: 'fail'`:
+ * the request was not sent. `cause` holds the store's own error.
+ */
+export class StoreUnavailableError extends RatewiseError {
+  override readonly name = 'StoreUnavailableError' as const;
+  readonly code = 'ERR_RATEWISE_STORE' as const;
+  readonly store: string;
+  readonly key: string;
+  readonly method: string;
+  readonly url: string;
+
+  constructor({ store, key, method, url, cause }: StoreUnavailableErrorOptions) {
+    super(`Store unavailable: ${method} ${url} was not sent; the ${store} store did not answer for budget ${key}`, {
+      cause,
+    });
+    this.store = store;
+    this.key = key;
+    this.method = method;
+    this.url = url;
+  }
+}
+
 interface RatewiseErrorByCode {
   ERR_RATEWISE_RATE_LIMITED: RateLimitError;
   ERR_RATEWISE_RETRY_BUDGET: RetryBudgetExceededError;
   ERR_RATEWISE_QUEUE_FULL: QueueFullError;
   ERR_RATEWISE_LOOP: LoopDetectedError;
   ERR_RATEWISE_CLOSED: ClosedError;
+  ERR_RATEWISE_STORE: StoreUnavailableError;
 }
 
 /** Whether `value` is a ratewise error (of the given `code`), from this copy of the library or any other. */

@@ -128,9 +128,10 @@ export interface RatewiseEvents {
     readonly until: number;
     /**
      * `'retry-after'` the server named an instant (`Retry-After` or equivalent), `'remaining-zero'` the quota is spent
-     * until its reset, `'backoff'` a throttle or an outage without timing, backed off exponentially.
+     * until its reset, `'backoff'` a throttle or an outage without timing, backed off exponentially, `'shared'`
+     * another client sharing the budget through the store was paused.
      */
-    readonly reason: 'retry-after' | 'remaining-zero' | 'backoff';
+    readonly reason: 'retry-after' | 'remaining-zero' | 'backoff' | 'shared';
     /** The status of the response that caused the pause, if a response did. */
     readonly status: number | undefined;
   };
@@ -174,6 +175,24 @@ export interface RatewiseEvents {
     readonly status: number;
     /** What the headers said, as `parseRateLimit` read them. */
     readonly info: RateLimitInfo;
+  };
+  /**
+   * The shared store (Redis) failed or did not answer within `storeTimeout`: once per outage, not per call. With
+   * `storeFallback: 'local'` every budget runs on its local limits until the store answers again (it is asked again
+   * after 1 s, then up to every 5 s); with `'fail'` the calls waiting on it fail with `StoreUnavailableError`.
+   */
+  readonly storeError: {
+    /** The store's name, such as `"redis"`. */
+    readonly store: string;
+    /** What the store call failed with (the Redis client's error, or the timeout). */
+    readonly error: unknown;
+    readonly fallback: 'local' | 'fail';
+  };
+  /** The shared store answered again after a `storeError`: budgets are shared again. */
+  readonly storeRecovered: {
+    readonly store: string;
+    /** How long it was unavailable, in ms. */
+    readonly downMs: number;
   };
   /** The application requested the same method and URL more than the loop guard allows; once per loop. */
   readonly loop: {

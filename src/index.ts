@@ -26,8 +26,10 @@ export {
   RateLimitError,
   RatewiseError,
   RetryBudgetExceededError,
+  StoreUnavailableError,
 } from './errors.js';
 export type { RatewiseErrorCode, RateLimitReason } from './errors.js';
+export type { RatewiseStore, StoreLimit, StoreReply, StoreRequest } from './store/types.js';
 export { parseRateLimit, parseRetryAfter } from './headers/index.js';
 export type {
   HeaderInput,

@@ -2,6 +2,7 @@
 import type { BackoffOptions, JitterUpOptions } from './backoff.js';
 import type { Clock } from './clock.js';
 import type { RateSpec } from './rate.js';
+import type { RatewiseStore } from './store/types.js';
 
 /** The local limits of one budget (one host, or one key). */
 export interface BudgetOptions {
@@ -151,6 +152,25 @@ export interface RatewiseOptions {
    * @default 0.01
    */
   readonly serverReserve?: number;
+  /**
+   * Where budgets are shared with other processes and machines: `redisStore(client)` from `ratewise/redis`. Every
+   * HTTP budget, and every `rw.schedule` budget with a rate, then shares its token bucket, its pauses and the
+   * server's last remaining count through the store. Give every process the same `budgets`.
+   * @default undefined (budgets are local to this client)
+   */
+  readonly store?: RatewiseStore;
+  /**
+   * What a budget does while the store fails or is too slow: `'local'` goes on with its local limits (and the
+   * store is asked again after 1 s, then up to every 5 s), `'fail'` fails the calls waiting on the store with
+   * `StoreUnavailableError`. Either way a `storeError` event says so, once per outage.
+   * @default 'local'
+   */
+  readonly storeFallback?: 'local' | 'fail';
+  /**
+   * Longest wait for one store call, in ms; a slower answer counts as a failure.
+   * @default 250
+   */
+  readonly storeTimeout?: number;
   /** Request-loop guard; `false` turns it off. */
   readonly loopGuard?: LoopGuardOptions | false;
   /**

@@ -4,6 +4,7 @@ import { BACKOFF_DEFAULTS, JITTER_UP_DEFAULTS, type BackoffOptions, type JitterU
 import { systemClock, type Clock } from './clock.js';
 import { invalidOption } from './errors.js';
 import type { BudgetOptions, RatewiseOptions, RequestDescriptor, RetryOptions } from './options.js';
+import type { RatewiseStore } from './store/types.js';
 import { parseRate } from './rate.js';
 import type { BucketLimit } from './token-bucket.js';
 
@@ -37,6 +38,9 @@ export interface ResolvedOptions {
   readonly loopGuard:
     { readonly limit: number; readonly windowMs: number; readonly mode: 'warn' | 'throw' } | undefined;
   readonly fetch: typeof globalThis.fetch;
+  readonly store: RatewiseStore | undefined;
+  readonly storeFallback: 'local' | 'fail';
+  readonly storeTimeout: number;
   readonly clock: Clock;
   readonly random: () => number;
 }
@@ -258,6 +262,9 @@ const TOP_LEVEL = [
   'budgetIdleMs',
   'serverReserve',
   'loopGuard',
+  'store',
+  'storeFallback',
+  'storeTimeout',
   'fetch',
   'clock',
   'random',
@@ -277,6 +284,22 @@ export function resolveOptions(options: RatewiseOptions = {}): ResolvedOptions {
   checkFunction(o.fetch, 'fetch');
   checkFunction(o.keyFn, 'keyFn');
   checkFunction(o.random, 'random');
+  const store: unknown = o.store;
+  if (
+    store !== undefined &&
+    (typeof store !== 'object' || typeof (store as Partial<RatewiseStore>).sync !== 'function')
+  )
+    throw invalidOption('store', 'a store such as redisStore(client) from ratewise/redis', o.store);
+  const storeFallback: unknown = o.storeFallback ?? 'local';
+  if (storeFallback !== 'local' && storeFallback !== 'fail')
+    throw invalidOption('storeFallback', '"local" or "fail"', storeFallback);
+  const storeTimeout = number(
+    o.storeTimeout,
+    'storeTimeout',
+    250,
+    (n) => n > 0 && n < Infinity,
+    'a positive finite number of milliseconds',
+  );
   // The global fetch is looked up at each call, so that a fetch installed later (a polyfill, a test mock) is used.
   const fetchFn: typeof globalThis.fetch = o.fetch ?? ((input, init) => globalThis.fetch(input, init));
   return Object.freeze({
@@ -289,6 +312,9 @@ export function resolveOptions(options: RatewiseOptions = {}): ResolvedOptions {
     serverReserve: fraction(o.serverReserve, 'serverReserve', 0.01),
     loopGuard: resolveLoopGuard(o.loopGuard),
     fetch: fetchFn,
+    store: o.store,
+    storeFallback,
+    storeTimeout,
     clock,
     random: o.random ?? Math.random,
   });

@@ -29,7 +29,8 @@ export type Failure =
   | { readonly kind: 'deadline'; readonly retryAt: number }
   | { readonly kind: 'paused'; readonly retryAt: number }
   | { readonly kind: 'queueFull'; readonly maxQueue: number }
-  | { readonly kind: 'closed' };
+  | { readonly kind: 'closed' }
+  | { readonly kind: 'store'; readonly store: string; readonly error: unknown };
 
 /** Hooks the client gives the scheduler, for events. */
 export interface SchedulerHooks {
@@ -309,9 +310,14 @@ export class Scheduler {
 
   /** Fails every waiter of the lane as closed and clears its timer. */
   close(lane: Lane): void {
+    this.failAll(lane, { kind: 'closed' });
+  }
+
+  /** Fails every waiter of the lane with `failure` and clears its timer. */
+  failAll(lane: Lane, failure: Failure): void {
     for (const waiter of [...lane.queue.entries(), ...lane.delayed]) {
       this.#drop(lane, waiter);
-      waiter.fail({ kind: 'closed' });
+      waiter.fail(failure);
     }
     this.#disarm(lane);
   }

@@ -1,6 +1,6 @@
 // `rw.schedule()`: arbitrary tasks under a budget. Built for the hot path: a task that may run now runs at once
 // with two promises and no waiter; a task that must wait is one small object in the queue.
-import { ClosedError, QueueFullError, RateLimitError } from './errors.js';
+import { ClosedError, QueueFullError, RateLimitError, StoreUnavailableError } from './errors.js';
 import type { Failure, Lane, Scheduler, Waiter } from './scheduler.js';
 
 /** What a task needs from its client. */
@@ -131,7 +131,10 @@ export class TaskTurn<T> implements Waiter {
     else if (failure.kind === 'queueFull') {
       this.reject(new QueueFullError({ key, maxQueue: failure.maxQueue, method: 'TASK', url }));
     } else if (failure.kind === 'aborted') this.reject(failure.reason);
-    else {
+    else if (failure.kind === 'store') {
+      const { store, error: cause } = failure;
+      this.reject(new StoreUnavailableError({ store, key, method: 'TASK', url, cause }));
+    } else {
       const { retryAt } = failure;
       const waitMs = Math.max(0, retryAt - (this.deadline - this.maxWaitMs));
       this.reject(

@@ -1,5 +1,5 @@
 // Waiting for a turn in a lane: the promise side of the scheduler, and the typed errors a refused wait becomes.
-import { ClosedError, QueueFullError, RateLimitError } from './errors.js';
+import { ClosedError, QueueFullError, RateLimitError, StoreUnavailableError } from './errors.js';
 import type { Failure, Lane, Waiter } from './scheduler.js';
 import type { SendContext } from './send.js';
 
@@ -42,7 +42,10 @@ export function acquire(ctx: SendContext, t: TurnRequest, waiter: Turn): Promise
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
       if (failure.kind === 'aborted') reject(failure.reason);
       else if (failure.kind === 'closed') reject(new ClosedError({ method, url: safeUrl, when: 'pending' }));
-      else if (failure.kind === 'queueFull') {
+      else if (failure.kind === 'store') {
+        const { store, error: cause } = failure;
+        reject(new StoreUnavailableError({ store, key: lane.budget.key, method, url: safeUrl, cause }));
+      } else if (failure.kind === 'queueFull') {
         reject(new QueueFullError({ key: lane.budget.key, maxQueue: failure.maxQueue, method, url: safeUrl }));
       } else {
         const now = ctx.options.clock.now();

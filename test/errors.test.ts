@@ -8,6 +8,7 @@ import {
   RateLimitError,
   RatewiseError,
   RetryBudgetExceededError,
+  StoreUnavailableError,
   formatValue,
   invalidOption,
   isRatewiseError,
@@ -23,6 +24,7 @@ function examples(): RatewiseError[] {
     new QueueFullError({ ...request, key: 'api.example.com', maxQueue: 100 }),
     new LoopDetectedError({ ...request, count: 50, windowMs: 10_000 }),
     new ClosedError(request),
+    new StoreUnavailableError({ ...request, store: 'redis', key: 'api.example.com', cause: new Error('ECONNREFUSED') }),
   ];
 }
 
@@ -33,6 +35,7 @@ describe('error classes', () => {
     [QueueFullError, 'QueueFullError', 'ERR_RATEWISE_QUEUE_FULL'],
     [LoopDetectedError, 'LoopDetectedError', 'ERR_RATEWISE_LOOP'],
     [ClosedError, 'ClosedError', 'ERR_RATEWISE_CLOSED'],
+    [StoreUnavailableError, 'StoreUnavailableError', 'ERR_RATEWISE_STORE'],
   ] as const)('%o has name %s and code %s, and is an Error and a RatewiseError', (Class, name, code) => {
     const error = examples().find((e) => e instanceof Class)!;
     expect(error.name).toBe(name);

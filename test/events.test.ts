@@ -143,7 +143,7 @@ describe('Emitter', () => {
   it('types listeners and payloads by event name', () => {
     const emitter = new Emitter<RatewiseEvents>();
     emitter.on('paused', (event) => {
-      expectTypeOf(event.reason).toEqualTypeOf<'retry-after' | 'remaining-zero' | 'backoff'>();
+      expectTypeOf(event.reason).toEqualTypeOf<'retry-after' | 'remaining-zero' | 'backoff' | 'shared'>();
       expectTypeOf(event.status).toEqualTypeOf<number | undefined>();
     });
     emitter.on('giveUp', (event) => {

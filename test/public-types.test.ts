@@ -29,7 +29,7 @@ describe('public types', () => {
     const rw = createRatewise({ fetch: () => Promise.resolve(new Response()) });
     rw.on('paused', (event) => {
       expectTypeOf(event.until).toBeNumber();
-      expectTypeOf(event.reason).toEqualTypeOf<'retry-after' | 'remaining-zero' | 'backoff'>();
+      expectTypeOf(event.reason).toEqualTypeOf<'retry-after' | 'remaining-zero' | 'backoff' | 'shared'>();
     });
     // @ts-expect-error: no such event
     rw.on('nope', () => undefined);

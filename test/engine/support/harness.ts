@@ -235,6 +235,8 @@ const EVENT_NAMES: readonly (keyof RatewiseEvents)[] = [
   'giveUp',
   'rateLimitInfo',
   'loop',
+  'storeError',
+  'storeRecovered',
 ];
 
 /**

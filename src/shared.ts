@@ -1,0 +1,258 @@
+// Sharing budgets through a store (Redis): the client's link to it (timeouts, outages, recovery) and, per budget,
+// the tokens reserved in it. A budget asks the store only when it is otherwise ready to send, and asks for a small
+// batch when several requests wait, so that a request costs at most one store round trip, and usually less.
+import type { WaitReason } from './budget.js';
+import type { Clock } from './clock.js';
+import type { RatewiseStore, StoreLimit, StoreReply, StoreRequest } from './store/types.js';
+import type { BucketLimit } from './token-bucket.js';
+
+/** After a failure the store is asked again after this long, doubling up to {@link RETRY_MAX_MS}. */
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 5000;
+/** Tokens reserved further ahead than this are not taken: the budget asks again when they come near. */
+const MAX_RESERVE_MS = 30_000;
+/** Reserved tokens not used this long after their instant are dropped: a late burst could overspend a window. */
+const LEASE_MS = 1000;
+/** A batch holds at most what the shared rate refills in this long, so leases stay close to a fair share. */
+const BATCH_WINDOW_MS = 100;
+/** The largest batch: for a budget without a rate, and as a cap for fast rates. */
+const MAX_BATCH = 16;
+
+/** What the client hears from its store link. */
+export interface StoreLinkHooks {
+  /** The store failed (once per outage). */
+  down(error: unknown): void;
+  /** The store answered again after `downMs`. */
+  up(downMs: number): void;
+}
+
+/** The client's link to its store, one per client: every budget's calls go through it and share its health. */
+export class StoreLink {
+  #down = false;
+  #downSince = 0;
+  #retryAt = 0;
+  #retryMs = RETRY_FIRST_MS;
+
+  constructor(
+    readonly store: RatewiseStore,
+    readonly clock: Clock,
+    readonly timeoutMs: number,
+    readonly fallback: 'local' | 'fail',
+    private readonly hooks: StoreLinkHooks,
+  ) {}
+
+  /** Whether the last call failed: budgets decide locally (`'local'`) or fail their waiters (`'fail'`). */
+  get down(): boolean {
+    return this.#down;
+  }
+
+  /** Whether a budget running locally should ask the store whether it is back. */
+  retryDue(now: number): boolean {
+    return now >= this.#retryAt;
+  }
+
+  /** One store call, settled once: by the store's answer, its error or the timeout, whichever comes first. */
+  call(key: string, request: StoreRequest): Promise<StoreReply> {
+    return new Promise<StoreReply>((resolve, reject) => {
+      let settled = false;
+      const timer = this.clock.setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        const error = new Error(`ratewise: the ${this.store.name} store did not answer within ${this.timeoutMs} ms`);
+        this.#failed(error);
+        reject(error);
+      }, this.timeoutMs);
+      let reply: Promise<StoreReply>;
+      try {
+        reply = Promise.resolve(this.store.sync(key, request));
+      } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the store's own error
+        reply = Promise.reject(error);
+      }
+      reply.then(
+        (value) => {
+          if (settled) return;
+          settled = true;
+          this.clock.clearTimeout(timer);
+          this.#succeeded();
+          resolve(value);
+        },
+        (error: unknown) => {
+          if (settled) return;
+          settled = true;
+          this.clock.clearTimeout(timer);
+          this.#failed(error);
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the store's own error
+          reject(error);
+        },
+      );
+    });
+  }
+
+  #failed(error: unknown): void {
+    const now = this.clock.now();
+    if (!this.#down) {
+      this.#down = true;
+      this.#downSince = now;
+      this.#retryMs = RETRY_FIRST_MS;
+      this.hooks.down(error);
+    }
+    this.#retryAt = now + this.#retryMs;
+    this.#retryMs = Math.min(this.#retryMs * 2, RETRY_MAX_MS);
+  }
+
+  #succeeded(): void {
+    if (!this.#down) return;
+    this.#down = false;
+    this.#retryAt = 0;
+    this.hooks.up(this.clock.now() - this.#downSince);
+  }
+}
+
+/** What a shared budget needs from its owner. */
+export interface SharedHooks {
+  /** Something changed (an answer came): look at the queue again. */
+  wake(): void;
+  /** Another client paused the budget: pause here too, without publishing it back. Instants in epoch ms. */
+  pause(until: number, ordered: number): void;
+  /** The store failed in `'fail'` mode: fail every request waiting on it. */
+  fail(error: unknown): void;
+  /** Cost units waiting in the budget's queue, the head's included: how large a batch to ask for. */
+  demand(): number;
+}
+
+/** The store's side of one budget: tokens reserved in it, and the pause and server view to publish. */
+export class SharedBudget {
+  /** Tokens reserved and not yet used, usable from `#leaseAt` until `#leaseUntil` (local epoch ms). */
+  #lease = 0;
+  #leaseAt = 0;
+  #leaseUntil = 0;
+  /** A store call is under way: its answer wakes the budget. */
+  #asking = false;
+  /** The store said no until then, for this reason. */
+  #retryAt = 0;
+  #retryReason: WaitReason = 'rate';
+  /** A pause and a server view waiting to be published (local epoch ms). */
+  #pause: { until: number; ordered: number } | undefined;
+  #view: { remaining: number; resetAt: number } | undefined;
+  readonly #limits: readonly StoreLimit[];
+  readonly #maxBatch: number;
+  /** Why `readyAt` said wait. */
+  reason: WaitReason = 'rate';
+
+  constructor(
+    private readonly link: StoreLink,
+    readonly key: string,
+    limits: readonly BucketLimit[],
+    private readonly hooks: SharedHooks,
+  ) {
+    this.#limits = limits.map(({ rate, capacity }) => ({ limit: rate.limit, intervalMs: rate.intervalMs, capacity }));
+    this.#maxBatch =
+      limits.length === 0
+        ? MAX_BATCH
+        : Math.max(
+            1,
+            Math.min(
+              MAX_BATCH,
+              ...limits.map(({ rate }) => Math.floor((rate.limit * BATCH_WINDOW_MS) / rate.intervalMs)),
+            ),
+          );
+  }
+
+  /**
+   * When a request of `cost` may go as far as the store is concerned: `now` when it holds the tokens (or decides
+   * locally while the store is down), a later instant the store named, or Infinity while it asks.
+   */
+  readyAt(cost: number, now: number): number {
+    const link = this.link;
+    if (link.down && link.fallback === 'local') {
+      if (!this.#asking && link.retryDue(now)) this.#ask(0, 0, now);
+      return now;
+    }
+    if (this.#lease >= cost - 1e-9 && now < this.#leaseUntil) {
+      if (this.#leaseAt <= now) return now;
+      this.reason = 'rate';
+      return this.#leaseAt;
+    }
+    if (now < this.#retryAt) {
+      this.reason = this.#retryReason;
+      return this.#retryAt;
+    }
+    if (!this.#asking) this.#ask(Math.max(cost, Math.min(this.hooks.demand(), this.#maxBatch)), cost, now);
+    this.reason = 'rate';
+    return Infinity;
+  }
+
+  /** A request of `cost` was sent on the tokens `readyAt` found. */
+  take(cost: number): void {
+    this.#lease = Math.max(0, this.#lease - cost);
+  }
+
+  /** Tells the other clients of a pause this one was ordered. */
+  publishPause(until: number, ordered: number): void {
+    const p = this.#pause;
+    this.#pause = { until: Math.max(until, p?.until ?? 0), ordered: Math.max(ordered, p?.ordered ?? 0) };
+    // Whatever this client holds was reserved before the pause: not to be used after it.
+    this.#lease = 0;
+    this.#flush();
+  }
+
+  /** Records what the server said; published with the next store call, at once when the quota is spent. */
+  noteView(remaining: number, resetAt: number): void {
+    this.#view = { remaining, resetAt };
+    if (remaining <= 0) this.#flush();
+  }
+
+  #flush(): void {
+    if (this.#asking || (this.link.down && !this.link.retryDue(this.link.clock.now()))) return;
+    this.#ask(0, 0, this.link.clock.now());
+  }
+
+  #ask(want: number, need: number, now: number): void {
+    this.#asking = true;
+    const pause = this.#pause;
+    const view = this.#view;
+    this.#pause = undefined;
+    this.#view = undefined;
+    const request: StoreRequest = {
+      limits: this.#limits,
+      want,
+      need,
+      maxWaitMs: MAX_RESERVE_MS,
+      pause: pause && { forMs: Math.max(0, pause.until - now), orderedForMs: Math.max(0, pause.ordered - now) },
+      view: view && view.resetAt > now ? { remaining: view.remaining, resetInMs: view.resetAt - now } : undefined,
+    };
+    this.link.call(this.key, request).then(
+      (reply) => {
+        this.#asking = false;
+        this.#answer(reply, want);
+      },
+      (error: unknown) => {
+        this.#asking = false;
+        // Not published: keep the pause for the next call, unless it is over by then.
+        if (pause && !this.#pause) this.#pause = pause;
+        if (this.link.fallback === 'fail' && want > 0) this.hooks.fail(error);
+        this.hooks.wake();
+      },
+    );
+  }
+
+  #answer(reply: StoreReply, want: number): void {
+    const now = this.link.clock.now();
+    if (reply.pausedForMs > 0) this.hooks.pause(now + reply.pausedForMs, now + reply.orderedForMs);
+    if (want > 0) {
+      if (reply.granted > 0) {
+        this.#lease = reply.granted;
+        this.#leaseAt = now + reply.waitMs;
+        this.#leaseUntil = this.#leaseAt + LEASE_MS;
+        this.#retryAt = 0;
+      } else {
+        this.#retryAt = now + Math.max(1, reply.waitMs);
+        this.#retryReason = reply.reason ?? 'rate';
+      }
+    }
+    // Something to publish came in meanwhile.
+    if (this.#pause !== undefined || (this.#view !== undefined && this.#view.remaining <= 0)) this.#flush();
+    this.hooks.wake();
+  }
+}

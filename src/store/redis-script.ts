@@ -1,0 +1,160 @@
+// The Lua script behind `redisStore`: one atomic decision per call on one budget's hash, timed by Redis's own clock
+// (`TIME`), so that clock skew between machines cannot overspend a budget. Kept apart from the client glue so that
+// it can be read (and reviewed) as the one place where shared state changes.
+//
+// The hash `prefix{key}`: v = '1' (the format), t<i>/u<i> = tokens of bucket i and the Redis ms they refer to,
+// p/po = pause end and the instant the server named, sr/sx = the server's remaining quota and its reset. Anything
+// else (another type, a foreign field, a non-number) is bad data: the key is deleted and the budget starts afresh.
+//
+// KEYS[1] the hash. ARGV: want, need, maxWaitMs, pauseForMs, orderedForMs, viewRemaining, viewResetInMs (the last
+// four '' when absent), then limit, intervalMs, capacity for each bucket.
+// Returns { granted (string, may be fractional), waitMs (integer), reason ('' | 'rate' | 'paused' | 'server'),
+// pausedForMs, orderedForMs (integers), reset (1 when bad data was thrown away) }.
+
+/** Same-window tolerance: two readings of one reset differ by the senders' rounding (see headers/select.ts). */
+const SAME_WINDOW_MS = 2000;
+
+export const SCRIPT = `
+local key = KEYS[1]
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+
+local function num(v)
+  local n = tonumber(v)
+  if n == nil or n ~= n or n == math.huge or n == -math.huge then return nil end
+  return n
+end
+
+local want = num(ARGV[1]) or 0
+local need = num(ARGV[2]) or want
+local maxWait = num(ARGV[3]) or 0
+local nlimits = (#ARGV - 7) / 3
+
+local h = {}
+local reset = 0
+local kind = redis.call('TYPE', key)['ok']
+if kind == 'hash' then
+  local raw = redis.call('HGETALL', key)
+  for i = 1, #raw, 2 do h[raw[i]] = raw[i + 1] end
+  local ok = h['v'] == '1'
+  for f, v in pairs(h) do
+    if f ~= 'v' then
+      local known = f == 'p' or f == 'po' or f == 'sr' or f == 'sx' or string.match(f, '^[tu]%d+$') ~= nil
+      if not known or num(v) == nil then ok = false end
+    end
+  end
+  if not ok then h = {}; reset = 1; redis.call('DEL', key) end
+elseif kind ~= 'none' then
+  h = {}; reset = 1; redis.call('DEL', key)
+end
+
+-- The pause: the latest end wins.
+local p = num(h['p']) or 0
+local po = num(h['po']) or 0
+local pf = num(ARGV[4])
+if pf ~= nil and pf > 0 then
+  if now + pf > p then p = now + pf end
+  local of = num(ARGV[5]) or pf
+  if now + of > po then po = now + of end
+end
+if p <= now then p = 0; po = 0 end
+
+-- The server's view: a later reset starts a new window, one within the senders' rounding is the same window (the
+-- lower count and the earlier reset win), an earlier one describes a window gone by.
+local sr = num(h['sr'])
+local sx = num(h['sx'])
+if sx == nil or sr == nil or now >= sx then sr = nil; sx = nil end
+local vr = num(ARGV[6])
+local vx = num(ARGV[7])
+if vr ~= nil and vx ~= nil and vx > 0 then
+  vx = now + vx
+  if sx == nil or vx > sx + ${SAME_WINDOW_MS} then
+    sr = vr; sx = vx
+  elseif vx >= sx - ${SAME_WINDOW_MS} then
+    if vr < sr then sr = vr end
+    if vx < sx then sx = vx end
+  end
+end
+
+-- The buckets, refilled to now.
+local tokens = {}
+local ttl = 1000
+for i = 1, nlimits do
+  local limit = num(ARGV[5 + 3 * i]) or 1
+  local interval = num(ARGV[6 + 3 * i]) or 1000
+  local capacity = num(ARGV[7 + 3 * i]) or limit
+  local t = num(h['t' .. i])
+  local u = num(h['u' .. i])
+  if t == nil or u == nil then t = capacity; u = now end
+  if now > u then t = t + (now - u) * limit / interval end
+  if t > capacity then t = capacity end
+  tokens[i] = { t = t, limit = limit, interval = interval, capacity = capacity }
+end
+
+local granted = 0
+local wait = 0
+local reason = ''
+if want > 0 then
+  local amount = want
+  if sr ~= nil and sr < amount then amount = math.max(sr, need) end
+  if p > now then
+    wait = p - now; reason = 'paused'
+  elseif sr ~= nil and sr < need then
+    wait = sx - now; reason = 'server'
+  else
+    -- When every bucket holds min(amount, capacity): a cost above the capacity goes when the bucket is full.
+    local ready = now
+    for i = 1, nlimits do
+      local b = tokens[i]
+      local target = math.min(amount, b.capacity)
+      if b.t < target then
+        local at = now + (target - b.t) * b.interval / b.limit
+        if at > ready then ready = at end
+      end
+    end
+    wait = ready - now
+    if wait <= maxWait then
+      granted = amount
+      for i = 1, nlimits do tokens[i].t = tokens[i].t - amount end
+      if sr ~= nil then sr = sr - amount end
+    end
+    if wait > 0 then reason = 'rate' end
+  end
+end
+
+-- Write back; the key lives until its state is what a new key would have anyway.
+local fields = { 'v', '1' }
+for i = 1, nlimits do
+  local b = tokens[i]
+  table.insert(fields, 't' .. i); table.insert(fields, tostring(b.t))
+  table.insert(fields, 'u' .. i); table.insert(fields, tostring(now))
+  local full = (b.capacity - b.t) * b.interval / b.limit
+  if full > ttl then ttl = full end
+end
+local stale = {}
+if p > 0 then
+  table.insert(fields, 'p'); table.insert(fields, tostring(p))
+  table.insert(fields, 'po'); table.insert(fields, tostring(po))
+  if p - now > ttl then ttl = p - now end
+else
+  table.insert(stale, 'p'); table.insert(stale, 'po')
+end
+if sr ~= nil then
+  table.insert(fields, 'sr'); table.insert(fields, tostring(sr))
+  table.insert(fields, 'sx'); table.insert(fields, tostring(sx))
+  if sx - now > ttl then ttl = sx - now end
+else
+  table.insert(stale, 'sr'); table.insert(stale, 'sx')
+end
+for i = nlimits + 1, nlimits + 8 do
+  if h['t' .. i] ~= nil then table.insert(stale, 't' .. i); table.insert(stale, 'u' .. i) end
+end
+if #stale > 0 then redis.call('HDEL', key, unpack(stale)) end
+redis.call('HSET', key, unpack(fields))
+redis.call('PEXPIRE', key, math.ceil(ttl) + 1000)
+
+local pausedFor = 0
+local orderedFor = 0
+if p > now then pausedFor = math.ceil(p - now); orderedFor = math.ceil(math.max(po - now, 0)) end
+return { tostring(granted), math.ceil(wait), reason, pausedFor, orderedFor, reset }
+`;

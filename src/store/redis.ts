@@ -1,0 +1,114 @@
+// `ratewise/redis`: budgets shared through a Redis server, with the client the application already has (node-redis
+// v4 or v5, or ioredis). One round trip per call: EVALSHA of the script in redis-script.ts (loaded on first use, and
+// again after a restart of Redis, with SCRIPT LOAD).
+import { invalidOption } from '../errors.js';
+import { SCRIPT } from './redis-script.js';
+import type { RatewiseStore, StoreReply, StoreRequest } from './types.js';
+
+export type { RatewiseStore, StoreLimit, StoreReply, StoreRequest } from './types.js';
+
+/** A node-redis (v4, v5) client: commands as argument arrays. */
+export interface NodeRedisLike {
+  sendCommand(args: string[]): Promise<unknown>;
+}
+
+/** An ioredis client (or cluster): commands by name and arguments. */
+export interface IoRedisLike {
+  call(command: string, ...args: string[]): Promise<unknown>;
+}
+
+/** Options of {@link redisStore}. */
+export interface RedisStoreOptions {
+  /**
+   * Prepended to every Redis key ratewise writes: a budget `key` lives in the hash `${prefix}{${key}}` (the braces
+   * make it a Redis Cluster hash tag). Give each application its own prefix.
+   * @default 'ratewise:'
+   */
+  readonly prefix?: string;
+}
+
+type Command = (args: string[]) => Promise<unknown>;
+
+function commandOf(client: unknown): Command {
+  if (typeof client === 'object' && client !== null) {
+    // ioredis first: it has a `sendCommand` of its own, which takes a Command object, not an array.
+    const { call, sendCommand } = client as Partial<IoRedisLike & NodeRedisLike>;
+    if (typeof call === 'function') return (args) => call.call(client, args[0]!, ...args.slice(1));
+    if (typeof sendCommand === 'function') return (args) => sendCommand.call(client, args);
+  }
+  throw invalidOption('redisStore client', 'a node-redis (v4, v5) or ioredis client', client);
+}
+
+/**
+ * A store that shares budgets through Redis: pass it as `createRatewise({ store })` in every process that shares
+ * the budgets (with the same `budgets` options). ratewise does not connect or close the client: the application
+ * owns it.
+ */
+export function redisStore(client: NodeRedisLike | IoRedisLike, options: RedisStoreOptions = {}): RatewiseStore {
+  const send = commandOf(client);
+  const prefix = options.prefix ?? 'ratewise:';
+  if (typeof prefix !== 'string') throw invalidOption('redisStore prefix', 'a string', prefix);
+  let sha: Promise<string> | undefined;
+  const load = (): Promise<string> =>
+    (sha ??= send(['SCRIPT', 'LOAD', SCRIPT]).then(
+      (value) => String(value),
+      (error: unknown) => {
+        sha = undefined;
+        throw error;
+      },
+    ));
+
+  return {
+    name: 'redis',
+    async sync(key: string, request: StoreRequest): Promise<StoreReply> {
+      const args = [`${prefix}{${key}}`, ...argumentsOf(request)];
+      let reply: unknown;
+      try {
+        reply = await send(['EVALSHA', await load(), '1', ...args]);
+      } catch (error) {
+        // Redis restarted (or SCRIPT FLUSH): the script is gone. Load it again, once.
+        if (!String((error as { message?: unknown } | undefined)?.message).startsWith('NOSCRIPT')) throw error;
+        sha = undefined;
+        reply = await send(['EVALSHA', await load(), '1', ...args]);
+      }
+      return replyOf(reply);
+    },
+  };
+}
+
+function argumentsOf(request: StoreRequest): string[] {
+  const { pause, view } = request;
+  const args = [
+    String(request.want),
+    String(request.need),
+    String(request.maxWaitMs),
+    pause ? String(pause.forMs) : '',
+    pause ? String(pause.orderedForMs) : '',
+    view ? String(view.remaining) : '',
+    view ? String(view.resetInMs) : '',
+  ];
+  for (const { limit, intervalMs, capacity } of request.limits)
+    args.push(String(limit), String(intervalMs), String(capacity));
+  return args;
+}
+
+const REASONS = new Set(['rate', 'paused', 'server']);
+
+function replyOf(reply: unknown): StoreReply {
+  if (!Array.isArray(reply) || reply.length < 5) throw new TypeError('ratewise: unexpected reply from Redis');
+  const [granted, waitMs, reason, pausedForMs, orderedForMs] = (reply as unknown[]).map((v) =>
+    typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' ? String(v) : '',
+  ) as [string, string, string, string, string];
+  const number = (text: string): number => {
+    const n = Number(text);
+    if (!Number.isFinite(n) || n < 0) throw new TypeError('ratewise: unexpected reply from Redis');
+    return n;
+  };
+  return {
+    granted: number(granted),
+    waitMs: number(waitMs),
+    reason: REASONS.has(reason) ? (reason as StoreReply['reason']) : undefined,
+    pausedForMs: number(pausedForMs),
+    orderedForMs: number(orderedForMs),
+  };
+}

@@ -1,0 +1,52 @@
+// The seam between a client's budgets and a store that shares them across processes and machines (Redis). A store
+// makes one atomic decision per call and keeps no client state; the engine (shared.ts) decides when to call it.
+
+/** One token bucket of a shared budget: `limit` cost units per `intervalMs`, holding at most `capacity`. */
+export interface StoreLimit {
+  readonly limit: number;
+  readonly intervalMs: number;
+  readonly capacity: number;
+}
+
+/** What one call to the store asks for and tells it. Every duration is in ms from the store's own now. */
+export interface StoreRequest {
+  /** The budget's local rates; empty when it has none (only pauses and the server's view are shared). */
+  readonly limits: readonly StoreLimit[];
+  /** Cost units wanted now; 0 to take nothing (a publish, or a check that the store is back). */
+  readonly want: number;
+  /** Fewest cost units worth granting (the next request's cost): the server's spent quota grants down to it. */
+  readonly need: number;
+  /** Tokens further ahead than this are not reserved: the reply says how long until they would be, in ms. */
+  readonly maxWaitMs: number;
+  /** A pause this client was ordered: ms until it ends, and until the instant the server named (no jitter). */
+  readonly pause?: { readonly forMs: number; readonly orderedForMs: number } | undefined;
+  /** What the server said last: `remaining` cost units until `resetInMs` from now. */
+  readonly view?: { readonly remaining: number; readonly resetInMs: number } | undefined;
+}
+
+/** The store's decision. */
+export interface StoreReply {
+  /** Cost units granted: 0, or between `need` and `want` (less only when the server's quota is nearly spent). */
+  readonly granted: number;
+  /**
+   * With a grant: ms until the granted units may be used (a reservation on the shared bucket). Without: ms until
+   * a grant could be made (0 when `want` was 0).
+   */
+  readonly waitMs: number;
+  /** What keeps a request waiting: the shared bucket, a shared pause, or the server's spent quota. */
+  readonly reason: 'rate' | 'paused' | 'server' | undefined;
+  /** The shared pause: ms left, and ms left until the instant the server named; 0 when there is none. */
+  readonly pausedForMs: number;
+  readonly orderedForMs: number;
+}
+
+/**
+ * Where budgets are shared. `redisStore()` (from `ratewise/redis`) is the one ratewise ships. Each call is one
+ * atomic decision on the budget `key`, timed by the store (not by the calling machine's clock). Rejects on any
+ * failure; ratewise bounds every call with its own timeout and falls back to local budgets.
+ */
+export interface RatewiseStore {
+  /** A short name for events and errors, such as `"redis"`. */
+  readonly name: string;
+  sync(key: string, request: StoreRequest): Promise<StoreReply>;
+}

@@ -1,0 +1,258 @@
+// The engine's side of a shared store, on the fake clock: when it asks the store, what it tells it, how it waits for
+// reservations and shared pauses, and what it does when the store fails, is slow, or comes back.
+import { describe, expect, it } from 'vitest';
+import { isRatewiseError } from '../../src/errors.js';
+import type { RatewiseOptions } from '../../src/options.js';
+import { advance, flush, ok, quota, rig, T0, tooMany, track } from './support/harness.js';
+import { ScriptedStore } from './support/scripted-store.js';
+
+const URL_A = 'https://a.test/';
+
+function storeRig(
+  options: Omit<RatewiseOptions, 'fetch' | 'clock' | 'store'> = {},
+  script?: Parameters<typeof rig>[1],
+) {
+  const box: { now: () => number } = { now: () => T0 };
+  const store = new ScriptedStore(
+    () => box.now(),
+    () => 'hold',
+  );
+  const r = rig({ store, ...options }, script);
+  box.now = () => r.clock.now();
+  return { ...r, store };
+}
+
+describe('a budget shared through a store', () => {
+  it('sends nothing until the store grants it, then one call grants a batch for the queue', async () => {
+    const { rw, server, store } = storeRig({ budgets: { '*': { rate: '100/s' } } });
+    const first = track(rw.fetch(URL_A));
+    await flush();
+    expect(server.calls).toHaveLength(0);
+    expect(store.calls).toHaveLength(1);
+    expect(store.calls[0]!.request).toMatchObject({
+      want: 1,
+      need: 1,
+      limits: [{ limit: 100, intervalMs: 1000, capacity: 100 }],
+    });
+    expect(store.calls[0]!.key).toBe('https://a.test');
+    // More requests arrive while the store is asked: they wait for its answer, no second call.
+    const rest = Array.from({ length: 20 }, (_, i) => track(rw.fetch(`${URL_A}${i}`)));
+    await flush();
+    expect(store.calls).toHaveLength(1);
+    store.calls[0]!.answer();
+    await flush();
+    expect(first.state).toBe('fulfilled');
+    // The next call asks for a batch: as many as wait, up to what the rate refills in 100 ms (10).
+    expect(store.calls).toHaveLength(2);
+    expect(store.calls[1]!.request.want).toBe(10);
+    store.calls[1]!.answer();
+    await flush();
+    expect(server.calls).toHaveLength(11);
+    expect(rest.filter((r) => r.state === 'fulfilled')).toHaveLength(10);
+    expect(store.calls).toHaveLength(3);
+    store.calls[2]!.answer();
+    await flush();
+    expect(rest.every((r) => r.state === 'fulfilled' && r.settledCount === 1)).toBe(true);
+    // 21 requests, 3 store calls.
+    expect(store.calls).toHaveLength(3);
+  });
+
+  it('waits for a reservation: the granted tokens are used at the instant the store named, not before', async () => {
+    const { rw, clock, server, store } = storeRig({ budgets: { '*': { rate: '10/s' } } });
+    store.script = () => ({ waitMs: 300, reason: 'rate' });
+    const call = track(rw.fetch(URL_A), clock);
+    await advance(clock, 299);
+    expect(server.calls).toHaveLength(0);
+    await advance(clock, 1);
+    expect(server.sentAt).toEqual([T0 + 300]);
+    expect(call.state).toBe('fulfilled');
+  });
+
+  it('asks again when the store refuses, after the wait it names', async () => {
+    const { rw, clock, server, store } = storeRig({ budgets: { '*': { rate: '10/s' } } });
+    store.script = () => (store.calls.length === 1 ? { granted: 0, waitMs: 40_000, reason: 'rate' } : {});
+    void rw.fetch(URL_A);
+    await advance(clock, 39_999);
+    expect(store.calls).toHaveLength(1);
+    expect(server.calls).toHaveLength(0);
+    await advance(clock, 1);
+    expect(store.calls).toHaveLength(2);
+    expect(server.sentAt).toEqual([T0 + 40_000]);
+  });
+
+  it('fails at once a call whose maxWait the store says it cannot meet', async () => {
+    const { rw, store } = storeRig({ budgets: { '*': { rate: '10/s' } }, maxWait: 5000 });
+    store.script = () => ({ granted: 0, waitMs: 40_000, reason: 'rate' });
+    const call = track(rw.fetch(URL_A));
+    await flush();
+    expect(call.state).toBe('rejected');
+    expect(isRatewiseError(call.error, 'ERR_RATEWISE_RATE_LIMITED')).toBe(true);
+  });
+
+  it('takes in a pause another client published: nothing goes until it ends, and a `paused` event says why', async () => {
+    const { rw, clock, server, store, eventsOf } = storeRig();
+    store.script = () =>
+      store.calls.length === 1 ? { granted: 0, waitMs: 5000, reason: 'paused', pausedForMs: 5000 } : {};
+    const call = track(rw.fetch(URL_A), clock);
+    await advance(clock, 4999);
+    expect(server.calls).toHaveLength(0);
+    expect(eventsOf('paused')).toEqual([
+      { key: 'https://a.test', until: T0 + 5000, reason: 'shared', status: undefined },
+    ]);
+    await advance(clock, 1);
+    expect(call.state).toBe('fulfilled');
+    expect(server.sentAt).toEqual([T0 + 5000]);
+    // The pause is not published back to the store: it came from there.
+    expect(store.calls.every((c) => c.request.pause === undefined)).toBe(true);
+  });
+
+  it('publishes a pause the server ordered, with the instant it named apart from the jitter', async () => {
+    const { rw, clock, store } = storeRig({}, (call) => (call.index === 0 ? tooMany(10) : ok()));
+    store.script = () => ({});
+    const call = track(rw.fetch(URL_A), clock);
+    await flush();
+    const published = store.calls.find((c) => c.request.pause !== undefined);
+    expect(published?.request).toMatchObject({ want: 0, pause: { forMs: 10_000, orderedForMs: 10_000 } });
+    await advance(clock, 10_000);
+    expect(call.state).toBe('fulfilled');
+  });
+
+  it("publishes the server's remaining quota with the next call, at once when it is spent", async () => {
+    const { rw, clock, store } = storeRig({}, (call) => ok(quota(10, call.index === 0 ? 5 : 0, 60)));
+    store.script = () => ({});
+    await rw.fetch(URL_A);
+    expect(store.calls).toHaveLength(1);
+    void rw.fetch(URL_A);
+    await flush();
+    // The second call carried the first answer's view; the second answer (0 left) went out on its own.
+    expect(store.calls[1]!.request.view).toEqual({ remaining: 5, resetInMs: 60_000 });
+    expect(store.calls[2]!.request).toMatchObject({ want: 0, view: { remaining: 0, resetInMs: 60_000 } });
+    expect(clock.now()).toBe(T0);
+  });
+});
+
+describe('when the store fails', () => {
+  it('falls back to local limits after the store timeout, says so once, and shares again when it is back', async () => {
+    const { rw, clock, server, store, eventsOf } = storeRig({ storeTimeout: 200 });
+    const first = track(rw.fetch(URL_A), clock);
+    await advance(clock, 199);
+    expect(server.calls).toHaveLength(0);
+    await advance(clock, 1);
+    expect(first.state).toBe('fulfilled');
+    expect(eventsOf('storeError')).toHaveLength(1);
+    expect(eventsOf('storeError')[0]).toMatchObject({ store: 'scripted', fallback: 'local' });
+    expect(String(eventsOf('storeError')[0]!.error)).toMatch(/did not answer within 200 ms/);
+    // Local from here: no store call until the retry is due (1 s after the failure).
+    for (let i = 0; i < 5; i++) await rw.fetch(URL_A);
+    expect(store.calls).toHaveLength(1);
+    await advance(clock, 1000);
+    const during = track(rw.fetch(URL_A), clock);
+    await flush();
+    // The request went locally; the store was asked in the background whether it is back.
+    expect(during.state).toBe('fulfilled');
+    expect(store.calls).toHaveLength(2);
+    expect(store.calls[1]!.request.want).toBe(0);
+    store.calls[1]!.answer();
+    await flush();
+    expect(eventsOf('storeRecovered')).toEqual([{ store: 'scripted', downMs: 1000 }]);
+    // Shared again: the next request waits for a grant.
+    const after = track(rw.fetch(URL_A));
+    await flush();
+    expect(after.state).toBe('pending');
+    expect(store.calls).toHaveLength(3);
+    store.calls[2]!.answer();
+    await flush();
+    expect(after.state).toBe('fulfilled');
+    expect(eventsOf('storeError')).toHaveLength(1);
+  });
+
+  it('backs off asking a store that keeps failing: 1 s, 2 s, 4 s, then every 5 s', async () => {
+    const { rw, clock, store } = storeRig();
+    store.script = () => new Error('ECONNREFUSED');
+    const asked: number[] = [];
+    for (let t = 0; t <= 20_000; t += 100) {
+      await rw.fetch(URL_A);
+      if (store.calls.length > asked.length) asked.push(store.calls.at(-1)!.at - T0);
+      await advance(clock, 100);
+    }
+    expect(asked).toEqual([0, 1000, 3000, 7000, 12_000, 17_000]);
+  });
+
+  it("with storeFallback 'fail', fails the waiting calls with StoreUnavailableError and tries again for the next", async () => {
+    const { rw, server, store } = storeRig({ storeFallback: 'fail' });
+    const calls = [track(rw.fetch(URL_A)), track(rw.fetch(URL_A))];
+    await flush();
+    const cause = new Error('ECONNREFUSED');
+    store.calls[0]!.fail(cause);
+    await flush();
+    for (const call of calls) {
+      expect(call.state).toBe('rejected');
+      expect(call.settledCount).toBe(1);
+      expect(isRatewiseError(call.error, 'ERR_RATEWISE_STORE')).toBe(true);
+      expect(call.error).toMatchObject({ store: 'scripted', key: 'https://a.test', method: 'GET', cause });
+    }
+    expect(server.calls).toHaveLength(0);
+    const next = track(rw.fetch(URL_A));
+    await flush();
+    expect(store.calls).toHaveLength(2);
+    store.calls[1]!.answer();
+    await flush();
+    expect(next.state).toBe('fulfilled');
+  });
+
+  it('treats a store that throws instead of rejecting as failed', async () => {
+    const { rw, eventsOf } = rig({
+      store: {
+        name: 'broken',
+        sync() {
+          throw new Error('boom');
+        },
+      },
+    });
+    await expect(rw.fetch(URL_A)).resolves.toBeInstanceOf(Response);
+    expect(eventsOf('storeError')).toHaveLength(1);
+  });
+
+  it('ignores an answer that comes after the timeout', async () => {
+    const { rw, clock, server, store } = storeRig({ storeTimeout: 100 });
+    const call = track(rw.fetch(URL_A), clock);
+    await advance(clock, 100);
+    expect(call.state).toBe('fulfilled');
+    store.calls[0]!.answer({ pausedForMs: 60_000 });
+    await flush();
+    expect(rw.stats()[0]!.pausedUntil).toBeUndefined();
+    expect(server.calls).toHaveLength(1);
+  });
+
+  it('close() fails calls waiting on the store, and a late answer changes nothing', async () => {
+    const { rw, clock, store } = storeRig();
+    const call = track(rw.fetch(URL_A));
+    await flush();
+    const closed = rw.close();
+    await flush();
+    expect(isRatewiseError(call.error, 'ERR_RATEWISE_CLOSED')).toBe(true);
+    store.calls[0]!.answer();
+    await closed;
+    await flush();
+    expect(call.settledCount).toBe(1);
+    expect(clock.pending()).toBe(0);
+  });
+});
+
+describe('which budgets are shared', () => {
+  it('schedule() tasks share only when their budget has a rate', async () => {
+    const { rw, store } = storeRig({ budgets: { limited: { rate: '5/s' } } });
+    store.script = () => ({});
+    await rw.schedule(() => 1, { key: 'free' });
+    expect(store.calls).toHaveLength(0);
+    await rw.schedule(() => 1, { key: 'limited' });
+    expect(store.calls.map((c) => c.key)).toEqual(['limited']);
+  });
+
+  it('checks the store options', () => {
+    expect(() => rig({ store: {} as never })).toThrow(/Expected `store` to be a store/);
+    expect(() => rig({ storeFallback: 'ignore' as never })).toThrow(/storeFallback/);
+    expect(() => rig({ storeTimeout: 0 })).toThrow(/storeTimeout/);
+    expect(() => rig({ storeTimeout: Infinity })).toThrow(/storeTimeout/);
+  });
+});
