@@ -1,0 +1,163 @@
+// The Redis store's one script, against a real redis-server through each client library: the shared bucket with
+// reservations, the shared pause, the server's view, bad data, expiry, and a script cache emptied under it.
+// Rates are slow (per hour) so that the milliseconds these tests take do not move a figure they check.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { redisStore } from '../../src/store/redis.js';
+import type { RatewiseStore, StoreRequest } from '../../src/store/types.js';
+import { REDIS_CLIENTS, type ConnectedRedisClient } from '../support/redis-clients.js';
+import { startRedis, type RedisServer } from '../support/redis-server.js';
+
+const HOUR = 3_600_000;
+/** Slack for the time the test itself takes, against hour-long waits. */
+const SLACK = 5000;
+const perHour = (limit: number, capacity = limit) => [{ limit, intervalMs: HOUR, capacity }];
+const ask = (request: Partial<StoreRequest>): StoreRequest => ({
+  limits: [],
+  want: 1,
+  need: request.want ?? 1,
+  maxWaitMs: 0,
+  ...request,
+});
+
+let redis: RedisServer;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis.stop();
+});
+
+describe.each(REDIS_CLIENTS)('the Redis store script through $name', (library) => {
+  let connection: ConnectedRedisClient;
+  let store: RatewiseStore;
+  beforeAll(async () => {
+    connection = await library.connect(redis.url);
+  });
+  afterAll(async () => {
+    await connection.close();
+  });
+  beforeEach(async () => {
+    await connection.send(['FLUSHALL']);
+    store = redisStore(connection.client as never, { prefix: 'test:' });
+  });
+  const hash = async (key: string): Promise<Record<string, string>> => {
+    const reply = await connection.send(['HGETALL', `test:{${key}}`]);
+    if (Array.isArray(reply)) {
+      const out: Record<string, string> = {};
+      for (let i = 0; i < reply.length; i += 2) out[String(reply[i])] = String(reply[i + 1]);
+      return out;
+    }
+    return reply as Record<string, string>;
+  };
+
+  it('grants the burst at once, then reserves tokens ahead, and refuses beyond maxWaitMs', async () => {
+    const limits = perHour(2);
+    expect(await store.sync('k', ask({ limits }))).toMatchObject({ granted: 1, waitMs: 0, reason: undefined });
+    expect(await store.sync('k', ask({ limits }))).toMatchObject({ granted: 1, waitMs: 0 });
+    // The bucket is empty: the next token comes in half an hour. Within maxWaitMs it is reserved.
+    const reserved = await store.sync('k', ask({ limits, maxWaitMs: HOUR }));
+    expect(reserved).toMatchObject({ granted: 1, reason: 'rate' });
+    expect(reserved.waitMs).toBeGreaterThan(HOUR / 2 - SLACK);
+    expect(reserved.waitMs).toBeLessThanOrEqual(HOUR / 2);
+    // The one after that is an hour away: beyond a maxWaitMs of 45 minutes, refused with the wait.
+    const refused = await store.sync('k', ask({ limits, maxWaitMs: (HOUR * 3) / 4 }));
+    expect(refused).toMatchObject({ granted: 0, reason: 'rate' });
+    expect(refused.waitMs).toBeGreaterThan(HOUR - SLACK);
+    expect(refused.waitMs).toBeLessThanOrEqual(HOUR);
+  });
+
+  it('grants a batch only when every one of several rates allows it', async () => {
+    const limits = [...perHour(100, 10), { limit: 3, intervalMs: 24 * HOUR, capacity: 3 }];
+    expect(await store.sync('k', ask({ limits, want: 3 }))).toMatchObject({ granted: 3, waitMs: 0 });
+    const daily = await store.sync('k', ask({ limits, want: 1, maxWaitMs: 0 }));
+    expect(daily).toMatchObject({ granted: 0, reason: 'rate' });
+    expect(daily.waitMs).toBeGreaterThan(8 * HOUR - SLACK);
+  });
+
+  it('admits a cost above the capacity when the bucket is full, leaving a debt', async () => {
+    const limits = perHour(10, 4);
+    expect(await store.sync('k', ask({ limits, want: 6 }))).toMatchObject({ granted: 6, waitMs: 0 });
+    const next = await store.sync('k', ask({ limits, maxWaitMs: 0 }));
+    expect(next.granted).toBe(0);
+    // Two tokens of debt and one to take: three tenths of an hour.
+    expect(next.waitMs).toBeGreaterThan(0.3 * HOUR - SLACK);
+    expect(next.waitMs).toBeLessThanOrEqual(0.3 * HOUR);
+  });
+
+  it('shares a pause: the latest end wins, and it holds every grant until it ends', async () => {
+    await store.sync('k', ask({ want: 0, pause: { forMs: 60_000, orderedForMs: 55_000 } }));
+    await store.sync('k', ask({ want: 0, pause: { forMs: 30_000, orderedForMs: 30_000 } }));
+    const reply = await store.sync('k', ask({ want: 1 }));
+    expect(reply).toMatchObject({ granted: 0, reason: 'paused' });
+    expect(reply.pausedForMs).toBeGreaterThan(60_000 - SLACK);
+    expect(reply.orderedForMs).toBeGreaterThan(55_000 - SLACK);
+    expect(reply.orderedForMs).toBeLessThanOrEqual(reply.pausedForMs);
+    expect(reply.waitMs).toBe(reply.pausedForMs);
+  });
+
+  it("shares the server's view: grants stop when its quota is spent, and a later window starts afresh", async () => {
+    await store.sync('k', ask({ want: 0, view: { remaining: 3, resetInMs: 60_000 } }));
+    // Asking for 5 with 3 left grants the 3.
+    expect(await store.sync('k', ask({ want: 5, need: 1 }))).toMatchObject({ granted: 3 });
+    const spent = await store.sync('k', ask({ want: 1 }));
+    expect(spent).toMatchObject({ granted: 0, reason: 'server' });
+    expect(spent.waitMs).toBeGreaterThan(60_000 - SLACK);
+    // A reading of the same window with more left (it answered a request sent earlier) does not add quota.
+    await store.sync('k', ask({ want: 0, view: { remaining: 2, resetInMs: 59_500 } }));
+    expect(await store.sync('k', ask({ want: 1 }))).toMatchObject({ granted: 0, reason: 'server' });
+    // An older window's reading is ignored; a later window's replaces the view.
+    await store.sync('k', ask({ want: 0, view: { remaining: 9, resetInMs: 1000 } }));
+    expect(await store.sync('k', ask({ want: 1 }))).toMatchObject({ granted: 0, reason: 'server' });
+    await store.sync('k', ask({ want: 0, view: { remaining: 9, resetInMs: 120_000 } }));
+    expect(await store.sync('k', ask({ want: 2 }))).toMatchObject({ granted: 2, reason: undefined });
+  });
+
+  it.each([
+    ['another type', ['SET', 'test:{k}', 'hello']],
+    ['a garbage number', ['HSET', 'test:{k}', 't1', 'garbage']],
+    ['a NaN', ['HSET', 'test:{k}', 't1', 'nan']],
+    ['a foreign field', ['HSET', 'test:{k}', '__proto__', '1']],
+    ['a missing version', ['HDEL', 'test:{k}', 'v']],
+  ])('throws away bad data (%s) and starts the budget afresh', async (_, command) => {
+    const limits = perHour(2);
+    await store.sync('k', ask({ limits, want: 2 }));
+    await connection.send(command);
+    expect(await store.sync('k', ask({ limits, want: 2 }))).toMatchObject({ granted: 2, waitMs: 0 });
+    expect(await hash('k')).toMatchObject({ v: '1' });
+  });
+
+  it('lets a key expire once its state is what a new key would have', async () => {
+    await store.sync('k', ask({ limits: [{ limit: 10, intervalMs: 1000, capacity: 10 }], want: 5 }));
+    const ttl = Number(await connection.send(['PTTL', 'test:{k}']));
+    // Five tokens refill in 500 ms: the key lives at least a second, plus a second of margin.
+    expect(ttl).toBeGreaterThan(1000);
+    expect(ttl).toBeLessThanOrEqual(2000);
+    await store.sync('slow', ask({ limits: perHour(10), want: 5 }));
+    // Five tokens of ten an hour refill in half an hour.
+    expect(Number(await connection.send(['PTTL', 'test:{slow}']))).toBeGreaterThan(HOUR / 2);
+    await store.sync('p', ask({ want: 0, pause: { forMs: HOUR, orderedForMs: HOUR } }));
+    expect(Number(await connection.send(['PTTL', 'test:{p}']))).toBeGreaterThan(HOUR);
+  });
+
+  it('loads the script again after Redis lost it (a restart, SCRIPT FLUSH)', async () => {
+    await store.sync('k', ask({}));
+    await connection.send(['SCRIPT', 'FLUSH']);
+    expect(await store.sync('k', ask({}))).toMatchObject({ granted: 1 });
+  });
+
+  it('keeps budgets apart by key and by prefix', async () => {
+    const limits = perHour(1);
+    const other = redisStore(connection.client as never, { prefix: 'other:' });
+    expect(await store.sync('a', ask({ limits }))).toMatchObject({ granted: 1 });
+    expect(await store.sync('b', ask({ limits }))).toMatchObject({ granted: 1 });
+    expect(await other.sync('a', ask({ limits }))).toMatchObject({ granted: 1 });
+    expect(await store.sync('a', ask({ limits }))).toMatchObject({ granted: 0 });
+  });
+});
+
+describe('redisStore', () => {
+  it('refuses what is not a Redis client, naming what it wants', () => {
+    expect(() => redisStore({} as never)).toThrow(/node-redis \(v4, v5\) or ioredis client/);
+    expect(() => redisStore(null as never)).toThrow(TypeError);
+  });
+});
