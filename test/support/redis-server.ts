@@ -91,7 +91,7 @@ function handle(port: number, first: RedisProcess): RedisServer {
 }
 
 /** A port nothing listens on right now: Redis cannot be asked for port 0, so one is borrowed from the kernel. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, HOST);
   await once(server, 'listening');
