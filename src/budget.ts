@@ -175,6 +175,7 @@ export class Budget {
   /** A request in flight ended (response headers, or an error). */
   release(): void {
     this.inFlight--;
+    this.shared?.release();
   }
 
   /**
@@ -187,7 +188,7 @@ export class Budget {
 
   /** No local rate, no pace and no pause ever: only the concurrency cap decides, and time plays no part. */
   get plain(): boolean {
-    return this.#plain && this.pausedUntil === 0 && this.#pace === undefined;
+    return this.#plain && this.pausedUntil === 0 && this.#pace === undefined && this.shared === undefined;
   }
 
   /** `take` for a budget `freeNow` said yes to: nothing but the counts to keep. */

@@ -281,7 +281,10 @@ class Client implements Ratewise {
     const retryBudget = adaptive && o.retry.budget ? new RetryBudget(o.retry.budget) : undefined;
     lane = new Lane(new Budget(key, budgetFor(o.budgets, host), now, o.serverReserve, retryBudget, adaptive));
     // Only budgets with something to share: tasks without a rate have nothing but a local concurrency cap.
-    if (this.#storeLink && (adaptive || lane.budget.config.limits.length > 0)) this.#share(lane, this.#storeLink);
+    const { limits, sharedConcurrency } = lane.budget.config;
+    if (this.#storeLink && (adaptive || limits.length > 0 || sharedConcurrency !== undefined)) {
+      this.#share(lane, this.#storeLink);
+    }
     // Before the new lane joins: it is idle until its request takes it, and evicting it would leave that request in
     // a lane of its own, apart from the next request of the same key.
     this.#evict(now);
@@ -292,7 +295,7 @@ class Client implements Ratewise {
 
   #share(lane: Lane, link: StoreLink): void {
     const { budget } = lane;
-    budget.shared = new SharedBudget(link, budget.key, budget.config.limits, {
+    budget.shared = new SharedBudget(link, budget.key, budget.config, {
       wake: () => {
         this.#scheduler.drain(lane);
       },

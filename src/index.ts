@@ -29,7 +29,7 @@ export {
   StoreUnavailableError,
 } from './errors.js';
 export type { RatewiseErrorCode, RateLimitReason } from './errors.js';
-export type { RatewiseStore, StoreLimit, StoreReply, StoreRequest } from './store/types.js';
+export type { RatewiseStore, StoreLimit, StoreReply, StoreRequest, StoreSlots } from './store/types.js';
 export { parseRateLimit, parseRetryAfter } from './headers/index.js';
 export type {
   HeaderInput,

@@ -27,6 +27,19 @@ export interface BudgetOptions {
    * @default Infinity
    */
   readonly maxQueue?: number;
+  /**
+   * Most requests of this budget in flight at once across every client sharing the `store`. Each request holds a
+   * slot in the store, a lease that ends when the request does or after `sharedLeaseMs`, whichever comes first (so
+   * that a crashed process cannot hold slots for ever). Also caps this client's own requests in flight, with or
+   * without a store.
+   * @default undefined (`concurrency` is per client)
+   */
+  readonly sharedConcurrency?: number;
+  /**
+   * Longest a request holds a shared slot, in ms: make it longer than your slowest request.
+   * @default 60_000
+   */
+  readonly sharedLeaseMs?: number;
 }
 
 /** Which requests are retried, how often and how long ratewise waits. */

@@ -14,6 +14,9 @@ export interface ResolvedBudget {
   readonly limits: readonly BucketLimit[];
   readonly concurrency: number;
   readonly maxQueue: number;
+  /** The cap across every client of the store, undefined when concurrency is per client. */
+  readonly sharedConcurrency: number | undefined;
+  readonly sharedLeaseMs: number;
 }
 
 export interface ResolvedRetry {
@@ -97,14 +100,40 @@ function checkFunction(value: unknown, name: string): void {
 
 function resolveBudget(pattern: string, value: unknown): ResolvedBudget {
   const name = `budgets[${JSON.stringify(pattern)}]`;
-  const o = object(value, name, ['rate', 'burst', 'concurrency', 'maxQueue']) as BudgetOptions;
+  const o = object(value, name, [
+    'rate',
+    'burst',
+    'concurrency',
+    'maxQueue',
+    'sharedConcurrency',
+    'sharedLeaseMs',
+  ]) as BudgetOptions;
   const rates = o.rate === undefined ? [] : parseRate(o.rate, `${name}.rate`);
   const burst = number(o.burst, `${name}.burst`, 0, (n) => n > 0 && Number.isFinite(n), 'a positive finite number');
+  const shared =
+    o.sharedConcurrency === undefined
+      ? undefined
+      : number(
+          o.sharedConcurrency,
+          `${name}.sharedConcurrency`,
+          0,
+          (n) => Number.isInteger(n) && n > 0,
+          'a positive integer',
+        );
   return Object.freeze({
     pattern,
     limits: Object.freeze(rates.map((rate) => Object.freeze({ rate, capacity: burst || rate.limit }))),
-    concurrency: positiveOrInfinity(o.concurrency, `${name}.concurrency`, Infinity),
+    // A cap across every client is a cap on this one too.
+    concurrency: Math.min(positiveOrInfinity(o.concurrency, `${name}.concurrency`, Infinity), shared ?? Infinity),
     maxQueue: positiveOrInfinity(o.maxQueue, `${name}.maxQueue`, Infinity),
+    sharedConcurrency: shared,
+    sharedLeaseMs: number(
+      o.sharedLeaseMs,
+      `${name}.sharedLeaseMs`,
+      60_000,
+      (n) => n > 0 && Number.isFinite(n),
+      'a positive finite number of milliseconds',
+    ),
   });
 }
 

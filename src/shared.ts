@@ -3,8 +3,9 @@
 // batch when several requests wait, so that a request costs at most one store round trip, and usually less.
 import type { WaitReason } from './budget.js';
 import type { Clock } from './clock.js';
+import { randomKey } from './request.js';
+import type { ResolvedBudget } from './resolve-options.js';
 import type { RatewiseStore, StoreLimit, StoreReply, StoreRequest } from './store/types.js';
-import type { BucketLimit } from './token-bucket.js';
 
 /** After a failure the store is asked again after this long, doubling up to {@link RETRY_MAX_MS}. */
 const RETRY_FIRST_MS = 1000;
@@ -17,6 +18,9 @@ const LEASE_MS = 1000;
 const BATCH_WINDOW_MS = 100;
 /** The largest batch: for a budget without a rate, and as a cap for fast rates. */
 const MAX_BATCH = 16;
+/** With every shared slot held, the store is asked again after this long, doubling up to {@link SLOT_POLL_MAX_MS}. */
+const SLOT_POLL_FIRST_MS = 10;
+const SLOT_POLL_MAX_MS = 200;
 
 /** What the client hears from its store link. */
 export interface StoreLinkHooks {
@@ -139,14 +143,31 @@ export class SharedBudget {
   readonly #maxBatch: number;
   /** Why `readyAt` said wait. */
   reason: WaitReason = 'rate';
+  /** Shared concurrency, when the budget has it: the slot of the lease, the slots in flight, slots to give back. */
+  readonly #slots: { readonly max: number; readonly leaseMs: number } | undefined;
+  #leaseSlot: string | undefined;
+  readonly #held: string[] = [];
+  /** Requests in flight that hold no slot: sent while the store was down. */
+  #slotless = 0;
+  #toRelease: string[] = [];
+  #pollMs = SLOT_POLL_FIRST_MS;
+  /** Whether the last `readyAt` that said "now" said it on the lease (not as a local fallback). */
+  #onLease = false;
+  readonly #id = randomKey();
+  #slotSeq = 0;
 
   constructor(
     private readonly link: StoreLink,
     readonly key: string,
-    limits: readonly BucketLimit[],
+    config: ResolvedBudget,
     private readonly hooks: SharedHooks,
   ) {
+    const limits = config.limits;
     this.#limits = limits.map(({ rate, capacity }) => ({ limit: rate.limit, intervalMs: rate.intervalMs, capacity }));
+    this.#slots =
+      config.sharedConcurrency === undefined
+        ? undefined
+        : { max: config.sharedConcurrency, leaseMs: config.sharedLeaseMs };
     this.#maxBatch =
       limits.length === 0
         ? MAX_BATCH
@@ -165,27 +186,69 @@ export class SharedBudget {
    */
   readyAt(cost: number, now: number): number {
     const link = this.link;
+    this.#onLease = false;
     if (link.down && link.fallback === 'local') {
       if (!this.#asking && link.retryDue(now)) this.#ask(0, 0, now);
       return now;
     }
     if (this.#lease >= cost - 1e-9 && now < this.#leaseUntil) {
-      if (this.#leaseAt <= now) return now;
+      if (this.#leaseAt <= now) {
+        this.#onLease = true;
+        return now;
+      }
       this.reason = 'rate';
       return this.#leaseAt;
     }
+    // Not enough left, or too late to use: what is left is given up, and its slot with it.
+    this.#dropLease();
     if (now < this.#retryAt) {
       this.reason = this.#retryReason;
       return this.#retryAt;
     }
-    if (!this.#asking) this.#ask(Math.max(cost, Math.min(this.hooks.demand(), this.#maxBatch)), cost, now);
+    // With shared slots a grant is one request: each holds its own slot.
+    const batch = this.#slots ? cost : Math.max(cost, Math.min(this.hooks.demand(), this.#maxBatch));
+    if (!this.#asking) this.#ask(batch, cost, now);
     this.reason = 'rate';
     return Infinity;
   }
 
-  /** A request of `cost` was sent on the tokens `readyAt` found. */
+  /** A request of `cost` was sent when `readyAt` said so. */
   take(cost: number): void {
+    if (!this.#onLease) {
+      if (this.#slots) this.#slotless++;
+      return;
+    }
+    this.#onLease = false;
     this.#lease = Math.max(0, this.#lease - cost);
+    if (this.#leaseSlot !== undefined) {
+      this.#held.push(this.#leaseSlot);
+      this.#leaseSlot = undefined;
+    }
+  }
+
+  /** A request sent by `take` ended: its shared slot is given back (with the next store call, or on its own). */
+  release(): void {
+    if (!this.#slots) return;
+    // Which request ended is not known: a slotless one first, so that a slot is never given back early.
+    if (this.#slotless > 0) {
+      this.#slotless--;
+      return;
+    }
+    const slot = this.#held.pop();
+    if (slot === undefined) return;
+    this.#toRelease.push(slot);
+    // A slot is free here: a wait for one elsewhere ends now, not at the next poll.
+    if (this.#retryReason === 'concurrency') this.#retryAt = 0;
+    // The drain that follows a release asks the store and carries the slot; if nothing waits, it goes on its own.
+    queueMicrotask(() => {
+      if (this.#toRelease.length > 0) this.#flush();
+    });
+  }
+
+  #dropLease(): void {
+    this.#lease = 0;
+    if (this.#leaseSlot !== undefined) this.#toRelease.push(this.#leaseSlot);
+    this.#leaseSlot = undefined;
   }
 
   /** Tells the other clients of a pause this one was ordered. */
@@ -193,7 +256,7 @@ export class SharedBudget {
     const p = this.#pause;
     this.#pause = { until: Math.max(until, p?.until ?? 0), ordered: Math.max(ordered, p?.ordered ?? 0) };
     // Whatever this client holds was reserved before the pause: not to be used after it.
-    this.#lease = 0;
+    this.#dropLease();
     this.#flush();
   }
 
@@ -212,8 +275,12 @@ export class SharedBudget {
     this.#asking = true;
     const pause = this.#pause;
     const view = this.#view;
+    const release = this.#toRelease;
     this.#pause = undefined;
     this.#view = undefined;
+    this.#toRelease = [];
+    const slots = this.#slots;
+    const take = slots && want > 0 ? `${this.#id}:${++this.#slotSeq}` : undefined;
     const request: StoreRequest = {
       limits: this.#limits,
       want,
@@ -221,38 +288,54 @@ export class SharedBudget {
       maxWaitMs: MAX_RESERVE_MS,
       pause: pause && { forMs: Math.max(0, pause.until - now), orderedForMs: Math.max(0, pause.ordered - now) },
       view: view && view.resetAt > now ? { remaining: view.remaining, resetInMs: view.resetAt - now } : undefined,
+      slots: slots && { ...slots, take, release },
     };
     this.link.call(this.key, request).then(
       (reply) => {
         this.#asking = false;
-        this.#answer(reply, want);
+        this.#answer(reply, want, take);
       },
       (error: unknown) => {
         this.#asking = false;
-        // Not published: keep the pause for the next call, unless it is over by then.
+        // Not published: keep the pause and the slots for the next call (slots also expire by themselves).
         if (pause && !this.#pause) this.#pause = pause;
+        this.#toRelease.push(...release);
         if (this.link.fallback === 'fail' && want > 0) this.hooks.fail(error);
         this.hooks.wake();
       },
     );
   }
 
-  #answer(reply: StoreReply, want: number): void {
+  #answer(reply: StoreReply, want: number, take: string | undefined): void {
     const now = this.link.clock.now();
     if (reply.pausedForMs > 0) this.hooks.pause(now + reply.pausedForMs, now + reply.orderedForMs);
     if (want > 0) {
       if (reply.granted > 0) {
+        this.#dropLease();
         this.#lease = reply.granted;
+        this.#leaseSlot = take;
         this.#leaseAt = now + reply.waitMs;
         this.#leaseUntil = this.#leaseAt + LEASE_MS;
         this.#retryAt = 0;
+        this.#pollMs = SLOT_POLL_FIRST_MS;
+      } else if (reply.reason === 'concurrency') {
+        // No event tells of a slot freed elsewhere: ask again soon, less often the longer it lasts.
+        this.#retryAt = now + Math.min(reply.waitMs, this.#pollMs);
+        this.#retryReason = 'concurrency';
+        this.#pollMs = Math.min(this.#pollMs * 2, SLOT_POLL_MAX_MS);
       } else {
         this.#retryAt = now + Math.max(1, reply.waitMs);
         this.#retryReason = reply.reason ?? 'rate';
       }
     }
     // Something to publish came in meanwhile.
-    if (this.#pause !== undefined || (this.#view !== undefined && this.#view.remaining <= 0)) this.#flush();
+    if (
+      this.#pause !== undefined ||
+      this.#toRelease.length > 0 ||
+      (this.#view !== undefined && this.#view.remaining <= 0)
+    ) {
+      this.#flush();
+    }
     this.hooks.wake();
   }
 }

@@ -6,8 +6,12 @@
 // p/po = pause end and the instant the server named, sr/sx = the server's remaining quota and its reset. Anything
 // else (another type, a foreign field, a non-number) is bad data: the key is deleted and the budget starts afresh.
 //
-// KEYS[1] the hash. ARGV: want, need, maxWaitMs, pauseForMs, orderedForMs, viewRemaining, viewResetInMs (the last
-// four '' when absent), then limit, intervalMs, capacity for each bucket.
+// The sorted set `prefix{key}:slots` holds the shared concurrency slots: member = slot id, score = Redis ms when its
+// lease ends. Expired leases are dropped at every call.
+//
+// KEYS[1] the hash, KEYS[2] the slots. ARGV: want, need, maxWaitMs, pauseForMs, orderedForMs, viewRemaining,
+// viewResetInMs, slotMax, slotLeaseMs, slotTake (each '' when absent), the count of slots released and their ids,
+// then limit, intervalMs, capacity for each bucket.
 // Returns { granted (string, may be fractional), waitMs (integer), reason ('' | 'rate' | 'paused' | 'server'),
 // pausedForMs, orderedForMs (integers), reset (1 when bad data was thrown away) }.
 
@@ -28,7 +32,9 @@ end
 local want = num(ARGV[1]) or 0
 local need = num(ARGV[2]) or want
 local maxWait = num(ARGV[3]) or 0
-local nlimits = (#ARGV - 7) / 3
+local nrelease = num(ARGV[11]) or 0
+local first = 12 + nrelease
+local nlimits = (#ARGV - first + 1) / 3
 
 local h = {}
 local reset = 0
@@ -76,13 +82,23 @@ if vr ~= nil and vx ~= nil and vx > 0 then
   end
 end
 
+-- Shared concurrency: expired leases go, released slots go.
+local smax = num(ARGV[8])
+local skey = KEYS[2]
+local skind = redis.call('TYPE', skey)['ok']
+if skind ~= 'zset' and skind ~= 'none' then redis.call('DEL', skey); reset = 1 end
+if skind == 'zset' then
+  redis.call('ZREMRANGEBYSCORE', skey, '-inf', now)
+  for i = 12, first - 1 do redis.call('ZREM', skey, ARGV[i]) end
+end
+
 -- The buckets, refilled to now.
 local tokens = {}
 local ttl = 1000
 for i = 1, nlimits do
-  local limit = num(ARGV[5 + 3 * i]) or 1
-  local interval = num(ARGV[6 + 3 * i]) or 1000
-  local capacity = num(ARGV[7 + 3 * i]) or limit
+  local limit = num(ARGV[first + 3 * i - 3]) or 1
+  local interval = num(ARGV[first + 3 * i - 2]) or 1000
+  local capacity = num(ARGV[first + 3 * i - 1]) or limit
   local t = num(h['t' .. i])
   local u = num(h['u' .. i])
   if t == nil or u == nil then t = capacity; u = now end
@@ -101,6 +117,10 @@ if want > 0 then
     wait = p - now; reason = 'paused'
   elseif sr ~= nil and sr < need then
     wait = sx - now; reason = 'server'
+  elseif smax ~= nil and redis.call('ZCARD', skey) >= smax then
+    -- Every slot is held: the first lease to end frees one, unless a request ends sooner (the caller asks again).
+    local earliest = redis.call('ZRANGE', skey, 0, 0, 'WITHSCORES')
+    wait = math.max(1, (num(earliest[2]) or now) - now); reason = 'concurrency'
   else
     -- When every bucket holds min(amount, capacity): a cost above the capacity goes when the bucket is full.
     local ready = now
@@ -117,6 +137,12 @@ if want > 0 then
       granted = amount
       for i = 1, nlimits do tokens[i].t = tokens[i].t - amount end
       if sr ~= nil then sr = sr - amount end
+      local take = ARGV[10]
+      if smax ~= nil and take ~= '' then
+        local ends = now + wait + (num(ARGV[9]) or 60000)
+        redis.call('ZADD', skey, ends, take)
+        if redis.call('PTTL', skey) < ends - now then redis.call('PEXPIRE', skey, math.ceil(ends - now) + 1000) end
+      end
     end
     if wait > 0 then reason = 'rate' end
   end

@@ -5,7 +5,7 @@ import { invalidOption } from '../errors.js';
 import { SCRIPT } from './redis-script.js';
 import type { RatewiseStore, StoreReply, StoreRequest } from './types.js';
 
-export type { RatewiseStore, StoreLimit, StoreReply, StoreRequest } from './types.js';
+export type { RatewiseStore, StoreLimit, StoreReply, StoreRequest, StoreSlots } from './types.js';
 
 /** A node-redis (v4, v5) client: commands as argument arrays. */
 export interface NodeRedisLike {
@@ -61,15 +61,16 @@ export function redisStore(client: NodeRedisLike | IoRedisLike, options: RedisSt
   return {
     name: 'redis',
     async sync(key: string, request: StoreRequest): Promise<StoreReply> {
-      const args = [`${prefix}{${key}}`, ...argumentsOf(request)];
+      const hash = `${prefix}{${key}}`;
+      const args = ['2', hash, `${hash}:slots`, ...argumentsOf(request)];
       let reply: unknown;
       try {
-        reply = await send(['EVALSHA', await load(), '1', ...args]);
+        reply = await send(['EVALSHA', await load(), ...args]);
       } catch (error) {
         // Redis restarted (or SCRIPT FLUSH): the script is gone. Load it again, once.
         if (!String((error as { message?: unknown } | undefined)?.message).startsWith('NOSCRIPT')) throw error;
         sha = undefined;
-        reply = await send(['EVALSHA', await load(), '1', ...args]);
+        reply = await send(['EVALSHA', await load(), ...args]);
       }
       return replyOf(reply);
     },
@@ -77,7 +78,7 @@ export function redisStore(client: NodeRedisLike | IoRedisLike, options: RedisSt
 }
 
 function argumentsOf(request: StoreRequest): string[] {
-  const { pause, view } = request;
+  const { pause, view, slots } = request;
   const args = [
     String(request.want),
     String(request.need),
@@ -86,13 +87,18 @@ function argumentsOf(request: StoreRequest): string[] {
     pause ? String(pause.orderedForMs) : '',
     view ? String(view.remaining) : '',
     view ? String(view.resetInMs) : '',
+    slots ? String(slots.max) : '',
+    slots ? String(slots.leaseMs) : '',
+    slots?.take ?? '',
+    String(slots?.release.length ?? 0),
+    ...(slots?.release ?? []),
   ];
   for (const { limit, intervalMs, capacity } of request.limits)
     args.push(String(limit), String(intervalMs), String(capacity));
   return args;
 }
 
-const REASONS = new Set(['rate', 'paused', 'server']);
+const REASONS = new Set(['rate', 'paused', 'server', 'concurrency']);
 
 function replyOf(reply: unknown): StoreReply {
   if (!Array.isArray(reply) || reply.length < 5) throw new TypeError('ratewise: unexpected reply from Redis');

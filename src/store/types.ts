@@ -22,6 +22,20 @@ export interface StoreRequest {
   readonly pause?: { readonly forMs: number; readonly orderedForMs: number } | undefined;
   /** What the server said last: `remaining` cost units until `resetInMs` from now. */
   readonly view?: { readonly remaining: number; readonly resetInMs: number } | undefined;
+  /** Shared concurrency: slots held across every client, each a lease that expires. */
+  readonly slots?: StoreSlots | undefined;
+}
+
+/** Slots of a shared concurrency cap, in a store call. */
+export interface StoreSlots {
+  /** Most slots held at once. */
+  readonly max: number;
+  /** A slot taken now is held for at most this long, in ms, counted from when its request may go. */
+  readonly leaseMs: number;
+  /** The slot to take with a grant (a grant is then one request), undefined to take none. */
+  readonly take: string | undefined;
+  /** Slots given back: their requests ended, or their grant went unused. */
+  readonly release: readonly string[];
 }
 
 /** The store's decision. */
@@ -33,8 +47,8 @@ export interface StoreReply {
    * a grant could be made (0 when `want` was 0).
    */
   readonly waitMs: number;
-  /** What keeps a request waiting: the shared bucket, a shared pause, or the server's spent quota. */
-  readonly reason: 'rate' | 'paused' | 'server' | undefined;
+  /** What keeps a request waiting: the shared bucket, a shared pause, the server's spent quota, or no free slot. */
+  readonly reason: 'rate' | 'paused' | 'server' | 'concurrency' | undefined;
   /** The shared pause: ms left, and ms left until the instant the server named; 0 when there is none. */
   readonly pausedForMs: number;
   readonly orderedForMs: number;

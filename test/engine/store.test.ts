@@ -239,6 +239,77 @@ describe('when the store fails', () => {
   });
 });
 
+describe('shared concurrency', () => {
+  const budgets = { '*': { sharedConcurrency: 2, sharedLeaseMs: 30_000 } };
+
+  it('asks for one slot per request, and gives each back with the next call when its request ends', async () => {
+    const { rw, server, store } = storeRig({ budgets }, () => 'hold');
+    store.script = () => ({});
+    void rw.fetch(URL_A);
+    await flush();
+    const first = store.calls[0]!.request.slots!;
+    expect(first).toMatchObject({ max: 2, leaseMs: 30_000, release: [] });
+    expect(first.take).toMatch(/:1$/);
+    expect(store.calls[0]!.request.want).toBe(1);
+    // The answer to the probe lets the rest follow; each takes its own slot, never more than two here at once.
+    server.calls[0]!.respond(ok());
+    await flush();
+    expect(store.calls.at(-1)!.request.slots!.release).toEqual([first.take]);
+    for (let i = 0; i < 3; i++) void rw.fetch(URL_A);
+    await flush();
+    expect(rw.stats()[0]!.inFlight).toBe(2);
+    const takes = store.calls.map((c) => c.request.slots!.take).filter((t) => t !== undefined);
+    expect(new Set(takes).size).toBe(takes.length);
+    server.held()[0]!.respond(ok());
+    await flush();
+    // The slot of the request that ended went back with the call that took the next one.
+    const last = store.calls.at(-1)!.request.slots!;
+    expect(last.release).toHaveLength(1);
+    expect(last.take).toBeDefined();
+  });
+
+  it('with every slot held elsewhere, asks again soon and less often while it lasts', async () => {
+    const { rw, clock, server, store } = storeRig({ budgets });
+    store.script = () => (store.calls.length <= 4 ? { granted: 0, waitMs: 30_000, reason: 'concurrency' } : {});
+    const call = track(rw.fetch(URL_A), clock);
+    await advance(clock, 1000);
+    // Refused at 0, 10, 30 and 70 ms; granted at 150; the slot given back on its own when the request ended.
+    expect(store.calls.map((c) => c.at - T0)).toEqual([0, 10, 30, 70, 150, 150]);
+    expect(store.calls[5]!.request).toMatchObject({
+      want: 0,
+      slots: { release: [store.calls[4]!.request.slots!.take] },
+    });
+    expect(call.state).toBe('fulfilled');
+    expect(server.sentAt).toEqual([T0 + 150]);
+  });
+
+  it('gives back the slot of a grant its request never used', async () => {
+    const { rw, clock, store } = storeRig({ budgets });
+    store.script = () => (store.calls.length === 1 ? { waitMs: 500, reason: 'rate' } : {});
+    const controller = new AbortController();
+    const call = track(rw.fetch(URL_A, { signal: controller.signal }));
+    await flush();
+    const slot = store.calls[0]!.request.slots!.take;
+    controller.abort();
+    await flush();
+    expect(call.state).toBe('rejected');
+    await advance(clock, 2000);
+    await rw.fetch(URL_A);
+    expect(store.calls.flatMap((c) => c.request.slots!.release)).toContain(slot);
+  });
+
+  it('caps this client too, with or without a store', async () => {
+    const { rw, server } = rig({ budgets: { '*': { sharedConcurrency: 1 } } }, () => 'hold');
+    for (let i = 0; i < 3; i++) void rw.fetch(URL_A);
+    await flush();
+    server.calls[0]!.respond(ok());
+    await flush();
+    expect(rw.stats()[0]!.inFlight).toBe(1);
+    expect(() => rig({ budgets: { '*': { sharedConcurrency: 1.5 } } })).toThrow(/sharedConcurrency/);
+    expect(() => rig({ budgets: { '*': { sharedLeaseMs: 0 } } })).toThrow(/sharedLeaseMs/);
+  });
+});
+
 describe('which budgets are shared', () => {
   it('schedule() tasks share only when their budget has a rate', async () => {
     const { rw, store } = storeRig({ budgets: { limited: { rate: '5/s' } } });
