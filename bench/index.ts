@@ -8,10 +8,11 @@ import { goodput } from './sections/goodput.js';
 import { headerParsing } from './sections/header-parsing.js';
 import { memory } from './sections/memory.js';
 import { peers } from './sections/peers.js';
+import { redis } from './sections/redis.js';
 import { scheduling } from './sections/scheduling.js';
 
 /** Every section, in the order they run and appear in RESULTS.md. New sections are appended here. */
-const sections: readonly Section[] = [headerParsing, scheduling, memory, goodput, peers];
+const sections: readonly Section[] = [headerParsing, scheduling, memory, goodput, peers, redis];
 
 /** Packages listed for every run, whatever the sections. */
 const HARNESS = ['tinybench', 'typescript'];

@@ -1,0 +1,135 @@
+// The two measurements of the `redis` section, each one run of the worker pool on one Redis: decisions per second
+// through a shared budget no run exhausts, and what a counting server admits of processes overspending one.
+import { admissions } from './arrivals.js';
+import type { Admissions, Bucket, CountingServer } from './arrivals.js';
+import type { WorkerPool } from './pool.js';
+import type { Job, JobResult, Library } from './worker.js';
+
+/** Redis's tally of EVALSHA (`INFO commandstats`): calls, and its own time spent on them in µs. */
+export interface EvalshaStats {
+  readonly calls: number;
+  readonly usec: number;
+}
+
+/** What the runs share: one Redis, one counting server, the workers. */
+export interface Fixture {
+  readonly redisUrl: string;
+  readonly server: CountingServer;
+  readonly pool: WorkerPool;
+  evalsha(): Promise<EvalshaStats>;
+}
+
+export interface DecisionsRun {
+  readonly processes: number;
+  readonly library: Library | undefined;
+  readonly tasks: number;
+  /** The sum over processes of each one's tasks ÷ its own elapsed time. */
+  readonly perSecond: number;
+  /** EVALSHA calls per task granted. */
+  readonly roundTrips: number;
+  readonly storeErrors: number;
+}
+
+export interface OverspendRun {
+  readonly processes: number;
+  readonly library: Library | undefined;
+  readonly seen: Admissions;
+  /** EVALSHA calls per request admitted. */
+  readonly roundTrips: number;
+  readonly storeErrors: number;
+  readonly failures: readonly string[];
+}
+
+/** `EVALSHA` in `INFO commandstats`; zeros before the first call. */
+export function parseEvalsha(info: string): EvalshaStats {
+  const match = /^cmdstat_evalsha:calls=(\d+),usec=(\d+)/m.exec(info);
+  return { calls: Number(match?.[1] ?? 0), usec: Number(match?.[2] ?? 0) };
+}
+
+/** Runs `jobs` (one per process) and counts the EVALSHA calls Redis served meanwhile. */
+async function measure(fixture: Fixture, jobs: readonly Job[]): Promise<{ results: JobResult[]; calls: number }> {
+  let before: EvalshaStats = { calls: 0, usec: 0 };
+  const results = await fixture.pool.run(jobs, async () => {
+    fixture.server.take(); // the workers' warm-up requests
+    before = await fixture.evalsha();
+  });
+  return { results, calls: (await fixture.evalsha()).calls - before.calls };
+}
+
+export interface DecisionsOptions {
+  readonly processes: number;
+  readonly library: Library | undefined;
+  readonly prefix: string;
+  readonly rate: string;
+  readonly lanes: number;
+  readonly warmupMs: number;
+  readonly durationMs: number;
+}
+
+export async function runDecisions(fixture: Fixture, options: DecisionsOptions): Promise<DecisionsRun> {
+  const { processes, library, prefix, rate, lanes, warmupMs, durationMs } = options;
+  const job: Job = {
+    kind: 'decisions',
+    library,
+    redisUrl: fixture.redisUrl,
+    prefix,
+    rate,
+    lanes,
+    warmupMs,
+    durationMs,
+  };
+  const { results, calls } = await measure(
+    fixture,
+    Array.from({ length: processes }, () => job),
+  );
+  let tasks = 0;
+  let perSecond = 0;
+  let storeErrors = 0;
+  for (const result of results) {
+    if (result.kind !== 'decisions') throw new Error('a decisions job returned another result');
+    tasks += result.tasks;
+    perSecond += (result.tasks * 1_000) / result.elapsedMs;
+    storeErrors += result.storeErrors;
+  }
+  return { processes, library, tasks, perSecond, roundTrips: calls / tasks, storeErrors };
+}
+
+export interface OverspendOptions {
+  readonly processes: number;
+  readonly library: Library | undefined;
+  readonly prefix: string;
+  readonly bucket: Bucket;
+  /** Requests per process, all at once. */
+  readonly requests: number;
+  readonly durationMs: number;
+  /** The sliding window of {@link Admissions.worstWindow}. */
+  readonly windowMs: number;
+}
+
+export async function runOverspend(fixture: Fixture, options: OverspendOptions): Promise<OverspendRun> {
+  const { processes, library, bucket } = options;
+  const { origin, host } = fixture.server;
+  const jobs = Array.from({ length: processes }, (_, worker): Job => ({
+    kind: 'overspend',
+    library,
+    redisUrl: fixture.redisUrl,
+    prefix: options.prefix,
+    origin,
+    host,
+    rate: `${bucket.ratePerSecond}/s`,
+    burst: bucket.burst,
+    requests: options.requests,
+    durationMs: options.durationMs,
+    worker,
+  }));
+  const { results, calls } = await measure(fixture, jobs);
+  const seen = admissions(fixture.server.take(), bucket, options.windowMs);
+  const failures: string[] = [];
+  let storeErrors = 0;
+  for (const result of results) {
+    if (result.kind !== 'overspend') throw new Error('an overspend job returned another result');
+    failures.push(...result.failures);
+    storeErrors += result.storeErrors;
+  }
+  return { processes, library, seen, roundTrips: calls / seen.admitted, storeErrors, failures };
+}
