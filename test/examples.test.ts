@@ -8,11 +8,11 @@ import { describe, test } from 'vitest';
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** Runs `examples/<file>` with tsx; rejects (with stdout and stderr) on a non-zero exit or after 30 s. */
-async function runExample(file: string): Promise<string[]> {
+/** Runs `examples/<file>` with tsx; rejects (with stdout and stderr) on a non-zero exit or after `timeoutMs`. */
+async function runExample(file: string, timeoutMs = 30_000): Promise<string[]> {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', `examples/${file}`], {
     cwd: root,
-    timeout: 30_000,
+    timeout: timeoutMs,
     // The child's own exit is the test: it must not need a signal to stop.
     killSignal: 'SIGKILL',
   });
@@ -85,6 +85,21 @@ describe.concurrent('examples', () => {
       expect(lines).toHaveLength(2);
       expect(lines[0]).toBe('12 of 12 global fetch calls succeeded');
       expect(lines[1]).toMatch(/^through ratewise: sent \d+, refused \d+$/);
+    },
+  );
+
+  test(
+    'redis-workers.ts: two worker processes share one budget through Redis and the API refuses none',
+    { timeout: 70_000 },
+    async ({ expect }) => {
+      // Three Node processes and a redis-server (or the Redis at REDIS_URL): slower to start than the others.
+      const lines = await runExample('redis-workers.ts', 60_000);
+      expect(lines).toHaveLength(5);
+      expect(lines[0]).toBe('budget: 10/s, burst 2, shared through Redis by 2 worker processes');
+      expect(lines[1]).toBe('worker 1: 20 of 20 requests succeeded');
+      expect(lines[2]).toBe('worker 2: 20 of 20 requests succeeded');
+      expect(lines[3]).toBe('together: 40 requests, 0 refused by the API');
+      expect(lines[4]).toMatch(/^the API saw them over \d+\.\d s: one budget of 10\/s for both workers$/);
     },
   );
 });
