@@ -1,8 +1,9 @@
 // One process sharing a budget through Redis, for test/redis/workers.test.ts. Run with
 // `node --import tsx worker.ts '<WorkerConfig as JSON>'` as a forked child (an IPC channel is required): it connects
-// with the named client library, creates a ratewise client on the shared store, says `ready`, waits for `go`, then
-// sends every request at once through rw.fetch and reports each settled call and every store event. When all have
-// settled it closes the client and the connection, says `done` and leaves: nothing may keep it alive after that.
+// with the named client library, creates a ratewise client on the shared store, sends one warm-up request with plain
+// fetch (to `${origin}/warm-up/w<id>`), says `ready`, waits for `go`, then sends every request at once through
+// rw.fetch and reports each settled call and every store event. When all have settled it closes the client and the
+// connection, says `done` and leaves: nothing may keep it alive after that.
 import { createRatewise } from '../../../src/index.js';
 import type { RateSpec } from '../../../src/index.js';
 import { REDIS_CLIENTS } from '../../support/redis-clients.js';
@@ -57,6 +58,10 @@ rw.on('storeError', ({ fallback, error }) => {
 rw.on('storeRecovered', ({ downMs }) => {
   void report({ type: 'storeRecovered', downMs });
 });
+
+// The first request of a process opens its connection and loads fetch's code: done here, outside ratewise and the
+// measurement, so that the first measured arrivals are not late by that.
+await (await fetch(`${config.origin}/warm-up/w${config.id}`)).arrayBuffer();
 
 const go = new Promise<void>((resolve) => {
   process.once('message', () => {
