@@ -168,7 +168,7 @@ export class Budget {
       this.#buckets = result.state;
     }
     this.#pace = spend(this.#pace, cost, now);
-    this.shared?.take(cost);
+    this.shared?.take(cost, this.counters.sent);
     return this.counters.sent;
   }
 
@@ -222,8 +222,8 @@ export class Budget {
         { remaining, resetAt, limit, inFlight: Math.max(0, this.inFlight - 1), reserve: this.reserve },
         now,
       );
-      // Shared: what is left for everyone, the requests this client has in flight counted as spent.
-      this.shared?.noteView(Math.max(0, remaining - Math.max(0, this.inFlight - 1)), resetAt);
+      // Shared: what is left for everyone (the store counts what was granted after this request).
+      this.shared?.noteView(remaining, resetAt, seq, Math.max(0, this.inFlight - 1));
       // A reset that has come already (`reset=0`): the window is turning now, and one request asks what the
       // next one holds, as at any reset.
       turning = this.#pace === undefined;
@@ -275,11 +275,11 @@ export class Budget {
 
   /**
    * Stops sending until `until`; the first request after it goes alone. `ordered` is the instant the server named,
-   * before the jitter added to it: what a waiter's `maxRetryAfter` is held against. A pause is shared through the
-   * store (when there is one) unless it came `fromStore`.
+   * before the jitter added to it: what a waiter's `maxRetryAfter` is held against. With `share`, the pause is told
+   * to the other clients of the store (not one that came from there).
    */
-  pause(until: number, ordered = until, fromStore = false): void {
-    if (!fromStore) this.shared?.publishPause(until, ordered);
+  pause(until: number, ordered = until, share = true): void {
+    if (share) this.shared?.publishPause(until, ordered);
     this.#pausedAfterSeq = this.counters.sent;
     if (until > this.pausedUntil) this.pausedUntil = until;
     if (ordered > this.orderedUntil) this.orderedUntil = ordered;

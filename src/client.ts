@@ -301,7 +301,7 @@ class Client implements Ratewise {
       },
       pause: (until, ordered) => {
         if (until <= budget.pausedUntil) return;
-        budget.pause(until, ordered, true);
+        budget.pause(until, ordered, false);
         this.#events.emit('paused', { key: budget.key, until, reason: 'shared', status: undefined });
       },
       fail: (error) => {

@@ -97,7 +97,9 @@ export async function send<R>(ctx: SendContext, call: Call, transport: Transport
     status: number | undefined,
     ordered = until,
   ): void => {
-    budget.pause(until, ordered);
+    // A spent quota is shared as the server's view (with its reset), not as a pause: readings of one reset rounded
+    // differently would each lengthen a shared pause.
+    budget.pause(until, ordered, reason !== 'remaining-zero');
     events.emit('paused', { key: budget.key, until, reason, status });
   };
   const turn: TurnRequest = {

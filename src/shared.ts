@@ -16,8 +16,18 @@ const MAX_RESERVE_MS = 30_000;
 const LEASE_MS = 1000;
 /** A batch holds at most what the shared rate refills in this long, so leases stay close to a fair share. */
 const BATCH_WINDOW_MS = 100;
-/** The largest batch: for a budget without a rate, and as a cap for fast rates. */
+/** The largest batch, a cap for fast rates. */
 const MAX_BATCH = 16;
+/**
+ * The batch of a budget without a rate while the server describes its quota: only that quota limits it, and what is
+ * leased when its window turns (before any answer has told the store the new quota) may all be sent. A server that
+ * says nothing gets one request per store call, so that a pause one client meets stops the others at once.
+ */
+const UNRATED_BATCH = 4;
+/** Grant counters kept for the answers still to come (beyond, a view goes without its correction). */
+const MAX_COUNTERS = 1024;
+/** Two readings of one reset differ by the senders' rounding, up to this much (as in headers/select.ts). */
+const SAME_WINDOW_MS = 2000;
 /** With every shared slot held, the store is asked again after this long, doubling up to {@link SLOT_POLL_MAX_MS}. */
 const SLOT_POLL_FIRST_MS = 10;
 const SLOT_POLL_MAX_MS = 200;
@@ -138,7 +148,10 @@ export class SharedBudget {
   #retryReason: WaitReason = 'rate';
   /** A pause and a server view waiting to be published (local epoch ms). */
   #pause: { until: number; ordered: number } | undefined;
-  #view: { remaining: number; resetAt: number } | undefined;
+  #view: { remaining: number; resetAt: number; counter?: number } | undefined;
+  /** The grant counter of the lease's last unit used, and of each recent request by its send number. */
+  #leaseCounter = 0;
+  readonly #counters = new Map<number, number>();
   readonly #limits: readonly StoreLimit[];
   readonly #maxBatch: number;
   /** Why `readyAt` said wait. */
@@ -170,7 +183,7 @@ export class SharedBudget {
         : { max: config.sharedConcurrency, leaseMs: config.sharedLeaseMs };
     this.#maxBatch =
       limits.length === 0
-        ? MAX_BATCH
+        ? UNRATED_BATCH
         : Math.max(
             1,
             Math.min(
@@ -206,20 +219,25 @@ export class SharedBudget {
       return this.#retryAt;
     }
     // With shared slots a grant is one request: each holds its own slot.
-    const batch = this.#slots ? cost : Math.max(cost, Math.min(this.hooks.demand(), this.#maxBatch));
+    const most = this.#limits.length === 0 && this.#publishedResetAt <= now ? 1 : this.#maxBatch;
+    const batch = this.#slots ? cost : Math.max(cost, Math.min(this.hooks.demand(), most));
     if (!this.#asking) this.#ask(batch, cost, now);
     this.reason = 'rate';
     return Infinity;
   }
 
-  /** A request of `cost` was sent when `readyAt` said so. */
-  take(cost: number): void {
+  /** The request `seq` (in the budget's send order) of `cost` was sent when `readyAt` said so. */
+  take(cost: number, seq: number): void {
     if (!this.#onLease) {
       if (this.#slots) this.#slotless++;
       return;
     }
     this.#onLease = false;
     this.#lease = Math.max(0, this.#lease - cost);
+    this.#leaseCounter += cost;
+    // Bounded: a view answers one of the latest requests, or is published without the correction.
+    if (this.#counters.size >= MAX_COUNTERS) this.#counters.delete(this.#counters.keys().next().value!);
+    this.#counters.set(seq, this.#leaseCounter);
     if (this.#leaseSlot !== undefined) {
       this.#held.push(this.#leaseSlot);
       this.#leaseSlot = undefined;
@@ -260,11 +278,24 @@ export class SharedBudget {
     this.#flush();
   }
 
-  /** Records what the server said; published with the next store call, at once when the quota is spent. */
-  noteView(remaining: number, resetAt: number): void {
-    this.#view = { remaining, resetAt };
-    if (remaining <= 0) this.#flush();
+  /**
+   * Records what the server said; published with the next store call, at once when the quota is spent or a new
+   * window has begun (the other clients then learn its quota before they lease much of it).
+   */
+  noteView(remaining: number, resetAt: number, seq: number, othersInFlight: number): void {
+    const counter = this.#counters.get(seq);
+    this.#counters.delete(seq);
+    // Without the grant counter of the request answered, this client's own requests in flight count as spent.
+    this.#view =
+      counter === undefined
+        ? { remaining: Math.max(0, remaining - othersInFlight), resetAt }
+        : { remaining, resetAt, counter };
+    const newWindow = resetAt > this.#publishedResetAt + SAME_WINDOW_MS;
+    if (remaining <= 0 || newWindow) this.#flush();
   }
+
+  /** The reset of the last view published: a later one (beyond the senders' rounding) is a new window. */
+  #publishedResetAt = 0;
 
   #flush(): void {
     if (this.#asking || (this.link.down && !this.link.retryDue(this.link.clock.now()))) return;
@@ -276,6 +307,7 @@ export class SharedBudget {
     const pause = this.#pause;
     const view = this.#view;
     const release = this.#toRelease;
+    if (view) this.#publishedResetAt = Math.max(this.#publishedResetAt, view.resetAt);
     this.#pause = undefined;
     this.#view = undefined;
     this.#toRelease = [];
@@ -287,7 +319,10 @@ export class SharedBudget {
       need,
       maxWaitMs: MAX_RESERVE_MS,
       pause: pause && { forMs: Math.max(0, pause.until - now), orderedForMs: Math.max(0, pause.ordered - now) },
-      view: view && view.resetAt > now ? { remaining: view.remaining, resetInMs: view.resetAt - now } : undefined,
+      view:
+        view && view.resetAt > now
+          ? { remaining: view.remaining, resetInMs: view.resetAt - now, counter: view.counter }
+          : undefined,
       slots: slots && { ...slots, take, release },
     };
     this.link.call(this.key, request).then(
@@ -313,6 +348,7 @@ export class SharedBudget {
       if (reply.granted > 0) {
         this.#dropLease();
         this.#lease = reply.granted;
+        this.#leaseCounter = reply.counter - reply.granted;
         this.#leaseSlot = take;
         this.#leaseAt = now + reply.waitMs;
         this.#leaseUntil = this.#leaseAt + LEASE_MS;
@@ -329,10 +365,11 @@ export class SharedBudget {
       }
     }
     // Something to publish came in meanwhile.
+    const view = this.#view;
     if (
       this.#pause !== undefined ||
       this.#toRelease.length > 0 ||
-      (this.#view !== undefined && this.#view.remaining <= 0)
+      (view !== undefined && (view.remaining <= 0 || view.resetAt > this.#publishedResetAt + SAME_WINDOW_MS))
     ) {
       this.#flush();
     }

@@ -3,17 +3,18 @@
 // it can be read (and reviewed) as the one place where shared state changes.
 //
 // The hash `prefix{key}`: v = '1' (the format), t<i>/u<i> = tokens of bucket i and the Redis ms they refer to,
-// p/po = pause end and the instant the server named, sr/sx = the server's remaining quota and its reset. Anything
+// p/po = pause end and the instant the server named, sr/sx = the server's remaining quota and its reset, g = cost
+// units granted so far (the grant counter: a view corrected by it counts what was granted after its request). Anything
 // else (another type, a foreign field, a non-number) is bad data: the key is deleted and the budget starts afresh.
 //
 // The sorted set `prefix{key}:slots` holds the shared concurrency slots: member = slot id, score = Redis ms when its
 // lease ends. Expired leases are dropped at every call.
 //
 // KEYS[1] the hash, KEYS[2] the slots. ARGV: want, need, maxWaitMs, pauseForMs, orderedForMs, viewRemaining,
-// viewResetInMs, slotMax, slotLeaseMs, slotTake (each '' when absent), the count of slots released and their ids,
-// then limit, intervalMs, capacity for each bucket.
+// viewResetInMs, viewCounter, slotMax, slotLeaseMs, slotTake (each '' when absent), the count of slots released and
+// their ids, then limit, intervalMs, capacity for each bucket.
 // Returns { granted (string, may be fractional), waitMs (integer), reason ('' | 'rate' | 'paused' | 'server'),
-// pausedForMs, orderedForMs (integers), reset (1 when bad data was thrown away) }.
+// pausedForMs, orderedForMs (integers), reset (1 when bad data was thrown away), counter (string) }.
 
 /** Same-window tolerance: two readings of one reset differ by the senders' rounding (see headers/select.ts). */
 const SAME_WINDOW_MS = 2000;
@@ -32,8 +33,8 @@ end
 local want = num(ARGV[1]) or 0
 local need = num(ARGV[2]) or want
 local maxWait = num(ARGV[3]) or 0
-local nrelease = num(ARGV[11]) or 0
-local first = 12 + nrelease
+local nrelease = num(ARGV[12]) or 0
+local first = 13 + nrelease
 local nlimits = (#ARGV - first + 1) / 3
 
 local h = {}
@@ -45,7 +46,7 @@ if kind == 'hash' then
   local ok = h['v'] == '1'
   for f, v in pairs(h) do
     if f ~= 'v' then
-      local known = f == 'p' or f == 'po' or f == 'sr' or f == 'sx' or string.match(f, '^[tu]%d+$') ~= nil
+      local known = f == 'p' or f == 'po' or f == 'sr' or f == 'sx' or f == 'g' or string.match(f, '^[tu]%d+$') ~= nil
       if not known or num(v) == nil then ok = false end
     end
   end
@@ -70,11 +71,16 @@ if p <= now then p = 0; po = 0 end
 local sr = num(h['sr'])
 local sx = num(h['sx'])
 if sx == nil or sr == nil or now >= sx then sr = nil; sx = nil end
+local g = num(h['g']) or 0
 local vr = num(ARGV[6])
 local vx = num(ARGV[7])
+local vg = num(ARGV[8])
 if vr ~= nil and vx ~= nil and vx > 0 then
   vx = now + vx
   if sx == nil or vx > sx + ${SAME_WINDOW_MS} then
+    -- A new window: what was granted after the request this view answers is not in its count yet (some of it may
+    -- be, when it overtook that request: the count errs low). Within the window, grants keep the count.
+    if vg ~= nil and g > vg then vr = vr - (g - vg) end
     sr = vr; sx = vx
   elseif vx >= sx - ${SAME_WINDOW_MS} then
     if vr < sr then sr = vr end
@@ -83,13 +89,13 @@ if vr ~= nil and vx ~= nil and vx > 0 then
 end
 
 -- Shared concurrency: expired leases go, released slots go.
-local smax = num(ARGV[8])
+local smax = num(ARGV[9])
 local skey = KEYS[2]
 local skind = redis.call('TYPE', skey)['ok']
 if skind ~= 'zset' and skind ~= 'none' then redis.call('DEL', skey); reset = 1 end
 if skind == 'zset' then
   redis.call('ZREMRANGEBYSCORE', skey, '-inf', now)
-  for i = 12, first - 1 do redis.call('ZREM', skey, ARGV[i]) end
+  for i = 13, first - 1 do redis.call('ZREM', skey, ARGV[i]) end
 end
 
 -- The buckets, refilled to now.
@@ -137,9 +143,10 @@ if want > 0 then
       granted = amount
       for i = 1, nlimits do tokens[i].t = tokens[i].t - amount end
       if sr ~= nil then sr = sr - amount end
-      local take = ARGV[10]
+      g = g + amount
+      local take = ARGV[11]
       if smax ~= nil and take ~= '' then
-        local ends = now + wait + (num(ARGV[9]) or 60000)
+        local ends = now + wait + (num(ARGV[10]) or 60000)
         redis.call('ZADD', skey, ends, take)
         if redis.call('PTTL', skey) < ends - now then redis.call('PEXPIRE', skey, math.ceil(ends - now) + 1000) end
       end
@@ -149,7 +156,7 @@ if want > 0 then
 end
 
 -- Write back; the key lives until its state is what a new key would have anyway.
-local fields = { 'v', '1' }
+local fields = { 'v', '1', 'g', tostring(g) }
 for i = 1, nlimits do
   local b = tokens[i]
   table.insert(fields, 't' .. i); table.insert(fields, tostring(b.t))
@@ -182,5 +189,5 @@ redis.call('PEXPIRE', key, math.ceil(ttl) + 1000)
 local pausedFor = 0
 local orderedFor = 0
 if p > now then pausedFor = math.ceil(p - now); orderedFor = math.ceil(math.max(po - now, 0)) end
-return { tostring(granted), math.ceil(wait), reason, pausedFor, orderedFor, reset }
+return { tostring(granted), math.ceil(wait), reason, pausedFor, orderedFor, reset, tostring(g) }
 `;

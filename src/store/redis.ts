@@ -87,6 +87,7 @@ function argumentsOf(request: StoreRequest): string[] {
     pause ? String(pause.orderedForMs) : '',
     view ? String(view.remaining) : '',
     view ? String(view.resetInMs) : '',
+    view?.counter === undefined ? '' : String(view.counter),
     slots ? String(slots.max) : '',
     slots ? String(slots.leaseMs) : '',
     slots?.take ?? '',
@@ -101,10 +102,10 @@ function argumentsOf(request: StoreRequest): string[] {
 const REASONS = new Set(['rate', 'paused', 'server', 'concurrency']);
 
 function replyOf(reply: unknown): StoreReply {
-  if (!Array.isArray(reply) || reply.length < 5) throw new TypeError('ratewise: unexpected reply from Redis');
-  const [granted, waitMs, reason, pausedForMs, orderedForMs] = (reply as unknown[]).map((v) =>
+  if (!Array.isArray(reply) || reply.length < 7) throw new TypeError('ratewise: unexpected reply from Redis');
+  const [granted, waitMs, reason, pausedForMs, orderedForMs, , counter] = (reply as unknown[]).map((v) =>
     typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' ? String(v) : '',
-  ) as [string, string, string, string, string];
+  ) as [string, string, string, string, string, string, string];
   const number = (text: string): number => {
     const n = Number(text);
     if (!Number.isFinite(n) || n < 0) throw new TypeError('ratewise: unexpected reply from Redis');
@@ -116,5 +117,6 @@ function replyOf(reply: unknown): StoreReply {
     reason: REASONS.has(reason) ? (reason as StoreReply['reason']) : undefined,
     pausedForMs: number(pausedForMs),
     orderedForMs: number(orderedForMs),
+    counter: number(counter),
   };
 }

@@ -20,8 +20,12 @@ export interface StoreRequest {
   readonly maxWaitMs: number;
   /** A pause this client was ordered: ms until it ends, and until the instant the server named (no jitter). */
   readonly pause?: { readonly forMs: number; readonly orderedForMs: number } | undefined;
-  /** What the server said last: `remaining` cost units until `resetInMs` from now. */
-  readonly view?: { readonly remaining: number; readonly resetInMs: number } | undefined;
+  /**
+   * What the server said last: `remaining` cost units until `resetInMs` from now, in answer to a request granted
+   * when the grant counter reached `counter` (what was granted since is not in `remaining` yet).
+   */
+  readonly view?:
+    { readonly remaining: number; readonly resetInMs: number; readonly counter?: number | undefined } | undefined;
   /** Shared concurrency: slots held across every client, each a lease that expires. */
   readonly slots?: StoreSlots | undefined;
 }
@@ -52,6 +56,8 @@ export interface StoreReply {
   /** The shared pause: ms left, and ms left until the instant the server named; 0 when there is none. */
   readonly pausedForMs: number;
   readonly orderedForMs: number;
+  /** Cost units granted so far on this budget, this grant included: a count that only goes up (0 if not kept). */
+  readonly counter: number;
 }
 
 /**

@@ -117,16 +117,23 @@ describe('a budget shared through a store', () => {
     expect(call.state).toBe('fulfilled');
   });
 
-  it("publishes the server's remaining quota with the next call, at once when it is spent", async () => {
-    const { rw, clock, store } = storeRig({}, (call) => ok(quota(10, call.index === 0 ? 5 : 0, 60)));
-    store.script = () => ({});
+  it("publishes the server's remaining quota: at once in a new window or when spent, else with the next call", async () => {
+    const left = [500, 499, 0];
+    const { rw, clock, store } = storeRig({}, (call) => ok(quota(1000, left[call.index] ?? 0, 60)));
+    // The store counts what it granted: 1 for the first request, 2 for the second, …
+    let counter = 0;
+    store.script = (request) => ({ counter: (counter += request.want) });
     await rw.fetch(URL_A);
-    expect(store.calls).toHaveLength(1);
-    void rw.fetch(URL_A);
-    await flush();
-    // The second call carried the first answer's view; the second answer (0 left) went out on its own.
-    expect(store.calls[1]!.request.view).toEqual({ remaining: 5, resetInMs: 60_000 });
-    expect(store.calls[2]!.request).toMatchObject({ want: 0, view: { remaining: 0, resetInMs: 60_000 } });
+    // A new window: published on its own, with the grant counter of the request it answers.
+    expect(store.calls).toHaveLength(2);
+    expect(store.calls[1]!.request).toMatchObject({ want: 0, view: { remaining: 500, resetInMs: 60_000, counter: 1 } });
+    await rw.fetch(URL_A);
+    // The same window, quota left: it waits for the next call.
+    expect(store.calls).toHaveLength(3);
+    await rw.fetch(URL_A);
+    expect(store.calls[3]!.request).toMatchObject({ want: 1, view: { remaining: 499, counter: 2 } });
+    // Spent: at once.
+    expect(store.calls[4]!.request).toMatchObject({ want: 0, view: { remaining: 0, counter: 3 } });
     expect(clock.now()).toBe(T0);
   });
 });

@@ -112,6 +112,17 @@ describe.each(REDIS_CLIENTS)('the Redis store script through $name', (library) =
     expect(await store.sync('k', ask({ want: 2 }))).toMatchObject({ granted: 2, reason: undefined });
   });
 
+  it('counts what was granted after the request a view answers: the grant counter', async () => {
+    const first = await store.sync('k', ask({ want: 1 }));
+    expect(first.counter).toBe(1);
+    // Four more granted (other clients) before the answer to the first request comes in.
+    expect((await store.sync('k', ask({ want: 4 }))).counter).toBe(5);
+    // The server said 6 left after the first request: 4 of them are granted already.
+    await store.sync('k', ask({ want: 0, view: { remaining: 6, resetInMs: 60_000, counter: first.counter } }));
+    expect(await store.sync('k', ask({ want: 3, need: 1 }))).toMatchObject({ granted: 2, counter: 7 });
+    expect(await store.sync('k', ask({ want: 1 }))).toMatchObject({ granted: 0, reason: 'server' });
+  });
+
   it.each([
     ['another type', ['SET', 'test:{k}', 'hello']],
     ['a garbage number', ['HSET', 'test:{k}', 't1', 'garbage']],

@@ -14,7 +14,7 @@ export interface StoreCall {
 
 /** A reply: granted what was asked, now, with no pause. */
 export function grant(request: StoreRequest, reply: Partial<StoreReply> = {}): StoreReply {
-  return { granted: request.want, waitMs: 0, reason: undefined, pausedForMs: 0, orderedForMs: 0, ...reply };
+  return { granted: request.want, waitMs: 0, reason: undefined, pausedForMs: 0, orderedForMs: 0, counter: 0, ...reply };
 }
 
 export class ScriptedStore implements RatewiseStore {
