@@ -142,6 +142,6 @@ describe.each(REDIS_CLIENTS)('$name', (library) => {
         await server.close();
       }
     },
-    30_000,
+    60_000,
   );
 });
