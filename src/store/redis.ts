@@ -1,6 +1,6 @@
 // `ratewise/redis`: budgets shared through a Redis server, with the client the application already has (node-redis
-// v4 or v5, or ioredis). One round trip per call: EVALSHA of the script in redis-script.ts (loaded on first use, and
-// again after a restart of Redis, with SCRIPT LOAD).
+// v4 or v5, or ioredis). One round trip per call: EVALSHA of the script in redis-script.ts (loaded with SCRIPT LOAD on
+// first use; after a restart of Redis, the call that finds it gone sends it whole with EVAL, and it is loaded again).
 import { invalidOption } from '../errors.js';
 import { SCRIPT } from './redis-script.js';
 import type { RatewiseStore, StoreReply, StoreRequest } from './types.js';
@@ -67,10 +67,11 @@ export function redisStore(client: NodeRedisLike | IoRedisLike, options: RedisSt
       try {
         reply = await send(['EVALSHA', await load(), ...args]);
       } catch (error) {
-        // Redis restarted (or SCRIPT FLUSH): the script is gone. Load it again, once.
+        // Redis restarted (or SCRIPT FLUSH), or a cluster node that has not seen the script: send the script itself
+        // this time, and load it again for the next call.
         if (!String((error as { message?: unknown } | undefined)?.message).startsWith('NOSCRIPT')) throw error;
         sha = undefined;
-        reply = await send(['EVALSHA', await load(), ...args]);
+        reply = await send(['EVAL', SCRIPT, ...args]);
       }
       return replyOf(reply);
     },
