@@ -30,10 +30,17 @@ class Worker {
       if (waiting) waiting(message);
       else this.#inbox.push(message);
     });
+    const gone = (error: Error): void => {
+      this.#gone ??= error;
+      const waiting = this.#waiting;
+      this.#waiting = undefined;
+      waiting?.({ type: 'failed', error: error.message });
+    };
+    // Could not be started, or its channel broke: every later wait fails rather than hangs.
+    this.#child.on('error', gone);
     this.exited = new Promise((resolve) => {
       this.#child.once('exit', (code, signal) => {
-        this.#gone = new Error(`bench/redis/worker.ts exited (${signal ?? `code ${code}`})`);
-        this.#waiting?.({ type: 'failed', error: this.#gone.message });
+        gone(new Error(`bench/redis/worker.ts exited (${signal ?? `code ${code}`})`));
         resolve();
       });
     });
@@ -56,9 +63,10 @@ class Worker {
   }
 
   async close(): Promise<void> {
-    if (this.#gone) return;
-    if (this.#child.connected) this.send({ type: 'exit' });
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), EXIT_GRACE_MS);
+    const child = this.#child;
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    if (child.connected) this.send({ type: 'exit' });
+    const timer = setTimeout(() => child.kill('SIGKILL'), EXIT_GRACE_MS);
     await this.exited;
     clearTimeout(timer);
   }
