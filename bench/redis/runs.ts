@@ -5,8 +5,11 @@ import type { Admissions, Bucket, CountingServer } from './arrivals.js';
 import type { WorkerPool } from './pool.js';
 import type { Job, JobResult, Library } from './worker.js';
 
-/** Redis's tally of EVALSHA (`INFO commandstats`): calls, and its own time spent on them in µs. */
-export interface EvalshaStats {
+/**
+ * Redis's tally of script calls, EVALSHA and EVAL (which the store sends when Redis lost the script), from
+ * `INFO commandstats`: calls, and Redis's own time spent on them in µs. Each call is one round trip.
+ */
+export interface ScriptStats {
   readonly calls: number;
   readonly usec: number;
 }
@@ -16,7 +19,7 @@ export interface Fixture {
   readonly redisUrl: string;
   readonly server: CountingServer;
   readonly pool: WorkerPool;
-  evalsha(): Promise<EvalshaStats>;
+  scriptCalls(): Promise<ScriptStats>;
 }
 
 export interface DecisionsRun {
@@ -25,7 +28,7 @@ export interface DecisionsRun {
   readonly tasks: number;
   /** The sum over processes of each one's tasks ÷ its own elapsed time. */
   readonly perSecond: number;
-  /** EVALSHA calls per task granted. */
+  /** Script calls per task granted. */
   readonly roundTrips: number;
   readonly storeErrors: number;
 }
@@ -34,26 +37,31 @@ export interface OverspendRun {
   readonly processes: number;
   readonly library: Library | undefined;
   readonly seen: Admissions;
-  /** EVALSHA calls per request admitted. */
+  /** Script calls per request admitted. */
   readonly roundTrips: number;
   readonly storeErrors: number;
   readonly failures: readonly string[];
 }
 
-/** `EVALSHA` in `INFO commandstats`; zeros before the first call. */
-export function parseEvalsha(info: string): EvalshaStats {
-  const match = /^cmdstat_evalsha:calls=(\d+),usec=(\d+)/m.exec(info);
-  return { calls: Number(match?.[1] ?? 0), usec: Number(match?.[2] ?? 0) };
+/** EVALSHA and EVAL together in `INFO commandstats`; zeros before the first call. */
+export function parseScriptCalls(info: string): ScriptStats {
+  let calls = 0;
+  let usec = 0;
+  for (const match of info.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+),usec=(\d+)/gm)) {
+    calls += Number(match[1]);
+    usec += Number(match[2]);
+  }
+  return { calls, usec };
 }
 
-/** Runs `jobs` (one per process) and counts the EVALSHA calls Redis served meanwhile. */
+/** Runs `jobs` (one per process) and counts the script calls Redis served meanwhile. */
 async function measure(fixture: Fixture, jobs: readonly Job[]): Promise<{ results: JobResult[]; calls: number }> {
-  let before: EvalshaStats = { calls: 0, usec: 0 };
+  let before: ScriptStats = { calls: 0, usec: 0 };
   const results = await fixture.pool.run(jobs, async () => {
     fixture.server.take(); // the workers' warm-up requests
-    before = await fixture.evalsha();
+    before = await fixture.scriptCalls();
   });
-  return { results, calls: (await fixture.evalsha()).calls - before.calls };
+  return { results, calls: (await fixture.scriptCalls()).calls - before.calls };
 }
 
 export interface DecisionsOptions {

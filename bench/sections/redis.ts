@@ -9,7 +9,7 @@ import { formatInteger } from '../measure.js';
 import { startCountingServer } from '../redis/arrivals.js';
 import type { Bucket } from '../redis/arrivals.js';
 import { WorkerPool } from '../redis/pool.js';
-import { parseEvalsha, runDecisions, runOverspend } from '../redis/runs.js';
+import { parseScriptCalls, runDecisions, runOverspend } from '../redis/runs.js';
 import type { DecisionsRun, Fixture, OverspendRun } from '../redis/runs.js';
 import type { Library } from '../redis/worker.js';
 import type { RunContext, Section, SectionResult } from '../report.js';
@@ -58,7 +58,7 @@ async function run({ quick }: RunContext): Promise<SectionResult> {
       redisUrl: redis.url,
       server,
       pool,
-      evalsha: async () => parseEvalsha(await admin.info('commandstats')),
+      scriptCalls: async () => parseScriptCalls(await admin.info('commandstats')),
     };
     let runs = 0;
     const prefix = (): string => `ratewise-bench:${++runs}:`;
@@ -94,7 +94,7 @@ async function run({ quick }: RunContext): Promise<SectionResult> {
       await overspend('node-redis'),
       ...(quick ? [] : [await overspend('ioredis'), await overspend(undefined)]),
     ];
-    const { calls, usec } = await fixture.evalsha();
+    const { calls, usec } = await fixture.scriptCalls();
     const build = compiled === undefined ? 'src through tsx' : 'tsc build';
     return report(decisionRuns, overspendRuns, { build, durationMs, overspendMs, requests, usecPerCall: usec / calls });
   } finally {
@@ -108,7 +108,7 @@ interface Shape {
   readonly durationMs: number;
   readonly overspendMs: number;
   readonly requests: number;
-  /** Redis's own time per EVALSHA, over the whole section. */
+  /** Redis's own time per script call, over the whole section. */
   readonly usecPerCall: number;
 }
 
@@ -157,7 +157,7 @@ function report(decisions: readonly DecisionsRun[], overspends: readonly Overspe
       'the sum over processes. Overspend: each process sends ' +
       `${formatInteger(shape.requests)} GETs at once through \`rw.fetch\` to one counting server on 127.0.0.1 ` +
       `sharing one budget, and aborts what is left after ${shape.overspendMs / 1_000} s; the server records every ` +
-      'arrival. Round trips are the EVALSHA calls counted by Redis (`INFO commandstats`) during the run, per ' +
+      'arrival. Round trips are the script calls (EVALSHA, and EVAL) counted by Redis (`INFO commandstats`) during the run, per ' +
       'granted task or admitted request.',
     columns: [
       'Measure',
@@ -196,7 +196,7 @@ function report(decisions: readonly DecisionsRun[], overspends: readonly Overspe
         'a time: at least 1/16 = 0.063 round trips per grant for the decisions runs, up to 5 requests per call at ' +
         '50/s, and one at 10/s or less. A call that finds the bucket empty grants nothing, so below 10/s, with ' +
         'processes competing, round trips per request exceed 1.',
-      `Redis spent ${shape.usecPerCall.toFixed(1)} µs per EVALSHA (its own time, from \`INFO commandstats\`). ` +
+      `Redis spent ${shape.usecPerCall.toFixed(1)} µs per script call (its own time, from \`INFO commandstats\`). ` +
         `${PROCESSES} workers, the runner and Redis share ${os.availableParallelism()} available cores: on fewer ` +
         'cores than processes the decision rates measure CPU contention as much as Redis.',
       ...(storeErrors === 0 ? [] : [`\`storeError\` events (store failed or slower than 250 ms): ${storeErrors}.`]),
