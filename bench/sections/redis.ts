@@ -182,9 +182,11 @@ function report(decisions: readonly DecisionsRun[], overspends: readonly Overspe
         'allowed) ÷ allowed; peak excess = the most requests beyond burst + rate × (time since the first arrival) ' +
         'at any arrival; goodput = admitted ÷ allowed. "Most in 1 s": the most arrivals in any 1 s from an ' +
         `arrival, of the burst + one second of rate (${BUCKET.burst + BUCKET.ratePerSecond}) a bucket allows.`,
-      'Measured at the server, the bound is blurred by less than one request: Redis starts the bucket a few ms ' +
-        'before the first request arrives (the grant travels back, then the request out), and arrivals jitter by ' +
-        `as much; at ${BUCKET.ratePerSecond}/s, 20 ms is one request. Each worker opens its connections before ` +
+      'Measured at the server, the bound is blurred: Redis starts the bucket when it grants the first request, ' +
+        'which arrives some ms later (the grant travels back, the worker sends, the server reads), and later ' +
+        `arrivals lag their grants by more or less than that one did; at ${BUCKET.ratePerSecond}/s each 20 ms of ` +
+        'difference is one request. A few ms on an idle machine; on one whose cores are all busy, tens of ms, and ' +
+        'the peak excess can pass one request without any overspend. Each worker opens its connections before ' +
         'the run, so that the first arrival is not late by the loading of `fetch`.',
       ...(local === undefined
         ? []
