@@ -196,8 +196,9 @@ function report(decisions: readonly DecisionsRun[], overspends: readonly Overspe
           ]),
       'A budget asks Redis for a batch when tasks wait (what its rate refills in 100 ms, at most 16), one call at ' +
         'a time: at least 1/16 = 0.063 round trips per grant for the decisions runs, up to 5 requests per call at ' +
-        '50/s, and one at 10/s or less. A call that finds the bucket empty grants nothing, so below 10/s, with ' +
-        'processes competing, round trips per request exceed 1.',
+        '50/s, and one at 10/s or less: one per request (80 requests, 80 calls, in one process at 5/s and 10/s). ' +
+        'Here each run ends by aborting what is still queued, and the reservations those requests held were calls ' +
+        'without a request: at 10/s or less that puts round trips per request slightly above 1.',
       `Redis spent ${shape.usecPerCall.toFixed(1)} µs per script call (its own time, from \`INFO commandstats\`). ` +
         `${PROCESSES} workers, the runner and Redis share ${os.availableParallelism()} available cores: on fewer ` +
         'cores than processes the decision rates measure CPU contention as much as Redis.',
