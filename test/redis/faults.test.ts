@@ -1,6 +1,7 @@
 // A shared budget when Redis fails: killed mid-run and restarted, unreachable from the start, or holding bad data.
 // Real redis-server and HTTP server on 127.0.0.1, for each client library. Calls must always settle, exactly once;
 // the events say when the budget stopped and started being shared; after recovery it is shared again.
+import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createRatewise, isRatewiseError, StoreUnavailableError } from '../../src/index.js';
 import type { Ratewise, RatewiseEvents } from '../../src/index.js';
@@ -15,7 +16,10 @@ import { storeOf } from './support/store.js';
 
 const RATE = 20;
 const BURST = 5;
-/** Requests over the bound that loopback jitter may explain (see workers.test.ts). */
+/**
+ * Requests over the bound allowed for measuring (see workers.test.ts), and here for a token a client reserved before
+ * the count started and used after it.
+ */
 const SLACK = 1;
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
@@ -117,6 +121,7 @@ describe.each(REDIS_CLIENTS)('$name', (library) => {
       // Shared again: both clients at once get one budget between them, not one each.
       phase = 'shared';
       const before = server.arrivals().length;
+      const startedAt = performance.now();
       await Promise.all(clients.flatMap((rw, client) => range(20).map(() => send(client, rw))));
       const times = server
         .arrivals()
@@ -124,10 +129,10 @@ describe.each(REDIS_CLIENTS)('$name', (library) => {
         .map(({ at }) => at);
       console.info(
         `[redis] ${library.name}: after recovery ${times.length} requests from 2 clients in ` +
-          `${(times.at(-1)! - times[0]!).toFixed(0)} ms, most over the bound ${excess(times, RATE, BURST).toFixed(2)}`,
+          `${(times.at(-1)! - times[0]!).toFixed(0)} ms, most over the bound ${excess(times, RATE, BURST, startedAt).toFixed(2)}`,
       );
       expect(times).toHaveLength(40);
-      expect(excess(times, RATE, BURST)).toBeLessThanOrEqual(SLACK);
+      expect(excess(times, RATE, BURST, startedAt)).toBeLessThanOrEqual(SLACK);
 
       // Every call settled with 200 and reached the server exactly once.
       expect(outcomes.filter((outcome) => !('status' in outcome) || outcome.status !== 200)).toEqual([]);
@@ -159,13 +164,14 @@ describe.each(REDIS_CLIENTS)('$name', (library) => {
     const errors: RatewiseEvents['storeError'][] = [];
     rw.on('storeError', (event) => errors.push(event));
     try {
+      const startedAt = performance.now();
       const outcomes = await Promise.all(range(15).map((i) => call(rw, `${server.url}/unreachable/${i}`)));
       expect(outcomes).toEqual(range(15).map(() => ({ status: 200 })));
       expect(errors).toEqual([{ store: 'redis', error: expect.anything() as unknown, fallback: 'local' }]);
       // The local limits still hold.
       const times = server.arrivals().map(({ at }) => at);
       expect(times).toHaveLength(15);
-      expect(excess(times, RATE, BURST)).toBeLessThanOrEqual(SLACK);
+      expect(excess(times, RATE, BURST, startedAt)).toBeLessThanOrEqual(SLACK);
     } finally {
       await rw.close();
       await connection.close();

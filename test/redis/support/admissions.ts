@@ -2,15 +2,17 @@
 
 /**
  * By how many requests the arrivals (ms, ascending) ever exceed what a bucket of `burst` refilled at `ratePerSecond`
- * allows from the first arrival on: the largest `admitted - (burst + rate × elapsed)` at any arrival. 0 or less when
- * the budget held.
+ * allows from `from` on: the largest `admitted - (burst + rate × (arrival - from))`. 0 or less when the budget held.
+ *
+ * Give as `from` an instant taken before the first call was made (when the bucket held at most `burst`). Without
+ * it the count starts at the first arrival, which is stricter than the bucket's promise: a request arrives some
+ * time after the instant its token was reserved for, and a first arrival that came late shortens every window.
  */
-export function excess(times: readonly number[], ratePerSecond: number, burst: number): number {
-  const first = times[0];
-  if (first === undefined) return 0;
+export function excess(times: readonly number[], ratePerSecond: number, burst: number, from = times[0]): number {
+  if (from === undefined) return 0;
   let worst = -Infinity;
   times.forEach((at, i) => {
-    worst = Math.max(worst, i + 1 - (burst + (ratePerSecond * (at - first)) / 1000));
+    worst = Math.max(worst, i + 1 - (burst + (ratePerSecond * (at - from)) / 1000));
   });
   return worst;
 }
