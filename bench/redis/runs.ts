@@ -126,6 +126,7 @@ export async function runOverspend(fixture: Fixture, options: OverspendOptions):
     host,
     rate: `${bucket.ratePerSecond}/s`,
     burst: bucket.burst,
+    warmUp: true,
     requests: options.requests,
     durationMs: options.durationMs,
     worker,
@@ -140,4 +141,79 @@ export async function runOverspend(fixture: Fixture, options: OverspendOptions):
     storeErrors += result.storeErrors;
   }
   return { processes, library, seen, roundTrips: calls / seen.admitted, storeErrors, failures };
+}
+
+/** A rate-limited server the refusals run sends to: express-rate-limit, as test/support/servers.ts starts it. */
+export interface LimitedServer {
+  readonly url: string;
+  readonly port: number;
+  hits(): { readonly total: number; readonly rejected: number; readonly accepted: number };
+  requests(): readonly { readonly receivedAt: number }[];
+}
+
+export interface RefusalsRun {
+  readonly processes: number;
+  readonly library: Library | undefined;
+  /** Calls that ended with a response (after ratewise's retries), of all calls. */
+  readonly answered: number;
+  readonly calls: number;
+  /** 429s the server sent. */
+  readonly refused: number;
+  /** From the first request the server saw to the last, in ms. */
+  readonly spanMs: number;
+  /** Script calls per call. */
+  readonly roundTrips: number;
+  readonly failures: readonly string[];
+}
+
+/**
+ * `requests` calls per process at once, with no rate configured, against a real rate-limited server: how many it
+ * refuses when the processes share what its headers say through the store, and when each learns alone.
+ */
+export async function runRefusals(
+  fixture: Fixture,
+  server: LimitedServer,
+  options: {
+    readonly processes: number;
+    readonly library: Library | undefined;
+    readonly prefix: string;
+    readonly requests: number;
+  },
+): Promise<RefusalsRun> {
+  const { processes, library, requests } = options;
+  const origin = server.url;
+  const jobs = Array.from({ length: processes }, (_, worker): Job => ({
+    kind: 'overspend',
+    library,
+    redisUrl: fixture.redisUrl,
+    prefix: options.prefix,
+    origin,
+    host: new URL(origin).host,
+    rate: undefined,
+    burst: undefined,
+    warmUp: false,
+    requests,
+    durationMs: 120_000,
+    worker,
+  }));
+  const { results, calls } = await measure(fixture, jobs);
+  const failures: string[] = [];
+  let answered = 0;
+  for (const result of results) {
+    if (result.kind !== 'overspend') throw new Error('an overspend job returned another result');
+    failures.push(...result.failures);
+    answered += result.responses;
+  }
+  const seen = server.requests();
+  const spanMs = seen.length < 2 ? 0 : seen.at(-1)!.receivedAt - seen[0]!.receivedAt;
+  return {
+    processes,
+    library,
+    answered,
+    calls: processes * requests,
+    refused: server.hits().rejected,
+    spanMs,
+    roundTrips: calls / (processes * requests),
+    failures,
+  };
 }

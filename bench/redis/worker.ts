@@ -35,8 +35,11 @@ export interface OverspendJob {
   readonly origin: string;
   /** The budget pattern: the origin's `host:port`. */
   readonly host: string;
-  readonly rate: string;
-  readonly burst: number;
+  /** The budget's rate and burst; none: the client paces by the server's headers alone. */
+  readonly rate: string | undefined;
+  readonly burst: number | undefined;
+  /** Whether to open connections with plain fetch first (not against a rate-limited server: it would count them). */
+  readonly warmUp: boolean;
   readonly requests: number;
   readonly durationMs: number;
   /** This worker's number, in the request paths. */
@@ -170,12 +173,13 @@ async function prepareDecisions(job: DecisionsJob): Promise<Prepared> {
 }
 
 async function prepareOverspend(job: OverspendJob): Promise<Prepared> {
-  const { rw, storeErrors, dispose } = await clientFor(job, { [job.host]: { rate: job.rate, burst: job.burst } });
+  const budgets = job.rate === undefined ? undefined : { [job.host]: { rate: job.rate, burst: job.burst ?? 1 } };
+  const { rw, storeErrors, dispose } = await clientFor(job, budgets);
   // Warm-up outside the budget (the parent drops these arrivals): fetch loaded and a few connections open. The
   // first fetch of a process loads undici and may take tens of ms; without this, the first arrival would come late
   // and every bound measured from it would be too tight by that delay × the rate.
   await Promise.all(
-    Array.from({ length: WARM_CONNECTIONS }, async (_, i) => {
+    Array.from({ length: job.warmUp ? WARM_CONNECTIONS : 0 }, async (_, i) => {
       const response = await fetch(`${job.origin}/warm-up/w${job.worker}/${i}`);
       await response.arrayBuffer();
     }),

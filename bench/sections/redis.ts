@@ -9,8 +9,9 @@ import { formatInteger } from '../measure.js';
 import { startCountingServer } from '../redis/arrivals.js';
 import type { Bucket } from '../redis/arrivals.js';
 import { WorkerPool } from '../redis/pool.js';
-import { parseScriptCalls, runDecisions, runOverspend } from '../redis/runs.js';
-import type { DecisionsRun, Fixture, OverspendRun } from '../redis/runs.js';
+import { startExpressServer } from '../../test/support/servers.js';
+import { parseScriptCalls, runDecisions, runOverspend, runRefusals } from '../redis/runs.js';
+import type { DecisionsRun, Fixture, OverspendRun, RefusalsRun } from '../redis/runs.js';
 import type { Library } from '../redis/worker.js';
 import type { RunContext, Section, SectionResult } from '../report.js';
 
@@ -94,9 +95,35 @@ async function run({ quick }: RunContext): Promise<SectionResult> {
       await overspend('node-redis'),
       ...(quick ? [] : [await overspend('ioredis'), await overspend(undefined)]),
     ];
+    // Full runs only: a few rate-limit windows each.
+    const refusals = async (library: Library | undefined): Promise<RefusalsRun> => {
+      const limited = await startExpressServer({
+        limit: REFUSALS.limit,
+        windowMs: REFUSALS.windowMs,
+        standardHeaders: 'draft-8',
+        legacyHeaders: false,
+      });
+      try {
+        return await runRefusals(fixture, limited, {
+          processes: PROCESSES,
+          library,
+          prefix: prefix(),
+          requests: REFUSALS.requests,
+        });
+      } finally {
+        await limited.close();
+      }
+    };
+    const refusalRuns = quick ? [] : [await refusals('node-redis'), await refusals(undefined)];
     const { calls, usec } = await fixture.scriptCalls();
     const build = compiled === undefined ? 'src through tsx' : 'tsc build';
-    return report(decisionRuns, overspendRuns, { build, durationMs, overspendMs, requests, usecPerCall: usec / calls });
+    return report(decisionRuns, overspendRuns, refusalRuns, {
+      build,
+      durationMs,
+      overspendMs,
+      requests,
+      usecPerCall: usec / calls,
+    });
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup();
   }
@@ -112,7 +139,30 @@ interface Shape {
   readonly usecPerCall: number;
 }
 
-function report(decisions: readonly DecisionsRun[], overspends: readonly OverspendRun[], shape: Shape): SectionResult {
+/** The refusals runs: express-rate-limit with draft-8 headers, and each process's calls, with no rate configured. */
+const REFUSALS = { limit: 50, windowMs: 2000, requests: 75 } as const;
+
+function refusalNote(runs: readonly RefusalsRun[]): string[] {
+  if (runs.length === 0) return [];
+  const line = (run: RefusalsRun): string =>
+    `${storeLabel(run.library)}: ${formatInteger(run.answered)} of ${formatInteger(run.calls)} answered, ` +
+    `${formatInteger(run.refused)} refused, ${(run.spanMs / 1000).toFixed(1)} s` +
+    (run.library === undefined ? '' : `, ${run.roundTrips.toFixed(2)} round trips per call`) +
+    (run.failures.length === 0 ? '' : `, ${run.failures.length} failed`);
+  return [
+    `No rate configured, ${PROCESSES} processes × ${REFUSALS.requests} calls at once against express-rate-limit ` +
+      `(draft-8 headers, ${REFUSALS.limit} per ${REFUSALS.windowMs / 1000} s): ${runs.map(line).join('; ')}. ` +
+      'With the store the processes share what the headers say (the count left, with what was granted since ' +
+      'subtracted); without it each learns alone.',
+  ];
+}
+
+function report(
+  decisions: readonly DecisionsRun[],
+  overspends: readonly OverspendRun[],
+  refusals: readonly RefusalsRun[],
+  shape: Shape,
+): SectionResult {
   const rows = [
     ...decisions.map((run) => [
       `decisions, \`rate: '${DECISION_RATE}'\``,
@@ -174,6 +224,7 @@ function report(decisions: readonly DecisionsRun[], overspends: readonly Overspe
     ],
     rows,
     notes: [
+      ...refusalNote(refusals),
       `Target: overspend across processes ${percent(TARGET_OVERSPEND)}: worst ${percent(worst)}, peak excess ` +
         `${peak.toFixed(2)} requests (${peak < 1 ? 'met' : 'not met'}: no arrival beyond the bound by a whole ` +
         'request); the busiest 1 s window ' +
