@@ -1,5 +1,6 @@
 // The pairs of the `peers` section: real rate-limited servers, and the clients that send "N requests at once, all must
 // succeed" to them, each configured as its users would. One pair runs in a child process (peers-probe.ts).
+import { setMaxListeners } from 'node:events';
 import axios, { isAxiosError } from 'axios';
 import axiosRetry, { exponentialDelay, isNetworkOrIdempotentRequestError } from 'axios-retry';
 import Bottleneck from 'bottleneck';
@@ -246,6 +247,9 @@ export async function runPair(
 ): Promise<PairResult> {
   const server = await kind.start(shape);
   const controller = new AbortController();
+  // One signal on every call of the run, by design: got and axios add a listener per request to it (ratewise adds
+  // one in all), which is no leak here.
+  setMaxListeners(Infinity, controller.signal);
   const runner = client.create(shape, controller.signal, ratewise);
   await ready();
   const deadline = setTimeout(() => {
