@@ -1,10 +1,19 @@
 // Scenario 1: a server whose every response carries malformed or contradictory rate-limit headers. Whatever it says,
 // every call settles once, no wait ratewise arms exceeds the caps, the requests sent stay within the retry bound,
-// and the client ends idle.
-import { describe, expect, test } from 'vitest';
+// and the client ends idle. Each case runs through every entry point: `rw.fetch`, the axios adapter and Node's global
+// fetch over the undici dispatcher.
+import { expect, test } from 'vitest';
 import { createRatewise, isRatewiseError, type RatewiseEvents } from '../../src/index.js';
 import { startScriptedServer, type ScriptedResponse } from '../support/servers.js';
-import { CountingClock, expectIdle, fetchText, longestAllowedWait, settleAll, SMALL_RETRY } from './support.js';
+import {
+  CountingClock,
+  describeEachEntryPoint,
+  expectIdle,
+  longestAllowedWait,
+  settleAll,
+  SMALL_RETRY,
+  through,
+} from './support.js';
 
 const CALLS = 10;
 const RATE_LIMIT_LIMIT = 2;
@@ -114,36 +123,41 @@ const CASES: readonly Case[] = [
   },
 ];
 
-describe('malformed and contradictory headers on every response', () => {
-  test.for(CASES.map((c) => [c.name, c] as const))('%s: every call settles within the caps', async ([, c]) => {
-    const server = await startScriptedServer(({ index }) => c.respond(index));
-    const clock = new CountingClock();
-    const rw = createRatewise({
-      clock,
-      retry: { ...SMALL_RETRY, limit: ERROR_LIMIT, rateLimitLimit: RATE_LIMIT_LIMIT },
-      loopGuard: false,
-      ...(c.maxWait !== undefined && { maxWait: c.maxWait }),
-    });
-    const paused: RatewiseEvents['paused'][] = [];
-    rw.on('paused', (event) => paused.push(event));
-    try {
-      const calls = Array.from({ length: CALLS }, (_, i) => fetchText(rw, `${server.url}/h/${i}`));
-      const result = await settleAll(calls);
+describeEachEntryPoint('malformed and contradictory headers on every response', (entry) => {
+  test.for(CASES.map((c) => [c.name, c] as const))(
+    `[${entry.name}] %s: every call settles within the caps`,
+    async ([, c]) => {
+      const server = await startScriptedServer(({ index }) => c.respond(index));
+      const clock = new CountingClock();
+      const rw = createRatewise({
+        clock,
+        retry: { ...SMALL_RETRY, limit: ERROR_LIMIT, rateLimitLimit: RATE_LIMIT_LIMIT },
+        loopGuard: false,
+        ...(c.maxWait !== undefined && { maxWait: c.maxWait }),
+      });
+      const paused: RatewiseEvents['paused'][] = [];
+      rw.on('paused', (event) => paused.push(event));
+      try {
+        await through(entry, rw, async () => {
+          const calls = Array.from({ length: CALLS }, (_, i) => entry.call(rw, `${server.url}/h/${i}`));
+          const result = await settleAll(calls);
 
-      expect({ settled: result.settled, pending: result.pending }).toEqual({ settled: CALLS, pending: 0 });
-      // What a call may end with: a response (any status) or one of ratewise's own errors; never a stray throw.
-      for (const error of result.rejected) expect(isRatewiseError(error), String(error)).toBe(true);
-      expect(server.hits().total).toBeLessThanOrEqual(REQUEST_BOUND);
-      expect(clock.maxDelayMs).toBeLessThanOrEqual(longestAllowedWait(c.maxWait));
-      await expectIdle(rw, clock);
-      console.info(
-        `[hostile] ${c.name}: ${server.hits().total} requests (bound ${REQUEST_BOUND}), ` +
-          `longest timer ${clock.maxDelayMs} ms (cap ${longestAllowedWait(c.maxWait)}), ` +
-          `${result.fulfilled.length} responses, ${result.rejected.length} errors, ${paused.length} pauses`,
-      );
-    } finally {
-      await rw.close();
-      await server.close();
-    }
-  });
+          expect({ settled: result.settled, pending: result.pending }).toEqual({ settled: CALLS, pending: 0 });
+          // What a call may end with: a response (any status) or one of ratewise's own errors; never a stray throw.
+          for (const error of result.rejected) expect(isRatewiseError(entry.unwrap(error)), String(error)).toBe(true);
+          expect(server.hits().total).toBeLessThanOrEqual(REQUEST_BOUND);
+          expect(clock.maxDelayMs).toBeLessThanOrEqual(longestAllowedWait(c.maxWait));
+          await expectIdle(rw, clock);
+          console.info(
+            `[hostile] [${entry.name}] ${c.name}: ${server.hits().total} requests (bound ${REQUEST_BOUND}), ` +
+              `longest timer ${clock.maxDelayMs} ms (cap ${longestAllowedWait(c.maxWait)}), ` +
+              `${result.fulfilled.length} responses, ${result.rejected.length} errors, ${paused.length} pauses`,
+          );
+        });
+      } finally {
+        await rw.close();
+        await server.close();
+      }
+    },
+  );
 });

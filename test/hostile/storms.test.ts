@@ -1,6 +1,8 @@
 // Scenario 2: 429 storms. Every response a 429 (with a short Retry-After, a millisecond one, or none), alternating
 // 200/429, and a Retry-After of days. Calls settle once each, within the caps; requests stay within the retry bound.
-import { describe, expect, test } from 'vitest';
+// Each storm runs through every entry point: `rw.fetch`, the axios adapter and Node's global fetch over the undici
+// dispatcher.
+import { expect, test } from 'vitest';
 import {
   createRatewise,
   isRatewiseError,
@@ -9,7 +11,15 @@ import {
   type RatewiseOptions,
 } from '../../src/index.js';
 import { startScriptedServer, type ScriptedResponse } from '../support/servers.js';
-import { CountingClock, expectIdle, fetchText, longestAllowedWait, settleAll, SMALL_RETRY } from './support.js';
+import {
+  CountingClock,
+  describeEachEntryPoint,
+  expectIdle,
+  longestAllowedWait,
+  settleAll,
+  SMALL_RETRY,
+  through,
+} from './support.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -73,73 +83,83 @@ const STORMS: readonly Storm[] = [
   },
 ];
 
-describe('429 storms', () => {
-  test.for(STORMS.map((s) => [s.name, s] as const))('%s: settles every call within the caps', async ([, storm]) => {
-    const server = await startScriptedServer(({ index }) => storm.respond(index));
-    const clock = new CountingClock();
-    const rw = createRatewise({
-      loopGuard: false,
-      ...storm.options,
-      clock,
-      retry: {
-        ...SMALL_RETRY,
-        rateLimitLimit: storm.rateLimitLimit,
-        ...(storm.retryBudget && { budget: storm.retryBudget }),
-      },
-    });
-    try {
-      const calls = Array.from({ length: storm.calls }, (_, i) => fetchText(rw, `${server.url}/s/${i}`));
-      const result = await settleAll(calls);
+describeEachEntryPoint('429 storms', (entry) => {
+  test.for(STORMS.map((s) => [s.name, s] as const))(
+    `[${entry.name}] %s: settles every call within the caps`,
+    async ([, storm]) => {
+      const server = await startScriptedServer(({ index }) => storm.respond(index));
+      const clock = new CountingClock();
+      const rw = createRatewise({
+        loopGuard: false,
+        ...storm.options,
+        clock,
+        retry: {
+          ...SMALL_RETRY,
+          rateLimitLimit: storm.rateLimitLimit,
+          ...(storm.retryBudget && { budget: storm.retryBudget }),
+        },
+      });
+      try {
+        await through(entry, rw, async () => {
+          const calls = Array.from({ length: storm.calls }, (_, i) => entry.call(rw, `${server.url}/s/${i}`));
+          const result = await settleAll(calls);
 
-      expect({ settled: result.settled, pending: result.pending }).toEqual({ settled: storm.calls, pending: 0 });
-      for (const error of result.rejected) expect(isRatewiseError(error), String(error)).toBe(true);
-      for (const { status } of result.fulfilled) expect([200, 429]).toContain(status);
-      const sent = server.hits().total;
-      expect(sent).toBeLessThanOrEqual(storm.bound);
-      if (storm.retryBudget) {
-        expect(result.rejected.some((e) => e instanceof RetryBudgetExceededError)).toBe(true);
+          expect({ settled: result.settled, pending: result.pending }).toEqual({ settled: storm.calls, pending: 0 });
+          for (const error of result.rejected) expect(isRatewiseError(entry.unwrap(error)), String(error)).toBe(true);
+          for (const { status } of result.fulfilled) expect([200, 429]).toContain(status);
+          const sent = server.hits().total;
+          expect(sent).toBeLessThanOrEqual(storm.bound);
+          if (storm.retryBudget) {
+            expect(result.rejected.some((e) => entry.unwrap(e) instanceof RetryBudgetExceededError)).toBe(true);
+          }
+          const cap = longestAllowedWait(storm.options?.maxWait);
+          expect(clock.maxDelayMs).toBeLessThanOrEqual(cap);
+          await expectIdle(rw, clock);
+          console.info(
+            `[hostile] [${entry.name}] ${storm.name}: ${sent} requests for ${storm.calls} calls (bound ${storm.bound}), ` +
+              `longest timer ${clock.maxDelayMs} ms (cap ${cap}), ${result.fulfilled.length} responses ` +
+              `(${result.fulfilled.filter((r) => r.status === 200).length} ok), ${result.rejected.length} errors`,
+          );
+        });
+      } finally {
+        await rw.close();
+        await server.close();
       }
-      const cap = longestAllowedWait(storm.options?.maxWait);
-      expect(clock.maxDelayMs).toBeLessThanOrEqual(cap);
-      await expectIdle(rw, clock);
-      console.info(
-        `[hostile] ${storm.name}: ${sent} requests for ${storm.calls} calls (bound ${storm.bound}), ` +
-          `longest timer ${clock.maxDelayMs} ms (cap ${cap}), ${result.fulfilled.length} responses ` +
-          `(${result.fulfilled.filter((r) => r.status === 200).length} ok), ${result.rejected.length} errors`,
-      );
-    } finally {
-      await rw.close();
-      await server.close();
-    }
-  });
+    },
+  );
 
   test.for([
     { form: 'delay-seconds', retryAfter: () => String(3 * 24 * 60 * 60) },
     { form: 'HTTP-date', retryAfter: () => new Date(Date.now() + 3 * DAY_MS).toUTCString() },
-  ])('a Retry-After of days ($form) fails fast with RateLimitError and arms no long timer', async ({ retryAfter }) => {
-    const server = await startScriptedServer(() => ({ status: 429, headers: { 'retry-after': retryAfter() } }));
-    const clock = new CountingClock();
-    const rw = createRatewise({ clock, retry: SMALL_RETRY });
-    try {
-      const calls = Array.from({ length: 5 }, (_, i) => fetchText(rw, `${server.url}/days/${i}`));
-      const result = await settleAll(calls);
+  ])(
+    `[${entry.name}] a Retry-After of days ($form) fails fast with RateLimitError and arms no long timer`,
+    async ({ retryAfter }) => {
+      const server = await startScriptedServer(() => ({ status: 429, headers: { 'retry-after': retryAfter() } }));
+      const clock = new CountingClock();
+      const rw = createRatewise({ clock, retry: SMALL_RETRY });
+      try {
+        await through(entry, rw, async () => {
+          const calls = Array.from({ length: 5 }, (_, i) => entry.call(rw, `${server.url}/days/${i}`));
+          const result = await settleAll(calls);
 
-      expect({ settled: result.settled, pending: result.pending }).toEqual({ settled: 5, pending: 0 });
-      expect(result.rejected).toHaveLength(5);
-      for (const error of result.rejected) {
-        expect(error).toBeInstanceOf(RateLimitError);
-        const { reason, limitMs, waitMs, retryAt } = error as RateLimitError;
-        expect({ reason, limitMs }).toEqual({ reason: 'maxRetryAfter', limitMs: SMALL_RETRY.maxRetryAfter });
-        expect(waitMs).toBeGreaterThan(2 * DAY_MS);
-        expect(retryAt).toBeGreaterThan(Date.now() + 2 * DAY_MS);
+          expect({ settled: result.settled, pending: result.pending }).toEqual({ settled: 5, pending: 0 });
+          expect(result.rejected).toHaveLength(5);
+          for (const error of result.rejected.map(entry.unwrap)) {
+            expect(error).toBeInstanceOf(RateLimitError);
+            const { reason, limitMs, waitMs, retryAt } = error as RateLimitError;
+            expect({ reason, limitMs }).toEqual({ reason: 'maxRetryAfter', limitMs: SMALL_RETRY.maxRetryAfter });
+            expect(waitMs).toBeGreaterThan(2 * DAY_MS);
+            expect(retryAt).toBeGreaterThan(Date.now() + 2 * DAY_MS);
+          }
+          // Only the first call reached the server; the pause refused the rest without a request or a sleep.
+          expect(server.hits().total).toBe(1);
+          expect(clock.maxDelayMs).toBeLessThanOrEqual(longestAllowedWait());
+          await expectIdle(rw, clock);
+        });
+      } finally {
+        await rw.close();
+        await server.close();
       }
-      // Only the first call reached the server; the pause refused the rest without a request or a sleep.
-      expect(server.hits().total).toBe(1);
-      expect(clock.maxDelayMs).toBeLessThanOrEqual(longestAllowedWait());
-      await expectIdle(rw, clock);
-    } finally {
-      await rw.close();
-      await server.close();
-    }
-  });
+    },
+  );
 });

@@ -1,10 +1,13 @@
 // Shared by the hostile-server tests: a clock that counts ratewise's live timers and its longest scheduled wait,
-// settlement counting with a hard bound, raw node:http peers (resets, silence, slow bodies) and the idle checks
-// every scenario ends with.
+// settlement counting with a hard bound, raw node:http peers (resets, silence, slow bodies), the idle checks every
+// scenario ends with, and the entry points every scenario runs through (`rw.fetch`, axios, Node's global fetch).
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { expect } from 'vitest';
+import axios from 'axios';
+import { describe, expect } from 'vitest';
+import { withRatewise } from '../../src/adapters/axios.js';
+import { installRatewise } from '../../src/adapters/undici.js';
 import { systemClock, type Clock, type TimerHandle } from '../../src/clock.js';
 import type { Ratewise, RatewiseOptions } from '../../src/index.js';
 import { closeServer, HOST } from '../../scripts/lib/loopback.js';
@@ -107,14 +110,168 @@ export async function settleAll<T>(calls: readonly Promise<T>[], boundMs = 20_00
   return { settled, pending: calls.length - settled, fulfilled, rejected };
 }
 
-/** Calls `rw.fetch` and reads the whole body, so that a call only counts as done once its body is in. */
-export async function fetchText(
-  rw: Ratewise,
-  url: string,
-  init?: RequestInit,
-): Promise<{ status: number; body: string }> {
-  const response = await rw.fetch(url, init);
-  return { status: response.status, body: await response.text() };
+/** What a call through an entry point ends with once its whole body is in. */
+export interface Reply {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** A response whose head is in and whose body is still to be read. */
+export interface Head {
+  readonly status: number;
+  text(): Promise<string>;
+}
+
+/** What a scenario may pass with a call; each entry point maps it to its own request options. */
+export interface CallInit {
+  readonly method?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** One of the ways a user calls through ratewise. Every scenario runs through each of {@link ENTRY_POINTS}. */
+export interface EntryPoint {
+  readonly name: 'rw.fetch' | 'axios' | 'global fetch';
+  /** Sends one request and reads its whole body, so that a call only counts as done once its body is in. */
+  readonly call: (rw: Ratewise, url: string, init?: CallInit) => Promise<Reply>;
+  /** Sends one request and resolves with its head, the body left to read (axios: `responseType: 'stream'`). */
+  readonly open: (rw: Ratewise, url: string, init?: CallInit) => Promise<Head>;
+  /**
+   * Runs before a scenario's first call; returns what undoes it, run in `finally` once the scenario's calls are
+   * settled. Global fetch installs `rw` as the process-global undici dispatcher: a scenario through it must not run
+   * beside any other scenario of the process (`rw.fetch` sends through the same global dispatcher).
+   */
+  readonly setup?: (rw: Ratewise) => () => void;
+  /**
+   * The error ratewise settled the call with, from the one the caller got. undici's fetch (the global fetch entry
+   * point) fails every call with `TypeError('fetch failed')` whose `cause` is the dispatcher's error (ratewise's own,
+   * or the network error it gave up on); `rw.fetch` and the axios adapter pass ratewise's errors through as they are.
+   */
+  readonly unwrap: (error: unknown) => unknown;
+  /**
+   * Whether its scenarios may run beside other scenarios (see {@link describeEachEntryPoint}). Global fetch's may not:
+   * its setup replaces the process-global undici dispatcher, which `rw.fetch` (over Node's fetch) sends through too,
+   * so a scenario through either would send through the other's client.
+   */
+  readonly concurrent: boolean;
+}
+
+function fetchInit(init: CallInit): RequestInit {
+  return {
+    ...(init.method !== undefined && { method: init.method }),
+    ...(init.headers !== undefined && { headers: init.headers }),
+    ...(init.body !== undefined && { body: init.body }),
+    ...(init.signal !== undefined && { signal: init.signal }),
+  };
+}
+
+/** A throttled axios instance that resolves every status (the scenarios judge statuses themselves). */
+function axiosRequest(rw: Ratewise, url: string, init: CallInit, responseType: 'text' | 'stream') {
+  const api = withRatewise(axios.create({ validateStatus: () => true }), rw);
+  return api.request<unknown>({
+    url,
+    method: init.method ?? 'GET',
+    responseType,
+    ...(init.headers !== undefined && { headers: { ...init.headers } }),
+    ...(init.body !== undefined && { data: init.body }),
+    ...(init.signal !== undefined && { signal: init.signal }),
+  });
+}
+
+async function readStream(stream: AsyncIterable<unknown>): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks).toString();
+}
+
+async function globalFetchHead(url: string, init: CallInit): Promise<Head> {
+  const response = await fetch(url, fetchInit(init));
+  return { status: response.status, text: () => response.text() };
+}
+
+export const ENTRY_POINTS: readonly EntryPoint[] = [
+  {
+    name: 'rw.fetch',
+    call: async (rw, url, init = {}) => {
+      const response = await rw.fetch(url, fetchInit(init));
+      return { status: response.status, body: await response.text() };
+    },
+    open: async (rw, url, init = {}) => {
+      const response = await rw.fetch(url, fetchInit(init));
+      return { status: response.status, text: () => response.text() };
+    },
+    unwrap: (error) => error,
+    concurrent: true,
+  },
+  {
+    name: 'axios',
+    // axios's default: the body is read inside the adapter, so an attempt ends once its body is in.
+    call: async (rw, url, init = {}) => {
+      const response = await axiosRequest(rw, url, init, 'text');
+      return { status: response.status, body: String(response.data) };
+    },
+    open: async (rw, url, init = {}) => {
+      const response = await axiosRequest(rw, url, init, 'stream');
+      return { status: response.status, text: () => readStream(response.data as AsyncIterable<unknown>) };
+    },
+    unwrap: (error) => error,
+    concurrent: true,
+  },
+  {
+    name: 'global fetch',
+    call: async (_rw, url, init = {}) => {
+      const head = await globalFetchHead(url, init);
+      return { status: head.status, body: await head.text() };
+    },
+    open: (_rw, url, init = {}) => globalFetchHead(url, init),
+    setup: (rw) => installRatewise(rw),
+    unwrap: (error) =>
+      error instanceof TypeError && error.message === 'fetch failed' && error.cause !== undefined ? error.cause : error,
+    concurrent: false,
+  },
+];
+
+/**
+ * `describe.each` over {@link ENTRY_POINTS}: one suite per entry point, titled `title, through <name>`. The suites of
+ * the concurrent entry points run beside each other, their scenarios too; then the others, one scenario at a time
+ * (vitest runs consecutive concurrent suites together, and a sequential suite only once they have ended).
+ */
+export function describeEachEntryPoint(title: string, body: (entry: EntryPoint) => void): void {
+  const rows = (concurrent: boolean) =>
+    ENTRY_POINTS.filter((entry) => entry.concurrent === concurrent).map((entry) => [entry.name, entry] as const);
+  describe.each(rows(true))(`${title}, through %s`, { concurrent: true }, (_, entry) => {
+    body(entry);
+  });
+  describe.each(rows(false))(`${title}, through %s`, { concurrent: false }, (_, entry) => {
+    body(entry);
+  });
+}
+
+/**
+ * Scenarios under way in this test file, so that {@link through} can prove the hazard {@link EntryPoint.concurrent}
+ * describes never happens: a scenario of a non-concurrent entry point starts and ends with no other under way.
+ */
+const underWay = { shared: 0, alone: 0 };
+
+/** Runs `scenario` with `entry` set up for `rw`, and undoes the setup however the scenario ends. */
+export async function through<T>(entry: EntryPoint, rw: Ratewise, scenario: () => Promise<T>): Promise<T> {
+  expect(underWay.alone, `a scenario through ${entry.name} beside one that must run alone`).toBe(0);
+  if (!entry.concurrent) expect(underWay.shared, `${entry.name} beside other scenarios`).toBe(0);
+  const slot = entry.concurrent ? 'shared' : 'alone';
+  underWay[slot]++;
+  const teardown = entry.setup?.(rw);
+  try {
+    return await scenario();
+  } finally {
+    teardown?.();
+    underWay[slot]--;
+  }
+}
+
+/** Requests `rw` has sent (every attempt), over all its budgets. */
+export function sentBy(rw: Ratewise): number {
+  return rw.stats().reduce((sum, budget) => sum + budget.counters.sent, 0);
 }
 
 /**
