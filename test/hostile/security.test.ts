@@ -1,11 +1,27 @@
 // Scenario 5: no credential leaves the request, and no header can pollute a prototype. Secrets travel to the server
 // (that is their job) but never into ratewise's errors, events, stats, console output or budget keys, whichever way
 // the call ends; header names and policy names such as `__proto__` and `constructor` are data, never property paths.
+// Header and query secrets are also checked through each entry point (`rw.fetch`, axios, Node's global fetch).
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { createRatewise, parseRateLimit, type Ratewise, type RatewiseEvents } from '../../src/index.js';
+import {
+  createRatewise,
+  isRatewiseError,
+  parseRateLimit,
+  type Ratewise,
+  type RatewiseEvents,
+} from '../../src/index.js';
 import { startScriptedServer } from '../support/servers.js';
-import { closedPort, CountingClock, expectIdle, settleAll, SMALL_RETRY, startRawServer } from './support.js';
+import {
+  closedPort,
+  CountingClock,
+  describeEachEntryPoint,
+  expectIdle,
+  settleAll,
+  SMALL_RETRY,
+  startRawServer,
+  through,
+} from './support.js';
 
 const USER = 'alice-USERINFO-NAME';
 const PASSWORD = 'pa55w0rd-USERINFO-SECRET';
@@ -156,6 +172,72 @@ describe('no credential leaves the request', () => {
       for (const c of clients) await expectIdle(c, clock);
     } finally {
       await Promise.all(clients.map((c) => c.close()));
+      await server.close();
+    }
+  });
+});
+
+describeEachEntryPoint('no credential in ratewise’s events and errors', (entry) => {
+  // KNOWN BUG (axios): the axios adapter hands ratewise axios's own `AxiosError` for a failed attempt, and ratewise
+  // passes it on as the `retry` event's `error` and as the `cause` of its own errors (RetryBudgetExceededError,
+  // RateLimitError). An AxiosError carries the request `config`, Authorization header and secret query included, in
+  // `inspect` and in `toJSON()`: a logged retry event or a logged RetryBudgetExceededError shows the bearer token.
+  // `test.fails` keeps the suite green while the bug stands, and turns red once it is fixed: then make it `test`.
+  const scenario = entry.name === 'axios' ? test.fails : test;
+  scenario(`[${entry.name}] events, stats and ratewise’s own errors never carry a header or query secret`, async () => {
+    const surfaces = new Surfaces();
+    const server = await startScriptedServer(({ url }) => {
+      if (url.startsWith('/days')) return { status: 429, headers: { 'retry-after': String(3 * 86_400) } };
+      if (url.startsWith('/down')) return { status: 503, body: 'down' };
+      return { status: 429, headers: { 'retry-after': '0' } };
+    });
+    const refused = await closedPort();
+    const clock = new CountingClock();
+    const rw = createRatewise({
+      clock,
+      loopGuard: false,
+      // A retry budget of one retry: network errors are retried once, then refused with RetryBudgetExceededError.
+      retry: { ...SMALL_RETRY, limit: 2, rateLimitLimit: 1, budget: { ratio: 0, minPerSecond: 0.1, windowMs: 10_000 } },
+    });
+    surfaces.listen(rw);
+    const retryErrors: unknown[] = [];
+    rw.on('retry', (event) => retryErrors.push(event.error));
+    const secretPath = (origin: string, path: string): string => {
+      const url = new URL(`${origin}${path}`);
+      url.searchParams.set('api_key', API_KEY);
+      url.searchParams.set('access_token', TOKEN);
+      return url.href;
+    };
+    try {
+      await through(entry, rw, async () => {
+        const targets: [origin: string, path: string][] = [
+          ...[1, 2, 3].map((i) => [`http://127.0.0.1:${refused}`, `/refused/${i}`] as [string, string]),
+          [server.url, '/days'],
+          [server.url, '/down'],
+          [server.url, '/storm'],
+        ];
+        const calls = targets.map(([origin, path]) =>
+          entry.call(rw, secretPath(origin, path), { headers: SECRET_HEADERS }),
+        );
+        const result = await settleAll(calls);
+        expect({ settled: result.settled, pending: result.pending }).toEqual({ settled: calls.length, pending: 0 });
+        // ratewise's own errors only: a network error passed on as it is (axios's AxiosError with its config) is the
+        // library's own, as it would be without ratewise.
+        const own = result.rejected.map(entry.unwrap).filter((error) => isRatewiseError(error));
+        for (const error of own) surfaces.add('error', error);
+        for (const stats of rw.stats()) surfaces.add('stats', stats);
+
+        // Not vacuous: a retry event carried a network error, and a ratewise error carried one as its cause.
+        expect(retryErrors.some((error) => error instanceof Error)).toBe(true);
+        expect(own.map((error) => error.name)).toEqual(expect.arrayContaining(['RetryBudgetExceededError']));
+        expect(own.some((error) => error.cause instanceof Error)).toBe(true);
+        expect(surfaces.texts.some((text) => text.includes('api_key=[REDACTED]'))).toBe(true);
+        await expectIdle(rw, clock);
+        // Last, so that for axios (test.fails) this is the one assertion that fails.
+        expect(surfaces.leaks()).toEqual([]);
+      });
+    } finally {
+      await rw.close();
       await server.close();
     }
   });
