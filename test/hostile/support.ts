@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import axios from 'axios';
+import { Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
 import { describe, expect } from 'vitest';
 import { withRatewise } from '../../src/adapters/axios.js';
 import { installRatewise } from '../../src/adapters/undici.js';
@@ -190,6 +191,58 @@ async function globalFetchHead(url: string, init: CallInit): Promise<Head> {
   return { status: response.status, text: () => response.text() };
 }
 
+/** The handler methods that end a request, in undici 6's API (Node 20's fetch) and undici 7's. */
+const ENDS: ReadonlySet<PropertyKey> = new Set(['onComplete', 'onError', 'onResponseEnd', 'onResponseError']);
+const DELIVERIES: ReadonlySet<PropertyKey> = new Set(['onHeaders', 'onData', 'onResponseStart', 'onResponseData']);
+
+/**
+ * Sits above the global dispatcher and watches each handler Node's fetch gives it: a request ends once, and nothing
+ * reaches its handler after its end. `settleAll` sees fetch's promise, which cannot settle twice; a dispatcher that
+ * ended a request twice would show only here.
+ */
+class HandlerWatch extends Dispatcher {
+  dispatched = 0;
+  ended = 0;
+  readonly problems: string[] = [];
+
+  constructor(readonly inner: Dispatcher) {
+    super();
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    this.dispatched++;
+    const request = `${options.method} ${options.path}`;
+    let ends = 0;
+    const watched = new Proxy(handler, {
+      get: (target, key, receiver) => {
+        const value: unknown = Reflect.get(target, key, receiver);
+        if (typeof value !== 'function' || !(ENDS.has(key) || DELIVERIES.has(key))) return value;
+        return (...args: unknown[]): unknown => {
+          if (ends > 0) this.problems.push(`${request}: ${String(key)} after the end`);
+          if (ENDS.has(key) && ++ends === 1) this.ended++;
+          return Reflect.apply(value, target, args);
+        };
+      },
+    });
+    return this.inner.dispatch(options, watched);
+  }
+}
+
+/** `installRatewise(rw)`, watched by a {@link HandlerWatch}; what it returns checks the watch and uninstalls. */
+function installWatched(rw: Ratewise): () => void {
+  const uninstall = installRatewise(rw);
+  const installed = getGlobalDispatcher();
+  const watch = new HandlerWatch(installed);
+  setGlobalDispatcher(watch);
+  return () => {
+    setGlobalDispatcher(installed);
+    uninstall();
+    expect(watch.dispatched).toBeGreaterThan(0);
+    expect(watch.problems).toEqual([]);
+    expect(watch.ended, 'requests the dispatcher ended').toBe(watch.dispatched);
+  };
+}
+
 export const ENTRY_POINTS: readonly EntryPoint[] = [
   {
     name: 'rw.fetch',
@@ -225,7 +278,7 @@ export const ENTRY_POINTS: readonly EntryPoint[] = [
       return { status: head.status, body: await head.text() };
     },
     open: (_rw, url, init = {}) => globalFetchHead(url, init),
-    setup: (rw) => installRatewise(rw),
+    setup: installWatched,
     unwrap: (error) =>
       error instanceof TypeError && error.message === 'fetch failed' && error.cause !== undefined ? error.cause : error,
     concurrent: false,
