@@ -1,11 +1,12 @@
 // Scenario 6: long runs. One million rw.fetch calls through an in-process fetch, in batches sharing one long-lived
 // AbortSignal, in a child process run with --expose-gc: the heap does not grow, the signal keeps no listeners, every
-// call settles and nothing stays queued. And a process that makes one request and then does nothing exits by itself.
+// call settles and nothing stays queued. And a process that makes one request and then does nothing exits by itself,
+// while one still waiting on a call does not.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import { startScriptedServer } from '../support/servers.js';
+import { sequence, startScriptedServer } from '../support/servers.js';
 
 const SOAK = fileURLToPath(new URL('children/soak.ts', import.meta.url));
 const ONE_REQUEST = fileURLToPath(new URL('children/one-request.ts', import.meta.url));
@@ -75,4 +76,27 @@ describe('long runs', () => {
       await server.close();
     }
   }, 20_000);
+
+  // KNOWN BUG (src/clock.ts): systemClock unrefs every timer, those a call is waiting on included, so a process whose
+  // only work is a call waiting out a Retry-After (or a backoff) exits in the middle of it: with code 13 ("unsettled
+  // top-level await") here, with code 0 and the call never settled in a script without top-level await. A wait that
+  // a pending call depends on has to keep the process up; only idle state (a paused budget with nothing waiting, a
+  // pace) may not. `test.fails` until fixed: then make it `test`.
+  test.fails(
+    'a process awaiting a call in a Retry-After pause stays up until the call settles',
+    async () => {
+      const server = await startScriptedServer(
+        sequence({ status: 429, headers: { 'retry-after': '1' }, body: 'slow down' }, { body: 'fine' }),
+      );
+      try {
+        const { code, stdout, stderr } = await run(ONE_REQUEST, [`${server.url}/once`]);
+        expect(code, stderr).toBe(0);
+        expect(JSON.parse(stdout.trim())).toMatchObject({ status: 200 });
+        expect(server.hits().total).toBe(2);
+      } finally {
+        await server.close();
+      }
+    },
+    20_000,
+  );
 });
