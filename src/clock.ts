@@ -21,25 +21,16 @@ export interface Clock {
  */
 export const MAX_TIMER_DELAY_MS = 2_147_483_647;
 
-interface Unrefable {
-  unref(): unknown;
-}
-
-function isUnrefable(timer: unknown): timer is Unrefable {
-  return typeof timer === 'object' && timer !== null && typeof (timer as Partial<Unrefable>).unref === 'function';
-}
-
 /**
  * The real clock: `Date.now()` and the host's timers. The only code in ratewise that touches real time.
- * Its timers are `unref()`ed where the host supports it, so pending waits never keep an idle Node process alive.
+ * Its timers keep a Node process alive, as a pending fetch's socket would: a timer exists only while a call waits
+ * on it (ratewise arms none for an idle client), and a process awaiting a call in a pause must not exit mid-wait.
  */
 export const systemClock: Clock = Object.freeze({
   now: () => Date.now(),
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const delay = ms > 0 ? Math.min(ms, MAX_TIMER_DELAY_MS) : 0;
-    const timer: unknown = globalThis.setTimeout(fn, delay);
-    if (isUnrefable(timer)) timer.unref();
-    return timer as TimerHandle;
+    return globalThis.setTimeout(fn, delay) as unknown as TimerHandle;
   },
   clearTimeout(handle: TimerHandle): void {
     globalThis.clearTimeout(handle as unknown as Parameters<typeof globalThis.clearTimeout>[0]);

@@ -32,10 +32,10 @@ describe('systemClock', () => {
     expect(fn).not.toHaveBeenCalled();
   });
 
-  it('unrefs its timers so an idle process can exit', () => {
+  it('keeps its timers referenced: a call waiting on one keeps the process up (an idle client has none)', () => {
     const handle = systemClock.setTimeout(() => undefined, 60_000) as unknown as NodeJS.Timeout;
     try {
-      expect(handle.hasRef()).toBe(false);
+      expect(handle.hasRef()).toBe(true);
     } finally {
       systemClock.clearTimeout(handle as unknown as Parameters<typeof systemClock.clearTimeout>[0]);
     }

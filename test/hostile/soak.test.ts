@@ -77,12 +77,10 @@ describe('long runs', () => {
     }
   }, 20_000);
 
-  // KNOWN BUG (src/clock.ts): systemClock unrefs every timer, those a call is waiting on included, so a process whose
-  // only work is a call waiting out a Retry-After (or a backoff) exits in the middle of it: with code 13 ("unsettled
-  // top-level await") here, with code 0 and the call never settled in a script without top-level await. A wait that
-  // a pending call depends on has to keep the process up; only idle state (a paused budget with nothing waiting, a
-  // pace) may not. `test.fails` until fixed: then make it `test`.
-  test.fails(
+  // Was a bug: systemClock unref'd every timer, so a process whose only work was a call waiting out a Retry-After
+  // exited in the middle of it (code 13, "unsettled top-level await"). A wait a pending call depends on keeps the
+  // process up; an idle client arms no timer at all (the test above).
+  test(
     'a process awaiting a call in a Retry-After pause stays up until the call settles',
     async () => {
       const server = await startScriptedServer(
