@@ -28,6 +28,12 @@ export interface Transport<R> {
   headers(response: R): HeaderInput;
   /** Frees a response that will not be returned (its body is not read), so its connection goes back to the pool. */
   discard(response: R): void;
+  /**
+   * An attempt's error as events and ratewise's own errors (as `cause`) may show it: without the request's headers,
+   * body or credentials. The caller still gets the error itself. By default the error as it is (fetch's errors
+   * carry none of the request).
+   */
+  safeError?(error: unknown): unknown;
 }
 
 /** What the engine needs to know of a request besides how to send it. */
@@ -87,6 +93,8 @@ export async function send<R>(ctx: SendContext, call: Call, transport: Transport
   const idempotent = retry.methods.has(request.method) || request.hasIdempotencyKey;
   budget.retryBudget?.recordRequest(started);
   let errorRetries = 0;
+  const safe = (error: unknown): unknown =>
+    error === undefined || transport.safeError === undefined ? error : transport.safeError(error);
   let rateLimitRetries = 0;
   let previousDelayMs: number | undefined;
   const waiter: Turn = { front: false, notBefore: 0, deadline, maxWaitMs, maxPauseMs: retry.maxRetryAfter };
@@ -126,11 +134,6 @@ export async function send<R>(ctx: SendContext, call: Call, transport: Transport
     const errorResponse = response instanceof Response ? response : undefined;
     const responseStatus = response === undefined ? undefined : transport.status(response);
     const now = options.clock.now();
-    if (signal?.aborted) {
-      scheduler.release(lane);
-      discard(response);
-      throw signal.reason;
-    }
     let outcome: AttemptOutcome;
     if (response !== undefined && responseStatus !== undefined) {
       const status = responseStatus;
@@ -147,9 +150,18 @@ export async function send<R>(ctx: SendContext, call: Call, transport: Transport
       if (!info.isRateLimited && info.remaining === 0 && info.resetAt !== undefined && info.resetAt > now) {
         pauseBudget(Math.min(info.resetAt, budget.serverResetAt ?? Infinity), 'remaining-zero', status);
       }
+      // The caller gave up on this call, but the server's order holds for everyone else in the budget.
+      if (signal?.aborted && info.isRateLimited && info.retryAt !== undefined && info.retryAt > now) {
+        pauseBudget(info.retryAt, 'retry-after', status);
+      }
       outcome = { kind: 'response', status, info };
     } else {
       outcome = { kind: 'error', error };
+    }
+    if (signal?.aborted) {
+      scheduler.release(lane);
+      discard(response);
+      throw signal.reason;
     }
     const decision = decideRetry({
       now,
@@ -184,7 +196,7 @@ export async function send<R>(ctx: SendContext, call: Call, transport: Transport
         url: safeUrl,
         attempts: attempt,
         response: errorResponse,
-        cause: error,
+        cause: safe(error),
       });
     }
     if (!decision.retry) {
@@ -226,7 +238,7 @@ export async function send<R>(ctx: SendContext, call: Call, transport: Transport
           waitMs: decision.waitMs,
           limitMs: decision.reason === 'max-wait' ? maxWaitMs : retry.maxRetryAfter,
           response: errorResponse,
-          cause: error,
+          cause: safe(error),
         });
       }
       if (response !== undefined) return response;
@@ -266,7 +278,7 @@ export async function send<R>(ctx: SendContext, call: Call, transport: Transport
       delayMs: decision.delayMs,
       source: decision.source,
       status: responseStatus,
-      error,
+      error: safe(error),
     });
   }
 }

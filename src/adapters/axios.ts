@@ -78,6 +78,17 @@ export function withRatewise<I extends AxiosInstance>(instance: I, rw: Ratewise)
   return instance;
 }
 
+/**
+ * An AxiosError carries its config (the request's headers: `Authorization`, cookies) and its request: events and
+ * ratewise's errors get a plain copy with the name, message and code only.
+ */
+function safeError(error: unknown): unknown {
+  if (!isAxiosError(error)) return error;
+  const copy = new Error(error.message);
+  copy.name = error.name;
+  return error.code === undefined ? copy : Object.assign(copy, { code: error.code });
+}
+
 async function throttled(
   { instance, rw, inner }: Wrapping,
   config: InternalAxiosRequestConfig,
@@ -100,6 +111,7 @@ async function throttled(
     status: (response) => response.status,
     headers: (response) => headerRecord(response.headers),
     discard,
+    safeError,
   };
   const abort = abortOf(config);
   let response: AxiosResponse;

@@ -178,12 +178,10 @@ describe('no credential leaves the request', () => {
 });
 
 describeEachEntryPoint('no credential in ratewise’s events and errors', (entry) => {
-  // KNOWN BUG (axios): the axios adapter hands ratewise axios's own `AxiosError` for a failed attempt, and ratewise
-  // passes it on as the `retry` event's `error` and as the `cause` of its own errors (RetryBudgetExceededError,
-  // RateLimitError). An AxiosError carries the request `config`, Authorization header and secret query included, in
-  // `inspect` and in `toJSON()`: a logged retry event or a logged RetryBudgetExceededError shows the bearer token.
-  // `test.fails` keeps the suite green while the bug stands, and turns red once it is fixed: then make it `test`.
-  const scenario = entry.name === 'axios' ? test.fails : test;
+  // Was a bug through axios: the adapter handed ratewise axios's own `AxiosError` for a failed attempt, and it went on
+  // as the `retry` event's `error` and as the `cause` of ratewise's own errors, request `config` (Authorization,
+  // secret query) included. The adapter now gives ratewise a plain copy of it (`Transport.safeError`).
+  const scenario = test;
   scenario(`[${entry.name}] events, stats and ratewise’s own errors never carry a header or query secret`, async () => {
     const surfaces = new Surfaces();
     const server = await startScriptedServer(({ url }) => {
@@ -233,7 +231,6 @@ describeEachEntryPoint('no credential in ratewise’s events and errors', (entry
         expect(own.some((error) => error.cause instanceof Error)).toBe(true);
         expect(surfaces.texts.some((text) => text.includes('api_key=[REDACTED]'))).toBe(true);
         await expectIdle(rw, clock);
-        // Last, so that for axios (test.fails) this is the one assertion that fails.
         expect(surfaces.leaks()).toEqual([]);
       });
     } finally {

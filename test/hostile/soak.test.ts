@@ -80,21 +80,17 @@ describe('long runs', () => {
   // Was a bug: systemClock unref'd every timer, so a process whose only work was a call waiting out a Retry-After
   // exited in the middle of it (code 13, "unsettled top-level await"). A wait a pending call depends on keeps the
   // process up; an idle client arms no timer at all (the test above).
-  test(
-    'a process awaiting a call in a Retry-After pause stays up until the call settles',
-    async () => {
-      const server = await startScriptedServer(
-        sequence({ status: 429, headers: { 'retry-after': '1' }, body: 'slow down' }, { body: 'fine' }),
-      );
-      try {
-        const { code, stdout, stderr } = await run(ONE_REQUEST, [`${server.url}/once`]);
-        expect(code, stderr).toBe(0);
-        expect(JSON.parse(stdout.trim())).toMatchObject({ status: 200 });
-        expect(server.hits().total).toBe(2);
-      } finally {
-        await server.close();
-      }
-    },
-    20_000,
-  );
+  test('a process awaiting a call in a Retry-After pause stays up until the call settles', async () => {
+    const server = await startScriptedServer(
+      sequence({ status: 429, headers: { 'retry-after': '1' }, body: 'slow down' }, { body: 'fine' }),
+    );
+    try {
+      const { code, stdout, stderr } = await run(ONE_REQUEST, [`${server.url}/once`]);
+      expect(code, stderr).toBe(0);
+      expect(JSON.parse(stdout.trim())).toMatchObject({ status: 200 });
+      expect(server.hits().total).toBe(2);
+    } finally {
+      await server.close();
+    }
+  }, 20_000);
 });

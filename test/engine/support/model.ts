@@ -17,9 +17,9 @@ export interface ModelConfig {
   /** Whether the fetch ignores its signal: an aborted attempt runs on until it is answered. */
   readonly fetchIgnoresAbort: boolean;
   /**
-   * Whether the model claims the pause a throttle orders when it answers an aborted attempt. It should (the server's
-   * wait holds for the budget, whoever asked), but the engine drops such an answer unread: false in the main property,
-   * true in the `test.fails` that pins that bug (model.test.ts).
+   * Whether the model claims the pause a throttle orders when it answers an aborted attempt (the server's wait holds
+   * for the budget, whoever asked). True everywhere since the engine reads such an answer; kept as a switch to show
+   * what the property checks.
    */
   readonly abortedAnswersPause: boolean;
 }
