@@ -131,7 +131,12 @@ describe('no credential leaves the request', () => {
         rw.fetch(secretUrl(server.url, '/down'), { headers: SECRET_HEADERS }), // retried, then the 503
         rw.fetch(secretUrl(server.url, '/storm'), { headers: SECRET_HEADERS }), // throttle retries, retry budget
         rw.fetch(secretUrl(server.url, '/storm/2'), { headers: SECRET_HEADERS }),
-        rw.fetch(secretUrl(`http://127.0.0.1:${refused}`, '/refused'), { headers: SECRET_HEADERS }), // network error
+        // The network error itself: no retry, which the one shared retry budget might refuse first (it would end as
+        // RetryBudgetExceededError, whichever call's retry came first).
+        rw.fetch(secretUrl(`http://127.0.0.1:${refused}`, '/refused'), {
+          headers: SECRET_HEADERS,
+          ratewise: { retry: { limit: 0 } },
+        }),
         rw.fetch(secretUrl(server.url, '/post'), { method: 'POST', body: 'x', headers: SECRET_HEADERS }),
         // concurrency 1, maxQueue 1: one in flight, one queued, one refused; then the loop guard throws.
         ...[1, 2, 3].map((i) => strict.fetch(secretUrl(server.url, `/q/${i}`), { headers: SECRET_HEADERS })),
