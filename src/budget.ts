@@ -43,6 +43,8 @@ export interface ServerView {
 export class Budget {
   readonly counters: BudgetCounters = { sent: 0, waited: 0, rateLimited: 0, retries: 0, giveUps: 0 };
   inFlight = 0;
+  /** The budget's store side, when the client shares budgets (`store`); set once, by {@link share}. */
+  shared: SharedBudget | undefined = undefined;
   /** Epoch ms before which nothing is sent (the server's Retry-After, or a backoff after a bare 429). */
   pausedUntil = 0;
   /** The instant the server named for the pause, without jitter (no later than `pausedUntil`). */
@@ -123,9 +125,6 @@ export class Budget {
     return sharedAt > now ? this.#wait(shared.reason, sharedAt) : at;
   }
 
-  /** The budget's store side, when the client shares budgets (`store`). */
-  shared: SharedBudget | undefined;
-
   #localReadyAt(cost: number, now: number): number {
     if (now < this.pausedUntil) return this.#wait('paused', this.pausedUntil);
     if (this.inFlight >= this.#concurrency()) return this.#wait('concurrency', Infinity);
@@ -147,7 +146,7 @@ export class Budget {
   }
 
   #reason: WaitReason = 'concurrency';
-  readonly #plain: boolean;
+  #plain: boolean;
 
   #wait(reason: WaitReason, at: number): number {
     this.#reason = reason;
@@ -188,7 +187,13 @@ export class Budget {
 
   /** No local rate, no pace and no pause ever: only the concurrency cap decides, and time plays no part. */
   get plain(): boolean {
-    return this.#plain && this.pausedUntil === 0 && this.#pace === undefined && this.shared === undefined;
+    return this.#plain && this.pausedUntil === 0 && this.#pace === undefined;
+  }
+
+  /** Shares the budget through a store: from now on the store has the last word on every request. */
+  share(shared: SharedBudget): void {
+    this.shared = shared;
+    this.#plain = false;
   }
 
   /** `take` for a budget `freeNow` said yes to: nothing but the counts to keep. */

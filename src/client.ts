@@ -295,20 +295,22 @@ class Client implements Ratewise {
 
   #share(lane: Lane, link: StoreLink): void {
     const { budget } = lane;
-    budget.shared = new SharedBudget(link, budget.key, budget.config, {
-      wake: () => {
-        this.#scheduler.drain(lane);
-      },
-      pause: (until, ordered) => {
-        if (until <= budget.pausedUntil) return;
-        budget.pause(until, ordered, false);
-        this.#events.emit('paused', { key: budget.key, until, reason: 'shared', status: undefined });
-      },
-      fail: (error) => {
-        this.#scheduler.failAll(lane, { kind: 'store', store: link.store.name, error });
-      },
-      demand: () => lane.queue.size + 1,
-    });
+    budget.share(
+      new SharedBudget(link, budget.key, budget.config, {
+        wake: () => {
+          this.#scheduler.drain(lane);
+        },
+        pause: (until, ordered) => {
+          if (until <= budget.pausedUntil) return;
+          budget.pause(until, ordered, false);
+          this.#events.emit('paused', { key: budget.key, until, reason: 'shared', status: undefined });
+        },
+        fail: (error) => {
+          this.#scheduler.failAll(lane, { kind: 'store', store: link.store.name, error });
+        },
+        demand: () => lane.queue.size + 1,
+      }),
+    );
   }
 
   #evict(now: number): void {

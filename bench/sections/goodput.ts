@@ -227,7 +227,8 @@ async function run({ quick }: RunContext): Promise<SectionResult> {
         'sends each window in one burst; a client that spreads each window over its length (as ratewise does when ' +
         'the server sends its quota) scores close to the full-window figure.',
       'Against a server that sends its quota, ratewise paces each window by it and leaves `serverReserve` ' +
-        '(default 2%, at least one request) unused: with a small limit, that is the most visible share of the loss.',
+        '(default 1% of the limit, rounded down: none of a limit below 100) unused, and counts its requests in ' +
+        'flight as spent until they are answered.',
       'The bare-429 server says nothing until it refuses, and its `Retry-After` is in whole seconds: the first ' +
         'window costs the requests in flight when the limit is reached, later windows at most one probe each.',
       ...(failures.length === 0
