@@ -3,7 +3,7 @@
 import { admissions } from './arrivals.js';
 import type { Admissions, Bucket, CountingServer } from './arrivals.js';
 import type { WorkerPool } from './pool.js';
-import type { Job, JobResult, Library } from './worker.js';
+import type { Job, JobResult, Library, OverspendJob } from './worker.js';
 
 /**
  * Redis's tally of script calls, EVALSHA and EVAL (which the store sends when Redis lost the script), from
@@ -102,6 +102,20 @@ export async function runDecisions(fixture: Fixture, options: DecisionsOptions):
   return { processes, library, tasks, perSecond, roundTrips: calls / tasks, storeErrors };
 }
 
+/** One `rw.fetch` job per process, numbered in their request paths. */
+function fetchJobs(
+  fixture: Fixture,
+  processes: number,
+  job: Omit<OverspendJob, 'kind' | 'redisUrl' | 'worker'>,
+): Job[] {
+  return Array.from({ length: processes }, (_, worker) => ({
+    kind: 'overspend',
+    redisUrl: fixture.redisUrl,
+    ...job,
+    worker,
+  }));
+}
+
 export interface OverspendOptions {
   readonly processes: number;
   readonly library: Library | undefined;
@@ -117,10 +131,8 @@ export interface OverspendOptions {
 export async function runOverspend(fixture: Fixture, options: OverspendOptions): Promise<OverspendRun> {
   const { processes, library, bucket } = options;
   const { origin, host } = fixture.server;
-  const jobs = Array.from({ length: processes }, (_, worker): Job => ({
-    kind: 'overspend',
+  const jobs = fetchJobs(fixture, processes, {
     library,
-    redisUrl: fixture.redisUrl,
     prefix: options.prefix,
     origin,
     host,
@@ -129,8 +141,7 @@ export async function runOverspend(fixture: Fixture, options: OverspendOptions):
     warmUp: true,
     requests: options.requests,
     durationMs: options.durationMs,
-    worker,
-  }));
+  });
   const { results, calls } = await measure(fixture, jobs);
   const seen = admissions(fixture.server.take(), bucket, options.windowMs);
   const failures: string[] = [];
@@ -182,10 +193,8 @@ export async function runRefusals(
 ): Promise<RefusalsRun> {
   const { processes, library, requests } = options;
   const origin = server.url;
-  const jobs = Array.from({ length: processes }, (_, worker): Job => ({
-    kind: 'overspend',
+  const jobs = fetchJobs(fixture, processes, {
     library,
-    redisUrl: fixture.redisUrl,
     prefix: options.prefix,
     origin,
     host: new URL(origin).host,
@@ -194,8 +203,7 @@ export async function runRefusals(
     warmUp: false,
     requests,
     durationMs: 120_000,
-    worker,
-  }));
+  });
   const { results, calls } = await measure(fixture, jobs);
   const failures: string[] = [];
   let answered = 0;
