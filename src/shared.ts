@@ -25,7 +25,8 @@ const MAX_BATCH = 16;
  */
 const UNRATED_BATCH = 4;
 /** Grant counters kept for the answers still to come (beyond, a view goes without its correction). */
-const MAX_COUNTERS = 1024;
+const MAX_COUNTERS = 256;
+const FIRST_COUNTERS = 16;
 /** Two readings of one reset differ by the senders' rounding, up to this much (as in headers/select.ts). */
 const SAME_WINDOW_MS = 2000;
 /** With every shared slot held, the store is asked again after this long, doubling up to {@link SLOT_POLL_MAX_MS}. */
@@ -235,9 +236,13 @@ export class SharedBudget {
     this.#onLease = false;
     this.#lease = Math.max(0, this.#lease - cost);
     this.#leaseCounter += cost;
-    // Bounded: a view answers one of the latest requests, or is published without the correction.
-    if (this.#counters.size >= MAX_COUNTERS) this.#counters.delete(this.#counters.keys().next().value!);
-    this.#counters.set(seq, this.#leaseCounter);
+    // Kept for a server that describes its quota (for the first few requests before it has: their answers bring
+    // the first window's view), and bounded: a view answers one of the latest requests, or goes without the
+    // correction. A server that says nothing leaves a handful here, never looked up.
+    if (this.#publishedResetAt > 0 || this.#counters.size < FIRST_COUNTERS) {
+      if (this.#counters.size >= MAX_COUNTERS) this.#counters.delete(this.#counters.keys().next().value!);
+      this.#counters.set(seq, this.#leaseCounter);
+    }
     if (this.#leaseSlot !== undefined) {
       this.#held.push(this.#leaseSlot);
       this.#leaseSlot = undefined;
