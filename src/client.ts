@@ -323,6 +323,7 @@ class Client implements Ratewise {
       const idle = lane.empty && lane.budget.isIdle(now);
       if (idle && (over || now - lane.budget.lastUsedAt >= budgetIdleMs)) {
         this.#lanes.delete(key);
+        lane.budget.shared?.dispose();
         if (lane === this.#lastLane) this.#lastLane = undefined;
       } else if (!over) break;
     }

@@ -268,6 +268,12 @@ export class SharedBudget {
     });
   }
 
+  /** The budget is let go (evicted, idle): a grant it holds unused gives its slot back at once. */
+  dispose(): void {
+    this.#dropLease();
+    if (this.#toRelease.length > 0) this.#flush();
+  }
+
   #dropLease(): void {
     this.#lease = 0;
     if (this.#leaseSlot !== undefined) this.#toRelease.push(this.#leaseSlot);

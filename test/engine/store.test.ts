@@ -305,6 +305,25 @@ describe('shared concurrency', () => {
     expect(store.calls.flatMap((c) => c.request.slots!.release)).toContain(slot);
   });
 
+  it('gives back at once the slot of an unused grant when its budget is evicted', async () => {
+    const { rw, clock, store } = storeRig({ budgets, maxBudgets: 1 });
+    store.script = () => (store.calls.length === 1 ? { waitMs: 500, reason: 'rate' } : {});
+    const controller = new AbortController();
+    const call = track(rw.fetch(URL_A, { signal: controller.signal }));
+    await flush();
+    const slot = store.calls[0]!.request.slots!.take!;
+    controller.abort();
+    await advance(clock, 2000);
+    expect(call.state).toBe('rejected');
+    expect(store.calls).toHaveLength(1);
+    // Another budget takes the only place: the first is evicted, and the slot it held goes back with a call of its own.
+    await rw.fetch('https://b.test/');
+    expect(rw.stats().map((s) => s.key)).toEqual(['https://b.test']);
+    expect(
+      store.calls.find((c) => c.key === 'https://a.test' && c.request.slots?.release.includes(slot)),
+    ).toBeDefined();
+  });
+
   it('caps this client too, with or without a store', async () => {
     const { rw, server } = rig({ budgets: { '*': { sharedConcurrency: 1 } } }, () => 'hold');
     for (let i = 0; i < 3; i++) void rw.fetch(URL_A);
