@@ -261,7 +261,8 @@ describeEachEntryPoint('transport faults', (entry) => {
         for (const error of result.rejected) expectAborted(entry, error);
         expect(result.rejected).toHaveLength(CALLS);
         // A new budget sends one request until it hears back: the others waited in the queue and left it on abort.
-        expect(server.arrivals).toHaveLength(1);
+        // (At most one: on a loaded machine the abort may come before even that one has reached the server.)
+        expect(server.arrivals.length).toBeLessThanOrEqual(1);
         for (const signal of signals) expect(getEventListeners(signal, 'abort')).toHaveLength(0);
         await expectIdle(rw, clock);
       });
