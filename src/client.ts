@@ -301,7 +301,9 @@ class Client implements Ratewise {
           this.#scheduler.drain(lane);
         },
         pause: (until, ordered) => {
-          if (until <= budget.pausedUntil) return;
+          // The same pause heard again comes a few ms later by the round trip: not a new one (the store's own
+          // answer still holds this client until it ends).
+          if (until <= budget.pausedUntil + SAME_PAUSE_MS) return;
           budget.pause(until, ordered, false);
           this.#events.emit('paused', { key: budget.key, until, reason: 'shared', status: undefined });
         },
@@ -363,6 +365,9 @@ class Client implements Ratewise {
 }
 
 const NO_OPTIONS: ScheduleOptions = Object.freeze({});
+
+/** A shared pause ending within this many ms of the one in force is that one, heard again. */
+const SAME_PAUSE_MS = 100;
 
 /** Creates a ratewise client. Throws `TypeError` at once for invalid options. */
 export function createRatewise(options: RatewiseOptions = {}): Ratewise {

@@ -106,6 +106,23 @@ describe('a budget shared through a store', () => {
     expect(store.calls.every((c) => c.request.pause === undefined)).toBe(true);
   });
 
+  it('hears the same shared pause again a few ms later as that pause, not a new one, and still waits it out', async () => {
+    const { rw, clock, server, store, eventsOf } = storeRig();
+    const replies = [
+      { granted: 0, waitMs: 5000, reason: 'paused' as const, pausedForMs: 5000, orderedForMs: 5000 },
+      // The store's clock had the pause end 30 ms later than this client made of the first answer.
+      { granted: 0, waitMs: 30, reason: 'paused' as const, pausedForMs: 30, orderedForMs: 30 },
+    ];
+    store.script = () => replies[store.calls.length - 1] ?? {};
+    const call = track(rw.fetch(URL_A), clock);
+    await advance(clock, 5029);
+    expect(server.calls).toHaveLength(0);
+    await advance(clock, 1);
+    expect(call.state).toBe('fulfilled');
+    expect(server.sentAt).toEqual([T0 + 5030]);
+    expect(eventsOf('paused')).toHaveLength(1);
+  });
+
   it('publishes a pause the server ordered, with the instant it named apart from the jitter', async () => {
     const { rw, clock, store } = storeRig({}, (call) => (call.index === 0 ? tooMany(10) : ok()));
     store.script = () => ({});
