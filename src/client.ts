@@ -31,6 +31,11 @@ export interface BudgetStats {
   /** What the server said last, undefined before it said anything. */
   readonly server: ServerView | undefined;
   readonly counters: Readonly<BudgetCounters>;
+  /**
+   * With a `store`: `'store'` while the budget is shared through it, `'local'` while it runs on its local limits
+   * because the store fails. Undefined for a budget that is not shared.
+   */
+  readonly shared: 'store' | 'local' | undefined;
 }
 
 /** What `rw.request` needs to know of a request an adapter sends. */
@@ -346,6 +351,7 @@ class Client implements Ratewise {
       pausedUntil: budget.pausedUntil > now ? budget.pausedUntil : undefined,
       server: budget.server,
       counters: { ...budget.counters },
+      shared: budget.shared?.mode,
     }));
   }
 

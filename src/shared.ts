@@ -227,6 +227,11 @@ export class SharedBudget {
     return Infinity;
   }
 
+  /** Whether decisions go through the store, or are local while it fails (`storeFallback: 'local'`). */
+  get mode(): 'store' | 'local' {
+    return this.link.down && this.link.fallback === 'local' ? 'local' : 'store';
+  }
+
   /** The request `seq` (in the budget's send order) of `cost` was sent when `readyAt` said so. */
   take(cost: number, seq: number): void {
     if (!this.#onLease) {

@@ -166,6 +166,7 @@ describe('when the store fails', () => {
     expect(eventsOf('storeError')).toHaveLength(1);
     expect(eventsOf('storeError')[0]).toMatchObject({ store: 'scripted', fallback: 'local' });
     expect(String(eventsOf('storeError')[0]!.error)).toMatch(/did not answer within 200 ms/);
+    expect(rw.stats()[0]!.shared).toBe('local');
     // Local from here: no store call until the retry is due (1 s after the failure).
     for (let i = 0; i < 5; i++) await rw.fetch(URL_A);
     expect(store.calls).toHaveLength(1);
@@ -179,6 +180,7 @@ describe('when the store fails', () => {
     store.calls[1]!.answer();
     await flush();
     expect(eventsOf('storeRecovered')).toEqual([{ store: 'scripted', downMs: 1000 }]);
+    expect(rw.stats()[0]!.shared).toBe('store');
     // Shared again: the next request waits for a grant.
     const after = track(rw.fetch(URL_A));
     await flush();
@@ -359,6 +361,7 @@ describe('which budgets are shared', () => {
     store.script = () => ({});
     await rw.schedule(() => 1, { key: 'free' });
     expect(store.calls).toHaveLength(0);
+    expect(rw.stats()[0]!.shared).toBeUndefined();
     await rw.schedule(() => 1, { key: 'limited' });
     expect(store.calls.map((c) => c.key)).toEqual(['limited']);
   });
