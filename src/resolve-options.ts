@@ -91,6 +91,8 @@ const positiveOrInfinity = (v: unknown, name: string, fallback: number): number 
   number(v, name, fallback, (n) => n > 0 && (Number.isInteger(n) || n === Infinity), 'a positive integer or Infinity');
 const durationMs = (v: unknown, name: string, fallback: number): number =>
   number(v, name, fallback, (n) => n >= 0, 'a non-negative number of milliseconds');
+const positiveDurationMs = (v: unknown, name: string, fallback: number): number =>
+  number(v, name, fallback, (n) => n > 0 && n < Infinity, 'a positive finite number of milliseconds');
 const fraction = (v: unknown, name: string, fallback: number): number =>
   number(v, name, fallback, (n) => n >= 0 && n <= 1, 'a number from 0 to 1');
 
@@ -127,13 +129,7 @@ function resolveBudget(pattern: string, value: unknown): ResolvedBudget {
     concurrency: Math.min(positiveOrInfinity(o.concurrency, `${name}.concurrency`, Infinity), shared ?? Infinity),
     maxQueue: positiveOrInfinity(o.maxQueue, `${name}.maxQueue`, Infinity),
     sharedConcurrency: shared,
-    sharedLeaseMs: number(
-      o.sharedLeaseMs,
-      `${name}.sharedLeaseMs`,
-      60_000,
-      (n) => n > 0 && Number.isFinite(n),
-      'a positive finite number of milliseconds',
-    ),
+    sharedLeaseMs: positiveDurationMs(o.sharedLeaseMs, `${name}.sharedLeaseMs`, 60_000),
   });
 }
 
@@ -271,13 +267,7 @@ function resolveLoopGuard(value: unknown): ResolvedOptions['loopGuard'] {
   if (mode !== 'warn' && mode !== 'throw') throw invalidOption('loopGuard.mode', '"warn" or "throw"', mode);
   return Object.freeze({
     limit: positiveOrInfinity(o.limit, 'loopGuard.limit', 100),
-    windowMs: number(
-      o.windowMs,
-      'loopGuard.windowMs',
-      10_000,
-      (n) => n > 0 && Number.isFinite(n),
-      'a positive number of milliseconds',
-    ),
+    windowMs: positiveDurationMs(o.windowMs, 'loopGuard.windowMs', 10_000),
     mode,
   });
 }
@@ -322,13 +312,7 @@ export function resolveOptions(options: RatewiseOptions = {}): ResolvedOptions {
   const storeFallback: unknown = o.storeFallback ?? 'local';
   if (storeFallback !== 'local' && storeFallback !== 'fail')
     throw invalidOption('storeFallback', '"local" or "fail"', storeFallback);
-  const storeTimeout = number(
-    o.storeTimeout,
-    'storeTimeout',
-    250,
-    (n) => n > 0 && n < Infinity,
-    'a positive finite number of milliseconds',
-  );
+  const storeTimeout = positiveDurationMs(o.storeTimeout, 'storeTimeout', 250);
   // The global fetch is looked up at each call, so that a fetch installed later (a polyfill, a test mock) is used.
   const fetchFn: typeof globalThis.fetch = o.fetch ?? ((input, init) => globalThis.fetch(input, init));
   return Object.freeze({

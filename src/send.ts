@@ -93,10 +93,11 @@ export async function send<R>(ctx: SendContext, call: Call, transport: Transport
   const idempotent = retry.methods.has(request.method) || request.hasIdempotencyKey;
   budget.retryBudget?.recordRequest(started);
   let errorRetries = 0;
-  const safe = (error: unknown): unknown =>
-    error === undefined || transport.safeError === undefined ? error : transport.safeError(error);
   let rateLimitRetries = 0;
   let previousDelayMs: number | undefined;
+  /** An attempt's error as events and ratewise's errors carry it (see `Transport.safeError`). */
+  const safe = (error: unknown): unknown =>
+    error === undefined || transport.safeError === undefined ? error : transport.safeError(error);
   const waiter: Turn = { front: false, notBefore: 0, deadline, maxWaitMs, maxPauseMs: retry.maxRetryAfter };
   /** Pauses the budget until `until`; `ordered` is the server's own instant, before any jitter (for the cap). */
   const pauseBudget = (

@@ -1,7 +1,8 @@
 // `rw.schedule()`: arbitrary tasks under a budget. Built for the hot path: a task that may run now runs at once
 // with two promises and no waiter; a task that must wait is one small object in the queue.
-import { ClosedError, QueueFullError, RateLimitError, StoreUnavailableError } from './errors.js';
+import { RateLimitError } from './errors.js';
 import type { Failure, Lane, Scheduler, Waiter } from './scheduler.js';
+import { refusalError } from './turn.js';
 
 /** What a task needs from its client. */
 export interface TaskHost {
@@ -127,13 +128,9 @@ export class TaskTurn<T> implements Waiter {
     handlers(undefined, this.lane).host.settled();
     const { key } = this.lane.budget;
     const url = `task ${JSON.stringify(key)}`;
-    if (failure.kind === 'closed') this.reject(new ClosedError({ method: 'TASK', url, when: 'pending' }));
-    else if (failure.kind === 'queueFull') {
-      this.reject(new QueueFullError({ key, maxQueue: failure.maxQueue, method: 'TASK', url }));
-    } else if (failure.kind === 'aborted') this.reject(failure.reason);
-    else if (failure.kind === 'store') {
-      const { store, error: cause } = failure;
-      this.reject(new StoreUnavailableError({ store, key, method: 'TASK', url, cause }));
+    if (failure.kind === 'aborted') this.reject(failure.reason);
+    else if (failure.kind !== 'deadline' && failure.kind !== 'paused') {
+      this.reject(refusalError(failure, key, 'TASK', url));
     } else {
       const { retryAt } = failure;
       const waitMs = Math.max(0, retryAt - (this.deadline - this.maxWaitMs));

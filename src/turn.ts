@@ -1,7 +1,22 @@
 // Waiting for a turn in a lane: the promise side of the scheduler, and the typed errors a refused wait becomes.
-import { ClosedError, QueueFullError, RateLimitError, StoreUnavailableError } from './errors.js';
+import { ClosedError, QueueFullError, RateLimitError, StoreUnavailableError, type RatewiseError } from './errors.js';
 import type { Failure, Lane, Waiter } from './scheduler.js';
 import type { SendContext } from './send.js';
+
+/** A refusal that is neither the caller's abort nor a wait too long: each is the same error for a request or a task. */
+export type Refusal = Extract<Failure, { kind: 'closed' | 'queueFull' | 'store' }>;
+
+/** The error a refused wait becomes; `url` is already sanitised (a task's is its key). */
+export function refusalError(failure: Refusal, key: string, method: string, url: string): RatewiseError {
+  switch (failure.kind) {
+    case 'closed':
+      return new ClosedError({ method, url, when: 'pending' });
+    case 'queueFull':
+      return new QueueFullError({ key, maxQueue: failure.maxQueue, method, url });
+    case 'store':
+      return new StoreUnavailableError({ store: failure.store, key, method, url, cause: failure.error });
+  }
+}
 
 /** What a wait for a turn needs to know of its request. */
 export interface TurnRequest {
@@ -41,12 +56,8 @@ export function acquire(ctx: SendContext, t: TurnRequest, waiter: Turn): Promise
       // Abort means the caller's own reason, whatever it is (STYLE rule 8).
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
       if (failure.kind === 'aborted') reject(failure.reason);
-      else if (failure.kind === 'closed') reject(new ClosedError({ method, url: safeUrl, when: 'pending' }));
-      else if (failure.kind === 'store') {
-        const { store, error: cause } = failure;
-        reject(new StoreUnavailableError({ store, key: lane.budget.key, method, url: safeUrl, cause }));
-      } else if (failure.kind === 'queueFull') {
-        reject(new QueueFullError({ key: lane.budget.key, maxQueue: failure.maxQueue, method, url: safeUrl }));
+      else if (failure.kind !== 'deadline' && failure.kind !== 'paused') {
+        reject(refusalError(failure, lane.budget.key, method, safeUrl));
       } else {
         const now = ctx.options.clock.now();
         const paused = failure.kind === 'paused';
