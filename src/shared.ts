@@ -70,37 +70,31 @@ export class StoreLink {
   call(key: string, request: StoreRequest): Promise<StoreReply> {
     return new Promise<StoreReply>((resolve, reject) => {
       let settled = false;
-      const timer = this.clock.setTimeout(() => {
+      const fail = (error: unknown): void => {
         if (settled) return;
         settled = true;
-        const error = new Error(`ratewise: the ${this.store.name} store did not answer within ${this.timeoutMs} ms`);
+        this.clock.clearTimeout(timer);
         this.#failed(error);
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the store's own error
         reject(error);
+      };
+      const timer = this.clock.setTimeout(() => {
+        fail(new Error(`ratewise: the ${this.store.name} store did not answer within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
       let reply: Promise<StoreReply>;
       try {
         reply = Promise.resolve(this.store.sync(key, request));
       } catch (error) {
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the store's own error
-        reply = Promise.reject(error);
+        fail(error);
+        return;
       }
-      reply.then(
-        (value) => {
-          if (settled) return;
-          settled = true;
-          this.clock.clearTimeout(timer);
-          this.#succeeded();
-          resolve(value);
-        },
-        (error: unknown) => {
-          if (settled) return;
-          settled = true;
-          this.clock.clearTimeout(timer);
-          this.#failed(error);
-          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the store's own error
-          reject(error);
-        },
-      );
+      reply.then((value) => {
+        if (settled) return;
+        settled = true;
+        this.clock.clearTimeout(timer);
+        this.#succeeded();
+        resolve(value);
+      }, fail);
     });
   }
 
@@ -287,11 +281,16 @@ export class SharedBudget {
 
   /** Tells the other clients of a pause this one was ordered. */
   publishPause(until: number, ordered: number): void {
-    const p = this.#pause;
-    this.#pause = { until: Math.max(until, p?.until ?? 0), ordered: Math.max(ordered, p?.ordered ?? 0) };
+    this.#keepPause({ until, ordered });
     // Whatever this client holds was reserved before the pause: not to be used after it.
     this.#dropLease();
     this.#flush();
+  }
+
+  /** A pause to publish, merged with one waiting already: the later end of each wins. */
+  #keepPause(pause: { until: number; ordered: number }): void {
+    const p = this.#pause;
+    this.#pause = { until: Math.max(pause.until, p?.until ?? 0), ordered: Math.max(pause.ordered, p?.ordered ?? 0) };
   }
 
   /**
@@ -306,8 +305,13 @@ export class SharedBudget {
       counter === undefined
         ? { remaining: Math.max(0, remaining - othersInFlight), resetAt }
         : { remaining, resetAt, counter };
-    const newWindow = resetAt > this.#publishedResetAt + SAME_WINDOW_MS;
-    if (remaining <= 0 || newWindow) this.#flush();
+    if (this.#viewUrgent()) this.#flush();
+  }
+
+  /** Whether the view waiting to be published should go at once: the quota is spent, or a new window has begun. */
+  #viewUrgent(): boolean {
+    const view = this.#view;
+    return view !== undefined && (view.remaining <= 0 || view.resetAt > this.#publishedResetAt + SAME_WINDOW_MS);
   }
 
   /** The reset of the last view published: a later one (beyond the senders' rounding) is a new window. */
@@ -349,7 +353,7 @@ export class SharedBudget {
       (error: unknown) => {
         this.#asking = false;
         // Not published: keep the pause and the slots for the next call (slots also expire by themselves).
-        if (pause && !this.#pause) this.#pause = pause;
+        if (pause) this.#keepPause(pause);
         this.#toRelease.push(...release);
         if (this.link.fallback === 'fail' && want > 0) this.hooks.fail(error);
         this.hooks.wake();
@@ -381,14 +385,7 @@ export class SharedBudget {
       }
     }
     // Something to publish came in meanwhile.
-    const view = this.#view;
-    if (
-      this.#pause !== undefined ||
-      this.#toRelease.length > 0 ||
-      (view !== undefined && (view.remaining <= 0 || view.resetAt > this.#publishedResetAt + SAME_WINDOW_MS))
-    ) {
-      this.#flush();
-    }
+    if (this.#pause !== undefined || this.#toRelease.length > 0 || this.#viewUrgent()) this.#flush();
     this.hooks.wake();
   }
 }
