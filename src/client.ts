@@ -1,20 +1,20 @@
 // `createRatewise()`: one client instance owns its budgets, their queues and timers, its events and its options.
-import { Budget, type BudgetCounters, type ServerView } from './budget.js';
+import { Budget, type BudgetCounters, type ServerView } from './engine/budget.js';
 import { ClosedError, invalidOption, LoopDetectedError } from './errors.js';
-import { createFingerprint } from './fingerprint.js';
+import { createFingerprint } from './http/fingerprint.js';
 import { Emitter, type RatewiseEvents } from './events.js';
-import { LoopGuard } from './loop-guard.js';
+import { LoopGuard } from './http/loop-guard.js';
 import type { RatewiseOptions, RequestOptions } from './options.js';
-import { redactUrl, scrubUserinfo } from './redact.js';
-import { originOf, prepareRequest, type RatewiseRequestInit } from './request.js';
-import { budgetFor, resolveOptions, type ResolvedOptions } from './resolve-options.js';
-import { RetryBudget } from './retry-budget.js';
-import { Lane, Scheduler } from './scheduler.js';
-import { fetchTransport } from './fetch-transport.js';
-import { checkRequestOptions } from './request-options.js';
-import { send, type SendContext, type Transport } from './send.js';
-import { SharedBudget, StoreLink } from './shared.js';
-import { queueTask, runTask, type TaskHost } from './tasks.js';
+import { redactUrl, scrubUserinfo } from './http/redact.js';
+import { originOf, prepareRequest, type RatewiseRequestInit } from './http/request.js';
+import { budgetFor, resolveOptions, type ResolvedOptions } from './config/resolve.js';
+import { RetryBudget } from './retry/retry-budget.js';
+import { Lane, Scheduler } from './engine/scheduler.js';
+import { fetchTransport } from './http/fetch-transport.js';
+import { checkRequestOptions } from './config/request-options.js';
+import { send, type SendContext, type Transport } from './engine/send.js';
+import { SharedBudget, StoreLink } from './engine/store-link.js';
+import { queueTask, runTask, type TaskHost } from './engine/tasks.js';
 
 /** One budget as `rw.stats()` reports it. */
 export interface BudgetStats {

@@ -1,7 +1,7 @@
 // Typed events: a minimal synchronous emitter and the payloads a ratewise client emits. Every URL in a payload is
 // already sanitised (credentials and query secrets stripped); every instant is epoch ms, every duration ms.
 import type { RateLimitInfo } from './headers/types.js';
-import type { GiveUpReason } from './retry.js';
+import type { GiveUpReason } from './retry/decision.js';
 
 type Listener<T> = (event: T) => void;
 

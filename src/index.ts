@@ -1,9 +1,14 @@
 // The public surface of ratewise: re-exports only.
 export { createRatewise } from './client.js';
 export type { AdapterRequest, BudgetStats, Ratewise, ScheduleOptions } from './client.js';
-export type { Transport } from './send.js';
+export type { Transport } from './engine/send.js';
 export type {
+  BackoffOptions,
   BudgetOptions,
+  Jitter,
+  JitterUpOptions,
+  RateObject,
+  RateSpec,
   LoopGuardOptions,
   RatewiseOptions,
   RequestDescriptor,
@@ -11,13 +16,11 @@ export type {
   RetryBudgetOptions,
   RetryOptions,
 } from './options.js';
-export type { RatewiseRequestInit } from './request.js';
-export type { BudgetCounters, ServerView, WaitReason } from './budget.js';
+export type { RatewiseRequestInit } from './http/request.js';
+export type { BudgetCounters, ServerView, WaitReason } from './engine/budget.js';
 export type { RatewiseEvents } from './events.js';
-export type { GiveUpReason } from './retry.js';
-export type { BackoffOptions, Jitter, JitterUpOptions } from './backoff.js';
+export type { GiveUpReason } from './retry/decision.js';
 export type { Clock, TimerHandle } from './clock.js';
-export type { RateObject, RateSpec } from './rate.js';
 export {
   ClosedError,
   isRatewiseError,
@@ -39,5 +42,5 @@ export type {
   RateLimitPolicy,
   RateLimitSource,
 } from './headers/index.js';
-export { redactUrl } from './redact.js';
-export { giveUpReason } from './send.js';
+export { redactUrl } from './http/redact.js';
+export { giveUpReason } from './engine/send.js';

@@ -1,8 +1,70 @@
 // The public options of ratewise, with their units and defaults. Validated once by `resolveOptions()`.
-import type { BackoffOptions, JitterUpOptions } from './backoff.js';
 import type { Clock } from './clock.js';
-import type { RateSpec } from './rate.js';
 import type { RatewiseStore } from './store/types.js';
+
+/** A rate as an object: `limit` units per `interval` milliseconds. */
+export interface RateObject {
+  /** Units (requests, or cost units) allowed per interval. A positive finite number. */
+  readonly limit: number;
+  /** The interval, in ms. A positive finite number. */
+  readonly interval: number;
+}
+
+/**
+ * A rate, or several enforced at once (like flask-limiter's `default_limits=["200 per day", "50 per hour"]`).
+ *
+ * Strings: `"10/s"`, `"10/sec"`, `"5000/hour"`, `"100/5m"`, `"100/2.5s"`, `"200 per day"`, `"10 per 2 minutes"`.
+ * Units, case-insensitive, singular or plural: `ms`/`msec`/`millisecond`, `s`/`sec`/`second`,
+ * `m`/`min`/`minute`, `h`/`hr`/`hour`, `d`/`day`. One string may hold several rates separated by `;`, `,` or `|`.
+ */
+export type RateSpec = string | RateObject | readonly (string | RateObject)[];
+
+/**
+ * How a computed delay is spread (see the AWS Architecture Blog, "Exponential Backoff And Jitter"):
+ * - `'none'`: exactly the exponential delay;
+ * - `'full'`: uniform in [0, exponential];
+ * - `'equal'`: uniform in [exponential / 2, exponential];
+ * - `'decorrelated'`: uniform in [base, 3 × previous delay], capped; ignores the attempt number.
+ */
+export type Jitter = 'none' | 'full' | 'equal' | 'decorrelated';
+
+/** How computed retry delays grow and spread (`retry.backoff`). */
+export interface BackoffOptions {
+  /**
+   * The delay before the first retry, before jitter, in ms.
+   * @default 500
+   */
+  readonly baseMs?: number;
+  /**
+   * Cap on every computed delay, in ms. Server-given waits are not computed here and have their own cap.
+   * @default 30_000
+   */
+  readonly maxMs?: number;
+  /**
+   * How much the delay grows with each attempt.
+   * @default 2
+   */
+  readonly factor?: number;
+  /**
+   * How the delay is randomised.
+   * @default 'full'
+   */
+  readonly jitter?: Jitter;
+}
+
+/** The upward-only jitter added to a server-given wait (`retry.serverJitter`), so that many clients do not return at once. */
+export interface JitterUpOptions {
+  /**
+   * Largest extra wait as a fraction of the server's wait (0.1 adds up to 10 %).
+   * @default 0.1
+   */
+  readonly ratio?: number;
+  /**
+   * Largest extra wait, in ms, whatever the ratio gives.
+   * @default 1000
+   */
+  readonly maxExtraMs?: number;
+}
 
 /** The local limits of one budget (one host, or one key). */
 export interface BudgetOptions {

@@ -15,7 +15,7 @@ import {
   type InternalAxiosRequestConfig,
 } from 'axios';
 import type { Ratewise, RequestOptions, Transport } from '../index.js';
-import { randomKey } from '../request.js';
+import { randomKey } from '../http/seam.js';
 
 declare module 'axios' {
   interface AxiosRequestConfig {

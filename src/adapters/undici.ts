@@ -1,8 +1,7 @@
 // `ratewise/undici`: an undici dispatcher over the engine, so Node's global `fetch` (and every SDK that uses it) is
 // throttled. Each attempt goes through the dispatcher underneath; its head is held until the engine settles on it.
 import { Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
-import type { Ratewise } from '../client.js';
-import type { Transport } from '../send.js';
+import type { Ratewise, Transport } from '../index.js';
 import {
   Attempt,
   headerRecord,

@@ -1,9 +1,10 @@
 // Fixtures of the retry-decision tests: a fixed arrival instant, resolved retry options built field by field, and
 // contexts with every input explicit, so each test states only what it varies.
-import { BACKOFF_DEFAULTS, JITTER_UP_DEFAULTS, type BackoffOptions } from '../../src/backoff.js';
+import type { BackoffOptions } from '../../src/options.js';
+import { BACKOFF_DEFAULTS, JITTER_UP_DEFAULTS } from '../../src/retry/backoff.js';
 import type { RateLimitInfo } from '../../src/headers/types.js';
-import type { ResolvedRetry } from '../../src/resolve-options.js';
-import type { AttemptOutcome, RetryContext } from '../../src/retry.js';
+import type { RetryPolicy as ResolvedRetry } from '../../src/retry/decision.js';
+import type { AttemptOutcome, RetryContext } from '../../src/retry/decision.js';
 
 /** When every outcome in these tests arrives: Wed, 01 Oct 2025 12:00:00 GMT. */
 export const NOW = Date.UTC(2025, 9, 1, 12, 0, 0);

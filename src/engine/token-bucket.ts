@@ -10,7 +10,7 @@
  *
  * A cost of 0 is always admitted, debt or not. A clock that steps backwards refills nothing until it passes `updatedAt` again: waits only ever get longer.
  */
-import type { Rate } from './rate.js';
+import type { BucketLimit, Rate } from '../config/rate.js';
 
 /** One bucket. Store it; pass it back with the next call. */
 export interface BucketState {
@@ -18,13 +18,6 @@ export interface BucketState {
   readonly tokens: number;
   /** Epoch ms the token count refers to. */
   readonly updatedAt: number;
-}
-
-/** One rate of a multi-rate bucket and its burst. */
-export interface BucketLimit {
-  readonly rate: Rate;
-  /** Most tokens the bucket holds: the largest burst, in cost units. Positive. */
-  readonly capacity: number;
 }
 
 /** The outcome of a take: admitted with the new state, or refused with the exact wait. Both carry the refilled state. */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { INVALID_URL, isSecretParam, redactUrl } from '../src/redact.js';
+import { INVALID_URL, isSecretParam, redactUrl } from '../../src/http/redact.js';
 
 describe('redactUrl', () => {
   it('leaves a URL without secrets as it is', () => {
@@ -120,7 +120,7 @@ describe('isSecretParam', () => {
 
 describe('scrubUserinfo', () => {
   it("removes a URL's password from an error that quotes the URL, keeping the error itself", async () => {
-    const { createRatewise } = await import('../src/index.js');
+    const { createRatewise } = await import('../../src/index.js');
     const rw = createRatewise();
     const error: unknown = await rw.fetch('http://alice:hunter2@127.0.0.1:9/x').then(
       () => undefined,

@@ -3,52 +3,7 @@
  * `Math.random` in production and a scripted function in tests. Results are whole milliseconds.
  */
 
-/**
- * How a computed delay is spread (see the AWS Architecture Blog, "Exponential Backoff And Jitter"):
- * - `'none'`: exactly the exponential delay;
- * - `'full'`: uniform in [0, exponential];
- * - `'equal'`: uniform in [exponential / 2, exponential];
- * - `'decorrelated'`: uniform in [base, 3 × previous delay], capped; ignores the attempt number.
- */
-export type Jitter = 'none' | 'full' | 'equal' | 'decorrelated';
-
-/** Options of {@link backoffDelay}. Validated by the caller: finite, `baseMs >= 0`, `maxMs >= 0`, `factor >= 1`. */
-export interface BackoffOptions {
-  /**
-   * The delay before the first retry, before jitter, in ms.
-   * @default 500
-   */
-  readonly baseMs?: number;
-  /**
-   * Cap on every computed delay, in ms. Server-given waits are not computed here and have their own cap.
-   * @default 30_000
-   */
-  readonly maxMs?: number;
-  /**
-   * How much the delay grows with each attempt.
-   * @default 2
-   */
-  readonly factor?: number;
-  /**
-   * How the delay is randomised.
-   * @default 'full'
-   */
-  readonly jitter?: Jitter;
-}
-
-/** Options of {@link jitterUp}. */
-export interface JitterUpOptions {
-  /**
-   * Largest extra wait as a fraction of the server's wait (0.1 adds up to 10 %).
-   * @default 0.1
-   */
-  readonly ratio?: number;
-  /**
-   * Largest extra wait, in ms, whatever the ratio gives.
-   * @default 1000
-   */
-  readonly maxExtraMs?: number;
-}
+import type { BackoffOptions, JitterUpOptions } from '../options.js';
 
 /** The defaults of {@link BackoffOptions}. */
 export const BACKOFF_DEFAULTS: Readonly<Required<BackoffOptions>> = Object.freeze({

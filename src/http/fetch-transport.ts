@@ -1,5 +1,5 @@
 // `fetch` as a transport: what `rw.fetch` sends each attempt with.
-import type { Transport } from './send.js';
+import type { Transport } from '../engine/send.js';
 
 /**
  * `fetch` as a transport: the entry point of `rw.fetch`. `onHiddenThrottle` hears of a cross-origin 429 whose

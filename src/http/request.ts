@@ -1,6 +1,7 @@
 // Turns a fetch call's arguments into what the engine needs: method, URL, budget host, whether it may be retried,
 // and a way to send it again. No policy here.
-import type { RequestOptions } from './options.js';
+import type { RequestOptions } from '../options.js';
+import { randomKey } from '../random-key.js';
 
 /** A fetch init that may carry ratewise's per-request options. */
 export type RatewiseRequestInit = RequestInit & { readonly ratewise?: RequestOptions };
@@ -24,17 +25,6 @@ function isReplayableBody(body: unknown): boolean {
   if (typeof Blob !== 'undefined' && body instanceof Blob) return true;
   if (typeof FormData !== 'undefined' && body instanceof FormData) return true;
   return false; // a ReadableStream or an async iterable is read once
-}
-
-/** A random UUID v4. `crypto.randomUUID` exists only in secure browser contexts; `getRandomValues` everywhere. */
-export function randomKey(): string {
-  const { crypto } = globalThis;
-  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  bytes[6] = (bytes[6]! & 0x0f) | 0x40;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /**

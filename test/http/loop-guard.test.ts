@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LoopGuard } from '../src/loop-guard.js';
+import { LoopGuard } from '../../src/http/loop-guard.js';
 
 const T0 = Date.UTC(2025, 9, 1, 12, 0, 0);
 const KEY = 'GET https://api.example.com/items';

@@ -1,7 +1,7 @@
 // The queue of each budget and the one timer that wakes it. A request waits until its budget is ready (a
 // concurrency slot, tokens, no pause, server pace), in priority order; aborts, deadlines and close end the wait.
 import type { Budget, WaitReason } from './budget.js';
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
 import { PriorityQueue, type QueueEntry } from './queue.js';
 
 /** One request waiting for its turn. */

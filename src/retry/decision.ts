@@ -1,8 +1,21 @@
 // The retry decision: a pure function of what happened and what was already spent. It never waits and never
 // throws; the caller (the client's attempt loop) acts on the decision, owns the timers and emits the events.
 import { backoffDelay, jitterUp } from './backoff.js';
-import type { RateLimitInfo } from './headers/types.js';
-import type { ResolvedRetry } from './resolve-options.js';
+import type { RateLimitInfo } from '../headers/types.js';
+import type { BackoffOptions, JitterUpOptions } from '../options.js';
+import { isNetworkError } from './network-error.js';
+
+/** The retry options a decision follows: the client's, with a request's own overrides applied. */
+export interface RetryPolicy {
+  readonly limit: number;
+  readonly rateLimitLimit: number;
+  readonly maxRetryAfter: number;
+  readonly statuses: ReadonlySet<number>;
+  readonly methods: ReadonlySet<string>;
+  readonly backoff: Required<BackoffOptions>;
+  readonly serverJitter: Required<JitterUpOptions>;
+  readonly budget: { readonly ratio: number; readonly minPerSecond: number; readonly windowMs: number } | undefined;
+}
 
 /** Why a failed attempt is not retried. */
 export type GiveUpReason =
@@ -49,7 +62,7 @@ export interface RetryContext {
   readonly previousDelayMs: number | undefined;
   /** Epoch ms the call must not wait past (its `maxWait`); `Infinity` when none. */
   readonly deadline: number;
-  readonly options: ResolvedRetry;
+  readonly options: RetryPolicy;
   /** Uniform in [0, 1). */
   readonly random: () => number;
 }
@@ -183,68 +196,4 @@ function giveUp(reason: GiveUp['reason'], wait?: { readonly retryAt?: number; re
   return wait.retryAt === undefined
     ? { retry: false, reason, waitMs: wait.waitMs }
     : { retry: false, reason, retryAt: wait.retryAt, waitMs: wait.waitMs };
-}
-
-/** System and library codes of a connection that failed or broke: the request may not have reached the server. */
-const NETWORK_CODES: ReadonlySet<string> = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EHOSTUNREACH',
-  'EHOSTDOWN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'ERR_NETWORK', // axios in browsers (XMLHttpRequest onerror)
-]);
-
-/** Messages of the `TypeError` a browser fetch (or polyfill) rejects with when the network fails. */
-const BROWSER_MESSAGES: ReadonlySet<string> = new Set([
-  'Failed to fetch', // Chromium
-  'network error', // Chromium, body read
-  'NetworkError when attempting to fetch resource.', // Firefox
-  'The Internet connection appears to be offline.', // Safari 16
-  'Load failed', // Safari 17+
-  'Network request failed', // whatwg-fetch, cross-fetch, React Native
-]);
-
-/** Messages of undici's `TypeError`, whose `cause` says what happened (`'bad port'` and the like are not network). */
-const UNDICI_MESSAGES: ReadonlySet<string> = new Set(['fetch failed', 'terminated']);
-
-/**
- * Whether `error` is a network failure worth retrying: undici's `TypeError('fetch failed')` (or `'terminated'`) whose
- * `cause` chain carries a connection code (`ECONNRESET`, `ENOTFOUND`, `UND_ERR_SOCKET`, …), a browser fetch's
- * `TypeError` (`'Failed to fetch'`, …), or any error (axios, got, node:http) whose own `code` is such a code.
- * Never an abort or timeout `DOMException`, an axios cancel or timeout (`ERR_CANCELED`, `ECONNABORTED`), an error
- * carrying an HTTP response, or a programming error.
- */
-export function isNetworkError(error: unknown): boolean {
-  if (!isObject(error)) return false;
-  const { name, message } = error;
-  if (name === 'AbortError' || name === 'TimeoutError' || isObject(error.response)) return false;
-  if (name === 'TypeError' && typeof message === 'string') {
-    if (UNDICI_MESSAGES.has(message)) return error.cause === undefined || hasNetworkCode(error.cause, 0);
-    // Safari's message is generic enough to be a programming error too; its network errors have no stack.
-    if (message === 'Load failed') return error.stack === undefined;
-    if (BROWSER_MESSAGES.has(message)) return true;
-  }
-  return typeof error.code === 'string' && NETWORK_CODES.has(error.code);
-}
-
-/** Looks for a network code in `error`, its `cause` chain and `AggregateError.errors` (Happy Eyeballs), bounded. */
-function hasNetworkCode(error: unknown, depth: number): boolean {
-  if (!isObject(error) || depth > 4) return false;
-  if (typeof error.code === 'string' && NETWORK_CODES.has(error.code)) return true;
-  if (Array.isArray(error.errors) && error.errors.some((inner) => hasNetworkCode(inner, depth + 1))) return true;
-  return hasNetworkCode(error.cause, depth + 1);
-}
-
-function isObject(value: unknown): value is Readonly<Record<string, unknown>> {
-  return typeof value === 'object' && value !== null;
 }

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseRate, type RateSpec } from '../src/rate.js';
+import { parseRate } from '../../src/config/rate.js';
+import type { RateSpec } from '../../src/options.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;

@@ -1,11 +1,11 @@
 // Sharing budgets through a store (Redis): the client's link to it (timeouts, outages, recovery) and, per budget,
 // the tokens reserved in it. A budget asks the store only when it is otherwise ready to send, and asks for a small
 // batch when several requests wait, so that a request costs at most one store round trip, and usually less.
-import type { WaitReason } from './budget.js';
-import type { Clock } from './clock.js';
-import { randomKey } from './request.js';
-import type { ResolvedBudget } from './resolve-options.js';
-import type { RatewiseStore, StoreLimit, StoreReply, StoreRequest } from './store/types.js';
+import type { BudgetStoreSide, WaitReason } from './budget.js';
+import type { Clock } from '../clock.js';
+import { randomKey } from '../random-key.js';
+import type { ResolvedBudget } from '../config/resolve.js';
+import type { RatewiseStore, StoreLimit, StoreReply, StoreRequest } from '../store/types.js';
 
 /** After a failure the store is asked again after this long, doubling up to {@link RETRY_MAX_MS}. */
 const RETRY_FIRST_MS = 1000;
@@ -131,7 +131,7 @@ export interface SharedHooks {
 }
 
 /** The store's side of one budget: tokens reserved in it, and the pause and server view to publish. */
-export class SharedBudget {
+export class SharedBudget implements BudgetStoreSide {
   /** Tokens reserved and not yet used, usable from `#leaseAt` until `#leaseUntil` (local epoch ms). */
   #lease = 0;
   #leaseAt = 0;

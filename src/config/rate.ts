@@ -1,21 +1,5 @@
-import { formatValue, invalidOption } from './errors.js';
-
-/** A rate as an object: `limit` units per `interval` milliseconds. */
-export interface RateObject {
-  /** Units (requests, or cost units) allowed per interval. A positive finite number. */
-  readonly limit: number;
-  /** The interval, in ms. A positive finite number. */
-  readonly interval: number;
-}
-
-/**
- * A rate, or several enforced at once (like flask-limiter's `default_limits=["200 per day", "50 per hour"]`).
- *
- * Strings: `"10/s"`, `"10/sec"`, `"5000/hour"`, `"100/5m"`, `"100/2.5s"`, `"200 per day"`, `"10 per 2 minutes"`.
- * Units, case-insensitive, singular or plural: `ms`/`msec`/`millisecond`, `s`/`sec`/`second`,
- * `m`/`min`/`minute`, `h`/`hr`/`hour`, `d`/`day`. One string may hold several rates separated by `;`, `,` or `|`.
- */
-export type RateSpec = string | RateObject | readonly (string | RateObject)[];
+import { formatValue, invalidOption } from '../errors.js';
+import type { RateSpec } from '../options.js';
 
 /** A normalised rate: `limit` units per `intervalMs`. Both positive and finite. */
 export interface Rate {
@@ -102,4 +86,11 @@ function isPositiveFinite(value: unknown): value is number {
 
 function freeze(limit: number, intervalMs: number): Rate {
   return Object.freeze({ limit, intervalMs });
+}
+
+/** One rate of a multi-rate bucket and its burst. */
+export interface BucketLimit {
+  readonly rate: Rate;
+  /** Most tokens the bucket holds: the largest burst, in cost units. Positive. */
+  readonly capacity: number;
 }

@@ -1,14 +1,36 @@
 // One budget's state: local buckets, concurrency, the server's pause and pace, counters. No timers, no I/O:
 // the scheduler asks it when the next request may go and tells it what was sent and what came back.
-import type { RateLimitInfo } from './headers/types.js';
-import type { ResolvedBudget } from './resolve-options.js';
-import type { RetryBudget } from './retry-budget.js';
-import type { SharedBudget } from './shared.js';
+import type { RateLimitInfo } from '../headers/types.js';
+import type { ResolvedBudget } from '../config/resolve.js';
+import type { RetryBudget } from '../retry/retry-budget.js';
 import { observe, readyAt, spend, type ServerPace } from './server-pace.js';
 import { fullBuckets, msUntilAll, refillAll, tryTakeAll, type BucketState } from './token-bucket.js';
 
 /** Why a request cannot go yet. */
 export type WaitReason = 'paused' | 'rate' | 'server' | 'concurrency';
+
+/**
+ * What a budget needs of its store side when budgets are shared (`SharedBudget` in store-link.ts): owned here, so
+ * that the budget does not depend on how the store is reached.
+ */
+export interface BudgetStoreSide {
+  /** Why the last `readyAt` past `now` must wait. */
+  readonly reason: WaitReason;
+  /** `'store'` while shared, `'local'` while the store fails. */
+  readonly mode: 'store' | 'local';
+  /** The instant a request of `cost` may go as far as the store is concerned (`now` or earlier: now). */
+  readyAt(cost: number, now: number): number;
+  /** A request of `cost` numbered `seq` is being sent. */
+  take(cost: number, seq: number): void;
+  /** A request in flight ended. */
+  release(): void;
+  /** The server's view from the answer to request `seq`, for the other clients. */
+  noteView(remaining: number, resetAt: number, seq: number, othersInFlight: number): void;
+  /** A pause this client ordered, for the other clients. */
+  publishPause(until: number, ordered: number): void;
+  /** The budget is gone: give back whatever is held. */
+  dispose(): void;
+}
 
 /** When the next request may go: `at <= now` means now; `at === Infinity` means when a request in flight ends. */
 export interface Readiness {
@@ -44,7 +66,7 @@ export class Budget {
   readonly counters: BudgetCounters = { sent: 0, waited: 0, rateLimited: 0, retries: 0, giveUps: 0 };
   inFlight = 0;
   /** The budget's store side, when the client shares budgets (`store`); set once, by {@link share}. */
-  shared: SharedBudget | undefined = undefined;
+  shared: BudgetStoreSide | undefined = undefined;
   /** Epoch ms before which nothing is sent (the server's Retry-After, or a backoff after a bare 429). */
   pausedUntil = 0;
   /** The instant the server named for the pause, without jitter (no later than `pausedUntil`). */
@@ -191,7 +213,7 @@ export class Budget {
   }
 
   /** Shares the budget through a store: from now on the store has the last word on every request. */
-  share(shared: SharedBudget): void {
+  share(shared: BudgetStoreSide): void {
     this.shared = shared;
     this.#plain = false;
   }

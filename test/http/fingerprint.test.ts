@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createFingerprint } from '../src/fingerprint.js';
-import { createRatewise } from '../src/index.js';
+import { createFingerprint } from '../../src/http/fingerprint.js';
+import { createRatewise } from '../../src/index.js';
 
 describe('fingerprint', () => {
   it('gives the same fingerprint for the same secret within one client', () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Rate } from '../src/rate.js';
+import type { BucketLimit, Rate } from '../../src/config/rate.js';
 import {
   fullBucket,
   fullBuckets,
@@ -10,9 +10,8 @@ import {
   refillAll,
   tryTake,
   tryTakeAll,
-  type BucketLimit,
   type BucketState,
-} from '../src/token-bucket.js';
+} from '../../src/engine/token-bucket.js';
 
 const perSecond = (limit: number): Rate => ({ limit, intervalMs: 1000 });
 

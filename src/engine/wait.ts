@@ -1,7 +1,8 @@
 // Waiting for a turn in a lane: the promise side of the scheduler, and the typed errors a refused wait becomes.
-import { ClosedError, QueueFullError, RateLimitError, StoreUnavailableError, type RatewiseError } from './errors.js';
-import type { Failure, Lane, Waiter } from './scheduler.js';
-import type { SendContext } from './send.js';
+import { ClosedError, QueueFullError, RateLimitError, StoreUnavailableError, type RatewiseError } from '../errors.js';
+import type { Failure, Lane, Scheduler, Waiter } from './scheduler.js';
+import type { Clock } from '../clock.js';
+import type { Emitter, RatewiseEvents } from '../events.js';
 
 /** A refusal that is neither the caller's abort nor a wait too long: each is the same error for a request or a task. */
 export type Refusal = Extract<Failure, { kind: 'closed' | 'queueFull' | 'store' }>;
@@ -16,6 +17,14 @@ export function refusalError(failure: Refusal, key: string, method: string, url:
     case 'store':
       return new StoreUnavailableError({ store: failure.store, key, method, url, cause: failure.error });
   }
+}
+
+/** What waiting for a turn needs of its client. */
+export interface WaitContext {
+  readonly options: { readonly clock: Clock };
+  readonly scheduler: Scheduler;
+  readonly events: Emitter<RatewiseEvents>;
+  readonly isClosed: () => boolean;
 }
 
 /** What a wait for a turn needs to know of its request. */
@@ -41,7 +50,7 @@ export interface Turn {
  * Waits for a turn in the lane; gives the request's number in its budget's send order once the budget counted it
  * in flight (at once when it may go now, without a promise).
  */
-export function acquire(ctx: SendContext, t: TurnRequest, waiter: Turn): Promise<number> | number {
+export function acquire(ctx: WaitContext, t: TurnRequest, waiter: Turn): Promise<number> | number {
   const { lane, method, safeUrl, signal, cost, priority } = t;
   if (ctx.isClosed()) {
     // A retry was under way when the client closed: the call was pending, not made after the close.

@@ -1,6 +1,6 @@
 // Per-request options (`init.ratewise`, axios' `config.ratewise`): checked at each call, since they arrive with it.
-import { invalidOption } from './errors.js';
-import type { RequestOptions } from './options.js';
+import { invalidOption } from '../errors.js';
+import type { RequestOptions } from '../options.js';
 
 /** Validates a request's `ratewise` field; throws `TypeError` naming the option, as `createRatewise` does. */
 export function checkRequestOptions(o: unknown): RequestOptions {

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { isNetworkError } from '../src/retry.js';
+import { isNetworkError } from '../../src/retry/network-error.js';
 
 const coded = (code: string, message = `connect ${code}`): Error => Object.assign(new Error(message), { code });
 const fetchFailed = (cause?: unknown): TypeError =>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decideRetry } from '../src/retry.js';
-import { context, networkError, NOW, response, scripted, SECOND } from './support/retry-context.js';
+import { decideRetry } from '../../src/retry/decision.js';
+import { context, networkError, NOW, response, scripted, SECOND } from '../support/retry-context.js';
 
 describe('decideRetry: responses that are not retried', () => {
   it.for([200, 201, 204, 301, 304])('settles a %i as success', (status) => {

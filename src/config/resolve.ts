@@ -1,12 +1,19 @@
 // `resolveOptions()`: validates the options once, at the door, and returns a frozen, fully defaulted object.
 // The hot path trusts it and never re-checks.
-import { BACKOFF_DEFAULTS, JITTER_UP_DEFAULTS, type BackoffOptions, type JitterUpOptions } from './backoff.js';
-import { systemClock, type Clock } from './clock.js';
-import { invalidOption } from './errors.js';
-import type { BudgetOptions, RatewiseOptions, RequestDescriptor, RetryOptions } from './options.js';
-import type { RatewiseStore } from './store/types.js';
-import { parseRate } from './rate.js';
-import type { BucketLimit } from './token-bucket.js';
+import { BACKOFF_DEFAULTS, JITTER_UP_DEFAULTS } from '../retry/backoff.js';
+import { systemClock, type Clock } from '../clock.js';
+import { invalidOption } from '../errors.js';
+import type {
+  BackoffOptions,
+  BudgetOptions,
+  JitterUpOptions,
+  RatewiseOptions,
+  RequestDescriptor,
+  RetryOptions,
+} from '../options.js';
+import type { RatewiseStore } from '../store/types.js';
+import { parseRate, type BucketLimit } from './rate.js';
+import type { RetryPolicy } from '../retry/decision.js';
 
 export interface ResolvedBudget {
   /** The budget pattern that matched, for stats. */
@@ -19,20 +26,9 @@ export interface ResolvedBudget {
   readonly sharedLeaseMs: number;
 }
 
-export interface ResolvedRetry {
-  readonly limit: number;
-  readonly rateLimitLimit: number;
-  readonly maxRetryAfter: number;
-  readonly statuses: ReadonlySet<number>;
-  readonly methods: ReadonlySet<string>;
-  readonly backoff: Required<BackoffOptions>;
-  readonly serverJitter: Required<JitterUpOptions>;
-  readonly budget: { readonly ratio: number; readonly minPerSecond: number; readonly windowMs: number } | undefined;
-}
-
 export interface ResolvedOptions {
   readonly budgets: BudgetTable;
-  readonly retry: ResolvedRetry;
+  readonly retry: RetryPolicy;
   readonly maxWait: number;
   readonly keyFn: ((request: RequestDescriptor) => string | undefined) | undefined;
   readonly maxBudgets: number;
@@ -161,7 +157,7 @@ function resolveBudgets(value: unknown): BudgetTable {
   return { exact, wildcards, fallback };
 }
 
-function resolveRetry(value: unknown): ResolvedRetry {
+function resolveRetry(value: unknown): RetryPolicy {
   const o = object(value ?? {}, 'retry', [
     'limit',
     'rateLimitLimit',

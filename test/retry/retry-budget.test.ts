@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RetryBudget, type RetryBudgetConfig } from '../src/retry-budget.js';
+import { RetryBudget, type RetryBudgetConfig } from '../../src/retry/retry-budget.js';
 
 const T0 = Date.UTC(2025, 9, 1, 12, 0, 0);
 const DEFAULTS: RetryBudgetConfig = { ratio: 0.2, minPerSecond: 10, windowMs: 10_000 };

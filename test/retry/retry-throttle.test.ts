@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseRateLimit } from '../src/headers/index.js';
-import { decideRetry } from '../src/retry.js';
-import { context, NOW, response, scripted, SECOND, throttle } from './support/retry-context.js';
+import { parseRateLimit } from '../../src/headers/index.js';
+import { decideRetry } from '../../src/retry/decision.js';
+import { context, NOW, response, scripted, SECOND, throttle } from '../support/retry-context.js';
 
 describe('decideRetry: throttles', () => {
   it('never retries before Retry-After, and jitters only upward', () => {

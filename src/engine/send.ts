@@ -1,20 +1,17 @@
 // One logical request: wait for a turn, send, read what came back, and retry or settle. Exactly one outcome:
 // the response, a typed ratewise error, the caller's abort reason, or the network error after retries are spent.
-import { RateLimitError, RetryBudgetExceededError } from './errors.js';
-import type { Emitter, RatewiseEvents } from './events.js';
-import { parseRateLimit, type HeaderInput } from './headers/index.js';
-import type { RequestOptions } from './options.js';
-import type { ResolvedOptions, ResolvedRetry } from './resolve-options.js';
-import { decideRetry, type AttemptOutcome, type GiveUpReason } from './retry.js';
-import type { Lane, Scheduler } from './scheduler.js';
-import { acquire, type Turn, type TurnRequest } from './turn.js';
+import { RateLimitError, RetryBudgetExceededError } from '../errors.js';
+import type { RatewiseEvents } from '../events.js';
+import { parseRateLimit, type HeaderInput } from '../headers/index.js';
+import type { RequestOptions } from '../options.js';
+import type { ResolvedOptions } from '../config/resolve.js';
+import { decideRetry, type AttemptOutcome, type GiveUpReason, type RetryPolicy } from '../retry/decision.js';
+import type { Lane } from './scheduler.js';
+import { acquire, type Turn, type TurnRequest, type WaitContext } from './wait.js';
 
 /** What one logical request needs from its client. */
-export interface SendContext {
+export interface SendContext extends WaitContext {
   readonly options: ResolvedOptions;
-  readonly scheduler: Scheduler;
-  readonly events: Emitter<RatewiseEvents>;
-  readonly isClosed: () => boolean;
 }
 
 /**
@@ -73,7 +70,7 @@ export function giveUpReason(error: unknown): GiveUpReason | undefined {
   return (error as Record<symbol, GiveUpReason | undefined>)[GIVE_UP];
 }
 
-function retryOptions(base: ResolvedRetry, perRequest: RequestOptions): ResolvedRetry {
+function retryOptions(base: RetryPolicy, perRequest: RequestOptions): RetryPolicy {
   const o = perRequest.retry;
   if (o === undefined) return base;
   // A key present with an undefined value (`{ limit: opts.retries }`) leaves the client's value in place.

@@ -1,8 +1,8 @@
 // `rw.schedule()`: arbitrary tasks under a budget. Built for the hot path: a task that may run now runs at once
 // with two promises and no waiter; a task that must wait is one small object in the queue.
-import { RateLimitError } from './errors.js';
+import { RateLimitError } from '../errors.js';
 import type { Failure, Lane, Scheduler, Waiter } from './scheduler.js';
-import { refusalError } from './turn.js';
+import { refusalError } from './wait.js';
 
 /** What a task needs from its client. */
 export interface TaskHost {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decideRetry, type RetryDecision } from '../src/retry.js';
-import { context, networkError, NOW, response, scripted, throttle } from './support/retry-context.js';
+import { decideRetry, type RetryDecision } from '../../src/retry/decision.js';
+import { context, networkError, NOW, response, scripted, throttle } from '../support/retry-context.js';
 
 describe('decideRetry: properties', () => {
   const randoms = fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true });

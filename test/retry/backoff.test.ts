@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { backoffCeiling, backoffDelay, jitterUp, type BackoffOptions, type Jitter } from '../src/backoff.js';
+import type { BackoffOptions, Jitter } from '../../src/options.js';
+import { backoffCeiling, backoffDelay, jitterUp } from '../../src/retry/backoff.js';
 
 /** A scripted `random` that returns the given values in turn, then repeats the last. */
 function scripted(...values: number[]): () => number {
