@@ -65,8 +65,10 @@ describe('OpenAI: requests and tokens, resets as Go durations', () => {
     ['a number without its unit after a part', '6m0'],
     ['a unit without a number', 'ms'],
     ['an HTTP-date', NOW_DATE],
-  ] as const)('HEADERS 4.6: an unreadable reset (%s) drops the dimension', ([, reset]) => {
-    expect(parse(openai(reset)).policies).toEqual([]);
+  ] as const)('an unreadable reset (%s) is left out, the limit and remaining kept', ([, reset]) => {
+    expect(parse(openai(reset)).policies).toEqual([
+      { source: 'openai', name: 'requests', unit: 'requests', limit: 60, remaining: 59 },
+    ]);
   });
 
   test('Azure OpenAI Q&A 5625878: -1 sentinels drop the tokens dimension, the requests one stays', () => {
@@ -83,10 +85,21 @@ describe('OpenAI: requests and tokens, resets as Go durations', () => {
     expect(summary(info)).toEqual({ limit: 100, remaining: 99 });
   });
 
-  test('HEADERS 4.6: a -1 in one field of a dimension drops that dimension even when the others are valid', () => {
+  test('a -1 remaining is left out, the limit and reset of its dimension kept', () => {
     const info = parse({
       'x-ratelimit-limit-tokens': '150000',
       'x-ratelimit-remaining-tokens': '-1',
+      'x-ratelimit-reset-tokens': '1s',
+    });
+    expect(info.policies).toEqual([
+      { source: 'openai', name: 'tokens', unit: 'tokens', limit: 150000, resetAt: NOW + SECOND },
+    ]);
+  });
+
+  test('a readable reset beside an unreadable limit and remaining is not a dimension', () => {
+    const info = parse({
+      'x-ratelimit-limit-tokens': 'n/a',
+      'x-ratelimit-remaining-tokens': '-',
       'x-ratelimit-reset-tokens': '1s',
     });
     expect(info.policies).toEqual([]);
