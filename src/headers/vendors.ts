@@ -1,5 +1,5 @@
-// Vendor families with several dimensions or their own syntax (HEADERS.md 3): OpenAI, Anthropic, HubSpot,
-// Azure Resource Manager, Shopify, Salesforce.
+// Vendor families with several dimensions or their own syntax: OpenAI, Anthropic, HubSpot, Azure Resource Manager,
+// Shopify, Salesforce (docs/headers.md, "Vendor families").
 import { parseIsoDate } from './dates.js';
 import type { Fields } from './fields.js';
 import type { RateLimitPolicy, RateLimitSource } from './types.js';

@@ -1,5 +1,5 @@
-// Vendor families with dimensions or a syntax of their own (HEADERS.md 3): OpenAI, Azure, Anthropic, HubSpot,
-// Shopify, Salesforce, and vendors that send nothing but Retry-After.
+// Vendor families with dimensions or a syntax of their own: OpenAI, Azure, Anthropic, HubSpot, Shopify, Salesforce,
+// and vendors that send nothing but Retry-After (docs/headers.md, "Vendor families").
 import { describe, expect, test } from 'vitest';
 import { DAY, HOUR, MINUTE, NOW, NOW_DATE, parse, SECOND, summary } from './support.js';
 
@@ -26,7 +26,7 @@ describe('OpenAI: requests and tokens, resets as Go durations', () => {
     ]);
   });
 
-  test('HEADERS 4.7 rule 1: an exhausted tokens dimension wins over the requests one', () => {
+  test('an exhausted tokens dimension wins over the requests one', () => {
     const info = parse({
       'x-ratelimit-limit-requests': '60',
       'x-ratelimit-limit-tokens': '150000',
@@ -147,7 +147,7 @@ describe('Anthropic: RFC 3339 resets', () => {
     expect(info.resetAt).toBe(NOW);
   });
 
-  test('HEADERS 4.6: the RFC 3339 reset is measured against Date', () => {
+  test('the RFC 3339 reset is measured against Date', () => {
     const info = parse({
       date: 'Wed, 01 Oct 2025 12:00:10 GMT',
       'anthropic-ratelimit-requests-limit': '50',
@@ -224,11 +224,11 @@ describe('Azure Resource Manager: remaining counts only', () => {
     expect(info.policies).toEqual([]);
   });
 
-  test('HEADERS 4.2: a duplicated remaining takes the smaller value', () => {
+  test('a duplicated remaining takes the smaller value', () => {
     expect(parse({ 'x-ms-ratelimit-remaining-subscription-reads': ['11999', '11990'] }).remaining).toBe(11990);
   });
 
-  test('HEADERS 4.2: a duplicated remaining with an invalid member is ignored', () => {
+  test('a duplicated remaining with an invalid member is ignored', () => {
     expect(parse({ 'x-ms-ratelimit-remaining-subscription-reads': '11999, n/a' }).policies).toEqual([]);
   });
 });
