@@ -229,7 +229,8 @@ describe('express-rate-limit draft-8 specifics', () => {
 
 describe('a server whose clock runs ahead of ours (scripted node:http)', () => {
   // express-rate-limit sends Date beside the epoch reset "to help avoid issues with incorrect clocks"; the parser
-  // must measure absolute instants against that Date, not against the local clock (HEADERS.md 4.6).
+  // must measure absolute instants against that Date, not against the local clock (docs/headers.md, "Time base and
+  // the Date header").
   const SKEW_MS = 3_600_000;
 
   test('reads an epoch-seconds reset and an HTTP-date Retry-After relative to the Date header', async () => {

@@ -62,7 +62,7 @@ export function acquire(ctx: WaitContext, t: TurnRequest, waiter: Turn): Promise
   }
   return new Promise<number>((resolve, reject) => {
     const fail = (failure: Failure): void => {
-      // Abort means the caller's own reason, whatever it is (STYLE rule 8).
+      // An abort rejects with the caller's own `signal.reason`, whatever it is, so the caller recognises its own abort.
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
       if (failure.kind === 'aborted') reject(failure.reason);
       else if (failure.kind !== 'deadline' && failure.kind !== 'paused') {

@@ -1,4 +1,5 @@
-// IETF draft-ietf-httpapi-ratelimit-headers, every syntax in use (HEADERS.md 1 and 4.4).
+// IETF draft-ietf-httpapi-ratelimit-headers, every syntax in use: drafts 03 to 10 and Atlassian's `Beta-` copies
+// (docs/headers.md, "IETF RateLimit fields").
 import { type BareItem, type Dictionary, type List, parseDictionary, Token } from 'structured-headers';
 import { readList } from './sf-list.js';
 import { parseHttpDate } from './dates.js';

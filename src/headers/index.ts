@@ -29,7 +29,7 @@ function readPolicies(fields: Fields, time: TimeBase): RateLimitPolicy[] {
 
 /**
  * Reads what a response's headers say about the client's rate limit: the IETF `RateLimit` fields (every draft),
- * `Retry-After` and its millisecond variants, `X-RateLimit-*` and the vendor families of HEADERS.md.
+ * `Retry-After` and its millisecond variants, `X-RateLimit-*` and the vendor families listed in docs/headers.md.
  * Unreadable values are left out, never guessed; this function never throws.
  */
 export function parseRateLimit(

@@ -1,4 +1,5 @@
-// Explicit retry-delay signals (HEADERS.md 4.3): `retry-after-ms` > `x-ms-retry-after-ms` > `Retry-After`.
+// Explicit retry-delay signals: `retry-after-ms` > `x-ms-retry-after-ms` > `Retry-After`, the first readable one wins
+// (docs/headers.md, "Retry-After and its millisecond variants").
 import { parseHttpDate } from './dates.js';
 import type { Fields } from './fields.js';
 import { afterDelay, atServerInstant, mergeDuplicates, parseMs, parseSecondsMs, type TimeBase } from './values.js';

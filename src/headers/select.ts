@@ -1,4 +1,5 @@
-// Choosing the one quota a response is reported by, when several are described (HEADERS.md 4.7).
+// Choosing the one quota a response is reported by, when several are described (docs/headers.md, "Selecting one
+// quota" and "Merging families that describe the same quota").
 import type { RateLimitPolicy } from './types.js';
 
 const resetOf = (p: RateLimitPolicy): number => p.resetAt ?? -Infinity;

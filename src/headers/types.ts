@@ -66,7 +66,10 @@ export interface RateLimitPolicy {
   readonly partitionKey?: string;
 }
 
-/** What a response's headers say about the client's rate limit, normalised as HEADERS.md section 4 describes. */
+/**
+ * What a response's headers say about the client's rate limit: the most restrictive quota, the retry time, and every
+ * quota described.
+ */
 export interface RateLimitInfo {
   /** Quota units per window of the most restrictive policy. */
   readonly limit?: number;
@@ -82,7 +85,10 @@ export interface RateLimitInfo {
   readonly bucket?: string;
   /** Vendor scope of a throttle (Discord `X-RateLimit-Scope`: `user`, `global`, `shared`; `global` when `X-RateLimit-Global` is set). */
   readonly scope?: string;
-  /** Whether this response is a throttle: 429; 503 or 403 with rate-limit evidence (HEADERS.md 4.8). A 200 with `remaining: 0` is not. */
+  /**
+   * Whether this response is a throttle: a 429; a 503 with a retry time; a 403 with a retry time or `remaining: 0`.
+   * A 200 with `remaining: 0` is not.
+   */
   readonly isRateLimited: boolean;
   /** Every policy the server described, the selected one included. */
   readonly policies: readonly RateLimitPolicy[];

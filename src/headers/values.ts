@@ -103,9 +103,9 @@ export function atServerInstant(serverAt: number | undefined, time: TimeBase): n
 }
 
 /**
- * A reset field whose format is not fixed by its vendor (HEADERS.md 4.5): a bare number is epoch ms (>= 1e11),
- * epoch seconds (>= 1e9) when it lands between a day before and a year after the reference, otherwise delta seconds;
- * anything else must be a date with a zone.
+ * A reset field whose format is not fixed by its vendor (docs/headers.md, "Reset values"): a bare number is epoch ms
+ * (>= 1e11), epoch seconds (>= 1e9) when it lands between a day before and a year after the reference, otherwise
+ * delta seconds; anything else must be a date with a zone.
  */
 export function parseResetInstant(value: string, time: TimeBase): number | undefined {
   if (DECIMAL.test(value)) {
@@ -139,8 +139,8 @@ export function splitMembers(value: string): string[] {
 }
 
 /**
- * A singleton field that may arrive duplicated (HEADERS.md 4.2): when every member is valid the safest one wins
- * (`pick`), when any member is invalid the whole field is ignored.
+ * A singleton field that may arrive duplicated (docs/headers.md, "Duplicated singleton fields"): when every member is
+ * valid the safest one wins (`pick`), when any member is invalid the whole field is ignored.
  */
 export function mergeDuplicates(
   value: string,

@@ -1,5 +1,5 @@
-// Vendor families with several dimensions or their own syntax (HEADERS.md 3): OpenAI, Anthropic, HubSpot,
-// Azure Resource Manager, Shopify, Salesforce.
+// Vendor families with several dimensions or their own syntax: OpenAI, Anthropic, HubSpot, Azure Resource Manager,
+// Shopify, Salesforce (docs/headers.md, "Vendor families").
 import { parseIsoDate } from './dates.js';
 import type { Fields } from './fields.js';
 import type { RateLimitPolicy, RateLimitSource } from './types.js';
@@ -17,18 +17,10 @@ import {
 
 type ResetReader = (value: string, time: TimeBase) => number | undefined;
 
-/** A field's reading (duplicates merged as HEADERS.md 4.2 says): undefined when absent, null when unreadable. */
-function readField(
-  value: string | undefined,
-  parse: (member: string) => number | undefined,
-  pick: (a: number, b: number) => number,
-): number | null | undefined {
-  return value === undefined ? undefined : (mergeDuplicates(value, parse, pick) ?? null);
-}
-
 /**
- * One dimension of a `{prefix}{limit,remaining,reset}{suffix}` family. A present but unreadable value (Azure
- * OpenAI's `-1` sentinels) drops the whole dimension: half a reading is worse than none.
+ * One dimension of a `{prefix}{limit,remaining,reset}{suffix}` family. Each value is read on its own: an unreadable
+ * one is left out and its neighbours kept. A dimension needs a readable limit or remaining (a reset alone describes
+ * no quota), so Azure OpenAI's `-1` sentinels (limit and remaining `-1`, reset `0`) describe nothing.
  */
 function dimension(
   fields: Fields,
@@ -38,12 +30,15 @@ function dimension(
   readReset: ResetReader,
   time: TimeBase,
 ): RateLimitPolicy | undefined {
-  const [limitValue, remainingValue, resetValue] = names.map((n) => (n === undefined ? undefined : fields.get(n)));
-  if (limitValue === undefined && remainingValue === undefined) return undefined;
-  const limit = readField(limitValue, parseLimitValue, Math.min);
-  const remaining = readField(remainingValue, parseRemainingValue, Math.min);
-  const resetAt = readField(resetValue, (v) => readReset(v, time), Math.max);
-  if (limit === null || remaining === null || resetAt === null) return undefined;
+  const limitValue = fields.get(names[0]);
+  const remainingValue = fields.get(names[1]);
+  const limit = limitValue === undefined ? undefined : mergeDuplicates(limitValue, parseLimitValue, Math.min);
+  const remaining =
+    remainingValue === undefined ? undefined : mergeDuplicates(remainingValue, parseRemainingValue, Math.min);
+  if (limit === undefined && remaining === undefined) return undefined;
+  const resetValue = names[2] === undefined ? undefined : fields.get(names[2]);
+  const resetAt =
+    resetValue === undefined ? undefined : mergeDuplicates(resetValue, (v) => readReset(v, time), Math.max);
   return makePolicy({ source, name, unit: name, limit, remaining, resetAt });
 }
 

@@ -1,5 +1,5 @@
-// The `X-RateLimit-*` and `X-Rate-Limit-*` families (HEADERS.md 3): GitHub, X, Okta, Discord, Reddit, Zendesk,
-// Jira, Confluence Data Center, GovWay, and Kong's per-period fields.
+// The `X-RateLimit-*` and `X-Rate-Limit-*` families: GitHub, X, Okta, Discord, Reddit, Zendesk, Jira, Confluence
+// Data Center, GovWay, and Kong's per-period fields (docs/headers.md, "X-RateLimit and X-Rate-Limit" and "Kong").
 import type { Fields } from './fields.js';
 import { readLimitField } from './ietf.js';
 import type { RateLimitPolicy } from './types.js';

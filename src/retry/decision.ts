@@ -98,7 +98,8 @@ export type RetryDecision =
 type GiveUp = Extract<RetryDecision, { retry: false }>;
 
 /**
- * Decides whether and when to retry an attempt (STYLE rules 5 and 6).
+ * Decides whether and when to retry an attempt. The answer is data (a retry with its delay and source, or a give-up
+ * with its reason), so that this policy stays a pure function and the caller alone acts on it.
  *
  * Throttles (429, a 503 with a retry time, anything `info.isRateLimited`, such as a 403 with rate-limit evidence) are
  * retried for any method, POST included, as long as the body is replayable: the server refused the request without

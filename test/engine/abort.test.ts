@@ -1,5 +1,5 @@
-// STYLE rule 8: abort means now, in every state a call can wait in; it rejects with `signal.reason` unchanged and
-// leaves no listener behind.
+// Abort means now, in every state a call can wait in: it rejects with `signal.reason` unchanged and leaves no
+// listener behind.
 import { describe, expect, it } from 'vitest';
 import { abortListeners, advance, flush, ok, rig, status, T0, tooMany, track } from './support/harness.js';
 

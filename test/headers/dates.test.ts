@@ -1,4 +1,4 @@
-// The absolute instant formats of dates.ts, read directly (HEADERS.md 2 and 4.5).
+// The absolute instant formats of dates.ts, read directly (docs/headers.md, "Reset values").
 import { describe, expect, test } from 'vitest';
 import { parseAnyDate, parseHttpDate, parseIsoDate, parseJsDate } from '../../src/headers/dates.js';
 import { NOW } from './support.js';

@@ -1,4 +1,5 @@
-// Field access (HEADERS.md 4.2): every header container, names in any case, repeated lines, hostile input.
+// Field access: every header container, names in any case, repeated lines, hostile input (docs/headers.md,
+// "Reading fields").
 import { describe, expect, test } from 'vitest';
 import type { HeaderInput } from '../../src/headers/index.js';
 import { NOW, parse, SECOND, summary } from './support.js';
@@ -97,7 +98,7 @@ describe('names and values (RFC 9110 5.1, 5.5)', () => {
   });
 });
 
-describe('duplicated singleton numerics (HEADERS 4.2)', () => {
+describe('duplicated singleton numerics: all valid, the safest; any invalid, ignored', () => {
   test.for([
     ['remaining: the smallest', { 'x-ratelimit-remaining': '5, 3, 9' }, { remaining: 3 }],
     ['limit: the smallest', { 'x-ratelimit-limit': '100, 60' }, { limit: 60 }],

@@ -1,4 +1,4 @@
-// The IETF RateLimit fields in every draft syntax a client meets (HEADERS.md 1 and 4.4).
+// The IETF RateLimit fields in every draft syntax a client meets (docs/headers.md, "IETF RateLimit fields").
 import { describe, expect, test } from 'vitest';
 import type { RateLimitInfo, RateLimitPolicy } from '../../src/headers/index.js';
 import { HOUR, MINUTE, named, NOW, parse, SECOND, summary } from './support.js';
@@ -37,7 +37,7 @@ describe('drafts 08 to 10: named policies', () => {
       ],
     },
     {
-      name: 'draft-08 (HEADERS 1.1): "burst";q=100;w=60 with "burst";r=50;t=30',
+      name: 'draft-08: "burst";q=100;w=60 with "burst";r=50;t=30',
       headers: { 'ratelimit-policy': '"burst";q=100;w=60', ratelimit: '"burst";r=50;t=30' },
       selected: { limit: 100, remaining: 50, resetAt: NOW + 30 * SECOND, windowMs: MINUTE },
     },
@@ -113,7 +113,7 @@ describe('drafts 08 to 10: named policies', () => {
       selected: { remaining: 3, resetAt: NOW + 2 * SECOND },
     },
     {
-      name: 'HEADERS 4.4: one bad parameter invalidates its member only (r=abc;t=30 gives nothing, not t=30)',
+      name: 'one bad parameter invalidates its member only (r=abc;t=30 gives nothing, not t=30)',
       headers: { ratelimit: '"a";r=abc;t=30, "b";r=5;t=10' },
       selected: { remaining: 5, resetAt: NOW + 10 * SECOND },
       policies: [{ name: 'b' }],
@@ -129,11 +129,11 @@ describe('drafts 08 to 10: named policies', () => {
     ['RFC 9651: an upper-case key ("default";R=10) fails the parse', { ratelimit: '"default";R=10' }],
     ['RFC 9651: a 16-digit Integer fails the parse', { ratelimit: '"default";r=1234567890123456' }],
     ['RFC 9651: a trailing comma fails the parse', { ratelimit: '"default";r=50,' }],
-    ['HEADERS 4.4: r must be an Integer, t=1.5 is a Decimal', { ratelimit: '"default";r=5;t=1.5' }],
-    ['HEADERS 2: t=@1748779230 is an RFC 9651 Date, not an Integer', { ratelimit: '"default";r=5;t=@1748779230' }],
+    ['r must be an Integer, t=1.5 is a Decimal', { ratelimit: '"default";r=5;t=1.5' }],
+    ['RFC 9651: t=@1748779230 is a Date, not an Integer', { ratelimit: '"default";r=5;t=@1748779230' }],
     ['draft-10: r is non-negative (r=-1)', { ratelimit: '"default";r=-1;t=5' }],
-    ['HEADERS 4.4: r=abc is a Token, a semantic error', { ratelimit: '"default";r=abc' }],
-    ['HEADERS 4.4: a member whose value is neither String nor Token (Integer 5;r=1)', { ratelimit: '5;r=1;t=2' }],
+    ['r=abc is a Token, a semantic error', { ratelimit: '"default";r=abc' }],
+    ['a member whose value is neither String nor Token (Integer 5;r=1)', { ratelimit: '5;r=1;t=2' }],
     ['draft-09: w must be non-zero', { 'ratelimit-policy': '"a";q=10;w=0' }],
     ['draft-10: pk must be a Byte Sequence', { 'ratelimit-policy': '"a";q=10;pk="abc"' }],
     ['draft-10: qu must be a String', { 'ratelimit-policy': '"a";q=10;qu=5' }],
@@ -158,7 +158,7 @@ describe('drafts 08 to 10: named policies', () => {
   });
 
   test.for(['limit', 'remaining', 'reset'])(
-    'HEADERS 4.4: a Token-named item %s;r=5 parses as a Dictionary too, but is a draft-08+ item',
+    'a Token-named item %s;r=5 parses as a Dictionary too, but is a draft-08+ item',
     (name) => {
       const info = parse({ 'ratelimit-policy': `${name};q=10;w=1`, ratelimit: `${name};r=5;t=1` });
       expect(info.policies).toEqual([
@@ -377,11 +377,11 @@ describe('draft 03: a policy list inside RateLimit-Limit', () => {
     check(c);
   });
 
-  test('HEADERS 4.2: a list whose first member carries parameters is not a draft-03 limit list', () => {
+  test('a list whose first member carries parameters is not a draft-03 limit list', () => {
     expect(parse({ 'ratelimit-limit': '10;w=1, 50;w=60', 'ratelimit-remaining': '9' }).limit).toBeUndefined();
   });
 
-  test('HEADERS 4.4: a malformed draft-03 list is ignored as a whole', () => {
+  test('a malformed draft-03 list is ignored as a whole', () => {
     const info = parse({ 'ratelimit-limit': '10, 10;w=1, 50;W=60', 'ratelimit-remaining': '9' });
     expect(info.limit).toBeUndefined();
     expect(info.policies).toMatchObject([{ remaining: 9 }]);

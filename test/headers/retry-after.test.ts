@@ -1,4 +1,5 @@
-// Explicit retry-delay signals (HEADERS.md 2 and 4.3): Retry-After's grammar, its millisecond variants, the time base.
+// Explicit retry-delay signals: Retry-After's grammar, its millisecond variants, the time base (docs/headers.md,
+// "Retry-After and its millisecond variants").
 import { describe, expect, test } from 'vitest';
 import { parseRetryAfter } from '../../src/headers/index.js';
 import { MINUTE, NOW, NOW_DATE, parse, SECOND } from './support.js';
@@ -11,13 +12,9 @@ describe('Retry-After values', () => {
     ['RFC 9110 10.2.3: delay-seconds 120', '120', NOW + 120 * SECOND],
     ['RFC 9110 10.2.3: delay-seconds 0 means now', '0', NOW],
     ['Shopify REST docs: a decimal 2.0', '2.0', NOW + 2 * SECOND],
-    ['HEADERS 4.6: fractional seconds round to the nearest ms (64.57 s, not 64569.999…)', '64.57', NOW + 64_570],
+    ['fractional seconds round to the nearest ms (64.57 s, not 64569.999…)', '64.57', NOW + 64_570],
     ['RFC 9110 5.5: surrounding whitespace is not part of the value', '  30 ', NOW + 30 * SECOND],
-    [
-      'HEADERS 4.3: huge values are parsed faithfully (clamping is a separate policy)',
-      '999999999',
-      NOW + 999_999_999_000,
-    ],
+    ['huge values are parsed faithfully (clamping is a separate policy)', '999999999', NOW + 999_999_999_000],
     ['RFC 9110 5.6.7: IMF-fixdate', 'Wed, 01 Oct 2025 12:00:40 GMT', NOW + 40 * SECOND],
     ['RFC 9110 5.6.7: obsolete RFC 850 date', 'Wednesday, 01-Oct-25 12:00:40 GMT', NOW + 40 * SECOND],
     [
@@ -57,21 +54,21 @@ describe('Retry-After values', () => {
   });
 
   const invalid: readonly (readonly [name: string, value: string])[] = [
-    ['HEADERS 4.3: negative delay', '-5'],
-    ['HEADERS 4.3: a word', 'soon'],
-    ['HEADERS 4.3: a unit after the number (parseInt would say 120)', '120 seconds'],
-    ['HEADERS 4.3: exponent notation (Number would say 1000)', '1e3'],
-    ['HEADERS 4.3: hexadecimal (Number would say 16)', '0x10'],
-    ['HEADERS 4.3: empty (Number would say 0)', ''],
-    ['HEADERS 4.3: blank', '   '],
-    ['HEADERS 4.3: RFC 3339 is not an HTTP-date', '2025-10-01T12:00:40Z'],
+    ['negative delay', '-5'],
+    ['a word', 'soon'],
+    ['a unit after the number (parseInt would say 120)', '120 seconds'],
+    ['exponent notation (Number would say 1000)', '1e3'],
+    ['hexadecimal (Number would say 16)', '0x10'],
+    ['empty (Number would say 0)', ''],
+    ['blank', '   '],
+    ['RFC 3339 is not an HTTP-date', '2025-10-01T12:00:40Z'],
     ['RFC 9110 10.2.3: a plus sign', '+5'],
-    ['HEADERS 4.3: a trailing dot', '5.'],
-    ['HEADERS 4.3: a leading dot', '.5'],
-    ['HEADERS 4.3: Infinity', 'Infinity'],
-    ['HEADERS 4.3: NaN', 'NaN'],
-    ['HEADERS 4.6: above Number.MAX_SAFE_INTEGER', '9007199254740993'],
-    ['HEADERS 4.3: beyond the range of Date', '8640000000000'],
+    ['a trailing dot', '5.'],
+    ['a leading dot', '.5'],
+    ['Infinity', 'Infinity'],
+    ['NaN', 'NaN'],
+    ['above Number.MAX_SAFE_INTEGER', '9007199254740993'],
+    ['beyond the range of Date', '8640000000000'],
     ['RFC 9110 5.6.7: HTTP-date is case-sensitive', 'wed, 01 oct 2025 12:00:40 gmt'],
     ['RFC 9110 5.6.7: HTTP-date is always GMT (UTC)', 'Wed, 01 Oct 2025 12:00:40 UTC'],
     ['RFC 9110 5.6.7: HTTP-date is always GMT (+0000)', 'Wed, 01 Oct 2025 12:00:40 +0000'],
@@ -81,7 +78,7 @@ describe('Retry-After values', () => {
     ['RFC 9110 5.6.7: no hour 24', 'Wed, 01 Oct 2025 24:00:00 GMT'],
     ['RFC 9110 5.6.7: no such month', 'Wed, 01 Okt 2025 12:00:40 GMT'],
     ['RFC 9110 5.6.7: no such weekday', 'Wen, 01 Oct 2025 12:00:40 GMT'],
-    ['HEADERS 4.5: JS Date.toString() is not an HTTP-date', 'Wed Oct 01 2025 14:00:40 GMT+0200'],
+    ['JS Date.toString() is not an HTTP-date', 'Wed Oct 01 2025 14:00:40 GMT+0200'],
   ];
 
   test.for(invalid)('%s: %j is ignored', ([, value]) => {
@@ -98,7 +95,7 @@ describe('Retry-After values', () => {
   });
 });
 
-describe('duplicated Retry-After (HEADERS 4.2)', () => {
+describe('duplicated Retry-After (docs/headers.md, Duplicated singleton fields)', () => {
   test.for([
     ['every member valid: the latest instant wins', '5, 10', NOW + 10 * SECOND],
     ['an HTTP-date is not split at its own comma', 'Wed, 01 Oct 2025 12:00:40 GMT', NOW + 40 * SECOND],
@@ -127,8 +124,8 @@ describe('duplicated Retry-After (HEADERS 4.2)', () => {
   });
 });
 
-describe('time base: absolute instants are measured against the Date header (HEADERS 4.6)', () => {
-  test('HEADERS 4.6 example: Date 12:00:10, Retry-After 12:00:40, arrival 12:00:00 waits 30 s, not 40 s', () => {
+describe('time base: absolute instants are measured against the Date header', () => {
+  test('Date 12:00:10, Retry-After 12:00:40, arrival 12:00:00 waits 30 s, not 40 s', () => {
     expect(retryAfter('Wed, 01 Oct 2025 12:00:40 GMT', 'Wed, 01 Oct 2025 12:00:10 GMT')).toBe(NOW + 30 * SECOND);
     const info = parse({ date: 'Wed, 01 Oct 2025 12:00:10 GMT', 'retry-after': 'Wed, 01 Oct 2025 12:00:40 GMT' });
     expect(info.retryAt).toBe(NOW + 30 * SECOND);
@@ -214,13 +211,13 @@ describe('precedence: retry-after-ms > x-ms-retry-after-ms > Retry-After (Azure 
       { 'x-ms-retry-after-ms': '-1', 'retry-after': '3' },
       NOW + 3 * SECOND,
     ],
-    ['HEADERS 4.2: duplicated retry-after-ms members: the largest', { 'retry-after-ms': '100, 250' }, NOW + 250],
+    ['duplicated retry-after-ms members: the largest', { 'retry-after-ms': '100, 250' }, NOW + 250],
     ['RFC 9110 5.1: names are case-insensitive', { 'Retry-After-Ms': '700', 'RETRY-AFTER': '30' }, NOW + 700],
   ] as const)('%s', ([, headers, retryAt]) => {
     expect(parse(headers).retryAt).toBe(retryAt);
   });
 
-  test('HEADERS 4.1: retryAt comes only from explicit retry signals, never from a reset', () => {
+  test('retryAt comes only from explicit retry signals, never from a reset', () => {
     const info = parse({ ratelimit: '"default";r=0;t=5', 'x-ratelimit-reset-after': '3' }, 429);
     expect(info.retryAt).toBeUndefined();
     expect(info.resetAt).toBe(NOW + 5 * SECOND);

@@ -1,8 +1,9 @@
-// Which quota a response is reported by (HEADERS.md 4.7), what counts as a throttle (4.8) and cached responses (4.9).
+// Which quota a response is reported by, what counts as a throttle, and cached responses (docs/headers.md, "Selecting
+// one quota", "Merging families that describe the same quota", "isRateLimited", "Cached responses").
 import { describe, expect, test } from 'vitest';
 import { MINUTE, NOW, NOW_DATE, NOW_SECONDS, parse, SECOND, summary } from './support.js';
 
-describe('isRateLimited (HEADERS 4.8)', () => {
+describe('isRateLimited', () => {
   const rows: readonly (readonly [
     name: string,
     status: number | undefined,
@@ -25,9 +26,9 @@ describe('isRateLimited (HEADERS 4.8)', () => {
     ['RFC 9110 15.6.4: a bare 503 is an outage', 503, {}, false],
     ['Azure SDK: a 503 with Retry-After is a throttle', 503, { 'Retry-After': '120' }, true],
     ['Azure SDK: a 503 with retry-after-ms is a throttle', 503, { 'retry-after-ms': '500' }, true],
-    ['HEADERS 4.8: a 503 with an invalid Retry-After is an outage', 503, { 'Retry-After': 'soon' }, false],
-    ['HEADERS 4.8: a 503 with remaining 0 but no retry delay is an outage', 503, { 'RateLimit-Remaining': '0' }, false],
-    ['HEADERS 4.8: a plain 403 (permissions) is not a throttle', 403, {}, false],
+    ['a 503 with an invalid Retry-After is an outage', 503, { 'Retry-After': 'soon' }, false],
+    ['a 503 with remaining 0 but no retry delay is an outage', 503, { 'RateLimit-Remaining': '0' }, false],
+    ['a plain 403 (permissions) is not a throttle', 403, {}, false],
     [
       'GitHub docs: a 403 with remaining 5 is a permissions error',
       403,
@@ -42,7 +43,7 @@ describe('isRateLimited (HEADERS 4.8)', () => {
     ],
     ['GitHub docs: a secondary-limit 403 with retry-after', 403, { 'retry-after': '60' }, true],
     [
-      'HEADERS 4.8: a 200 with remaining 0 is not a throttle',
+      'a 200 with remaining 0 is not a throttle',
       200,
       { 'x-ratelimit-limit': '5', 'x-ratelimit-remaining': '0' },
       false,
@@ -54,7 +55,7 @@ describe('isRateLimited (HEADERS 4.8)', () => {
       { ratelimit: '"problemPolicy";r=0;t=10' },
       false,
     ],
-    ['HEADERS 4.8: a 500 with Retry-After is not a throttle', 500, { 'retry-after': '10' }, false],
+    ['a 500 with Retry-After is not a throttle', 500, { 'retry-after': '10' }, false],
     [
       'ParseRateLimitOptions: no status, not rate limited',
       undefined,
@@ -75,7 +76,7 @@ describe('isRateLimited (HEADERS 4.8)', () => {
   });
 });
 
-describe('selecting one quota (HEADERS 4.7)', () => {
+describe('selecting one quota', () => {
   test('rule 1: among exhausted quotas, the one whose reset is furthest away', () => {
     const info = parse({
       'ratelimit-policy': '"a";q=10;w=10, "b";q=100;w=3600, "c";q=5;w=1',
@@ -156,7 +157,7 @@ describe('selecting one quota (HEADERS 4.7)', () => {
   });
 });
 
-describe('merging families that describe the same quota (HEADERS 4.7 rule 4)', () => {
+describe('merging families that describe the same quota', () => {
   test('express-rate-limit legacy + draft-7: the window comes from RateLimit-Policy, the reset from the closer reading', () => {
     const info = parse({
       date: NOW_DATE,
@@ -238,7 +239,7 @@ describe('merging families that describe the same quota (HEADERS 4.7 rule 4)', (
   });
 });
 
-describe('cached responses (draft-10 Client Behavior, HEADERS 4.9)', () => {
+describe('cached responses (draft-10 Client Behavior)', () => {
   const quota = { 'x-ratelimit-limit': '60', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '30' };
 
   test('Age > 0: the quota fields describe the past and are ignored', () => {

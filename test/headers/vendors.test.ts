@@ -1,5 +1,5 @@
-// Vendor families with dimensions or a syntax of their own (HEADERS.md 3): OpenAI, Azure, Anthropic, HubSpot,
-// Shopify, Salesforce, and vendors that send nothing but Retry-After.
+// Vendor families with dimensions or a syntax of their own: OpenAI, Azure, Anthropic, HubSpot, Shopify, Salesforce,
+// and vendors that send nothing but Retry-After (docs/headers.md, "Vendor families").
 import { describe, expect, test } from 'vitest';
 import { DAY, HOUR, MINUTE, NOW, NOW_DATE, parse, SECOND, summary } from './support.js';
 
@@ -26,7 +26,7 @@ describe('OpenAI: requests and tokens, resets as Go durations', () => {
     ]);
   });
 
-  test('HEADERS 4.7 rule 1: an exhausted tokens dimension wins over the requests one', () => {
+  test('an exhausted tokens dimension wins over the requests one', () => {
     const info = parse({
       'x-ratelimit-limit-requests': '60',
       'x-ratelimit-limit-tokens': '150000',
@@ -65,8 +65,10 @@ describe('OpenAI: requests and tokens, resets as Go durations', () => {
     ['a number without its unit after a part', '6m0'],
     ['a unit without a number', 'ms'],
     ['an HTTP-date', NOW_DATE],
-  ] as const)('HEADERS 4.6: an unreadable reset (%s) drops the dimension', ([, reset]) => {
-    expect(parse(openai(reset)).policies).toEqual([]);
+  ] as const)('an unreadable reset (%s) is left out, the limit and remaining kept', ([, reset]) => {
+    expect(parse(openai(reset)).policies).toEqual([
+      { source: 'openai', name: 'requests', unit: 'requests', limit: 60, remaining: 59 },
+    ]);
   });
 
   test('Azure OpenAI Q&A 5625878: -1 sentinels drop the tokens dimension, the requests one stays', () => {
@@ -83,10 +85,21 @@ describe('OpenAI: requests and tokens, resets as Go durations', () => {
     expect(summary(info)).toEqual({ limit: 100, remaining: 99 });
   });
 
-  test('HEADERS 4.6: a -1 in one field of a dimension drops that dimension even when the others are valid', () => {
+  test('a -1 remaining is left out, the limit and reset of its dimension kept', () => {
     const info = parse({
       'x-ratelimit-limit-tokens': '150000',
       'x-ratelimit-remaining-tokens': '-1',
+      'x-ratelimit-reset-tokens': '1s',
+    });
+    expect(info.policies).toEqual([
+      { source: 'openai', name: 'tokens', unit: 'tokens', limit: 150000, resetAt: NOW + SECOND },
+    ]);
+  });
+
+  test('a readable reset beside an unreadable limit and remaining is not a dimension', () => {
+    const info = parse({
+      'x-ratelimit-limit-tokens': 'n/a',
+      'x-ratelimit-remaining-tokens': '-',
       'x-ratelimit-reset-tokens': '1s',
     });
     expect(info.policies).toEqual([]);
@@ -134,7 +147,7 @@ describe('Anthropic: RFC 3339 resets', () => {
     expect(info.resetAt).toBe(NOW);
   });
 
-  test('HEADERS 4.6: the RFC 3339 reset is measured against Date', () => {
+  test('the RFC 3339 reset is measured against Date', () => {
     const info = parse({
       date: 'Wed, 01 Oct 2025 12:00:10 GMT',
       'anthropic-ratelimit-requests-limit': '50',
@@ -211,11 +224,11 @@ describe('Azure Resource Manager: remaining counts only', () => {
     expect(info.policies).toEqual([]);
   });
 
-  test('HEADERS 4.2: a duplicated remaining takes the smaller value', () => {
+  test('a duplicated remaining takes the smaller value', () => {
     expect(parse({ 'x-ms-ratelimit-remaining-subscription-reads': ['11999', '11990'] }).remaining).toBe(11990);
   });
 
-  test('HEADERS 4.2: a duplicated remaining with an invalid member is ignored', () => {
+  test('a duplicated remaining with an invalid member is ignored', () => {
     expect(parse({ 'x-ms-ratelimit-remaining-subscription-reads': '11999, n/a' }).policies).toEqual([]);
   });
 });

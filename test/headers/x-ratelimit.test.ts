@@ -1,4 +1,5 @@
-// The X-RateLimit-* and X-Rate-Limit-* families (HEADERS.md 3): same names, different meanings per vendor.
+// The X-RateLimit-* and X-Rate-Limit-* families: same names, different meanings per vendor (docs/headers.md,
+// "X-RateLimit and X-Rate-Limit").
 import { describe, expect, test } from 'vitest';
 import type { RateLimitInfo, RateLimitPolicy } from '../../src/headers/index.js';
 import { DAY, HOUR, MINUTE, named, NOW, NOW_SECONDS, parse, SECOND, summary } from './support.js';
@@ -226,7 +227,7 @@ const cases: readonly Case[] = [
     selected: { remaining: 1 },
   },
   {
-    name: 'HEADERS 4.5: Prisjakt delta-ms X-Rate-Limit-Reset 600000 cannot be told from delta seconds',
+    name: 'Prisjakt delta-ms X-Rate-Limit-Reset 600000 cannot be told from delta seconds',
     headers: { 'X-Rate-Limit-Remaining': '10', 'X-Rate-Limit-Reset': '600000' },
     selected: { remaining: 10, resetAt: NOW + 600_000 * SECOND },
   },
@@ -255,7 +256,7 @@ describe('stated windows and derived limits stay sane', () => {
   });
 });
 
-describe('bucket keys (HEADERS 4.9)', () => {
+describe('bucket keys', () => {
   test.for([
     ['GitHub x-ratelimit-resource', { 'x-ratelimit-resource': 'graphql', 'x-ratelimit-remaining': '1' }, 'graphql'],
     ['Discord X-RateLimit-Bucket', { 'X-RateLimit-Bucket': 'abcd1234', 'X-RateLimit-Remaining': '1' }, 'abcd1234'],
@@ -277,7 +278,7 @@ describe('bucket keys (HEADERS 4.9)', () => {
   });
 });
 
-describe('malformed members leave the value out, never 0 (HEADERS 4.1)', () => {
+describe('malformed members leave the value out, never 0', () => {
   test.for([
     ['a negative remaining', { 'x-ratelimit-limit': '10', 'x-ratelimit-remaining': '-1' }, { limit: 10 }],
     ['a remaining with a unit', { 'x-ratelimit-limit': '10', 'x-ratelimit-remaining': '5 requests' }, { limit: 10 }],
