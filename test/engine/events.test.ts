@@ -124,6 +124,22 @@ describe('sanitised URLs', () => {
     }
   });
 
+  it('redacts a session id passed as a path parameter (;jsessionid=, any case) in events and errors', async () => {
+    const { rw, clock, events } = rig({ budgets: { '*': { rate: '1/s', burst: 1 } } });
+    const sent = 'https://shop.test/cart;JSESSIONID=ABC123?x=1';
+    await rw.fetch(sent);
+    const error: unknown = await rw.fetch(sent, { ratewise: { maxWait: 0 } }).catch((e: unknown) => e);
+    await advance(clock, 1000);
+    expect(error).toMatchObject({
+      code: 'ERR_RATEWISE_RATE_LIMITED',
+      url: 'https://shop.test/cart;JSESSIONID=[REDACTED]?x=1',
+    });
+    expect(String(error)).not.toContain('ABC123');
+    expect(events.map((e) => e.name)).toContain('rateLimitInfo');
+    expect(JSON.stringify(events)).not.toContain('ABC123');
+    expect(JSON.stringify(events)).toContain('cart;JSESSIONID=[REDACTED]?x=1');
+  });
+
   it('still sends the URL as given', async () => {
     const { rw, server } = rig();
     await rw.fetch(url);
