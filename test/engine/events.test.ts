@@ -93,12 +93,17 @@ describe('sanitised URLs', () => {
         {
           budgets: { '*': { rate: '1/s', burst: 1, maxQueue: 1 } },
           retry: { maxRetryAfter: 5000, budget: { ratio: 0, minPerSecond: 0.1, windowMs: 10_000 } },
-          loopGuard: { limit: 3 },
+          loopGuard: { limit: 3, windowMs: 3_600_000 },
         },
         (call) => [status(503), status(503), tooMany(60), { throws: networkError() }][call.index % 4]!,
       );
       const outcomes = Array.from({ length: 6 }, () => track(rw.fetch(url)));
       await advance(clock, 120_000);
+      // One after another, each once the previous one has settled: a loop, and its warning.
+      for (let i = 0; i < 4; i++) {
+        outcomes.push(track(rw.fetch(url)));
+        await advance(clock, 120_000);
+      }
       outcomes.push(track(rw.fetch(url, { ratewise: { maxWait: 0 } })));
       const closing = rw.close();
       outcomes.push(track(rw.fetch(url)));
