@@ -1,6 +1,7 @@
 // `createRatewise()`: one client instance owns its budgets, their queues and timers, its events and its options.
 import { Budget, type BudgetCounters, type ServerView } from './engine/budget.js';
 import { ClosedError, invalidOption, LoopDetectedError } from './errors.js';
+import { bodyFingerprint } from './http/body-fingerprint.js';
 import { createFingerprint } from './http/fingerprint.js';
 import { Emitter, type RatewiseEvents } from './events.js';
 import { LoopGuard } from './http/loop-guard.js';
@@ -56,6 +57,13 @@ export interface AdapterRequest {
    * @default false
    */
   readonly hasIdempotencyKey?: boolean;
+  /**
+   * The body as it will be sent, for the loop guard, which tells requests apart by a fingerprint of a string or byte
+   * body (`ArrayBuffer`, typed array, `Buffer`, `URLSearchParams`); a request whose body is anything else (a stream,
+   * `FormData`) is never counted as a repeat. Never read, consumed or kept.
+   * @default undefined (no body)
+   */
+  readonly body?: unknown;
   /** Per-request options, as in `rw.fetch`'s init. */
   readonly ratewise?: RequestOptions | undefined;
 }
@@ -157,22 +165,25 @@ class Client implements Ratewise {
       request.url,
       () => new Headers(fetchInit.headers ?? (input instanceof Request ? input.headers : undefined)),
     );
-    this.#checkLoop(request.method, safeUrl);
-    const signal = fetchInit.signal ?? (input instanceof Request ? input.signal : undefined);
-    const transport = fetchTransport(
-      this.#options.fetch,
-      () => request.attempt(),
-      (response) => {
-        this.#warnHiddenHeaders(response);
-      },
-    );
-    const call = { lane: this.#lane(key, request.host), request, safeUrl, signal, perRequest };
-    if (request.url.username === '' && request.url.password === '') return send(this.#ctx, call, transport);
-    // A fetch that refuses credentials in URLs (Node's does) names the whole URL in its error: not the password.
-    return send(this.#ctx, call, transport).catch((error: unknown) => {
+    const settleLoop = this.#checkLoop(request.method, safeUrl, request.body);
+    try {
+      const signal = fetchInit.signal ?? (input instanceof Request ? input.signal : undefined);
+      const transport = fetchTransport(
+        this.#options.fetch,
+        () => request.attempt(),
+        (response) => {
+          this.#warnHiddenHeaders(response);
+        },
+      );
+      const call = { lane: this.#lane(key, request.host), request, safeUrl, signal, perRequest };
+      return await send(this.#ctx, call, transport);
+    } catch (error) {
+      // A fetch that refuses credentials in URLs (Node's does) names the whole URL in its error: not the password.
       scrubUserinfo(error, request.url);
       throw error;
-    });
+    } finally {
+      settleLoop?.();
+    }
   }
 
   /**
@@ -202,14 +213,18 @@ class Client implements Ratewise {
     const safeUrl = redactUrl(url);
     if (this.#closed) throw new ClosedError({ method, url: safeUrl });
     const key = this.#keyOf(perRequest, method, url, () => new Headers(input.headers));
-    this.#checkLoop(method, safeUrl);
-    const request = {
-      method,
-      replayable: input.replayable ?? true,
-      hasIdempotencyKey: input.hasIdempotencyKey ?? false,
-    };
-    const lane = this.#lane(key, url.host.toLowerCase());
-    return send(this.#ctx, { lane, request, safeUrl, signal: input.signal, perRequest }, transport);
+    const settleLoop = this.#checkLoop(method, safeUrl, input.body);
+    try {
+      const request = {
+        method,
+        replayable: input.replayable ?? true,
+        hasIdempotencyKey: input.hasIdempotencyKey ?? false,
+      };
+      const lane = this.#lane(key, url.host.toLowerCase());
+      return await send(this.#ctx, { lane, request, safeUrl, signal: input.signal, perRequest }, transport);
+    } finally {
+      settleLoop?.();
+    }
   }
 
   /** The budget key: the request's own `ratewise.key`, else `keyFn`'s answer, else the origin. */
@@ -219,23 +234,40 @@ class Client implements Ratewise {
     return (keyFn && keyFn({ method, url, headers: headers() })) ?? originOf(url);
   }
 
-  #checkLoop(method: string, safeUrl: string): void {
+  /**
+   * Records an application call with the loop guard (its retries are not calls); returns what tells the guard the
+   * call has settled, or undefined when the guard does not track it. Throws `LoopDetectedError` in 'throw' mode.
+   */
+  #checkLoop(method: string, safeUrl: string, body: unknown): (() => void) | undefined {
     const guard = this.#loopGuard;
-    if (!guard) return;
-    const key = `${method} ${safeUrl}`;
-    const now = this.#options.clock.now();
-    const first = guard.record(key, now);
+    if (!guard) return undefined;
+    const fingerprint = bodyFingerprint(body);
+    // A body that cannot be compared (a stream, FormData) never makes two requests the same.
+    if (fingerprint === undefined) return undefined;
+    const url = `${method} ${safeUrl}`;
+    const key = fingerprint === '' ? url : `${url} ${fingerprint}`;
+    const recorded = guard.record(key, this.#options.clock.now());
+    if (recorded === undefined) return undefined;
+    const { ticket, count, first } = recorded;
+    const settle = (): void => {
+      guard.settle(key, ticket);
+    };
     const { windowMs } = guard;
-    if (first !== undefined) this.#events.emit('loop', { method, url: safeUrl, count: first, windowMs });
+    if (first) this.#events.emit('loop', { method, url: safeUrl, count, windowMs });
     if (this.#options.loopGuard?.mode === 'throw') {
-      // Every call past the limit fails while the window lasts, not only the one that crossed it.
-      const count = guard.count(key, now);
-      if (count > guard.limit) throw new LoopDetectedError({ method, url: safeUrl, count, windowMs });
-    } else if (first !== undefined && guard.warnOnce(key)) {
+      // Every counted call past the limit fails while the window lasts, not only the one that crossed it.
+      if (count > guard.limit) {
+        settle();
+        throw new LoopDetectedError({ method, url: safeUrl, count, windowMs });
+      }
+    } else if (first && guard.warnOnce(url)) {
+      // One warning per method and URL, whatever the bodies.
       console.warn(
-        `ratewise: ${method} ${safeUrl} was requested ${first} times within ${windowMs} ms: a request loop?`,
+        `ratewise: ${method} ${safeUrl} was requested ${count} times within ${windowMs} ms, each time after the ` +
+          'same request had settled: a request loop?',
       );
     }
+    return settle;
   }
 
   schedule<T>(task: () => T | PromiseLike<T>, options: ScheduleOptions = NO_OPTIONS): Promise<T> {

@@ -159,7 +159,7 @@ export class QueueFullError extends RatewiseError {
 export interface LoopDetectedErrorOptions {
   readonly method: string;
   readonly url: string;
-  /** How many times the same request was seen within the window. */
+  /** How many times the same request was started within the window, each time after the previous one had settled. */
   readonly count: number;
   /** The loop guard's window, in ms. */
   readonly windowMs: number;
@@ -176,7 +176,8 @@ export class LoopDetectedError extends RatewiseError {
 
   constructor({ method, url, count, windowMs }: LoopDetectedErrorOptions) {
     super(
-      `Loop detected: ${method} ${url} was requested ${count} ${plural(count, 'time')} within ${formatMs(windowMs)}`,
+      `Loop detected: ${method} ${url} was requested ${count} ${plural(count, 'time')} within ${formatMs(windowMs)}, ` +
+        'each time after the same request had settled',
     );
     this.method = method;
     this.url = url;

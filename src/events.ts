@@ -194,12 +194,15 @@ export interface RatewiseEvents {
     /** How long it was unavailable, in ms. */
     readonly downMs: number;
   };
-  /** The application requested the same method and URL more than the loop guard allows; once per loop. */
+  /**
+   * The application repeated the same request (method, URL and body), each time after the previous one had settled,
+   * more often than the loop guard allows; once per window.
+   */
   readonly loop: {
     readonly method: string;
     /** The request URL, sanitised. */
     readonly url: string;
-    /** Calls seen within the window, this one included. */
+    /** Calls counted within the window, this one included (copies started while another was in flight are not). */
     readonly count: number;
     /** The loop guard's window, in ms. */
     readonly windowMs: number;

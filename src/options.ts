@@ -166,8 +166,10 @@ export interface RetryBudgetOptions {
 /** The guard against an application that requests the same thing over and over by accident. */
 export interface LoopGuardOptions {
   /**
-   * Same method and URL requested more than this many times within `windowMs` counts as a loop. Retries made by
-   * ratewise do not count.
+   * The same request started more than this many times within `windowMs`, each time after the previous one had
+   * settled, is a loop. The same request: same method, URL and body, where a string or byte body is compared by a
+   * fingerprint and any other body (a stream, `FormData`, a `Blob`) never makes two requests the same. Copies started
+   * while one is in flight and retries made by ratewise do not count.
    * @default 100
    */
   readonly limit?: number;

@@ -144,7 +144,8 @@ describe('the other errors', () => {
   it('LoopDetectedError says how often within which window', () => {
     const error = new LoopDetectedError({ ...request, count: 50, windowMs: 10_000 });
     expect(error.message).toBe(
-      'Loop detected: GET https://api.example.com/items?page=2 was requested 50 times within 10000 ms',
+      'Loop detected: GET https://api.example.com/items?page=2 was requested 50 times within 10000 ms, ' +
+        'each time after the same request had settled',
     );
     expect(error).toMatchObject({ count: 50, windowMs: 10_000 });
   });

@@ -101,7 +101,7 @@ async function measure({ quick, build }: SchedulingInput): Promise<SchedulingOut
       id: 'rw-fetch',
       tasks: n,
       make: () => {
-        // The loop guard exists to flag 100,000 calls to one URL; it would print its warning into the report.
+        // The engine alone: the loop guard would not flag these concurrent calls, but would add its own cost.
         const rw = createRatewise({ fetch: noopFetch, loopGuard: false });
         return { run: (tasks) => Promise.all(tasks.map(() => rw.fetch(NOOP_URL))), dispose: () => rw.close() };
       },

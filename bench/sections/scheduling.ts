@@ -82,8 +82,8 @@ async function run({ quick }: RunContext): Promise<SectionResult> {
       `\`rw.fetch\` adds ${fetchExtra.toFixed(3)} µs per call to the no-op fetch (median of per-round ` +
         'differences). A new budget sends one request alone until the first answer, and the whole batch is issued ' +
         'before that answer comes, so nearly every call takes the queued path (with no rate-limit fields in the ' +
-        'answers, the budget then grows by one request in flight per answer). The loop guard is off: 100,000 ' +
-        'calls to one URL are what it exists to flag, and its warning would land in this report.',
+        'answers, the budget then grows by one request in flight per answer). The loop guard is off, so that the ' +
+        'figure is the engine alone (it would not flag these calls: they are concurrent, not one after another).',
       `ratewise is timed as \`tsc\` emits it (bench/compiled.ts). Loaded from src through tsx, whose esbuild ` +
         `\`keepNames\` adds a \`__name()\` call and a property array to every closure made, it costs ` +
         `${tsxOverBuild.toFixed(2)}× as much.`,

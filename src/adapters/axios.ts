@@ -124,6 +124,8 @@ async function throttled(
         signal: abort?.signal,
         replayable: isReplayable(config.data),
         hasIdempotencyKey: config.headers.has('idempotency-key'),
+        // Transformed already: a JSON body is a string here.
+        body: config.data,
         ratewise: config.ratewise,
       },
       transport,

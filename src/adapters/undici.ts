@@ -82,6 +82,7 @@ export class RatewiseDispatcher extends Dispatcher {
           signal: controller.signal,
           replayable: isReplayable(options.body),
           hasIdempotencyKey: headers.has('idempotency-key'),
+          body: options.body,
         },
         transport,
       )

@@ -1,10 +1,11 @@
 // The loop guard: notices an application that requests the same thing over and over by accident (a retry loop of its
-// own, a re-render storm) while leaving ordinary polling alone. Memory is bounded by `maxEntries`.
+// own, a re-render storm) while leaving ordinary polling and concurrent traffic alone. Memory is bounded by
+// `maxEntries`.
 
 /** Options of {@link LoopGuard}, validated by `resolveOptions`. */
 export interface LoopGuardConfig {
   /**
-   * Calls of one key allowed within a window; the next one is a loop. `Infinity` never trips.
+   * Counted calls of one key allowed within a window; the next one is a loop. `Infinity` never trips.
    * @default 100
    */
   readonly limit?: number;
@@ -21,30 +22,44 @@ export interface LoopGuardConfig {
   readonly maxEntries?: number;
 }
 
-interface Window {
+/** What {@link LoopGuard.record} says of one call. */
+export interface Recorded {
+  /** The call's ticket, for {@link LoopGuard.settle}. */
+  readonly ticket: number;
+  /** Counted calls in the key's window, this one included; 0 when this call was not counted (a concurrent copy). */
+  readonly count: number;
+  /** Whether this call is the first in its window to exceed `limit`: the loop is reported once per window. */
+  readonly first: boolean;
+}
+
+interface Entry {
   /** Epoch ms the key's current window started. */
-  readonly startedAt: number;
+  startedAt: number;
   count: number;
   /** Whether this window has already reported its loop. */
   reported: boolean;
+  /** The ticket of the key's most recent call. */
+  latest: number;
+  /** Whether that call has settled: a call started before it has is a concurrent copy, not a repeat. */
+  latestSettled: boolean;
 }
 
 /**
- * Counts application calls per key (method and sanitised URL) in a fixed window per key that starts at the key's first
- * call: `limit` calls fit in `windowMs`, the call after them reports a loop. Retries made by ratewise must not be
- * recorded. Polling at one call per second on the same URL counts 10 per window with the defaults and never trips.
- *
- * A loop is reported once per window: {@link record} returns the count when it first exceeds `limit`, then `undefined`
- * until the key's window restarts, so a sustained loop is reported once per `windowMs`. {@link warnOnce} adds the
- * "one console warning per URL" bookkeeping on top.
+ * Counts application calls per key (method, sanitised URL and body fingerprint) in a fixed window per key that starts
+ * at the key's first counted call: `limit` counted calls fit in `windowMs`, the counted call after them is a loop.
+ * A call counts only when the key's previous call had settled before it started: a loop waits for each answer
+ * before asking again, while copies sent at once (a burst, a page loading the same resource twice) are not a loop.
+ * Retries made by ratewise must not be recorded. Polling at one call per second on the same URL counts 10 per window
+ * with the defaults and never trips.
  */
 export class LoopGuard {
   readonly limit: number;
   readonly windowMs: number;
   readonly #maxEntries: number;
   /** In least-recently-called order. */
-  readonly #windows = new Map<string, Window>();
+  readonly #entries = new Map<string, Entry>();
   readonly #warned = new Set<string>();
+  #tickets = 0;
 
   constructor({ limit = 100, windowMs = 10_000, maxEntries = 10_000 }: LoopGuardConfig = {}) {
     this.limit = limit;
@@ -54,35 +69,43 @@ export class LoopGuard {
 
   /** Keys tracked now. */
   get size(): number {
-    return this.#windows.size;
+    return this.#entries.size;
   }
 
   /**
-   * Counts one application call of `key` at `now` (epoch ms). Returns the calls in the key's window, this one
-   * included, when this call is the first to exceed `limit` in that window; otherwise `undefined`.
+   * Records one application call of `key` starting at `now` (epoch ms); {@link settle} must follow when it settles.
+   * Undefined when the guard never trips (`limit: Infinity`) and tracks nothing.
    */
-  record(key: string, now: number): number | undefined {
+  record(key: string, now: number): Recorded | undefined {
     if (this.limit === Infinity) return undefined;
-    let window = this.#windows.get(key);
+    const ticket = ++this.#tickets;
+    let entry = this.#entries.get(key);
     // Re-inserted on every call, so the map's first key is the least recently called: a flood of one-off URLs evicts
     // those, not a key that is looping right now.
-    if (window !== undefined) this.#windows.delete(key);
-    else if (this.#windows.size >= this.#maxEntries) evictOldest(this.#windows);
+    if (entry !== undefined) this.#entries.delete(key);
+    else if (this.#entries.size >= this.#maxEntries) evictOldest(this.#entries);
+    const concurrent = entry !== undefined && !entry.latestSettled;
+    entry ??= { startedAt: now, count: 0, reported: false, latest: ticket, latestSettled: false };
+    entry.latest = ticket;
+    entry.latestSettled = false;
+    this.#entries.set(key, entry);
+    if (concurrent) return { ticket, count: 0, first: false };
     // `now < startedAt`: the clock went back; restart rather than keep a window that may never end.
-    if (window === undefined || !(now - window.startedAt < this.windowMs) || now < window.startedAt) {
-      window = { startedAt: now, count: 0, reported: false };
+    if (!(now - entry.startedAt < this.windowMs) || now < entry.startedAt) {
+      entry.startedAt = now;
+      entry.count = 0;
+      entry.reported = false;
     }
-    this.#windows.set(key, window);
-    window.count += 1;
-    if (window.count <= this.limit || window.reported) return undefined;
-    window.reported = true;
-    return window.count;
+    entry.count += 1;
+    const first = entry.count > this.limit && !entry.reported;
+    if (first) entry.reported = true;
+    return { ticket, count: entry.count, first };
   }
 
-  /** Calls of `key` counted in its current window (0 when it has none running at `now`). */
-  count(key: string, now: number): number {
-    const window = this.#windows.get(key);
-    return window !== undefined && now >= window.startedAt && now - window.startedAt < this.windowMs ? window.count : 0;
+  /** Marks the call of `key` with `ticket` settled. O(1); a call of a forgotten key is ignored. */
+  settle(key: string, ticket: number): void {
+    const entry = this.#entries.get(key);
+    if (entry?.latest === ticket) entry.latestSettled = true;
   }
 
   /** True the first time it is called for `key` (the caller then warns), false afterwards. */
@@ -95,7 +118,7 @@ export class LoopGuard {
 
   /** Forgets every count and every warning. */
   clear(): void {
-    this.#windows.clear();
+    this.#entries.clear();
     this.#warned.clear();
   }
 }

@@ -41,11 +41,13 @@ export function isSecretParam(name: string): boolean {
 
 /**
  * A URL that is safe to put in an error message or a log line: userinfo (`user:pass@`) removed, and the values of
- * secret-looking query parameters (and fragment parameters, where OAuth puts tokens) replaced with `[REDACTED]`.
- * Parameter order and encoding are kept, and the result redacts to itself. Input that is not an absolute URL with
- * a host or path (a relative URL, an opaque `scheme:` string, garbage) becomes `[invalid URL]`. Never throws.
+ * secret-looking query parameters, fragment parameters (where OAuth puts tokens) and path parameters (Java
+ * servlets' `/cart;jsessionid=…`) replaced with `[REDACTED]`. Parameter order and encoding are kept, and the result
+ * redacts to itself. Input that is not an absolute URL with a host or path (a relative URL, an opaque `scheme:`
+ * string, garbage) becomes `[invalid URL]`. Never throws.
  *
- * Secrets inside path segments (a bot token in the path, a webhook id) cannot be recognised and are kept.
+ * Secrets that are path segments themselves (a bot token in the path, a webhook id) cannot be recognised and are
+ * kept.
  */
 export function redactUrl(url: string | URL): string {
   let parsed: URL;
@@ -58,19 +60,30 @@ export function redactUrl(url: string | URL): string {
   if (parsed.host === '' && !parsed.pathname.startsWith('/')) return INVALID_URL;
   const search = parsed.search === '' ? '' : `?${redactParams(parsed.search.slice(1))}`;
   const hash = parsed.hash === '' ? '' : `#${redactParams(parsed.hash.slice(1))}`;
-  return `${parsed.protocol}//${parsed.host}${parsed.pathname}${search}${hash}`;
+  const path = parsed.pathname.includes(';') ? redactPathParams(parsed.pathname) : parsed.pathname;
+  return `${parsed.protocol}//${parsed.host}${path}${search}${hash}`;
+}
+
+/** `;name=value` parameters of each path segment, judged by name as query parameters are. */
+function redactPathParams(pathname: string): string {
+  return pathname
+    .split('/')
+    .map((segment) => {
+      const [head = '', ...params] = segment.split(';');
+      return params.length === 0 ? segment : [head, ...params.map(redactPair)].join(';');
+    })
+    .join('/');
 }
 
 function redactParams(query: string): string {
-  return query
-    .split('&')
-    .map((pair) => {
-      const eq = pair.indexOf('=');
-      if (eq === -1) return pair;
-      const name = pair.slice(0, eq);
-      return isSecretParam(decodeName(name)) ? `${name}=${REDACTED}` : pair;
-    })
-    .join('&');
+  return query.split('&').map(redactPair).join('&');
+}
+
+function redactPair(pair: string): string {
+  const eq = pair.indexOf('=');
+  if (eq === -1) return pair;
+  const name = pair.slice(0, eq);
+  return isSecretParam(decodeName(name)) ? `${name}=${REDACTED}` : pair;
 }
 
 function decodeName(name: string): string {

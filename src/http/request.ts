@@ -15,6 +15,8 @@ export interface PreparedRequest {
   readonly replayable: boolean;
   /** Whether the request carries an `Idempotency-Key`. */
   readonly hasIdempotencyKey: boolean;
+  /** The body as given: the init's, else the `Request`'s (a stream); null without one. */
+  readonly body: unknown;
   /** The arguments of one attempt: a fresh copy each time when the body must be copied to be re-sent. */
   attempt(): [RequestInfo | URL, RequestInit];
 }
@@ -65,6 +67,7 @@ export function prepareRequest(
     host: url.host.toLowerCase(),
     replayable,
     hasIdempotencyKey,
+    body: hasRequestBody ? request.body : (init.body ?? null),
     attempt() {
       return [pristine ? pristine.clone() : input, attemptInit];
     },

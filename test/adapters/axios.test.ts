@@ -2,12 +2,14 @@
 // the user's interceptors and transforms, and settles as axios would.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import axios, { AxiosError, isCancel, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { withRatewise } from '../../src/adapters/axios.js';
-import { createRatewise, type RatewiseOptions, type RequestOptions } from '../../src/index.js';
+import { createRatewise, isRatewiseError, type RatewiseOptions, type RequestOptions } from '../../src/index.js';
 import { refusedSince } from '../integration/support.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { sequence, startExpressServer, startScriptedServer, type Script, type TestServer } from '../support/servers.js';
 
 const open: { close(): Promise<void> }[] = [];
@@ -294,6 +296,28 @@ describe('withRatewise(axios instance)', () => {
     } finally {
       axios.defaults.adapter = before!;
     }
+  });
+
+  it('loop guard: distinct POST bodies to one URL and concurrent copies are not a loop; a POST repeated after each answer is', async () => {
+    const server = await serve(() => ({ json: { data: {} } }));
+    // On a fake clock that never moves: the guard's window lasts the whole test.
+    const { api } = client({ clock: new FakeClock(Date.UTC(2025, 0, 1)), loopGuard: { limit: 5, mode: 'throw' } });
+    const url = `${server.url}/graphql`;
+    for (let id = 0; id < 20; id++)
+      await api.post(url, { query: 'query($id: ID!) { item(id: $id) { name } }', variables: { id } });
+    const batch = await Promise.all(Array.from({ length: 20 }, () => api.post(url, { query: '{ batch }' })));
+    expect(batch.map((r) => r.status)).toEqual(Array<number>(20).fill(200));
+    for (let i = 0; i < 5; i++) await api.post(url, { query: '{ again }' });
+    const error: unknown = await api.post(url, { query: '{ again }' }).catch((e: unknown) => e);
+    expect(isRatewiseError(error, 'ERR_RATEWISE_LOOP')).toBe(true);
+    expect(server.hits().total).toBe(45);
+    // A Buffer body is compared by its bytes; a stream is never the same as another.
+    for (let i = 0; i < 5; i++) await api.post(url, Buffer.from('bytes'));
+    expect(
+      isRatewiseError(await api.post(url, Buffer.from('bytes')).catch((e: unknown) => e), 'ERR_RATEWISE_LOOP'),
+    ).toBe(true);
+    for (let i = 0; i < 8; i++) await api.post(url, Readable.from(['stream']));
+    expect(server.hits().total).toBe(58);
   });
 
   it('types the ratewise field of a request config', () => {

@@ -9,6 +9,7 @@ import { installRatewise, ratewiseDispatcher, RatewiseDispatcher } from '../../s
 import { createRatewise, isRatewiseError } from '../../src/index.js';
 import type { Ratewise } from '../../src/index.js';
 import { refusedSince } from '../integration/support.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { sequence, startExpressServer, startScriptedServer } from '../support/servers.js';
 import type { TestServer } from '../support/servers.js';
 
@@ -171,6 +172,50 @@ describe('installRatewise (Node’s global fetch)', () => {
       expect(await response.text()).toBe('busy');
       expect(server.hits().total).toBe(1);
     });
+  });
+
+  test('loop guard: concurrent fetches of one URL are not a loop; a GET repeated after each answer is', async () => {
+    const server = await startScriptedServer(() => ({ body: 'ok' }));
+    // On a fake clock that never moves: the guard's window lasts the whole test.
+    const rw = createRatewise({ clock: new FakeClock(Date.UTC(2025, 0, 1)), loopGuard: { limit: 3, mode: 'throw' } });
+    await installed(rw, server, async () => {
+      const batch = await Promise.all(Array.from({ length: 50 }, () => fetch(`${server.url}/items`)));
+      expect(batch.map((response) => response.status)).toEqual(Array<number>(50).fill(200));
+      await Promise.all(batch.map((response) => response.text()));
+      for (let i = 0; i < 3; i++) await (await fetch(`${server.url}/poll`)).text();
+      const failure: unknown = await fetch(`${server.url}/poll`).catch((error: unknown) => error);
+      expect(isRatewiseError((failure as TypeError).cause, 'ERR_RATEWISE_LOOP')).toBe(true);
+      // fetch hands its dispatcher every body as a stream: a request with a body is never the same as another.
+      for (let i = 0; i < 6; i++) await (await fetch(`${server.url}/graphql`, { method: 'POST', body: '{}' })).text();
+      expect(server.hits().total).toBe(59);
+    });
+  });
+
+  test('loop guard through the dispatcher: a string or Buffer body is compared', async () => {
+    const server = await startScriptedServer(() => ({ body: 'ok' }));
+    const rw = createRatewise({ clock: new FakeClock(Date.UTC(2025, 0, 1)), loopGuard: { limit: 2, mode: 'throw' } });
+    const dispatcher = ratewiseDispatcher(rw);
+    const post = async (body: string | Buffer): Promise<unknown> => {
+      try {
+        const response = await undiciRequest(`${server.url}/graphql`, { method: 'POST', body, dispatcher });
+        return await response.body.text();
+      } catch (error) {
+        return error;
+      }
+    };
+    try {
+      for (let i = 0; i < 10; i++) expect(await post(`{"id":${i}}`)).toBe('ok');
+      expect(await post('{"id":1}')).toBe('ok');
+      expect(isRatewiseError(await post('{"id":1}'), 'ERR_RATEWISE_LOOP')).toBe(true);
+      expect(await post(Buffer.from('x'))).toBe('ok');
+      expect(await post(Buffer.from('x'))).toBe('ok');
+      expect(isRatewiseError(await post(Buffer.from('x')), 'ERR_RATEWISE_LOOP')).toBe(true);
+      expect(server.hits().total).toBe(13);
+    } finally {
+      await dispatcher.close();
+      await rw.close();
+      await server.close();
+    }
   });
 });
 

@@ -93,12 +93,17 @@ describe('sanitised URLs', () => {
         {
           budgets: { '*': { rate: '1/s', burst: 1, maxQueue: 1 } },
           retry: { maxRetryAfter: 5000, budget: { ratio: 0, minPerSecond: 0.1, windowMs: 10_000 } },
-          loopGuard: { limit: 3 },
+          loopGuard: { limit: 3, windowMs: 3_600_000 },
         },
         (call) => [status(503), status(503), tooMany(60), { throws: networkError() }][call.index % 4]!,
       );
       const outcomes = Array.from({ length: 6 }, () => track(rw.fetch(url)));
       await advance(clock, 120_000);
+      // One after another, each once the previous one has settled: a loop, and its warning.
+      for (let i = 0; i < 4; i++) {
+        outcomes.push(track(rw.fetch(url)));
+        await advance(clock, 120_000);
+      }
       outcomes.push(track(rw.fetch(url, { ratewise: { maxWait: 0 } })));
       const closing = rw.close();
       outcomes.push(track(rw.fetch(url)));
@@ -122,6 +127,22 @@ describe('sanitised URLs', () => {
     } finally {
       warn.mockRestore();
     }
+  });
+
+  it('redacts a session id passed as a path parameter (;jsessionid=, any case) in events and errors', async () => {
+    const { rw, clock, events } = rig({ budgets: { '*': { rate: '1/s', burst: 1 } } });
+    const sent = 'https://shop.test/cart;JSESSIONID=ABC123?x=1';
+    await rw.fetch(sent);
+    const error: unknown = await rw.fetch(sent, { ratewise: { maxWait: 0 } }).catch((e: unknown) => e);
+    await advance(clock, 1000);
+    expect(error).toMatchObject({
+      code: 'ERR_RATEWISE_RATE_LIMITED',
+      url: 'https://shop.test/cart;JSESSIONID=[REDACTED]?x=1',
+    });
+    expect(String(error)).not.toContain('ABC123');
+    expect(events.map((e) => e.name)).toContain('rateLimitInfo');
+    expect(JSON.stringify(events)).not.toContain('ABC123');
+    expect(JSON.stringify(events)).toContain('cart;JSESSIONID=[REDACTED]?x=1');
   });
 
   it('still sends the URL as given', async () => {

@@ -5,7 +5,15 @@ import { LoopGuard } from '../../src/http/loop-guard.js';
 const T0 = Date.UTC(2025, 9, 1, 12, 0, 0);
 const KEY = 'GET https://api.example.com/items';
 
-/** Records `calls` calls of `key`, `everyMs` apart from `start`; returns the non-undefined results with their index. */
+/** One call of `key` at `now` that settles before the next starts; its loop report, if any. */
+function call(guard: LoopGuard, key: string, now: number): number | undefined {
+  const recorded = guard.record(key, now);
+  if (recorded === undefined) return undefined;
+  guard.settle(key, recorded.ticket);
+  return recorded.first ? recorded.count : undefined;
+}
+
+/** `calls` sequential calls of `key`, `everyMs` apart from `start`; the loop reports with the call's index. */
 function run(
   guard: LoopGuard,
   calls: number,
@@ -15,7 +23,7 @@ function run(
 ): [index: number, count: number][] {
   const reports: [number, number][] = [];
   for (let i = 0; i < calls; i++) {
-    const count = guard.record(key, start + i * everyMs);
+    const count = call(guard, key, start + i * everyMs);
     if (count !== undefined) reports.push([i, count]);
   }
   return reports;
@@ -41,63 +49,103 @@ describe('LoopGuard', () => {
     expect(run(guard, 100, 50).map(([index]) => index)).toEqual([10, 30, 50, 70, 90]);
   });
 
+  it('does not count copies started while the previous one is in flight: 200 at once count as one call', () => {
+    const guard = new LoopGuard({ limit: 2 });
+    const recorded = Array.from({ length: 200 }, () => guard.record(KEY, T0)!);
+    expect(recorded.map((r) => r.count)).toEqual([1, ...Array<number>(199).fill(0)]);
+    expect(recorded.some((r) => r.first)).toBe(false);
+    for (const r of recorded) guard.settle(KEY, r.ticket);
+    // Then one after the other: the loop.
+    expect(run(guard, 3, 0)).toEqual([[1, 3]]);
+  });
+
+  it("counts a call once the key's latest call has settled, though an older copy is still in flight", () => {
+    const guard = new LoopGuard({ limit: 5 });
+    const slow = guard.record(KEY, T0)!;
+    const fast = guard.record(KEY, T0)!;
+    guard.settle(KEY, fast.ticket);
+    expect(guard.record(KEY, T0)!.count).toBe(2);
+    // The old copy settling now says nothing of the call in flight.
+    guard.settle(KEY, slow.ticket);
+    expect(guard.record(KEY, T0)!.count).toBe(0);
+  });
+
   it('counts each key apart', () => {
     const guard = new LoopGuard({ limit: 2, windowMs: 1000 });
-    expect(guard.record('GET /a', T0)).toBeUndefined();
-    expect(guard.record('GET /b', T0)).toBeUndefined();
-    expect(guard.record('GET /a', T0)).toBeUndefined();
-    expect(guard.record('POST /a', T0)).toBeUndefined();
-    expect(guard.record('GET /a', T0)).toBe(3);
-    expect(guard.record('GET /b', T0)).toBeUndefined();
+    expect(call(guard, 'GET /a', T0)).toBeUndefined();
+    expect(call(guard, 'GET /b', T0)).toBeUndefined();
+    expect(call(guard, 'GET /a', T0)).toBeUndefined();
+    expect(call(guard, 'POST /a', T0)).toBeUndefined();
+    expect(call(guard, 'GET /a', T0)).toBe(3);
+    expect(call(guard, 'GET /b', T0)).toBeUndefined();
+  });
+
+  it('counts every call past the limit while the window lasts, and reports the first only', () => {
+    const guard = new LoopGuard({ limit: 2, windowMs: 1000 });
+    const counts = Array.from({ length: 5 }, () => {
+      const r = guard.record(KEY, T0 + 100)!;
+      guard.settle(KEY, r.ticket);
+      return [r.count, r.first];
+    });
+    expect(counts).toEqual([
+      [1, false],
+      [2, false],
+      [3, true],
+      [4, false],
+      [5, false],
+    ]);
+    expect(guard.record(KEY, T0 + 1100)).toMatchObject({ count: 1, first: false });
   });
 
   it('starts a fresh window when the clock goes back', () => {
     const guard = new LoopGuard({ limit: 2, windowMs: 1000 });
-    guard.record(KEY, T0);
-    guard.record(KEY, T0);
-    expect(guard.record(KEY, T0 - 60_000)).toBeUndefined();
-    expect(guard.record(KEY, T0 - 60_000)).toBeUndefined();
-    expect(guard.record(KEY, T0 - 60_000)).toBe(3);
+    call(guard, KEY, T0);
+    call(guard, KEY, T0);
+    expect(call(guard, KEY, T0 - 60_000)).toBeUndefined();
+    expect(call(guard, KEY, T0 - 60_000)).toBeUndefined();
+    expect(call(guard, KEY, T0 - 60_000)).toBe(3);
   });
 
   it('never trips with limit Infinity, and tracks nothing', () => {
     const guard = new LoopGuard({ limit: Infinity });
     expect(run(guard, 1000, 0)).toEqual([]);
+    expect(guard.record(KEY, T0)).toBeUndefined();
     expect(guard.size).toBe(0);
   });
 
   it('tracks at most maxEntries keys, forgetting the least recently called first', () => {
     const guard = new LoopGuard({ limit: 2, windowMs: 1000, maxEntries: 3 });
-    guard.record('a', T0);
-    guard.record('b', T0 + 1);
-    guard.record('c', T0 + 2);
-    guard.record('a', T0 + 3); // 'a' is now the most recent
-    guard.record('d', T0 + 4); // evicts 'b'
+    call(guard, 'a', T0);
+    call(guard, 'b', T0 + 1);
+    call(guard, 'c', T0 + 2);
+    call(guard, 'a', T0 + 3); // 'a' is now the most recent
+    call(guard, 'd', T0 + 4); // evicts 'b'
     expect(guard.size).toBe(3);
-    expect(guard.record('a', T0 + 5)).toBe(3); // 'a' kept its count
-    expect(guard.record('b', T0 + 6)).toBeUndefined(); // 'b' counts from 1 again; evicts 'c'
-    expect(guard.record('b', T0 + 6)).toBeUndefined();
-    expect(guard.record('b', T0 + 6)).toBe(3);
+    expect(call(guard, 'a', T0 + 5)).toBe(3); // 'a' kept its count
+    expect(call(guard, 'b', T0 + 6)).toBeUndefined(); // 'b' counts from 1 again; evicts 'c'
+    expect(call(guard, 'b', T0 + 6)).toBeUndefined();
+    expect(call(guard, 'b', T0 + 6)).toBe(3);
+  });
+
+  it('ignores the settling of a call whose key was forgotten', () => {
+    const guard = new LoopGuard({ maxEntries: 1 });
+    const a = guard.record('a', T0)!;
+    guard.record('b', T0); // evicts 'a'
+    guard.settle('a', a.ticket);
+    expect(guard.size).toBe(1);
+    expect(guard.record('b', T0)!.count).toBe(0); // 'b' is still in flight
   });
 
   it('keeps a looping key tracked while a flood of one-off URLs passes through', () => {
     const guard = new LoopGuard({ limit: 50, windowMs: 10_000, maxEntries: 10 });
     const reports: number[] = [];
     for (let i = 0; i < 200; i++) {
-      guard.record(`GET /once/${i}`, T0 + i);
-      const count = guard.record(KEY, T0 + i);
+      call(guard, `GET /once/${i}`, T0 + i);
+      const count = call(guard, KEY, T0 + i);
       if (count !== undefined) reports.push(count);
     }
     expect(guard.size).toBe(10);
     expect(reports).toEqual([51]);
-  });
-
-  it('counts the calls of the running window, and none once it has ended', () => {
-    const guard = new LoopGuard({ limit: 2, windowMs: 1000 });
-    for (let i = 0; i < 5; i++) guard.record('GET /x', 100);
-    expect(guard.count('GET /x', 500)).toBe(5);
-    expect(guard.count('GET /x', 1100)).toBe(0);
-    expect(guard.count('GET /other', 500)).toBe(0);
   });
 
   it('warns once per key', () => {
@@ -118,22 +166,30 @@ describe('LoopGuard', () => {
     expect(guard.warnOnce('a')).toBe(true);
   });
 
-  it('reports iff a window holds more than limit calls, at most once per window (property)', () => {
+  it('counts a call iff the previous one had settled, and reports iff a window holds more than limit (property)', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 20 }),
         fc.integer({ min: 1, max: 5000 }),
-        fc.array(fc.integer({ min: 0, max: 2000 }), { maxLength: 300 }),
-        (limit, windowMs, gaps) => {
+        fc.array(fc.record({ gap: fc.integer({ min: 0, max: 2000 }), settles: fc.boolean() }), { maxLength: 300 }),
+        (limit, windowMs, calls) => {
           const guard = new LoopGuard({ limit, windowMs });
           let now = T0;
           let startedAt = -Infinity;
           let count = 0;
-          for (const gap of gaps) {
+          let previousSettled = true;
+          for (const { gap, settles } of calls) {
             now += gap;
-            if (now - startedAt >= windowMs) [startedAt, count] = [now, 0];
-            count++;
-            expect(guard.record(KEY, now)).toBe(count === limit + 1 ? count : undefined);
+            const recorded = guard.record(KEY, now)!;
+            if (previousSettled) {
+              if (now - startedAt >= windowMs) [startedAt, count] = [now, 0];
+              count++;
+              expect(recorded).toMatchObject({ count, first: count === limit + 1 });
+            } else {
+              expect(recorded).toMatchObject({ count: 0, first: false });
+            }
+            if (settles) guard.settle(KEY, recorded.ticket);
+            previousSettled = settles;
           }
         },
       ),

@@ -75,6 +75,24 @@ describe('redactUrl', () => {
     expect(redactUrl('https://app.example.com/#section-2')).toBe('https://app.example.com/#section-2');
   });
 
+  it.each(['jsessionid', 'JSESSIONID', 'JSessionId', 'sid', 'phpsessid', 'PHPSESSID', 'token'])(
+    'replaces the value of a ;%s= path parameter, in any segment, before the query',
+    (name) => {
+      expect(redactUrl(`https://shop.example.com/cart;${name}=ABC123?x=1`)).toBe(
+        `https://shop.example.com/cart;${name}=[REDACTED]?x=1`,
+      );
+      expect(redactUrl(`https://shop.example.com/a;v=2;${name}=ABC123/b;${name}=DEF456`)).toBe(
+        `https://shop.example.com/a;v=2;${name}=[REDACTED]/b;${name}=[REDACTED]`,
+      );
+    },
+  );
+
+  it('keeps harmless path parameters, and a semicolon without a name', () => {
+    for (const url of ['https://example.com/a;v=2/b;lang=en?page=1', 'https://example.com/a;b;c=/d;=x']) {
+      expect(redactUrl(url)).toBe(url);
+    }
+  });
+
   it('accepts URL objects', () => {
     expect(redactUrl(new URL('https://u:p@example.com/a?sig=1'))).toBe('https://example.com/a?sig=[REDACTED]');
   });
@@ -104,6 +122,7 @@ describe('redactUrl', () => {
         url.username = 'someone';
         url.password = value;
         url.searchParams.append(param, value);
+        url.pathname = `${url.pathname};${param}=${value}`;
         expect(redactUrl(url)).not.toContain(value);
       }),
     );
