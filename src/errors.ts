@@ -16,7 +16,8 @@ export type RatewiseErrorCode =
   | 'ERR_RATEWISE_QUEUE_FULL'
   | 'ERR_RATEWISE_LOOP'
   | 'ERR_RATEWISE_CLOSED'
-  | 'ERR_RATEWISE_STORE';
+  | 'ERR_RATEWISE_STORE'
+  | 'ERR_RATEWISE_ALREADY_INSTALLED';
 
 /** Base class of every error ratewise throws itself. Not constructed directly. */
 export abstract class RatewiseError extends Error {
@@ -242,6 +243,22 @@ export class StoreUnavailableError extends RatewiseError {
   }
 }
 
+/**
+ * `installRatewise()` was called while an earlier install was still in place: two installs would stack two
+ * dispatchers, and uninstalling them out of order would bring back a stale one.
+ */
+export class AlreadyInstalledError extends RatewiseError {
+  override readonly name = 'AlreadyInstalledError' as const;
+  readonly code = 'ERR_RATEWISE_ALREADY_INSTALLED' as const;
+
+  constructor() {
+    super(
+      'Already installed: installRatewise() was called while an earlier install is in place; call the function ' +
+        'that install returned first (one ratewise client throttles the global fetch at a time)',
+    );
+  }
+}
+
 interface RatewiseErrorByCode {
   ERR_RATEWISE_RATE_LIMITED: RateLimitError;
   ERR_RATEWISE_RETRY_BUDGET: RetryBudgetExceededError;
@@ -249,6 +266,7 @@ interface RatewiseErrorByCode {
   ERR_RATEWISE_LOOP: LoopDetectedError;
   ERR_RATEWISE_CLOSED: ClosedError;
   ERR_RATEWISE_STORE: StoreUnavailableError;
+  ERR_RATEWISE_ALREADY_INSTALLED: AlreadyInstalledError;
 }
 
 /** Whether `value` is a ratewise error (of the given `code`), from this copy of the library or any other. */

@@ -22,6 +22,7 @@ export type { RatewiseEvents } from './events.js';
 export type { GiveUpReason } from './retry/decision.js';
 export type { Clock, TimerHandle } from './clock.js';
 export {
+  AlreadyInstalledError,
   ClosedError,
   isRatewiseError,
   LoopDetectedError,

@@ -141,7 +141,8 @@ export interface EntryPoint {
   /**
    * Runs before a scenario's first call; returns what undoes it, run in `finally` once the scenario's calls are
    * settled. Global fetch installs `rw` as the process-global undici dispatcher: a scenario through it must not run
-   * beside any other scenario of the process (`rw.fetch` sends through the same global dispatcher).
+   * beside any other scenario of the process (`rw.fetch` sends through the same global dispatcher, which passes its
+   * requests through, but the watch set up with it would count them).
    */
   readonly setup?: (rw: Ratewise) => () => void;
   /**
@@ -153,7 +154,7 @@ export interface EntryPoint {
   /**
    * Whether its scenarios may run beside other scenarios (see {@link describeEachEntryPoint}). Global fetch's may not:
    * its setup replaces the process-global undici dispatcher, which `rw.fetch` (over Node's fetch) sends through too,
-   * so a scenario through either would send through the other's client.
+   * and one install at a time is allowed.
    */
   readonly concurrent: boolean;
 }
