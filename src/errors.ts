@@ -269,12 +269,59 @@ interface RatewiseErrorByCode {
   ERR_RATEWISE_ALREADY_INSTALLED: AlreadyInstalledError;
 }
 
-/** Whether `value` is a ratewise error (of the given `code`), from this copy of the library or any other. */
-export function isRatewiseError(value: unknown): value is RatewiseError;
-export function isRatewiseError<C extends RatewiseErrorCode>(value: unknown, code: C): value is RatewiseErrorByCode[C];
+/** Marks another library's error that carries a ratewise error (see {@link CarriedRatewiseError}). */
+const CARRIER = Symbol.for('ratewise.carrier');
+
+/**
+ * Another library's error that carries a ratewise error: the axios adapter rejects with an `AxiosError` of this shape.
+ * Its `code` and fields (`reason`, `key`, `retryAt`, …) are the ratewise error's, which is its `cause`; its `name` and
+ * `response` are the library's own (axios's `AxiosResponse`, when there was a response).
+ */
+export type CarriedRatewiseError<E extends RatewiseError = RatewiseError> = Omit<E, 'name' | 'response' | 'cause'> & {
+  readonly name: string;
+  readonly cause: E;
+  /** The last response, in the carrying library's own shape, when there was one. */
+  readonly response?: { readonly status: number; readonly statusText: string; readonly headers: unknown } | undefined;
+};
+
+/**
+ * Whether `value` is a ratewise error (of the given `code`), from this copy of the library or any other, or an error
+ * that carries one as its `cause` (the axios adapter's `AxiosError`: {@link CarriedRatewiseError}).
+ */
+export function isRatewiseError(value: unknown): value is RatewiseError | CarriedRatewiseError;
+export function isRatewiseError<C extends RatewiseErrorCode>(
+  value: unknown,
+  code: C,
+): value is RatewiseErrorByCode[C] | CarriedRatewiseError<RatewiseErrorByCode[C]>;
 export function isRatewiseError(value: unknown, code?: RatewiseErrorCode): boolean {
-  if (typeof value !== 'object' || value === null || (value as Record<symbol, unknown>)[BRAND] !== true) return false;
-  return code === undefined || (value as { code?: unknown }).code === code;
+  const error = isBranded(value) ? value : carriedBy(value);
+  return error !== undefined && (code === undefined || error.code === code);
+}
+
+function isBranded(value: unknown): value is RatewiseError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+}
+
+function carriedBy(value: unknown): RatewiseError | undefined {
+  if (typeof value !== 'object' || value === null || (value as Record<symbol, unknown>)[CARRIER] !== true) {
+    return undefined;
+  }
+  const { cause } = value as { cause?: unknown };
+  return isBranded(cause) ? cause : undefined;
+}
+
+/**
+ * Makes `carrier` (another library's error, such as an `AxiosError`) carry `error`: its code and fields, and itself
+ * as the non-enumerable `cause`, as native errors hold theirs. The carrier keeps its own name and response.
+ */
+export function carryRatewiseError<T extends Error>(carrier: T, error: RatewiseError): T & CarriedRatewiseError {
+  for (const [key, value] of Object.entries(error)) {
+    if (key !== 'name')
+      Object.defineProperty(carrier, key, { value, enumerable: true, writable: true, configurable: true });
+  }
+  Object.defineProperty(carrier, 'cause', { value: error, enumerable: false, writable: true, configurable: true });
+  Object.defineProperty(carrier, CARRIER, { value: true });
+  return carrier as T & CarriedRatewiseError;
 }
 
 /**

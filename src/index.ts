@@ -32,7 +32,7 @@ export {
   RetryBudgetExceededError,
   StoreUnavailableError,
 } from './errors.js';
-export type { RatewiseErrorCode, RateLimitReason } from './errors.js';
+export type { CarriedRatewiseError, RatewiseErrorCode, RateLimitReason } from './errors.js';
 export type { RatewiseStore, StoreLimit, StoreReply, StoreRequest, StoreSlots } from './store/types.js';
 export { parseRateLimit, parseRetryAfter } from './headers/index.js';
 export type {
