@@ -16,7 +16,8 @@ export type RatewiseErrorCode =
   | 'ERR_RATEWISE_QUEUE_FULL'
   | 'ERR_RATEWISE_LOOP'
   | 'ERR_RATEWISE_CLOSED'
-  | 'ERR_RATEWISE_STORE';
+  | 'ERR_RATEWISE_STORE'
+  | 'ERR_RATEWISE_ALREADY_INSTALLED';
 
 /** Base class of every error ratewise throws itself. Not constructed directly. */
 export abstract class RatewiseError extends Error {
@@ -243,6 +244,22 @@ export class StoreUnavailableError extends RatewiseError {
   }
 }
 
+/**
+ * `installRatewise()` was called while an earlier install was still in place: two installs would stack two
+ * dispatchers, and uninstalling them out of order would bring back a stale one.
+ */
+export class AlreadyInstalledError extends RatewiseError {
+  override readonly name = 'AlreadyInstalledError' as const;
+  readonly code = 'ERR_RATEWISE_ALREADY_INSTALLED' as const;
+
+  constructor() {
+    super(
+      'Already installed: installRatewise() was called while an earlier install is in place; call the function ' +
+        'that install returned first (one ratewise client throttles the global fetch at a time)',
+    );
+  }
+}
+
 interface RatewiseErrorByCode {
   ERR_RATEWISE_RATE_LIMITED: RateLimitError;
   ERR_RATEWISE_RETRY_BUDGET: RetryBudgetExceededError;
@@ -250,14 +267,62 @@ interface RatewiseErrorByCode {
   ERR_RATEWISE_LOOP: LoopDetectedError;
   ERR_RATEWISE_CLOSED: ClosedError;
   ERR_RATEWISE_STORE: StoreUnavailableError;
+  ERR_RATEWISE_ALREADY_INSTALLED: AlreadyInstalledError;
 }
 
-/** Whether `value` is a ratewise error (of the given `code`), from this copy of the library or any other. */
-export function isRatewiseError(value: unknown): value is RatewiseError;
-export function isRatewiseError<C extends RatewiseErrorCode>(value: unknown, code: C): value is RatewiseErrorByCode[C];
+/** Marks another library's error that carries a ratewise error (see {@link CarriedRatewiseError}). */
+const CARRIER = Symbol.for('ratewise.carrier');
+
+/**
+ * Another library's error that carries a ratewise error: the axios adapter rejects with an `AxiosError` of this shape.
+ * Its `code` and fields (`reason`, `key`, `retryAt`, …) are the ratewise error's, which is its `cause`; its `name` and
+ * `response` are the library's own (axios's `AxiosResponse`, when there was a response).
+ */
+export type CarriedRatewiseError<E extends RatewiseError = RatewiseError> = Omit<E, 'name' | 'response' | 'cause'> & {
+  readonly name: string;
+  readonly cause: E;
+  /** The last response, in the carrying library's own shape, when there was one. */
+  readonly response?: { readonly status: number; readonly statusText: string; readonly headers: unknown } | undefined;
+};
+
+/**
+ * Whether `value` is a ratewise error (of the given `code`), from this copy of the library or any other, or an error
+ * that carries one as its `cause` (the axios adapter's `AxiosError`: {@link CarriedRatewiseError}).
+ */
+export function isRatewiseError(value: unknown): value is RatewiseError | CarriedRatewiseError;
+export function isRatewiseError<C extends RatewiseErrorCode>(
+  value: unknown,
+  code: C,
+): value is RatewiseErrorByCode[C] | CarriedRatewiseError<RatewiseErrorByCode[C]>;
 export function isRatewiseError(value: unknown, code?: RatewiseErrorCode): boolean {
-  if (typeof value !== 'object' || value === null || (value as Record<symbol, unknown>)[BRAND] !== true) return false;
-  return code === undefined || (value as { code?: unknown }).code === code;
+  const error = isBranded(value) ? value : carriedBy(value);
+  return error !== undefined && (code === undefined || error.code === code);
+}
+
+function isBranded(value: unknown): value is RatewiseError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+}
+
+function carriedBy(value: unknown): RatewiseError | undefined {
+  if (typeof value !== 'object' || value === null || (value as Record<symbol, unknown>)[CARRIER] !== true) {
+    return undefined;
+  }
+  const { cause } = value as { cause?: unknown };
+  return isBranded(cause) ? cause : undefined;
+}
+
+/**
+ * Makes `carrier` (another library's error, such as an `AxiosError`) carry `error`: its code and fields, and itself
+ * as the non-enumerable `cause`, as native errors hold theirs. The carrier keeps its own name and response.
+ */
+export function carryRatewiseError<T extends Error>(carrier: T, error: RatewiseError): T & CarriedRatewiseError {
+  for (const [key, value] of Object.entries(error)) {
+    if (key !== 'name')
+      Object.defineProperty(carrier, key, { value, enumerable: true, writable: true, configurable: true });
+  }
+  Object.defineProperty(carrier, 'cause', { value: error, enumerable: false, writable: true, configurable: true });
+  Object.defineProperty(carrier, CARRIER, { value: true });
+  return carrier as T & CarriedRatewiseError;
 }
 
 /**

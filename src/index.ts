@@ -22,6 +22,7 @@ export type { RatewiseEvents } from './events.js';
 export type { GiveUpReason } from './retry/decision.js';
 export type { Clock, TimerHandle } from './clock.js';
 export {
+  AlreadyInstalledError,
   ClosedError,
   isRatewiseError,
   LoopDetectedError,
@@ -31,7 +32,7 @@ export {
   RetryBudgetExceededError,
   StoreUnavailableError,
 } from './errors.js';
-export type { RatewiseErrorCode, RateLimitReason } from './errors.js';
+export type { CarriedRatewiseError, RatewiseErrorCode, RateLimitReason } from './errors.js';
 export type { RatewiseStore, StoreLimit, StoreReply, StoreRequest, StoreSlots } from './store/types.js';
 export { parseRateLimit, parseRetryAfter } from './headers/index.js';
 export type {

@@ -9,7 +9,9 @@ import {
   RatewiseError,
   RetryBudgetExceededError,
   StoreUnavailableError,
+  carryRatewiseError,
   formatValue,
+  type CarriedRatewiseError,
   invalidOption,
   isRatewiseError,
 } from '../src/errors.js';
@@ -179,8 +181,37 @@ describe('isRatewiseError', () => {
   it('checks the code when one is given, and narrows to that class', () => {
     const error: unknown = new QueueFullError({ ...request, key: 'k', maxQueue: 1 });
     expect(isRatewiseError(error, 'ERR_RATEWISE_LOOP')).toBe(false);
-    if (isRatewiseError(error, 'ERR_RATEWISE_QUEUE_FULL')) expectTypeOf(error).toEqualTypeOf<QueueFullError>();
-    else expect.unreachable();
+    if (isRatewiseError(error, 'ERR_RATEWISE_QUEUE_FULL')) {
+      expectTypeOf(error).toEqualTypeOf<QueueFullError | CarriedRatewiseError<QueueFullError>>();
+    } else expect.unreachable();
+  });
+
+  it('recognises an error that carries a ratewise error (the axios adapter’s), through its cause', () => {
+    const error = new RateLimitError({ ...request, reason: 'maxRetryAfter', key: 'k', retryAt, waitMs: 5000 });
+    const carrier = carryRatewiseError(new Error(error.message), error);
+    expect(isRatewiseError(carrier)).toBe(true);
+    expect(isRatewiseError(carrier, 'ERR_RATEWISE_RATE_LIMITED')).toBe(true);
+    expect(isRatewiseError(carrier, 'ERR_RATEWISE_QUEUE_FULL')).toBe(false);
+    expect(carrier.cause).toBe(error);
+    expect(carrier).toMatchObject({ name: 'Error', code: 'ERR_RATEWISE_RATE_LIMITED', reason: 'maxRetryAfter' });
+    expect(carrier).toMatchObject({ key: 'k', retryAt, waitMs: 5000, method: 'GET', url: request.url });
+    // The cause stays out of enumerable keys, as a native error's does, and so does the mark.
+    expect(Object.keys(carrier)).not.toContain('cause');
+    expect(
+      Object.getOwnPropertySymbols(carrier).every((s) => !Object.getOwnPropertyDescriptor(carrier, s)?.enumerable),
+    ).toBe(true);
+  });
+
+  it('does not recognise an error that merely has a ratewise error as its cause, nor a look-alike carrier', () => {
+    const error = new QueueFullError({ ...request, key: 'k', maxQueue: 1 });
+    // undici's fetch fails with TypeError('fetch failed') whose cause is the dispatcher's error: not a carrier.
+    expect(isRatewiseError(new TypeError('fetch failed', { cause: error }))).toBe(false);
+    const lookAlike = Object.assign(new Error('x'), {
+      code: 'ERR_RATEWISE_QUEUE_FULL',
+      cause: { code: 'ERR_RATEWISE_QUEUE_FULL' },
+    });
+    Object.defineProperty(lookAlike, Symbol.for('ratewise.carrier'), { value: true });
+    expect(isRatewiseError(lookAlike)).toBe(false);
   });
 
   it('recognises errors from another copy of the library or another realm, by the registered brand', () => {

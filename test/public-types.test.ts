@@ -8,6 +8,7 @@ import {
   parseRetryAfter,
   RateLimitError,
   type BudgetStats,
+  type CarriedRatewiseError,
   type RateLimitInfo,
   type Ratewise,
   type RatewiseOptions,
@@ -51,8 +52,16 @@ describe('public types', () => {
     expectTypeOf(parseRetryAfter('120')).toEqualTypeOf<number | undefined>();
   });
 
-  it('isRatewiseError narrows by code', () => {
+  it('isRatewiseError narrows by code, to the error or an error that carries it (the axios adapter’s)', () => {
     const error: unknown = new RateLimitError({ reason: 'maxWait', key: 'k', method: 'GET', url: 'https://x' });
-    if (isRatewiseError(error, 'ERR_RATEWISE_RATE_LIMITED')) expectTypeOf(error).toEqualTypeOf<RateLimitError>();
+    if (isRatewiseError(error, 'ERR_RATEWISE_RATE_LIMITED')) {
+      expectTypeOf(error).toEqualTypeOf<RateLimitError | CarriedRatewiseError<RateLimitError>>();
+      // What both have: the code and the fields, with their types; the response has at least a status.
+      expectTypeOf(error.retryAt).toEqualTypeOf<number | undefined>();
+      expectTypeOf(error.reason).toEqualTypeOf<RateLimitError['reason']>();
+      expectTypeOf(error.code).toEqualTypeOf<'ERR_RATEWISE_RATE_LIMITED'>();
+      expectTypeOf(error.response?.status).toEqualTypeOf<number | undefined>();
+      if (error instanceof RateLimitError) expectTypeOf(error.response).toEqualTypeOf<Response | undefined>();
+    }
   });
 });

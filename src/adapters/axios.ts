@@ -14,8 +14,8 @@ import {
   type AxiosResponse,
   type InternalAxiosRequestConfig,
 } from 'axios';
-import type { Ratewise, RequestOptions, Transport } from '../index.js';
-import { randomKey } from '../http/seam.js';
+import { carryRatewiseError, randomKey } from '../http/seam.js';
+import { isRatewiseError, type Ratewise, type RatewiseError, type RequestOptions, type Transport } from '../index.js';
 
 declare module 'axios' {
   interface AxiosRequestConfig {
@@ -101,13 +101,19 @@ async function throttled(
   }
   // Every status resolves, so that ratewise sees it; the caller's validateStatus is applied once it is done.
   const attemptConfig: InternalAxiosRequestConfig = { ...config, validateStatus: () => true };
+  /** The last attempt's response, for the `AxiosError` a ratewise error becomes; undefined after a network error. */
+  let last: AxiosResponse | undefined;
   const transport: Transport<AxiosResponse> = {
     send: () =>
-      send(attemptConfig).catch((error: unknown) => {
-        // The caller sees their own config, not the copy with every status valid.
-        if (isAxiosError(error) && error.config === attemptConfig) error.config = config;
-        throw error;
-      }),
+      send(attemptConfig).then(
+        (response) => (last = response),
+        (error: unknown) => {
+          last = undefined;
+          // The caller sees their own config, not the copy with every status valid.
+          if (isAxiosError(error) && error.config === attemptConfig) error.config = config;
+          throw error;
+        },
+      ),
     status: (response) => response.status,
     headers: (response) => headerRecord(response.headers),
     discard,
@@ -135,6 +141,7 @@ async function throttled(
     if (abort?.signal.aborted && error === abort.signal.reason) {
       throw isCancel(error) ? error : new CanceledError(undefined, config);
     }
+    if (isRatewiseError(error) && !isAxiosError(error)) throw asAxiosError(error, config, last);
     throw error;
   } finally {
     abort?.dispose();
@@ -149,6 +156,20 @@ async function throttled(
     response.request,
     response,
   );
+}
+
+/**
+ * A ratewise error as axios users expect a failed call: an `AxiosError` (so `axios.isAxiosError`, interceptors and
+ * `error.response` work) with the ratewise code and fields, the ratewise error as `cause`, and the last response
+ * when there was one. The ratewise error itself holds no config: its `Authorization` stays in the AxiosError's.
+ */
+function asAxiosError(
+  error: RatewiseError,
+  config: InternalAxiosRequestConfig,
+  response: AxiosResponse | undefined,
+): AxiosError {
+  if (response) response.config = config;
+  return carryRatewiseError(new AxiosError(error.message, error.code, config, response?.request, response), error);
 }
 
 /** The caller's `signal` and `CancelToken` as one AbortSignal for ratewise's waits; undefined when neither is set. */

@@ -1,7 +1,8 @@
 // `ratewise/undici`: an undici dispatcher over the engine, so Node's global `fetch` (and every SDK that uses it) is
 // throttled. Each attempt goes through the dispatcher underneath; its head is held until the engine settles on it.
 import { Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
-import type { Ratewise, Transport } from '../index.js';
+import { setMarkScheduled } from '../http/seam.js';
+import { AlreadyInstalledError, isRatewiseError, type Ratewise, type Transport } from '../index.js';
 import {
   Attempt,
   headerRecord,
@@ -12,6 +13,46 @@ import {
   type LegacyHandler,
   type Underlying,
 } from './undici-attempt.js';
+
+/**
+ * Marks the dispatch options of a request ratewise has scheduled already (an attempt of `rw.fetch` or of a ratewise
+ * dispatcher): every ratewise dispatcher it reaches passes it straight through, so that no attempt is counted, paced
+ * or retried twice. A symbol key never reaches the wire; wrappers that spread the options keep it.
+ */
+const SCHEDULED = Symbol.for('ratewise.scheduled');
+
+type Marked = Dispatcher.DispatchOptions & { readonly [SCHEDULED]?: true };
+
+function marked(options: Dispatcher.DispatchOptions): Marked {
+  return { ...options, [SCHEDULED]: true };
+}
+
+/**
+ * What `rw.fetch` sends an attempt with: the dispatcher fetch would have used (the init's own, else the global one
+ * at the time), given the request marked. Whatever sits above a ratewise dispatcher (a wrapper, an interceptor) still
+ * sees it; the ratewise dispatcher lets it through.
+ */
+function markingDispatcher(own: unknown): Pick<Dispatcher, 'dispatch'> & { readonly isMockActive: unknown } {
+  const target = (): Dispatcher => (own as Dispatcher | undefined) ?? getGlobalDispatcher();
+  return {
+    dispatch: (options, handler) => target().dispatch(marked(options), handler),
+    // fetch asks its dispatcher whether it is undici's MockAgent (which wants the body as given, to match on).
+    get isMockActive() {
+      return (target() as { isMockActive?: unknown }).isMockActive;
+    },
+  };
+}
+
+function markInit(init: RequestInit): RequestInit {
+  const own = (init as { dispatcher?: unknown }).dispatcher;
+  return { ...init, dispatcher: markingDispatcher(own) } as RequestInit;
+}
+
+/**
+ * Makes a dispatcher `installRatewise` made pass everything through once uninstalled, whatever still holds it. Set by
+ * the class itself, which alone can reach its private state.
+ */
+let retire: (dispatcher: RatewiseDispatcher) => void;
 
 /** Options of {@link ratewiseDispatcher}. */
 export interface RatewiseDispatcherOptions {
@@ -24,7 +65,8 @@ export interface RatewiseDispatcherOptions {
 
 /**
  * An undici `Dispatcher` that runs each request through `rw`'s budgets, pacing, pauses and retries, sending every
- * attempt through another dispatcher. Upgrades and `CONNECT` pass straight through. `close()` and `destroy()` end
+ * attempt through another dispatcher. Upgrades, `CONNECT`, requests ratewise has scheduled already (`rw.fetch`'s
+ * attempts, any client's) and every request once `rw` is closed pass straight through. `close()` and `destroy()` end
  * nothing but this wrapper's own calls: the dispatcher underneath is not its to close.
  */
 export class RatewiseDispatcher extends Dispatcher {
@@ -34,16 +76,31 @@ export class RatewiseDispatcher extends Dispatcher {
   #closed: Error | undefined;
   #idle: (() => void) | undefined;
   #closing: Promise<void> | undefined;
+  #retired = false;
+
+  static {
+    retire = (dispatcher) => {
+      dispatcher.#retired = true;
+    };
+  }
 
   constructor(rw: Ratewise, options: RatewiseDispatcherOptions = {}) {
     super();
     this.#rw = rw;
     this.#underlying = options.dispatcher ?? getGlobalDispatcher();
+    // From now on, `rw.fetch` (of any client) marks its attempts, which may reach this dispatcher through the global
+    // one: scheduled twice, an attempt would wait for the slot its own call holds.
+    setMarkScheduled(markInit);
   }
 
   override dispatch(options: Dispatcher.DispatchOptions, dispatchHandler: Dispatcher.DispatchHandler): boolean {
     const handler = dispatchHandler as LegacyHandler | ControllerHandler;
-    if ((options.upgrade != null && options.upgrade !== false) || options.method === 'CONNECT') {
+    if (
+      (options as Marked)[SCHEDULED] === true ||
+      this.#retired ||
+      (options.upgrade != null && options.upgrade !== false) ||
+      options.method === 'CONNECT'
+    ) {
       return this.#underlying.dispatch(options, handler as LegacyHandler);
     }
     const sink = toSink(handler);
@@ -64,8 +121,9 @@ export class RatewiseDispatcher extends Dispatcher {
       if (this.#active.size === 0) this.#idle?.();
     };
     const headers = requestHeaders(options.headers);
+    const attemptOptions = marked(options);
     const transport: Transport<Attempt> = {
-      send: () => (current = new Attempt()).start(this.#underlying, options),
+      send: () => (current = new Attempt()).start(this.#underlying, attemptOptions),
       status: (attempt) => attempt.status,
       headers: (attempt) => headerRecord(attempt.rawHeaders),
       discard: (attempt) => {
@@ -92,6 +150,23 @@ export class RatewiseDispatcher extends Dispatcher {
           attempt.forward(sink);
         },
         (error: unknown) => {
+          if (current === undefined && isRatewiseError(error, 'ERR_RATEWISE_CLOSED') && error.when === 'afterClose') {
+            // `rw` was closed before this request: it goes through untouched, so that a closed client left installed
+            // never breaks the process's fetch.
+            const attempt = (current = new Attempt());
+            attempt.start(this.#underlying, attemptOptions).then(
+              (head) => {
+                settled();
+                head.forward(sink);
+              },
+              (failure: unknown) => {
+                settled();
+                sink.error(failure as Error);
+              },
+            );
+            if (controller.signal.aborted) attempt.abort(controller.signal.reason as Error);
+            return;
+          }
           settled();
           // A response the engine failed with a typed error was not discarded: drain it, the connection can stay.
           // (On abort, the attempt was aborted already.)
@@ -131,16 +206,39 @@ export function ratewiseDispatcher(rw: Ratewise, options?: RatewiseDispatcherOpt
   return new RatewiseDispatcher(rw, options);
 }
 
+/** The install in place, process-wide (every copy of ratewise sees the one global dispatcher). */
+const INSTALLED = Symbol.for('ratewise.installed');
+
+type InstallSlot = { [INSTALLED]?: object | undefined };
+
 /**
  * Makes `rw` the global dispatcher, over the one in place: every `fetch` in the process (Node's own included) goes
- * through it. Returns the function that puts the previous dispatcher back.
+ * through it; `rw.fetch`'s own attempts pass through it untouched. Throws `AlreadyInstalledError` while an earlier
+ * install is in place. Returns the function that uninstalls: it puts the previous dispatcher back, unless the global
+ * dispatcher was replaced since (then it leaves that one and warns); either way ratewise's dispatcher passes requests
+ * through from then on.
  */
 export function installRatewise(rw: Ratewise): () => void {
+  const slot = globalThis as InstallSlot;
+  if (slot[INSTALLED] !== undefined) throw new AlreadyInstalledError();
   const previous = getGlobalDispatcher();
-  setGlobalDispatcher(new RatewiseDispatcher(rw, { dispatcher: previous }));
+  const dispatcher = new RatewiseDispatcher(rw, { dispatcher: previous });
+  const install = {};
+  setGlobalDispatcher(dispatcher);
+  slot[INSTALLED] = install;
   let installed = true;
   return () => {
-    if (installed) setGlobalDispatcher(previous);
+    if (!installed) return;
     installed = false;
+    retire(dispatcher);
+    if (slot[INSTALLED] === install) slot[INSTALLED] = undefined;
+    if (getGlobalDispatcher() === dispatcher) {
+      setGlobalDispatcher(previous);
+    } else {
+      console.warn(
+        'ratewise: the global dispatcher was replaced after installRatewise(); uninstalling left the new one in ' +
+          'place (if it still sends through ratewise, ratewise now passes its requests through)',
+      );
+    }
   };
 }

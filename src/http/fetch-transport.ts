@@ -1,5 +1,6 @@
 // `fetch` as a transport: what `rw.fetch` sends each attempt with.
 import type { Transport } from '../engine/send.js';
+import { markScheduled } from './scheduled.js';
 
 /**
  * `fetch` as a transport: the entry point of `rw.fetch`. `onHiddenThrottle` hears of a cross-origin 429 whose
@@ -12,7 +13,8 @@ export function fetchTransport(
 ): Transport<Response> {
   return {
     send: async () => {
-      const response = await fetch(...attempt());
+      const [input, init] = attempt();
+      const response = await fetch(input, markScheduled(init));
       if (response.status === 429 && response.type === 'cors' && !hasTimingHeaders(response.headers)) {
         onHiddenThrottle(response);
       }

@@ -4,10 +4,20 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
 import axios, { AxiosError, isCancel, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { withRatewise } from '../../src/adapters/axios.js';
-import { createRatewise, isRatewiseError, type RatewiseOptions, type RequestOptions } from '../../src/index.js';
+import {
+  ClosedError,
+  createRatewise,
+  isRatewiseError,
+  QueueFullError,
+  RateLimitError,
+  RetryBudgetExceededError,
+  type RatewiseOptions,
+  type RequestOptions,
+} from '../../src/index.js';
 import { refusedSince } from '../integration/support.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { sequence, startExpressServer, startScriptedServer, type Script, type TestServer } from '../support/servers.js';
@@ -249,12 +259,82 @@ describe('withRatewise(axios instance)', () => {
     expect(calls).toEqual({ transformRequest: 1, transformResponse: 1, requestInterceptor: 1, responseInterceptor: 1 });
   });
 
-  it('passes ratewise errors through unchanged', async () => {
-    const server = await serve(() => ({ status: 429, headers: { 'retry-after': '3600' } }));
+  // Was a RateLimitError as it is: `axios.isAxiosError(e)` false and no `response`, so axios error handlers and
+  // interceptors missed it.
+  it('rejects with an AxiosError carrying the ratewise error as cause, its code and fields, and the last response', async () => {
+    const server = await serve(() => ({ status: 429, headers: { 'retry-after': '3600' }, json: { error: 'later' } }));
     const { api } = client();
-    const error: unknown = await api.get(`${server.url}/later`).catch((e: unknown) => e);
-    expect(error).toMatchObject({ name: 'RateLimitError', code: 'ERR_RATEWISE_RATE_LIMITED', reason: 'maxRetryAfter' });
-    expect(error).not.toBeInstanceOf(AxiosError);
+    const seenByInterceptor: unknown[] = [];
+    api.interceptors.response.use(undefined, (error: unknown) => {
+      if (axios.isAxiosError(error)) seenByInterceptor.push(error.code);
+      throw error;
+    });
+    const url = `${server.url}/later?api_key=secret-key`;
+    const headers = { authorization: 'Bearer secret-token' };
+    const error: unknown = await api.get(url, { headers }).catch((e: unknown) => e);
+
+    expect(axios.isAxiosError(error)).toBe(true);
+    expect(error).toBeInstanceOf(AxiosError);
+    const axiosError = error as AxiosError;
+    expect(seenByInterceptor).toEqual(['ERR_RATEWISE_RATE_LIMITED']);
+    expect(axiosError.code).toBe('ERR_RATEWISE_RATE_LIMITED');
+    expect(axiosError.response?.status).toBe(429);
+    expect(axiosError.response?.data).toEqual({ error: 'later' });
+    expect(axiosError.response?.config).toBe(axiosError.config);
+    expect(axiosError.status).toBe(429);
+    expect(axiosError.config?.url).toBe(url);
+
+    const cause = axiosError.cause;
+    expect(cause).toBeInstanceOf(RateLimitError);
+    expect(cause).toMatchObject({ reason: 'maxRetryAfter', key: server.url, waitMs: 3_600_000 });
+    expect(axiosError.message).toBe((cause as RateLimitError).message);
+    expect(isRatewiseError(error, 'ERR_RATEWISE_RATE_LIMITED')).toBe(true);
+    if (isRatewiseError(error, 'ERR_RATEWISE_RATE_LIMITED')) {
+      expect({ reason: error.reason, retryAt: error.retryAt, key: error.key }).toEqual({
+        reason: 'maxRetryAfter',
+        retryAt: (cause as RateLimitError).retryAt,
+        key: server.url,
+      });
+    }
+    // The ratewise error holds no config, request or credential: the AxiosError's config is axios's own business.
+    const shown = `${inspect(cause, { depth: 5, showHidden: true })} ${JSON.stringify(cause)}`;
+    expect(shown).not.toContain('secret-token');
+    expect(shown).not.toContain('secret-key');
+  });
+
+  it('a refusal before any response (queue full) is an AxiosError without response; a closed client’s too', async () => {
+    const release = gate();
+    const server = await serve(async () => {
+      await release.opened;
+      return { json: { ok: true } };
+    });
+    const { rw, api } = client({ budgets: { '*': { concurrency: 1, maxQueue: 1 } } });
+    const first = api.get(`${server.url}/1`).catch((e: unknown) => e);
+    const second = api.get(`${server.url}/2`).catch((e: unknown) => e);
+    const third: unknown = await api.get(`${server.url}/3`).catch((e: unknown) => e);
+    expect(axios.isAxiosError(third)).toBe(true);
+    expect(third).toMatchObject({ code: 'ERR_RATEWISE_QUEUE_FULL', maxQueue: 1 });
+    expect((third as AxiosError).response).toBeUndefined();
+    expect((third as AxiosError).cause).toBeInstanceOf(QueueFullError);
+    expect(isRatewiseError(third, 'ERR_RATEWISE_QUEUE_FULL')).toBe(true);
+    release.open();
+    expect(await Promise.all([first, second])).toMatchObject([{ status: 200 }, { status: 200 }]);
+    await rw.close();
+    const closed: unknown = await api.get(`${server.url}/4`).catch((e: unknown) => e);
+    expect(axios.isAxiosError(closed)).toBe(true);
+    expect(closed).toMatchObject({ code: 'ERR_RATEWISE_CLOSED', when: 'afterClose' });
+    expect((closed as AxiosError).cause).toBeInstanceOf(ClosedError);
+  });
+
+  it('a refused retry carries the response it would have retried', async () => {
+    const server = await serve(() => ({ status: 503, body: 'busy' }));
+    const { api } = client({
+      retry: { backoff: { baseMs: 5, maxMs: 20 }, budget: { ratio: 0, minPerSecond: 0, windowMs: 10_000 } },
+    });
+    const error: unknown = await api.get(`${server.url}/busy`).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_RATEWISE_RETRY_BUDGET', attempts: 1, status: 503 });
+    expect((error as AxiosError).response?.data).toBe('busy');
+    expect((error as AxiosError).cause).toBeInstanceOf(RetryBudgetExceededError);
   });
 
   it("leaves the timeout to axios, per attempt: a timed-out attempt fails with axios's own error, not retried", async () => {

@@ -10,7 +10,7 @@ import { describe, expect } from 'vitest';
 import { withRatewise } from '../../src/adapters/axios.js';
 import { installRatewise } from '../../src/adapters/undici.js';
 import { systemClock, type Clock, type TimerHandle } from '../../src/clock.js';
-import type { Ratewise, RatewiseOptions } from '../../src/index.js';
+import { isRatewiseError, type Ratewise, type RatewiseOptions } from '../../src/index.js';
 import { closeServer, HOST } from '../../scripts/lib/loopback.js';
 
 /** The small caps every hostile scenario runs under, so that a wrong wait shows as an outcome, not as a hang. */
@@ -141,19 +141,21 @@ export interface EntryPoint {
   /**
    * Runs before a scenario's first call; returns what undoes it, run in `finally` once the scenario's calls are
    * settled. Global fetch installs `rw` as the process-global undici dispatcher: a scenario through it must not run
-   * beside any other scenario of the process (`rw.fetch` sends through the same global dispatcher).
+   * beside any other scenario of the process (`rw.fetch` sends through the same global dispatcher, which passes its
+   * requests through, but the watch set up with it would count them).
    */
   readonly setup?: (rw: Ratewise) => () => void;
   /**
    * The error ratewise settled the call with, from the one the caller got. undici's fetch (the global fetch entry
    * point) fails every call with `TypeError('fetch failed')` whose `cause` is the dispatcher's error (ratewise's own,
-   * or the network error it gave up on); `rw.fetch` and the axios adapter pass ratewise's errors through as they are.
+   * or the network error it gave up on); the axios adapter rejects with an `AxiosError` whose `cause` is ratewise's
+   * error; `rw.fetch` passes ratewise's errors through as they are.
    */
   readonly unwrap: (error: unknown) => unknown;
   /**
    * Whether its scenarios may run beside other scenarios (see {@link describeEachEntryPoint}). Global fetch's may not:
    * its setup replaces the process-global undici dispatcher, which `rw.fetch` (over Node's fetch) sends through too,
-   * so a scenario through either would send through the other's client.
+   * and one install at a time is allowed.
    */
   readonly concurrent: boolean;
 }
@@ -268,7 +270,7 @@ export const ENTRY_POINTS: readonly EntryPoint[] = [
       const response = await axiosRequest(rw, url, init, 'stream');
       return { status: response.status, text: () => readStream(response.data as AsyncIterable<unknown>) };
     },
-    unwrap: (error) => error,
+    unwrap: (error) => (axios.isAxiosError(error) && isRatewiseError(error) ? error.cause : error),
     concurrent: true,
   },
   {
