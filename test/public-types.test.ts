@@ -52,7 +52,7 @@ describe('public types', () => {
   });
 
   it('isRatewiseError narrows by code', () => {
-    const error: unknown = new RateLimitError({ reason: 'maxWait', key: 'k', method: 'GET', url: 'https://x' });
+    const error: unknown = new RateLimitError({ reason: 'max-wait', key: 'k', method: 'GET', url: 'https://x' });
     if (isRatewiseError(error, 'ERR_RATEWISE_RATE_LIMITED')) expectTypeOf(error).toEqualTypeOf<RateLimitError>();
   });
 });

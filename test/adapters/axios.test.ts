@@ -251,7 +251,11 @@ describe('withRatewise(axios instance)', () => {
     const server = await serve(() => ({ status: 429, headers: { 'retry-after': '3600' } }));
     const { api } = client();
     const error: unknown = await api.get(`${server.url}/later`).catch((e: unknown) => e);
-    expect(error).toMatchObject({ name: 'RateLimitError', code: 'ERR_RATEWISE_RATE_LIMITED', reason: 'maxRetryAfter' });
+    expect(error).toMatchObject({
+      name: 'RateLimitError',
+      code: 'ERR_RATEWISE_RATE_LIMITED',
+      reason: 'max-retry-after',
+    });
     expect(error).not.toBeInstanceOf(AxiosError);
   });
 

@@ -186,7 +186,7 @@ describe('how long it waits', () => {
     const error = call.error as RateLimitError;
     expect(error).toBeInstanceOf(RateLimitError);
     expect(error).toMatchObject({
-      reason: 'maxRetryAfter',
+      reason: 'max-retry-after',
       retryAt: T0 + 30_000,
       waitMs: 30_000,
       limitMs: 10_000,
