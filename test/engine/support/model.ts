@@ -28,7 +28,7 @@ export interface ModelConfig {
 export interface CallSpec {
   readonly priority: number;
   readonly method: 'GET' | 'POST';
-  /** Whether it carries an `Idempotency-Key` (makes a POST retryable after errors). */
+  /** Whether it carries an `Idempotency-Key` (makes a POST retryable after errors and 503s). */
   readonly idempotencyKey: boolean;
   /** Its `maxWait` in ms, none when undefined. */
   readonly maxWait: number | undefined;
@@ -276,10 +276,13 @@ export class Model {
     const { limit, rateLimitLimit, maxRetryAfter } = this.config;
     const end: Settlement =
       answer.kind === 'network' ? { how: 'error', error: value } : { how: 'response', response: value as Response };
+    const idempotent = call.spec.method === 'GET' || call.spec.idempotencyKey;
     if (answer.kind === 'status') {
       const { status } = answer;
       if (status === 429 || (status === 503 && answer.retryAfter !== undefined)) {
-        // A throttle: retried for any method, within rateLimitLimit, never before the server's instant.
+        // A throttle: within rateLimitLimit, never before the server's instant; a request that is not idempotent
+        // only after a 429 (a 503 does not prove it was not processed).
+        if (status === 503 && !idempotent) return end;
         if (call.rateLimitRetries >= rateLimitLimit) return end;
         if (waitMs !== undefined && waitMs > maxRetryAfter) return { how: 'rateLimited', reason: 'max-retry-after' };
         if (now + (waitMs ?? 0) > call.deadline) return { how: 'rateLimited', reason: 'max-wait' };
@@ -288,7 +291,6 @@ export class Model {
       if (status !== 503) return end; // 200 and 404 are answers, not failures
     }
     // A 503 without Retry-After or a network error: retried only when idempotent, within limit.
-    const idempotent = call.spec.method === 'GET' || call.spec.idempotencyKey;
     if (!idempotent || call.errorRetries >= limit) return end;
     if (waitMs !== undefined && waitMs > maxRetryAfter) return { how: 'rateLimited', reason: 'max-retry-after' };
     if (now + (waitMs ?? 0) > call.deadline) return end;
