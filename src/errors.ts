@@ -32,9 +32,9 @@ export abstract class RatewiseError extends Error {
 /** Why a {@link RateLimitError} was thrown. */
 export type RateLimitReason =
   /** Waiting locally (queue, pacing, or a pause the server ordered) would take longer than `maxWait`. */
-  | 'maxWait'
-  /** The server's `Retry-After` (or equivalent) asks for a wait longer than `maxRetryAfter`. */
-  | 'maxRetryAfter';
+  | 'max-wait'
+  /** The server's `Retry-After` (or equivalent) asks for a wait longer than `retry.maxRetryAfter`. */
+  | 'max-retry-after';
 
 export interface RateLimitErrorOptions {
   readonly reason: RateLimitReason;
@@ -74,8 +74,10 @@ export class RateLimitError extends RatewiseError {
   constructor(options: RateLimitErrorOptions) {
     const { reason, key, method, url, retryAt, waitMs, limitMs } = options;
     const wait = waitMs === undefined ? 'wait' : `wait ${formatMs(waitMs)}`;
-    const cap = limitMs === undefined ? reason : `${reason} (${formatMs(limitMs)})`;
-    const why = reason === 'maxWait' ? `would ${wait}` : `was told by the server to ${wait}`;
+    // The message names the option the user sets, the reason keeps the kebab-case of every reason ratewise reports.
+    const option = reason === 'max-wait' ? 'maxWait' : 'maxRetryAfter';
+    const cap = limitMs === undefined ? option : `${option} (${formatMs(limitMs)})`;
+    const why = reason === 'max-wait' ? `would ${wait}` : `was told by the server to ${wait}`;
     const at = retryAt === undefined ? '' : `, retry at ${formatInstant(retryAt)}`;
     super(
       `Rate limited: ${method} ${url} ${why}, longer than ${cap}; budget ${JSON.stringify(key)}${at}`,

@@ -107,12 +107,16 @@ export interface BudgetOptions {
 /** Which requests are retried, how often and how long ratewise waits. */
 export interface RetryOptions {
   /**
-   * Retries after errors: 408, 500, 502, 504, a 503 without a retry time, and network failures.
+   * Retries per call after errors: a status in `statuses` that is not a throttle (by default 408, 500, 502, 504 and
+   * a 503 without a retry time) and network failures. Only idempotent requests are retried after an error (see
+   * `methods`).
    * @default 2
    */
   readonly limit?: number;
   /**
-   * Retries after the server throttled the request (429, or 503 with a retry time). Counted apart from `limit`.
+   * Retries per call after throttles, counted apart from `limit`: a 429, a 503 with a retry time, or a 403 with
+   * rate-limit evidence, when its status is in `statuses`. A request that is not idempotent is retried only after a
+   * 429 (or such a 403), which proves the server refused it before processing it.
    * @default 5
    */
   readonly rateLimitLimit?: number;
@@ -123,12 +127,15 @@ export interface RetryOptions {
    */
   readonly maxRetryAfter?: number;
   /**
-   * HTTP statuses that are retried.
+   * The statuses retried at all, from 400 to 599: a status left out is never retried, a throttle (429, 503) included,
+   * though its server-given wait still holds the whole budget. A 403 with rate-limit evidence counts as a 429 here.
+   * Throttles spend `rateLimitLimit`, the other statuses `limit`.
    * @default [408, 429, 500, 502, 503, 504]
    */
   readonly statuses?: readonly number[];
   /**
-   * Methods retried without an `Idempotency-Key` header.
+   * Methods retried without an `Idempotency-Key` header after an error or a 503. Any other request is retried only
+   * after a 429, or when it carries an `Idempotency-Key`.
    * @default ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']
    */
   readonly methods?: readonly string[];

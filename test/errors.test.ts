@@ -21,7 +21,7 @@ const retryAt = Date.UTC(2030, 0, 1, 12, 0, 0);
 
 function examples(): RatewiseError[] {
   return [
-    new RateLimitError({ ...request, reason: 'maxWait', key: 'api.example.com', retryAt }),
+    new RateLimitError({ ...request, reason: 'max-wait', key: 'api.example.com', retryAt }),
     new RetryBudgetExceededError({ ...request, key: 'api.example.com', attempts: 3 }),
     new QueueFullError({ ...request, key: 'api.example.com', maxQueue: 100 }),
     new LoopDetectedError({ ...request, count: 50, windowMs: 10_000 }),
@@ -65,7 +65,7 @@ describe('RateLimitError', () => {
   it('says what wait was refused, against which cap, in which budget, and when to retry', () => {
     const error = new RateLimitError({
       ...request,
-      reason: 'maxWait',
+      reason: 'max-wait',
       key: 'api.example.com',
       retryAt,
       waitMs: 12_000,
@@ -75,13 +75,13 @@ describe('RateLimitError', () => {
       'Rate limited: GET https://api.example.com/items?page=2 would wait 12000 ms, longer than maxWait (5000 ms); ' +
         'budget "api.example.com", retry at 2030-01-01T12:00:00.000Z',
     );
-    expect(error).toMatchObject({ reason: 'maxWait', key: 'api.example.com', retryAt, waitMs: 12_000, limitMs: 5000 });
+    expect(error).toMatchObject({ reason: 'max-wait', key: 'api.example.com', retryAt, waitMs: 12_000, limitMs: 5000 });
   });
 
   it('blames the server when its Retry-After is beyond maxRetryAfter', () => {
     const error = new RateLimitError({
       ...request,
-      reason: 'maxRetryAfter',
+      reason: 'max-retry-after',
       key: 'k',
       waitMs: 300_000,
       limitMs: 120_000,
@@ -94,7 +94,7 @@ describe('RateLimitError', () => {
   });
 
   it('reads well without the optional numbers', () => {
-    const error = new RateLimitError({ ...request, reason: 'maxWait', key: 'k' });
+    const error = new RateLimitError({ ...request, reason: 'max-wait', key: 'k' });
     expect(error.message).toBe(
       'Rate limited: GET https://api.example.com/items?page=2 would wait, longer than maxWait; budget "k"',
     );
@@ -102,7 +102,7 @@ describe('RateLimitError', () => {
 
   it('carries the response without exposing it to logs, whose URL may hold secrets', () => {
     const response = new Response(null, { status: 429 });
-    const error = new RateLimitError({ ...request, reason: 'maxRetryAfter', key: 'k', response });
+    const error = new RateLimitError({ ...request, reason: 'max-retry-after', key: 'k', response });
     expect(error.response).toBe(response);
     expect(Object.keys(error)).not.toContain('response');
     expect(JSON.stringify(error)).not.toContain('response');
@@ -111,12 +111,12 @@ describe('RateLimitError', () => {
 
   it('keeps a cause when given one, and has none otherwise', () => {
     const cause = new Error('underlying');
-    expect(new RateLimitError({ ...request, reason: 'maxWait', key: 'k', cause }).cause).toBe(cause);
-    expect('cause' in new RateLimitError({ ...request, reason: 'maxWait', key: 'k' })).toBe(false);
+    expect(new RateLimitError({ ...request, reason: 'max-wait', key: 'k', cause }).cause).toBe(cause);
+    expect('cause' in new RateLimitError({ ...request, reason: 'max-wait', key: 'k' })).toBe(false);
   });
 
   it('does not throw on a retryAt that is not a valid date', () => {
-    const error = new RateLimitError({ ...request, reason: 'maxWait', key: 'k', retryAt: Number.POSITIVE_INFINITY });
+    const error = new RateLimitError({ ...request, reason: 'max-wait', key: 'k', retryAt: Number.POSITIVE_INFINITY });
     expect(error.message).toContain('retry at Infinity');
   });
 });
@@ -187,7 +187,7 @@ describe('isRatewiseError', () => {
   });
 
   it('recognises an error that carries a ratewise error (the axios adapter’s), through its cause', () => {
-    const error = new RateLimitError({ ...request, reason: 'maxRetryAfter', key: 'k', retryAt, waitMs: 5000 });
+    const error = new RateLimitError({ ...request, reason: 'max-retry-after', key: 'k', retryAt, waitMs: 5000 });
     const carrier = carryRatewiseError(new Error(error.message), error);
     expect(isRatewiseError(carrier)).toBe(true);
     expect(isRatewiseError(carrier, 'ERR_RATEWISE_RATE_LIMITED')).toBe(true);

@@ -53,7 +53,7 @@ describe('public types', () => {
   });
 
   it('isRatewiseError narrows by code, to the error or an error that carries it (the axios adapter’s)', () => {
-    const error: unknown = new RateLimitError({ reason: 'maxWait', key: 'k', method: 'GET', url: 'https://x' });
+    const error: unknown = new RateLimitError({ reason: 'max-wait', key: 'k', method: 'GET', url: 'https://x' });
     if (isRatewiseError(error, 'ERR_RATEWISE_RATE_LIMITED')) {
       expectTypeOf(error).toEqualTypeOf<RateLimitError | CarriedRatewiseError<RateLimitError>>();
       // What both have: the code and the fields, with their types; the response has at least a status.

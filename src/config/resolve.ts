@@ -185,8 +185,9 @@ function resolveRetry(value: unknown): RetryPolicy {
         o.statuses,
         'retry.statuses',
         DEFAULT_STATUSES,
-        (s) => Number.isInteger(s) && Number(s) >= 100 && Number(s) <= 599,
-        'HTTP status codes',
+        // A success or a redirect is an answer, never a failure to retry.
+        (s) => Number.isInteger(s) && Number(s) >= 400 && Number(s) <= 599,
+        'HTTP error statuses (400 to 599)',
       ) as number[],
     ),
     methods: new Set(

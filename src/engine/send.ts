@@ -228,7 +228,7 @@ export async function send<R>(ctx: SendContext, call: Call, transport: Transport
       // would end past maxWait) the call ends as fetch would: with that response, or that network error.
       if (decision.reason === 'max-retry-after' || (decision.reason === 'max-wait' && throttled)) {
         throw new RateLimitError({
-          reason: decision.reason === 'max-wait' ? 'maxWait' : 'maxRetryAfter',
+          reason: decision.reason,
           key: budget.key,
           method: request.method,
           url: safeUrl,

@@ -135,7 +135,7 @@ export class TaskTurn<T> implements Waiter {
       const { retryAt } = failure;
       const waitMs = Math.max(0, retryAt - (this.deadline - this.maxWaitMs));
       this.reject(
-        new RateLimitError({ reason: 'maxWait', key, method: 'TASK', url, retryAt, waitMs, limitMs: this.maxWaitMs }),
+        new RateLimitError({ reason: 'max-wait', key, method: 'TASK', url, retryAt, waitMs, limitMs: this.maxWaitMs }),
       );
     }
   }

@@ -72,7 +72,7 @@ export function acquire(ctx: WaitContext, t: TurnRequest, waiter: Turn): Promise
         const paused = failure.kind === 'paused';
         reject(
           new RateLimitError({
-            reason: paused ? 'maxRetryAfter' : 'maxWait',
+            reason: paused ? 'max-retry-after' : 'max-wait',
             key: lane.budget.key,
             method,
             url: safeUrl,

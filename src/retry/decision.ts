@@ -19,9 +19,13 @@ export interface RetryPolicy {
 
 /** Why a failed attempt is not retried. */
 export type GiveUpReason =
-  /** The status is not in `retry.statuses` and is not a throttle. */
+  /** The status is not in `retry.statuses` (a 403 with rate-limit evidence counts as a 429 there). */
   | 'not-retryable-status'
-  /** An error retry was due but the method is not idempotent (not in `retry.methods`, no `Idempotency-Key`). */
+  /**
+   * A retry was due, but the request is not idempotent (its method is not in `retry.methods`, it has no
+   * `Idempotency-Key`) and the failure does not prove the server left it unprocessed: anything but a 429 (or a 403
+   * with rate-limit evidence).
+   */
   | 'not-idempotent'
   /** The request body was a stream already consumed: it cannot be sent again. */
   | 'body-not-replayable'
@@ -47,7 +51,10 @@ export interface RetryContext {
   readonly now: number;
   /** The request method, upper-case. */
   readonly method: string;
-  /** Whether the request may be repeated after an error: its method is in `retry.methods`, or it is opted in. */
+  /**
+   * Whether the request may be repeated after an error or a throttle other than a 429: its method is in
+   * `retry.methods`, or it carries an `Idempotency-Key`.
+   */
   readonly idempotent: boolean;
   /** Whether the request body can be sent again. */
   readonly replayable: boolean;
@@ -101,13 +108,18 @@ type GiveUp = Extract<RetryDecision, { retry: false }>;
  * Decides whether and when to retry an attempt. The answer is data (a retry with its delay and source, or a give-up
  * with its reason), so that this policy stays a pure function and the caller alone acts on it.
  *
- * Throttles (429, a 503 with a retry time, anything `info.isRateLimited`, such as a 403 with rate-limit evidence) are
- * retried for any method, POST included, as long as the body is replayable: the server refused the request without
- * processing it. They spend `rateLimitLimit`. The wait is the server's (`retryAt`, else the reset when `remaining` is
- * 0), jittered only upward; past `maxRetryAfter` the call gives up with `retryAt` instead of retrying early. Without
- * timing, the budget backs off exponentially by `consecutiveThrottles`.
+ * A response whose status is not in `statuses` is never retried, a throttle included; a throttle still reports the
+ * server's instant (`retryAt`), so that its wait holds for the budget. A 403 with rate-limit evidence (GitHub's way
+ * of answering a spent quota) is listed when 429 is.
  *
- * Errors (a status in `statuses` that is not a throttle, or a network failure per {@link isNetworkError}) are retried
+ * Throttles (429, a 503 with a retry time, anything `info.isRateLimited`, such as that 403) spend `rateLimitLimit`.
+ * Only a 429 (or that 403) proves the server refused the request before processing it, so only those are retried
+ * for a request that is not idempotent; a 503 may come from a gateway that gave up on a request the application
+ * went on to complete. The wait is the server's (`retryAt`, else the reset when `remaining` is 0), jittered only
+ * upward; past `maxRetryAfter` the call gives up with `retryAt` instead of retrying early. Without timing, the budget
+ * backs off exponentially by `consecutiveThrottles`.
+ *
+ * Errors (a listed status that is not a throttle, or a network failure per {@link isNetworkError}) are retried
  * only for idempotent, replayable requests and spend `limit`. The wait is the computed backoff, or the server's wait
  * when it gave one and that is longer. A 503 without timing is an outage: the whole budget backs off (`pause:
  * 'backoff'`).
@@ -121,16 +133,29 @@ export function decideRetry(ctx: RetryContext): RetryDecision {
     return isNetworkError(outcome.error) ? decideError(ctx, undefined, undefined) : giveUp('not-network-error');
   }
   const { status, info } = outcome;
-  if (info.isRateLimited || status === 429 || (status === 503 && info.retryAt !== undefined)) {
-    return decideThrottle(ctx, info);
+  const throttle = info.isRateLimited || status === 429 || (status === 503 && info.retryAt !== undefined);
+  if (!isListed(options.statuses, status, info)) {
+    if (status < 400) return giveUp('success');
+    return giveUp('not-retryable-status', throttle ? serverWait(info, ctx.now) : undefined);
   }
-  if (!options.statuses.has(status)) return giveUp(status < 400 ? 'success' : 'not-retryable-status');
-  return decideError(ctx, status, info);
+  return throttle ? decideThrottle(ctx, status, info) : decideError(ctx, status, info);
 }
 
-function decideThrottle(ctx: RetryContext, info: RateLimitInfo): RetryDecision {
+/** Whether `retry.statuses` lets a response with `status` be retried at all. */
+function isListed(statuses: ReadonlySet<number>, status: number, info: RateLimitInfo): boolean {
+  return statuses.has(status) || (status === 403 && info.isRateLimited && statuses.has(429));
+}
+
+/** Whether the throttle proves the request was refused before it was processed, so that any request may be resent. */
+function refusedUnprocessed(status: number): boolean {
+  // A 403 reaches a throttle decision only with rate-limit evidence: the quota refused it, as a 429 would.
+  return status === 429 || status === 403;
+}
+
+function decideThrottle(ctx: RetryContext, status: number, info: RateLimitInfo): RetryDecision {
   const { now, options, random } = ctx;
   const server = serverWait(info, now);
+  if (!ctx.idempotent && !refusedUnprocessed(status)) return giveUp('not-idempotent', server);
   if (!ctx.replayable) return giveUp('body-not-replayable', server);
   if (ctx.rateLimitRetries >= options.rateLimitLimit) return giveUp('rate-limit-limit', server);
   if (server === undefined) {

@@ -286,12 +286,12 @@ describe('withRatewise(axios instance)', () => {
 
     const cause = axiosError.cause;
     expect(cause).toBeInstanceOf(RateLimitError);
-    expect(cause).toMatchObject({ reason: 'maxRetryAfter', key: server.url, waitMs: 3_600_000 });
+    expect(cause).toMatchObject({ reason: 'max-retry-after', key: server.url, waitMs: 3_600_000 });
     expect(axiosError.message).toBe((cause as RateLimitError).message);
     expect(isRatewiseError(error, 'ERR_RATEWISE_RATE_LIMITED')).toBe(true);
     if (isRatewiseError(error, 'ERR_RATEWISE_RATE_LIMITED')) {
       expect({ reason: error.reason, retryAt: error.retryAt, key: error.key }).toEqual({
-        reason: 'maxRetryAfter',
+        reason: 'max-retry-after',
         retryAt: (cause as RateLimitError).retryAt,
         key: server.url,
       });

@@ -13,7 +13,7 @@ describe('maxWait', () => {
     expect(call.state).toBe('rejected');
     expect(call.settledAt).toBe(T0);
     expect(call.error).toBeInstanceOf(RateLimitError);
-    expect(call.error).toMatchObject({ reason: 'maxWait', retryAt: T0 + 1000, waitMs: 1000, limitMs: 500 });
+    expect(call.error).toMatchObject({ reason: 'max-wait', retryAt: T0 + 1000, waitMs: 1000, limitMs: 500 });
     expect((call.error as Error).message).not.toContain('SECRET');
     expect(server.calls).toHaveLength(1);
     expect(clock.pending()).toBe(0);
@@ -42,7 +42,7 @@ describe('maxWait', () => {
     void rw.fetch('https://a.test/first');
     const call = track(rw.fetch('https://a.test/second'), clock);
     await flush();
-    expect(call.error).toMatchObject({ name: 'RateLimitError', reason: 'maxWait', limitMs: 200 });
+    expect(call.error).toMatchObject({ name: 'RateLimitError', reason: 'max-wait', limitMs: 200 });
   });
 
   it('fails queued requests at once when a long pause begins, and new ones as they arrive', async () => {
@@ -55,13 +55,13 @@ describe('maxWait', () => {
     await flush();
     for (const q of queued) {
       expect(q.error).toBeInstanceOf(RateLimitError);
-      expect(q.error).toMatchObject({ reason: 'maxWait', retryAt: T0 + 30_000 });
+      expect(q.error).toMatchObject({ reason: 'max-wait', retryAt: T0 + 30_000 });
       expect(q.settledAt).toBe(T0);
     }
     await advance(clock, 1000);
     const late = track(rw.fetch('https://a.test/late', { ratewise: { maxWait: 5000 } }), clock);
     await flush();
-    expect(late.error).toMatchObject({ reason: 'maxWait', retryAt: T0 + 30_000, waitMs: 29_000 });
+    expect(late.error).toMatchObject({ reason: 'max-wait', retryAt: T0 + 30_000, waitMs: 29_000 });
     expect(late.settledAt).toBe(T0 + 1000);
     await advance(clock, 60_000);
     expect(patient.state).toBe('fulfilled');
@@ -79,7 +79,7 @@ describe('maxWait', () => {
     await flush();
     for (const call of [first, second]) {
       expect(call.error).toBeInstanceOf(RateLimitError);
-      expect(call.error).toMatchObject({ reason: 'maxRetryAfter', retryAt: T0 + 30_000, limitMs: 10_000 });
+      expect(call.error).toMatchObject({ reason: 'max-retry-after', retryAt: T0 + 30_000, limitMs: 10_000 });
       expect(call.settledAt).toBe(T0);
     }
     await advance(clock, 60_000);
@@ -95,7 +95,7 @@ describe('maxWait', () => {
     await advance(clock, 1999);
     expect(call.state).toBe('pending');
     await advance(clock, 1);
-    expect(call.error).toMatchObject({ name: 'RateLimitError', reason: 'maxWait' });
+    expect(call.error).toMatchObject({ name: 'RateLimitError', reason: 'max-wait' });
     expect(call.settledAt).toBe(T0 + 2000);
     expect(server.calls).toHaveLength(1);
     expect(clock.pending()).toBe(0);
@@ -105,7 +105,7 @@ describe('maxWait', () => {
     const { rw, clock, server } = rig({}, () => status(503, { 'retry-after': '10' }));
     const call = track(rw.fetch('https://a.test/', { ratewise: { maxWait: 5000 } }), clock);
     await flush();
-    expect(call.error).toMatchObject({ name: 'RateLimitError', reason: 'maxWait', retryAt: T0 + 10_000 });
+    expect(call.error).toMatchObject({ name: 'RateLimitError', reason: 'max-wait', retryAt: T0 + 10_000 });
     expect((call.error as RateLimitError).response?.status).toBe(503);
     expect(server.calls).toHaveLength(1);
   });
@@ -119,7 +119,7 @@ describe('maxWait', () => {
     const call = track(rw.fetch('https://a.test/second', { ratewise: { maxWait: 3500 } }), clock);
     await advance(clock, 1000);
     expect(server.calls).toHaveLength(2);
-    expect(call.error).toMatchObject({ name: 'RateLimitError', reason: 'maxWait', retryAt: T0 + 4000 });
+    expect(call.error).toMatchObject({ name: 'RateLimitError', reason: 'max-wait', retryAt: T0 + 4000 });
     expect(call.settledAt).toBe(T0 + 1000);
   });
 
@@ -131,7 +131,7 @@ describe('maxWait', () => {
       clock,
     );
     await flush();
-    expect(call.error).toMatchObject({ name: 'RateLimitError', reason: 'maxWait', retryAt: T0 + 1000, key: 'jobs' });
+    expect(call.error).toMatchObject({ name: 'RateLimitError', reason: 'max-wait', retryAt: T0 + 1000, key: 'jobs' });
   });
 
   it('fails queued calls at once when the server quota is spent until a reset beyond maxRetryAfter', async () => {
@@ -145,7 +145,7 @@ describe('maxWait', () => {
     await flush();
     for (const q of queued) {
       expect(q.error).toBeInstanceOf(RateLimitError);
-      expect(q.error).toMatchObject({ reason: 'maxRetryAfter', retryAt: T0 + 999_999_999_000, limitMs: 2000 });
+      expect(q.error).toMatchObject({ reason: 'max-retry-after', retryAt: T0 + 999_999_999_000, limitMs: 2000 });
       expect(q.settledAt).toBe(T0);
     }
     expect(server.calls).toHaveLength(2);

@@ -42,8 +42,8 @@ const SITUATIONS = [
   'abort while inFlight, ignored by fetch',
   'answer to an aborted attempt',
   'abort while waiting',
-  'answer: RateLimitError(maxRetryAfter)',
-  'answer: RateLimitError(maxWait)',
+  'answer: RateLimitError(max-retry-after)',
+  'answer: RateLimitError(max-wait)',
   'answer: error',
   'answer: response',
   'close with attempts in flight',
@@ -53,8 +53,8 @@ const SITUATIONS = [
   'retry sent',
   'sent as the pause ended',
   'sent while a call behind it waits',
-  'waiting call failed: maxRetryAfter',
-  'waiting call failed: maxWait',
+  'waiting call failed: max-retry-after',
+  'waiting call failed: max-wait',
 ];
 
 interface Real {

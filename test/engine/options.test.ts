@@ -43,7 +43,11 @@ describe('invalid options', () => {
     ],
     [
       { retry: { statuses: [99] } },
-      'Expected `retry.statuses` to be an array of HTTP status codes, got `[99]` (array)',
+      'Expected `retry.statuses` to be an array of HTTP error statuses (400 to 599), got `[99]` (array)',
+    ],
+    [
+      { retry: { statuses: [429, 200] } },
+      'Expected `retry.statuses` to be an array of HTTP error statuses (400 to 599), got `[429,200]` (array)',
     ],
     [{ maxWait: -1 }, 'Expected `maxWait` to be a non-negative number of milliseconds, got `-1` (number)'],
     [{ maxWait: Number.NaN }, 'Expected `maxWait` to be a non-negative number of milliseconds, got `NaN` (number)'],

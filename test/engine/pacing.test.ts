@@ -239,7 +239,7 @@ describe('pauses', () => {
     const { rw, clock, server } = rig({}, (c) => (c.index === 0 ? tooMany(20) : ok()));
     await expect(rw.fetch('https://a.test/impatient', { ratewise: { maxWait: 1000 } })).rejects.toMatchObject({
       name: 'RateLimitError',
-      reason: 'maxWait',
+      reason: 'max-wait',
       retryAt: T0 + 20_000,
     });
     void rw.fetch('https://a.test/next');
@@ -299,7 +299,7 @@ describe('pauses', () => {
     await rw.fetch('https://a.test/first');
     const next = track(rw.fetch('https://a.test/next'), clock);
     await flush();
-    expect(next.error).toMatchObject({ name: 'RateLimitError', reason: 'maxRetryAfter', retryAt: T0 + 3_600_000 });
+    expect(next.error).toMatchObject({ name: 'RateLimitError', reason: 'max-retry-after', retryAt: T0 + 3_600_000 });
     expect(server.calls).toHaveLength(1);
   });
 });

@@ -76,6 +76,28 @@ describe('what is retried', () => {
     expect(call.value?.status).toBe(200);
   });
 
+  it('does not retry a POST after a 503, whose server may have processed it; the 503 still pauses the budget', async () => {
+    const { rw, clock, server, eventsOf } = rig(
+      {},
+      sequence(status(503, { 'retry-after': '0' }), status(503, { 'retry-after': '2' })),
+    );
+    const posts = [1, 2].map((i) => track(rw.fetch(`https://a.test/${i}`, { method: 'POST', body: 'x' })));
+    await flush();
+    expect(posts.map((c) => c.value?.status)).toEqual([503, 503]);
+    expect(eventsOf('giveUp').map((e) => [e.reason, e.attempts, e.status])).toEqual([
+      ['not-idempotent', 1, 503],
+      ['not-idempotent', 1, 503],
+    ]);
+    expect(eventsOf('paused')).toMatchObject([{ reason: 'retry-after', until: T0 + 2000, status: 503 }]);
+    // The second 503's Retry-After holds for the budget: the next call waits for it.
+    const next = track(rw.fetch('https://a.test/3'));
+    await advance(clock, 1999);
+    expect(server.calls).toHaveLength(2);
+    await advance(clock, 1);
+    expect(since(server.sentAt)).toEqual([0, 0, 2000]);
+    expect(next.value?.status).toBe(200);
+  });
+
   it('retries a POST that carries an Idempotency-Key, with that key on every attempt', async () => {
     const { rw, clock, server } = rig({}, sequence(status(503), { throws: networkError() }));
     const call = track(
@@ -147,6 +169,57 @@ describe('what is retried', () => {
   });
 });
 
+describe('retry.statuses', () => {
+  it('retries no throttle whose status it leaves out: a 429 and a 503 with Retry-After are sent once', async () => {
+    const { rw, clock, server, eventsOf } = rig(
+      { retry: { statuses: [500] } },
+      sequence(tooMany(0), status(503, { 'retry-after': '0' })),
+    );
+    const calls = [track(rw.fetch('https://a.test/1')), track(rw.fetch('https://a.test/2'))];
+    await advance(clock, 60_000);
+    expect(calls.map((c) => c.value?.status)).toEqual([429, 503]);
+    expect(server.calls).toHaveLength(2);
+    expect(eventsOf('retry')).toEqual([]);
+  });
+
+  it('with `statuses: []` and `limit: 0`, nothing is retried, a 429 included', async () => {
+    const { rw, clock, server } = rig({ retry: { statuses: [], limit: 0 } }, () => tooMany());
+    const call = track(rw.fetch('https://a.test/'));
+    await advance(clock, 60_000);
+    expect(server.calls).toHaveLength(1);
+    expect(call.value?.status).toBe(429);
+  });
+
+  it('a 429 it leaves out still pauses the budget until the server says', async () => {
+    const { rw, clock, server, eventsOf } = rig({ retry: { statuses: [500] } }, sequence(tooMany(3)));
+    const call = track(rw.fetch('https://a.test/1'));
+    await flush();
+    expect(call.value?.status).toBe(429);
+    expect(eventsOf('paused')).toMatchObject([{ reason: 'retry-after', until: T0 + 3000, status: 429 }]);
+    const next = track(rw.fetch('https://a.test/2'));
+    await advance(clock, 2999);
+    expect(server.calls).toHaveLength(1);
+    await advance(clock, 1);
+    expect(since(server.sentAt)).toEqual([0, 3000]);
+    expect(next.value?.status).toBe(200);
+  });
+
+  it('a 429 without timing it leaves out lets only the next request go until that one is answered', async () => {
+    const { rw, clock, server } = rig({ retry: { statuses: [500] } }, (call) =>
+      call.index === 0 ? tooMany() : 'hold',
+    );
+    const first = track(rw.fetch('https://a.test/0'));
+    await flush();
+    expect(first.value?.status).toBe(429);
+    for (const i of [1, 2, 3]) void rw.fetch(`https://a.test/${i}`);
+    await advance(clock, 1000);
+    expect(server.calls).toHaveLength(2);
+    server.held()[0]!.respond(ok());
+    await advance(clock, 1000);
+    expect(server.calls.length).toBeGreaterThan(2);
+  });
+});
+
 describe('how long it waits', () => {
   it('never shortens a server wait: a 503 with Retry-After waits at least that long', async () => {
     const { rw, clock, server } = rig({}, sequence(status(503, { 'retry-after': '3' })));
@@ -186,7 +259,7 @@ describe('how long it waits', () => {
     const error = call.error as RateLimitError;
     expect(error).toBeInstanceOf(RateLimitError);
     expect(error).toMatchObject({
-      reason: 'maxRetryAfter',
+      reason: 'max-retry-after',
       retryAt: T0 + 30_000,
       waitMs: 30_000,
       limitMs: 10_000,

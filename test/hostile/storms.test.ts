@@ -147,7 +147,7 @@ describeEachEntryPoint('429 storms', (entry) => {
           for (const error of result.rejected.map(entry.unwrap)) {
             expect(error).toBeInstanceOf(RateLimitError);
             const { reason, limitMs, waitMs, retryAt } = error as RateLimitError;
-            expect({ reason, limitMs }).toEqual({ reason: 'maxRetryAfter', limitMs: SMALL_RETRY.maxRetryAfter });
+            expect({ reason, limitMs }).toEqual({ reason: 'max-retry-after', limitMs: SMALL_RETRY.maxRetryAfter });
             expect(waitMs).toBeGreaterThan(2 * DAY_MS);
             expect(retryAt).toBeGreaterThan(Date.now() + 2 * DAY_MS);
           }

@@ -69,7 +69,7 @@ describe('a Retry-After of days', () => {
         expect(error).toBeInstanceOf(RateLimitError);
         expect(isRatewiseError(error)).toBe(true);
         const { code, reason, retryAt } = error as RateLimitError;
-        expect({ code, reason }).toEqual({ code: 'ERR_RATEWISE_RATE_LIMITED', reason: 'maxRetryAfter' });
+        expect({ code, reason }).toEqual({ code: 'ERR_RATEWISE_RATE_LIMITED', reason: 'max-retry-after' });
         // The server's instant, not a local guess: between two and four days from now.
         expect(retryAt).toBeGreaterThan(Date.now() + 2 * DAY_MS);
         expect(retryAt).toBeLessThan(Date.now() + 4 * DAY_MS);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { resolveOptions } from '../../src/config/resolve.js';
 import { parseRateLimit } from '../../src/headers/index.js';
 import { decideRetry } from '../../src/retry/decision.js';
-import { context, NOW, response, scripted, SECOND, throttle } from '../support/retry-context.js';
+import { context, NOW, response, retryOptions, scripted, SECOND, throttle } from '../support/retry-context.js';
 
 describe('decideRetry: throttles', () => {
   it('never retries before Retry-After, and jitters only upward', () => {
@@ -124,14 +125,43 @@ describe('decideRetry: throttles', () => {
     );
   });
 
-  it('treats a 503 with Retry-After as a throttle, for any method', () => {
-    const outcome = response(503, { retryAt: NOW + 4 * SECOND });
-    expect(decideRetry(context({ outcome, idempotent: false, random: scripted(0) }))).toEqual({
+  it('treats a 503 with Retry-After as a throttle', () => {
+    const outcome = response(503, { isRateLimited: true, retryAt: NOW + 4 * SECOND });
+    expect(decideRetry(context({ outcome, random: scripted(0) }))).toEqual({
       retry: true,
       kind: 'rateLimit',
       delayMs: 4000,
       source: 'server',
       pause: 'retry-after',
+    });
+  });
+
+  it('does not retry a POST after a 503, which does not prove it was not processed, but reports the server instant', () => {
+    const outcome = response(503, { isRateLimited: true, retryAt: NOW + 4 * SECOND });
+    const post = { method: 'POST', idempotent: false, outcome };
+    expect(decideRetry(context(post))).toEqual({
+      retry: false,
+      reason: 'not-idempotent',
+      retryAt: NOW + 4 * SECOND,
+      waitMs: 4000,
+    });
+    // Retry-After: 0 (the case of the report): nothing to wait for, still not resent.
+    const now = response(503, { isRateLimited: true, retryAt: NOW });
+    expect(decideRetry(context({ ...post, outcome: now }))).toEqual({
+      retry: false,
+      reason: 'not-idempotent',
+      retryAt: NOW,
+      waitMs: 0,
+    });
+    // With an Idempotency-Key (idempotent: true) it is.
+    expect(decideRetry(context({ ...post, idempotent: true }))).toMatchObject({ retry: true, kind: 'rateLimit' });
+  });
+
+  it('retries a POST after a 403 with rate-limit evidence: the quota refused it, as a 429 would', () => {
+    const outcome = response(403, { isRateLimited: true, retryAt: NOW + SECOND });
+    expect(decideRetry(context({ method: 'POST', idempotent: false, outcome }))).toMatchObject({
+      retry: true,
+      kind: 'rateLimit',
     });
   });
 
@@ -145,11 +175,43 @@ describe('decideRetry: throttles', () => {
     expect(decideRetry(context({ outcome: response(403) }))).toMatchObject({ reason: 'not-retryable-status' });
   });
 
-  it('retries a throttle whatever retry.statuses lists (rateLimitLimit: 0 is the switch)', () => {
-    const options = { statuses: new Set<number>() };
-    expect(decideRetry(context({ options, outcome: response(429), consecutiveThrottles: 1 }))).toMatchObject({
-      retry: true,
-      kind: 'rateLimit',
+  it('retries no throttle whose status retry.statuses leaves out, but reports its server instant', () => {
+    const options = { statuses: new Set([500]) };
+    for (const outcome of [throttle({ retryAt: NOW + 2 * SECOND }), response(503, { retryAt: NOW + 2 * SECOND })]) {
+      expect(decideRetry(context({ options, outcome }))).toEqual({
+        retry: false,
+        reason: 'not-retryable-status',
+        retryAt: NOW + 2 * SECOND,
+        waitMs: 2000,
+      });
+    }
+    const spent = throttle({ remaining: 0, resetAt: NOW + 3 * SECOND });
+    expect(decideRetry(context({ options, outcome: spent }))).toMatchObject({ retryAt: NOW + 3 * SECOND });
+    const none = { statuses: new Set<number>(), limit: 0 };
+    expect(decideRetry(context({ options: none, outcome: throttle(), consecutiveThrottles: 1 }))).toEqual({
+      retry: false,
+      reason: 'not-retryable-status',
+    });
+  });
+
+  it('lists a 403 with rate-limit evidence with 429, and a bare 403 only when 403 is listed', () => {
+    const evidence = response(403, { isRateLimited: true, retryAt: NOW + SECOND });
+    const decide = (statuses: number[], outcome = evidence) =>
+      decideRetry(context({ options: { statuses: new Set(statuses) }, outcome }));
+    expect(decide([429])).toMatchObject({ retry: true, kind: 'rateLimit' });
+    expect(decide([403])).toMatchObject({ retry: true, kind: 'rateLimit' });
+    expect(decide([500, 503])).toMatchObject({ retry: false, reason: 'not-retryable-status', retryAt: NOW + SECOND });
+    expect(decide([429], response(403))).toMatchObject({ retry: false, reason: 'not-retryable-status' });
+    expect(decide([403], response(403))).toMatchObject({ retry: true, kind: 'error' });
+  });
+
+  it('retries a 429 listed alone in retry.statuses, and nothing else', () => {
+    const options = { statuses: new Set([429]) };
+    expect(decideRetry(context({ options, outcome: throttle({ retryAt: NOW }) }))).toMatchObject({ retry: true });
+    expect(decideRetry(context({ options, outcome: response(500) }))).toMatchObject({ retry: false });
+    expect(decideRetry(context({ options, outcome: response(503, { retryAt: NOW }) }))).toMatchObject({
+      retry: false,
+      reason: 'not-retryable-status',
     });
   });
 
@@ -181,5 +243,18 @@ describe('decideRetry: throttles', () => {
       context({ outcome: throttle(), consecutiveThrottles: 3, random: scripted(1), deadline: NOW + 1999 }),
     );
     expect(decision).toEqual({ retry: false, reason: 'max-wait', waitMs: 2000 });
+  });
+});
+
+describe('retry defaults', () => {
+  it('retry 429 and 503 (the fixtures of these tests are the defaults)', () => {
+    const { statuses, methods, limit, rateLimitLimit } = resolveOptions().retry;
+    expect(statuses).toEqual(new Set([408, 429, 500, 502, 503, 504]));
+    expect({ statuses, methods, limit, rateLimitLimit }).toEqual({
+      statuses: retryOptions().statuses,
+      methods: retryOptions().methods,
+      limit: retryOptions().limit,
+      rateLimitLimit: retryOptions().rateLimitLimit,
+    });
   });
 });

@@ -28,7 +28,7 @@ export interface ModelConfig {
 export interface CallSpec {
   readonly priority: number;
   readonly method: 'GET' | 'POST';
-  /** Whether it carries an `Idempotency-Key` (makes a POST retryable after errors). */
+  /** Whether it carries an `Idempotency-Key` (makes a POST retryable after errors and 503s). */
   readonly idempotencyKey: boolean;
   /** Its `maxWait` in ms, none when undefined. */
   readonly maxWait: number | undefined;
@@ -54,7 +54,7 @@ export type Answer =
 export type Settlement =
   | { readonly how: 'response'; readonly response: Response }
   | { readonly how: 'error'; readonly error: unknown }
-  | { readonly how: 'rateLimited'; readonly reason: 'maxWait' | 'maxRetryAfter' }
+  | { readonly how: 'rateLimited'; readonly reason: 'max-wait' | 'max-retry-after' }
   | { readonly how: 'closed' }
   | { readonly how: 'aborted'; readonly reason: unknown };
 
@@ -276,21 +276,23 @@ export class Model {
     const { limit, rateLimitLimit, maxRetryAfter } = this.config;
     const end: Settlement =
       answer.kind === 'network' ? { how: 'error', error: value } : { how: 'response', response: value as Response };
+    const idempotent = call.spec.method === 'GET' || call.spec.idempotencyKey;
     if (answer.kind === 'status') {
       const { status } = answer;
       if (status === 429 || (status === 503 && answer.retryAfter !== undefined)) {
-        // A throttle: retried for any method, within rateLimitLimit, never before the server's instant.
+        // A throttle: within rateLimitLimit, never before the server's instant; a request that is not idempotent
+        // only after a 429 (a 503 does not prove it was not processed).
+        if (status === 503 && !idempotent) return end;
         if (call.rateLimitRetries >= rateLimitLimit) return end;
-        if (waitMs !== undefined && waitMs > maxRetryAfter) return { how: 'rateLimited', reason: 'maxRetryAfter' };
-        if (now + (waitMs ?? 0) > call.deadline) return { how: 'rateLimited', reason: 'maxWait' };
+        if (waitMs !== undefined && waitMs > maxRetryAfter) return { how: 'rateLimited', reason: 'max-retry-after' };
+        if (now + (waitMs ?? 0) > call.deadline) return { how: 'rateLimited', reason: 'max-wait' };
         return 'rateLimit';
       }
       if (status !== 503) return end; // 200 and 404 are answers, not failures
     }
     // A 503 without Retry-After or a network error: retried only when idempotent, within limit.
-    const idempotent = call.spec.method === 'GET' || call.spec.idempotencyKey;
     if (!idempotent || call.errorRetries >= limit) return end;
-    if (waitMs !== undefined && waitMs > maxRetryAfter) return { how: 'rateLimited', reason: 'maxRetryAfter' };
+    if (waitMs !== undefined && waitMs > maxRetryAfter) return { how: 'rateLimited', reason: 'max-retry-after' };
     if (now + (waitMs ?? 0) > call.deadline) return end;
     return 'error';
   }
@@ -354,10 +356,10 @@ export class Model {
       }
       const { reason } = o.error;
       this.#note(`waiting call failed: ${reason}`);
-      if (reason === 'maxWait' && !(call.deadline < Infinity && o.at <= call.deadline)) {
+      if (reason === 'max-wait' && !(call.deadline < Infinity && o.at <= call.deadline)) {
         this.#violate(`call ${call.id} failed for maxWait at ${this.#at(o.at)}, deadline ${this.#at(call.deadline)}`);
       }
-      if (reason === 'maxRetryAfter' && !(this.pauseUntil - o.at > maxRetryAfter)) {
+      if (reason === 'max-retry-after' && !(this.pauseUntil - o.at > maxRetryAfter)) {
         this.#violate(
           `call ${call.id} failed for maxRetryAfter at ${this.#at(o.at)}, pause until ${this.#at(this.pauseUntil)}`,
         );
