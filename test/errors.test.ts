@@ -193,7 +193,7 @@ describe('isRatewiseError', () => {
     expect(isRatewiseError(carrier, 'ERR_RATEWISE_RATE_LIMITED')).toBe(true);
     expect(isRatewiseError(carrier, 'ERR_RATEWISE_QUEUE_FULL')).toBe(false);
     expect(carrier.cause).toBe(error);
-    expect(carrier).toMatchObject({ name: 'Error', code: 'ERR_RATEWISE_RATE_LIMITED', reason: 'maxRetryAfter' });
+    expect(carrier).toMatchObject({ name: 'Error', code: 'ERR_RATEWISE_RATE_LIMITED', reason: 'max-retry-after' });
     expect(carrier).toMatchObject({ key: 'k', retryAt, waitMs: 5000, method: 'GET', url: request.url });
     // The cause stays out of enumerable keys, as a native error's does, and so does the mark.
     expect(Object.keys(carrier)).not.toContain('cause');
