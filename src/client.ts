@@ -15,6 +15,7 @@ import { checkRequestOptions } from './config/request-options.js';
 import { send, type SendContext, type Transport } from './engine/send.js';
 import { SharedBudget, StoreLink } from './engine/store-link.js';
 import { queueTask, runTask, type TaskHost } from './engine/tasks.js';
+import { CallTicket } from './engine/wait.js';
 
 /** One budget as `rw.stats()` reports it. */
 export interface BudgetStats {
@@ -166,7 +167,7 @@ class Client implements Ratewise {
         this.#warnHiddenHeaders(response);
       },
     );
-    const call = { lane: this.#lane(key, request.host), request, safeUrl, signal, perRequest };
+    const call = new CallTicket(this.#ctx, this.#lane(key, request.host), request, safeUrl, signal, perRequest);
     if (request.url.username === '' && request.url.password === '') return send(this.#ctx, call, transport);
     // A fetch that refuses credentials in URLs (Node's does) names the whole URL in its error: not the password.
     return send(this.#ctx, call, transport).catch((error: unknown) => {
@@ -209,7 +210,7 @@ class Client implements Ratewise {
       hasIdempotencyKey: input.hasIdempotencyKey ?? false,
     };
     const lane = this.#lane(key, url.host.toLowerCase());
-    return send(this.#ctx, { lane, request, safeUrl, signal: input.signal, perRequest }, transport);
+    return send(this.#ctx, new CallTicket(this.#ctx, lane, request, safeUrl, input.signal, perRequest), transport);
   }
 
   /** The budget key: the request's own `ratewise.key`, else `keyFn`'s answer, else the origin. */

@@ -3,11 +3,9 @@
 import { RateLimitError, RetryBudgetExceededError } from '../errors.js';
 import type { RatewiseEvents } from '../events.js';
 import { parseRateLimit, type HeaderInput } from '../headers/index.js';
-import type { RequestOptions } from '../options.js';
 import type { ResolvedOptions } from '../config/resolve.js';
-import { decideRetry, type AttemptOutcome, type GiveUpReason, type RetryPolicy } from '../retry/decision.js';
-import type { Lane } from './scheduler.js';
-import { acquire, type Turn, type TurnRequest, type WaitContext } from './wait.js';
+import { decideRetry, type AttemptOutcome, type GiveUpReason } from '../retry/decision.js';
+import type { CallTicket, WaitContext } from './wait.js';
 
 /** What one logical request needs from its client. */
 export interface SendContext extends WaitContext {
@@ -33,26 +31,6 @@ export interface Transport<R> {
   safeError?(error: unknown): unknown;
 }
 
-/** What the engine needs to know of a request besides how to send it. */
-export interface RequestShape {
-  /** Upper-case. */
-  readonly method: string;
-  /** Whether the body can be sent again. */
-  readonly replayable: boolean;
-  /** Whether the request carries an `Idempotency-Key`. */
-  readonly hasIdempotencyKey: boolean;
-}
-
-/** One logical request, as the client prepared it. */
-export interface Call {
-  readonly lane: Lane;
-  readonly request: RequestShape;
-  /** The URL for errors and events, with credentials and secrets removed. */
-  readonly safeUrl: string;
-  readonly signal: AbortSignal | undefined;
-  readonly perRequest: RequestOptions;
-}
-
 const GIVE_UP = Symbol.for('ratewise.giveUp');
 
 function markGiveUp(error: unknown, reason: GiveUpReason): void {
@@ -70,32 +48,19 @@ export function giveUpReason(error: unknown): GiveUpReason | undefined {
   return (error as Record<symbol, GiveUpReason | undefined>)[GIVE_UP];
 }
 
-function retryOptions(base: RetryPolicy, perRequest: RequestOptions): RetryPolicy {
-  const o = perRequest.retry;
-  if (o === undefined) return base;
-  // A key present with an undefined value (`{ limit: opts.retries }`) leaves the client's value in place.
-  const set = Object.entries(o as Readonly<Record<string, number | undefined>>).filter(([, v]) => v !== undefined);
-  return { ...base, ...Object.fromEntries(set) };
-}
-
 /** Sends one logical request through its lane, with retries, and settles it once. */
-export async function send<R>(ctx: SendContext, call: Call, transport: Transport<R>): Promise<R> {
+export async function send<R>(ctx: SendContext, call: CallTicket, transport: Transport<R>): Promise<R> {
   const { options, scheduler, events } = ctx;
-  const { lane, request, safeUrl, signal, perRequest } = call;
+  const { lane, request, safeUrl, signal, retry, deadline, maxWaitMs } = call;
   const { budget } = lane;
-  const retry = retryOptions(options.retry, perRequest);
-  const started = options.clock.now();
-  const maxWaitMs = perRequest.maxWait ?? options.maxWait;
-  const deadline = started + maxWaitMs;
   const idempotent = retry.methods.has(request.method) || request.hasIdempotencyKey;
-  budget.retryBudget?.recordRequest(started);
+  budget.retryBudget?.recordRequest(call.startedAt);
   let errorRetries = 0;
   let rateLimitRetries = 0;
   let previousDelayMs: number | undefined;
   /** An attempt's error as events and ratewise's errors carry it (see `Transport.safeError`). */
   const safe = (error: unknown): unknown =>
     error === undefined || transport.safeError === undefined ? error : transport.safeError(error);
-  const waiter: Turn = { front: false, notBefore: 0, deadline, maxWaitMs, maxPauseMs: retry.maxRetryAfter };
   /** Pauses the budget until `until`; `ordered` is the server's own instant, before any jitter (for the cap). */
   const pauseBudget = (
     until: number,
@@ -108,16 +73,8 @@ export async function send<R>(ctx: SendContext, call: Call, transport: Transport
     budget.pause(until, ordered, reason !== 'remaining-zero');
     events.emit('paused', { key: budget.key, until, reason, status });
   };
-  const turn: TurnRequest = {
-    lane,
-    method: request.method,
-    safeUrl,
-    signal,
-    cost: perRequest.cost ?? 1,
-    priority: perRequest.priority ?? 0,
-  };
   for (let attempt = 1; ; attempt++) {
-    const seq = await acquire(ctx, turn, waiter);
+    const seq = await call.acquire();
     let response: R | undefined;
     let error: unknown;
     try {
@@ -250,8 +207,8 @@ export async function send<R>(ctx: SendContext, call: Call, transport: Transport
     if (decision.kind === 'rateLimit') rateLimitRetries++;
     else errorRetries++;
     previousDelayMs = decision.delayMs;
-    waiter.front = true;
-    waiter.notBefore = 0;
+    call.front = true;
+    call.notBefore = 0;
     if (decision.pause === 'backoff' && budget.sentBeforePause(seq) && budget.pausedUntil > now) {
       // The budget already backs off for the throttle this request ran into with others: it waits in that pause,
       // rather than drawing a longer one of its own.
@@ -264,7 +221,7 @@ export async function send<R>(ctx: SendContext, call: Call, transport: Transport
           : undefined;
       pauseBudget(now + decision.delayMs, decision.pause, responseStatus, ordered ?? now + decision.delayMs);
     } else {
-      waiter.notBefore = now + decision.delayMs;
+      call.notBefore = now + decision.delayMs;
     }
     // The slot is freed only now, after the pause is in place: nothing queued can slip out before it.
     scheduler.release(lane);

@@ -1,7 +1,7 @@
 // `rw.schedule()`: arbitrary tasks under a budget. Built for the hot path: a task that may run now runs at once
-// with two promises and no waiter; a task that must wait is one small object in the queue.
+// with two promises and no ticket; a task that must wait is one small object in the queue.
 import { RateLimitError } from '../errors.js';
-import type { Failure, Lane, Scheduler, Waiter } from './scheduler.js';
+import type { Failure, Lane, Scheduler, Ticket } from './scheduler.js';
 import { refusalError } from './wait.js';
 
 /** What a task needs from its client. */
@@ -75,11 +75,11 @@ export function runTask<T>(host: TaskHost, lane: Lane, task: Task<T>): Promise<T
 }
 
 /**
- * A task waiting for its turn: the scheduler's waiter and the caller's promise in one object. A million may wait at
+ * A task waiting for its turn: its ticket in the lane and the caller's promise in one object. A million may wait at
  * once, so it holds only what differs between tasks; what is the same for all is on the prototype, and what is the
  * same for a lane is on the lane.
  */
-export class TaskTurn<T> implements Waiter {
+export class TaskTicket<T> implements Ticket {
   done = false;
   resolve: (value: T | PromiseLike<T>) => void = noop;
   reject: (reason: unknown) => void = noop;
@@ -142,7 +142,7 @@ export class TaskTurn<T> implements Waiter {
 }
 
 /** A task that may wait only so long (`maxWait`): the rarer kind, so the common one does not carry the fields. */
-export class TimedTaskTurn<T> extends TaskTurn<T> {
+export class TimedTaskTicket<T> extends TaskTicket<T> {
   constructor(
     lane: Lane,
     task: Task<T>,
@@ -178,15 +178,15 @@ export function queueTask<T>(
   maxWaitMs: number,
 ): Promise<T> {
   handlers(host, lane);
-  const turn =
+  const ticket =
     deadline === Infinity
-      ? new TaskTurn(lane, task, priority, cost)
-      : new TimedTaskTurn(lane, task, priority, cost, deadline, maxWaitMs);
+      ? new TaskTicket(lane, task, priority, cost)
+      : new TimedTaskTicket(lane, task, priority, cost, deadline, maxWaitMs);
   const promise = new Promise<T>((resolve, reject) => {
-    turn.resolve = resolve;
-    turn.reject = reject;
+    ticket.resolve = resolve;
+    ticket.reject = reject;
   });
-  const seq = host.scheduler.enter(lane, turn);
-  if (seq > 0) turn.resolve(runTask(host, lane, task));
+  const seq = host.scheduler.enter(lane, ticket);
+  if (seq > 0) ticket.resolve(runTask(host, lane, task));
   return promise;
 }
