@@ -331,7 +331,7 @@ class Client implements Ratewise {
       const idle = lane.empty && lane.budget.isIdle(now);
       if (idle && (over || now - lane.budget.lastUsedAt >= budgetIdleMs)) {
         this.#lanes.delete(key);
-        lane.budget.shared?.dispose();
+        lane.budget.dispose();
         if (lane === this.#lastLane) this.#lastLane = undefined;
       } else if (!over) break;
     }
@@ -352,7 +352,7 @@ class Client implements Ratewise {
       pausedUntil: budget.pausedUntil > now ? budget.pausedUntil : undefined,
       server: budget.server,
       counters: { ...budget.counters },
-      shared: budget.shared?.mode,
+      shared: budget.storeMode,
     }));
   }
 

@@ -99,6 +99,7 @@ export class Scheduler {
     if (!lane.empty) return 0;
     if (lane.budget.freeNow()) return lane.budget.takeFree();
     const now = this.clock.now();
+    lane.budget.advance(cost, now);
     if (lane.budget.readyAt(cost, now) > now) return 0;
     return lane.budget.take(cost, now);
   }
@@ -121,6 +122,7 @@ export class Scheduler {
     }
     const now = timeless ? 0 : this.clock.now();
     if (!timeless && ticket.notBefore <= now) {
+      lane.budget.advance(ticket.cost, now);
       const ready = lane.budget.readiness(ticket.cost, now);
       if (ready.at <= now && lane.empty) {
         ticket.done = true;
@@ -156,7 +158,7 @@ export class Scheduler {
   #queue(lane: Lane, ticket: Ticket): void {
     ticket.queued = true;
     lane.queue.add(ticket, ticket.front);
-    lane.budget.counters.waited++;
+    lane.budget.countWaited();
   }
 
   /** Takes a ticket out of the lane, wherever it is, and lets go of its listener. */
@@ -242,6 +244,7 @@ export class Scheduler {
       }
     }
     for (let head = lane.queue.peek(); head; head = lane.queue.peek()) {
+      lane.budget.advance(head.cost, now);
       const ready = lane.budget.readiness(head.cost, now);
       if (ready.at <= now) {
         this.#drop(lane, head);
@@ -310,7 +313,7 @@ export class Scheduler {
     budget.release();
     if (!lane.empty) this.drain(lane);
     // Idle from now: the instant eviction measures from (a busy budget is never evicted).
-    else if (budget.inFlight === 0) budget.lastUsedAt = this.clock.now();
+    else if (budget.inFlight === 0) budget.markIdle(this.clock.now());
   }
 
   /** Fails every ticket of the lane as closed and clears its timer. */

@@ -138,11 +138,6 @@ class CallRun<R> {
     const { budget } = this.call.lane;
     const info = parseRateLimit(this.transport.headers(response), { now, status });
     budget.observe(info, now, seq);
-    if (info.isRateLimited) {
-      budget.counters.rateLimited++;
-      // Throttles answering requests sent before the budget paused belong to the throttle that paused it.
-      if (!budget.sentBeforePause(seq)) budget.consecutiveThrottles++;
-    }
     if (events.hasListeners('rateLimitInfo')) {
       events.emit('rateLimitInfo', { key: budget.key, url: this.call.safeUrl, status, info });
     }
@@ -248,7 +243,7 @@ class CallRun<R> {
     const { lane, request, safeUrl } = call;
     const { budget } = lane;
     this.#discard(answer);
-    budget.counters.retries++;
+    budget.countRetry();
     if (decision.kind === 'rateLimit') this.#rateLimitRetries++;
     else this.#errorRetries++;
     this.#previousDelayMs = decision.delayMs;
@@ -269,7 +264,7 @@ class CallRun<R> {
 
   #giveUp(reason: GiveUpEventReason, attempts: number, status: number | undefined): void {
     const { lane, request, safeUrl } = this.call;
-    lane.budget.counters.giveUps++;
+    lane.budget.countGiveUp();
     this.ctx.events.emit('giveUp', {
       key: lane.budget.key,
       method: request.method,

@@ -149,8 +149,6 @@ export class SharedBudget implements BudgetStoreSide {
   readonly #counters = new Map<number, number>();
   readonly #limits: readonly StoreLimit[];
   readonly #maxBatch: number;
-  /** Why `readyAt` said wait. */
-  reason: WaitReason = 'rate';
   /** Shared concurrency, when the budget has it: the slot of the lease, the slots in flight, slots to give back. */
   readonly #slots: { readonly max: number; readonly leaseMs: number } | undefined;
   #leaseSlot: string | undefined;
@@ -159,8 +157,6 @@ export class SharedBudget implements BudgetStoreSide {
   #slotless = 0;
   #toRelease: string[] = [];
   #pollMs = SLOT_POLL_FIRST_MS;
-  /** Whether the last `readyAt` that said "now" said it on the lease (not as a local fallback). */
-  #onLease = false;
   readonly #id = randomKey();
   #slotSeq = 0;
 
@@ -188,37 +184,50 @@ export class SharedBudget implements BudgetStoreSide {
           );
   }
 
+  /** While the store fails with `storeFallback: 'local'`, the budget decides alone. */
+  #local(): boolean {
+    return this.link.down && this.link.fallback === 'local';
+  }
+
+  /** Whether the reservation holds enough for a request of `cost` and is not too late to use at `now`. */
+  #usable(cost: number, now: number): boolean {
+    return this.#lease >= cost - 1e-9 && now < this.#leaseUntil;
+  }
+
   /**
-   * When a request of `cost` may go as far as the store is concerned: `now` when it holds the tokens (or decides
-   * locally while the store is down), a later instant the store named, or Infinity while it asks.
+   * Brings this side up to `now` for a request of `cost` the budget is otherwise ready to send: a reservation too
+   * small or too late to use is given up, and the store is asked for tokens (or, while it fails, whether it is
+   * back) when no answer is awaited and it has not said to wait.
    */
-  readyAt(cost: number, now: number): number {
+  advance(cost: number, now: number): void {
     const link = this.link;
-    this.#onLease = false;
-    if (link.down && link.fallback === 'local') {
+    if (this.#local()) {
       if (!this.#asking && link.retryDue(now)) this.#ask(0, 0, now);
-      return now;
+      return;
     }
-    if (this.#lease >= cost - 1e-9 && now < this.#leaseUntil) {
-      if (this.#leaseAt <= now) {
-        this.#onLease = true;
-        return now;
-      }
-      this.reason = 'rate';
-      return this.#leaseAt;
-    }
+    if (this.#usable(cost, now)) return;
     // Not enough left, or too late to use: what is left is given up, and its slot with it.
     this.#dropLease();
-    if (now < this.#retryAt) {
-      this.reason = this.#retryReason;
-      return this.#retryAt;
-    }
+    if (now < this.#retryAt || this.#asking) return;
     // With shared slots a grant is one request: each holds its own slot.
     const most = this.#limits.length === 0 && this.#publishedResetAt <= now ? 1 : this.#maxBatch;
     const batch = this.#slots ? cost : Math.max(cost, Math.min(this.hooks.demand(), most));
-    if (!this.#asking) this.#ask(batch, cost, now);
-    this.reason = 'rate';
-    return Infinity;
+    this.#ask(batch, cost, now);
+  }
+
+  /**
+   * When a request of `cost` may go as far as the store is concerned: `now` when it holds the tokens (or decides
+   * locally while the store is down), a later instant the store named, or Infinity while it asks. Changes nothing.
+   */
+  readyAt(cost: number, now: number): number {
+    if (this.#local()) return now;
+    if (this.#usable(cost, now)) return Math.max(now, this.#leaseAt);
+    return now < this.#retryAt ? this.#retryAt : Infinity;
+  }
+
+  /** Why a request of `cost` waits for the store at `now`, when `readyAt` says it must. */
+  waitReason(cost: number, now: number): WaitReason {
+    return !this.#usable(cost, now) && now < this.#retryAt ? this.#retryReason : 'rate';
   }
 
   /** Whether decisions go through the store, or are local while it fails (`storeFallback: 'local'`). */
@@ -226,13 +235,13 @@ export class SharedBudget implements BudgetStoreSide {
     return this.link.down && this.link.fallback === 'local' ? 'local' : 'store';
   }
 
-  /** The request `seq` (in the budget's send order) of `cost` was sent when `readyAt` said so. */
-  take(cost: number, seq: number): void {
-    if (!this.#onLease) {
+  /** The request `seq` (in the budget's send order) of `cost` was sent at `now`, when `readyAt` said so. */
+  take(cost: number, seq: number, now: number): void {
+    // Sent on the reservation, or decided locally while the store fails.
+    if (this.#local() || !this.#usable(cost, now) || this.#leaseAt > now) {
       if (this.#slots) this.#slotless++;
       return;
     }
-    this.#onLease = false;
     this.#lease = Math.max(0, this.#lease - cost);
     this.#leaseCounter += cost;
     // Kept for a server that describes its quota (for the first few requests before it has: their answers bring
