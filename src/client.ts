@@ -13,7 +13,7 @@ import { Lane, Scheduler } from './engine/scheduler.js';
 import { fetchTransport } from './http/fetch-transport.js';
 import { checkRequestOptions } from './config/request-options.js';
 import { send, type SendContext, type Transport } from './engine/send.js';
-import { SharedBudget, StoreLink } from './engine/store-link.js';
+import { BudgetStoreLink, StoreLink } from './engine/store-link.js';
 import { queueTask, runTask, type TaskHost } from './engine/tasks.js';
 import { CallTicket } from './engine/wait.js';
 
@@ -25,8 +25,12 @@ export interface BudgetStats {
   /** Requests waiting for a turn, retries backing off included. */
   readonly queued: number;
   readonly inFlight: number;
-  /** Local bucket tokens now (the emptiest bucket), undefined without a local rate. */
-  readonly tokens: number | undefined;
+  /**
+   * The local token bucket's level now, in cost units (the emptiest bucket's, when `rate` names several): what may go
+   * at once before the local rate holds requests back. Negative while a cost above the burst is paid off; undefined
+   * without a local rate.
+   */
+  readonly bucketLevel: number | undefined;
   /** Epoch ms the budget is paused until, undefined when not paused. */
   readonly pausedUntil: number | undefined;
   /** What the server said last, undefined before it said anything. */
@@ -302,7 +306,7 @@ class Client implements Ratewise {
   #share(lane: Lane, link: StoreLink): void {
     const { budget } = lane;
     budget.share(
-      new SharedBudget(link, budget.key, budget.config, {
+      new BudgetStoreLink(link, budget.key, budget.config, {
         wake: () => {
           this.#scheduler.drain(lane);
         },
@@ -348,7 +352,7 @@ class Client implements Ratewise {
       pattern: budget.config.pattern,
       queued: queue.size + delayed.size,
       inFlight: budget.inFlight,
-      tokens: budget.tokens(now),
+      bucketLevel: budget.bucketLevel(now),
       pausedUntil: budget.pausedUntil > now ? budget.pausedUntil : undefined,
       server: budget.server,
       counters: { ...budget.counters },

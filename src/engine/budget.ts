@@ -1,7 +1,7 @@
 // One budget's state: local buckets, concurrency, the server's pause and pace, counters. No timers, no I/O:
 // the scheduler asks it when the next request may go and tells it what was sent and what came back.
 import type { RateLimitInfo } from '../headers/types.js';
-import type { ResolvedBudget } from '../config/resolve.js';
+import type { BudgetConfig } from '../config/resolve.js';
 import type { RetryBudget } from '../retry/retry-budget.js';
 import { observe, readyAt, spend, type ServerPace } from './server-pace.js';
 import { fullBuckets, msUntilAll, refillAll, tryTakeAll, type BucketState } from './token-bucket.js';
@@ -10,7 +10,7 @@ import { fullBuckets, msUntilAll, refillAll, tryTakeAll, type BucketState } from
 export type WaitReason = 'paused' | 'rate' | 'server' | 'concurrency';
 
 /**
- * What a budget needs of its store side when budgets are shared (`SharedBudget` in store-link.ts): owned here, so
+ * What a budget needs of its store side when budgets are shared (`BudgetStoreLink` in store-link.ts): owned here, so
  * that the budget does not depend on how the store is reached.
  */
 export interface BudgetStoreSide {
@@ -111,7 +111,7 @@ export class Budget {
 
   constructor(
     readonly key: string,
-    readonly config: ResolvedBudget,
+    readonly config: BudgetConfig,
     now: number,
     /** Fraction of the server's quota left unused. */
     private readonly reserve: number,
@@ -425,8 +425,8 @@ export class Budget {
     return this.#pace?.resetAt;
   }
 
-  /** The local bucket's tokens now (the emptiest bucket), or undefined without a local rate. */
-  tokens(now: number): number | undefined {
+  /** The local token bucket's level now (the emptiest bucket's), or undefined without a local rate. */
+  bucketLevel(now: number): number | undefined {
     if (this.config.limits.length === 0) return undefined;
     return Math.min(...refillAll(this.#buckets, this.config.limits, now).map((b) => b.tokens));
   }

@@ -42,6 +42,18 @@ export interface SchedulerHooks {
   throttled?(lane: Lane, reason: WaitReason, until: number): void;
 }
 
+/** What ends the turn of a `rw.schedule` task in a lane: made once per lane, so that a task pays for no closure. */
+export interface TaskHandlers {
+  /** A task call settled (ran, or will not run): the client counts what is pending, for `close()`. */
+  readonly settled: () => void;
+  /** A task's turn is over: its slot goes back, and its call is settled. */
+  readonly done: () => void;
+  /** `done`, then the task's value. */
+  readonly fulfilled: (value: unknown) => unknown;
+  /** `done`, then the task's error, thrown again. */
+  readonly rejected: (error: unknown) => never;
+}
+
 /** A budget with its queue, its backing-off retries and its single timer. */
 export class Lane {
   readonly queue = new PriorityQueue<Ticket>();
@@ -54,7 +66,7 @@ export class Lane {
   draining = false;
   again = false;
   /** What ends the turn of a `rw.schedule` task in this lane, made on first use (see tasks.ts). */
-  taskHandlers: unknown;
+  taskHandlers: TaskHandlers | undefined;
   /** The pause the tickets were last checked against, so that a long pause is checked once, not at every drain. */
   checkedPause = 0;
 

@@ -1,7 +1,7 @@
 // `rw.schedule()`: arbitrary tasks under a budget. Built for the hot path: a task that may run now runs at once
 // with two promises and no ticket; a task that must wait is one small object in the queue.
 import { RateLimitError } from '../errors.js';
-import type { Failure, Lane, Scheduler, Ticket } from './scheduler.js';
+import type { Failure, Lane, Scheduler, TaskHandlers, Ticket } from './scheduler.js';
 import { refusalError } from './wait.js';
 
 /** What a task needs from its client. */
@@ -21,25 +21,20 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-/** What ends a task's turn, made once per lane: a task pays for no closure of its own. */
-interface Handlers {
-  readonly host: TaskHost;
-  readonly done: () => void;
-  readonly fulfilled: (value: unknown) => unknown;
-  readonly rejected: (error: unknown) => never;
-}
-
 /** The lane's handlers, made with `host` on first use (later calls may pass no host). */
-function handlers(host: TaskHost | undefined, lane: Lane): Handlers {
-  let h = lane.taskHandlers as Handlers | undefined;
+function handlers(host: TaskHost | undefined, lane: Lane): TaskHandlers {
+  let h = lane.taskHandlers;
   if (h === undefined) {
     if (host === undefined) throw new Error('ratewise: a task turn outlived its lane');
+    const settled = (): void => {
+      host.settled();
+    };
     const done = (): void => {
       host.scheduler.release(lane);
       host.settled();
     };
     h = {
-      host,
+      settled,
       done,
       fulfilled: (value) => {
         done();
@@ -57,7 +52,10 @@ function handlers(host: TaskHost | undefined, lane: Lane): Handlers {
 
 /** Runs `task` on the turn the lane just gave it; the turn ends when the task's promise settles. */
 export function runTask<T>(host: TaskHost, lane: Lane, task: Task<T>): Promise<T> {
-  const { done, fulfilled, rejected } = handlers(host, lane);
+  return run(handlers(host, lane), task);
+}
+
+function run<T>({ done, fulfilled, rejected }: TaskHandlers, task: Task<T>): Promise<T> {
   let result: T | PromiseLike<T>;
   try {
     result = task();
@@ -120,12 +118,11 @@ export class TaskTicket<T> implements Ticket {
   grant(): void {
     // Runs inside the scheduler's drain, which is safe to re-enter: it takes its head afresh at every step, and a
     // task's own calls into ratewise only queue or take turns.
-    const { host } = handlers(undefined, this.lane);
-    this.resolve(runTask(host, this.lane, this.task));
+    this.resolve(run(handlers(undefined, this.lane), this.task));
   }
 
   fail(failure: Failure): void {
-    handlers(undefined, this.lane).host.settled();
+    handlers(undefined, this.lane).settled();
     const { key } = this.lane.budget;
     const url = `task ${JSON.stringify(key)}`;
     if (failure.kind === 'aborted') this.reject(failure.reason);
