@@ -1,5 +1,7 @@
-// One budget's state: local buckets, concurrency, the server's pause and pace, counters. No timers, no I/O:
-// the scheduler asks it when the next request may go and tells it what was sent and what came back.
+// One budget's state: local buckets, concurrency, the server's pause and pace, counters. No timers and no clock of
+// its own: the scheduler brings it up to `now` (`advance`), asks it when the next request may go (queries change
+// nothing) and tells it what was sent and what came back. Shared through a store, its store side (store-link.ts)
+// starts the store calls: from `advance`, and to publish what `take`, `release`, `observe` and `pause` tell it.
 import type { RateLimitInfo } from '../headers/types.js';
 import type { BudgetConfig } from '../config/resolve.js';
 import type { RetryBudget } from '../retry/retry-budget.js';
