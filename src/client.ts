@@ -14,8 +14,9 @@ import { Lane, Scheduler } from './engine/scheduler.js';
 import { fetchTransport } from './http/fetch-transport.js';
 import { checkRequestOptions } from './config/request-options.js';
 import { send, type SendContext, type Transport } from './engine/send.js';
-import { SharedBudget, StoreLink } from './engine/store-link.js';
+import { BudgetStoreLink, StoreLink } from './engine/store-link.js';
 import { queueTask, runTask, type TaskHost } from './engine/tasks.js';
+import { CallTicket } from './engine/wait.js';
 
 /** One budget as `rw.stats()` reports it. */
 export interface BudgetStats {
@@ -25,8 +26,12 @@ export interface BudgetStats {
   /** Requests waiting for a turn, retries backing off included. */
   readonly queued: number;
   readonly inFlight: number;
-  /** Local bucket tokens now (the emptiest bucket), undefined without a local rate. */
-  readonly tokens: number | undefined;
+  /**
+   * The local token bucket's level now, in cost units (the emptiest bucket's, when `rate` names several): what may go
+   * at once before the local rate holds requests back. Negative while a cost above the burst is paid off; undefined
+   * without a local rate.
+   */
+  readonly bucketLevel: number | undefined;
   /** Epoch ms the budget is paused until, undefined when not paused. */
   readonly pausedUntil: number | undefined;
   /** What the server said last, undefined before it said anything. */
@@ -175,7 +180,7 @@ class Client implements Ratewise {
           this.#warnHiddenHeaders(response);
         },
       );
-      const call = { lane: this.#lane(key, request.host), request, safeUrl, signal, perRequest };
+      const call = new CallTicket(this.#ctx, this.#lane(key, request.host), request, safeUrl, signal, perRequest);
       return await send(this.#ctx, call, transport);
     } catch (error) {
       // A fetch that refuses credentials in URLs (Node's does) names the whole URL in its error: not the password.
@@ -221,7 +226,7 @@ class Client implements Ratewise {
         hasIdempotencyKey: input.hasIdempotencyKey ?? false,
       };
       const lane = this.#lane(key, url.host.toLowerCase());
-      return await send(this.#ctx, { lane, request, safeUrl, signal: input.signal, perRequest }, transport);
+      return await send(this.#ctx, new CallTicket(this.#ctx, lane, request, safeUrl, input.signal, perRequest), transport);
     } finally {
       settleLoop?.();
     }
@@ -333,7 +338,7 @@ class Client implements Ratewise {
   #share(lane: Lane, link: StoreLink): void {
     const { budget } = lane;
     budget.share(
-      new SharedBudget(link, budget.key, budget.config, {
+      new BudgetStoreLink(link, budget.key, budget.config, {
         wake: () => {
           this.#scheduler.drain(lane);
         },
@@ -362,7 +367,7 @@ class Client implements Ratewise {
       const idle = lane.empty && lane.budget.isIdle(now);
       if (idle && (over || now - lane.budget.lastUsedAt >= budgetIdleMs)) {
         this.#lanes.delete(key);
-        lane.budget.shared?.dispose();
+        lane.budget.dispose();
         if (lane === this.#lastLane) this.#lastLane = undefined;
       } else if (!over) break;
     }
@@ -379,11 +384,11 @@ class Client implements Ratewise {
       pattern: budget.config.pattern,
       queued: queue.size + delayed.size,
       inFlight: budget.inFlight,
-      tokens: budget.tokens(now),
+      bucketLevel: budget.bucketLevel(now),
       pausedUntil: budget.pausedUntil > now ? budget.pausedUntil : undefined,
       server: budget.server,
       counters: { ...budget.counters },
-      shared: budget.shared?.mode,
+      shared: budget.storeMode,
     }));
   }
 

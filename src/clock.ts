@@ -22,7 +22,9 @@ export interface Clock {
 export const MAX_TIMER_DELAY_MS = 2_147_483_647;
 
 /**
- * The real clock: `Date.now()` and the host's timers. The only code in ratewise that touches real time.
+ * The real clock: `Date.now()` and the host's timers, a client's `clock` by default. A client reads the time and arms
+ * timers only through its clock; the one other read of real time in ratewise is the default `now` of `parseRateLimit`
+ * and `parseRetryAfter`, for a caller that passes none (the client always passes its clock's).
  * Its timers keep a Node process alive, as a pending fetch's socket would: a timer exists only while a call waits
  * on it (ratewise arms none for an idle client), and a process awaiting a call in a pause must not exit mid-wait.
  */

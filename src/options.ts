@@ -91,7 +91,7 @@ export interface BudgetOptions {
   readonly maxQueue?: number;
   /**
    * Most requests of this budget in flight at once across every client sharing the `store`. Each request holds a
-   * slot in the store, a lease that ends when the request does or after `sharedLeaseMs`, whichever comes first (so
+   * slot in the store, which ends when the request does or after `sharedSlotTtlMs`, whichever comes first (so
    * that a crashed process cannot hold slots for ever). Also caps this client's own requests in flight, with or
    * without a store.
    * @default undefined (`concurrency` is per client)
@@ -101,7 +101,7 @@ export interface BudgetOptions {
    * Longest a request holds a shared slot, in ms: make it longer than your slowest request.
    * @default 60_000
    */
-  readonly sharedLeaseMs?: number;
+  readonly sharedSlotTtlMs?: number;
 }
 
 /** Which requests are retried, how often and how long ratewise waits. */

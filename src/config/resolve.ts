@@ -15,7 +15,7 @@ import type { RatewiseStore } from '../store/types.js';
 import { parseRate, type BucketLimit } from './rate.js';
 import type { RetryPolicy } from '../retry/decision.js';
 
-export interface ResolvedBudget {
+export interface BudgetConfig {
   /** The budget pattern that matched, for stats. */
   readonly pattern: string;
   readonly limits: readonly BucketLimit[];
@@ -23,7 +23,7 @@ export interface ResolvedBudget {
   readonly maxQueue: number;
   /** The cap across every client of the store, undefined when concurrency is per client. */
   readonly sharedConcurrency: number | undefined;
-  readonly sharedLeaseMs: number;
+  readonly sharedSlotTtlMs: number;
 }
 
 export interface ResolvedOptions {
@@ -46,9 +46,9 @@ export interface ResolvedOptions {
 
 /** Budgets by host pattern: exact hosts, `*.suffix` wildcards (longest suffix first) and the `*` fallback. */
 export interface BudgetTable {
-  readonly exact: ReadonlyMap<string, ResolvedBudget>;
-  readonly wildcards: readonly (readonly [suffix: string, budget: ResolvedBudget])[];
-  readonly fallback: ResolvedBudget;
+  readonly exact: ReadonlyMap<string, BudgetConfig>;
+  readonly wildcards: readonly (readonly [suffix: string, budget: BudgetConfig])[];
+  readonly fallback: BudgetConfig;
 }
 
 const DEFAULT_STATUSES = [408, 429, 500, 502, 503, 504];
@@ -96,7 +96,7 @@ function checkFunction(value: unknown, name: string): void {
   if (value !== undefined && typeof value !== 'function') throw invalidOption(name, 'a function', value);
 }
 
-function resolveBudget(pattern: string, value: unknown): ResolvedBudget {
+function resolveBudget(pattern: string, value: unknown): BudgetConfig {
   const name = `budgets[${JSON.stringify(pattern)}]`;
   const o = object(value, name, [
     'rate',
@@ -104,7 +104,7 @@ function resolveBudget(pattern: string, value: unknown): ResolvedBudget {
     'concurrency',
     'maxQueue',
     'sharedConcurrency',
-    'sharedLeaseMs',
+    'sharedSlotTtlMs',
   ]) as BudgetOptions;
   const rates = o.rate === undefined ? [] : parseRate(o.rate, `${name}.rate`);
   const burst = number(o.burst, `${name}.burst`, 0, (n) => n > 0 && Number.isFinite(n), 'a positive finite number');
@@ -125,16 +125,16 @@ function resolveBudget(pattern: string, value: unknown): ResolvedBudget {
     concurrency: Math.min(positiveOrInfinity(o.concurrency, `${name}.concurrency`, Infinity), shared ?? Infinity),
     maxQueue: positiveOrInfinity(o.maxQueue, `${name}.maxQueue`, Infinity),
     sharedConcurrency: shared,
-    sharedLeaseMs: positiveDurationMs(o.sharedLeaseMs, `${name}.sharedLeaseMs`, 60_000),
+    sharedSlotTtlMs: positiveDurationMs(o.sharedSlotTtlMs, `${name}.sharedSlotTtlMs`, 60_000),
   });
 }
 
 const HOST_PATTERN = /^(?:\*|(?:\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?(?::\d{1,5})?|\[[0-9a-f:.]+\](?::\d{1,5})?)$/;
 
 function resolveBudgets(value: unknown): BudgetTable {
-  const exact = new Map<string, ResolvedBudget>();
-  const wildcards: [string, ResolvedBudget][] = [];
-  let fallback: ResolvedBudget = resolveBudget('*', {});
+  const exact = new Map<string, BudgetConfig>();
+  const wildcards: [string, BudgetConfig][] = [];
+  let fallback: BudgetConfig = resolveBudget('*', {});
   if (value === undefined) return { exact, wildcards, fallback };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalidOption('budgets', 'an object mapping host patterns to budgets', value);
@@ -331,7 +331,7 @@ export function resolveOptions(options: RatewiseOptions = {}): ResolvedOptions {
 }
 
 /** The budget options for `host` (lower-case, with `:port` when not the default). */
-export function budgetFor(table: BudgetTable, host: string): ResolvedBudget {
+export function budgetFor(table: BudgetTable, host: string): BudgetConfig {
   const exact = table.exact.get(host) ?? table.exact.get(host.replace(/:\d+$/, ''));
   if (exact) return exact;
   const bare = host.replace(/:\d+$/, '');

@@ -1,7 +1,9 @@
-// One budget's state: local buckets, concurrency, the server's pause and pace, counters. No timers, no I/O:
-// the scheduler asks it when the next request may go and tells it what was sent and what came back.
+// One budget's state: local buckets, concurrency, the server's pause and pace, counters. No timers and no clock of
+// its own: the scheduler brings it up to `now` (`advance`), asks it when the next request may go (queries change
+// nothing) and tells it what was sent and what came back. Shared through a store, its store side (store-link.ts)
+// starts the store calls: from `advance`, and to publish what `take`, `release`, `observe` and `pause` tell it.
 import type { RateLimitInfo } from '../headers/types.js';
-import type { ResolvedBudget } from '../config/resolve.js';
+import type { BudgetConfig } from '../config/resolve.js';
 import type { RetryBudget } from '../retry/retry-budget.js';
 import { observe, readyAt, spend, type ServerPace } from './server-pace.js';
 import { fullBuckets, msUntilAll, refillAll, tryTakeAll, type BucketState } from './token-bucket.js';
@@ -10,18 +12,26 @@ import { fullBuckets, msUntilAll, refillAll, tryTakeAll, type BucketState } from
 export type WaitReason = 'paused' | 'rate' | 'server' | 'concurrency';
 
 /**
- * What a budget needs of its store side when budgets are shared (`SharedBudget` in store-link.ts): owned here, so
+ * What a budget needs of its store side when budgets are shared (`BudgetStoreLink` in store-link.ts): owned here, so
  * that the budget does not depend on how the store is reached.
  */
 export interface BudgetStoreSide {
-  /** Why the last `readyAt` past `now` must wait. */
-  readonly reason: WaitReason;
   /** `'store'` while shared, `'local'` while the store fails. */
   readonly mode: 'store' | 'local';
-  /** The instant a request of `cost` may go as far as the store is concerned (`now` or earlier: now). */
+  /**
+   * Brings the store side up to `now` for a request of `cost` the budget is otherwise ready to send: lets go of a
+   * reservation too small or too late to use, and asks the store (its answer wakes the budget) when it must.
+   */
+  advance(cost: number, now: number): void;
+  /**
+   * The instant a request of `cost` may go as far as the store is concerned (`now` or earlier: now), Infinity while
+   * its answer is awaited. Changes nothing.
+   */
   readyAt(cost: number, now: number): number;
-  /** A request of `cost` numbered `seq` is being sent. */
-  take(cost: number, seq: number): void;
+  /** Why a request of `cost` must wait for the store at `now`, when `readyAt` says it must. */
+  waitReason(cost: number, now: number): WaitReason;
+  /** A request of `cost` numbered `seq` is being sent at `now`. */
+  take(cost: number, seq: number, now: number): void;
   /** A request in flight ended. */
   release(): void;
   /** The server's view from the answer to request `seq`, for the other clients. */
@@ -63,18 +73,18 @@ export interface ServerView {
 }
 
 export class Budget {
-  readonly counters: BudgetCounters = { sent: 0, waited: 0, rateLimited: 0, retries: 0, giveUps: 0 };
-  inFlight = 0;
+  readonly #counters: BudgetCounters = { sent: 0, waited: 0, rateLimited: 0, retries: 0, giveUps: 0 };
+  #inFlight = 0;
   /** The budget's store side, when the client shares budgets (`store`); set once, by {@link share}. */
-  shared: BudgetStoreSide | undefined = undefined;
+  #store: BudgetStoreSide | undefined = undefined;
   /** Epoch ms before which nothing is sent (the server's Retry-After, or a backoff after a bare 429). */
-  pausedUntil = 0;
-  /** The instant the server named for the pause, without jitter (no later than `pausedUntil`). */
-  orderedUntil = 0;
+  #pausedUntil = 0;
+  /** The instant the server named for the pause, without jitter (no later than `#pausedUntil`). */
+  #orderedUntil = 0;
   /** Throttles without timing in a row: the exponent of the budget's own backoff. */
-  consecutiveThrottles = 0;
-  server: ServerView | undefined;
-  lastUsedAt: number;
+  #consecutiveThrottles = 0;
+  #server: ServerView | undefined;
+  #lastUsedAt: number;
   #buckets: BucketState[];
   #pace: ServerPace | undefined;
   /** When the request whose answer set the pace was sent. */
@@ -99,10 +109,11 @@ export class Budget {
   /** Requests sent and accepted since the last pause. */
   #cycleSent = 0;
   #cycleAccepted = 0;
+  #plain: boolean;
 
   constructor(
     readonly key: string,
-    readonly config: ResolvedBudget,
+    readonly config: BudgetConfig,
     now: number,
     /** Fraction of the server's quota left unused. */
     private readonly reserve: number,
@@ -116,7 +127,67 @@ export class Budget {
     // A rate the user configured is trusted from the start; only an unknown limit is approached slowly.
     this.#window = adaptive && config.limits.length === 0 ? 1 : Infinity;
     this.#plain = !adaptive && config.limits.length === 0;
-    this.lastUsedAt = now;
+    this.#lastUsedAt = now;
+  }
+
+  /** The budget's counters, since it was created (read-only: the budget counts). */
+  get counters(): Readonly<BudgetCounters> {
+    return this.#counters;
+  }
+
+  /** Requests sent and not yet answered. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Epoch ms before which nothing is sent (the server's Retry-After, or a backoff after a bare 429); 0 when never. */
+  get pausedUntil(): number {
+    return this.#pausedUntil;
+  }
+
+  /** The instant the server named for the pause, without jitter (no later than `pausedUntil`). */
+  get orderedUntil(): number {
+    return this.#orderedUntil;
+  }
+
+  /** Throttles without timing in a row: the exponent of the budget's own backoff. */
+  get consecutiveThrottles(): number {
+    return this.#consecutiveThrottles;
+  }
+
+  /** What the server said last, undefined before it said anything. */
+  get server(): ServerView | undefined {
+    return this.#server;
+  }
+
+  /** When a request last went out, or the budget last became idle: what eviction measures from. */
+  get lastUsedAt(): number {
+    return this.#lastUsedAt;
+  }
+
+  /** With a `store`: whether decisions go through it (`'store'`) or are local while it fails; undefined unshared. */
+  get storeMode(): 'store' | 'local' | undefined {
+    return this.#store?.mode;
+  }
+
+  /** A request waited in the queue. */
+  countWaited(): void {
+    this.#counters.waited++;
+  }
+
+  /** A call retried. */
+  countRetry(): void {
+    this.#counters.retries++;
+  }
+
+  /** A call ended without a retry it wanted. */
+  countGiveUp(): void {
+    this.#counters.giveUps++;
+  }
+
+  /** Nothing in flight and nothing queued from `now` on. */
+  markIdle(now: number): void {
+    this.#lastUsedAt = now;
   }
 
   /** Most requests in flight now. */
@@ -128,51 +199,75 @@ export class Budget {
     return Math.min(this.config.concurrency, Math.floor(this.#window));
   }
 
-  /** When a request of `cost` may go. */
+  /**
+   * Brings the budget up to `now` for a request of `cost`, before it is asked when that request may go. Two things
+   * happen here, never in the queries:
+   * - A server window that has turned is forgotten, and the next request probes (one asks, so that the whole queue
+   *   does not rush into a window that may not have turned yet). Only once such a request could otherwise go (not
+   *   paused, a slot free, the local rate allows it), as a query at that moment would find it: until then, answers
+   *   still in flight may describe the new window.
+   * - Shared, when it could go here: the store side may let go of a reservation and ask the store.
+   */
+  advance(cost: number, now: number): void {
+    const pace = this.#pace;
+    if (pace !== undefined && now >= pace.resetAt && this.#localHold(cost, now) === undefined) {
+      this.#pace = undefined;
+      this.#probe();
+    }
+    const store = this.#store;
+    if (store !== undefined && this.#localReadyAt(cost, now) <= now) store.advance(cost, now);
+  }
+
+  /** When a request of `cost` may go, and why it must wait. Changes nothing (see {@link advance}). */
   readiness(cost: number, now: number): Readiness {
-    const at = this.readyAt(cost, now);
-    return at <= now ? { at, reason: undefined } : { at, reason: this.#reason };
+    const local = this.#localReadyAt(cost, now);
+    if (local > now) return { at: local, reason: this.#localReason(cost, now) };
+    const store = this.#store;
+    if (store === undefined) return { at: local, reason: undefined };
+    const at = store.readyAt(cost, now);
+    return at > now ? { at, reason: store.waitReason(cost, now) } : { at: local, reason: undefined };
   }
 
   /**
    * The instant a request of `cost` may go: `now` or earlier when it may go now (no allocation: the hot path asks
-   * this), `Infinity` when a request in flight must end first. Why it must wait is kept for `readiness`.
+   * this), `Infinity` when a request in flight must end first. Changes nothing (see {@link advance}).
    */
   readyAt(cost: number, now: number): number {
     const at = this.#localReadyAt(cost, now);
-    const shared = this.shared;
-    if (at > now || shared === undefined) return at;
+    const store = this.#store;
+    if (at > now || store === undefined) return at;
     // Ready here: the store has the last word (its tokens, a pause another client heard of).
-    const sharedAt = shared.readyAt(cost, now);
-    return sharedAt > now ? this.#wait(shared.reason, sharedAt) : at;
+    const storeAt = store.readyAt(cost, now);
+    return storeAt > now ? storeAt : at;
+  }
+
+  /** What holds a request of `cost` back before the server's pace is looked at, or undefined when nothing does. */
+  #localHold(cost: number, now: number): WaitReason | undefined {
+    if (now < this.#pausedUntil) return 'paused';
+    if (this.#inFlight >= this.#concurrency()) return 'concurrency';
+    if (this.config.limits.length > 0 && msUntilAll(this.#buckets, cost, this.config.limits, now) > 0) return 'rate';
+    return undefined;
   }
 
   #localReadyAt(cost: number, now: number): number {
-    if (now < this.pausedUntil) return this.#wait('paused', this.pausedUntil);
-    if (this.inFlight >= this.#concurrency()) return this.#wait('concurrency', Infinity);
+    if (now < this.#pausedUntil) return this.#pausedUntil;
+    if (this.#inFlight >= this.#concurrency()) return Infinity;
     if (this.config.limits.length > 0) {
       const wait = msUntilAll(this.#buckets, cost, this.config.limits, now);
-      if (wait > 0) return this.#wait('rate', now + wait);
+      if (wait > 0) return now + wait;
     }
     const pace = this.#pace;
     if (pace === undefined) return now;
-    if (now >= pace.resetAt) {
-      // The server's window has turned: its quota is back, by how much the next answer will tell. One request
-      // asks, so that the whole queue does not rush into a window that may not have turned yet.
-      this.#pace = undefined;
-      this.#probe();
-      return this.inFlight >= 1 ? this.#wait('concurrency', Infinity) : now;
-    }
+    // A window that turned and was not yet forgotten (`advance`): as it will be, one request asks.
+    if (now >= pace.resetAt) return this.#inFlight >= 1 ? Infinity : now;
     const serverAt = readyAt(pace, cost, now);
-    return serverAt > now ? this.#wait('server', serverAt) : now;
+    return serverAt > now ? serverAt : now;
   }
 
-  #reason: WaitReason = 'concurrency';
-  #plain: boolean;
-
-  #wait(reason: WaitReason, at: number): number {
-    this.#reason = reason;
-    return at;
+  /** Why a request of `cost` waits here, when `#localReadyAt` says it must. */
+  #localReason(cost: number, now: number): WaitReason {
+    const pace = this.#pace;
+    return this.#localHold(cost, now) ?? (pace !== undefined && now >= pace.resetAt ? 'concurrency' : 'server');
   }
 
   /**
@@ -180,23 +275,23 @@ export class Budget {
    * answer passes back to `observe`. Call only when `readiness(cost, now).at <= now`.
    */
   take(cost: number, now: number): number {
-    this.inFlight++;
-    this.counters.sent++;
+    this.#inFlight++;
+    this.#counters.sent++;
     this.#cycleSent++;
-    this.lastUsedAt = now;
+    this.#lastUsedAt = now;
     if (this.config.limits.length > 0) {
       const result = tryTakeAll(this.#buckets, cost, this.config.limits, now);
       this.#buckets = result.state;
     }
     this.#pace = spend(this.#pace, cost, now);
-    this.shared?.take(cost, this.counters.sent);
-    return this.counters.sent;
+    this.#store?.take(cost, this.#counters.sent, now);
+    return this.#counters.sent;
   }
 
   /** A request in flight ended (response headers, or an error). */
   release(): void {
-    this.inFlight--;
-    this.shared?.release();
+    this.#inFlight--;
+    this.#store?.release();
   }
 
   /**
@@ -204,35 +299,41 @@ export class Budget {
    * no pause ever (tasks of `rw.schedule`), where the concurrency cap is all there is. False means: ask `readyAt`.
    */
   freeNow(): boolean {
-    return this.plain && this.inFlight < this.config.concurrency;
+    return this.plain && this.#inFlight < this.config.concurrency;
   }
 
   /** No local rate, no pace and no pause ever: only the concurrency cap decides, and time plays no part. */
   get plain(): boolean {
-    return this.#plain && this.pausedUntil === 0 && this.#pace === undefined;
+    return this.#plain && this.#pausedUntil === 0 && this.#pace === undefined;
   }
 
   /** Shares the budget through a store: from now on the store has the last word on every request. */
-  share(shared: BudgetStoreSide): void {
-    this.shared = shared;
+  share(store: BudgetStoreSide): void {
+    this.#store = store;
     this.#plain = false;
+  }
+
+  /** The budget is let go (evicted): whatever its store side holds is given back. */
+  dispose(): void {
+    this.#store?.dispose();
   }
 
   /** `take` for a budget `freeNow` said yes to: nothing but the counts to keep. */
   takeFree(): number {
-    this.inFlight++;
+    this.#inFlight++;
     this.#cycleSent++;
-    return ++this.counters.sent;
+    return ++this.#counters.sent;
   }
 
   /**
-   * Takes in what the answer to the request `seq` (as `take` numbered it) said. The pace follows only the answer to
-   * the latest request sent: an earlier request answered late reports a count the server has already gone past.
+   * Takes in what the answer to the request `seq` (as `take` numbered it) said, and counts a throttle. The pace
+   * follows only the answer to the latest request sent: an earlier request answered late reports a count the server
+   * has already gone past.
    */
   observe(info: RateLimitInfo, now: number, seq: number): void {
     const { limit, remaining, resetAt, windowMs } = info;
     if (limit !== undefined || remaining !== undefined || resetAt !== undefined) {
-      this.server = {
+      this.#server = {
         ...(limit !== undefined && { limit }),
         ...(remaining !== undefined && { remaining }),
         ...(resetAt !== undefined && { resetAt }),
@@ -246,26 +347,29 @@ export class Budget {
       this.#pace = observe(
         this.#pace,
         // `inFlight` still counts the request this answers (it is released after): the server counted that one.
-        { remaining, resetAt, limit, inFlight: Math.max(0, this.inFlight - 1), reserve: this.reserve },
+        { remaining, resetAt, limit, inFlight: Math.max(0, this.#inFlight - 1), reserve: this.reserve },
         now,
       );
       // Shared: what is left for everyone (the store counts what was granted after this request).
-      this.shared?.noteView(remaining, resetAt, seq, Math.max(0, this.inFlight - 1));
+      this.#store?.noteView(remaining, resetAt, seq, Math.max(0, this.#inFlight - 1));
       // A reset that has come already (`reset=0`): the window is turning now, and one request asks what the
       // next one holds, as at any reset.
       turning = this.#pace === undefined;
     }
     // One answer is enough to leave the probe: the server has spoken, or has shown it says nothing.
     if (turning) this.#probe();
-    else if (now >= this.pausedUntil && seq >= this.#probeFrom) this.#probing = false;
+    else if (now >= this.#pausedUntil && seq >= this.#probeFrom) this.#probing = false;
     if (this.#pace) this.#window = Infinity; // the server's quota paces from here
     if (info.isRateLimited) {
+      this.#counters.rateLimited++;
+      // Throttles answering requests sent before the budget paused belong to the throttle that paused it.
+      if (!this.sentBeforePause(seq)) this.#consecutiveThrottles++;
       // A throttle with no quota described: remember what got through since the last pause. Throttles that come
       // in while paused answer requests sent before it: the same window, nothing new to learn.
-      if (this.#pace === undefined && now >= this.pausedUntil) this.#learned = Math.max(1, this.#cycleAccepted);
+      if (this.#pace === undefined && now >= this.#pausedUntil) this.#learned = Math.max(1, this.#cycleAccepted);
       return;
     }
-    this.consecutiveThrottles = 0;
+    this.#consecutiveThrottles = 0;
     this.#cycleAccepted++;
     // Up to four at once quickly, then one more per round trip (additive increase): near an unknown limit, few
     // requests are in flight to be refused.
@@ -297,7 +401,7 @@ export class Budget {
   /** One request at a time, until a request sent from now on is answered. */
   #probe(): void {
     this.#probing = true;
-    this.#probeFrom = this.counters.sent + 1;
+    this.#probeFrom = this.#counters.sent + 1;
   }
 
   /**
@@ -306,10 +410,10 @@ export class Budget {
    * to the other clients of the store (not one that came from there).
    */
   pause(until: number, ordered = until, share = true): void {
-    if (share) this.shared?.publishPause(until, ordered);
-    this.#pausedAfterSeq = this.counters.sent;
-    if (until > this.pausedUntil) this.pausedUntil = until;
-    if (ordered > this.orderedUntil) this.orderedUntil = ordered;
+    if (share) this.#store?.publishPause(until, ordered);
+    this.#pausedAfterSeq = this.#counters.sent;
+    if (until > this.#pausedUntil) this.#pausedUntil = until;
+    if (ordered > this.#orderedUntil) this.#orderedUntil = ordered;
     this.#probe();
     this.#cycleSent = 0;
     this.#cycleAccepted = 0;
@@ -323,8 +427,8 @@ export class Budget {
     return this.#pace?.resetAt;
   }
 
-  /** The local bucket's tokens now (the emptiest bucket), or undefined without a local rate. */
-  tokens(now: number): number | undefined {
+  /** The local token bucket's level now (the emptiest bucket's), or undefined without a local rate. */
+  bucketLevel(now: number): number | undefined {
     if (this.config.limits.length === 0) return undefined;
     return Math.min(...refillAll(this.#buckets, this.config.limits, now).map((b) => b.tokens));
   }
@@ -334,6 +438,6 @@ export class Budget {
    * quota (evicting that would forget it, and the next request would go straight back to the server).
    */
   isIdle(now: number): boolean {
-    return this.inFlight === 0 && now >= this.pausedUntil && readyAt(this.#pace, 1, now) <= now;
+    return this.#inFlight === 0 && now >= this.#pausedUntil && readyAt(this.#pace, 1, now) <= now;
   }
 }

@@ -4,15 +4,19 @@ import type { Budget, WaitReason } from './budget.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { PriorityQueue, type QueueEntry } from './queue.js';
 
-/** One request waiting for its turn. */
-export interface Waiter extends QueueEntry {
+/**
+ * What a lane queues: one per call (a `rw.fetch` or adapter request, entered again by each of its attempts) or per
+ * `rw.schedule` task. Each entry ends with exactly one `grant` or `fail`. A ticket enters again only after a grant:
+ * the queue drops its granted head before anything else runs, so that a ticket is never in it twice.
+ */
+export interface Ticket extends QueueEntry {
   readonly cost: number;
   /** Epoch ms past which the call must not wait (`maxWait`), Infinity without one. */
   readonly deadline: number;
   readonly signal: AbortSignal | undefined;
-  /** Epoch ms before which it does not join the queue (a retry backing off), 0 when none. */
+  /** Epoch ms before which it does not join the queue (a retry backing off), 0 when none. Fixed while it waits. */
   readonly notBefore: number;
-  /** Whether it goes to the front of its priority (a retried request). */
+  /** Whether it goes to the front of its priority (a retried request). Fixed while it waits. */
   readonly front: boolean;
   /** Longest pause ordered by the server it will sit through, in ms (`maxRetryAfter`). */
   readonly maxPauseMs: number;
@@ -20,10 +24,11 @@ export interface Waiter extends QueueEntry {
   readonly grant: (seq: number) => void;
   /** Called once when it will not get a turn. */
   readonly fail: (reason: Failure) => void;
-  queued?: boolean;
+  /** Set by the scheduler: in the queue proper (true), or not (yet) there: backing off, or not entered. */
+  queued: boolean;
 }
 
-/** Why a waiter failed. */
+/** Why a ticket failed. */
 export type Failure =
   | { readonly kind: 'aborted'; readonly reason: unknown }
   | { readonly kind: 'deadline'; readonly retryAt: number }
@@ -37,20 +42,32 @@ export interface SchedulerHooks {
   throttled?(lane: Lane, reason: WaitReason, until: number): void;
 }
 
+/** What ends the turn of a `rw.schedule` task in a lane: made once per lane, so that a task pays for no closure. */
+export interface TaskHandlers {
+  /** A task call settled (ran, or will not run): the client counts what is pending, for `close()`. */
+  readonly settled: () => void;
+  /** A task's turn is over: its slot goes back, and its call is settled. */
+  readonly done: () => void;
+  /** `done`, then the task's value. */
+  readonly fulfilled: (value: unknown) => unknown;
+  /** `done`, then the task's error, thrown again. */
+  readonly rejected: (error: unknown) => never;
+}
+
 /** A budget with its queue, its backing-off retries and its single timer. */
 export class Lane {
-  readonly queue = new PriorityQueue<Waiter>();
+  readonly queue = new PriorityQueue<Ticket>();
   /** Retries backing off, in no order (few at a time). */
-  readonly delayed = new Set<Waiter>();
+  readonly delayed = new Set<Ticket>();
   timer: TimerHandle | undefined;
   timerAt = Infinity;
-  /** Waiters with a finite deadline, so that deadline scans run only when someone has one. */
+  /** Tickets with a finite deadline, so that deadline scans run only when someone has one. */
   deadlines = 0;
   draining = false;
   again = false;
   /** What ends the turn of a `rw.schedule` task in this lane, made on first use (see tasks.ts). */
-  taskHandlers: unknown;
-  /** The pause the waiters were last checked against, so that a long pause is checked once, not at every drain. */
+  taskHandlers: TaskHandlers | undefined;
+  /** The pause the tickets were last checked against, so that a long pause is checked once, not at every drain. */
   checkedPause = 0;
 
   constructor(readonly budget: Budget) {}
@@ -62,22 +79,22 @@ export class Lane {
 }
 
 /**
- * Whether a waiter cannot wait until `readyAt`: its deadline comes first (or has passed), or the server ordered a
+ * Whether a ticket cannot wait until `readyAt`: its deadline comes first (or has passed), or the server ordered a
  * pause longer than it accepts.
  */
 function tooLate(
-  waiter: Waiter,
+  ticket: Ticket,
   readyAt: number,
   reason: WaitReason | undefined,
   now: number,
   orderedAt: number,
 ): Failure | undefined {
-  if (reason === 'paused' && Math.min(readyAt, orderedAt) - now > waiter.maxPauseMs) {
+  if (reason === 'paused' && Math.min(readyAt, orderedAt) - now > ticket.maxPauseMs) {
     return { kind: 'paused', retryAt: readyAt };
   }
   // The server's quota is spent until its reset (or paced that thin): as much a server-ordered wait as a pause.
-  if (reason === 'server' && readyAt - now > waiter.maxPauseMs) return { kind: 'paused', retryAt: readyAt };
-  if (waiter.deadline <= now || (readyAt !== Infinity && readyAt > waiter.deadline)) {
+  if (reason === 'server' && readyAt - now > ticket.maxPauseMs) return { kind: 'paused', retryAt: readyAt };
+  if (ticket.deadline <= now || (readyAt !== Infinity && readyAt > ticket.deadline)) {
     return { kind: 'deadline', retryAt: readyAt === Infinity ? now : readyAt };
   }
   return undefined;
@@ -89,11 +106,12 @@ export class Scheduler {
     private readonly hooks: SchedulerHooks = {},
   ) {}
 
-  /** Takes a turn at once if the lane is empty and the budget ready: the fast path, with no waiter to allocate. */
+  /** Takes a turn at once if the lane is empty and the budget ready: the fast path, without entering the queue. */
   tryNow(lane: Lane, cost: number): number {
     if (!lane.empty) return 0;
     if (lane.budget.freeNow()) return lane.budget.takeFree();
     const now = this.clock.now();
+    lane.budget.advance(cost, now);
     if (lane.budget.readyAt(cost, now) > now) return 0;
     return lane.budget.take(cost, now);
   }
@@ -102,99 +120,100 @@ export class Scheduler {
    * Asks for a turn. Returns the request's send number when granted at once (the budget has counted it in flight and
    * `grant` was not called); otherwise 0, and `grant` or `fail` is called exactly once later.
    */
-  enter(lane: Lane, waiter: Waiter): number {
-    if (waiter.signal?.aborted) {
-      waiter.done = true;
-      waiter.fail({ kind: 'aborted', reason: waiter.signal.reason });
+  enter(lane: Lane, ticket: Ticket): number {
+    if (ticket.signal?.aborted) {
+      ticket.done = true;
+      ticket.fail({ kind: 'aborted', reason: ticket.signal.reason });
       return 0;
     }
-    // Only the concurrency cap decides and this waiter has no time limit: no clock, no deadline check.
-    const timeless = lane.budget.plain && waiter.notBefore === 0 && waiter.deadline === Infinity;
+    // Only the concurrency cap decides and this ticket has no time limit: no clock, no deadline check.
+    const timeless = lane.budget.plain && ticket.notBefore === 0 && ticket.deadline === Infinity;
     if (timeless && lane.empty && lane.budget.freeNow()) {
-      waiter.done = true;
+      ticket.done = true;
       return lane.budget.takeFree();
     }
     const now = timeless ? 0 : this.clock.now();
-    if (!timeless && waiter.notBefore <= now) {
-      const ready = lane.budget.readiness(waiter.cost, now);
+    if (!timeless && ticket.notBefore <= now) {
+      lane.budget.advance(ticket.cost, now);
+      const ready = lane.budget.readiness(ticket.cost, now);
       if (ready.at <= now && lane.empty) {
-        waiter.done = true;
-        return lane.budget.take(waiter.cost, now);
+        ticket.done = true;
+        return lane.budget.take(ticket.cost, now);
       }
-      // Whatever is queued ahead, it cannot go before the budget is ready: a wait already too long for this waiter
+      // Whatever is queued ahead, it cannot go before the budget is ready: a wait already too long for this ticket
       // fails now. (The drain checks a pause against the queue only once, so it would not see a newcomer's limits.)
       const failure =
-        ready.at > now ? tooLate(waiter, ready.at, ready.reason, now, lane.budget.orderedUntil) : undefined;
+        ready.at > now ? tooLate(ticket, ready.at, ready.reason, now, lane.budget.orderedUntil) : undefined;
       if (failure) {
-        waiter.done = true;
-        waiter.fail(failure);
+        ticket.done = true;
+        ticket.fail(failure);
         return 0;
       }
     }
     // A retry was admitted already: only new requests count against the bound.
-    if (!waiter.front && lane.queue.size + lane.delayed.size >= lane.budget.config.maxQueue) {
-      waiter.done = true;
-      waiter.fail({ kind: 'queueFull', maxQueue: lane.budget.config.maxQueue });
+    if (!ticket.front && lane.queue.size + lane.delayed.size >= lane.budget.config.maxQueue) {
+      ticket.done = true;
+      ticket.fail({ kind: 'queueFull', maxQueue: lane.budget.config.maxQueue });
       return 0;
     }
-    if (waiter.deadline !== Infinity) lane.deadlines++;
-    if (waiter.signal) this.#watch(lane, waiter, waiter.signal);
-    if (waiter.notBefore > 0 && waiter.notBefore > now) lane.delayed.add(waiter);
-    else this.#queue(lane, waiter);
+    if (ticket.deadline !== Infinity) lane.deadlines++;
+    if (ticket.signal) this.#watch(lane, ticket, ticket.signal);
+    if (ticket.notBefore > 0 && ticket.notBefore > now) lane.delayed.add(ticket);
+    else this.#queue(lane, ticket);
     // Behind others, with no deadline of its own, it changes nothing the lane waits for: skip the drain (a long
     // queue would otherwise pay one at every enqueue).
-    if (waiter.front || !waiter.queued || waiter.deadline !== Infinity || lane.queue.peek() === waiter)
+    if (ticket.front || !ticket.queued || ticket.deadline !== Infinity || lane.queue.peek() === ticket)
       this.drain(lane);
     return 0;
   }
 
-  #queue(lane: Lane, waiter: Waiter): void {
-    waiter.queued = true;
-    lane.queue.add(waiter, waiter.front);
-    lane.budget.counters.waited++;
+  #queue(lane: Lane, ticket: Ticket): void {
+    ticket.queued = true;
+    lane.queue.add(ticket, ticket.front);
+    lane.budget.countWaited();
   }
 
-  /** Takes a waiter out of the lane, wherever it is, and lets go of its listener. */
-  #drop(lane: Lane, waiter: Waiter): void {
-    if (waiter.queued) lane.queue.remove(waiter);
-    else lane.delayed.delete(waiter);
-    waiter.done = true;
-    if (waiter.deadline !== Infinity) lane.deadlines--;
-    if (waiter.signal) this.#unwatch(waiter, waiter.signal);
+  /** Takes a ticket out of the lane, wherever it is, and lets go of its listener. */
+  #drop(lane: Lane, ticket: Ticket): void {
+    if (ticket.queued) lane.queue.remove(ticket);
+    else lane.delayed.delete(ticket);
+    ticket.done = true;
+    if (ticket.deadline !== Infinity) lane.deadlines--;
+    if (ticket.signal) this.#unwatch(ticket, ticket.signal);
     if (lane.empty) this.#disarm(lane);
   }
 
   /**
-   * Fails `waiter` when `signal` aborts. One listener per signal, however many waiters share it (an app-wide
+   * Fails `ticket` when `signal` aborts. One listener per signal, however many tickets share it (an app-wide
    * signal on thousands of requests): no listener-count warning, and leaving costs O(1), not a scan of the rest.
    */
-  #watch(lane: Lane, waiter: Waiter, signal: AbortSignal): void {
+  #watch(lane: Lane, ticket: Ticket, signal: AbortSignal): void {
     let group = this.#bySignal.get(signal);
     if (!group) {
-      const waiters = new Map<Waiter, Lane>();
+      const tickets = new Map<Ticket, Lane>();
       const onAbort = (): void => {
         this.#bySignal.delete(signal);
-        for (const [w, l] of waiters) {
+        for (const [w, l] of tickets) {
           this.#drop(l, w);
           w.fail({ kind: 'aborted', reason: signal.reason });
         }
       };
-      group = { waiters, onAbort };
+      group = { tickets, onAbort };
       this.#bySignal.set(signal, group);
       signal.addEventListener('abort', onAbort, { once: true });
     }
-    group.waiters.set(waiter, lane);
+    group.tickets.set(ticket, lane);
   }
 
-  #unwatch(waiter: Waiter, signal: AbortSignal): void {
+  #unwatch(ticket: Ticket, signal: AbortSignal): void {
     const group = this.#bySignal.get(signal);
-    if (!group?.waiters.delete(waiter) || group.waiters.size > 0) return;
+    if (!group?.tickets.delete(ticket) || group.tickets.size > 0) return;
     this.#bySignal.delete(signal);
     signal.removeEventListener('abort', group.onAbort);
   }
 
-  /** The waiters watching each signal, and the one listener that fails them. */
-  readonly #bySignal = new WeakMap<AbortSignal, { waiters: Map<Waiter, Lane>; onAbort: () => void }>();
+  /** The tickets waiting with each signal, and the one listener that fails them. */
+  readonly #bySignal = new WeakMap<AbortSignal, { tickets: Map<Ticket, Lane>; onAbort: () => void }>();
 
   /** Grants every turn the budget allows now, fails waits that can no longer meet their deadline, re-arms the timer. */
   drain(lane: Lane): void {
@@ -228,15 +247,16 @@ export class Scheduler {
     }
     const now = this.clock.now();
     let wakeAt = Infinity;
-    for (const waiter of lane.delayed) {
-      if (waiter.notBefore <= now) {
-        lane.delayed.delete(waiter);
-        this.#queue(lane, waiter);
-      } else if (waiter.notBefore < wakeAt) {
-        wakeAt = waiter.notBefore;
+    for (const ticket of lane.delayed) {
+      if (ticket.notBefore <= now) {
+        lane.delayed.delete(ticket);
+        this.#queue(lane, ticket);
+      } else if (ticket.notBefore < wakeAt) {
+        wakeAt = ticket.notBefore;
       }
     }
     for (let head = lane.queue.peek(); head; head = lane.queue.peek()) {
+      lane.budget.advance(head.cost, now);
       const ready = lane.budget.readiness(head.cost, now);
       if (ready.at <= now) {
         this.#drop(lane, head);
@@ -261,18 +281,18 @@ export class Scheduler {
   }
 
   /**
-   * Fails the queued waiters that cannot go before `readyAt` and whose deadline comes first: their known wait
+   * Fails the queued tickets that cannot go before `readyAt` and whose deadline comes first: their known wait
    * already exceeds what they allow. Returns the earliest deadline still pending, when one must wake the lane.
    */
   #failLate(lane: Lane, readyAt: number, reason: WaitReason | undefined, now: number): number {
     let earliest = Infinity;
-    for (const waiter of lane.queue.entries()) {
-      const failure = tooLate(waiter, readyAt, reason, now, lane.budget.orderedUntil);
+    for (const ticket of lane.queue.entries()) {
+      const failure = tooLate(ticket, readyAt, reason, now, lane.budget.orderedUntil);
       if (failure) {
-        this.#drop(lane, waiter);
-        waiter.fail(failure);
-      } else if (waiter.deadline < earliest) {
-        earliest = waiter.deadline;
+        this.#drop(lane, ticket);
+        ticket.fail(failure);
+      } else if (ticket.deadline < earliest) {
+        earliest = ticket.deadline;
       }
     }
     return earliest;
@@ -305,19 +325,19 @@ export class Scheduler {
     budget.release();
     if (!lane.empty) this.drain(lane);
     // Idle from now: the instant eviction measures from (a busy budget is never evicted).
-    else if (budget.inFlight === 0) budget.lastUsedAt = this.clock.now();
+    else if (budget.inFlight === 0) budget.markIdle(this.clock.now());
   }
 
-  /** Fails every waiter of the lane as closed and clears its timer. */
+  /** Fails every ticket of the lane as closed and clears its timer. */
   close(lane: Lane): void {
     this.failAll(lane, { kind: 'closed' });
   }
 
-  /** Fails every waiter of the lane with `failure` and clears its timer. */
+  /** Fails every ticket of the lane with `failure` and clears its timer. */
   failAll(lane: Lane, failure: Failure): void {
-    for (const waiter of [...lane.queue.entries(), ...lane.delayed]) {
-      this.#drop(lane, waiter);
-      waiter.fail(failure);
+    for (const ticket of [...lane.queue.entries(), ...lane.delayed]) {
+      this.#drop(lane, ticket);
+      ticket.fail(failure);
     }
     this.#disarm(lane);
   }

@@ -1,13 +1,19 @@
-// One logical request: wait for a turn, send, read what came back, and retry or settle. Exactly one outcome:
-// the response, a typed ratewise error, the caller's abort reason, or the network error after retries are spent.
+// One logical request: wait for a turn, send, observe the answer, decide, then settle or back off and go again.
+// Exactly one outcome: the response, a typed ratewise error, the caller's abort reason, or the network error after
+// retries are spent.
 import { RateLimitError, RetryBudgetExceededError } from '../errors.js';
-import type { RatewiseEvents } from '../events.js';
+import type { GiveUpEventReason } from '../events.js';
 import { parseRateLimit, type HeaderInput } from '../headers/index.js';
-import type { RequestOptions } from '../options.js';
 import type { ResolvedOptions } from '../config/resolve.js';
-import { decideRetry, type AttemptOutcome, type GiveUpReason, type RetryPolicy } from '../retry/decision.js';
-import type { Lane } from './scheduler.js';
-import { acquire, type Turn, type TurnRequest, type WaitContext } from './wait.js';
+import {
+  budgetEffects,
+  decideRetry,
+  type AttemptOutcome,
+  type BudgetEffect,
+  type GiveUpReason,
+  type RetryDecision,
+} from '../retry/decision.js';
+import type { CallTicket, WaitContext } from './wait.js';
 
 /** What one logical request needs from its client. */
 export interface SendContext extends WaitContext {
@@ -33,26 +39,6 @@ export interface Transport<R> {
   safeError?(error: unknown): unknown;
 }
 
-/** What the engine needs to know of a request besides how to send it. */
-export interface RequestShape {
-  /** Upper-case. */
-  readonly method: string;
-  /** Whether the body can be sent again. */
-  readonly replayable: boolean;
-  /** Whether the request carries an `Idempotency-Key`. */
-  readonly hasIdempotencyKey: boolean;
-}
-
-/** One logical request, as the client prepared it. */
-export interface Call {
-  readonly lane: Lane;
-  readonly request: RequestShape;
-  /** The URL for errors and events, with credentials and secrets removed. */
-  readonly safeUrl: string;
-  readonly signal: AbortSignal | undefined;
-  readonly perRequest: RequestOptions;
-}
-
 const GIVE_UP = Symbol.for('ratewise.giveUp');
 
 function markGiveUp(error: unknown, reason: GiveUpReason): void {
@@ -70,54 +56,70 @@ export function giveUpReason(error: unknown): GiveUpReason | undefined {
   return (error as Record<symbol, GiveUpReason | undefined>)[GIVE_UP];
 }
 
-function retryOptions(base: RetryPolicy, perRequest: RequestOptions): RetryPolicy {
-  const o = perRequest.retry;
-  if (o === undefined) return base;
-  // A key present with an undefined value (`{ limit: opts.retries }`) leaves the client's value in place.
-  const set = Object.entries(o as Readonly<Record<string, number | undefined>>).filter(([, v]) => v !== undefined);
-  return { ...base, ...Object.fromEntries(set) };
+/** What one attempt brought back: a response (any status), or the error it threw. */
+interface Answer<R> {
+  readonly response: R | undefined;
+  readonly status: number | undefined;
+  readonly error: unknown;
 }
 
-/** Sends one logical request through its lane, with retries, and settles it once. */
-export async function send<R>(ctx: SendContext, call: Call, transport: Transport<R>): Promise<R> {
-  const { options, scheduler, events } = ctx;
-  const { lane, request, safeUrl, signal, perRequest } = call;
-  const { budget } = lane;
-  const retry = retryOptions(options.retry, perRequest);
-  const started = options.clock.now();
-  const maxWaitMs = perRequest.maxWait ?? options.maxWait;
-  const deadline = started + maxWaitMs;
-  const idempotent = retry.methods.has(request.method) || request.hasIdempotencyKey;
-  budget.retryBudget?.recordRequest(started);
-  let errorRetries = 0;
-  let rateLimitRetries = 0;
-  let previousDelayMs: number | undefined;
-  /** An attempt's error as events and ratewise's errors carry it (see `Transport.safeError`). */
-  const safe = (error: unknown): unknown =>
-    error === undefined || transport.safeError === undefined ? error : transport.safeError(error);
-  const waiter: Turn = { front: false, notBefore: 0, deadline, maxWaitMs, maxPauseMs: retry.maxRetryAfter };
-  /** Pauses the budget until `until`; `ordered` is the server's own instant, before any jitter (for the cap). */
-  const pauseBudget = (
-    until: number,
-    reason: RatewiseEvents['paused']['reason'],
-    status: number | undefined,
-    ordered = until,
-  ): void => {
-    // A spent quota is shared as the server's view (with its reset), not as a pause: readings of one reset rounded
-    // differently would each lengthen a shared pause.
-    budget.pause(until, ordered, reason !== 'remaining-zero');
-    events.emit('paused', { key: budget.key, until, reason, status });
-  };
-  const turn: TurnRequest = {
-    lane,
-    method: request.method,
-    safeUrl,
-    signal,
-    cost: perRequest.cost ?? 1,
-    priority: perRequest.priority ?? 0,
-  };
+type Retry = Extract<RetryDecision, { retry: true }>;
+type Settle = Extract<RetryDecision, { retry: false }>;
+
+/**
+ * Sends one logical request through its lane, with retries, and settles it once. Each attempt: wait for a turn,
+ * send, observe the answer (the budget learns from it), decide (pure: `decideRetry` for the call, `budgetEffects`
+ * for its budget), apply what the budget must do, then settle the call or back off for the next attempt.
+ */
+export async function send<R>(ctx: SendContext, call: CallTicket, transport: Transport<R>): Promise<R> {
+  const run = new CallRun(ctx, call, transport);
+  const { budget } = call.lane;
   for (let attempt = 1; ; attempt++) {
-    const seq = await acquire(ctx, turn, waiter);
+    const seq = await call.acquire();
+    const answer = await run.attempt();
+    const now = ctx.options.clock.now();
+    const outcome = run.observe(answer, seq, now);
+    // An aborted call decides nothing: it ends with its caller's reason (its answer still informs the budget).
+    const decision = call.signal?.aborted ? undefined : run.decide(outcome, now);
+    const retryRefused = decision?.retry === true && !(budget.retryBudget?.tryWithdraw(now) ?? true);
+    const effects = budgetEffects({
+      now,
+      outcome,
+      decision,
+      retryRefused,
+      sentInPause: budget.sentBeforePause(seq) && budget.pausedUntil > now,
+      serverResetAt: budget.serverResetAt,
+    });
+    // Before the slot is freed (by every step below): nothing queued can slip out before a pause is in place.
+    run.apply(effects, answer.status);
+    if (decision === undefined) throw run.abandon(answer);
+    if (retryRefused) throw run.refuse(answer, attempt);
+    if (!decision.retry) return run.settle(decision, outcome, answer, attempt);
+    run.backOff(decision, answer, attempt, now);
+  }
+}
+
+/** One call on its way through its attempts: what it has spent so far, and the steps of an attempt. */
+class CallRun<R> {
+  #errorRetries = 0;
+  #rateLimitRetries = 0;
+  /** The wait before the previous attempt, for decorrelated jitter. */
+  #previousDelayMs: number | undefined;
+  readonly #idempotent: boolean;
+
+  constructor(
+    private readonly ctx: SendContext,
+    private readonly call: CallTicket,
+    private readonly transport: Transport<R>,
+  ) {
+    const { request, retry, lane } = call;
+    this.#idempotent = retry.methods.has(request.method) || request.hasIdempotencyKey;
+    lane.budget.retryBudget?.recordRequest(call.startedAt);
+  }
+
+  /** Sends one attempt; whatever comes back, response or error, is its answer. */
+  async attempt(): Promise<Answer<R>> {
+    const { transport } = this;
     let response: R | undefined;
     let error: unknown;
     try {
@@ -125,158 +127,167 @@ export async function send<R>(ctx: SendContext, call: Call, transport: Transport
     } catch (e) {
       error = e;
     }
-    const discard = (r: R | undefined): void => {
-      if (r !== undefined) transport.discard(r);
-    };
-    // The errors carry a fetch Response; another transport's response reaches its caller through its adapter.
-    const errorResponse = response instanceof Response ? response : undefined;
-    const responseStatus = response === undefined ? undefined : transport.status(response);
-    const now = options.clock.now();
-    let outcome: AttemptOutcome;
-    if (response !== undefined && responseStatus !== undefined) {
-      const status = responseStatus;
-      const info = parseRateLimit(transport.headers(response), { now, status });
-      budget.observe(info, now, seq);
-      if (info.isRateLimited) {
-        budget.counters.rateLimited++;
-        // Throttles answering requests sent before the budget paused belong to the throttle that paused it.
-        if (!budget.sentBeforePause(seq)) budget.consecutiveThrottles++;
-      }
-      if (events.hasListeners('rateLimitInfo'))
-        events.emit('rateLimitInfo', { key: budget.key, url: safeUrl, status, info });
-      // Quota spent, though this request got through: nothing more until the reset, for anybody.
-      if (!info.isRateLimited && info.remaining === 0 && info.resetAt !== undefined && info.resetAt > now) {
-        pauseBudget(Math.min(info.resetAt, budget.serverResetAt ?? Infinity), 'remaining-zero', status);
-      }
-      // The caller gave up on this call, but the server's order holds for everyone else in the budget.
-      if (signal?.aborted && info.isRateLimited && info.retryAt !== undefined && info.retryAt > now) {
-        pauseBudget(info.retryAt, 'retry-after', status);
-      }
-      outcome = { kind: 'response', status, info };
-    } else {
-      outcome = { kind: 'error', error };
+    return { response, status: response === undefined ? undefined : transport.status(response), error };
+  }
+
+  /** Reads the answer's headers into the budget (its pace, its probe, its counters) and says how the attempt ended. */
+  observe(answer: Answer<R>, seq: number, now: number): AttemptOutcome {
+    const { response, status } = answer;
+    if (response === undefined || status === undefined) return { kind: 'error', error: answer.error };
+    const { events } = this.ctx;
+    const { budget } = this.call.lane;
+    const info = parseRateLimit(this.transport.headers(response), { now, status });
+    budget.observe(info, now, seq);
+    if (events.hasListeners('rateLimitInfo')) {
+      events.emit('rateLimitInfo', { key: budget.key, url: this.call.safeUrl, status, info });
     }
-    if (signal?.aborted) {
-      scheduler.release(lane);
-      discard(response);
-      throw signal.reason;
-    }
-    const decision = decideRetry({
+    return { kind: 'response', status, info };
+  }
+
+  /** Whether and when the call tries again (see `decideRetry`). */
+  decide(outcome: AttemptOutcome, now: number): RetryDecision {
+    const { call } = this;
+    return decideRetry({
       now,
-      method: request.method,
-      idempotent,
-      replayable: request.replayable,
+      method: call.request.method,
+      idempotent: this.#idempotent,
+      replayable: call.request.replayable,
       outcome,
-      errorRetries,
-      rateLimitRetries,
-      consecutiveThrottles: Math.max(1, budget.consecutiveThrottles),
-      previousDelayMs,
-      deadline,
-      options: retry,
-      random: options.random,
+      errorRetries: this.#errorRetries,
+      rateLimitRetries: this.#rateLimitRetries,
+      consecutiveThrottles: Math.max(1, call.lane.budget.consecutiveThrottles),
+      previousDelayMs: this.#previousDelayMs,
+      deadline: call.deadline,
+      options: call.retry,
+      random: this.ctx.options.random,
     });
-    if (decision.retry && !(budget.retryBudget?.tryWithdraw(now) ?? true)) {
-      // The wait the decision found still holds for the budget, though this call does not retry.
-      if (decision.pause) pauseBudget(now + decision.delayMs, decision.pause, responseStatus);
-      scheduler.release(lane);
-      budget.counters.giveUps++;
-      events.emit('giveUp', {
-        key: budget.key,
-        method: request.method,
-        url: safeUrl,
-        reason: 'retry-budget',
-        attempts: attempt,
-        status: responseStatus,
-      });
-      throw new RetryBudgetExceededError({
-        key: budget.key,
-        method: request.method,
-        url: safeUrl,
-        attempts: attempt,
-        response: errorResponse,
-        cause: safe(error),
-      });
-    }
-    if (!decision.retry) {
-      // A server-ordered wait holds for the budget even when this call does not wait it out (beyond the cap or the
-      // deadline, retries spent, not retryable): nobody else should go before it either.
-      if (decision.retryAt !== undefined && decision.retryAt > now) {
-        const serverSaid = outcome.kind === 'response' && outcome.info.retryAt !== undefined;
-        pauseBudget(decision.retryAt, serverSaid ? 'retry-after' : 'remaining-zero', responseStatus);
-      } else if (
-        outcome.kind === 'response' &&
-        (outcome.info.isRateLimited || outcome.status === 429 || outcome.status === 503)
-      ) {
-        // Its retries spent, this call does not pause the budget as a retry would: the next request still goes
-        // alone, or the whole queue would rush at a server that is down or throttling.
+  }
+
+  /** Does to the budget what the attempt asks of it (see `budgetEffects`), and says so. */
+  apply(effects: readonly BudgetEffect[], status: number | undefined): void {
+    const { budget } = this.call.lane;
+    for (const effect of effects) {
+      if (effect.kind === 'probe') {
         budget.probeNext();
+        continue;
       }
-      scheduler.release(lane);
-      if (decision.reason !== 'success' && decision.reason !== 'not-retryable-status') {
-        budget.counters.giveUps++;
-        events.emit('giveUp', {
-          key: budget.key,
-          method: request.method,
-          url: safeUrl,
-          reason: decision.reason,
-          attempts: attempt,
-          status: responseStatus,
-        });
-      }
-      const throttled = outcome.kind === 'response' && outcome.info.isRateLimited;
-      // A wait beyond what the call allows is a rate-limit error for a throttle; for an error (a 500 whose backoff
-      // would end past maxWait) the call ends as fetch would: with that response, or that network error.
-      if (decision.reason === 'max-retry-after' || (decision.reason === 'max-wait' && throttled)) {
-        throw new RateLimitError({
-          reason: decision.reason,
-          key: budget.key,
-          method: request.method,
-          url: safeUrl,
-          retryAt: decision.retryAt,
-          waitMs: decision.waitMs,
-          limitMs: decision.reason === 'max-wait' ? maxWaitMs : retry.maxRetryAfter,
-          response: errorResponse,
-          cause: safe(error),
-        });
-      }
-      if (response !== undefined) return response;
-      // The network error goes to the caller as it is, with why it was not retried (when it was not for being
-      // what it is): see `giveUpReason`.
-      if (decision.reason !== 'success' && decision.reason !== 'not-network-error') markGiveUp(error, decision.reason);
-      throw error;
+      const { until, ordered, reason } = effect;
+      // A spent quota is shared as the server's view (with its reset), not as a pause: readings of one reset rounded
+      // differently would each lengthen a shared pause.
+      budget.pause(until, ordered, reason !== 'remaining-zero');
+      this.ctx.events.emit('paused', { key: budget.key, until, reason, status });
     }
-    discard(response);
-    budget.counters.retries++;
-    if (decision.kind === 'rateLimit') rateLimitRetries++;
-    else errorRetries++;
-    previousDelayMs = decision.delayMs;
-    waiter.front = true;
-    waiter.notBefore = 0;
-    if (decision.pause === 'backoff' && budget.sentBeforePause(seq) && budget.pausedUntil > now) {
-      // The budget already backs off for the throttle this request ran into with others: it waits in that pause,
-      // rather than drawing a longer one of its own.
-    } else if (decision.pause) {
-      // The cap is checked against the server's own instant: the jitter added to it may end past the cap.
-      const info = outcome.kind === 'response' ? outcome.info : undefined;
-      const ordered =
-        decision.source === 'server' && info
-          ? (info.retryAt ?? (info.remaining === 0 ? info.resetAt : undefined))
-          : undefined;
-      pauseBudget(now + decision.delayMs, decision.pause, responseStatus, ordered ?? now + decision.delayMs);
-    } else {
-      waiter.notBefore = now + decision.delayMs;
+  }
+
+  /** The caller aborted the call: its slot is freed and its answer dropped. Returns what to throw: the reason. */
+  abandon(answer: Answer<R>): unknown {
+    this.ctx.scheduler.release(this.call.lane);
+    this.#discard(answer);
+    return this.call.signal?.reason;
+  }
+
+  /** The retry budget refused the retry the call wanted. Returns the error to throw. */
+  refuse(answer: Answer<R>, attempts: number): RetryBudgetExceededError {
+    const { lane, request, safeUrl } = this.call;
+    const { budget } = lane;
+    this.ctx.scheduler.release(lane);
+    this.#giveUp('retry-budget', attempts, answer.status);
+    return new RetryBudgetExceededError({
+      key: budget.key,
+      method: request.method,
+      url: safeUrl,
+      attempts,
+      response: errorResponse(answer),
+      cause: this.#safe(answer.error),
+    });
+  }
+
+  /**
+   * Ends the call with this attempt: its response; a `RateLimitError` when a throttle's wait is beyond what the call
+   * allows; or, as fetch would, the response or the network error of an error it does not retry.
+   */
+  settle(decision: Settle, outcome: AttemptOutcome, answer: Answer<R>, attempts: number): R {
+    const { lane, request, safeUrl, retry, maxWaitMs } = this.call;
+    this.ctx.scheduler.release(lane);
+    const { reason } = decision;
+    if (reason !== 'success' && reason !== 'not-retryable-status') this.#giveUp(reason, attempts, answer.status);
+    const throttled = outcome.kind === 'response' && outcome.info.isRateLimited;
+    // A wait beyond what the call allows is a rate-limit error for a throttle; for an error (a 500 whose backoff
+    // would end past maxWait) the call ends as fetch would: with that response, or that network error.
+    if (reason === 'max-retry-after' || (reason === 'max-wait' && throttled)) {
+      throw new RateLimitError({
+        reason,
+        key: lane.budget.key,
+        method: request.method,
+        url: safeUrl,
+        retryAt: decision.retryAt,
+        waitMs: decision.waitMs,
+        limitMs: reason === 'max-wait' ? maxWaitMs : retry.maxRetryAfter,
+        response: errorResponse(answer),
+        cause: this.#safe(answer.error),
+      });
     }
-    // The slot is freed only now, after the pause is in place: nothing queued can slip out before it.
-    scheduler.release(lane);
-    events.emit('retry', {
+    if (answer.response !== undefined) return answer.response;
+    // The network error goes to the caller as it is, with why it was not retried (when it was not for being what it
+    // is): see `giveUpReason`.
+    if (reason !== 'success' && reason !== 'not-network-error') markGiveUp(answer.error, reason);
+    throw answer.error;
+  }
+
+  /**
+   * Makes ready for the next attempt: it goes back to the front of its queue, after its own backoff when the wait
+   * is not the budget's (a budget's pause was applied with the effects).
+   */
+  backOff(decision: Retry, answer: Answer<R>, attempt: number, now: number): void {
+    const { call } = this;
+    const { lane, request, safeUrl } = call;
+    const { budget } = lane;
+    this.#discard(answer);
+    budget.countRetry();
+    if (decision.kind === 'rateLimit') this.#rateLimitRetries++;
+    else this.#errorRetries++;
+    this.#previousDelayMs = decision.delayMs;
+    call.front = true;
+    call.notBefore = decision.pause === undefined ? now + decision.delayMs : 0;
+    this.ctx.scheduler.release(lane);
+    this.ctx.events.emit('retry', {
       key: budget.key,
       method: request.method,
       url: safeUrl,
       attempt,
       delayMs: decision.delayMs,
       source: decision.source,
-      status: responseStatus,
-      error: safe(error),
+      status: answer.status,
+      error: this.#safe(answer.error),
     });
   }
+
+  #giveUp(reason: GiveUpEventReason, attempts: number, status: number | undefined): void {
+    const { lane, request, safeUrl } = this.call;
+    lane.budget.countGiveUp();
+    this.ctx.events.emit('giveUp', {
+      key: lane.budget.key,
+      method: request.method,
+      url: safeUrl,
+      reason,
+      attempts,
+      status,
+    });
+  }
+
+  /** Frees a response that will not be returned. */
+  #discard(answer: Answer<R>): void {
+    if (answer.response !== undefined) this.transport.discard(answer.response);
+  }
+
+  /** An attempt's error as events and ratewise's errors carry it (see `Transport.safeError`). */
+  #safe(error: unknown): unknown {
+    const { transport } = this;
+    return error === undefined || transport.safeError === undefined ? error : transport.safeError(error);
+  }
+}
+
+/** The response the errors carry: a fetch Response; another transport's reaches its caller through its adapter. */
+function errorResponse(answer: Answer<unknown>): Response | undefined {
+  return answer.response instanceof Response ? answer.response : undefined;
 }

@@ -1,5 +1,6 @@
 // Pacing by what the server said: how many requests remain until its reset, spread over the time left.
 // Pure: the state is a plain object the budget owns; every function takes `now`.
+import { ONE_SOURCE_RESET_SPREAD_MS } from '../headers/reset-rounding.js';
 
 /** What the budget believes of the server's quota. */
 export interface ServerPace {
@@ -29,8 +30,6 @@ export interface Observation {
 
 /** Share of the allowance that may go at once; the rest is spread evenly until the reset. */
 const BURST_SHARE = 0.1;
-/** How far apart two readings of one reset may be: the servers' precision (whole seconds). */
-const RESET_PRECISION_MS = 1000;
 
 /**
  * The pace after a response said `remaining` requests are left until `resetAt`. The caller passes only the answer
@@ -47,7 +46,7 @@ export function observe(previous: ServerPace | undefined, o: Observation, now: n
   const sameWindow =
     previous !== undefined &&
     previous.resetAt > now &&
-    o.resetAt < previous.resetAt + RESET_PRECISION_MS &&
+    o.resetAt < previous.resetAt + ONE_SOURCE_RESET_SPREAD_MS &&
     o.remaining <= previous.remaining;
   const tokens = sameWindow ? Math.min(current(previous, now), burst) : burst;
   // Servers round the time left up to whole seconds: within one window, the earliest reset heard is the closest.

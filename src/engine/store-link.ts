@@ -3,8 +3,9 @@
 // batch when several requests wait, so that a request costs at most one store round trip, and usually less.
 import type { BudgetStoreSide, WaitReason } from './budget.js';
 import type { Clock } from '../clock.js';
+import { TWO_SOURCES_RESET_SPREAD_MS } from '../headers/reset-rounding.js';
 import { randomKey } from '../random-key.js';
-import type { ResolvedBudget } from '../config/resolve.js';
+import type { BudgetConfig } from '../config/resolve.js';
 import type { RatewiseStore, StoreLimit, StoreReply, StoreRequest } from '../store/types.js';
 
 /** After a failure the store is asked again after this long, doubling up to {@link RETRY_MAX_MS}. */
@@ -13,22 +14,20 @@ const RETRY_MAX_MS = 5000;
 /** Tokens reserved further ahead than this are not taken: the budget asks again when they come near. */
 const MAX_RESERVE_MS = 30_000;
 /** Reserved tokens not used this long after their instant are dropped: a late burst could overspend a window. */
-const LEASE_MS = 1000;
-/** A batch holds at most what the shared rate refills in this long, so leases stay close to a fair share. */
+const GRANT_USE_MS = 1000;
+/** A batch holds at most what the shared rate refills in this long, so grants stay close to a fair share. */
 const BATCH_WINDOW_MS = 100;
 /** The largest batch, a cap for fast rates. */
 const MAX_BATCH = 16;
 /**
  * The batch of a budget without a rate while the server describes its quota: only that quota limits it, and what is
- * leased when its window turns (before any answer has told the store the new quota) may all be sent. A server that
+ * granted when its window turns (before any answer has told the store the new quota) may all be sent. A server that
  * says nothing gets one request per store call, so that a pause one client meets stops the others at once.
  */
 const UNRATED_BATCH = 4;
 /** Grant counters kept for the answers still to come (beyond, a view goes without its correction). */
 const MAX_COUNTERS = 256;
 const FIRST_COUNTERS = 16;
-/** Two readings of one reset differ by the senders' rounding, up to this much (as in headers/select.ts). */
-const SAME_WINDOW_MS = 2000;
 /** With every shared slot held, the store is asked again after this long, doubling up to {@link SLOT_POLL_MAX_MS}. */
 const SLOT_POLL_FIRST_MS = 10;
 const SLOT_POLL_MAX_MS = 200;
@@ -119,7 +118,7 @@ export class StoreLink {
 }
 
 /** What a shared budget needs from its owner. */
-export interface SharedHooks {
+export interface BudgetStoreHooks {
   /** Something changed (an answer came): look at the queue again. */
   wake(): void;
   /** Another client paused the budget: pause here too, without publishing it back. Instants in epoch ms. */
@@ -130,12 +129,12 @@ export interface SharedHooks {
   demand(): number;
 }
 
-/** The store's side of one budget: tokens reserved in it, and the pause and server view to publish. */
-export class SharedBudget implements BudgetStoreSide {
-  /** Tokens reserved and not yet used, usable from `#leaseAt` until `#leaseUntil` (local epoch ms). */
-  #lease = 0;
-  #leaseAt = 0;
-  #leaseUntil = 0;
+/** One budget's link to the store: the tokens it granted, the shared slots held, the pause and server view to publish. */
+export class BudgetStoreLink implements BudgetStoreSide {
+  /** Tokens the store granted (reserved there) and not yet used, usable from `#grantAt` until `#grantUntil` (local epoch ms). */
+  #granted = 0;
+  #grantAt = 0;
+  #grantUntil = 0;
   /** A store call is under way: its answer wakes the budget. */
   #asking = false;
   /** The store said no until then, for this reason. */
@@ -144,38 +143,34 @@ export class SharedBudget implements BudgetStoreSide {
   /** A pause and a server view waiting to be published (local epoch ms). */
   #pause: { until: number; ordered: number } | undefined;
   #view: { remaining: number; resetAt: number; counter?: number } | undefined;
-  /** The grant counter of the lease's last unit used, and of each recent request by its send number. */
-  #leaseCounter = 0;
+  /** The grant counter of the grant's last unit used, and of each recent request by its send number. */
+  #grantCounter = 0;
   readonly #counters = new Map<number, number>();
   readonly #limits: readonly StoreLimit[];
   readonly #maxBatch: number;
-  /** Why `readyAt` said wait. */
-  reason: WaitReason = 'rate';
-  /** Shared concurrency, when the budget has it: the slot of the lease, the slots in flight, slots to give back. */
-  readonly #slots: { readonly max: number; readonly leaseMs: number } | undefined;
-  #leaseSlot: string | undefined;
+  /** Shared concurrency, when the budget has it: the slot of the grant, the slots in flight, slots to give back. */
+  readonly #slots: { readonly max: number; readonly ttlMs: number } | undefined;
+  #grantSlot: string | undefined;
   readonly #held: string[] = [];
   /** Requests in flight that hold no slot: sent while the store was down. */
   #slotless = 0;
   #toRelease: string[] = [];
   #pollMs = SLOT_POLL_FIRST_MS;
-  /** Whether the last `readyAt` that said "now" said it on the lease (not as a local fallback). */
-  #onLease = false;
   readonly #id = randomKey();
   #slotSeq = 0;
 
   constructor(
     private readonly link: StoreLink,
     readonly key: string,
-    config: ResolvedBudget,
-    private readonly hooks: SharedHooks,
+    config: BudgetConfig,
+    private readonly hooks: BudgetStoreHooks,
   ) {
     const limits = config.limits;
     this.#limits = limits.map(({ rate, capacity }) => ({ limit: rate.limit, intervalMs: rate.intervalMs, capacity }));
     this.#slots =
       config.sharedConcurrency === undefined
         ? undefined
-        : { max: config.sharedConcurrency, leaseMs: config.sharedLeaseMs };
+        : { max: config.sharedConcurrency, ttlMs: config.sharedSlotTtlMs };
     this.#maxBatch =
       limits.length === 0
         ? UNRATED_BATCH
@@ -188,37 +183,50 @@ export class SharedBudget implements BudgetStoreSide {
           );
   }
 
+  /** While the store fails with `storeFallback: 'local'`, the budget decides alone. */
+  #local(): boolean {
+    return this.link.down && this.link.fallback === 'local';
+  }
+
+  /** Whether the reservation holds enough for a request of `cost` and is not too late to use at `now`. */
+  #usable(cost: number, now: number): boolean {
+    return this.#granted >= cost - 1e-9 && now < this.#grantUntil;
+  }
+
   /**
-   * When a request of `cost` may go as far as the store is concerned: `now` when it holds the tokens (or decides
-   * locally while the store is down), a later instant the store named, or Infinity while it asks.
+   * Brings this side up to `now` for a request of `cost` the budget is otherwise ready to send: a reservation too
+   * small or too late to use is given up, and the store is asked for tokens (or, while it fails, whether it is
+   * back) when no answer is awaited and it has not said to wait.
    */
-  readyAt(cost: number, now: number): number {
+  advance(cost: number, now: number): void {
     const link = this.link;
-    this.#onLease = false;
-    if (link.down && link.fallback === 'local') {
+    if (this.#local()) {
       if (!this.#asking && link.retryDue(now)) this.#ask(0, 0, now);
-      return now;
+      return;
     }
-    if (this.#lease >= cost - 1e-9 && now < this.#leaseUntil) {
-      if (this.#leaseAt <= now) {
-        this.#onLease = true;
-        return now;
-      }
-      this.reason = 'rate';
-      return this.#leaseAt;
-    }
+    if (this.#usable(cost, now)) return;
     // Not enough left, or too late to use: what is left is given up, and its slot with it.
-    this.#dropLease();
-    if (now < this.#retryAt) {
-      this.reason = this.#retryReason;
-      return this.#retryAt;
-    }
+    this.#dropGrant();
+    if (now < this.#retryAt || this.#asking) return;
     // With shared slots a grant is one request: each holds its own slot.
     const most = this.#limits.length === 0 && this.#publishedResetAt <= now ? 1 : this.#maxBatch;
     const batch = this.#slots ? cost : Math.max(cost, Math.min(this.hooks.demand(), most));
-    if (!this.#asking) this.#ask(batch, cost, now);
-    this.reason = 'rate';
-    return Infinity;
+    this.#ask(batch, cost, now);
+  }
+
+  /**
+   * When a request of `cost` may go as far as the store is concerned: `now` when it holds the tokens (or decides
+   * locally while the store is down), a later instant the store named, or Infinity while it asks. Changes nothing.
+   */
+  readyAt(cost: number, now: number): number {
+    if (this.#local()) return now;
+    if (this.#usable(cost, now)) return Math.max(now, this.#grantAt);
+    return now < this.#retryAt ? this.#retryAt : Infinity;
+  }
+
+  /** Why a request of `cost` waits for the store at `now`, when `readyAt` says it must. */
+  waitReason(cost: number, now: number): WaitReason {
+    return !this.#usable(cost, now) && now < this.#retryAt ? this.#retryReason : 'rate';
   }
 
   /** Whether decisions go through the store, or are local while it fails (`storeFallback: 'local'`). */
@@ -226,25 +234,25 @@ export class SharedBudget implements BudgetStoreSide {
     return this.link.down && this.link.fallback === 'local' ? 'local' : 'store';
   }
 
-  /** The request `seq` (in the budget's send order) of `cost` was sent when `readyAt` said so. */
-  take(cost: number, seq: number): void {
-    if (!this.#onLease) {
+  /** The request `seq` (in the budget's send order) of `cost` was sent at `now`, when `readyAt` said so. */
+  take(cost: number, seq: number, now: number): void {
+    // Sent on the reservation, or decided locally while the store fails.
+    if (this.#local() || !this.#usable(cost, now) || this.#grantAt > now) {
       if (this.#slots) this.#slotless++;
       return;
     }
-    this.#onLease = false;
-    this.#lease = Math.max(0, this.#lease - cost);
-    this.#leaseCounter += cost;
+    this.#granted = Math.max(0, this.#granted - cost);
+    this.#grantCounter += cost;
     // Kept for a server that describes its quota (for the first few requests before it has: their answers bring
     // the first window's view), and bounded: a view answers one of the latest requests, or goes without the
     // correction. A server that says nothing leaves a handful here, never looked up.
     if (this.#publishedResetAt > 0 || this.#counters.size < FIRST_COUNTERS) {
       if (this.#counters.size >= MAX_COUNTERS) this.#counters.delete(this.#counters.keys().next().value!);
-      this.#counters.set(seq, this.#leaseCounter);
+      this.#counters.set(seq, this.#grantCounter);
     }
-    if (this.#leaseSlot !== undefined) {
-      this.#held.push(this.#leaseSlot);
-      this.#leaseSlot = undefined;
+    if (this.#grantSlot !== undefined) {
+      this.#held.push(this.#grantSlot);
+      this.#grantSlot = undefined;
     }
   }
 
@@ -269,21 +277,21 @@ export class SharedBudget implements BudgetStoreSide {
 
   /** The budget is let go (evicted, idle): a grant it holds unused gives its slot back at once. */
   dispose(): void {
-    this.#dropLease();
+    this.#dropGrant();
     if (this.#toRelease.length > 0) this.#flush();
   }
 
-  #dropLease(): void {
-    this.#lease = 0;
-    if (this.#leaseSlot !== undefined) this.#toRelease.push(this.#leaseSlot);
-    this.#leaseSlot = undefined;
+  #dropGrant(): void {
+    this.#granted = 0;
+    if (this.#grantSlot !== undefined) this.#toRelease.push(this.#grantSlot);
+    this.#grantSlot = undefined;
   }
 
   /** Tells the other clients of a pause this one was ordered. */
   publishPause(until: number, ordered: number): void {
     this.#keepPause({ until, ordered });
     // Whatever this client holds was reserved before the pause: not to be used after it.
-    this.#dropLease();
+    this.#dropGrant();
     this.#flush();
   }
 
@@ -295,7 +303,7 @@ export class SharedBudget implements BudgetStoreSide {
 
   /**
    * Records what the server said; published with the next store call, at once when the quota is spent or a new
-   * window has begun (the other clients then learn its quota before they lease much of it).
+   * window has begun (the other clients then learn its quota before they are granted much of it).
    */
   noteView(remaining: number, resetAt: number, seq: number, othersInFlight: number): void {
     const counter = this.#counters.get(seq);
@@ -311,7 +319,9 @@ export class SharedBudget implements BudgetStoreSide {
   /** Whether the view waiting to be published should go at once: the quota is spent, or a new window has begun. */
   #viewUrgent(): boolean {
     const view = this.#view;
-    return view !== undefined && (view.remaining <= 0 || view.resetAt > this.#publishedResetAt + SAME_WINDOW_MS);
+    return (
+      view !== undefined && (view.remaining <= 0 || view.resetAt > this.#publishedResetAt + TWO_SOURCES_RESET_SPREAD_MS)
+    );
   }
 
   /** The reset of the last view published: a later one (beyond the senders' rounding) is a new window. */
@@ -366,12 +376,12 @@ export class SharedBudget implements BudgetStoreSide {
     if (reply.pausedForMs > 0) this.hooks.pause(now + reply.pausedForMs, now + reply.orderedForMs);
     if (want > 0) {
       if (reply.granted > 0) {
-        this.#dropLease();
-        this.#lease = reply.granted;
-        this.#leaseCounter = reply.counter - reply.granted;
-        this.#leaseSlot = take;
-        this.#leaseAt = now + reply.waitMs;
-        this.#leaseUntil = this.#leaseAt + LEASE_MS;
+        this.#dropGrant();
+        this.#granted = reply.granted;
+        this.#grantCounter = reply.counter - reply.granted;
+        this.#grantSlot = take;
+        this.#grantAt = now + reply.waitMs;
+        this.#grantUntil = this.#grantAt + GRANT_USE_MS;
         this.#retryAt = 0;
         this.#pollMs = SLOT_POLL_FIRST_MS;
       } else if (reply.reason === 'concurrency') {

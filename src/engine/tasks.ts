@@ -1,7 +1,7 @@
 // `rw.schedule()`: arbitrary tasks under a budget. Built for the hot path: a task that may run now runs at once
-// with two promises and no waiter; a task that must wait is one small object in the queue.
+// with two promises and no ticket; a task that must wait is one small object in the queue.
 import { RateLimitError } from '../errors.js';
-import type { Failure, Lane, Scheduler, Waiter } from './scheduler.js';
+import type { Failure, Lane, Scheduler, TaskHandlers, Ticket } from './scheduler.js';
 import { refusalError } from './wait.js';
 
 /** What a task needs from its client. */
@@ -21,25 +21,20 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-/** What ends a task's turn, made once per lane: a task pays for no closure of its own. */
-interface Handlers {
-  readonly host: TaskHost;
-  readonly done: () => void;
-  readonly fulfilled: (value: unknown) => unknown;
-  readonly rejected: (error: unknown) => never;
-}
-
 /** The lane's handlers, made with `host` on first use (later calls may pass no host). */
-function handlers(host: TaskHost | undefined, lane: Lane): Handlers {
-  let h = lane.taskHandlers as Handlers | undefined;
+function handlers(host: TaskHost | undefined, lane: Lane): TaskHandlers {
+  let h = lane.taskHandlers;
   if (h === undefined) {
     if (host === undefined) throw new Error('ratewise: a task turn outlived its lane');
+    const settled = (): void => {
+      host.settled();
+    };
     const done = (): void => {
       host.scheduler.release(lane);
       host.settled();
     };
     h = {
-      host,
+      settled,
       done,
       fulfilled: (value) => {
         done();
@@ -57,7 +52,10 @@ function handlers(host: TaskHost | undefined, lane: Lane): Handlers {
 
 /** Runs `task` on the turn the lane just gave it; the turn ends when the task's promise settles. */
 export function runTask<T>(host: TaskHost, lane: Lane, task: Task<T>): Promise<T> {
-  const { done, fulfilled, rejected } = handlers(host, lane);
+  return run(handlers(host, lane), task);
+}
+
+function run<T>({ done, fulfilled, rejected }: TaskHandlers, task: Task<T>): Promise<T> {
   let result: T | PromiseLike<T>;
   try {
     result = task();
@@ -75,11 +73,11 @@ export function runTask<T>(host: TaskHost, lane: Lane, task: Task<T>): Promise<T
 }
 
 /**
- * A task waiting for its turn: the scheduler's waiter and the caller's promise in one object. A million may wait at
+ * A task waiting for its turn: its ticket in the lane and the caller's promise in one object. A million may wait at
  * once, so it holds only what differs between tasks; what is the same for all is on the prototype, and what is the
  * same for a lane is on the lane.
  */
-export class TaskTurn<T> implements Waiter {
+export class TaskTicket<T> implements Ticket {
   done = false;
   resolve: (value: T | PromiseLike<T>) => void = noop;
   reject: (reason: unknown) => void = noop;
@@ -120,12 +118,11 @@ export class TaskTurn<T> implements Waiter {
   grant(): void {
     // Runs inside the scheduler's drain, which is safe to re-enter: it takes its head afresh at every step, and a
     // task's own calls into ratewise only queue or take turns.
-    const { host } = handlers(undefined, this.lane);
-    this.resolve(runTask(host, this.lane, this.task));
+    this.resolve(run(handlers(undefined, this.lane), this.task));
   }
 
   fail(failure: Failure): void {
-    handlers(undefined, this.lane).host.settled();
+    handlers(undefined, this.lane).settled();
     const { key } = this.lane.budget;
     const url = `task ${JSON.stringify(key)}`;
     if (failure.kind === 'aborted') this.reject(failure.reason);
@@ -142,7 +139,7 @@ export class TaskTurn<T> implements Waiter {
 }
 
 /** A task that may wait only so long (`maxWait`): the rarer kind, so the common one does not carry the fields. */
-export class TimedTaskTurn<T> extends TaskTurn<T> {
+export class TimedTaskTicket<T> extends TaskTicket<T> {
   constructor(
     lane: Lane,
     task: Task<T>,
@@ -178,15 +175,15 @@ export function queueTask<T>(
   maxWaitMs: number,
 ): Promise<T> {
   handlers(host, lane);
-  const turn =
+  const ticket =
     deadline === Infinity
-      ? new TaskTurn(lane, task, priority, cost)
-      : new TimedTaskTurn(lane, task, priority, cost, deadline, maxWaitMs);
+      ? new TaskTicket(lane, task, priority, cost)
+      : new TimedTaskTicket(lane, task, priority, cost, deadline, maxWaitMs);
   const promise = new Promise<T>((resolve, reject) => {
-    turn.resolve = resolve;
-    turn.reject = reject;
+    ticket.resolve = resolve;
+    ticket.reject = reject;
   });
-  const seq = host.scheduler.enter(lane, turn);
-  if (seq > 0) turn.resolve(runTask(host, lane, task));
+  const seq = host.scheduler.enter(lane, ticket);
+  if (seq > 0) ticket.resolve(runTask(host, lane, task));
   return promise;
 }

@@ -1,8 +1,11 @@
-// Waiting for a turn in a lane: the promise side of the scheduler, and the typed errors a refused wait becomes.
+// Waiting for a turn in a lane: a call's ticket, the promise side of the scheduler, and the typed errors a refused
+// wait becomes.
 import { ClosedError, QueueFullError, RateLimitError, StoreUnavailableError, type RatewiseError } from '../errors.js';
-import type { Failure, Lane, Scheduler, Waiter } from './scheduler.js';
+import type { Failure, Lane, Scheduler, Ticket } from './scheduler.js';
 import type { Clock } from '../clock.js';
 import type { Emitter, RatewiseEvents } from '../events.js';
+import type { RequestOptions } from '../options.js';
+import type { RetryPolicy } from '../retry/decision.js';
 
 /** A refusal that is neither the caller's abort nor a wait too long: each is the same error for a request or a task. */
 export type Refusal = Extract<Failure, { kind: 'closed' | 'queueFull' | 'store' }>;
@@ -21,91 +24,150 @@ export function refusalError(failure: Refusal, key: string, method: string, url:
 
 /** What waiting for a turn needs of its client. */
 export interface WaitContext {
-  readonly options: { readonly clock: Clock };
+  readonly options: { readonly clock: Clock; readonly retry: RetryPolicy; readonly maxWait: number };
   readonly scheduler: Scheduler;
   readonly events: Emitter<RatewiseEvents>;
   readonly isClosed: () => boolean;
 }
 
-/** What a wait for a turn needs to know of its request. */
-export interface TurnRequest {
-  readonly lane: Lane;
+/** What the engine needs to know of a request besides how to send it. */
+export interface RequestShape {
+  /** Upper-case. */
   readonly method: string;
-  readonly safeUrl: string;
-  readonly signal: AbortSignal | undefined;
-  readonly cost: number;
-  readonly priority: number;
+  /** Whether the body can be sent again. */
+  readonly replayable: boolean;
+  /** Whether the request carries an `Idempotency-Key`. */
+  readonly hasIdempotencyKey: boolean;
 }
 
-/** The per-attempt part of a wait: where it queues and how long it may wait. */
-export interface Turn {
-  front: boolean;
-  notBefore: number;
-  readonly deadline: number;
-  readonly maxWaitMs: number;
-  maxPauseMs: number;
+/** The client's retry policy with a request's own overrides applied. */
+function retryPolicy(base: RetryPolicy, perRequest: RequestOptions): RetryPolicy {
+  const o = perRequest.retry;
+  if (o === undefined) return base;
+  // A key present with an undefined value (`{ limit: opts.retries }`) leaves the client's value in place.
+  const set = Object.entries(o as Readonly<Record<string, number | undefined>>).filter(([, v]) => v !== undefined);
+  return { ...base, ...Object.fromEntries(set) };
+}
+
+function noop(): void {
+  // replaced by the promise's own functions when a wait begins
 }
 
 /**
- * Waits for a turn in the lane; gives the request's number in its budget's send order once the budget counted it
- * in flight (at once when it may go now, without a promise).
+ * One logical request (`rw.fetch`, `rw.request`) as it waits for its turns: built once per call, entered in its lane
+ * again by each attempt. What stays the same for every attempt (request, lane, cost, priority, deadline, limits) is
+ * fixed here; between two attempts the call sets where the next one queues (`front`) and when (`notBefore`).
  */
-export function acquire(ctx: WaitContext, t: TurnRequest, waiter: Turn): Promise<number> | number {
-  const { lane, method, safeUrl, signal, cost, priority } = t;
-  if (ctx.isClosed()) {
-    // A retry was under way when the client closed: the call was pending, not made after the close.
-    return Promise.reject(new ClosedError({ method, url: safeUrl, when: waiter.front ? 'pending' : 'afterClose' }));
+export class CallTicket implements Ticket {
+  done = false;
+  queued = false;
+  /** A retry: it goes back to the front of its priority. */
+  front = false;
+  /** Epoch ms before which the next attempt does not queue (its own backoff), 0 when none. */
+  notBefore = 0;
+  /** The retry policy of this call: the client's, with the request's own overrides. */
+  readonly retry: RetryPolicy;
+  readonly cost: number;
+  readonly priority: number;
+  /** Epoch ms the call began. */
+  readonly startedAt: number;
+  /** Longest the call may wait inside ratewise, in ms (`maxWait`). */
+  readonly maxWaitMs: number;
+  readonly deadline: number;
+  readonly #ctx: WaitContext;
+  #resolve: (seq: number) => void = noop;
+  #reject: (error: unknown) => void = noop;
+
+  constructor(
+    ctx: WaitContext,
+    readonly lane: Lane,
+    readonly request: RequestShape,
+    /** The URL for errors and events, with credentials and secrets removed. */
+    readonly safeUrl: string,
+    readonly signal: AbortSignal | undefined,
+    perRequest: RequestOptions,
+  ) {
+    this.#ctx = ctx;
+    this.retry = retryPolicy(ctx.options.retry, perRequest);
+    this.cost = perRequest.cost ?? 1;
+    this.priority = perRequest.priority ?? 0;
+    this.startedAt = ctx.options.clock.now();
+    this.maxWaitMs = perRequest.maxWait ?? ctx.options.maxWait;
+    this.deadline = this.startedAt + this.maxWaitMs;
   }
-  if (!waiter.front && waiter.notBefore === 0 && !signal?.aborted) {
-    const seq = ctx.scheduler.tryNow(lane, cost);
-    if (seq > 0) return seq;
+
+  /** Longest server-ordered pause the call sits through, in ms (`retry.maxRetryAfter`). */
+  get maxPauseMs(): number {
+    return this.retry.maxRetryAfter;
   }
-  return new Promise<number>((resolve, reject) => {
-    const fail = (failure: Failure): void => {
-      // An abort rejects with the caller's own `signal.reason`, whatever it is, so the caller recognises its own abort.
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
-      if (failure.kind === 'aborted') reject(failure.reason);
-      else if (failure.kind !== 'deadline' && failure.kind !== 'paused') {
-        reject(refusalError(failure, lane.budget.key, method, safeUrl));
-      } else {
-        const now = ctx.options.clock.now();
-        const paused = failure.kind === 'paused';
-        reject(
-          new RateLimitError({
-            reason: paused ? 'max-retry-after' : 'max-wait',
-            key: lane.budget.key,
-            method,
-            url: safeUrl,
-            retryAt: failure.retryAt,
-            waitMs: Math.max(0, failure.retryAt - now),
-            limitMs: paused ? waiter.maxPauseMs : waiter.maxWaitMs,
-          }),
-        );
-      }
-    };
-    const entry: Waiter = {
-      priority,
-      cost,
-      deadline: waiter.deadline,
-      signal,
-      notBefore: waiter.notBefore,
-      front: waiter.front,
-      maxPauseMs: waiter.maxPauseMs,
-      done: false,
-      grant: resolve,
-      fail,
-    };
-    const seq = ctx.scheduler.enter(lane, entry);
-    if (seq > 0) resolve(seq);
-    // Only a wait that began: not one refused at once (queue full, a wait already too long) or granted by the drain.
-    else if (!entry.done && ctx.events.hasListeners('queued')) {
-      ctx.events.emit('queued', {
-        key: lane.budget.key,
-        method,
-        url: safeUrl,
-        queued: lane.queue.size + lane.delayed.size,
-        priority,
-      });
+
+  /**
+   * Waits for a turn in the lane; gives the attempt's number in its budget's send order once the budget counted it
+   * in flight (at once when it may go now, without a promise).
+   */
+  acquire(): Promise<number> | number {
+    const ctx = this.#ctx;
+    const { lane, signal } = this;
+    if (ctx.isClosed()) {
+      // A retry was under way when the client closed: the call was pending, not made after the close.
+      const when = this.front ? 'pending' : 'afterClose';
+      return Promise.reject(new ClosedError({ method: this.request.method, url: this.safeUrl, when }));
     }
-  });
+    if (!this.front && this.notBefore === 0 && !signal?.aborted) {
+      const seq = ctx.scheduler.tryNow(lane, this.cost);
+      if (seq > 0) return seq;
+    }
+    return new Promise<number>((resolve, reject) => {
+      this.#begin(resolve, reject);
+      const seq = ctx.scheduler.enter(lane, this);
+      if (seq > 0) resolve(seq);
+      // Only a wait that began: not one refused at once (queue full, a wait already too long) or granted by the drain.
+      else if (!this.done && ctx.events.hasListeners('queued')) {
+        ctx.events.emit('queued', {
+          key: lane.budget.key,
+          method: this.request.method,
+          url: this.safeUrl,
+          queued: lane.queue.size + lane.delayed.size,
+          priority: this.priority,
+        });
+      }
+    });
+  }
+
+  /** A wait begins: settled by `resolve` or `reject`, and nothing left of what the scheduler set in the last one. */
+  #begin(resolve: (seq: number) => void, reject: (error: unknown) => void): void {
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.done = false;
+    this.queued = false;
+  }
+
+  grant(seq: number): void {
+    this.#resolve(seq);
+  }
+
+  fail(failure: Failure): void {
+    const { key } = this.lane.budget;
+    const { method } = this.request;
+    const url = this.safeUrl;
+    // Abort means the caller's own reason, whatever it is.
+    if (failure.kind === 'aborted') this.#reject(failure.reason);
+    else if (failure.kind !== 'deadline' && failure.kind !== 'paused') {
+      this.#reject(refusalError(failure, key, method, url));
+    } else {
+      const now = this.#ctx.options.clock.now();
+      const paused = failure.kind === 'paused';
+      this.#reject(
+        new RateLimitError({
+          reason: paused ? 'max-retry-after' : 'max-wait',
+          key,
+          method,
+          url,
+          retryAt: failure.retryAt,
+          waitMs: Math.max(0, failure.retryAt - now),
+          limitMs: paused ? this.maxPauseMs : this.maxWaitMs,
+        }),
+      );
+    }
+  }
 }

@@ -1,5 +1,6 @@
 // Choosing the one quota a response is reported by, when several are described (docs/headers.md, "Selecting one
 // quota" and "Merging families that describe the same quota").
+import { TWO_SOURCES_RESET_SPREAD_MS } from './reset-rounding.js';
 import type { RateLimitPolicy } from './types.js';
 
 const resetOf = (p: RateLimitPolicy): number => p.resetAt ?? -Infinity;
@@ -29,9 +30,6 @@ export function selectPolicy(policies: readonly RateLimitPolicy[]): RateLimitPol
   return best;
 }
 
-/** Two readings of one reset that may differ by the senders' rounding: up to this far apart. */
-const RESET_ROUNDING_MS = 2000;
-
 /**
  * Whether `candidate` is the closer reading of the same reset: every family rounds up (delta seconds, or an epoch
  * second measured against a `Date` truncated to the second), so of two readings within the rounding, the earlier
@@ -39,7 +37,7 @@ const RESET_ROUNDING_MS = 2000;
  */
 function closerReset(current: number | undefined, candidate: number): boolean {
   if (current === undefined) return true;
-  return candidate < current && current - candidate <= RESET_ROUNDING_MS;
+  return candidate < current && current - candidate <= TWO_SOURCES_RESET_SPREAD_MS;
 }
 
 const agree = (a: number | undefined, b: number | undefined): boolean => a === undefined || b === undefined || a === b;

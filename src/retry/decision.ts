@@ -1,5 +1,6 @@
-// The retry decision: a pure function of what happened and what was already spent. It never waits and never
-// throws; the caller (the client's attempt loop) acts on the decision, owns the timers and emits the events.
+// The retry decision: pure functions of what an attempt brought back and what was already spent, for its call
+// (`decideRetry`) and for its whole budget (`budgetEffects`). They never wait and never throw; the engine's attempt
+// loop (engine/send.ts) applies what they decide, owns the timers and emits the events.
 import { backoffDelay, jitterUp } from './backoff.js';
 import type { RateLimitInfo } from '../headers/types.js';
 import type { BackoffOptions, JitterUpOptions } from '../options.js';
@@ -99,8 +100,11 @@ export type RetryDecision =
       /** Wait before the next attempt, in whole ms. */
       readonly delayMs: number;
       readonly source: 'server' | 'backoff';
-      readonly pause: 'retry-after' | 'remaining-zero' | 'backoff' | undefined;
+      readonly pause: PauseReason | undefined;
     };
+
+/** Why an attempt pauses its whole budget, as the `paused` event names it. */
+export type PauseReason = 'retry-after' | 'remaining-zero' | 'backoff';
 
 type GiveUp = Extract<RetryDecision, { retry: false }>;
 
@@ -222,4 +226,100 @@ function giveUp(reason: GiveUp['reason'], wait?: { readonly retryAt?: number; re
   return wait.retryAt === undefined
     ? { retry: false, reason, waitMs: wait.waitMs }
     : { retry: false, reason, retryAt: wait.retryAt, waitMs: wait.waitMs };
+}
+
+/**
+ * What an attempt asks of its whole budget besides its own call (see {@link budgetEffects}).
+ *
+ * - `pause`: nothing is sent until `until`, and the first request after it goes alone. `ordered` is the server's own
+ *   instant, before any jitter: what a waiting call's `maxRetryAfter` is held against.
+ * - `probe`: the next request goes alone, and the rest follow once it is answered.
+ */
+export type BudgetEffect =
+  | { readonly kind: 'pause'; readonly until: number; readonly ordered: number; readonly reason: PauseReason }
+  | { readonly kind: 'probe' };
+
+/** Everything {@link budgetEffects} looks at. */
+export interface EffectContext {
+  /** Epoch ms when the outcome arrived. */
+  readonly now: number;
+  readonly outcome: AttemptOutcome;
+  /** What {@link decideRetry} decided; undefined when the caller aborted the call meanwhile (nothing is decided). */
+  readonly decision: RetryDecision | undefined;
+  /** Whether the retry budget refused the retry the decision wanted. */
+  readonly retryRefused: boolean;
+  /** Whether the request went out before a pause of its budget that still holds (its throttle is that pause's). */
+  readonly sentInPause: boolean;
+  /** The reset of the server's window as the budget heard it (its earliest reading), undefined when none. */
+  readonly serverResetAt: number | undefined;
+}
+
+/**
+ * What the budget must do after an attempt, in order: the caller applies each effect to the budget. Pure, as
+ * {@link decideRetry} is; together they are everything an answer (a 429 included) does beyond its own call.
+ *
+ * - A success that spent the quota (`remaining: 0` and a reset to come): the budget waits for the reset.
+ * - A call aborted meanwhile is not retried, but a throttle's `retryAt` still holds for the budget.
+ * - A retry refused by the retry budget: the pause the retry would have waited in still holds for the budget.
+ * - No retry: a server-ordered wait still holds for the budget (beyond the cap or the deadline, retries spent, not
+ *   retryable); a throttle or an outage without one makes the next request a probe, so that the queue does not rush
+ *   at a server that is down or throttling.
+ * - A retry whose wait is the budget's (`decision.pause`): the budget pauses for it, unless it is a backoff and the
+ *   request went out before a pause that still holds (it waits in that one). A retry without `pause` waits alone.
+ */
+export function budgetEffects(ctx: EffectContext): BudgetEffect[] {
+  const { now, outcome, decision } = ctx;
+  const info = outcome.kind === 'response' ? outcome.info : undefined;
+  const effects: BudgetEffect[] = [];
+  // Quota spent, though this request got through: nothing more until the reset, for anybody.
+  const quotaSpent =
+    info !== undefined &&
+    !info.isRateLimited &&
+    info.remaining === 0 &&
+    info.resetAt !== undefined &&
+    info.resetAt > now;
+  if (quotaSpent) effects.push(pause(Math.min(info.resetAt, ctx.serverResetAt ?? Infinity), 'remaining-zero'));
+  if (decision === undefined) {
+    // The caller gave up on this call, but the server's order holds for everyone else in the budget.
+    if (info?.isRateLimited && info.retryAt !== undefined && info.retryAt > now) {
+      effects.push(pause(info.retryAt, 'retry-after'));
+    }
+    return effects;
+  }
+  if (decision.retry && ctx.retryRefused) {
+    // The wait the decision found still holds for the budget, though this call does not retry.
+    if (decision.pause) effects.push(pause(now + decision.delayMs, decision.pause));
+    return effects;
+  }
+  if (!decision.retry) {
+    // A server-ordered wait holds for the budget even when this call does not wait it out: nobody else should go
+    // before it either.
+    if (decision.retryAt !== undefined && decision.retryAt > now) {
+      effects.push(pause(decision.retryAt, info?.retryAt !== undefined ? 'retry-after' : 'remaining-zero'));
+    } else if (
+      outcome.kind === 'response' &&
+      (outcome.info.isRateLimited || outcome.status === 429 || outcome.status === 503)
+    ) {
+      // Its retries spent, this call does not pause the budget as a retry would: the next request still goes
+      // alone, or the whole queue would rush at a server that is down or throttling.
+      effects.push({ kind: 'probe' });
+    }
+    return effects;
+  }
+  if (decision.pause === undefined) return effects;
+  // The budget already backs off for the throttle this request ran into with others: it waits in that pause, rather
+  // than drawing a longer one of its own.
+  if (decision.pause === 'backoff' && (ctx.sentInPause || quotaSpent)) return effects;
+  const until = now + decision.delayMs;
+  // The cap is checked against the server's own instant: the jitter added to it may end past the cap.
+  const ordered =
+    decision.source === 'server' && info
+      ? (info.retryAt ?? (info.remaining === 0 ? info.resetAt : undefined))
+      : undefined;
+  effects.push(pause(until, decision.pause, ordered ?? until));
+  return effects;
+}
+
+function pause(until: number, reason: PauseReason, ordered = until): BudgetEffect {
+  return { kind: 'pause', until, ordered, reason };
 }

@@ -7,17 +7,15 @@
 // units granted so far (the grant counter: a view corrected by it counts what was granted after its request). Anything
 // else (another type, a foreign field, a non-number) is bad data: the key is deleted and the budget starts afresh.
 //
-// The sorted set `prefix{key}:slots` holds the shared concurrency slots: member = slot id, score = Redis ms when its
-// lease ends. Expired leases are dropped at every call.
+// The sorted set `prefix{key}:slots` holds the shared concurrency slots: member = slot id, score = Redis ms when it
+// expires (its `ttlMs` after it was taken). Expired slots are dropped at every call.
 //
 // KEYS[1] the hash, KEYS[2] the slots. ARGV: want, need, maxWaitMs, pauseForMs, orderedForMs, viewRemaining,
-// viewResetInMs, viewCounter, slotMax, slotLeaseMs, slotTake (each '' when absent), the count of slots released and
+// viewResetInMs, viewCounter, slotMax, slotTtlMs, slotTake (each '' when absent), the count of slots released and
 // their ids, then limit, intervalMs, capacity for each bucket.
 // Returns { granted (string, may be fractional), waitMs (integer), reason ('' | 'rate' | 'paused' | 'server'),
 // pausedForMs, orderedForMs (integers), reset (1 when bad data was thrown away), counter (string) }.
-
-/** Same-window tolerance: two readings of one reset differ by the senders' rounding (see headers/select.ts). */
-const SAME_WINDOW_MS = 2000;
+import { TWO_SOURCES_RESET_SPREAD_MS } from '../headers/reset-rounding.js';
 
 export const SCRIPT = `
 local key = KEYS[1]
@@ -77,18 +75,18 @@ local vx = num(ARGV[7])
 local vg = num(ARGV[8])
 if vr ~= nil and vx ~= nil and vx > 0 then
   vx = now + vx
-  if sx == nil or vx > sx + ${SAME_WINDOW_MS} then
+  if sx == nil or vx > sx + ${TWO_SOURCES_RESET_SPREAD_MS} then
     -- A new window: what was granted after the request this view answers is not in its count yet (some of it may
     -- be, when it overtook that request: the count errs low). Within the window, grants keep the count.
     if vg ~= nil and g > vg then vr = vr - (g - vg) end
     sr = vr; sx = vx
-  elseif vx >= sx - ${SAME_WINDOW_MS} then
+  elseif vx >= sx - ${TWO_SOURCES_RESET_SPREAD_MS} then
     if vr < sr then sr = vr end
     if vx < sx then sx = vx end
   end
 end
 
--- Shared concurrency: expired leases go, released slots go.
+-- Shared concurrency: expired slots go, released slots go.
 local smax = num(ARGV[9])
 local skey = KEYS[2]
 local skind = redis.call('TYPE', skey)['ok']
@@ -124,7 +122,7 @@ if want > 0 then
   elseif sr ~= nil and sr < need then
     wait = sx - now; reason = 'server'
   elseif smax ~= nil and redis.call('ZCARD', skey) >= smax then
-    -- Every slot is held: the first lease to end frees one, unless a request ends sooner (the caller asks again).
+    -- Every slot is held: the first slot to expire frees one, unless a request ends sooner (the caller asks again).
     local earliest = redis.call('ZRANGE', skey, 0, 0, 'WITHSCORES')
     wait = math.max(1, (num(earliest[2]) or now) - now); reason = 'concurrency'
   else

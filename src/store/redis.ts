@@ -90,7 +90,7 @@ function argumentsOf(request: StoreRequest): string[] {
     view ? String(view.resetInMs) : '',
     view?.counter === undefined ? '' : String(view.counter),
     slots ? String(slots.max) : '',
-    slots ? String(slots.leaseMs) : '',
+    slots ? String(slots.ttlMs) : '',
     slots?.take ?? '',
     String(slots?.release.length ?? 0),
     ...(slots?.release ?? []),

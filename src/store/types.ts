@@ -26,7 +26,7 @@ export interface StoreRequest {
    */
   readonly view?:
     { readonly remaining: number; readonly resetInMs: number; readonly counter?: number | undefined } | undefined;
-  /** Shared concurrency: slots held across every client, each a lease that expires. */
+  /** Shared concurrency: slots held across every client, each expiring after `ttlMs` at the latest. */
   readonly slots?: StoreSlots | undefined;
 }
 
@@ -35,7 +35,7 @@ export interface StoreSlots {
   /** Most slots held at once. */
   readonly max: number;
   /** A slot taken now is held for at most this long, in ms, counted from when its request may go. */
-  readonly leaseMs: number;
+  readonly ttlMs: number;
   /** The slot to take with a grant (a grant is then one request), undefined to take none. */
   readonly take: string | undefined;
   /** Slots given back: their requests ended, or their grant went unused. */

@@ -153,7 +153,7 @@ describe('sanitised URLs', () => {
 });
 
 describe('stats()', () => {
-  it('reports queued, in flight, tokens, pause, the server view and counters per budget', async () => {
+  it('reports queued, in flight, bucket level, pause, the server view and counters per budget', async () => {
     const { rw, clock, server } = rig({ budgets: { '*': { rate: '10/s', burst: 5 } } }, (call) => {
       if (call.index === 0) return ok(quota(100, 42, 30));
       if (call.index === 1) return tooMany(4);
@@ -168,7 +168,7 @@ describe('stats()', () => {
         pattern: '*',
         queued: 1,
         inFlight: 0,
-        tokens: 3,
+        bucketLevel: 3,
         pausedUntil: T0 + 4000,
         server: { limit: 100, remaining: 42, resetAt: T0 + 30_000, observedAt: T0 },
         counters: { sent: 2, waited: 1, rateLimited: 1, retries: 1, giveUps: 0 },
@@ -176,18 +176,18 @@ describe('stats()', () => {
       },
     ]);
     await advance(clock, 4000);
-    expect(rw.stats()[0]).toMatchObject({ queued: 0, inFlight: 1, pausedUntil: undefined, tokens: 4 });
+    expect(rw.stats()[0]).toMatchObject({ queued: 0, inFlight: 1, pausedUntil: undefined, bucketLevel: 4 });
     server.held()[0]!.respond(ok());
     await flush();
     expect(rw.stats()[0]).toMatchObject({ queued: 0, inFlight: 0, counters: { sent: 3 } });
   });
 
-  it('reports tokens as undefined without a local rate, and a snapshot that later calls do not change', async () => {
+  it('reports bucketLevel as undefined without a local rate, and a snapshot that later calls do not change', async () => {
     const { rw } = rig();
     await rw.fetch('https://a.test/');
     const before = rw.stats();
     await rw.fetch('https://a.test/');
-    expect(before[0]).toMatchObject({ tokens: undefined, server: undefined, counters: { sent: 1 } });
+    expect(before[0]).toMatchObject({ bucketLevel: undefined, server: undefined, counters: { sent: 1 } });
     expect(rw.stats()[0]?.counters.sent).toBe(2);
   });
 });

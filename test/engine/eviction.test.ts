@@ -103,7 +103,7 @@ describe('budget eviction', () => {
   it('an evicted budget starts afresh: a new probe, full tokens', async () => {
     const { rw, clock } = rig({ budgetIdleMs: 1000, budgets: { '*': { rate: '1/min', burst: 1 } } });
     await rw.fetch('https://a.test/');
-    expect(rw.stats()[0]?.tokens).toBe(0);
+    expect(rw.stats()[0]?.bucketLevel).toBe(0);
     await advance(clock, 1000);
     await rw.fetch('https://b.test/');
     await rw.fetch('https://a.test/');

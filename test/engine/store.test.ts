@@ -266,7 +266,7 @@ describe('when the store fails', () => {
 });
 
 describe('shared concurrency', () => {
-  const budgets = { '*': { sharedConcurrency: 2, sharedLeaseMs: 30_000 } };
+  const budgets = { '*': { sharedConcurrency: 2, sharedSlotTtlMs: 30_000 } };
 
   it('asks for one slot per request, and gives each back with the next call when its request ends', async () => {
     const { rw, server, store } = storeRig({ budgets }, () => 'hold');
@@ -274,7 +274,7 @@ describe('shared concurrency', () => {
     void rw.fetch(URL_A);
     await flush();
     const first = store.calls[0]!.request.slots!;
-    expect(first).toMatchObject({ max: 2, leaseMs: 30_000, release: [] });
+    expect(first).toMatchObject({ max: 2, ttlMs: 30_000, release: [] });
     expect(first.take).toMatch(/:1$/);
     expect(store.calls[0]!.request.want).toBe(1);
     // The answer to the probe lets the rest follow; each takes its own slot, never more than two here at once.
@@ -351,7 +351,7 @@ describe('shared concurrency', () => {
     await flush();
     expect(rw.stats()[0]!.inFlight).toBe(1);
     expect(() => rig({ budgets: { '*': { sharedConcurrency: 1.5 } } })).toThrow(/sharedConcurrency/);
-    expect(() => rig({ budgets: { '*': { sharedLeaseMs: 0 } } })).toThrow(/sharedLeaseMs/);
+    expect(() => rig({ budgets: { '*': { sharedSlotTtlMs: 0 } } })).toThrow(/sharedSlotTtlMs/);
   });
 });
 

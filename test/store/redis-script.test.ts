@@ -151,7 +151,7 @@ describe.each(REDIS_CLIENTS)('the Redis store script through $name', (library) =
   });
 
   it('holds shared slots: at most `max` at once, each until released or its lease ends', async () => {
-    const slots = (take: string | undefined, release: string[] = []) => ({ max: 2, leaseMs: HOUR, take, release });
+    const slots = (take: string | undefined, release: string[] = []) => ({ max: 2, ttlMs: HOUR, take, release });
     expect(await store.sync('k', ask({ slots: slots('a') }))).toMatchObject({ granted: 1 });
     expect(await store.sync('k', ask({ slots: slots('b') }))).toMatchObject({ granted: 1 });
     const full = await store.sync('k', ask({ slots: slots('c') }));
@@ -162,7 +162,7 @@ describe.each(REDIS_CLIENTS)('the Redis store script through $name', (library) =
     expect(await store.sync('k', ask({ slots: slots('c', ['a']) }))).toMatchObject({ granted: 1 });
     expect(await connection.send(['ZCARD', 'test:{k}:slots'])).toBe(2);
     // A lease that has ended frees its slot without a release (a crashed process): here its end is set in the past.
-    const one = (take: string) => ask({ slots: { max: 1, leaseMs: HOUR, take, release: [] } });
+    const one = (take: string) => ask({ slots: { max: 1, ttlMs: HOUR, take, release: [] } });
     expect(await store.sync('short', one('x'))).toMatchObject({ granted: 1 });
     expect(await store.sync('short', one('y'))).toMatchObject({ granted: 0, reason: 'concurrency' });
     await connection.send(['ZADD', 'test:{short}:slots', '0', 'x']);
@@ -171,7 +171,7 @@ describe.each(REDIS_CLIENTS)('the Redis store script through $name', (library) =
 
   it('throws away a slots key of another type', async () => {
     await connection.send(['SET', 'test:{k}:slots', 'hello']);
-    const reply = await store.sync('k', ask({ slots: { max: 1, leaseMs: HOUR, take: 'a', release: [] } }));
+    const reply = await store.sync('k', ask({ slots: { max: 1, ttlMs: HOUR, take: 'a', release: [] } }));
     expect(reply.granted).toBe(1);
     expect(await connection.send(['TYPE', 'test:{k}:slots'])).toBe('zset');
   });
