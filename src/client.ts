@@ -70,7 +70,11 @@ export interface AdapterRequest {
 
 /** Options of `rw.schedule()`. */
 export type ScheduleOptions = Pick<RequestOptions, 'priority' | 'cost' | 'maxWait'> & {
-  /** The budget the task counts against; its options come from the `budgets` pattern that matches the key. */
+  /**
+   * The budget the task counts against; its options come from the `budgets` pattern that matches the key, as for
+   * a request's key (`https://api.test` shares the budget and options of requests to that origin).
+   * @default '*'
+   */
   readonly key?: string;
 };
 
@@ -175,7 +179,7 @@ class Client implements Ratewise {
           this.#warnHiddenHeaders(response);
         },
       );
-      const call = { lane: this.#lane(key, request.host), request, safeUrl, signal, perRequest };
+      const call = { lane: this.#lane(key), request, safeUrl, signal, perRequest };
       return await send(this.#ctx, call, transport);
     } catch (error) {
       // A fetch that refuses credentials in URLs (Node's does) names the whole URL in its error: not the password.
@@ -220,7 +224,7 @@ class Client implements Ratewise {
         replayable: input.replayable ?? true,
         hasIdempotencyKey: input.hasIdempotencyKey ?? false,
       };
-      const lane = this.#lane(key, url.host.toLowerCase());
+      const lane = this.#lane(key);
       return await send(this.#ctx, { lane, request, safeUrl, signal: input.signal, perRequest }, transport);
     } finally {
       settleLoop?.();
@@ -273,7 +277,7 @@ class Client implements Ratewise {
   schedule<T>(task: () => T | PromiseLike<T>, options: ScheduleOptions = NO_OPTIONS): Promise<T> {
     if (typeof task !== 'function') return Promise.reject(invalidOption('task', 'a function', task));
     const key = options.key ?? '*';
-    const lane = this.#lane(key, key, false);
+    const lane = this.#lane(key, false);
     const cost = options.cost ?? 1;
     if (this.#closed) return Promise.reject(new ClosedError({ method: 'TASK', url: `task ${JSON.stringify(key)}` }));
     this.#pending++;
@@ -299,7 +303,7 @@ class Client implements Ratewise {
   }
 
   /** The lane of `key`, made on first use; evicts idle lanes beyond the bounds. */
-  #lane(key: string, host: string, adaptive = true): Lane {
+  #lane(key: string, adaptive = true): Lane {
     // The most recent lane again (a burst to one host): it is last in recency order already.
     const last = this.#lastLane;
     if (last !== undefined && last.budget.key === key) return last;
@@ -316,7 +320,7 @@ class Client implements Ratewise {
     const now = o.clock.now();
     // Tasks are never retried: their budgets need no retry budget.
     const retryBudget = adaptive && o.retry.budget ? new RetryBudget(o.retry.budget) : undefined;
-    lane = new Lane(new Budget(key, budgetFor(o.budgets, host), now, o.serverReserve, retryBudget, adaptive));
+    lane = new Lane(new Budget(key, budgetFor(o.budgets, key), now, o.serverReserve, retryBudget, adaptive));
     // Only budgets with something to share: tasks without a rate have nothing but a local concurrency cap.
     const { limits, sharedConcurrency } = lane.budget.config;
     if (this.#storeLink && (adaptive || limits.length > 0 || sharedConcurrency !== undefined)) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRatewise } from '../../src/client.js';
 import type { RatewiseOptions } from '../../src/options.js';
-import { rig } from './support/harness.js';
+import { advance, rig, T0, track } from './support/harness.js';
 
 const create = (options: unknown) => () => createRatewise(options as RatewiseOptions);
 
@@ -135,5 +135,25 @@ describe('invalid per-request options', () => {
   it('rejects a URL fetch would refuse, as fetch does', async () => {
     const { rw } = rig();
     await expect(rw.fetch('not a url')).rejects.toThrow(TypeError);
+  });
+});
+
+describe('options accepted only with a meaning', () => {
+  it('a burst without a rate is a TypeError: the burst is the capacity of a rate’s bucket', () => {
+    expect(create({ budgets: { x: { burst: 5 } } })).toThrow(
+      new TypeError(
+        'Expected `budgets["x"].burst` to come with a `budgets["x"].rate`: a burst is how much of a rate may go at once',
+      ),
+    );
+    expect(create({ budgets: { '*': { burst: 5, concurrency: 2 } } })).toThrow('`budgets["*"].burst`');
+    expect(create({ budgets: { x: { burst: 5, rate: '1/s' } } })).not.toThrow();
+  });
+
+  it('a rate in exponent notation ("1e3/s") is 1000 per second', async () => {
+    const { rw, clock, server } = rig({ budgets: { '*': { rate: '1e3/s', burst: 1 } } });
+    const calls = [1, 2, 3].map((i) => track(rw.fetch(`https://a.test/${i}`), clock));
+    await advance(clock, 10);
+    expect(calls.map((c) => c.state)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    expect(server.sentAt.map((at) => at - T0)).toEqual([0, 1, 2]);
   });
 });
