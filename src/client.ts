@@ -12,7 +12,7 @@ import { budgetFor, resolveOptions, type ResolvedOptions } from './config/resolv
 import { RetryBudget } from './retry/retry-budget.js';
 import { Lane, Scheduler } from './engine/scheduler.js';
 import { fetchTransport } from './http/fetch-transport.js';
-import { checkRequestOptions } from './config/request-options.js';
+import { checkRequestOptions, checkScheduleOptions } from './config/request-options.js';
 import { send, type SendContext, type Transport } from './engine/send.js';
 import { SharedBudget, StoreLink } from './engine/store-link.js';
 import { queueTask, runTask, type TaskHost } from './engine/tasks.js';
@@ -274,17 +274,25 @@ class Client implements Ratewise {
     return settle;
   }
 
-  schedule<T>(task: () => T | PromiseLike<T>, options: ScheduleOptions = NO_OPTIONS): Promise<T> {
+  schedule<T>(task: () => T | PromiseLike<T>, options?: ScheduleOptions): Promise<T> {
     if (typeof task !== 'function') return Promise.reject(invalidOption('task', 'a function', task));
-    const key = options.key ?? '*';
+    let checked: ScheduleOptions;
+    try {
+      checked = checkScheduleOptions(options);
+    } catch (error) {
+      // A TypeError of the check: rejected, not thrown, as for rw.fetch.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+      return Promise.reject(error);
+    }
+    const key = checked.key ?? '*';
     const lane = this.#lane(key, false);
-    const cost = options.cost ?? 1;
+    const cost = checked.cost ?? 1;
     if (this.#closed) return Promise.reject(new ClosedError({ method: 'TASK', url: `task ${JSON.stringify(key)}` }));
     this.#pending++;
     if (this.#scheduler.tryNow(lane, cost) > 0) return runTask(this.#taskHost, lane, task);
-    const maxWaitMs = options.maxWait ?? this.#options.maxWait;
+    const maxWaitMs = checked.maxWait ?? this.#options.maxWait;
     const deadline = maxWaitMs === Infinity ? Infinity : this.#options.clock.now() + maxWaitMs;
-    return queueTask(this.#taskHost, lane, task, options.priority ?? 0, cost, deadline, maxWaitMs);
+    return queueTask(this.#taskHost, lane, task, checked.priority ?? 0, cost, deadline, maxWaitMs);
   }
 
   readonly #taskHost: TaskHost;
@@ -405,8 +413,6 @@ class Client implements Ratewise {
     return this.#closing;
   }
 }
-
-const NO_OPTIONS: ScheduleOptions = Object.freeze({});
 
 /** A shared pause ending within this many ms of the one in force is that one, heard again. */
 const SAME_PAUSE_MS = 100;

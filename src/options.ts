@@ -276,7 +276,8 @@ export interface RequestOptions {
    */
   readonly priority?: number;
   /**
-   * Cost units this request takes from its budget's rate.
+   * Cost units this request takes from its budget's rate: a finite number >= 0. Above the `burst` it is paid as
+   * debt: the request goes when the bucket is full, and later requests wait until the rate has repaid it.
    * @default 1
    */
   readonly cost?: number;
