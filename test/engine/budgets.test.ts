@@ -253,10 +253,28 @@ describe('patterns are normalised as URL hosts are', () => {
         'https://xn--bcher-kva.test/',
       ]),
     ).toEqual({
-      'https://api.example.com.': 'api.example.com',
+      'https://api.example.com': 'api.example.com',
       'https://api.other.test': 'API.Other.TEST.',
       'https://xn--bcher-kva.test': 'bücher.test',
     });
+  });
+
+  it('a host with and without its trailing dot is one budget: the same server, one bucket', async () => {
+    const { rw, clock, server } = rig({ budgets: { 'api.example.com': { rate: '1/s', burst: 1 }, '*': {} } });
+    const calls = ['https://api.example.com./a', 'https://api.example.com/b', 'https://api.example.com.:8443/c'].map(
+      (url) => track(rw.fetch(url), clock),
+    );
+    await advance(clock, 1000);
+    expect(calls.map((c) => c.state)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    expect(server.calls.map((c) => [c.url, c.at - T0])).toEqual([
+      ['https://api.example.com./a', 0],
+      ['https://api.example.com.:8443/c', 0],
+      ['https://api.example.com/b', 1000],
+    ]);
+    expect(rw.stats().map((s) => [s.key, s.pattern])).toEqual([
+      ['https://api.example.com', 'api.example.com'],
+      ['https://api.example.com:8443', 'api.example.com'],
+    ]);
   });
 
   it('accepts real host names: underscores (container networks), IPv4, IPv6 with a port', async () => {
