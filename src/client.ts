@@ -12,7 +12,7 @@ import { budgetFor, resolveOptions, type ResolvedOptions } from './config/resolv
 import { RetryBudget } from './retry/retry-budget.js';
 import { Lane, Scheduler } from './engine/scheduler.js';
 import { fetchTransport } from './http/fetch-transport.js';
-import { checkRequestOptions } from './config/request-options.js';
+import { checkRequestOptions, checkScheduleOptions } from './config/request-options.js';
 import { send, type SendContext, type Transport } from './engine/send.js';
 import { BudgetStoreLink, StoreLink } from './engine/store-link.js';
 import { queueTask, runTask, type TaskHost } from './engine/tasks.js';
@@ -75,7 +75,11 @@ export interface AdapterRequest {
 
 /** Options of `rw.schedule()`. */
 export type ScheduleOptions = Pick<RequestOptions, 'priority' | 'cost' | 'maxWait'> & {
-  /** The budget the task counts against; its options come from the `budgets` pattern that matches the key. */
+  /**
+   * The budget the task counts against; its options come from the `budgets` pattern that matches the key, as for
+   * a request's key (`https://api.test` shares the budget and options of requests to that origin).
+   * @default '*'
+   */
   readonly key?: string;
 };
 
@@ -180,7 +184,7 @@ class Client implements Ratewise {
           this.#warnHiddenHeaders(response);
         },
       );
-      const call = new CallTicket(this.#ctx, this.#lane(key, request.host), request, safeUrl, signal, perRequest);
+      const call = new CallTicket(this.#ctx, this.#lane(key), request, safeUrl, signal, perRequest);
       return await send(this.#ctx, call, transport);
     } catch (error) {
       // A fetch that refuses credentials in URLs (Node's does) names the whole URL in its error: not the password.
@@ -225,7 +229,7 @@ class Client implements Ratewise {
         replayable: input.replayable ?? true,
         hasIdempotencyKey: input.hasIdempotencyKey ?? false,
       };
-      const lane = this.#lane(key, url.host.toLowerCase());
+      const lane = this.#lane(key);
       return await send(this.#ctx, new CallTicket(this.#ctx, lane, request, safeUrl, input.signal, perRequest), transport);
     } finally {
       settleLoop?.();
@@ -275,17 +279,25 @@ class Client implements Ratewise {
     return settle;
   }
 
-  schedule<T>(task: () => T | PromiseLike<T>, options: ScheduleOptions = NO_OPTIONS): Promise<T> {
+  schedule<T>(task: () => T | PromiseLike<T>, options?: ScheduleOptions): Promise<T> {
     if (typeof task !== 'function') return Promise.reject(invalidOption('task', 'a function', task));
-    const key = options.key ?? '*';
-    const lane = this.#lane(key, key, false);
-    const cost = options.cost ?? 1;
+    let checked: ScheduleOptions;
+    try {
+      checked = checkScheduleOptions(options);
+    } catch (error) {
+      // A TypeError of the check: rejected, not thrown, as for rw.fetch.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+      return Promise.reject(error);
+    }
+    const key = checked.key ?? '*';
+    const lane = this.#lane(key, false);
+    const cost = checked.cost ?? 1;
     if (this.#closed) return Promise.reject(new ClosedError({ method: 'TASK', url: `task ${JSON.stringify(key)}` }));
     this.#pending++;
     if (this.#scheduler.tryNow(lane, cost) > 0) return runTask(this.#taskHost, lane, task);
-    const maxWaitMs = options.maxWait ?? this.#options.maxWait;
+    const maxWaitMs = checked.maxWait ?? this.#options.maxWait;
     const deadline = maxWaitMs === Infinity ? Infinity : this.#options.clock.now() + maxWaitMs;
-    return queueTask(this.#taskHost, lane, task, options.priority ?? 0, cost, deadline, maxWaitMs);
+    return queueTask(this.#taskHost, lane, task, checked.priority ?? 0, cost, deadline, maxWaitMs);
   }
 
   readonly #taskHost: TaskHost;
@@ -304,7 +316,7 @@ class Client implements Ratewise {
   }
 
   /** The lane of `key`, made on first use; evicts idle lanes beyond the bounds. */
-  #lane(key: string, host: string, adaptive = true): Lane {
+  #lane(key: string, adaptive = true): Lane {
     // The most recent lane again (a burst to one host): it is last in recency order already.
     const last = this.#lastLane;
     if (last !== undefined && last.budget.key === key) return last;
@@ -321,7 +333,7 @@ class Client implements Ratewise {
     const now = o.clock.now();
     // Tasks are never retried: their budgets need no retry budget.
     const retryBudget = adaptive && o.retry.budget ? new RetryBudget(o.retry.budget) : undefined;
-    lane = new Lane(new Budget(key, budgetFor(o.budgets, host), now, o.serverReserve, retryBudget, adaptive));
+    lane = new Lane(new Budget(key, budgetFor(o.budgets, key), now, o.serverReserve, retryBudget, adaptive));
     // Only budgets with something to share: tasks without a rate have nothing but a local concurrency cap.
     const { limits, sharedConcurrency } = lane.budget.config;
     if (this.#storeLink && (adaptive || limits.length > 0 || sharedConcurrency !== undefined)) {
@@ -406,8 +418,6 @@ class Client implements Ratewise {
     return this.#closing;
   }
 }
-
-const NO_OPTIONS: ScheduleOptions = Object.freeze({});
 
 /** A shared pause ending within this many ms of the one in force is that one, heard again. */
 const SAME_PAUSE_MS = 100;

@@ -70,12 +70,13 @@ export interface JitterUpOptions {
 export interface BudgetOptions {
   /**
    * Local rate, enforced before anything is sent: `"10/s"`, `"5000/hour"`, `"200 per day"`, `{ limit, interval }`
-   * (interval in ms), or a list of them, all enforced at once. Servers' headers can only lower it.
+   * (interval in ms), or a list of them, all enforced at once. Servers' headers can only lower it. Numbers may
+   * use exponents (`"1e3/s"`).
    * @default undefined (no local rate: pace by what the server says)
    */
   readonly rate?: RateSpec;
   /**
-   * How many cost units may go at once after an idle period (the token bucket's capacity).
+   * How many cost units may go at once after an idle period (the token bucket's capacity). Only with a `rate`.
    * @default the `limit` of each rate
    */
   readonly burst?: number;
@@ -282,11 +283,15 @@ export interface RequestOptions {
    */
   readonly priority?: number;
   /**
-   * Cost units this request takes from its budget's rate.
+   * Cost units this request takes from its budget's rate: a finite number >= 0. Above the `burst` it is paid as
+   * debt: the request goes when the bucket is full, and later requests wait until the rate has repaid it.
    * @default 1
    */
   readonly cost?: number;
-  /** Budget key, instead of `keyFn` or the origin. */
+  /**
+   * Budget key, instead of `keyFn` or the origin. Its options come from the `budgets` pattern the key matches (an
+   * origin or URL by its host, any other key as a host name), not from the request's host.
+   */
   readonly key?: string;
   /** Longest this call may wait inside ratewise, in ms. @default the client's `maxWait` */
   readonly maxWait?: number;

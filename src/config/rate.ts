@@ -18,7 +18,8 @@ const UNITS: readonly (readonly [ms: number, names: readonly string[]])[] = [
 const UNIT_MS: ReadonlyMap<string, number> = new Map(
   UNITS.flatMap(([ms, names]) => names.map((name) => [name, ms] as const)),
 );
-const NUMBER = String.raw`\d+(?:\.\d+)?|\.\d+`;
+// A decimal, with an optional exponent (`1e3`, `2.5E-1`): no unit begins with `e`, so the exponent is never a unit.
+const NUMBER = String.raw`(?:\d+(?:\.\d+)?|\.\d+)(?:e[+-]?\d+)?`;
 // <limit> ("/" | "per") [<count>] <unit>, with optional spaces around each part.
 const RATE_PATTERN = new RegExp(String.raw`^(${NUMBER})\s*(?:/|\bper\b)\s*(${NUMBER})?\s*([a-z]+)$`, 'i');
 const SEPARATORS = /[;,|]/;

@@ -2,31 +2,59 @@
 import { invalidOption } from '../errors.js';
 import type { RequestOptions } from '../options.js';
 
+const REQUEST_KEYS = ['priority', 'cost', 'key', 'maxWait', 'retry', 'idempotencyKey'] as const;
+const SCHEDULE_KEYS = ['priority', 'cost', 'key', 'maxWait'] as const;
+
 /** Validates a request's `ratewise` field; throws `TypeError` naming the option, as `createRatewise` does. */
 export function checkRequestOptions(o: unknown): RequestOptions {
   if (o === undefined) return {};
-  if (typeof o !== 'object' || o === null) throw invalidOption('ratewise', 'an object', o);
-  const r = o as Record<string, unknown>;
-  for (const key of Object.keys(r)) {
-    if (!['priority', 'cost', 'key', 'maxWait', 'retry', 'idempotencyKey'].includes(key)) {
-      throw new TypeError(`Unknown option \`ratewise.${key}\``);
-    }
-  }
-  if (r.priority !== undefined && !Number.isFinite(r.priority))
-    throw invalidOption('ratewise.priority', 'a finite number', r.priority);
-  if (r.cost !== undefined && !(typeof r.cost === 'number' && r.cost >= 0 && Number.isFinite(r.cost))) {
-    throw invalidOption('ratewise.cost', 'a non-negative finite number', r.cost);
-  }
-  if (r.key !== undefined && typeof r.key !== 'string') throw invalidOption('ratewise.key', 'a string', r.key);
-  if (r.maxWait !== undefined && !(typeof r.maxWait === 'number' && r.maxWait >= 0)) {
-    throw invalidOption('ratewise.maxWait', 'a non-negative number of milliseconds', r.maxWait);
-  }
+  const r = checkCallOptions(o, 'ratewise', REQUEST_KEYS);
   const id = r.idempotencyKey;
   if (id !== undefined && typeof id !== 'boolean' && !(typeof id === 'string' && id !== '')) {
     throw invalidOption('ratewise.idempotencyKey', 'a boolean or a non-empty string', id);
   }
   if (r.retry !== undefined) checkRetryOverrides(r.retry);
-  return o;
+  return o as RequestOptions;
+}
+
+/** The options of `rw.schedule()`, checked as a request's are, with the same messages. */
+export interface CheckedScheduleOptions {
+  readonly priority?: number;
+  readonly cost?: number;
+  readonly key?: string;
+  readonly maxWait?: number;
+}
+
+/** Validates `rw.schedule()`'s options; throws `TypeError` naming the option, as `rw.fetch` does for its own. */
+export function checkScheduleOptions(o: unknown): CheckedScheduleOptions {
+  if (o === undefined) return {};
+  return checkCallOptions(o, 'options', SCHEDULE_KEYS);
+}
+
+/**
+ * What a request and a task share: the key, the priority, the wait, and the cost. A cost or priority that is not a
+ * finite number would make every later wait of its budget unanswerable (NaN) or endless (a debt of Infinity).
+ */
+function checkCallOptions(o: unknown, name: string, keys: readonly string[]): Record<string, unknown> {
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw invalidOption(name, 'an object', o);
+  const r = o as Record<string, unknown>;
+  for (const key of Object.keys(r)) {
+    if (!keys.includes(key)) {
+      throw new TypeError(
+        `Unknown option \`${name}.${key}\`; expected one of ${keys.map((k) => `\`${k}\``).join(', ')}`,
+      );
+    }
+  }
+  if (r.priority !== undefined && !Number.isFinite(r.priority))
+    throw invalidOption(`${name}.priority`, 'a finite number', r.priority);
+  if (r.cost !== undefined && !(typeof r.cost === 'number' && r.cost >= 0 && Number.isFinite(r.cost))) {
+    throw invalidOption(`${name}.cost`, 'a non-negative finite number', r.cost);
+  }
+  if (r.key !== undefined && typeof r.key !== 'string') throw invalidOption(`${name}.key`, 'a string', r.key);
+  if (r.maxWait !== undefined && !(typeof r.maxWait === 'number' && r.maxWait >= 0)) {
+    throw invalidOption(`${name}.maxWait`, 'a non-negative number of milliseconds', r.maxWait);
+  }
+  return r;
 }
 
 /** The per-request retry overrides are spread over the client's: a bad value would reach the attempt loop. */

@@ -2,7 +2,7 @@
 // The hot path trusts it and never re-checks.
 import { BACKOFF_DEFAULTS, JITTER_UP_DEFAULTS } from '../retry/backoff.js';
 import { systemClock, type Clock } from '../clock.js';
-import { invalidOption } from '../errors.js';
+import { formatValue, invalidOption } from '../errors.js';
 import type {
   BackoffOptions,
   BudgetOptions,
@@ -12,6 +12,15 @@ import type {
   RetryOptions,
 } from '../options.js';
 import type { RatewiseStore } from '../store/types.js';
+import {
+  addressOfKey,
+  matchPattern,
+  parsePattern,
+  patternId,
+  patternTable,
+  type HostPattern,
+  type PatternTable,
+} from './host-pattern.js';
 import { parseRate, type BucketLimit } from './rate.js';
 import type { RetryPolicy } from '../retry/decision.js';
 
@@ -44,12 +53,8 @@ export interface ResolvedOptions {
   readonly random: () => number;
 }
 
-/** Budgets by host pattern: exact hosts, `*.suffix` wildcards (longest suffix first) and the `*` fallback. */
-export interface BudgetTable {
-  readonly exact: ReadonlyMap<string, BudgetConfig>;
-  readonly wildcards: readonly (readonly [suffix: string, budget: BudgetConfig])[];
-  readonly fallback: BudgetConfig;
-}
+/** Budgets by host pattern: exact hosts, `*.suffix` wildcards and the `*` fallback. */
+export type BudgetTable = PatternTable<BudgetConfig>;
 
 const DEFAULT_STATUSES = [408, 429, 500, 502, 503, 504];
 const DEFAULT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'];
@@ -108,6 +113,12 @@ function resolveBudget(pattern: string, value: unknown): BudgetConfig {
   ]) as BudgetOptions;
   const rates = o.rate === undefined ? [] : parseRate(o.rate, `${name}.rate`);
   const burst = number(o.burst, `${name}.burst`, 0, (n) => n > 0 && Number.isFinite(n), 'a positive finite number');
+  // The burst is the capacity of the rate's token bucket: without a rate there is no bucket for it to size.
+  if (o.burst !== undefined && o.rate === undefined) {
+    throw new TypeError(
+      `Expected \`${name}.burst\` to come with a \`${name}.rate\`: a burst is how much of a rate may go at once`,
+    );
+  }
   const shared =
     o.sharedConcurrency === undefined
       ? undefined
@@ -129,32 +140,38 @@ function resolveBudget(pattern: string, value: unknown): BudgetConfig {
   });
 }
 
-const HOST_PATTERN = /^(?:\*|(?:\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?(?::\d{1,5})?|\[[0-9a-f:.]+\](?::\d{1,5})?)$/;
-
 function resolveBudgets(value: unknown): BudgetTable {
-  const exact = new Map<string, BudgetConfig>();
-  const wildcards: [string, BudgetConfig][] = [];
   let fallback: BudgetConfig = resolveBudget('*', {});
-  if (value === undefined) return { exact, wildcards, fallback };
+  if (value === undefined) return patternTable([], fallback);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalidOption('budgets', 'an object mapping host patterns to budgets', value);
   }
+  const entries: [HostPattern, BudgetConfig][] = [];
+  const seen = new Map<string, string>();
   for (const [pattern, budget] of Object.entries(value)) {
-    const host = pattern.toLowerCase();
-    if (!HOST_PATTERN.test(host)) {
-      throw invalidOption(
-        'budgets',
-        'keyed by host patterns such as "api.github.com", "*.example.com" or "*"',
-        pattern,
+    if (pattern === '*') {
+      fallback = resolveBudget(pattern, budget);
+      continue;
+    }
+    const parsed = parsePattern(pattern);
+    if (typeof parsed === 'string') {
+      throw new TypeError(
+        'Expected `budgets` to be keyed by host patterns such as "api.github.com", "localhost:8080", ' +
+          `"*.example.com" or "*", got ${formatValue(pattern)}: ${parsed}`,
       );
     }
-    const resolved = resolveBudget(pattern, budget);
-    if (host === '*') fallback = resolved;
-    else if (host.startsWith('*.')) wildcards.push([host.slice(1), resolved]);
-    else exact.set(host, resolved);
+    const id = patternId(parsed);
+    const earlier = seen.get(id);
+    if (earlier !== undefined) {
+      throw new TypeError(
+        `Expected each host once in \`budgets\`, got ${JSON.stringify(earlier)} and ${JSON.stringify(pattern)}, ` +
+          `which both mean ${JSON.stringify(id)}`,
+      );
+    }
+    seen.set(id, pattern);
+    entries.push([parsed, resolveBudget(pattern, budget)]);
   }
-  wildcards.sort((a, b) => b[0].length - a[0].length);
-  return { exact, wildcards, fallback };
+  return patternTable(entries, fallback);
 }
 
 function resolveRetry(value: unknown): RetryPolicy {
@@ -330,11 +347,11 @@ export function resolveOptions(options: RatewiseOptions = {}): ResolvedOptions {
   });
 }
 
-/** The budget options for `host` (lower-case, with `:port` when not the default). */
-export function budgetFor(table: BudgetTable, host: string): BudgetConfig {
-  const exact = table.exact.get(host) ?? table.exact.get(host.replace(/:\d+$/, ''));
-  if (exact) return exact;
-  const bare = host.replace(/:\d+$/, '');
-  for (const [suffix, budget] of table.wildcards) if (bare.endsWith(suffix)) return budget;
-  return table.fallback;
+/**
+ * The budget options for the budget `key`: the pattern its host matches when it is an origin or URL (the default
+ * key), or the pattern it matches as a host name otherwise (`jobs.internal`, `tenant-42`). The key alone decides,
+ * so a budget has the same options whichever call creates it.
+ */
+export function budgetFor(table: BudgetTable, key: string): BudgetConfig {
+  return matchPattern(table, addressOfKey(key));
 }

@@ -1,7 +1,7 @@
 // The queue of each budget and the one timer that wakes it. A request waits until its budget is ready (a
 // concurrency slot, tokens, no pause, server pace), in priority order; aborts, deadlines and close end the wait.
 import type { Budget, WaitReason } from './budget.js';
-import type { Clock, TimerHandle } from '../clock.js';
+import { MAX_TIMER_DELAY_MS, type Clock, type TimerHandle } from '../clock.js';
 import { PriorityQueue, type QueueEntry } from './queue.js';
 
 /**
@@ -299,18 +299,22 @@ export class Scheduler {
   }
 
   #arm(lane: Lane, at: number): void {
-    if (lane.empty || at === Infinity) {
+    // `!(at < Infinity)`: a NaN instant never comes either, and a timer for it would fire at once, again and again.
+    if (lane.empty || !(at < Infinity)) {
       this.#disarm(lane);
       return;
     }
     if (lane.timer !== undefined && lane.timerAt === at) return;
     this.#disarm(lane);
     lane.timerAt = at;
+    // Capped: a host timer fires at once past its longest delay (Node's does), and a clock of the caller's may pass
+    // the delay straight on. The drain re-arms for the rest.
+    const delay = Math.min(at - this.clock.now(), MAX_TIMER_DELAY_MS);
     lane.timer = this.clock.setTimeout(() => {
       lane.timer = undefined;
       lane.timerAt = Infinity;
       this.drain(lane);
-    }, at - this.clock.now());
+    }, delay);
   }
 
   #disarm(lane: Lane): void {

@@ -53,8 +53,16 @@ export function tryTake(
 }
 
 /**
- * Whole milliseconds from `now` until `n` tokens can be taken: 0 if they can be now. Exact: a take at
- * `now + msUntil(...)` succeeds, and when the result is positive a take one millisecond earlier does not.
+ * Past this many ms (about 140,000 years) whole milliseconds are no longer exact in a float, and no wait that long
+ * will ever end: the computed estimate is the answer, without the search that makes shorter waits exact.
+ */
+const EXACT_WAIT_MS = 2 ** 52;
+
+/**
+ * Whole milliseconds from `now` until `n` tokens can be taken: 0 if they can be now. Exact below
+ * {@link EXACT_WAIT_MS}: a take at `now + msUntil(...)` succeeds, and when the result is positive a take one
+ * millisecond earlier does not. Its running time does not grow with the debt or the wait: a few dozen steps at most.
+ * `n` must be finite; a NaN state or cost gives Infinity (never ready), the one answer that is not finite.
  */
 export function msUntil(state: BucketState, n: number, rate: Rate, capacity: number, now: number): number {
   const ready = (at: number): boolean => hasEnough(refill(state, rate, capacity, at).tokens, n, capacity);
@@ -62,6 +70,9 @@ export function msUntil(state: BucketState, n: number, rate: Rate, capacity: num
   const { tokens } = refill(state, rate, capacity, now);
   const lagMs = Math.max(0, state.updatedAt - now);
   const estimate = Math.max(1, Math.ceil(lagMs + ((need(n, capacity) - tokens) * rate.intervalMs) / rate.limit));
+  if (Number.isNaN(estimate)) return Infinity;
+  // A debt so large that the wait overflows is still a finite instant, so that `maxWait` can refuse it at once.
+  if (estimate >= EXACT_WAIT_MS) return Math.min(estimate, Number.MAX_VALUE);
   // Float rounding can put the estimate off either way. Readiness only grows with time, so bracket the first ready
   // millisecond around the estimate and bisect, with the very test a take uses: exact by construction.
   let notReady = 0;
@@ -76,6 +87,8 @@ export function msUntil(state: BucketState, n: number, rate: Rate, capacity: num
     }
   } else {
     for (let step = 1; !ready(now + isReady); step *= 2) {
+      // Within a few ms of the estimate in practice; the bound keeps a float surprise from searching any further.
+      if (isReady >= EXACT_WAIT_MS) return isReady;
       notReady = isReady;
       isReady += step;
     }

@@ -74,7 +74,13 @@ export function prepareRequest(
   };
 }
 
-/** The budget key of a URL when no other is given: its origin. */
+/**
+ * The budget key of a URL when no other is given: its origin, without the trailing dot of a fully qualified name
+ * (`api.example.com.` is the same server as `api.example.com`: one budget, not two).
+ */
 export function originOf(url: URL): string {
+  if (url.hostname.endsWith('.')) {
+    return `${url.protocol}//${url.hostname.slice(0, -1)}${url.port === '' ? '' : `:${url.port}`}`;
+  }
   return url.origin === 'null' ? `${url.protocol}//${url.host}` : url.origin;
 }

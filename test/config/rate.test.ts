@@ -32,6 +32,11 @@ describe('parseRate', () => {
       ['200/d', 200, DAY],
       ['200/2 days', 200, 2 * DAY],
       ['0.5/s', 0.5, SECOND],
+      ['1e3/s', 1000, SECOND],
+      ['2.5E2/s', 250, SECOND],
+      ['5e-1/s', 0.5, SECOND],
+      ['10/1e3ms', 10, SECOND],
+      ['1e+2 per 2e0 minutes', 100, 2 * MINUTE],
     ])('reads %j as %d per %d ms', (spec, limit, intervalMs) => {
       expect(parseRate(spec)).toEqual([{ limit, intervalMs }]);
     });
@@ -99,7 +104,8 @@ describe('parseRate', () => {
       ['10/fortnight', '`"10/fortnight"` (string)'],
       ['10/mss', '`"10/mss"` (string)'],
       ['10 per month', '`"10 per month"` (string)'],
-      ['1e3/s', '`"1e3/s"` (string)'],
+      ['1e400/s', '`"1e400/s"` (string)'],
+      ['1e/s', '`"1e/s"` (string)'],
       ['10/s;', '`"10/s;"` (string)'],
       ['10per minute', '`"10per minute"` (string)'],
       ['10/s;abc', '`"10/s;abc"` (string)'],

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createRatewise } from '../../src/client.js';
 import { QueueFullError } from '../../src/errors.js';
+import axios, { type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import { withRatewise } from '../../src/adapters/axios.js';
+import { installRatewise } from '../../src/adapters/undici.js';
+import { startScriptedServer } from '../support/servers.js';
 import { advance, flush, rig, T0, track } from './support/harness.js';
 
 const path = (url: string): string => new URL(url).pathname;
@@ -116,6 +120,225 @@ describe('budget patterns', () => {
       'jobs.internal': 'jobs.internal',
       '*': '*',
     });
+  });
+});
+
+describe('a key resolves to its pattern the same way, whoever creates its budget', () => {
+  const budgets = { 'api.test': { rate: '2/s', burst: 1 }, '*': {} };
+
+  it('a task keyed by an origin, scheduled before any request, leaves the host its configured rate', async () => {
+    const { rw, clock, server } = rig({ budgets });
+    await rw.schedule(() => 'first', { key: 'https://api.test' });
+    expect(rw.stats().map((s) => [s.key, s.pattern])).toEqual([['https://api.test', 'api.test']]);
+    const calls = [1, 2].map((i) => track(rw.fetch(`https://api.test/${i}`), clock));
+    await advance(clock, 1000);
+    expect(calls.map((c) => c.state)).toEqual(['fulfilled', 'fulfilled']);
+    expect(server.sentAt.map((t) => t - T0)).toEqual([500, 1000]);
+  });
+
+  it('a key is matched by its own host, not by the host of the first request that used it', async () => {
+    const { rw } = rig({ budgets: { 'api.test': { rate: '2/s' }, 'tenant-1': { rate: '5/s' }, '*': {} } });
+    await rw.fetch('https://api.test/', { ratewise: { key: 'tenant-1' } });
+    await rw.fetch('https://api.test/', { ratewise: { key: 'tenant-2' } });
+    await rw.schedule(() => 1, { key: 'api.test' });
+    expect(Object.fromEntries(rw.stats().map((s) => [s.key, s.pattern]))).toEqual({
+      'tenant-1': 'tenant-1',
+      'tenant-2': '*',
+      'api.test': 'api.test',
+    });
+  });
+
+  it('a keyFn key that is an origin with a fragment (one budget per credential) keeps its host’s pattern', async () => {
+    const { rw } = rig({ budgets, keyFn: ({ url }) => `${url.origin}#${rw.fingerprint('secret')}` });
+    await rw.fetch('https://api.test/');
+    await rw.fetch('https://other.test/');
+    expect(rw.stats().map((s) => s.pattern)).toEqual(['api.test', '*']);
+  });
+
+  it('through axios too', async () => {
+    const { rw, clock } = rig({ budgets });
+    await rw.schedule(() => 1, { key: 'https://api.test' });
+    const api = withRatewise(
+      axios.create({
+        adapter: (config: InternalAxiosRequestConfig): Promise<AxiosResponse> =>
+          Promise.resolve({ data: 'ok', status: 200, statusText: 'OK', headers: {}, config }),
+      }),
+      rw,
+    );
+    const call = track(api.get('https://api.test/'), clock);
+    await advance(clock, 500);
+    expect(call.state).toBe('fulfilled');
+    expect(rw.stats().map((s) => [s.key, s.pattern, s.counters.sent])).toEqual([['https://api.test', 'api.test', 2]]);
+    expect(call.settledAt).toBe(T0 + 500);
+  });
+
+  it('through Node’s global fetch too', async () => {
+    const server = await startScriptedServer(() => ({ body: 'ok' }));
+    const rw = createRatewise({ budgets: { [new URL(server.url).host]: { rate: '2/s', burst: 2 } }, loopGuard: false });
+    const uninstall = installRatewise(rw);
+    try {
+      await rw.schedule(() => 1, { key: server.url });
+      expect(rw.stats().map((s) => s.pattern)).toEqual([new URL(server.url).host]);
+      await (await fetch(`${server.url}/a`)).text();
+      expect(rw.stats().map((s) => [s.key, s.pattern, s.counters.sent])).toEqual([
+        [server.url, new URL(server.url).host, 2],
+      ]);
+    } finally {
+      uninstall();
+      await rw.close();
+      await server.close();
+    }
+  });
+});
+
+describe('patterns are normalised as URL hosts are', () => {
+  const patternOf = async (budgets: Record<string, object>, urls: readonly string[]) => {
+    const { rw } = rig({ budgets: { ...budgets, '*': {} } });
+    for (const url of urls) await rw.fetch(url);
+    return Object.fromEntries(rw.stats().map((s) => [s.key, s.pattern]));
+  };
+
+  it('a wildcard with a port matches subdomains on that port only', async () => {
+    expect(
+      await patternOf({ '*.wild.test:8443': { rate: '1/s' } }, [
+        'https://x.wild.test:8443/',
+        'https://a.b.wild.test:8443/',
+        'https://x.wild.test/',
+        'https://wild.test:8443/',
+      ]),
+    ).toEqual({
+      'https://x.wild.test:8443': '*.wild.test:8443',
+      'https://a.b.wild.test:8443': '*.wild.test:8443',
+      'https://x.wild.test': '*',
+      'https://wild.test:8443': '*',
+    });
+  });
+
+  it('a port-specific wildcard comes before the same wildcard without a port; a longer suffix before both', async () => {
+    expect(
+      await patternOf(
+        { '*.w.test': { rate: '1/s' }, '*.w.test:8443': { rate: '2/s' }, '*.eu.w.test': { rate: '3/s' } },
+        ['https://x.w.test:8443/', 'https://x.w.test/', 'https://x.eu.w.test:8443/'],
+      ),
+    ).toEqual({
+      'https://x.w.test:8443': '*.w.test:8443',
+      'https://x.w.test': '*.w.test',
+      'https://x.eu.w.test:8443': '*.eu.w.test',
+    });
+  });
+
+  it('a default port in a pattern matches URLs that leave it out, for their scheme only', async () => {
+    expect(
+      await patternOf({ 'secure.test:443': { rate: '1/s' }, 'plain.test:80': { rate: '1/s' } }, [
+        'https://secure.test/',
+        'http://secure.test:443/',
+        'http://secure.test/',
+        'http://plain.test/',
+        'https://plain.test/',
+      ]),
+    ).toEqual({
+      'https://secure.test': 'secure.test:443',
+      'http://secure.test:443': 'secure.test:443',
+      'http://secure.test': '*',
+      'http://plain.test': 'plain.test:80',
+      'https://plain.test': '*',
+    });
+  });
+
+  it('a trailing dot, upper case and Unicode name the same host on either side', async () => {
+    expect(
+      await patternOf({ 'api.example.com': { rate: '1/s' }, 'API.Other.TEST.': { rate: '1/s' }, 'bücher.test': {} }, [
+        'https://api.example.com./',
+        'https://api.other.test/',
+        'https://xn--bcher-kva.test/',
+      ]),
+    ).toEqual({
+      'https://api.example.com': 'api.example.com',
+      'https://api.other.test': 'API.Other.TEST.',
+      'https://xn--bcher-kva.test': 'bücher.test',
+    });
+  });
+
+  it('a host with and without its trailing dot is one budget: the same server, one bucket', async () => {
+    const { rw, clock, server } = rig({ budgets: { 'api.example.com': { rate: '1/s', burst: 1 }, '*': {} } });
+    const calls = ['https://api.example.com./a', 'https://api.example.com/b', 'https://api.example.com.:8443/c'].map(
+      (url) => track(rw.fetch(url), clock),
+    );
+    await advance(clock, 1000);
+    expect(calls.map((c) => c.state)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    expect(server.calls.map((c) => [c.url, c.at - T0])).toEqual([
+      ['https://api.example.com./a', 0],
+      ['https://api.example.com.:8443/c', 0],
+      ['https://api.example.com/b', 1000],
+    ]);
+    expect(rw.stats().map((s) => [s.key, s.pattern])).toEqual([
+      ['https://api.example.com', 'api.example.com'],
+      ['https://api.example.com:8443', 'api.example.com'],
+    ]);
+  });
+
+  it('accepts real host names: underscores (container networks), IPv4, IPv6 with a port', async () => {
+    expect(
+      await patternOf({ my_service: { rate: '1/s' }, '10.0.0.1': {}, '[::1]:8080': {} }, [
+        'http://my_service:8080/',
+        'http://10.0.0.1/',
+        'http://[::1]:8080/',
+        'http://[::1]:9090/',
+      ]),
+    ).toEqual({
+      'http://my_service:8080': 'my_service',
+      'http://10.0.0.1': '10.0.0.1',
+      'http://[::1]:8080': '[::1]:8080',
+      'http://[::1]:9090': '*',
+    });
+  });
+
+  it('schedule keys are matched the same way (a host, a host:port, or a URL)', async () => {
+    const { rw } = rig({
+      budgets: { 'jobs.internal': {}, 'queue.internal:9000': {}, '*.wild.test:8443': {}, '*': {} },
+    });
+    for (const key of ['JOBS.internal.', 'queue.internal:9000', 'queue.internal', 'https://x.wild.test:8443/path']) {
+      await rw.schedule(() => 1, { key });
+    }
+    expect(rw.stats().map((s) => [s.key, s.pattern])).toEqual([
+      ['JOBS.internal.', 'jobs.internal'],
+      ['queue.internal:9000', 'queue.internal:9000'],
+      ['queue.internal', '*'],
+      ['https://x.wild.test:8443/path', '*.wild.test:8443'],
+    ]);
+  });
+
+  it.each([
+    ['https://x.test', 'a pattern is a host, without a scheme'],
+    ['x.test/v1', 'a pattern is a host, without a path, query, user info or spaces'],
+    ['user@x.test', 'a pattern is a host, without a path, query, user info or spaces'],
+    ['x .test', 'a pattern is a host, without a path, query, user info or spaces'],
+    ['a*.test', '`*` stands alone or begins a pattern as `*.`'],
+    ['*.*.test', '`*` stands alone or begins a pattern as `*.`'],
+    ['*x.test', '`*` stands alone or begins a pattern as `*.`'],
+    ['*.10.0.0.1', 'a `*.` wildcard needs a domain name, not an IP address'],
+    ['x.test:0', 'a port is a number from 1 to 65535'],
+    ['x.test:65536', 'a port is a number from 1 to 65535'],
+    ['x.test:http', 'a port is a number from 1 to 65535'],
+    ['::1', 'an IPv6 address goes in brackets'],
+    ['[::1', 'an IPv6 address ends with `]`'],
+    ['', 'a pattern needs a host name'],
+    [':8080', 'a pattern needs a host name'],
+    ['a..test', 'a host name has no empty label'],
+    ['x<y.test', 'not a valid host name'],
+  ])('rejects %j, saying why', (pattern, why) => {
+    const create = () => createRatewise({ budgets: { [pattern]: {} } });
+    expect(create).toThrow(TypeError);
+    expect(create).toThrow(
+      `Expected \`budgets\` to be keyed by host patterns such as "api.github.com", "localhost:8080", "*.example.com" or "*", got \`${JSON.stringify(pattern)}\` (string): ${why}`,
+    );
+  });
+
+  it('rejects two patterns that name the same host', () => {
+    expect(() => createRatewise({ budgets: { 'Api.test': {}, 'api.test.': {} } })).toThrow(
+      new TypeError('Expected each host once in `budgets`, got "Api.test" and "api.test.", which both mean "api.test"'),
+    );
+    expect(() => createRatewise({ budgets: { 'api.test': {}, 'api.test:443': {} } })).not.toThrow();
   });
 });
 

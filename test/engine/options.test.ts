@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRatewise } from '../../src/client.js';
 import type { RatewiseOptions } from '../../src/options.js';
-import { rig } from './support/harness.js';
+import { advance, flush, rig, T0, track } from './support/harness.js';
 
 const create = (options: unknown) => () => createRatewise(options as RatewiseOptions);
 
@@ -129,6 +129,15 @@ describe('invalid per-request options', () => {
     expect(server.calls).toHaveLength(0);
   });
 
+  it('names the options it knows when one is unknown', async () => {
+    const { rw } = rig();
+    await expect(rw.fetch('https://a.test/', { ratewise: { prio: 1 } as never })).rejects.toThrow(
+      new TypeError(
+        'Unknown option `ratewise.prio`; expected one of `priority`, `cost`, `key`, `maxWait`, `retry`, `idempotencyKey`',
+      ),
+    );
+  });
+
   it('a retry override left undefined keeps the client value', async () => {
     const { rw, server } = rig({ retry: { limit: 1 } }, () => new Response(null, { status: 500 }));
     const response = await rw.fetch('https://a.test/', { ratewise: { retry: { limit: undefined } } as never });
@@ -139,5 +148,87 @@ describe('invalid per-request options', () => {
   it('rejects a URL fetch would refuse, as fetch does', async () => {
     const { rw } = rig();
     await expect(rw.fetch('not a url')).rejects.toThrow(TypeError);
+  });
+});
+
+describe('invalid rw.schedule options', () => {
+  // The checks and messages of rw.fetch's `ratewise` field, under the name of schedule's own parameter.
+  it.each([
+    [{ prio: 1 }, 'Unknown option `options.prio`; expected one of `priority`, `cost`, `key`, `maxWait`'],
+    [{ retry: { limit: 0 } }, 'Unknown option `options.retry`'],
+    [{ priority: Number.NaN }, 'Expected `options.priority` to be a finite number, got `NaN` (number)'],
+    [{ priority: '1' }, 'Expected `options.priority` to be a finite number, got `"1"` (string)'],
+    [{ cost: -1 }, 'Expected `options.cost` to be a non-negative finite number, got `-1` (number)'],
+    [{ key: 1 }, 'Expected `options.key` to be a string, got `1` (number)'],
+    [{ maxWait: -5 }, 'Expected `options.maxWait` to be a non-negative number of milliseconds, got `-5` (number)'],
+    [{ maxWait: Number.NaN }, 'Expected `options.maxWait` to be a non-negative number of milliseconds, got `NaN`'],
+    [null, 'Expected `options` to be an object, got `null` (null)'],
+    ['slow', 'Expected `options` to be an object, got `"slow"` (string)'],
+  ])('rejects %j with a TypeError, and never runs the task', async (options, message) => {
+    const { rw } = rig({ budgets: { slow: { rate: '1/s', burst: 1 } } });
+    let ran = 0;
+    const call = rw.schedule(() => ran++, options as never);
+    await expect(call).rejects.toThrow(TypeError);
+    await expect(call).rejects.toThrow(message);
+    expect(ran).toBe(0);
+    expect(rw.stats()).toEqual([]);
+  });
+
+  it('rejects rather than throws, as rw.fetch does', () => {
+    const { rw } = rig();
+    let call: Promise<unknown> | undefined;
+    expect(() => (call = rw.schedule(() => 1, { prio: 1 } as never))).not.toThrow();
+    return expect(call).rejects.toThrow(TypeError);
+  });
+
+  it('accepts every documented option, and undefined values', async () => {
+    const { rw } = rig({ budgets: { slow: { rate: '1/s', burst: 1 } } });
+    await expect(rw.schedule(() => 'a', { key: 'slow', priority: -3, cost: 0.5, maxWait: 0 })).resolves.toBe('a');
+    await expect(rw.schedule(() => 'b', { key: undefined, cost: undefined } as never)).resolves.toBe('b');
+    await expect(rw.schedule(() => 'c', undefined)).resolves.toBe('c');
+  });
+
+  it('runs tasks of equal priority in order and higher priority first: priorities are numbers', async () => {
+    const { rw, clock } = rig({ budgets: { slow: { rate: '1/s', burst: 1 } } });
+    const order: number[] = [];
+    const calls = [1, 10, 5, 7].map((priority) =>
+      rw.schedule(() => order.push(priority), { key: 'slow', priority }).catch(() => undefined),
+    );
+    const nan = rw.schedule(() => order.push(Number.NaN), { key: 'slow', priority: Number.NaN });
+    await expect(nan).rejects.toThrow('`options.priority`');
+    await advance(clock, 5000);
+    await Promise.all(calls);
+    expect(order).toEqual([1, 10, 7, 5]);
+  });
+
+  it('a maxWait the wait exceeds fails the task with RateLimitError naming its own limit', async () => {
+    const { rw, clock } = rig({ budgets: { slow: { rate: '1/s', burst: 1 } } });
+    await rw.schedule(() => 1, { key: 'slow' });
+    const late = track(
+      rw.schedule(() => 2, { key: 'slow', maxWait: 500 }),
+      clock,
+    );
+    await flush();
+    expect(late.error).toMatchObject({ name: 'RateLimitError', limitMs: 500, retryAt: T0 + 1000 });
+  });
+});
+
+describe('options accepted only with a meaning', () => {
+  it('a burst without a rate is a TypeError: the burst is the capacity of a rate’s bucket', () => {
+    expect(create({ budgets: { x: { burst: 5 } } })).toThrow(
+      new TypeError(
+        'Expected `budgets["x"].burst` to come with a `budgets["x"].rate`: a burst is how much of a rate may go at once',
+      ),
+    );
+    expect(create({ budgets: { '*': { burst: 5, concurrency: 2 } } })).toThrow('`budgets["*"].burst`');
+    expect(create({ budgets: { x: { burst: 5, rate: '1/s' } } })).not.toThrow();
+  });
+
+  it('a rate in exponent notation ("1e3/s") is 1000 per second', async () => {
+    const { rw, clock, server } = rig({ budgets: { '*': { rate: '1e3/s', burst: 1 } } });
+    const calls = [1, 2, 3].map((i) => track(rw.fetch(`https://a.test/${i}`), clock));
+    await advance(clock, 10);
+    expect(calls.map((c) => c.state)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    expect(server.sentAt.map((at) => at - T0)).toEqual([0, 1, 2]);
   });
 });

@@ -72,6 +72,62 @@ describe('token bucket', () => {
     });
   });
 
+  describe('a huge debt', () => {
+    /**
+     * 10 per second, counting how often the maths reads it: the work done for one answer. It throws past a bound,
+     * so that a search that would run for ever (a bisection stuck between two floats) fails instead of hanging.
+     */
+    function countedRate(): { rate: Rate; reads: () => number } {
+      let reads = 0;
+      const rate = {
+        get limit(): number {
+          if (++reads > 10_000) throw new Error('the bucket maths read its rate 10,000 times for one answer');
+          return 10;
+        },
+        intervalMs: 1000,
+      };
+      return { rate, reads: () => reads };
+    }
+
+    it.each([1e16, 1e300, Number.MAX_VALUE])(
+      'after a cost of %d, the wait is computed in a few dozen steps, not searched for',
+      (cost) => {
+        const now = 1_700_000_000_000;
+        const { rate, reads } = countedRate();
+        const indebted = tryTake(fullBucket(10, now), cost, rate, 10, now).state;
+        expect(indebted.tokens).toBe(10 - cost);
+        const wait = msUntil(indebted, 1, rate, 10, now);
+        // The debt over the rate: 1e16 tokens at 10 per second is about 1e18 ms, past what a float counts exactly.
+        expect(wait).toBeGreaterThanOrEqual(Math.min(cost * 100, Number.MAX_VALUE) * (1 - 1e-12));
+        expect(Number.isFinite(wait)).toBe(true);
+        expect(Number.isFinite(now + wait)).toBe(true);
+        expect(reads()).toBeLessThan(300);
+      },
+    );
+
+    it('a debt just short of exactness still gets the exact wait', () => {
+      const now = 1_700_000_000_000;
+      const state = { tokens: -1e13, updatedAt: now }; // 1e15 ms at 10/s: below 2^52 ms
+      const wait = msUntil(state, 1, perSecond(10), 10, now);
+      expect(tryTake(state, 1, perSecond(10), 10, now + wait).taken).toBe(true);
+      expect(tryTake(state, 1, perSecond(10), 10, now + wait - 1).taken).toBe(false);
+    });
+
+    it('a NaN cost is never ready, and says so at once', () => {
+      // Counted on the state: with a NaN instant the refill returns before it reads the rate.
+      let reads = 0;
+      const state = {
+        get tokens(): number {
+          if (++reads > 10_000) throw new Error('the bucket maths read its state 10,000 times for one answer');
+          return 10;
+        },
+        updatedAt: 0,
+      };
+      expect(msUntil(state, Number.NaN, perSecond(10), 10, 0)).toBe(Infinity);
+      expect(reads).toBeLessThan(10);
+    });
+  });
+
   it('refills nothing while the clock is behind the last update, so a backwards step only lengthens waits', () => {
     const state = { tokens: 0, updatedAt: 10_000 };
     expect(refill(state, perSecond(1), 5, 4000)).toEqual(state);
