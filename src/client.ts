@@ -226,7 +226,11 @@ class Client implements Ratewise {
         hasIdempotencyKey: input.hasIdempotencyKey ?? false,
       };
       const lane = this.#lane(key, url.host.toLowerCase());
-      return await send(this.#ctx, new CallTicket(this.#ctx, lane, request, safeUrl, input.signal, perRequest), transport);
+      return await send(
+        this.#ctx,
+        new CallTicket(this.#ctx, lane, request, safeUrl, input.signal, perRequest),
+        transport,
+      );
     } finally {
       settleLoop?.();
     }
