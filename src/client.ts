@@ -230,7 +230,11 @@ class Client implements Ratewise {
         hasIdempotencyKey: input.hasIdempotencyKey ?? false,
       };
       const lane = this.#lane(key);
-      return await send(this.#ctx, new CallTicket(this.#ctx, lane, request, safeUrl, input.signal, perRequest), transport);
+      return await send(
+        this.#ctx,
+        new CallTicket(this.#ctx, lane, request, safeUrl, input.signal, perRequest),
+        transport,
+      );
     } finally {
       settleLoop?.();
     }

@@ -86,6 +86,22 @@ export interface BudgetOptions {
    */
   readonly concurrency?: number;
   /**
+   * How a quota the server announces (`remaining` until `reset`) is used. `'burst'`: what fits in the remaining quota
+   * goes at once (within `concurrency`), and the budget waits for the reset only once the quota is spent, so a batch
+   * finishes as early as the server allows. `'spread'`: the remaining quota is spread evenly until the reset (10 % of
+   * it may go at once), for smooth traffic at the cost of finishing a batch later.
+   * @default 'burst'
+   */
+  readonly pacing?: 'burst' | 'spread';
+  /**
+   * Requests in flight at once to a server that has not yet said what its limits are: sent at once, then one more
+   * per answer that shows no limit (the window doubles each round, as TCP's slow start does) until the server
+   * describes a quota or refuses one. `Infinity` trusts the API from the start; `1` sends one request alone first.
+   * Ignored by budgets with a local `rate`, which is trusted from the start.
+   * @default 10
+   */
+  readonly initialWindow?: number;
+  /**
    * Most requests waiting in this budget's queue; one more fails with `QueueFullError`.
    * @default Infinity
    */

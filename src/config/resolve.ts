@@ -33,6 +33,10 @@ export interface BudgetConfig {
   /** The cap across every client of the store, undefined when concurrency is per client. */
   readonly sharedConcurrency: number | undefined;
   readonly sharedSlotTtlMs: number;
+  /** How an announced quota is used: at once, or spread until its reset. */
+  readonly pacing: 'burst' | 'spread';
+  /** Requests in flight before the server has described a limit (grows by one per answer). */
+  readonly initialWindow: number;
 }
 
 export interface ResolvedOptions {
@@ -110,6 +114,8 @@ function resolveBudget(pattern: string, value: unknown): BudgetConfig {
     'maxQueue',
     'sharedConcurrency',
     'sharedSlotTtlMs',
+    'pacing',
+    'initialWindow',
   ]) as BudgetOptions;
   const rates = o.rate === undefined ? [] : parseRate(o.rate, `${name}.rate`);
   const burst = number(o.burst, `${name}.burst`, 0, (n) => n > 0 && Number.isFinite(n), 'a positive finite number');
@@ -137,7 +143,15 @@ function resolveBudget(pattern: string, value: unknown): BudgetConfig {
     maxQueue: positiveOrInfinity(o.maxQueue, `${name}.maxQueue`, Infinity),
     sharedConcurrency: shared,
     sharedSlotTtlMs: positiveDurationMs(o.sharedSlotTtlMs, `${name}.sharedSlotTtlMs`, 60_000),
+    pacing: pacing(o.pacing, `${name}.pacing`),
+    initialWindow: positiveOrInfinity(o.initialWindow, `${name}.initialWindow`, 10),
   });
+}
+
+function pacing(value: unknown, name: string): 'burst' | 'spread' {
+  if (value === undefined) return 'burst';
+  if (value === 'burst' || value === 'spread') return value;
+  throw invalidOption(name, "'burst' or 'spread'", value);
 }
 
 function resolveBudgets(value: unknown): BudgetTable {

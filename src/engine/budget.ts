@@ -90,15 +90,16 @@ export class Budget {
   /** When the request whose answer set the pace was sent. */
   #observedSeq = 0;
   /**
-   * While probing only one request is in flight: at the start, until the server has said what its limits are, and
+   * While probing only one request is in flight: at the start when `initialWindow` is one, until the server has said
    * after a pause, so that one request tests the water before the queue follows.
    */
   #probing: boolean;
   /** Only the answer to a request sent from this one on (by send order) ends the probe: older ones describe the past. */
   #probeFrom = 0;
   /**
-   * Requests allowed in flight while the server describes no quota: starts at one and grows with each answer
-   * (see `observe`), so that a server that limits without saying so refuses a few requests, not the whole queue.
+   * Requests allowed in flight while the server describes no quota: starts at the budget's `initialWindow` and grows
+   * with each answer (see `observe`), so that a server that limits without saying so refuses one round's requests,
+   * not the whole queue.
    */
   #window: number;
   /**
@@ -123,9 +124,11 @@ export class Budget {
     adaptive: boolean,
   ) {
     this.#buckets = fullBuckets(config.limits, now);
-    this.#probing = adaptive && config.limits.length === 0;
-    // A rate the user configured is trusted from the start; only an unknown limit is approached slowly.
-    this.#window = adaptive && config.limits.length === 0 ? 1 : Infinity;
+    // A rate the user configured is trusted from the start; an unknown limit is approached from the initial window,
+    // which a window of one makes a probe: one request alone until its answer.
+    const unknown = adaptive && config.limits.length === 0;
+    this.#probing = unknown && config.initialWindow <= 1;
+    this.#window = unknown ? config.initialWindow : Infinity;
     this.#plain = !adaptive && config.limits.length === 0;
     this.#lastUsedAt = now;
   }
@@ -347,7 +350,14 @@ export class Budget {
       this.#pace = observe(
         this.#pace,
         // `inFlight` still counts the request this answers (it is released after): the server counted that one.
-        { remaining, resetAt, limit, inFlight: Math.max(0, this.#inFlight - 1), reserve: this.reserve },
+        {
+          remaining,
+          resetAt,
+          limit,
+          inFlight: Math.max(0, this.#inFlight - 1),
+          reserve: this.reserve,
+          spread: this.config.pacing === 'spread',
+        },
         now,
       );
       // Shared: what is left for everyone (the store counts what was granted after this request).
@@ -371,9 +381,10 @@ export class Budget {
     }
     this.#consecutiveThrottles = 0;
     this.#cycleAccepted++;
-    // Up to four at once quickly, then one more per round trip (additive increase): near an unknown limit, few
-    // requests are in flight to be refused.
-    if (this.#window < Infinity) this.#window += this.#window < 4 ? 1 : 1 / this.#window;
+    // One more per answer that shows no limit: the window doubles each round (slow start) until the server describes
+    // a quota or refuses, so an API that never limits is not held back for long, and one that limits without saying
+    // so meets at most one round's worth of requests in flight. After a refusal, the learned share takes over.
+    if (this.#window < Infinity) this.#window += this.#learned === undefined ? 1 : 1 / this.#window;
     // Far past what was learned without a throttle (one at a time past the learned share, a cycle may span a few
     // server windows): the limit has gone up, or away. Grow again from the learned share, one per round trip.
     if (this.#learned !== undefined && this.#cycleAccepted > 4 * this.#learned) {

@@ -26,10 +26,16 @@ export interface Observation {
   readonly inFlight: number;
   /** Fraction of the limit to leave unused. */
   readonly reserve: number;
+  /**
+   * Spread the allowance evenly until the reset (`pacing: 'spread'`), rather than let all of it go at once: a batch
+   * that fits in what is left finishes sooner at once, and one that does not finishes no later, since the rest waits
+   * for the reset either way.
+   */
+  readonly spread: boolean;
 }
 
-/** Share of the allowance that may go at once; the rest is spread evenly until the reset. */
-const BURST_SHARE = 0.1;
+/** Share of the allowance that may go at once when spreading; the rest is spread evenly until the reset. */
+const SPREAD_BURST_SHARE = 0.1;
 
 /**
  * The pace after a response said `remaining` requests are left until `resetAt`. The caller passes only the answer
@@ -40,7 +46,7 @@ export function observe(previous: ServerPace | undefined, o: Observation, now: n
   const reserved = Math.floor((o.limit ?? o.remaining) * o.reserve);
   // Requests still in flight may not have been counted by the server yet: count them as spent.
   const allowance = Math.max(0, o.remaining - o.inFlight - reserved);
-  const burst = Math.max(1, Math.ceil(allowance * BURST_SHARE));
+  const burst = o.spread ? Math.max(1, Math.ceil(allowance * SPREAD_BURST_SHARE)) : Math.max(1, allowance);
   // The same window as before: its reset agrees within the servers' precision, and the server's count has not gone
   // up (within a window it only goes down; it goes up when the window turns).
   const sameWindow =

@@ -7,7 +7,7 @@ const reason = new Error('caller gave up');
 
 describe('abort', () => {
   it('while queued: rejects with the reason at once, never reaches fetch, removes its listener', async () => {
-    const { rw, clock, server } = rig({}, () => 'hold');
+    const { rw, clock, server } = rig({ budgets: { '*': { initialWindow: 1 } } }, () => 'hold');
     void rw.fetch('https://a.test/first'); // the probe: everything else queues behind it
     const controller = new AbortController();
     const call = track(rw.fetch('https://a.test/queued', { signal: controller.signal }));
@@ -148,7 +148,7 @@ describe('abort', () => {
   });
 
   it('reads the signal of a Request input', async () => {
-    const { rw, server } = rig({}, () => 'hold');
+    const { rw, server } = rig({ budgets: { '*': { initialWindow: 1 } } }, () => 'hold');
     void rw.fetch('https://a.test/first');
     const controller = new AbortController();
     const call = track(rw.fetch(new Request('https://a.test/', { signal: controller.signal })));

@@ -5,7 +5,10 @@ import { advance, flush, ok, rig, status, tooMany, track } from './support/harne
 describe('close()', () => {
   it('settles every waiting call with ClosedError, sends none of them, and leaves no timer', async () => {
     const { rw, clock, server } = rig(
-      { budgets: { slow: { rate: '1/min', burst: 1 } }, retry: { backoff: { jitter: 'none' } } },
+      {
+        budgets: { slow: { rate: '1/min', burst: 1 }, '*': { initialWindow: 1 } },
+        retry: { backoff: { jitter: 'none' } },
+      },
       (call) => {
         if (call.url.includes('/paused')) return tooMany(30);
         if (call.url.includes('/backoff')) return status(500);

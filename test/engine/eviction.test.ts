@@ -38,7 +38,7 @@ describe('budget eviction', () => {
   });
 
   it('never evicts a budget as it is made: two requests of one key share it, even with budgetIdleMs 0', async () => {
-    const { rw, server } = rig({ budgetIdleMs: 0 }, () => 'hold');
+    const { rw, server } = rig({ budgetIdleMs: 0, budgets: { '*': { initialWindow: 1 } } }, () => 'hold');
     void rw.fetch('https://a.test/1');
     void rw.fetch('https://a.test/2');
     await flush();
@@ -60,7 +60,7 @@ describe('budget eviction', () => {
   });
 
   it('never evicts a budget with a request in flight, queued, or paused', async () => {
-    const { rw, server } = rig({ maxBudgets: 1, budgetIdleMs: 0 }, (call) => {
+    const { rw, server } = rig({ maxBudgets: 1, budgetIdleMs: 0, budgets: { '*': { initialWindow: 1 } } }, (call) => {
       if (call.url.startsWith('https://busy.test')) return 'hold';
       if (call.url.startsWith('https://paused.test')) return tooMany(60);
       return ok();

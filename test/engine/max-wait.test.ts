@@ -46,7 +46,9 @@ describe('maxWait', () => {
   });
 
   it('fails queued requests at once when a long pause begins, and new ones as they arrive', async () => {
-    const { rw, clock, server } = rig({}, (c) => (c.index === 0 ? 'hold' : ok()));
+    const { rw, clock, server } = rig({ budgets: { '*': { initialWindow: 1 } } }, (c) =>
+      c.index === 0 ? 'hold' : ok(),
+    );
     void rw.fetch('https://a.test/probe');
     const queued = [1, 2].map((i) => track(rw.fetch(`https://a.test/q${i}`, { ratewise: { maxWait: 5000 } }), clock));
     const patient = track(rw.fetch('https://a.test/patient'), clock);
@@ -87,7 +89,7 @@ describe('maxWait', () => {
   });
 
   it('fails at the deadline when the wait is unknown (every slot busy), not before', async () => {
-    const { rw, clock, server } = rig({}, () => 'hold');
+    const { rw, clock, server } = rig({ budgets: { '*': { initialWindow: 1 } } }, () => 'hold');
     void rw.fetch('https://a.test/probe');
     const call = track(rw.fetch('https://a.test/waits', { ratewise: { maxWait: 2000 } }), clock);
     await flush();

@@ -9,7 +9,11 @@ describe('a call that gives up on a refusal', () => {
     const client: { rw?: Ratewise } = {};
     let maxInFlight = 0;
     const r = rig(
-      { random: fixedRandom(0.5), retry: { limit: 1, rateLimitLimit: 1, backoff: { baseMs: 100 } } },
+      {
+        random: fixedRandom(0.5),
+        budgets: { '*': { initialWindow: 1 } },
+        retry: { limit: 1, rateLimitLimit: 1, backoff: { baseMs: 100 } },
+      },
       () => {
         maxInFlight = Math.max(maxInFlight, client.rw?.stats()[0]?.inFlight ?? 0);
         return status(code);

@@ -4,8 +4,28 @@ import { advance, fixedRandom, flush, ok, quota, rig, T0, tooMany, track, warmUp
 const since = (times: number[]): number[] => times.map((t) => t - T0);
 
 describe('a new budget', () => {
-  it('probes with one request in flight until its answer', async () => {
+  it('sends an initial window of ten at once, then one more per answer that shows no limit', async () => {
     const { rw, server } = rig({}, () => 'hold');
+    for (let i = 0; i < 40; i++) void rw.fetch(`https://a.test/${i}`);
+    await flush();
+    expect(server.calls).toHaveLength(10);
+    expect(rw.stats()[0]).toMatchObject({ inFlight: 10, queued: 30 });
+    // Each answer frees its slot and adds one: ten answers, twenty in flight (the window doubles each round).
+    for (const call of server.calls.slice(0, 10)) call.respond(ok());
+    await flush();
+    expect(server.calls).toHaveLength(30);
+    expect(rw.stats()[0]).toMatchObject({ inFlight: 20, queued: 10 });
+  });
+
+  it('trusts an API from the start with initialWindow Infinity', async () => {
+    const { rw, server } = rig({ budgets: { '*': { initialWindow: Infinity } } }, () => 'hold');
+    for (let i = 0; i < 64; i++) void rw.fetch(`https://a.test/${i}`);
+    await flush();
+    expect(server.calls).toHaveLength(64);
+  });
+
+  it('probes with one request in flight until its answer, with initialWindow 1', async () => {
+    const { rw, server } = rig({ budgets: { '*': { initialWindow: 1 } } }, () => 'hold');
     for (let i = 0; i < 5; i++) void rw.fetch(`https://a.test/${i}`);
     await flush();
     expect(server.calls).toHaveLength(1);
@@ -46,10 +66,23 @@ describe('a new budget', () => {
 });
 
 describe('pacing by the server headers', () => {
-  it('spreads the remaining quota evenly until the reset', async () => {
+  it('sends at once what fits in the remaining quota, then nothing until the reset', async () => {
+    // The first answer says 20 requests remain for the next 10 s: 20 go at once, the other 10 at the reset.
+    const { rw, clock, server } = rig({ serverReserve: 0 }, (call) =>
+      call.index === 0 ? ok(quota(100, 20, 10)) : ok(),
+    );
+    await rw.fetch('https://a.test/first');
+    for (let i = 0; i < 30; i++) void rw.fetch(`https://a.test/${i}`);
+    await advance(clock, 9999);
+    const sent = since(server.sentAt.slice(1));
+    expect(sent).toHaveLength(20);
+    expect(new Set(sent)).toEqual(new Set([0]));
+  });
+
+  it("with pacing: 'spread', spreads the remaining quota evenly until the reset", async () => {
     // The first answer says 20 requests remain for the next 10 s: a burst of 10 % (2), then the other 18 evenly, in
     // 19 steps, so that the last goes one step before the reset rather than on it.
-    const { rw, clock, server } = rig({ serverReserve: 0 }, (call) =>
+    const { rw, clock, server } = rig({ serverReserve: 0, budgets: { '*': { pacing: 'spread' } } }, (call) =>
       call.index === 0 ? ok(quota(100, 20, 10)) : ok(),
     );
     await rw.fetch('https://a.test/first');
@@ -109,7 +142,7 @@ describe('pacing by the server headers', () => {
   it('treats an answer whose reset has come (reset 0) as a turning window: one request probes it', async () => {
     // The first answer opens the pace; the second lands at the end of its window; answers to requests sent
     // before that moment describe the old window and do not end the probe.
-    const { rw, clock, server } = rig({}, () => 'hold');
+    const { rw, clock, server } = rig({ budgets: { '*': { initialWindow: 1, pacing: 'spread' } } }, () => 'hold');
     for (let i = 0; i < 12; i++) void rw.fetch(`https://a.test/${String(i)}`);
     await flush();
     server.calls[0]!.respond(ok(quota(20, 19, 1)));
