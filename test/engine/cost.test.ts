@@ -116,7 +116,7 @@ describe('a cost above the burst is paid as debt', () => {
       clock,
     );
     await flush();
-    expect(next.error).toMatchObject({ name: 'RateLimitError', reason: 'maxWait', limitMs: 1000 });
+    expect(next.error).toMatchObject({ name: 'RateLimitError', reason: 'max-wait', limitMs: 1000 });
     expect((next.error as RateLimitError).retryAt).toBeGreaterThan(T0 + 1e302);
     expect(Number.isFinite((next.error as RateLimitError).retryAt)).toBe(true);
     expect(clock.pending()).toBe(0);

@@ -37,9 +37,12 @@ describeEachEntryPoint('a 503 outage, then recovery', (entry) => {
       }, ANSWER_MS);
     });
     const clock = new CountingClock();
+    // One lone first request (initialWindow 1), as the bounds below count: the default window of 10 is tested in
+    // test/engine/pacing.test.ts.
     const rw = createRatewise({
       clock,
       loopGuard: false,
+      budgets: { '*': { initialWindow: 1 } },
       retry: {
         limit: 4,
         maxRetryAfter: 2000,

@@ -58,8 +58,10 @@ const BODY_CUT: ByEntry<object> = {
   axios: { message: 'aborted', code: 'ECONNRESET' },
 };
 
+/** A client whose new budgets send one request alone first (initialWindow 1), as these scenarios' bounds count. */
 function client(clock: CountingClock, onAttempt: () => void = () => undefined) {
   return createRatewise({
+    budgets: { '*': { initialWindow: 1 } },
     clock,
     loopGuard: false,
     retry: { ...SMALL_RETRY, limit: LIMIT },
