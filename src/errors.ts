@@ -194,6 +194,10 @@ export interface ClosedErrorOptions {
   readonly url: string;
   /** `'pending'`: closed while the request waited; `'afterClose'`: called on a closed client. @default 'afterClose' */
   readonly when?: 'pending' | 'afterClose';
+  /** Attempts of the call already sent. @default 0 */
+  readonly attempts?: number;
+  /** The status of the last attempt sent; undefined when none was sent or the last got no response. */
+  readonly lastStatus?: number | undefined;
 }
 
 /** The client was closed while the request was waiting, or the request was made after `close()`. */
@@ -203,13 +207,24 @@ export class ClosedError extends RatewiseError {
   readonly method: string;
   readonly url: string;
   readonly when: 'pending' | 'afterClose';
+  /** Attempts of the call sent before the close; 0 when it was not sent. */
+  readonly attempts: number;
+  /** The status of the last attempt sent; undefined when none was sent or the last got no response. */
+  readonly lastStatus: number | undefined;
 
-  constructor({ method, url, when = 'afterClose' }: ClosedErrorOptions) {
+  constructor({ method, url, when = 'afterClose', attempts = 0, lastStatus }: ClosedErrorOptions) {
     const what = when === 'pending' ? 'the client was closed while it waited' : 'the client is closed';
-    super(`Client closed: ${method} ${url} was not sent; ${what}`);
+    const last = lastStatus === undefined ? 'the last got no response' : `the last answered ${lastStatus}`;
+    const sent =
+      attempts === 0
+        ? 'was not sent'
+        : `was sent ${attempts} ${plural(attempts, 'time')} (${last}) and was waiting to retry`;
+    super(`Client closed: ${method} ${url} ${sent}; ${what}`);
     this.method = method;
     this.url = url;
     this.when = when;
+    this.attempts = attempts;
+    this.lastStatus = lastStatus;
   }
 }
 

@@ -229,7 +229,7 @@ describe('isRatewiseError', () => {
   it('keeps the brand out of enumerable keys', () => {
     const error = new ClosedError(request);
     expect(Object.getOwnPropertySymbols(error)).toEqual([]);
-    expect(Object.keys(error)).toEqual(['name', 'code', 'method', 'url', 'when']);
+    expect(Object.keys(error)).toEqual(['name', 'code', 'method', 'url', 'when', 'attempts', 'lastStatus']);
   });
 });
 

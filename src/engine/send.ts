@@ -127,7 +127,10 @@ class CallRun<R> {
     } catch (e) {
       error = e;
     }
-    return { response, status: response === undefined ? undefined : transport.status(response), error };
+    const status = response === undefined ? undefined : transport.status(response);
+    this.call.attempts++;
+    this.call.lastStatus = status;
+    return { response, status, error };
   }
 
   /** Reads the answer's headers into the budget (its pace, its probe, its counters) and says how the attempt ended. */

@@ -65,6 +65,9 @@ export class CallTicket implements Ticket {
   front = false;
   /** Epoch ms before which the next attempt does not queue (its own backoff), 0 when none. */
   notBefore = 0;
+  /** Attempts sent so far, and the status of the last (undefined when it got no response): what a close reports. */
+  attempts = 0;
+  lastStatus: number | undefined = undefined;
   /** The retry policy of this call: the client's, with the request's own overrides. */
   readonly retry: RetryPolicy;
   readonly cost: number;
@@ -110,8 +113,7 @@ export class CallTicket implements Ticket {
     const { lane, signal } = this;
     if (ctx.isClosed()) {
       // A retry was under way when the client closed: the call was pending, not made after the close.
-      const when = this.front ? 'pending' : 'afterClose';
-      return Promise.reject(new ClosedError({ method: this.request.method, url: this.safeUrl, when }));
+      return Promise.reject(this.#closed(this.front ? 'pending' : 'afterClose'));
     }
     if (!this.front && this.notBefore === 0 && !signal?.aborted) {
       const seq = ctx.scheduler.tryNow(lane, this.cost);
@@ -134,6 +136,12 @@ export class CallTicket implements Ticket {
     });
   }
 
+  /** The error of a call the client's close ended, with what its attempts got. */
+  #closed(when: 'pending' | 'afterClose'): ClosedError {
+    const { attempts, lastStatus } = this;
+    return new ClosedError({ method: this.request.method, url: this.safeUrl, when, attempts, lastStatus });
+  }
+
   /** A wait begins: settled by `resolve` or `reject`, and nothing left of what the scheduler set in the last one. */
   #begin(resolve: (seq: number) => void, reject: (error: unknown) => void): void {
     this.#resolve = resolve;
@@ -152,6 +160,7 @@ export class CallTicket implements Ticket {
     const url = this.safeUrl;
     // Abort means the caller's own reason, whatever it is.
     if (failure.kind === 'aborted') this.#reject(failure.reason);
+    else if (failure.kind === 'closed') this.#reject(this.#closed('pending'));
     else if (failure.kind !== 'deadline' && failure.kind !== 'paused') {
       this.#reject(refusalError(failure, key, method, url));
     } else {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ClosedError } from '../../src/errors.js';
-import { advance, flush, ok, rig, status, tooMany, track } from './support/harness.js';
+import { advance, flush, networkError, ok, rig, status, tooMany, track } from './support/harness.js';
 
 describe('close()', () => {
   it('settles every waiting call with ClosedError, sends none of them, and leaves no timer', async () => {
@@ -106,5 +106,53 @@ describe('close()', () => {
     await flush();
     expect(call.error).toMatchObject({ name: 'ClosedError', when: 'pending' });
     expect(closed.state).toBe('fulfilled');
+  });
+
+  it('a call closed while it waited to retry says how many attempts were sent and the last status', async () => {
+    const { rw, clock, server } = rig({ retry: { backoff: { jitter: 'none' } } }, (call) => {
+      if (call.url.includes('/throttled')) return tooMany(30);
+      if (call.url.includes('/reset')) return { throws: networkError() };
+      return status(500);
+    });
+    const throttled = track(rw.fetch('https://a.test/throttled'));
+    const failing = track(rw.fetch('https://b.test/failing'));
+    const reset = track(rw.fetch('https://c.test/reset'));
+    // The 500 is retried after 500 ms, and fails again; each call now waits to retry.
+    await advance(clock, 500);
+    expect(server.calls).toHaveLength(5);
+    await rw.close();
+    expect(throttled.error).toBeInstanceOf(ClosedError);
+    expect(throttled.error).toMatchObject({ when: 'pending', attempts: 1, lastStatus: 429 });
+    expect((throttled.error as ClosedError).message).toBe(
+      'Client closed: GET https://a.test/throttled was sent 1 time (the last answered 429) and was waiting to ' +
+        'retry; the client was closed while it waited',
+    );
+    expect(failing.error).toMatchObject({ name: 'ClosedError', when: 'pending', attempts: 2, lastStatus: 500 });
+    expect((failing.error as ClosedError).message).toContain('was sent 2 times (the last answered 500)');
+    expect(reset.error).toMatchObject({ name: 'ClosedError', attempts: 2, lastStatus: undefined });
+    expect((reset.error as ClosedError).message).toContain('was sent 2 times (the last got no response)');
+  });
+
+  it('a call whose attempt was in flight at close() says what that attempt got', async () => {
+    const { rw, server } = rig({}, () => 'hold');
+    const call = track(rw.fetch('https://a.test/'));
+    await flush();
+    const closed = rw.close();
+    server.calls[0]!.respond(tooMany(1));
+    await closed;
+    expect(call.error).toMatchObject({ name: 'ClosedError', when: 'pending', attempts: 1, lastStatus: 429 });
+  });
+
+  it('a call closed before its first attempt still says it was not sent', async () => {
+    const { rw } = rig({ budgets: { '*': { concurrency: 1 } } }, () => 'hold');
+    void rw.fetch('https://a.test/first');
+    const queued = track(rw.fetch('https://a.test/queued'));
+    await flush();
+    void rw.close();
+    await flush();
+    expect(queued.error).toMatchObject({ name: 'ClosedError', when: 'pending', attempts: 0, lastStatus: undefined });
+    expect((queued.error as ClosedError).message).toBe(
+      'Client closed: GET https://a.test/queued was not sent; the client was closed while it waited',
+    );
   });
 });
