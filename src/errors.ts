@@ -62,9 +62,15 @@ export class RateLimitError extends RatewiseError {
   readonly key: string;
   readonly method: string;
   readonly url: string;
-  /** Epoch ms from which the request may be sent again, when known. */
+  /**
+   * Epoch ms from which the request may be sent again, when known: for `'max-wait'` the instant this call's own turn
+   * would have come (behind the calls queued ahead of it), for `'max-retry-after'` the server's instant.
+   */
   readonly retryAt: number | undefined;
-  /** The wait that was refused, in ms, when known. */
+  /**
+   * The wait that was refused, in ms, when known: for `'max-wait'` from the call's start to `retryAt` (the span
+   * `maxWait` bounds), for `'max-retry-after'` the server's wait from its answer.
+   */
   readonly waitMs: number | undefined;
   /** The cap the wait exceeded, in ms, when known. */
   readonly limitMs: number | undefined;

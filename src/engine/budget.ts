@@ -244,6 +244,29 @@ export class Budget {
     return storeAt > now ? storeAt : at;
   }
 
+  /**
+   * The earliest instant a request of `cost` could go once `costAhead` units queued before it have gone: what the
+   * local rate and the server's pace allow after the first of them goes (at `readyAt`), never earlier than that.
+   * Infinity when a request in flight must end first. Changes nothing.
+   */
+  readyAfter(costAhead: number, cost: number, now: number): number {
+    const at = this.readyAt(cost, now);
+    if (!(costAhead > 0) || at === Infinity) return at;
+    const start = Math.max(now, at);
+    let after = start;
+    const { limits } = this.config;
+    if (limits.length > 0) {
+      const level = refillAll(this.#buckets, limits, start).map((b) => ({
+        tokens: b.tokens - costAhead,
+        updatedAt: start,
+      }));
+      after = Math.max(after, start + msUntilAll(level, cost, limits, start));
+    }
+    const pace = this.#pace;
+    if (pace !== undefined) after = Math.max(after, readyAt(spend(pace, costAhead, start), cost, start));
+    return after;
+  }
+
   /** What holds a request of `cost` back before the server's pace is looked at, or undefined when nothing does. */
   #localHold(cost: number, now: number): WaitReason | undefined {
     if (now < this.#pausedUntil) return 'paused';

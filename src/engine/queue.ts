@@ -109,6 +109,14 @@ export class PriorityQueue<T extends QueueEntry> {
     this.size--;
   }
 
+  /** The live entries in the order they would be served: highest priority first, FIFO within one. */
+  *inOrder(): IterableIterator<T> {
+    for (const priority of this.#order) {
+      const level = this.#levels.get(priority);
+      if (level) for (const entry of level) if (!entry.done) yield entry;
+    }
+  }
+
   /** The live entries, in no particular order. */
   *entries(): IterableIterator<T> {
     for (const level of this.#levels.values()) for (const entry of level) if (!entry.done) yield entry;

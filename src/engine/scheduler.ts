@@ -146,7 +146,7 @@ export class Scheduler {
         ready.at > now ? tooLate(ticket, ready.at, ready.reason, now, lane.budget.orderedUntil) : undefined;
       if (failure) {
         ticket.done = true;
-        ticket.fail(failure);
+        ticket.fail(this.#ownInstant(lane, failure, ticket, this.#costAhead(lane, ticket), now));
         return 0;
       }
     }
@@ -286,16 +286,39 @@ export class Scheduler {
    */
   #failLate(lane: Lane, readyAt: number, reason: WaitReason | undefined, now: number): number {
     let earliest = Infinity;
-    for (const ticket of lane.queue.entries()) {
+    /** Cost units of the tickets ahead that stay: each failed one's own turn comes after theirs. */
+    let costAhead = 0;
+    for (const ticket of lane.queue.inOrder()) {
       const failure = tooLate(ticket, readyAt, reason, now, lane.budget.orderedUntil);
       if (failure) {
         this.#drop(lane, ticket);
-        ticket.fail(failure);
-      } else if (ticket.deadline < earliest) {
-        earliest = ticket.deadline;
+        ticket.fail(this.#ownInstant(lane, failure, ticket, costAhead, now));
+      } else {
+        costAhead += ticket.cost;
+        if (ticket.deadline < earliest) earliest = ticket.deadline;
       }
     }
     return earliest;
+  }
+
+  /** Cost units queued ahead of a ticket about to join the lane: higher priorities, and its own unless it is a retry. */
+  #costAhead(lane: Lane, ticket: Ticket): number {
+    let cost = 0;
+    for (const other of lane.queue.inOrder()) {
+      if (other.priority < ticket.priority || (ticket.front && other.priority === ticket.priority)) break;
+      cost += other.cost;
+    }
+    return cost;
+  }
+
+  /**
+   * A wait refused for a ticket's deadline names the instant its own turn would have come, behind `costAhead` units
+   * (when the budget can tell it), not the instant the budget is next ready.
+   */
+  #ownInstant(lane: Lane, failure: Failure, ticket: Ticket, costAhead: number, now: number): Failure {
+    if (failure.kind !== 'deadline' || costAhead <= 0) return failure;
+    const own = lane.budget.readyAfter(costAhead, ticket.cost, now);
+    return own === Infinity || own <= failure.retryAt ? failure : { kind: 'deadline', retryAt: own };
   }
 
   #arm(lane: Lane, at: number): void {

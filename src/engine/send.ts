@@ -94,7 +94,7 @@ export async function send<R>(ctx: SendContext, call: CallTicket, transport: Tra
     run.apply(effects, answer.status);
     if (decision === undefined) throw run.abandon(answer);
     if (retryRefused) throw run.refuse(answer, attempt);
-    if (!decision.retry) return run.settle(decision, outcome, answer, attempt);
+    if (!decision.retry) return run.settle(decision, outcome, answer, attempt, now);
     run.backOff(decision, answer, attempt, now);
   }
 }
@@ -209,8 +209,8 @@ class CallRun<R> {
    * Ends the call with this attempt: its response; a `RateLimitError` when a throttle's wait is beyond what the call
    * allows; or, as fetch would, the response or the network error of an error it does not retry.
    */
-  settle(decision: Settle, outcome: AttemptOutcome, answer: Answer<R>, attempts: number): R {
-    const { lane, request, safeUrl, retry, maxWaitMs } = this.call;
+  settle(decision: Settle, outcome: AttemptOutcome, answer: Answer<R>, attempts: number, now: number): R {
+    const { lane, request, safeUrl, retry, maxWaitMs, startedAt } = this.call;
     this.ctx.scheduler.release(lane);
     const { reason } = decision;
     if (reason !== 'success' && reason !== 'not-retryable-status') this.#giveUp(reason, attempts, answer.status);
@@ -218,14 +218,19 @@ class CallRun<R> {
     // A wait beyond what the call allows is a rate-limit error for a throttle; for an error (a 500 whose backoff
     // would end past maxWait) the call ends as fetch would: with that response, or that network error.
     if (reason === 'max-retry-after' || (reason === 'max-wait' && throttled)) {
+      // Past maxWait, the call's own wait counts from its start, to the instant it could have gone; the server's
+      // wait past maxRetryAfter counts from now.
+      const maxWait = reason === 'max-wait';
+      const retryAt = maxWait ? (decision.retryAt ?? now + (decision.waitMs ?? 0)) : decision.retryAt;
+      const waitMs = maxWait && retryAt !== undefined ? retryAt - startedAt : decision.waitMs;
       throw new RateLimitError({
         reason,
         key: lane.budget.key,
         method: request.method,
         url: safeUrl,
-        retryAt: decision.retryAt,
-        waitMs: decision.waitMs,
-        limitMs: reason === 'max-wait' ? maxWaitMs : retry.maxRetryAfter,
+        retryAt,
+        waitMs,
+        limitMs: maxWait ? maxWaitMs : retry.maxRetryAfter,
         response: errorResponse(answer),
         cause: this.#safe(answer.error),
       });

@@ -164,16 +164,18 @@ export class CallTicket implements Ticket {
     else if (failure.kind !== 'deadline' && failure.kind !== 'paused') {
       this.#reject(refusalError(failure, key, method, url));
     } else {
-      const now = this.#ctx.options.clock.now();
       const paused = failure.kind === 'paused';
+      const { retryAt } = failure;
       this.#reject(
         new RateLimitError({
           reason: paused ? 'max-retry-after' : 'max-wait',
           key,
           method,
           url,
-          retryAt: failure.retryAt,
-          waitMs: Math.max(0, failure.retryAt - now),
+          retryAt,
+          // The server's pause is held against maxRetryAfter from now; the call's own wait against maxWait from
+          // its start, the clock maxWait runs on.
+          waitMs: Math.max(0, retryAt - (paused ? this.#ctx.options.clock.now() : this.startedAt)),
           limitMs: paused ? this.maxPauseMs : this.maxWaitMs,
         }),
       );

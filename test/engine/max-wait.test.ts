@@ -179,4 +179,67 @@ describe('maxWait', () => {
     expect(first.state).toBe('fulfilled');
     expect(server.calls.map((c) => c.at - T0)).toEqual([0, 10_900, 10_900]);
   });
+
+  it('each call refused for its maxWait states its own wait, from its start, and the instant it could have gone', async () => {
+    const { rw, clock } = rig({ budgets: { '*': { rate: '1/s', burst: 1 } } });
+    const calls = [0, 1, 2, 3, 4].map((i) =>
+      track(rw.fetch(`https://a.test/items/${i}`, { ratewise: { maxWait: 1500 } }), clock),
+    );
+    await advance(clock, 10_000);
+    expect(calls.map((c) => c.state)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'rejected', 'rejected']);
+    for (const call of calls.slice(2)) {
+      // Refused when the second call went: the next token comes 2 s after they began, past their 1.5 s.
+      expect(call.settledAt).toBe(T0 + 1000);
+      expect(call.error).toMatchObject({ reason: 'max-wait', retryAt: T0 + 2000, waitMs: 2000, limitMs: 1500 });
+    }
+    expect((calls[2]!.error as RateLimitError).message).toContain(
+      'GET https://a.test/items/2 would wait 2000 ms, longer than maxWait (1500 ms)',
+    );
+  });
+
+  it('a call refused behind patient calls states the instant its turn would have come', async () => {
+    const { rw, clock } = rig({ budgets: { '*': { rate: '1/s', burst: 1 } } });
+    const patient = [0, 1, 2].map((i) => track(rw.fetch(`https://a.test/patient/${i}`), clock));
+    const late = track(rw.fetch('https://a.test/late', { ratewise: { maxWait: 500 } }), clock);
+    await flush();
+    // Two calls wait ahead of it, one token a second: its turn would come at 3 s.
+    expect(late.error).toMatchObject({ reason: 'max-wait', retryAt: T0 + 3000, waitMs: 3000, limitMs: 500 });
+    await advance(clock, 1500);
+    // It queues (the next token, at 2 s, is within its 1.2 s) and is refused when that token goes to the call
+    // ahead of it: its own turn would have come at 3 s, 1.5 s after it began.
+    const later = track(rw.fetch('https://a.test/later', { ratewise: { maxWait: 1200 } }), clock);
+    await advance(clock, 500);
+    expect(later.settledAt).toBe(T0 + 2000);
+    expect(later.error).toMatchObject({ reason: 'max-wait', retryAt: T0 + 3000, waitMs: 1500, limitMs: 1200 });
+    await advance(clock, 10_000);
+    expect(patient.every((c) => c.state === 'fulfilled')).toBe(true);
+  });
+
+  it('a retry refused for its maxWait states its wait from the start of the call', async () => {
+    const { rw, clock } = rig({ budgets: { '*': { rate: '1/s', burst: 1 } } }, (c) =>
+      c.index === 1 ? tooMany(3) : ok(),
+    );
+    void rw.fetch('https://a.test/first');
+    const call = track(rw.fetch('https://a.test/second', { ratewise: { maxWait: 3500 } }), clock);
+    await advance(clock, 1000);
+    expect(call.error).toMatchObject({ reason: 'max-wait', retryAt: T0 + 4000, waitMs: 4000, limitMs: 3500 });
+  });
+
+  it('a task refused behind patient tasks states the instant its turn would have come', async () => {
+    const { rw, clock } = rig({ budgets: { jobs: { rate: '1/s', burst: 1 } } });
+    const patient = [0, 1, 2].map((i) =>
+      track(
+        rw.schedule(() => i, { key: 'jobs' }),
+        clock,
+      ),
+    );
+    const late = track(
+      rw.schedule(() => 'late', { key: 'jobs', maxWait: 500 }),
+      clock,
+    );
+    await flush();
+    expect(late.error).toMatchObject({ reason: 'max-wait', retryAt: T0 + 3000, waitMs: 3000, limitMs: 500 });
+    await advance(clock, 5000);
+    expect(patient.every((c) => c.state === 'fulfilled')).toBe(true);
+  });
 });
