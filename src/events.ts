@@ -111,24 +111,28 @@ export interface RatewiseEvents {
     /** The budget key. */
     readonly key: string;
     /**
-     * What holds it back: `'paused'` a server-ordered pause, `'rate'` the local rate, `'server'` pacing to the
-     * server's remaining quota, `'concurrency'` every slot in use.
+     * What holds it back: `'paused'` a pause a refusal ordered (see `paused`), `'server-quota'` the server's quota,
+     * which a successful response said is spent (`remaining: 0`), until its reset, `'rate'` the local rate,
+     * `'server'` pacing to the server's remaining quota, `'concurrency'` every slot in use.
      */
-    readonly reason: 'paused' | 'rate' | 'server' | 'concurrency';
+    readonly reason: 'paused' | 'server-quota' | 'rate' | 'server' | 'concurrency';
     /** How long until the head may go, in ms (0 when only a free slot can release it). */
     readonly waitMs: number;
     /** Epoch ms when the head may go. */
     readonly until: number;
   };
-  /** The whole budget stops sending until `until`. */
+  /**
+   * The whole budget stops sending until `until`, as a refusal ordered: a throttle or an outage (a 429, a 503), or
+   * another client's through the store. A success that spends the quota is pacing, not a pause: see `throttled`.
+   */
   readonly paused: {
     /** The budget key. */
     readonly key: string;
     /** Epoch ms when sending resumes. */
     readonly until: number;
     /**
-     * `'retry-after'` the server named an instant (`Retry-After` or equivalent), `'remaining-zero'` the quota is spent
-     * until its reset, `'backoff'` a throttle or an outage without timing, backed off exponentially, `'shared'`
+     * `'retry-after'` the server named an instant (`Retry-After` or equivalent), `'remaining-zero'` the refusal said
+     * the quota is spent until its reset, `'backoff'` a throttle or an outage without timing, backed off exponentially, `'shared'`
      * another client sharing the budget through the store was paused.
      */
     readonly reason: 'retry-after' | 'remaining-zero' | 'backoff' | 'shared';

@@ -9,7 +9,7 @@ import { observe, readyAt, spend, type ServerPace } from './server-pace.js';
 import { fullBuckets, msUntilAll, refillAll, tryTakeAll, type BucketState } from './token-bucket.js';
 
 /** Why a request cannot go yet. */
-export type WaitReason = 'paused' | 'rate' | 'server' | 'concurrency';
+export type WaitReason = 'paused' | 'server-quota' | 'rate' | 'server' | 'concurrency';
 
 /**
  * What a budget needs of its store side when budgets are shared (`BudgetStoreLink` in store-link.ts): owned here, so
@@ -81,6 +81,8 @@ export class Budget {
   #pausedUntil = 0;
   /** The instant the server named for the pause, without jitter (no later than `#pausedUntil`). */
   #orderedUntil = 0;
+  /** The end of the latest wait for a spent quota's reset (`waitForQuota`): while it holds the pause, it is pacing. */
+  #quotaUntil = 0;
   /** Throttles without timing in a row: the exponent of the budget's own backoff. */
   #consecutiveThrottles = 0;
   #server: ServerView | undefined;
@@ -269,7 +271,7 @@ export class Budget {
 
   /** What holds a request of `cost` back before the server's pace is looked at, or undefined when nothing does. */
   #localHold(cost: number, now: number): WaitReason | undefined {
-    if (now < this.#pausedUntil) return 'paused';
+    if (now < this.#pausedUntil) return this.#pausedUntil === this.#quotaUntil ? 'server-quota' : 'paused';
     if (this.#inFlight >= this.#concurrency()) return 'concurrency';
     if (this.config.limits.length > 0 && msUntilAll(this.#buckets, cost, this.config.limits, now) > 0) return 'rate';
     return undefined;
@@ -451,6 +453,16 @@ export class Budget {
     this.#probe();
     this.#cycleSent = 0;
     this.#cycleAccepted = 0;
+  }
+
+  /**
+   * A success said the server's quota is spent until `until` (`remaining: 0`): nothing is sent until then, and the
+   * first request after goes alone, as after a pause; but nothing was refused, so it is not told to the other clients
+   * as a pause (they hear the server's view), and a wait for it reads `'server-quota'`, not `'paused'`.
+   */
+  waitForQuota(until: number): void {
+    this.pause(until, until, false);
+    if (until > this.#quotaUntil) this.#quotaUntil = until;
   }
 
   /**

@@ -89,7 +89,8 @@ function tooLate(
   now: number,
   orderedAt: number,
 ): Failure | undefined {
-  if (reason === 'paused' && Math.min(readyAt, orderedAt) - now > ticket.maxPauseMs) {
+  // A spent quota's reset is as much the server's order as a pause, and held against the same limit.
+  if ((reason === 'paused' || reason === 'server-quota') && Math.min(readyAt, orderedAt) - now > ticket.maxPauseMs) {
     return { kind: 'paused', retryAt: readyAt };
   }
   // The server's quota is spent until its reset (or paced that thin): as much a server-ordered wait as a pause.
@@ -265,9 +266,10 @@ export class Scheduler {
       }
       // A server pace is checked only when it already keeps the head past its cap: ordinary pacing never scans.
       const serverWait = ready.reason === 'server' && ready.at - now > head.maxPauseMs;
-      const pauseToCheck = (ready.reason === 'paused' || serverWait) && lane.checkedPause !== ready.at;
+      const paused = ready.reason === 'paused' || ready.reason === 'server-quota';
+      const pauseToCheck = (paused || serverWait) && lane.checkedPause !== ready.at;
       if (lane.deadlines > 0 || pauseToCheck) {
-        lane.checkedPause = ready.reason === 'paused' || serverWait ? ready.at : 0;
+        lane.checkedPause = paused || serverWait ? ready.at : 0;
         wakeAt = Math.min(wakeAt, this.#failLate(lane, ready.at, ready.reason, now));
       }
       if (head.done) continue; // the head itself could not wait that long

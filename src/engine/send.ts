@@ -174,6 +174,11 @@ class CallRun<R> {
         budget.probeNext();
         continue;
       }
+      if (effect.kind === 'quota') {
+        // Pacing, as the server asked: the `throttled` event tells of it when calls wait ('server-quota').
+        budget.waitForQuota(effect.until);
+        continue;
+      }
       const { until, ordered, reason } = effect;
       // A spent quota is shared as the server's view (with its reset), not as a pause: readings of one reset rounded
       // differently would each lengthen a shared pause.

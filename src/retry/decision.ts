@@ -233,10 +233,13 @@ function giveUp(reason: GiveUp['reason'], wait?: { readonly retryAt?: number; re
  *
  * - `pause`: nothing is sent until `until`, and the first request after it goes alone. `ordered` is the server's own
  *   instant, before any jitter: what a waiting call's `maxRetryAfter` is held against.
+ * - `quota`: a success said the server's quota is spent (`remaining: 0`): nothing is sent until its reset at `until`.
+ *   Pacing, not a pause: nothing was refused.
  * - `probe`: the next request goes alone, and the rest follow once it is answered.
  */
 export type BudgetEffect =
   | { readonly kind: 'pause'; readonly until: number; readonly ordered: number; readonly reason: PauseReason }
+  | { readonly kind: 'quota'; readonly until: number }
   | { readonly kind: 'probe' };
 
 /** Everything {@link budgetEffects} looks at. */
@@ -278,7 +281,7 @@ export function budgetEffects(ctx: EffectContext): BudgetEffect[] {
     info.remaining === 0 &&
     info.resetAt !== undefined &&
     info.resetAt > now;
-  if (quotaSpent) effects.push(pause(Math.min(info.resetAt, ctx.serverResetAt ?? Infinity), 'remaining-zero'));
+  if (quotaSpent) effects.push({ kind: 'quota', until: Math.min(info.resetAt, ctx.serverResetAt ?? Infinity) });
   if (decision === undefined) {
     // The caller gave up on this call, but the server's order holds for everyone else in the budget.
     if (info?.isRateLimited && info.retryAt !== undefined && info.retryAt > now) {

@@ -314,12 +314,12 @@ describe('pauses', () => {
     expect(since(server.calls.slice(4 + 3).map((x) => x.at))).toEqual([8000]);
   });
 
-  it('pauses the budget until the reset when a response that got through says remaining: 0', async () => {
+  it('waits until the reset when a response that got through says remaining: 0 (pacing: no paused event)', async () => {
     const { rw, clock, server } = rig({}, (call) => (call.index === 0 ? ok(quota(10, 0, 30)) : ok()));
     const paused: number[] = [];
     rw.on('paused', (e) => paused.push(e.until - T0));
     await rw.fetch('https://a.test/first');
-    expect(paused).toEqual([30_000]);
+    expect(paused).toEqual([]);
     expect(rw.stats()[0]!.pausedUntil).toBe(T0 + 30_000);
     const next = track(rw.fetch('https://a.test/next'), clock);
     await advance(clock, 30_000);
@@ -334,5 +334,31 @@ describe('pauses', () => {
     await flush();
     expect(next.error).toMatchObject({ name: 'RateLimitError', reason: 'max-retry-after', retryAt: T0 + 3_600_000 });
     expect(server.calls).toHaveLength(1);
+  });
+
+  it('a success that spends the quota is pacing: calls wait for the reset, told by throttled, not by paused', async () => {
+    const { rw, clock, server, eventsOf } = rig({}, (c) => (c.index === 0 ? ok(quota(3, 0, 4)) : ok()));
+    await rw.fetch('https://a.test/0');
+    const calls = [1, 2].map((i) => track(rw.fetch(`https://a.test/${String(i)}`)));
+    await advance(clock, 10_000);
+    expect(calls.every((c) => c.state === 'fulfilled')).toBe(true);
+    expect(since(server.sentAt).slice(0, 2)).toEqual([0, 4000]);
+    expect(eventsOf('paused')).toEqual([]);
+    expect(eventsOf('throttled')[0]).toEqual({
+      key: 'https://a.test',
+      reason: 'server-quota',
+      waitMs: 4000,
+      until: T0 + 4000,
+    });
+    expect(eventsOf('throttled').filter((e) => e.reason === 'paused')).toEqual([]);
+  });
+
+  it('a 429 saying the quota is spent still pauses the budget', async () => {
+    const { rw, clock, eventsOf } = rig({}, (c) => (c.index === 0 ? tooMany(undefined, quota(10, 0, 4)) : ok()));
+    const calls = [track(rw.fetch('https://a.test/1')), track(rw.fetch('https://a.test/2'))];
+    await advance(clock, 10_000);
+    expect(calls.every((c) => c.state === 'fulfilled')).toBe(true);
+    expect(eventsOf('paused')).toMatchObject([{ reason: 'remaining-zero', status: 429, until: T0 + 4000 }]);
+    expect(eventsOf('throttled').map((e) => e.reason)).toContain('paused');
   });
 });

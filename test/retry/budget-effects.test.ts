@@ -32,11 +32,11 @@ describe('budgetEffects: what an attempt does to its whole budget', () => {
     expect(effects({ outcome, sentInPause: true })).toEqual([]);
   });
 
-  it('a success that spent the quota waits for the reset (the earliest reading of it), whatever the call does', () => {
+  it('a success that spent the quota waits for the reset (its earliest reading): pacing, not a pause', () => {
     const outcome = response(200, { remaining: 0, resetAt: NOW + 3 * SECOND });
-    const pause = { kind: 'pause', until: NOW + 2 * SECOND, ordered: NOW + 2 * SECOND, reason: 'remaining-zero' };
-    expect(effects({ outcome, serverResetAt: NOW + 2 * SECOND })).toEqual([pause]);
-    expect(effects({ outcome, serverResetAt: NOW + 2 * SECOND, decision: undefined })).toEqual([pause]);
+    const quota = { kind: 'quota', until: NOW + 2 * SECOND };
+    expect(effects({ outcome, serverResetAt: NOW + 2 * SECOND })).toEqual([quota]);
+    expect(effects({ outcome, serverResetAt: NOW + 2 * SECOND, decision: undefined })).toEqual([quota]);
   });
 
   it('an aborted call does not retry, but its 429 still pauses the budget until the server instant', () => {
