@@ -7,7 +7,8 @@ import { Emitter, type RatewiseEvents } from './events.js';
 import { LoopGuard } from './http/loop-guard.js';
 import type { RatewiseOptions, RequestOptions } from './options.js';
 import { redactUrl, scrubUserinfo } from './http/redact.js';
-import { originOf, prepareRequest, type RatewiseRequestInit } from './http/request.js';
+import { originOf, prepareRequest, type PreparedRequest, type RatewiseRequestInit } from './http/request.js';
+import { MAX_REDIRECTS } from './http/redirect.js';
 import { budgetFor, resolveOptions, type ResolvedOptions } from './config/resolve.js';
 import { RetryBudget } from './retry/retry-budget.js';
 import { Lane, Scheduler } from './engine/scheduler.js';
@@ -165,24 +166,58 @@ class Client implements Ratewise {
   async #fetch(input: RequestInfo | URL, init: RatewiseRequestInit | undefined): Promise<Response> {
     const { ratewise, ...fetchInit } = init ?? {};
     const perRequest = checkRequestOptions(ratewise);
-    const request = prepareRequest(input, fetchInit, perRequest.idempotencyKey);
+    let request = prepareRequest(input, fetchInit, perRequest.idempotencyKey);
+    const signal = fetchInit.signal ?? (input instanceof Request ? input.signal : undefined);
+    const mode = fetchInit.redirect ?? (input instanceof Request ? input.redirect : 'follow');
+    // Followed here, hop by hop, so that each hop waits for, is counted by and informs its own host's budget.
+    if (mode !== 'follow' || !this.#hopsVisible) return this.#fetchHop(request, perRequest, signal, false);
+    // The caller's `key` names the budget of the call they made, not of wherever it is redirected.
+    const hopOptions: { -readonly [K in keyof RequestOptions]: RequestOptions[K] } = { ...perRequest };
+    delete hopOptions.key;
+    for (let hops = 0; ; hops++) {
+      const response = await this.#fetchHop(request, hops === 0 ? perRequest : hopOptions, signal, true);
+      let next: PreparedRequest | undefined;
+      try {
+        next = request.redirect(response.status, response.headers.get('location'));
+        if (next !== undefined && hops === MAX_REDIRECTS) {
+          throw new TypeError(
+            `${request.method} ${redactUrl(request.url)} was redirected more than ${MAX_REDIRECTS} times`,
+          );
+        }
+      } catch (error) {
+        response.body?.cancel().catch(() => undefined);
+        throw error;
+      }
+      if (next === undefined) return response;
+      response.body?.cancel().catch(() => undefined);
+      request = next;
+    }
+  }
+
+  /** One request of a redirect chain (or the only one), through the budget of its own key. */
+  async #fetchHop(
+    request: PreparedRequest,
+    perRequest: RequestOptions,
+    signal: AbortSignal | undefined,
+    manual: boolean,
+  ): Promise<Response> {
     const safeUrl = redactUrl(request.url);
     if (this.#closed) throw new ClosedError({ method: request.method, url: safeUrl });
-    const key = this.#keyOf(
-      perRequest,
-      request.method,
-      request.url,
-      () => new Headers(fetchInit.headers ?? (input instanceof Request ? input.headers : undefined)),
-    );
+    const key = this.#keyOf(perRequest, request.method, request.url, () => request.headers());
     const settleLoop = this.#checkLoop(request.method, safeUrl, request.body);
     try {
-      const signal = fetchInit.signal ?? (input instanceof Request ? input.signal : undefined);
       const transport = fetchTransport(
         this.#options.fetch,
         () => request.attempt(),
         (response) => {
           this.#warnHiddenHeaders(response);
         },
+        manual
+          ? () => {
+              // This fetch hides redirects (a browser): from now on it follows them itself, and the first host pays.
+              this.#hopsVisible = false;
+            }
+          : undefined,
       );
       const call = new CallTicket(this.#ctx, this.#lane(key), request, safeUrl, signal, perRequest);
       return await send(this.#ctx, call, transport);
@@ -194,6 +229,9 @@ class Client implements Ratewise {
       settleLoop?.();
     }
   }
+
+  /** Whether `fetch` shows redirect responses to a `redirect: 'manual'` request (not a browser's opaque ones). */
+  #hopsVisible = !inBrowser();
 
   /**
    * A browser hides a cross-origin response's headers unless the server exposes them: ratewise then sees a 429
@@ -429,4 +467,10 @@ const SAME_PAUSE_MS = 100;
 /** Creates a ratewise client. Throws `TypeError` at once for invalid options. */
 export function createRatewise(options: RatewiseOptions = {}): Ratewise {
   return new Client(options);
+}
+
+/** A browser page or worker, whose fetch gives scripts an opaque response for a redirect. */
+function inBrowser(): boolean {
+  const scope = globalThis as { document?: unknown; importScripts?: unknown };
+  return typeof scope.document === 'object' || typeof scope.importScripts === 'function';
 }

@@ -5,16 +5,30 @@ import { markScheduled } from './scheduled.js';
 /**
  * `fetch` as a transport: the entry point of `rw.fetch`. `onHiddenThrottle` hears of a cross-origin 429 whose
  * rate-limit headers the browser hid (the server did not list them in `Access-Control-Expose-Headers`).
+ * With `onOpaqueRedirect`, each attempt is sent with `redirect: 'manual'`, so that ratewise sees each redirect and
+ * follows it itself; where fetch hides the redirect (a browser's opaque redirect), the attempt is sent again with
+ * fetch following it, and `onOpaqueRedirect` is told.
  */
 export function fetchTransport(
   fetch: typeof globalThis.fetch,
   attempt: () => [RequestInfo | URL, RequestInit],
   onHiddenThrottle: (response: Response) => void,
+  onOpaqueRedirect?: () => void,
 ): Transport<Response> {
   return {
     send: async () => {
       const [input, init] = attempt();
-      const response = await fetch(input, markScheduled(init));
+      let response: Response;
+      if (onOpaqueRedirect === undefined) {
+        response = await fetch(input, markScheduled(init));
+      } else {
+        response = await fetch(input, markScheduled({ ...init, redirect: 'manual' }));
+        if (response.type === 'opaqueredirect') {
+          onOpaqueRedirect();
+          const [again, againInit] = attempt();
+          response = await fetch(again, markScheduled({ ...againInit, redirect: 'follow' }));
+        }
+      }
       if (response.status === 429 && response.type === 'cors' && !hasTimingHeaders(response.headers)) {
         onHiddenThrottle(response);
       }

@@ -2,6 +2,7 @@
 // and a way to send it again. No policy here.
 import type { RequestOptions } from '../options.js';
 import { randomKey } from '../random-key.js';
+import { BODY_HEADERS, CREDENTIAL_HEADERS, nextHop } from './redirect.js';
 
 /** A fetch init that may carry ratewise's per-request options. */
 export type RatewiseRequestInit = RequestInit & { readonly ratewise?: RequestOptions };
@@ -19,7 +20,17 @@ export interface PreparedRequest {
   readonly body: unknown;
   /** The arguments of one attempt: a fresh copy each time when the body must be copied to be re-sent. */
   attempt(): [RequestInfo | URL, RequestInit];
+  /** The request's header fields (a copy). */
+  headers(): Headers;
+  /**
+   * The request a response with `status` and `location` redirects to, as fetch would make it; undefined when fetch
+   * would return the response as it is. Throws fetch's `TypeError` for a redirect fetch would refuse to follow.
+   */
+  redirect(status: number, location: string | null): PreparedRequest | undefined;
 }
+
+/** How a body is produced again for each attempt: a fresh `Request` clone's stream, or the init's own value. */
+type BodySource = (() => BodyInit | null) | undefined;
 
 function isReplayableBody(body: unknown): boolean {
   if (body === null || body === undefined || typeof body === 'string') return true;
@@ -61,7 +72,17 @@ export function prepareRequest(
   const replayable = hasRequestBody ? !request.bodyUsed : isReplayableBody(init.body);
   // A Request's body is a stream: keep an unread copy and send a clone of it each time.
   const pristine = hasRequestBody && replayable ? request.clone() : undefined;
-  return {
+  const allHeaders = (): Headers => new Headers(headers ?? headerSource);
+  let bodySource: BodySource;
+  if (pristine) bodySource = () => pristine.clone().body;
+  else if (!hasRequestBody && replayable) bodySource = () => init.body ?? null;
+  // What every later hop keeps of the first request: its init, and a `Request`'s signal.
+  const rest: RequestInit = { ...init };
+  delete rest.method;
+  delete rest.headers;
+  delete rest.body;
+  const base: RequestInit = request && rest.signal === undefined ? { ...rest, signal: request.signal } : rest;
+  const prepared: PreparedRequest = {
     method,
     url,
     host: url.host.toLowerCase(),
@@ -71,7 +92,60 @@ export function prepareRequest(
     attempt() {
       return [pristine ? pristine.clone() : input, attemptInit];
     },
+    headers: allHeaders,
+    redirect(status, location) {
+      return redirectOf(prepared, base, bodySource, status, location);
+    },
   };
+  return prepared;
+}
+
+function redirectOf(
+  from: PreparedRequest,
+  base: RequestInit,
+  bodySource: BodySource,
+  status: number,
+  location: string | null,
+): PreparedRequest | undefined {
+  const hop = nextHop(from.method, from.url, status, location);
+  if (hop === undefined) return undefined;
+  const headers = from.headers();
+  let source: BodySource = undefined;
+  let body: unknown = null;
+  if (hop.keepBody && from.body !== null) {
+    // Fetch cannot send a one-shot stream again either: a 307 or 308 after one is a network error.
+    if (bodySource === undefined) {
+      throw new TypeError(
+        `${from.method} ${from.url.origin} answered ${status}: the request body is a stream, which cannot be sent again`,
+      );
+    }
+    source = bodySource;
+    body = from.body;
+  } else {
+    for (const name of BODY_HEADERS) headers.delete(name);
+  }
+  if (hop.crossOrigin) for (const name of CREDENTIAL_HEADERS) headers.delete(name);
+  const stream = source !== undefined && typeof ReadableStream !== 'undefined' && from.body instanceof ReadableStream;
+  // Node's fetch wants `duplex: 'half'` with a stream body (not in the DOM typings).
+  const hopBase: RequestInit = stream ? ({ ...base, duplex: 'half' } as RequestInit) : base;
+  const prepared: PreparedRequest = {
+    method: hop.method,
+    url: hop.url,
+    host: hop.url.host.toLowerCase(),
+    replayable: true,
+    hasIdempotencyKey: headers.has('idempotency-key'),
+    body,
+    attempt() {
+      const init: RequestInit = { ...hopBase, method: hop.method, headers };
+      if (source !== undefined) init.body = source();
+      return [hop.url.href, init];
+    },
+    headers: () => new Headers(headers),
+    redirect(nextStatus, nextLocation) {
+      return redirectOf(prepared, hopBase, source, nextStatus, nextLocation);
+    },
+  };
+  return prepared;
 }
 
 /**
