@@ -8,7 +8,7 @@ import { LoopGuard } from './http/loop-guard.js';
 import type { RatewiseOptions, RequestOptions } from './options.js';
 import { redactUrl, scrubUserinfo } from './http/redact.js';
 import { originOf, prepareRequest, type PreparedRequest, type RatewiseRequestInit } from './http/request.js';
-import { MAX_REDIRECTS } from './http/redirect.js';
+import { inBrowser, MAX_REDIRECTS } from './http/redirect.js';
 import { budgetFor, resolveOptions, type ResolvedOptions } from './config/resolve.js';
 import { RetryBudget } from './retry/retry-budget.js';
 import { Lane, Scheduler } from './engine/scheduler.js';
@@ -467,10 +467,4 @@ const SAME_PAUSE_MS = 100;
 /** Creates a ratewise client. Throws `TypeError` at once for invalid options. */
 export function createRatewise(options: RatewiseOptions = {}): Ratewise {
   return new Client(options);
-}
-
-/** A browser page or worker, whose fetch gives scripts an opaque response for a redirect. */
-function inBrowser(): boolean {
-  const scope = globalThis as { document?: unknown; importScripts?: unknown };
-  return typeof scope.document === 'object' || typeof scope.importScripts === 'function';
 }

@@ -14,7 +14,15 @@ import {
   type AxiosResponse,
   type InternalAxiosRequestConfig,
 } from 'axios';
-import { carryRatewiseError, randomKey } from '../http/seam.js';
+import {
+  BODY_HEADERS,
+  carryRatewiseError,
+  CREDENTIAL_HEADERS,
+  inBrowser,
+  nextHop as hopOf,
+  randomKey,
+  type RedirectHop,
+} from '../http/seam.js';
 import { isRatewiseError, type Ratewise, type RatewiseError, type RequestOptions, type Transport } from '../index.js';
 
 declare module 'axios' {
@@ -89,6 +97,9 @@ function safeError(error: unknown): unknown {
   return error.code === undefined ? copy : Object.assign(copy, { code: error.code });
 }
 
+/** How many redirects axios follows when `maxRedirects` is not set (follow-redirects' default). */
+const DEFAULT_MAX_REDIRECTS = 21;
+
 async function throttled(
   { instance, rw, inner }: Wrapping,
   config: InternalAxiosRequestConfig,
@@ -99,8 +110,109 @@ async function throttled(
   if (idempotencyKey !== undefined && idempotencyKey !== false && !config.headers.has('idempotency-key')) {
     config.headers.set('Idempotency-Key', idempotencyKey === true ? randomKey() : idempotencyKey);
   }
+  // In Node, redirects are followed here, hop by hop, so that each hop goes through the budget of its own host. A
+  // browser follows them itself (XHR does not show them), and the first host pays.
+  const maxRedirects = config.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
+  const followHere = maxRedirects > 0 && !inBrowser();
+  const abort = abortOf(config);
+  try {
+    let hopConfig = config;
+    let url = absoluteUrl(instance.getUri(config));
+    let ratewise = config.ratewise;
+    for (let hops = 0; ; hops++) {
+      const response = await sendHop(rw, send, config, hopConfig, url, ratewise, abort?.signal, followHere);
+      let hop: RedirectHop | undefined;
+      try {
+        hop = followHere ? nextHop(url, hopConfig, response) : undefined;
+        if (hop !== undefined && hops === maxRedirects) {
+          throw new AxiosError('Maximum number of redirects exceeded', 'ERR_FR_TOO_MANY_REDIRECTS', config);
+        }
+        if (hop !== undefined) {
+          const next = redirected(hopConfig, hop);
+          discard(response);
+          hopConfig = next;
+        }
+      } catch (error) {
+        discard(response);
+        throw error;
+      }
+      if (hop === undefined) return judged(response, config);
+      url = hop.url;
+      // The caller's `key` names the budget of the call they made, not of wherever it is redirected.
+      if (ratewise?.key !== undefined) {
+        const rest: { -readonly [K in keyof RequestOptions]: RequestOptions[K] } = { ...ratewise };
+        delete rest.key;
+        ratewise = rest;
+      }
+    }
+  } finally {
+    abort?.dispose();
+  }
+}
+
+/** The hop `response` redirects to, as fetch would decide it; undefined when it is the final response. */
+function nextHop(url: URL, config: InternalAxiosRequestConfig, response: AxiosResponse): RedirectHop | undefined {
+  const location: unknown = AxiosHeaders.from(response.headers as AxiosHeaders).get('location');
+  try {
+    return hopOf(
+      (config.method ?? 'get').toUpperCase(),
+      url,
+      response.status,
+      typeof location === 'string' ? location : null,
+    );
+  } catch (error) {
+    throw new AxiosError((error as Error).message, 'ERR_FR_REDIRECTION_FAILURE', config, response.request, response);
+  }
+}
+
+/** The config of the request a redirect leads to: fetch's rules for the method, the body and credentials. */
+function redirected(from: InternalAxiosRequestConfig, hop: RedirectHop): InternalAxiosRequestConfig {
+  const headers = AxiosHeaders.concat(from.headers);
+  let data: unknown = from.data;
+  if (hop.keepBody) {
+    if (!isReplayable(data)) {
+      throw new AxiosError(
+        `${(from.method ?? 'get').toUpperCase()} was redirected with a status that keeps the body, but the body is a stream, which cannot be sent again`,
+        'ERR_FR_REDIRECTION_FAILURE',
+        from,
+      );
+    }
+  } else {
+    data = undefined;
+    // The adapter wrote the body's length into the config's headers: without the body, the server would wait for it.
+    for (const name of [...BODY_HEADERS, 'content-length']) headers.delete(name);
+  }
+  // The hop's URL is absolute and carries the query already.
+  const next: InternalAxiosRequestConfig = {
+    ...from,
+    url: hop.url.href,
+    method: hop.method.toLowerCase(),
+    headers,
+    data,
+  };
+  delete next.baseURL;
+  delete next.params;
+  if (hop.crossOrigin) {
+    for (const name of CREDENTIAL_HEADERS) headers.delete(name);
+    delete next.auth;
+  }
+  return next;
+}
+
+/** One request of a redirect chain (or the only one) through `rw`, with its attempts and retries. */
+async function sendHop(
+  rw: Ratewise,
+  send: AxiosAdapter,
+  config: InternalAxiosRequestConfig,
+  hopConfig: InternalAxiosRequestConfig,
+  url: URL,
+  ratewise: RequestOptions | undefined,
+  signal: AbortSignal | undefined,
+  followHere: boolean,
+): Promise<AxiosResponse> {
   // Every status resolves, so that ratewise sees it; the caller's validateStatus is applied once it is done.
-  const attemptConfig: InternalAxiosRequestConfig = { ...config, validateStatus: () => true };
+  const attemptConfig: InternalAxiosRequestConfig = { ...hopConfig, validateStatus: () => true };
+  if (followHere) attemptConfig.maxRedirects = 0;
   /** The last attempt's response, for the `AxiosError` a ratewise error becomes; undefined after a network error. */
   let last: AxiosResponse | undefined;
   const transport: Transport<AxiosResponse> = {
@@ -119,33 +231,33 @@ async function throttled(
     discard,
     safeError,
   };
-  const abort = abortOf(config);
-  let response: AxiosResponse;
   try {
-    response = await rw.request(
+    return await rw.request(
       {
-        method: config.method ?? 'get',
-        url: absoluteUrl(instance.getUri(config)),
-        headers: headerRecord(config.headers),
-        signal: abort?.signal,
-        replayable: isReplayable(config.data),
-        hasIdempotencyKey: config.headers.has('idempotency-key'),
+        method: hopConfig.method ?? 'get',
+        url,
+        headers: headerRecord(hopConfig.headers),
+        signal,
+        replayable: isReplayable(hopConfig.data),
+        hasIdempotencyKey: hopConfig.headers.has('idempotency-key'),
         // Transformed already: a JSON body is a string here.
-        body: config.data,
-        ratewise: config.ratewise,
+        body: hopConfig.data,
+        ratewise,
       },
       transport,
     );
   } catch (error) {
     // Ended by the caller (while queued, paused, backing off or in flight): reject as axios would.
-    if (abort?.signal.aborted && error === abort.signal.reason) {
+    if (signal?.aborted && error === signal.reason) {
       throw isCancel(error) ? error : new CanceledError(undefined, config);
     }
     if (isRatewiseError(error) && !isAxiosError(error)) throw asAxiosError(error, config, last);
     throw error;
-  } finally {
-    abort?.dispose();
   }
+}
+
+/** The final response as axios gives it: resolved, or rejected by the caller's `validateStatus`. */
+function judged(response: AxiosResponse, config: InternalAxiosRequestConfig): AxiosResponse {
   response.config = config;
   const { validateStatus } = config;
   if (!response.status || !validateStatus || validateStatus(response.status)) return response;

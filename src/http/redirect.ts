@@ -46,3 +46,12 @@ export function nextHop(method: string, url: URL, status: number, location: stri
     crossOrigin: next.origin !== url.origin,
   };
 }
+
+/**
+ * A browser page or worker: there a script does not see the hops of a redirect (a `redirect: 'manual'` fetch gets
+ * an opaque response, XHR follows on its own), so the browser follows them and the first host pays.
+ */
+export function inBrowser(): boolean {
+  const scope = globalThis as { document?: unknown; importScripts?: unknown };
+  return typeof scope.document === 'object' || typeof scope.importScripts === 'function';
+}

@@ -3,3 +3,4 @@
 export { carryRatewiseError } from '../errors.js';
 export { randomKey } from '../random-key.js';
 export { setMarkScheduled } from './scheduled.js';
+export { BODY_HEADERS, CREDENTIAL_HEADERS, inBrowser, nextHop, type RedirectHop } from './redirect.js';

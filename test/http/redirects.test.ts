@@ -2,6 +2,8 @@
 // host. Two servers on 127.0.0.1 are two origins: A redirects to B, and B refuses its first request with a 429.
 import { afterEach, describe, expect, test } from 'vitest';
 import { getGlobalDispatcher, setGlobalDispatcher } from 'undici';
+import axios, { AxiosError } from 'axios';
+import { withRatewise } from '../../src/adapters/axios.js';
 import { installRatewise } from '../../src/adapters/undici.js';
 import { createRatewise, isRatewiseError } from '../../src/index.js';
 import type { Ratewise, RatewiseOptions } from '../../src/index.js';
@@ -58,37 +60,56 @@ async function settle<T>(clock: FakeClock, promise: Promise<T>): Promise<T> {
   return watched;
 }
 
-describe.each([
-  ['rw.fetch', (rw: Ratewise) => rw.fetch],
+/** A call through one entry point: the body as text, and the final URL where the entry point tells it. */
+type Get = (url: string) => Promise<{ text: string; url: string | undefined }>;
+
+const throughFetch =
+  (fetch: typeof globalThis.fetch): Get =>
+  async (url) => {
+    const response = await fetch(url);
+    return { text: await response.text(), url: response.url };
+  };
+
+const entries: [string, (rw: Ratewise) => Get][] = [
+  ['rw.fetch', (rw) => throughFetch(rw.fetch)],
   [
     'global fetch with installRatewise',
-    (rw: Ratewise) => {
+    (rw) => {
       uninstalls.push(installRatewise(rw));
-      return globalThis.fetch;
+      return throughFetch(globalThis.fetch);
     },
   ],
-])('a 302 from A to B, B answering 429 Retry-After: 2, through %s', (_name, entry) => {
+  [
+    'the axios adapter',
+    (rw) => {
+      const api = withRatewise(axios.create({ responseType: 'text' }), rw);
+      return async (url) => ({ text: (await api.get<string>(url)).data, url: undefined });
+    },
+  ],
+];
+
+describe.each(entries)('a 302 from A to B, B answering 429 Retry-After: 2, through %s', (_name, entry) => {
   test('pauses B’s budget, not A’s: A’s calls go, a direct call to B waits', async () => {
     const b = await limitedB();
     const a = await redirectingA(() => `${b.url}/limited`);
     const clock = new FakeClock(Date.now());
     const rw = client({ clock });
-    const fetch = entry(rw);
+    const get = entry(rw);
 
-    const redirected = fetch(`${a.url}/go`);
+    const redirected = get(`${a.url}/go`);
     await expect.poll(() => stats(rw, b.url)?.pausedUntil).toBeDefined();
     expect(stats(rw, a.url)?.pausedUntil).toBeUndefined();
     // A's budget is free: its calls go without the clock moving.
-    expect(await (await fetch(`${a.url}/other`)).text()).toBe('A /other');
+    expect((await get(`${a.url}/other`)).text).toBe('A /other');
     // B's budget is paused: a direct call waits with the redirected one.
-    const direct = fetch(`${b.url}/direct`);
+    const direct = get(`${b.url}/direct`);
     await expect.poll(() => stats(rw, b.url)?.queued).toBe(2);
     expect(b.hits().total).toBe(1);
 
     const [viaA, toB] = await settle(clock, Promise.all([redirected, direct]));
-    expect(await viaA.text()).toBe('B /limited');
-    expect(viaA.url).toBe(`${b.url}/limited`);
-    expect(await toB.text()).toBe('B /direct');
+    expect(viaA.text).toBe('B /limited');
+    if (viaA.url !== undefined) expect(viaA.url).toBe(`${b.url}/limited`);
+    expect(toB.text).toBe('B /direct');
     // A saw the redirected call once (its retry went to B) and the other call; B the refused hop, its retry and the
     // direct call.
     expect(a.seen.map((request) => request.url)).toEqual(['/go', '/other']);
@@ -197,5 +218,48 @@ describe('rw.fetch follows redirects hop by hop', () => {
     await expect(rw.fetch(`${a.url}/go`, { redirect: 'error' })).rejects.toThrow(TypeError);
     expect(b.hits().total).toBe(0);
     expect(rw.stats().map((budget) => budget.key)).toEqual([a.url]);
+  });
+});
+
+describe('the axios adapter follows redirects hop by hop in Node', () => {
+  test('maxRedirects: 0 returns the 3xx as axios does (rejected by the default validateStatus); B is never asked', async () => {
+    const b = await serve(() => ({ body: 'B' }));
+    const a = await redirectingA(() => `${b.url}/x`);
+    const rw = client();
+    const api = withRatewise(axios.create(), rw);
+    const failure = await api.get(`${a.url}/go`, { maxRedirects: 0 }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(AxiosError);
+    expect((failure as AxiosError).response?.status).toBe(302);
+    const accepted = await api.get(`${a.url}/go`, { maxRedirects: 0, validateStatus: () => true });
+    expect(accepted.status).toBe(302);
+    expect(b.hits().total).toBe(0);
+  });
+
+  test('past maxRedirects, ERR_FR_TOO_MANY_REDIRECTS after maxRedirects + 1 requests, each counted', async () => {
+    const server = await serve(({ url }) => ({ status: 302, headers: { location: `/r/${Number(url.slice(3)) + 1}` } }));
+    const rw = client();
+    const api = withRatewise(axios.create(), rw);
+    const failure = await api.get(`${server.url}/r/0`, { maxRedirects: 3 }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(AxiosError);
+    expect((failure as AxiosError).code).toBe('ERR_FR_TOO_MANY_REDIRECTS');
+    expect(server.hits().total).toBe(4);
+    expect(stats(rw, server.url)?.counters.sent).toBe(4);
+  });
+
+  test('a POST answered 303 goes on as a GET; Authorization stays behind at the other origin', async () => {
+    const b = await serve(() => ({ body: 'B' }));
+    const a = await redirectingA(() => `${b.url}/x`, 303);
+    const rw = client();
+    const api = withRatewise(axios.create(), rw);
+    const reply = await api.post(`${a.url}/go`, { order: 1 }, { headers: { authorization: 'Bearer secret' } });
+    expect(reply.data).toBe('B');
+    expect(b.seen.map(({ method, body, headers }) => [method, body, headers.authorization])).toEqual([
+      ['GET', '', undefined],
+    ]);
+    expect(a.seen[0]?.headers.authorization).toBe('Bearer secret');
+    expect(rw.stats().map((budget) => [budget.key, budget.counters.sent])).toEqual([
+      [a.url, 1],
+      [b.url, 1],
+    ]);
   });
 });
