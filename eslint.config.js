@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '.scratch/', 'bench/RESULTS.md', '*.html'] },
+  { ignores: ['dist/', 'docs/api/', 'node_modules/', 'coverage/', '.scratch/', 'bench/RESULTS.md', '*.html'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

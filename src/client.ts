@@ -21,11 +21,13 @@ import { CallTicket } from './engine/wait.js';
 
 /** One budget as `rw.stats()` reports it. */
 export interface BudgetStats {
+  /** The budget key: the request's `ratewise.key`, else what `keyFn` returned, else the request's origin. */
   readonly key: string;
   /** The `budgets` pattern whose options apply (`*` for the fallback). */
   readonly pattern: string;
   /** Requests waiting for a turn, retries backing off included. */
   readonly queued: number;
+  /** Requests sent and not yet answered (tasks of `rw.schedule` still running included). */
   readonly inFlight: number;
   /**
    * The local token bucket's level now, in cost units (the emptiest bucket's, when `rate` names several): what may go
@@ -37,6 +39,7 @@ export interface BudgetStats {
   readonly pausedUntil: number | undefined;
   /** What the server said last, undefined before it said anything. */
   readonly server: ServerView | undefined;
+  /** What the budget has done since it was created. */
   readonly counters: Readonly<BudgetCounters>;
   /**
    * With a `store`: `'store'` while the budget is shared through it, `'local'` while it runs on its local limits
@@ -47,11 +50,16 @@ export interface BudgetStats {
 
 /** What `rw.request` needs to know of a request an adapter sends. */
 export interface AdapterRequest {
+  /** The HTTP method, in any case (ratewise upper-cases it). */
   readonly method: string;
   /** Absolute URL. */
   readonly url: string | URL;
   /** The request's headers, for `keyFn`. */
   readonly headers?: HeadersInit;
+  /**
+   * Ends the call with the signal's reason while it waits for a turn or backs off before a retry. Aborting the
+   * attempt on the wire is the transport's part: pass the same signal to what it sends.
+   */
   readonly signal?: AbortSignal | undefined;
   /**
    * Whether the body can be sent again.
@@ -84,6 +92,10 @@ export type ScheduleOptions = Pick<RequestOptions, 'priority' | 'cost' | 'maxWai
   readonly key?: string;
 };
 
+/**
+ * A ratewise client, as {@link createRatewise} returns it: its budgets, queues and timers are its own, shared with
+ * no other client (except through a `store`).
+ */
 export interface Ratewise {
   /** A drop-in `fetch`: same arguments and results, throttled and retried. Per-request options go in `init.ratewise`. */
   readonly fetch: (input: RequestInfo | URL, init?: RatewiseRequestInit) => Promise<Response>;

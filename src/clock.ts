@@ -2,6 +2,10 @@ declare const timerHandleBrand: unique symbol;
 
 /** A timer returned by {@link Clock.setTimeout}. Opaque: only good for passing back to {@link Clock.clearTimeout}. */
 export interface TimerHandle {
+  /**
+   * A type-only brand (no value carries it) that keeps handles opaque: a custom {@link Clock} casts what its
+   * timers return to `TimerHandle`.
+   */
   readonly [timerHandleBrand]: true;
 }
 

@@ -21,6 +21,7 @@ export type RatewiseErrorCode =
 
 /** Base class of every error ratewise throws itself. Not constructed directly. */
 export abstract class RatewiseError extends Error {
+  /** Stable machine-readable code, one per class: test it (or use {@link isRatewiseError}), not the message. */
   abstract readonly code: RatewiseErrorCode;
 
   static {
@@ -36,10 +37,13 @@ export type RateLimitReason =
   /** The server's `Retry-After` (or equivalent) asks for a wait longer than `retry.maxRetryAfter`. */
   | 'max-retry-after';
 
+/** What a {@link RateLimitError} is made of; its message is written from these. */
 export interface RateLimitErrorOptions {
+  /** Which cap the wait exceeded. */
   readonly reason: RateLimitReason;
   /** The budget key the request counts against. */
   readonly key: string;
+  /** The request's method, upper-case. */
   readonly method: string;
   /** The request URL, already sanitised. */
   readonly url: string;
@@ -51,16 +55,26 @@ export interface RateLimitErrorOptions {
   readonly limitMs?: number | undefined;
   /** The throttling response, when the refusal followed one. */
   readonly response?: Response | undefined;
+  /** The error's `cause`: the last attempt's network error, when it failed without a response. */
   readonly cause?: unknown;
 }
 
 /** A request was refused because the wait it needs is longer than the caller allows. */
 export class RateLimitError extends RatewiseError {
+  /** Always `'RateLimitError'`. */
   override readonly name = 'RateLimitError' as const;
+  /** Always `'ERR_RATEWISE_RATE_LIMITED'`. */
   readonly code = 'ERR_RATEWISE_RATE_LIMITED' as const;
+  /** Which cap the wait exceeded: `'maxWait'` (a local wait) or `'maxRetryAfter'` (a wait the server asked for). */
   readonly reason: RateLimitReason;
+  /** The budget key the request counts against. */
   readonly key: string;
+  /** The request's method, upper-case; `'TASK'` for a task of `rw.schedule`. */
   readonly method: string;
+  /**
+   * The request URL, sanitised (no credentials, no secret query parameters); `task "<key>"` for a task of
+   * `rw.schedule`.
+   */
   readonly url: string;
   /**
    * Epoch ms from which the request may be sent again, when known: for `'max-wait'` the instant this call's own turn
@@ -100,24 +114,35 @@ export class RateLimitError extends RatewiseError {
   }
 }
 
+/** What a {@link RetryBudgetExceededError} is made of; its message is written from these. */
 export interface RetryBudgetExceededErrorOptions {
+  /** The budget key the request counts against. */
   readonly key: string;
+  /** The request's method, upper-case. */
   readonly method: string;
+  /** The request URL, already sanitised. */
   readonly url: string;
   /** Attempts made so far, the first one included. */
   readonly attempts: number;
   /** The last response, whose failure would have been retried. */
   readonly response?: Response | undefined;
+  /** The error's `cause`: the last attempt's network error, when it failed without a response. */
   readonly cause?: unknown;
 }
 
 /** A retry was refused because the budget has spent its share of retries (a retry storm is being stopped). */
 export class RetryBudgetExceededError extends RatewiseError {
+  /** Always `'RetryBudgetExceededError'`. */
   override readonly name = 'RetryBudgetExceededError' as const;
+  /** Always `'ERR_RATEWISE_RETRY_BUDGET'`. */
   readonly code = 'ERR_RATEWISE_RETRY_BUDGET' as const;
+  /** The budget key the request counts against. */
   readonly key: string;
+  /** The request's method, upper-case. */
   readonly method: string;
+  /** The request URL, sanitised (no credentials, no secret query parameters). */
   readonly url: string;
+  /** Attempts made, the first one included. */
   readonly attempts: number;
   /** The last response. Non-enumerable: its `url` is not sanitised. */
   declare readonly response: Response | undefined;
@@ -137,20 +162,34 @@ export class RetryBudgetExceededError extends RatewiseError {
   }
 }
 
+/** What a {@link QueueFullError} is made of; its message is written from these. */
 export interface QueueFullErrorOptions {
+  /** The budget key whose queue is full. */
   readonly key: string;
+  /** The budget's `maxQueue`: requests its queue holds at most. */
   readonly maxQueue: number;
+  /** The request's method, upper-case. */
   readonly method: string;
+  /** The request URL, already sanitised. */
   readonly url: string;
 }
 
 /** The budget's queue already holds `maxQueue` requests. */
 export class QueueFullError extends RatewiseError {
+  /** Always `'QueueFullError'`. */
   override readonly name = 'QueueFullError' as const;
+  /** Always `'ERR_RATEWISE_QUEUE_FULL'`. */
   readonly code = 'ERR_RATEWISE_QUEUE_FULL' as const;
+  /** The budget key whose queue is full. */
   readonly key: string;
+  /** The budget's `maxQueue`: requests its queue holds at most. */
   readonly maxQueue: number;
+  /** The refused request's method, upper-case; `'TASK'` for a task of `rw.schedule`. */
   readonly method: string;
+  /**
+   * The refused request's URL, sanitised (no credentials, no secret query parameters); `task "<key>"` for a task of
+   * `rw.schedule`.
+   */
   readonly url: string;
 
   constructor({ key, maxQueue, method, url }: QueueFullErrorOptions) {
@@ -165,8 +204,11 @@ export class QueueFullError extends RatewiseError {
   }
 }
 
+/** What a {@link LoopDetectedError} is made of; its message is written from these. */
 export interface LoopDetectedErrorOptions {
+  /** The repeated request's method, upper-case. */
   readonly method: string;
+  /** The repeated request's URL, already sanitised. */
   readonly url: string;
   /** How many times the same request was started within the window, each time after the previous one had settled. */
   readonly count: number;
@@ -176,11 +218,17 @@ export interface LoopDetectedErrorOptions {
 
 /** The same request was repeated more often than the loop guard allows. */
 export class LoopDetectedError extends RatewiseError {
+  /** Always `'LoopDetectedError'`. */
   override readonly name = 'LoopDetectedError' as const;
+  /** Always `'ERR_RATEWISE_LOOP'`. */
   readonly code = 'ERR_RATEWISE_LOOP' as const;
+  /** The repeated request's method, upper-case. */
   readonly method: string;
+  /** The repeated request's URL, sanitised (no credentials, no secret query parameters). */
   readonly url: string;
+  /** How many times the same request was seen within the window, this one included. */
   readonly count: number;
+  /** The loop guard's window, in ms. */
   readonly windowMs: number;
 
   constructor({ method, url, count, windowMs }: LoopDetectedErrorOptions) {
@@ -195,8 +243,11 @@ export class LoopDetectedError extends RatewiseError {
   }
 }
 
+/** What a {@link ClosedError} is made of; its message is written from these. */
 export interface ClosedErrorOptions {
+  /** The request's method, upper-case. */
   readonly method: string;
+  /** The request URL, already sanitised. */
   readonly url: string;
   /** `'pending'`: closed while the request waited; `'afterClose'`: called on a closed client. @default 'afterClose' */
   readonly when?: 'pending' | 'afterClose';
@@ -208,10 +259,18 @@ export interface ClosedErrorOptions {
 
 /** The client was closed while the request was waiting, or the request was made after `close()`. */
 export class ClosedError extends RatewiseError {
+  /** Always `'ClosedError'`. */
   override readonly name = 'ClosedError' as const;
+  /** Always `'ERR_RATEWISE_CLOSED'`. */
   readonly code = 'ERR_RATEWISE_CLOSED' as const;
+  /** The request's method, upper-case; `'TASK'` for a task of `rw.schedule`. */
   readonly method: string;
+  /**
+   * The request URL, sanitised (no credentials, no secret query parameters); `task "<key>"` for a task of
+   * `rw.schedule`.
+   */
   readonly url: string;
+  /** `'pending'`: the client was closed while the request waited; `'afterClose'`: it was called on a closed client. */
   readonly when: 'pending' | 'afterClose';
   /** Attempts of the call sent before the close; 0 when it was not sent. */
   readonly attempts: number;
@@ -234,11 +293,15 @@ export class ClosedError extends RatewiseError {
   }
 }
 
+/** What a {@link StoreUnavailableError} is made of; its message is written from these. */
 export interface StoreUnavailableErrorOptions {
   /** The store's name, such as `"redis"`. */
   readonly store: string;
+  /** The budget key the request counts against. */
   readonly key: string;
+  /** The request's method, upper-case. */
   readonly method: string;
+  /** The request URL, already sanitised. */
   readonly url: string;
   /** What the store call failed with (an error of the Redis client, or the store timeout). */
   readonly cause: unknown;
@@ -249,11 +312,20 @@ export interface StoreUnavailableErrorOptions {
  * the request was not sent. `cause` holds the store's own error.
  */
 export class StoreUnavailableError extends RatewiseError {
+  /** Always `'StoreUnavailableError'`. */
   override readonly name = 'StoreUnavailableError' as const;
+  /** Always `'ERR_RATEWISE_STORE'`. */
   readonly code = 'ERR_RATEWISE_STORE' as const;
+  /** The store's name, such as `"redis"`. */
   readonly store: string;
+  /** The budget key the request counts against. */
   readonly key: string;
+  /** The request's method, upper-case; `'TASK'` for a task of `rw.schedule`. */
   readonly method: string;
+  /**
+   * The request URL, sanitised (no credentials, no secret query parameters); `task "<key>"` for a task of
+   * `rw.schedule`.
+   */
   readonly url: string;
 
   constructor({ store, key, method, url, cause }: StoreUnavailableErrorOptions) {
@@ -272,7 +344,9 @@ export class StoreUnavailableError extends RatewiseError {
  * dispatchers, and uninstalling them out of order would bring back a stale one.
  */
 export class AlreadyInstalledError extends RatewiseError {
+  /** Always `'AlreadyInstalledError'`. */
   override readonly name = 'AlreadyInstalledError' as const;
+  /** Always `'ERR_RATEWISE_ALREADY_INSTALLED'`. */
   readonly code = 'ERR_RATEWISE_ALREADY_INSTALLED' as const;
 
   constructor() {
@@ -283,13 +357,21 @@ export class AlreadyInstalledError extends RatewiseError {
   }
 }
 
-interface RatewiseErrorByCode {
+/** The error class of each {@link RatewiseErrorCode}: what {@link isRatewiseError} narrows to when given a code. */
+export interface RatewiseErrorByCode {
+  /** A wait longer than `maxWait` or `maxRetryAfter`. */
   ERR_RATEWISE_RATE_LIMITED: RateLimitError;
+  /** A retry refused by the retry budget. */
   ERR_RATEWISE_RETRY_BUDGET: RetryBudgetExceededError;
+  /** A request refused by a full queue. */
   ERR_RATEWISE_QUEUE_FULL: QueueFullError;
+  /** A request refused by the loop guard. */
   ERR_RATEWISE_LOOP: LoopDetectedError;
+  /** A request on a closed client. */
   ERR_RATEWISE_CLOSED: ClosedError;
+  /** A request not sent because the shared store did not answer (with `storeFallback: 'fail'`). */
   ERR_RATEWISE_STORE: StoreUnavailableError;
+  /** `installRatewise()` while an earlier install is in place. */
   ERR_RATEWISE_ALREADY_INSTALLED: AlreadyInstalledError;
 }
 
@@ -302,10 +384,21 @@ const CARRIER = Symbol.for('ratewise.carrier');
  * `response` are the library's own (axios's `AxiosResponse`, when there was a response).
  */
 export type CarriedRatewiseError<E extends RatewiseError = RatewiseError> = Omit<E, 'name' | 'response' | 'cause'> & {
+  /** The carrying library's own name for its error, such as `'AxiosError'`. */
   readonly name: string;
+  /** The ratewise error carried. */
   readonly cause: E;
   /** The last response, in the carrying library's own shape, when there was one. */
-  readonly response?: { readonly status: number; readonly statusText: string; readonly headers: unknown } | undefined;
+  readonly response?:
+    | {
+        /** The response's HTTP status. */
+        readonly status: number;
+        /** The response's status text. */
+        readonly statusText: string;
+        /** The response's headers, in the carrying library's own shape. */
+        readonly headers: unknown;
+      }
+    | undefined;
 };
 
 /**

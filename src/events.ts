@@ -89,7 +89,7 @@ export class Emitter<E extends object> {
   }
 }
 
-/** Why a call stopped retrying: the reasons of `decideRetry`, plus a retry refused by the budget's retry budget. */
+/** Why a call stopped retrying: a {@link GiveUpReason}, or `'retry-budget'` when the retry budget refused the retry. */
 export type GiveUpEventReason = GiveUpReason | 'retry-budget';
 
 /** The events of a ratewise client, by name. */
@@ -98,6 +98,7 @@ export interface RatewiseEvents {
   readonly queued: {
     /** The budget key. */
     readonly key: string;
+    /** The request's method, upper-case. */
     readonly method: string;
     /** The request URL, sanitised. */
     readonly url: string;
@@ -143,6 +144,7 @@ export interface RatewiseEvents {
   readonly retry: {
     /** The budget key. */
     readonly key: string;
+    /** The request's method, upper-case. */
     readonly method: string;
     /** The request URL, sanitised. */
     readonly url: string;
@@ -161,9 +163,11 @@ export interface RatewiseEvents {
   readonly giveUp: {
     /** The budget key. */
     readonly key: string;
+    /** The request's method, upper-case. */
     readonly method: string;
     /** The request URL, sanitised. */
     readonly url: string;
+    /** Why it stopped retrying. */
     readonly reason: GiveUpEventReason;
     /** Attempts made, the first one included. */
     readonly attempts: number;
@@ -176,6 +180,7 @@ export interface RatewiseEvents {
     readonly key: string;
     /** The request URL, sanitised. */
     readonly url: string;
+    /** The response's HTTP status. */
     readonly status: number;
     /** What the headers said, as `parseRateLimit` read them. */
     readonly info: RateLimitInfo;
@@ -190,10 +195,15 @@ export interface RatewiseEvents {
     readonly store: string;
     /** What the store call failed with (the Redis client's error, or the timeout). */
     readonly error: unknown;
+    /**
+     * The client's `storeFallback`: `'local'` budgets run on their local limits meanwhile, `'fail'` the calls
+     * waiting on the store fail.
+     */
     readonly fallback: 'local' | 'fail';
   };
   /** The shared store answered again after a `storeError`: budgets are shared again. */
   readonly storeRecovered: {
+    /** The store's name, such as `"redis"`. */
     readonly store: string;
     /** How long it was unavailable, in ms. */
     readonly downMs: number;
@@ -203,6 +213,7 @@ export interface RatewiseEvents {
    * more often than the loop guard allows; once per window.
    */
   readonly loop: {
+    /** The request's method, upper-case. */
     readonly method: string;
     /** The request URL, sanitised. */
     readonly url: string;

@@ -1,3 +1,9 @@
+/**
+ * API clients that are polite and fast at once. {@link createRatewise} makes a client whose `fetch` reads what
+ * servers say about their rate limits, paces requests per host, pauses a host on a 429 and retries safely;
+ * {@link parseRateLimit} and {@link parseRetryAfter} read those headers on their own.
+ * @module ratewise
+ */
 // The public surface of ratewise: re-exports only.
 export { createRatewise } from './client.js';
 export type { AdapterRequest, BudgetStats, Ratewise, ScheduleOptions } from './client.js';
@@ -18,7 +24,7 @@ export type {
 } from './options.js';
 export type { RatewiseRequestInit } from './http/request.js';
 export type { BudgetCounters, ServerView, WaitReason } from './engine/budget.js';
-export type { RatewiseEvents } from './events.js';
+export type { GiveUpEventReason, RatewiseEvents } from './events.js';
 export type { GiveUpReason } from './retry/decision.js';
 export type { Clock, TimerHandle } from './clock.js';
 export {
@@ -32,7 +38,18 @@ export {
   RetryBudgetExceededError,
   StoreUnavailableError,
 } from './errors.js';
-export type { CarriedRatewiseError, RatewiseErrorCode, RateLimitReason } from './errors.js';
+export type {
+  CarriedRatewiseError,
+  ClosedErrorOptions,
+  LoopDetectedErrorOptions,
+  QueueFullErrorOptions,
+  RateLimitErrorOptions,
+  RateLimitReason,
+  RatewiseErrorByCode,
+  RatewiseErrorCode,
+  RetryBudgetExceededErrorOptions,
+  StoreUnavailableErrorOptions,
+} from './errors.js';
 export type { RatewiseStore, StoreLimit, StoreReply, StoreRequest, StoreSlots } from './store/types.js';
 export { parseRateLimit, parseRetryAfter } from './headers/index.js';
 export type {

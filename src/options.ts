@@ -211,8 +211,11 @@ export interface LoopGuardOptions {
 
 /** What a `keyFn` sees of a request. */
 export interface RequestDescriptor {
+  /** The HTTP method, upper-case. */
   readonly method: string;
+  /** The request URL, as sent: it may hold credentials, which must not become the key. */
   readonly url: URL;
+  /** The request's headers; to key by a credential among them, return `rw.fingerprint()` of it. */
   readonly headers: Headers;
 }
 

@@ -1,3 +1,8 @@
+/**
+ * axios through ratewise: {@link withRatewise} makes an axios instance's requests go through a ratewise client, below
+ * its interceptors. axios is an optional peer dependency.
+ * @module ratewise/axios
+ */
 // `ratewise/axios`: an axios instance whose adapter runs every request through a ratewise client. The wrapper sits
 // where axios calls its adapter, below the user's interceptors and transforms: those run once per logical request,
 // while budgets, pacing, pauses and retries act on each attempt, and each attempt is a real call of the adapter.

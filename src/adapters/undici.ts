@@ -1,3 +1,9 @@
+/**
+ * Node's global `fetch` (undici) through ratewise: {@link installRatewise} throttles every `fetch` of the process,
+ * an SDK's included, and {@link ratewiseDispatcher} gives a dispatcher to pass where one is wanted. undici 7 is an
+ * optional peer dependency.
+ * @module ratewise/undici
+ */
 // `ratewise/undici`: an undici dispatcher over the engine, so Node's global `fetch` (and every SDK that uses it) is
 // throttled. Each attempt goes through the dispatcher underneath; its head is held until the engine settles on it.
 import { Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
@@ -177,7 +183,12 @@ export class RatewiseDispatcher extends Dispatcher {
     return true;
   }
 
+  /**
+   * Refuses new dispatches and calls `callback` once this dispatcher's calls have settled. The dispatcher
+   * underneath stays open.
+   */
   override close(callback: () => void): void;
+  /** Refuses new dispatches and resolves once this dispatcher's calls have settled; the one underneath stays open. */
   override close(): Promise<void>;
   override close(callback?: () => void): Promise<void> | void {
     this.#closed ??= new Error('The ratewise dispatcher is closed');
@@ -188,8 +199,14 @@ export class RatewiseDispatcher extends Dispatcher {
     void idle.then(callback);
   }
 
+  /**
+   * Refuses new dispatches, fails this dispatcher's calls with `error` (or, when null, an error saying it was
+   * destroyed), and calls `callback` once they have settled. The dispatcher underneath stays open.
+   */
   override destroy(error: Error | null, callback: () => void): void;
+  /** As `destroy(null, callback)`. */
   override destroy(callback: () => void): void;
+  /** As `destroy(error, callback)`, resolving instead of calling back. */
   override destroy(error?: Error | null): Promise<void>;
   override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
     const callback = typeof a === 'function' ? a : b;

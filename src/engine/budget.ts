@@ -64,9 +64,13 @@ export interface BudgetCounters {
 
 /** What the server said last, as `rw.stats()` shows it. */
 export interface ServerView {
+  /** Quota units per window of the most restrictive policy, when the server said. */
   readonly limit?: number;
+  /** Quota units it had left, when the server said. */
   readonly remaining?: number;
+  /** Epoch ms when that quota is restored, when the server said. */
   readonly resetAt?: number;
+  /** That policy's window length in ms, when the server stated it. */
   readonly windowMs?: number;
   /** Epoch ms of the response this view came from. */
   readonly observedAt: number;

@@ -27,7 +27,9 @@ export interface SendContext extends WaitContext {
 export interface Transport<R> {
   /** Sends one attempt. Resolves with whatever came back, any status; rejects only when nothing did. */
   send(): Promise<R>;
+  /** The HTTP status of an answer `send()` resolved with. */
   status(response: R): number;
+  /** The headers of an answer `send()` resolved with, for ratewise to read its rate-limit information from. */
   headers(response: R): HeaderInput;
   /** Frees a response that will not be returned (its body is not read), so its connection goes back to the pool. */
   discard(response: R): void;

@@ -4,7 +4,10 @@
  * repeated field lines (arrays) are joined with `", "`.
  */
 export type HeaderInput =
-  | { forEach(callback: (value: string, name: string) => void): void }
+  | {
+      /** Calls `callback` with each header's value and name, as a fetch `Headers` does. */
+      forEach(callback: (value: string, name: string) => void): void;
+    }
   | Readonly<Record<string, string | readonly string[] | number | undefined | null>>;
 
 /** Options of {@link parseRateLimit}. */

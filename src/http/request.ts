@@ -5,7 +5,10 @@ import { randomKey } from '../random-key.js';
 import { BODY_HEADERS, CREDENTIAL_HEADERS, nextHop } from './redirect.js';
 
 /** A fetch init that may carry ratewise's per-request options. */
-export type RatewiseRequestInit = RequestInit & { readonly ratewise?: RequestOptions };
+export type RatewiseRequestInit = RequestInit & {
+  /** This request's options: budget key, priority, cost, `maxWait`, retries, idempotency key. */
+  readonly ratewise?: RequestOptions;
+};
 
 export interface PreparedRequest {
   readonly method: string;

@@ -1,3 +1,8 @@
+/**
+ * Budgets shared across processes and machines through Redis: {@link redisStore} wraps the node-redis or ioredis
+ * client the application already has, for `createRatewise({ store })`.
+ * @module ratewise/redis
+ */
 // `ratewise/redis`: budgets shared through a Redis server, with the client the application already has (node-redis
 // v4 or v5, or ioredis). One round trip per call: EVALSHA of the script in redis-script.ts (loaded with SCRIPT LOAD on
 // first use; after a restart of Redis, the call that finds it gone sends it whole with EVAL, and it is loaded again).
@@ -9,11 +14,13 @@ export type { RatewiseStore, StoreLimit, StoreReply, StoreRequest, StoreSlots } 
 
 /** A node-redis (v4, v5) client: commands as argument arrays. */
 export interface NodeRedisLike {
+  /** Sends one command, its name first in `args`, and resolves with Redis' reply. */
   sendCommand(args: string[]): Promise<unknown>;
 }
 
 /** An ioredis client (or cluster): commands by name and arguments. */
 export interface IoRedisLike {
+  /** Sends the command `command` with `args` and resolves with Redis' reply. */
   call(command: string, ...args: string[]): Promise<unknown>;
 }
 

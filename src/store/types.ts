@@ -3,8 +3,11 @@
 
 /** One token bucket of a shared budget: `limit` cost units per `intervalMs`, holding at most `capacity`. */
 export interface StoreLimit {
+  /** Cost units the bucket gains per `intervalMs` (the count of the budget's rate). */
   readonly limit: number;
+  /** The rate's interval, in ms. */
   readonly intervalMs: number;
+  /** Most cost units the bucket holds (the budget's burst). */
   readonly capacity: number;
 }
 
@@ -19,13 +22,28 @@ export interface StoreRequest {
   /** Tokens further ahead than this are not reserved: the reply says how long until they would be, in ms. */
   readonly maxWaitMs: number;
   /** A pause this client was ordered: ms until it ends, and until the instant the server named (no jitter). */
-  readonly pause?: { readonly forMs: number; readonly orderedForMs: number } | undefined;
+  readonly pause?:
+    | {
+        /** ms until the pause ends, jitter included. */
+        readonly forMs: number;
+        /** ms until the instant the server named, without jitter (no more than `forMs`). */
+        readonly orderedForMs: number;
+      }
+    | undefined;
   /**
    * What the server said last: `remaining` cost units until `resetInMs` from now, in answer to a request granted
    * when the grant counter reached `counter` (what was granted since is not in `remaining` yet).
    */
   readonly view?:
-    { readonly remaining: number; readonly resetInMs: number; readonly counter?: number | undefined } | undefined;
+    | {
+        /** Cost units the server said were left. */
+        readonly remaining: number;
+        /** ms until the server's quota is restored. */
+        readonly resetInMs: number;
+        /** The grant counter when the request it answers was granted; undefined when that is not known. */
+        readonly counter?: number | undefined;
+      }
+    | undefined;
   /** Shared concurrency: slots held across every client, each expiring after `ttlMs` at the latest. */
   readonly slots?: StoreSlots | undefined;
 }
@@ -53,8 +71,9 @@ export interface StoreReply {
   readonly waitMs: number;
   /** What keeps a request waiting: the shared bucket, a shared pause, the server's spent quota, or no free slot. */
   readonly reason: 'rate' | 'paused' | 'server' | 'concurrency' | undefined;
-  /** The shared pause: ms left, and ms left until the instant the server named; 0 when there is none. */
+  /** ms left of the shared pause, jitter included; 0 when there is none. */
   readonly pausedForMs: number;
+  /** ms left until the instant the server named for the shared pause, without jitter; 0 when there is none. */
   readonly orderedForMs: number;
   /** Cost units granted so far on this budget, this grant included: a count that only goes up (0 if not kept). */
   readonly counter: number;
@@ -68,5 +87,9 @@ export interface StoreReply {
 export interface RatewiseStore {
   /** A short name for events and errors, such as `"redis"`. */
   readonly name: string;
+  /**
+   * Makes one atomic decision on the budget `key`: takes what `request` asks for if it can, records what it tells,
+   * and says how long to wait otherwise. Rejects when the store fails.
+   */
   sync(key: string, request: StoreRequest): Promise<StoreReply>;
 }
