@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // The package's own names ('ratewise', 'ratewise/axios', ...) resolve to the sources through tsconfig's `paths`, as
+  // they do for tsc and tsx: a test can import the package as a user would, without a build.
+  resolve: { tsconfigPaths: true },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,

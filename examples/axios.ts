@@ -1,8 +1,8 @@
 // axios, throttled: `withRatewise(axios.create(), rw)` against an API that allows 5 requests per second and says so in
 // IETF RateLimit headers (express + express-rate-limit, started here on 127.0.0.1). Run: npx tsx examples/axios.ts
 import axios, { isAxiosError } from 'axios';
-import { withRatewise } from '../src/adapters/axios.js';
-import { createRatewise } from '../src/index.js';
+import { withRatewise } from 'ratewise/axios';
+import { createRatewise } from 'ratewise';
 import { startItemsApi } from './support/items-api.js';
 
 // An API to talk to (./support/items-api.ts). It refuses a sixth request within a second with 429, and answers

@@ -1,6 +1,6 @@
 // The quick start: `rw.fetch` where you had `fetch`, against an API that allows 5 requests per second and says so in
 // IETF RateLimit headers (express + express-rate-limit, started here on 127.0.0.1). Run: npx tsx examples/basic-fetch.ts
-import { createRatewise } from '../src/index.js';
+import { createRatewise } from 'ratewise';
 import { startItemsApi } from './support/items-api.js';
 
 // An API to talk to (./support/items-api.ts). It refuses a sixth request within a second with 429.

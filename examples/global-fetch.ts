@@ -1,8 +1,8 @@
 // Node's own global `fetch`, throttled without changing the code that calls it (an SDK's, say): `installRatewise(rw)`
 // makes ratewise the undici global dispatcher until the function it returns puts the previous one back.
 // Run: npx tsx examples/global-fetch.ts
-import { installRatewise } from '../src/adapters/undici.js';
-import { createRatewise } from '../src/index.js';
+import { installRatewise } from 'ratewise/undici';
+import { createRatewise } from 'ratewise';
 import { startItemsApi } from './support/items-api.js';
 
 // An API that allows 5 requests per second and says so in IETF RateLimit headers (./support/items-api.ts).

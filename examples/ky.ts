@@ -2,7 +2,7 @@
 // (express + express-rate-limit, started here on 127.0.0.1). ky's own retry is off: ratewise retries, once.
 // Run: npx tsx examples/ky.ts
 import ky from 'ky';
-import { createRatewise } from '../src/index.js';
+import { createRatewise } from 'ratewise';
 import { startItemsApi } from './support/items-api.js';
 
 // The API (./support/items-api.ts): 5 requests per second, said in IETF RateLimit headers.

@@ -3,7 +3,7 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRatewise } from '../src/index.js';
+import { createRatewise } from 'ratewise';
 
 /** A stand-in API: answers every request after 20 ms and remembers how many it held at once. */
 async function startApi(): Promise<{ host: string; origin: string; peak: () => number; close: () => void }> {

@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createClient } from 'redis';
-import { createRatewise } from '../src/index.js';
-import { redisStore } from '../src/store/redis.js';
+import { createRatewise } from 'ratewise';
+import { redisStore } from 'ratewise/redis';
 
 const REQUESTS_PER_WORKER = 20;
 
