@@ -65,7 +65,10 @@ export class RateLimitError extends RatewiseError {
   override readonly name = 'RateLimitError' as const;
   /** Always `'ERR_RATEWISE_RATE_LIMITED'`. */
   readonly code = 'ERR_RATEWISE_RATE_LIMITED' as const;
-  /** Which cap the wait exceeded: `'maxWait'` (a local wait) or `'maxRetryAfter'` (a wait the server asked for). */
+  /**
+   * Which cap the wait exceeded: `'max-wait'` (`maxWait`, the caller's limit on any wait) or `'max-retry-after'`
+   * (`retry.maxRetryAfter`, the limit on a wait the server asked for).
+   */
   readonly reason: RateLimitReason;
   /** The budget key the request counts against. */
   readonly key: string;
