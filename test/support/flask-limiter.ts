@@ -6,7 +6,7 @@
  * `-Remaining`, `-Reset` in epoch seconds, and `Retry-After` in seconds, on 200s too. Its storage is in memory and
  * one limit covers every path and client.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
@@ -45,6 +45,15 @@ export interface FlaskLimiterOptions {
 export interface FlaskLimiterServer extends TestServer {
   /** The Python process, leader of its own process group. */
   readonly pid: number;
+}
+
+/** The versions of Flask-Limiter and of the Python packages under it, such as `Flask-Limiter 3.3.0 (…)`. */
+export function flaskLimiterVersions(): string {
+  const script =
+    'import flask, flask_limiter, limits, werkzeug, platform\n' +
+    'print(f"Flask-Limiter {flask_limiter.__version__} (limits {limits.__version__}, Flask {flask.__version__}, ' +
+    'werkzeug {werkzeug.__version__}, Python {platform.python_version()})")';
+  return execFileSync(PYTHON, ['-c', script], { encoding: 'utf8' }).trim();
 }
 
 type MutableRecord = { -readonly [K in keyof RecordedRequest]: RecordedRequest[K] };
