@@ -6,10 +6,10 @@
 // loaded from a fresh tsc transpilation of `src/` instead.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import type * as RatewiseAxios from '../src/adapters/axios.js';
 import type * as Ratewise from '../src/index.js';
+import { importRatewise } from './build-imports.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -25,7 +25,8 @@ export interface CompiledRatewise {
  * Transpiles `src/` with the options of tsconfig.build.json. `isolatedModules` holds, so per-file transpilation
  * emits what `tsc` emits; the module kind is spelled ES2022 because transpileModule cannot see the
  * `"type": "module"` that makes NodeNext emit ESM here. Done by the parent of a probe, so that the probe's heap
- * (and every `gc()` it times around) does not carry the TypeScript compiler.
+ * (and every `gc()` it times around) does not carry the TypeScript compiler: the probe imports the result with
+ * build-imports.ts.
  */
 export function compileRatewise(): CompiledRatewise {
   const config = ts.getParsedCommandLineOfConfigFile(
@@ -70,16 +71,6 @@ export function compileRatewise(): CompiledRatewise {
     throw error;
   }
   return { dir, dispose };
-}
-
-/** Imports the ratewise that {@link compileRatewise} wrote to `dir`. */
-export async function importRatewise(dir: string): Promise<typeof Ratewise> {
-  return (await import(pathToFileURL(join(dir, 'index.js')).href)) as typeof Ratewise;
-}
-
-/** Imports the axios adapter of the build in `dir`. */
-export async function importRatewiseAxios(dir: string): Promise<typeof RatewiseAxios> {
-  return (await import(pathToFileURL(join(dir, 'adapters', 'axios.js')).href)) as typeof RatewiseAxios;
 }
 
 /** Compiles and imports in one go, for in-process use; the files go once imported (src has no dynamic imports). */

@@ -1,9 +1,11 @@
-// Benchmark runner: `npm run bench` (full) or `npm run bench:quick`; `--only=<id>[,<id>]` runs some sections.
+// Benchmark runner: `npm run bench` (full) or `npm run bench:quick`; `--section <id>[,<id>]` (or `--only=<id>`) runs
+// some sections, e.g. `npm run bench -- --section efficiency`.
 // Prints each section as a Markdown table when it finishes; a full run also writes them, with the machine, to RESULTS.md.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describeMachine, markdownTable, renderSection } from './report.js';
 import type { RunContext, Section } from './report.js';
+import { efficiency } from './sections/efficiency.js';
 import { goodput } from './sections/goodput.js';
 import { headerParsing } from './sections/header-parsing.js';
 import { memory } from './sections/memory.js';
@@ -12,7 +14,7 @@ import { redis } from './sections/redis.js';
 import { scheduling } from './sections/scheduling.js';
 
 /** Every section, in the order they run and appear in RESULTS.md. New sections are appended here. */
-const sections: readonly Section[] = [headerParsing, scheduling, memory, goodput, peers, redis];
+const sections: readonly Section[] = [headerParsing, scheduling, memory, goodput, peers, redis, efficiency];
 
 /** Packages listed for every run, whatever the sections. */
 const HARNESS = ['tinybench', 'typescript'];
@@ -22,10 +24,20 @@ const RESULTS = new URL('./RESULTS.md', import.meta.url);
 function parseArgs(argv: readonly string[]): RunContext & { readonly only: ReadonlySet<string> | undefined } {
   let quick = false;
   let only: Set<string> | undefined;
-  for (const arg of argv) {
+  const select = (ids: string) => {
+    only ??= new Set();
+    for (const id of ids.split(',')) if (id !== '') only.add(id);
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
     if (arg === '--quick') quick = true;
-    else if (arg.startsWith('--only=')) only = new Set(arg.slice('--only='.length).split(','));
-    else throw new TypeError(`Unknown argument \`${arg}\`; expected --quick or --only=<id>[,<id>]`);
+    else if (arg === '--section' || arg === '--only') {
+      const ids = argv[++i];
+      if (ids === undefined || ids.startsWith('--')) throw new TypeError(`${arg} needs a section id`);
+      select(ids);
+    } else if (arg.startsWith('--section=')) select(arg.slice('--section='.length));
+    else if (arg.startsWith('--only=')) select(arg.slice('--only='.length));
+    else throw new TypeError(`Unknown argument \`${arg}\`; expected --quick or --section <id>[,<id>]`);
   }
   const known = new Set(sections.map((section) => section.id));
   const unknown = [...(only ?? [])].filter((id) => !known.has(id));

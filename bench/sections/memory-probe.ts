@@ -4,7 +4,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type * as Ratewise from '../../src/index.js';
 import { createRatewise as createRatewiseFromSource } from '../../src/index.js';
 import { collectGarbage, probeInput, probeOutput } from '../child.js';
-import { importRatewise } from '../compiled.js';
+import { importRatewise } from '../build-imports.js';
 
 export interface MemoryInput {
   readonly quick: boolean;

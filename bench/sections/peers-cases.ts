@@ -66,7 +66,7 @@ export const serverKinds: readonly ServerKind[] = [
 ];
 
 /** One client set up for one run. */
-interface Runner {
+export interface Runner {
   /** Resolves once a 2xx response's body is read; rejects otherwise. */
   call(url: string): Promise<void>;
   close(): Promise<void>;
@@ -79,24 +79,24 @@ export interface Client {
   create(shape: Shape, signal: AbortSignal, ratewise: RatewiseModule): Runner;
 }
 
-type RatewiseModule = typeof Ratewise & typeof RatewiseAxios;
+export type RatewiseModule = typeof Ratewise & typeof RatewiseAxios;
 
 /** A call that ended on a response that was not a success, with no error from the client to say so. */
-class StatusError extends Error {
+export class StatusError extends Error {
   constructor(readonly status: number) {
     super(`HTTP ${String(status)}`);
   }
 }
 
 /** Plain fetch, as the limiter-only clients send it: a non-2xx response is a failed call. */
-async function plainFetch(url: string, signal: AbortSignal): Promise<void> {
+export async function plainFetch(url: string, signal: AbortSignal): Promise<void> {
   const response = await fetch(url, { signal });
   await response.arrayBuffer();
   if (!response.ok) throw new StatusError(response.status);
 }
 
 /** The HTTP status behind a failed call, whichever client threw it. */
-function statusOf(error: unknown): number | undefined {
+export function statusOf(error: unknown): number | undefined {
   if (error instanceof StatusError) return error.status;
   if (error instanceof KyHTTPError) return error.response.status;
   if (error instanceof GotHTTPError) return error.response.statusCode;
@@ -216,7 +216,7 @@ function bottleneckRunner(limiter: Bottleneck, signal: AbortSignal): Runner {
 }
 
 /** An error's name and code, without its message (which names the URL, different for every call). */
-function errorKind(error: unknown): string {
+export function errorKind(error: unknown): string {
   if (!(error instanceof Error)) return typeof error;
   const { code } = error as { code?: unknown };
   const { cause } = error as { cause?: { code?: unknown } };

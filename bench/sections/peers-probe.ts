@@ -2,10 +2,9 @@
 // event loop. Started as `node --import tsx peers-probe.ts <JSON input>`; once set up it prints `ready` and waits for
 // a line on stdin, so that every pair of a server kind starts at once, none while another is still loading; then it
 // prints its result as one JSON line.
-import { once } from 'node:events';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
-import { importRatewise, importRatewiseAxios } from '../compiled.js';
+import { waitForGo } from '../child.js';
+import { importRatewise, importRatewiseAxios } from '../build-imports.js';
 import { clients, runPair, serverKinds, type PairResult, type Shape } from './peers-cases.js';
 
 export interface PeersInput {
@@ -29,10 +28,7 @@ if (kind === undefined || client === undefined) throw new Error(`Unknown pair ${
 const ratewise = { ...(await importRatewise(input.build)), ...(await importRatewiseAxios(input.build)) };
 const delay = monitorEventLoopDelay({ resolution: 10 });
 const result = await runPair(kind, client, input.shape, ratewise, async () => {
-  const lines = createInterface({ input: process.stdin });
-  process.stdout.write('ready\n');
-  await once(lines, 'line');
-  lines.close();
+  await waitForGo();
   delay.enable();
 });
 delay.disable();

@@ -1,53 +1,17 @@
 // Section: the workload "N requests at once, all must succeed" against real rate-limited servers, sent through
 // ratewise and through the retry and limiter libraries users reach for, each configured as its users would.
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { runTogether } from '../child.js';
 import { compileRatewise } from '../compiled.js';
 import { formatInteger } from '../measure.js';
 import type { RunContext, Section, SectionResult } from '../report.js';
 import { clients, serverKinds, type Shape } from './peers-cases.js';
 import type { PeersInput, PeersOutput } from './peers-probe.js';
 
-const PROBE = fileURLToPath(new URL('./peers-probe.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const PROBE = new URL('./peers-probe.ts', import.meta.url);
 
-/**
- * Runs one pair per input, each in its own `node --import tsx peers-probe.ts` process; once every one has said it is
- * set up, tells them all to start, and resolves with their results in input order.
- */
-async function runPairs(inputs: readonly PeersInput[]): Promise<PeersOutput[]> {
-  let go!: () => void;
-  const allReady = new Promise<void>((resolve) => (go = resolve));
-  let waiting = inputs.length;
-  const results = inputs.map(async (input) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', PROBE, JSON.stringify(input)], {
-      cwd: ROOT,
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    const exited = new Promise<number | null>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', resolve);
-    });
-    const arrived = () => {
-      if (--waiting === 0) go();
-    };
-    let ready = false;
-    let last = '';
-    for await (const line of createInterface({ input: child.stdout })) {
-      if (line === 'ready' && !ready) {
-        ready = true;
-        arrived();
-        void allReady.then(() => child.stdin.end('go\n'));
-      } else if (line.trim() !== '') last = line;
-    }
-    // A child that failed while loading must not keep the others waiting.
-    if (!ready) arrived();
-    const code = await exited;
-    if (code !== 0) throw new Error(`${PROBE} ${input.server} ${input.client} exited with code ${String(code)}`);
-    return JSON.parse(last) as PeersOutput;
-  });
-  return Promise.all(results);
+/** Runs one pair per input, each in its own process, all started together; results in input order. */
+function runPairs(inputs: readonly PeersInput[]): Promise<PeersOutput[]> {
+  return runTogether<PeersOutput>(PROBE, inputs);
 }
 
 const percent = (fraction: number | null): string =>

@@ -4,7 +4,7 @@ import PQueue from 'p-queue';
 import pThrottle from 'p-throttle';
 import { createRatewise as createRatewiseFromSource } from '../../src/index.js';
 import { collectGarbage, probeInput, probeOutput } from '../child.js';
-import { importRatewise } from '../compiled.js';
+import { importRatewise } from '../build-imports.js';
 
 export interface SchedulingInput {
   readonly quick: boolean;

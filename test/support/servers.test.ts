@@ -50,7 +50,13 @@ describe('startScriptedServer', () => {
       expect(await response.json()).toEqual({ echoed: 'hello' });
       expect(seen).toMatchObject([{ index: 0, method: 'POST', url: '/items?x=1', body: 'hello' }]);
       expect(server.requests()).toEqual([
-        { method: 'POST', url: '/items?x=1', receivedAt: expect.any(Number) as number, status: 201 },
+        {
+          method: 'POST',
+          url: '/items?x=1',
+          receivedAt: expect.any(Number) as number,
+          status: 201,
+          answeredAt: expect.any(Number) as number,
+        },
       ]);
     } finally {
       await server.close();

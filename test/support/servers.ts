@@ -42,6 +42,8 @@ export interface RecordedRequest {
   readonly receivedAt: number;
   /** The status written, or `undefined` while the request is unanswered. */
   readonly status: number | undefined;
+  /** Server-side `Date.now()` when the status was written, or `undefined` while the request is unanswered. */
+  readonly answeredAt: number | undefined;
 }
 
 /** A running server. */
@@ -60,6 +62,20 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/** The counts of a request log, given what the server knows of its open requests. */
+export function hitCounts(log: readonly RecordedRequest[], inFlight: number, maxInFlight: number): HitCounts {
+  const byStatus: Record<number, number> = {};
+  let accepted = 0;
+  let rejected = 0;
+  for (const { status } of log) {
+    if (status === undefined) continue;
+    byStatus[status] = (byStatus[status] ?? 0) + 1;
+    if (status < 400) accepted += 1;
+    if (status === 429) rejected += 1;
+  }
+  return { total: log.length, accepted, rejected, byStatus, inFlight, maxInFlight };
+}
+
 type MutableRecord = { -readonly [K in keyof RecordedRequest]: RecordedRequest[K] };
 
 /** Records requests and responses for one server. */
@@ -76,6 +92,7 @@ class Tally {
         url: req.url ?? '/',
         receivedAt: Date.now(),
         status: undefined,
+        answeredAt: undefined,
       };
       this.#log.push(record);
       this.#open.add(res);
@@ -86,29 +103,14 @@ class Tally {
       // Frameworks' own hooks would not cover all three servers: the head itself is watched.
       onHead(res, (status) => {
         record.status = status;
+        record.answeredAt = Date.now();
       });
       listener(req, res);
     };
   }
 
   counts(): HitCounts {
-    const byStatus: Record<number, number> = {};
-    let accepted = 0;
-    let rejected = 0;
-    for (const { status } of this.#log) {
-      if (status === undefined) continue;
-      byStatus[status] = (byStatus[status] ?? 0) + 1;
-      if (status < 400) accepted += 1;
-      if (status === 429) rejected += 1;
-    }
-    return {
-      total: this.#log.length,
-      accepted,
-      rejected,
-      byStatus,
-      inFlight: this.#open.size,
-      maxInFlight: this.#maxInFlight,
-    };
+    return hitCounts(this.#log, this.#open.size, this.#maxInFlight);
   }
 
   requests(): readonly RecordedRequest[] {
