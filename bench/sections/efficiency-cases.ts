@@ -56,7 +56,7 @@ function windowShape(quick: boolean): EfficiencyShape {
     limit,
     windowMs,
     requests,
-    deadlineMs: quick ? 10_000 : 45_000,
+    deadlineMs: quick ? 10_000 : 30_000,
     policy: { kind: 'fixed-window', limit, windowMs },
     answerMs: 0,
   };
@@ -112,7 +112,7 @@ export const efficiencyKinds: readonly EfficiencyKind[] = [
       limit: 20,
       windowMs: 1_000,
       requests: quick ? 60 : 300,
-      deadlineMs: quick ? 10_000 : 45_000,
+      deadlineMs: quick ? 10_000 : 30_000,
       policy: { kind: 'fixed-window', limit: 20, windowMs: 1_000 },
       answerMs: 0,
     }),
