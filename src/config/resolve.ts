@@ -151,7 +151,7 @@ function resolveBudget(pattern: string, value: unknown): BudgetConfig {
 function pacing(value: unknown, name: string): 'burst' | 'spread' {
   if (value === undefined) return 'burst';
   if (value === 'burst' || value === 'spread') return value;
-  throw invalidOption(name, "'burst' or 'spread'", value);
+  throw invalidOption(name, '"burst" or "spread"', value);
 }
 
 function resolveBudgets(value: unknown): BudgetTable {

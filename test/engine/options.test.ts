@@ -49,6 +49,14 @@ describe('invalid options', () => {
       { retry: { statuses: [429, 200] } },
       'Expected `retry.statuses` to be an array of HTTP error statuses (400 to 599), got `[429,200]` (array)',
     ],
+    [
+      { budgets: { x: { pacing: 'smooth' } } },
+      'Expected `budgets["x"].pacing` to be "burst" or "spread", got `"smooth"` (string)',
+    ],
+    [
+      { budgets: { x: { initialWindow: 0 } } },
+      'Expected `budgets["x"].initialWindow` to be a positive integer or Infinity, got `0` (number)',
+    ],
     [{ maxWait: -1 }, 'Expected `maxWait` to be a non-negative number of milliseconds, got `-1` (number)'],
     [{ maxWait: Number.NaN }, 'Expected `maxWait` to be a non-negative number of milliseconds, got `NaN` (number)'],
     [{ fetch: 'x' }, 'Expected `fetch` to be a function, got `"x"` (string)'],
@@ -79,7 +87,10 @@ describe('invalid options', () => {
   it('accepts every documented option', () => {
     expect(
       create({
-        budgets: { 'api.test': { rate: ['10/s', '5000/hour'], burst: 5, concurrency: 2, maxQueue: 100 }, '*': {} },
+        budgets: {
+          'api.test': { rate: ['10/s', '5000/hour'], burst: 5, concurrency: 2, maxQueue: 100, pacing: 'spread' },
+          '*': { initialWindow: Infinity },
+        },
         retry: {
           limit: 1,
           rateLimitLimit: 2,
