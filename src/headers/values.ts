@@ -28,6 +28,10 @@ const DAY_MS = 86_400_000;
 // Date's own range: any instant past it is not an instant.
 const MAX_INSTANT = 8.64e15;
 const WEEKDAY = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*$/;
+/** A bare reset number at least this large is read as epoch milliseconds (docs/headers.md, "Reset values"). */
+export const EPOCH_MS_FROM = 1e11;
+/** A bare reset number at least this large, and below {@link EPOCH_MS_FROM}, is read as epoch seconds. */
+export const EPOCH_SECONDS_FROM = 1e9;
 
 /** A non-negative decimal count (`40`, `595.0`), at most `Number.MAX_SAFE_INTEGER`. */
 export function parseCount(value: string): number | undefined {
@@ -110,7 +114,7 @@ export function atServerInstant(serverAt: number | undefined, time: TimeBase): n
 export function parseResetInstant(value: string, time: TimeBase): number | undefined {
   if (DECIMAL.test(value)) {
     const v = Number(value);
-    const epochMs = v >= 1e11 ? v : v >= 1e9 ? v * 1000 : undefined;
+    const epochMs = v >= EPOCH_MS_FROM ? v : v >= EPOCH_SECONDS_FROM ? v * 1000 : undefined;
     if (epochMs === undefined) return afterDelay(parseSecondsMs(value), time);
     const inWindow = epochMs >= time.reference - DAY_MS && epochMs <= time.reference + 366 * DAY_MS;
     return inWindow ? atServerInstant(Math.round(epochMs), time) : undefined;
