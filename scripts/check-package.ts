@@ -3,6 +3,7 @@
 // - A CommonJS file can `require()` every entry point and use it (Node >= 20.19 loads ES modules through
 //   require(esm)), silently: run in a child process from a folder where the tarball is unpacked as
 //   node_modules/ratewise, next to links to the package's dependencies.
+// - The `ratewise` command (`bin`) is in the tarball, starts with a node shebang, and loads: `inspect --help`.
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,7 @@ interface Packed {
 
 /** The package's manifest, as far as this script reads it. */
 interface Manifest {
+  readonly bin?: Readonly<Record<string, string>>;
   readonly dependencies?: Readonly<Record<string, string>>;
   readonly peerDependencies?: Readonly<Record<string, string>>;
 }
@@ -92,6 +94,28 @@ try {
     await mkdir(dirname(link), { recursive: true });
     await symlink(join(root, 'node_modules', name), link, 'dir');
   }
+  for (const [command, path] of Object.entries(manifest.bin ?? {})) {
+    const file = posix.normalize(path);
+    if (!files.has(file)) {
+      failures.push(`bin ${command}: ${file} is not in the tarball`);
+      continue;
+    }
+    const text = await readFile(join(unpacked, file), 'utf8');
+    if (!text.startsWith('#!/usr/bin/env node\n')) failures.push(`bin ${command}: ${file} has no node shebang`);
+    try {
+      const child = await run(process.execPath, [join(unpacked, file), 'inspect', '--help'], {
+        cwd: dir,
+        timeout: 30_000,
+        killSignal: 'SIGKILL',
+      });
+      if (!child.stdout.startsWith('Usage: ratewise inspect') || child.stderr !== '')
+        failures.push(`bin ${command}: \`inspect --help\` printed:\n${child.stdout}${child.stderr}`);
+      else console.log(`bin: \`${command} inspect --help\` prints its usage`);
+    } catch (error) {
+      const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+      failures.push(`bin ${command} failed on node ${process.version}:\n${stdout}${stderr || String(error)}`);
+    }
+  }
   await writeFile(join(dir, 'require.cjs'), REQUIRE_CJS);
   try {
     const child = await run(process.execPath, ['require.cjs'], { cwd: dir, timeout: 30_000, killSignal: 'SIGKILL' });
@@ -110,4 +134,6 @@ if (failures.length > 0) {
   console.error(`check-package: ${failures.join('\n')}`);
   process.exit(1);
 }
-console.log(`check-package: the tarball has a LICENSE, no source map without its sources, and loads with require()`);
+console.log(
+  'check-package: the tarball has a LICENSE, no source map without its sources, loads with require(), and its bin runs',
+);
