@@ -8,6 +8,12 @@ export interface TextOptions {
   readonly timeZone?: string;
 }
 
+// Control characters a server could slip into a field value (C1 controls arrive as latin1 bytes) would be read by the
+// terminal as commands: they are printed as escapes instead. Line feeds and tabs are the report's own.
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+const escapeControl = (ch: string): string => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
 /** Seconds with at most one decimal: `60 s`, `59.4 s`. */
 export function formatSeconds(ms: number): string {
   return `${Math.round(ms / 100) / 10} s`;
@@ -114,10 +120,11 @@ export function formatText(inspection: Inspection, options: TextOptions = {}): s
     'The createRatewise budget that matches',
     ...budget.snippet.split('\n').map((l) => `  ${l}`.trimEnd()),
   );
-  return lines.join('\n');
+  return lines.join('\n').replace(CONTROL, escapeControl);
 }
 
 /** The report as one JSON document (instants in epoch ms, durations in ms); ends without a newline. */
 export function formatJson(inspection: Inspection): string {
-  return JSON.stringify(inspection, null, 2);
+  // JSON.stringify escapes C0 controls but not DEL and C1; the escapes keep the document the same value.
+  return JSON.stringify(inspection, null, 2).replace(CONTROL, escapeControl);
 }

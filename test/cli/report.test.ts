@@ -302,6 +302,26 @@ describe('the text report', () => {
     expect(text).toContain('// This answer describes no quota');
   });
 
+  it('prints control characters a server sent as escapes, never as terminal commands', () => {
+    const inspection = report(
+      ['https://api.example/'],
+      answer(200, {
+        ratelimit: '"a\u009b31m";r=1;t=5',
+        'ratelimit-policy': '"a\u009b31m";q=2;w=5',
+        'x-ratelimit-remaining': 'x\u001b[2J',
+      }),
+    );
+    const text = formatText(inspection, { timeZone: 'UTC' });
+    const json = formatJson(inspection);
+    for (const output of [text, json]) {
+      expect(output).not.toContain('\u001b');
+      expect(output).not.toContain('\u009b');
+    }
+    expect(text).toContain('ratelimit: "a\\u009b31m";r=1;t=5');
+    expect(text).toContain('x-ratelimit-remaining: x\\u001b[2J');
+    expect(JSON.parse(json)).toEqual(JSON.parse(JSON.stringify(inspection)));
+  });
+
   it('prints JSON that holds the same facts, instants in epoch ms', () => {
     const inspection = report(['https://api.example/?token=t0k3n'], answer(429, { 'retry-after': '30' }));
     const json = JSON.parse(formatJson(inspection)) as Inspection;
