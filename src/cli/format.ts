@@ -1,6 +1,7 @@
 // The report of an inspection, as text for a terminal or as one JSON document. Pure: the time zone is a parameter,
 // so the same inspection prints the same text anywhere.
 import type { Inspection, PolicyReport } from './inspect.js';
+import { formatLocalTime, formatSeconds } from './time-text.js';
 
 /** How the text report is written. */
 export interface TextOptions {
@@ -13,29 +14,6 @@ export interface TextOptions {
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 const escapeControl = (ch: string): string => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
-
-/** Seconds with at most one decimal: `60 s`, `59.4 s`. */
-export function formatSeconds(ms: number): string {
-  return `${Math.round(ms / 100) / 10} s`;
-}
-
-/** `2026-05-22 14:03:07 GMT+2`: an epoch-ms instant in the given (or the system's) time zone. */
-export function formatLocalTime(at: number, timeZone?: string): string {
-  const format = new Intl.DateTimeFormat('en-US', {
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-    timeZoneName: 'short',
-    ...(timeZone !== undefined && { timeZone }),
-  });
-  const part: Partial<Record<Intl.DateTimeFormatPartTypes, string>> = {};
-  for (const { type, value } of format.formatToParts(at)) part[type] = value;
-  return `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute}:${part.second} ${part.timeZoneName}`;
-}
 
 /** `reset 2026-05-22 14:03:07 GMT+2 (in 60 s)`. */
 function instant(label: string, at: number, inMs: number, timeZone: string | undefined): string {

@@ -12,6 +12,7 @@ import {
   type TimeBase,
 } from '../headers/values.js';
 import { fieldGroup, fieldSources, groupLabel, type RawField } from './fields.js';
+import { formatSeconds } from './time-text.js';
 
 export type WarningCode =
   'reset-magnitude' | 'date-skew' | 'cached' | 'unread-fields' | 'cors-origin-refused' | 'cors-fields-hidden';
@@ -47,8 +48,6 @@ export const SKEW_TOLERANCE_MS = 1000;
 /** A Date has whole seconds: the server wrote it up to this long before the instant it names, in ms. */
 const DATE_RESOLUTION_MS = 1000;
 
-const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
-
 function resetMagnitude(fields: ReadonlyMap<string, string>, time: TimeBase): Warning[] {
   const out: Warning[] = [];
   for (const [name, preferred] of VARIABLE_RESETS) {
@@ -65,8 +64,8 @@ function resetMagnitude(fields: ReadonlyMap<string, string>, time: TimeBase): Wa
         code: 'reset-magnitude',
         message:
           at === undefined
-            ? `${said} (${instant.toISOString()}), it was left out: not within a day before to a year after the server's Date`
-            : `${said}: a reset in ${seconds(at - time.now)}, where seconds from now would be ${Math.round(v / 31_557_600)} years.`,
+            ? `${said}, ${instant.toISOString()}, which is not within a day before to a year after the server's Date: left out.`
+            : `${said}: a reset in ${formatSeconds(at - time.now)}, where seconds from now would be ${Math.round(v / 31_557_600)} years.`,
       });
     }
   }
@@ -86,7 +85,7 @@ function dateSkew(input: WarningInput): Warning[] {
     {
       code: 'date-skew',
       message:
-        `The server's Date (${value!}) is at least ${seconds(Math.abs(skew))} ${skew > 0 ? 'ahead of' : 'behind'} ` +
+        `The server's Date (${value!}) is at least ${formatSeconds(Math.abs(skew))} ${skew > 0 ? 'ahead of' : 'behind'} ` +
         `this machine's clock. ratewise measures the server's absolute instants against its Date, so its waits are ` +
         `not distorted; code that compares them with this machine's clock would be off by as much.`,
     },

@@ -1,7 +1,8 @@
 // The report of one answer, from synthetic answers: what is read, from which fields, the warnings and the text.
 import { describe, expect, it } from 'vitest';
 import { parseCli } from '../../src/cli/args.js';
-import { formatJson, formatLocalTime, formatSeconds, formatText } from '../../src/cli/format.js';
+import { formatJson, formatText } from '../../src/cli/format.js';
+import { formatLocalTime, formatSeconds } from '../../src/cli/time-text.js';
 import { inspect, type Inspection } from '../../src/cli/inspect.js';
 import { prepareRequest, type Answer } from '../../src/cli/request.js';
 
@@ -135,7 +136,7 @@ describe('warnings', () => {
       {
         code: 'reset-magnitude',
         message:
-          "x-ratelimit-reset: 1000000000 has no unit of its own: read as epoch seconds by its size (2001-09-09T01:46:40.000Z), it was left out: not within a day before to a year after the server's Date",
+          "x-ratelimit-reset: 1000000000 has no unit of its own: read as epoch seconds by its size, 2001-09-09T01:46:40.000Z, which is not within a day before to a year after the server's Date: left out.",
       },
     ]);
   });
