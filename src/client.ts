@@ -387,7 +387,9 @@ class Client implements Ratewise {
     const now = o.clock.now();
     // Tasks are never retried: their budgets need no retry budget.
     const retryBudget = adaptive && o.retry.budget ? new RetryBudget(o.retry.budget) : undefined;
-    lane = new Lane(new Budget(key, budgetFor(o.budgets, key), now, o.serverReserve, retryBudget, adaptive));
+    lane = new Lane(
+      new Budget(key, budgetFor(o.budgets, key), now, o.serverReserve, retryBudget, adaptive, o.retry.backoff.maxMs),
+    );
     // Only budgets with something to share: tasks without a rate have nothing but a local concurrency cap.
     const { limits, sharedConcurrency } = lane.budget.config;
     if (this.#storeLink && (adaptive || limits.length > 0 || sharedConcurrency !== undefined)) {

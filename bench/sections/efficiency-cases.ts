@@ -235,6 +235,8 @@ export interface EfficiencyRun {
   /** Of those, the ones that reached the server after it wrote its first answer (server instants). */
   readonly refusedAfterFirstAnswerServer: number;
   readonly lateWindows: LateWindows | undefined;
+  /** Every window the server counted (servers that count windows only). */
+  readonly windows?: readonly WindowTally[];
 }
 
 function lateWindows(windows: readonly WindowTally[]): LateWindows {
@@ -309,6 +311,7 @@ export async function runEfficiencyPair(
       refusedAfterFirstAnswer: watch.refusedAfterFirstAnswer(),
       refusedAfterFirstAnswerServer: refusedAfterFirstAnswer(log).length,
       lateWindows: server.windows === undefined ? undefined : lateWindows(server.windows()),
+      ...(server.windows !== undefined && { windows: server.windows() }),
     };
   } finally {
     clearTimeout(deadline);

@@ -6,6 +6,7 @@ import type { RateLimitInfo } from '../headers/types.js';
 import type { BudgetConfig } from '../config/resolve.js';
 import type { RetryBudget } from '../retry/retry-budget.js';
 import { observe, readyAt, spend, type ServerPace } from './server-pace.js';
+import { Discovery } from './discovery.js';
 import { fullBuckets, msUntilAll, refillAll, tryTakeAll, type BucketState } from './token-bucket.js';
 
 /** Why a request cannot go yet. */
@@ -95,27 +96,22 @@ export class Budget {
   #pace: ServerPace | undefined;
   /** When the request whose answer set the pace was sent. */
   #observedSeq = 0;
-  /**
-   * While probing only one request is in flight: at the start when `initialWindow` is one, until the server has said
-   * after a pause, so that one request tests the water before the queue follows.
-   */
-  #probing: boolean;
+  /** While probing only one request is in flight: after a pause, so that one request tests the water first. */
+  #probing = false;
   /** Only the answer to a request sent from this one on (by send order) ends the probe: older ones describe the past. */
   #probeFrom = 0;
   /**
-   * Requests allowed in flight while the server describes no quota: starts at the budget's `initialWindow` and grows
-   * with each answer (see `observe`), so that a server that limits without saying so refuses one round's requests,
-   * not the whole queue.
+   * While the server describes no quota (an adaptive budget, until an answer does): the slow start, then the limit
+   * and window learned from refusals. Undefined for tasks and once the server has described its quota.
    */
-  #window: number;
+  #discovery: Discovery | undefined;
   /**
-   * Requests a server that limits without saying so accepted between two throttles: after a pause that many may
-   * go, then one at a time, so that each window costs at most one refused request.
+   * Requests in flight that went without the server's word (or a configured rate) that there was quota for them:
+   * the slow start, probes. Their refusals are ratewise's own discovery, not the server refusing a call.
    */
-  #learned: number | undefined;
-  /** Requests sent and accepted since the last pause. */
-  #cycleSent = 0;
-  #cycleAccepted = 0;
+  readonly #unbacked = new Set<number>();
+  /** Epoch ms of the latest answer that was not a throttle nor a server error. */
+  #lastAcceptedAt = -Infinity;
   #plain: boolean;
 
   constructor(
@@ -128,13 +124,16 @@ export class Budget {
     readonly retryBudget: RetryBudget | undefined,
     /** Whether it learns from responses (HTTP) or just runs tasks at its configured limits (`rw.schedule`). */
     adaptive: boolean,
+    /**
+     * The longest the budget holds requests back on its own estimate of a server window that says nothing of itself
+     * (`retry.backoff.maxMs`), in ms.
+     */
+    maxHoldMs = 30_000,
   ) {
     this.#buckets = fullBuckets(config.limits, now);
-    // A rate the user configured is trusted from the start; an unknown limit is approached from the initial window,
-    // which a window of one makes a probe: one request alone until its answer.
-    const unknown = adaptive && config.limits.length === 0;
-    this.#probing = unknown && config.initialWindow <= 1;
-    this.#window = unknown ? config.initialWindow : Infinity;
+    // A rate the user configured is trusted: the server's refusals pause it, as they say; an unknown limit is
+    // discovered.
+    if (adaptive && config.limits.length === 0) this.#discovery = new Discovery(config.initialWindow, maxHoldMs);
     this.#plain = !adaptive && config.limits.length === 0;
     this.#lastUsedAt = now;
   }
@@ -199,13 +198,12 @@ export class Budget {
     this.#lastUsedAt = now;
   }
 
-  /** Most requests in flight now. */
-  #concurrency(): number {
-    if (this.#probing) return 1;
-    if (this.#learned !== undefined && this.#pace === undefined) {
-      return this.#cycleSent < this.#learned ? this.config.concurrency : 1;
-    }
-    return Math.min(this.config.concurrency, Math.floor(this.#window));
+  /** Whether the concurrency cap, a probe or the discovery of an undescribed quota hold the next request back. */
+  #slotsFull(): boolean {
+    const inFlight = this.#inFlight;
+    if (inFlight >= (this.#probing ? 1 : this.config.concurrency)) return true;
+    const discovery = this.#discovery;
+    return discovery !== undefined && this.#pace === undefined && !discovery.maySend(inFlight);
   }
 
   /**
@@ -276,14 +274,14 @@ export class Budget {
   /** What holds a request of `cost` back before the server's pace is looked at, or undefined when nothing does. */
   #localHold(cost: number, now: number): WaitReason | undefined {
     if (now < this.#pausedUntil) return this.#pausedUntil === this.#quotaUntil ? 'server-quota' : 'paused';
-    if (this.#inFlight >= this.#concurrency()) return 'concurrency';
+    if (this.#slotsFull()) return 'concurrency';
     if (this.config.limits.length > 0 && msUntilAll(this.#buckets, cost, this.config.limits, now) > 0) return 'rate';
     return undefined;
   }
 
   #localReadyAt(cost: number, now: number): number {
     if (now < this.#pausedUntil) return this.#pausedUntil;
-    if (this.#inFlight >= this.#concurrency()) return Infinity;
+    if (this.#slotsFull()) return Infinity;
     if (this.config.limits.length > 0) {
       const wait = msUntilAll(this.#buckets, cost, this.config.limits, now);
       if (wait > 0) return now + wait;
@@ -307,17 +305,68 @@ export class Budget {
    * answer passes back to `observe`. Call only when `readiness(cost, now).at <= now`.
    */
   take(cost: number, now: number): number {
+    const seq = ++this.#counters.sent;
     this.#inFlight++;
-    this.#counters.sent++;
-    this.#cycleSent++;
     this.#lastUsedAt = now;
-    if (this.config.limits.length > 0) {
-      const result = tryTakeAll(this.#buckets, cost, this.config.limits, now);
-      this.#buckets = result.state;
+    const pace = this.#pace;
+    const discovery = pace === undefined ? this.#discovery : undefined;
+    const probe = this.#probing;
+    const limits = this.config.limits;
+    // Backed: the server said there was quota left, the user configured a rate, or the server has accepted this
+    // many in a window before.
+    const backed =
+      (pace !== undefined && now < pace.resetAt && pace.allowance >= cost) ||
+      (limits.length > 0 && !probe) ||
+      (discovery?.backed(probe) ?? false);
+    if (!backed) this.#noteUnbacked(seq);
+    if (limits.length > 0) this.#buckets = tryTakeAll(this.#buckets, cost, limits, now).state;
+    this.#pace = spend(pace, cost, now);
+    this.#store?.take(cost, seq, now);
+    const holdUntil = discovery?.sent(seq, now, probe);
+    // The window's learned limit is sent: the rest waits until the window should have turned, then one probes it.
+    // Ratewise's own estimate, not the server's order: no waiter's `maxRetryAfter` is held against it.
+    if (holdUntil !== undefined) {
+      this.pause(holdUntil, 0, false);
+      if (holdUntil > this.#quotaUntil) this.#quotaUntil = holdUntil;
     }
-    this.#pace = spend(this.#pace, cost, now);
-    this.#store?.take(cost, this.#counters.sent, now);
-    return this.#counters.sent;
+    return seq;
+  }
+
+  #noteUnbacked(seq: number): void {
+    const unbacked = this.#unbacked;
+    unbacked.add(seq);
+    // Requests that ended without an answer (network errors) are never observed: forget the oldest past a bound.
+    if (unbacked.size > 1_024 + 2 * this.#inFlight) {
+      for (const old of unbacked) {
+        unbacked.delete(old);
+        if (unbacked.size <= this.#inFlight) break;
+      }
+    }
+  }
+
+  /**
+   * Whether request `seq` went with the server's word (or a configured rate, or a share the server has been seen to
+   * accept) that there was quota for it. A refusal of one that did not is ratewise's own discovery. Ask before
+   * `observe`ing its answer, which forgets it.
+   */
+  wasBacked(seq: number): boolean {
+    return !this.#unbacked.has(seq);
+  }
+
+  /**
+   * Whether the server has accepted a request of this budget within the last `withinMs`: a 503 without timing
+   * then is the server throttling some requests while it serves others, not an outage.
+   */
+  acceptedWithin(withinMs: number, now: number): boolean {
+    return now - this.#lastAcceptedAt <= withinMs;
+  }
+
+  /**
+   * When the server's window should have turned, as discovered from its refusals: where the pause after a throttle
+   * without timing ends. Undefined while the server describes its quota (its reset says when), and for tasks.
+   */
+  windowTurnAt(now: number): number | undefined {
+    return this.#pace === undefined ? this.#discovery?.turnAt(now) : undefined;
   }
 
   /** A request in flight ended (response headers, or an error). */
@@ -353,16 +402,17 @@ export class Budget {
   /** `take` for a budget `freeNow` said yes to: nothing but the counts to keep. */
   takeFree(): number {
     this.#inFlight++;
-    this.#cycleSent++;
     return ++this.#counters.sent;
   }
 
   /**
    * Takes in what the answer to the request `seq` (as `take` numbered it) said, and counts a throttle. The pace
    * follows only the answer to the latest request sent: an earlier request answered late reports a count the server
-   * has already gone past.
+   * has already gone past. `status` is the answer's (an answer with a status of 500 or more that is not a throttle
+   * tells nothing of the quota).
    */
-  observe(info: RateLimitInfo, now: number, seq: number): void {
+  observe(info: RateLimitInfo, now: number, seq: number, status = 200): void {
+    this.#unbacked.delete(seq);
     const { limit, remaining, resetAt, windowMs } = info;
     if (limit !== undefined || remaining !== undefined || resetAt !== undefined) {
       this.#server = {
@@ -398,28 +448,25 @@ export class Budget {
     // One answer is enough to leave the probe: the server has spoken, or has shown it says nothing.
     if (turning) this.#probe();
     else if (now >= this.#pausedUntil && seq >= this.#probeFrom) this.#probing = false;
-    if (this.#pace) this.#window = Infinity; // the server's quota paces from here
-    if (info.isRateLimited) {
+    // The server's quota paces from here: nothing left to discover.
+    if (this.#pace) this.#discovery = undefined;
+    const throttled = info.isRateLimited;
+    this.#discovery?.answered(seq, throttled ? 'refused' : status >= 500 ? 'failed' : 'accepted', now, info.retryAt);
+    if (!throttled && status >= 500) return;
+    if (throttled) {
       this.#counters.rateLimited++;
       // Throttles answering requests sent before the budget paused belong to the throttle that paused it.
       if (!this.sentBeforePause(seq)) this.#consecutiveThrottles++;
-      // A throttle with no quota described: remember what got through since the last pause. Throttles that come
-      // in while paused answer requests sent before it: the same window, nothing new to learn.
-      if (this.#pace === undefined && now >= this.#pausedUntil) this.#learned = Math.max(1, this.#cycleAccepted);
       return;
     }
     this.#consecutiveThrottles = 0;
-    this.#cycleAccepted++;
-    // One more per answer that shows no limit: the window doubles each round (slow start) until the server describes
-    // a quota or refuses, so an API that never limits is not held back for long, and one that limits without saying
-    // so meets at most one round's worth of requests in flight. After a refusal, the learned share takes over.
-    if (this.#window < Infinity) this.#window += this.#learned === undefined ? 1 : 1 / this.#window;
-    // Far past what was learned without a throttle (one at a time past the learned share, a cycle may span a few
-    // server windows): the limit has gone up, or away. Grow again from the learned share, one per round trip.
-    if (this.#learned !== undefined && this.#cycleAccepted > 4 * this.#learned) {
-      this.#window = Math.max(4, this.#learned);
-      this.#learned = undefined;
-    }
+    this.#lastAcceptedAt = now;
+  }
+
+  /** Request `seq` ended without an answer (a network error). */
+  observeFailure(seq: number, now: number): void {
+    this.#unbacked.delete(seq);
+    this.#discovery?.answered(seq, 'failed', now);
   }
 
   /**
@@ -455,8 +502,6 @@ export class Budget {
     if (until > this.#pausedUntil) this.#pausedUntil = until;
     if (ordered > this.#orderedUntil) this.#orderedUntil = ordered;
     this.#probe();
-    this.#cycleSent = 0;
-    this.#cycleAccepted = 0;
   }
 
   /**

@@ -82,14 +82,17 @@ export async function send<R>(ctx: SendContext, call: CallTicket, transport: Tra
     const now = ctx.options.clock.now();
     const outcome = run.observe(answer, seq, now);
     // An aborted call decides nothing: it ends with its caller's reason (its answer still informs the budget).
-    const decision = call.signal?.aborted ? undefined : run.decide(outcome, now);
-    const retryRefused = decision?.retry === true && !(budget.retryBudget?.tryWithdraw(now) ?? true);
+    const sentInPause = budget.sentBeforePause(seq) && budget.pausedUntil > now;
+    const decision = call.signal?.aborted ? undefined : run.decide(outcome, now, sentInPause);
+    // The retry budget bounds retries of failures (an outage); a throttle's retry waits for the server instead.
+    const retryRefused =
+      decision?.retry === true && decision.kind === 'error' && !(budget.retryBudget?.tryWithdraw(now) ?? true);
     const effects = budgetEffects({
       now,
       outcome,
       decision,
       retryRefused,
-      sentInPause: budget.sentBeforePause(seq) && budget.pausedUntil > now,
+      sentInPause,
       serverResetAt: budget.serverResetAt,
     });
     // Before the slot is freed (by every step below): nothing queued can slip out before a pause is in place.
@@ -101,10 +104,21 @@ export async function send<R>(ctx: SendContext, call: CallTicket, transport: Tra
   }
 }
 
+/**
+ * How long after the server last accepted a request of a budget its refusals are taken for throttling (it refuses
+ * some requests while it serves others), in ms: a 503 without timing then is no outage, and ratewise's own discovery
+ * of the limit spends no call's `rateLimitLimit`.
+ */
+const THROTTLING_MS = 30_000;
+
 /** One call on its way through its attempts: what it has spent so far, and the steps of an attempt. */
 class CallRun<R> {
   #errorRetries = 0;
   #rateLimitRetries = 0;
+  /** Whether the latest attempt went with the server's word that there was quota for it (see `Budget.wasBacked`). */
+  #backed = true;
+  /** Whether the latest throttle spends a `rateLimitLimit` retry (see `decide`). */
+  #spends = true;
   /** The wait before the previous attempt, for decorrelated jitter. */
   #previousDelayMs: number | undefined;
   readonly #idempotent: boolean;
@@ -138,20 +152,38 @@ class CallRun<R> {
   /** Reads the answer's headers into the budget (its pace, its probe, its counters) and says how the attempt ended. */
   observe(answer: Answer<R>, seq: number, now: number): AttemptOutcome {
     const { response, status } = answer;
-    if (response === undefined || status === undefined) return { kind: 'error', error: answer.error };
     const { events } = this.ctx;
     const { budget } = this.call.lane;
-    const info = parseRateLimit(this.transport.headers(response), { now, status });
-    budget.observe(info, now, seq);
+    if (response === undefined || status === undefined) {
+      this.#backed = budget.wasBacked(seq);
+      budget.observeFailure(seq, now);
+      return { kind: 'error', error: answer.error };
+    }
+    const parsed = parseRateLimit(this.transport.headers(response), { now, status });
+    // A 503 without timing while the server accepts other requests of the budget is throttling, not an outage.
+    const info =
+      status === 503 && !parsed.isRateLimited && budget.acceptedWithin(THROTTLING_MS, now)
+        ? { ...parsed, isRateLimited: true }
+        : parsed;
+    this.#backed = budget.wasBacked(seq);
+    budget.observe(info, now, seq, status);
     if (events.hasListeners('rateLimitInfo')) {
-      events.emit('rateLimitInfo', { key: budget.key, url: this.call.safeUrl, status, info });
+      events.emit('rateLimitInfo', { key: budget.key, url: this.call.safeUrl, status, info: parsed });
     }
     return { kind: 'response', status, info };
   }
 
-  /** Whether and when the call tries again (see `decideRetry`). */
-  decide(outcome: AttemptOutcome, now: number): RetryDecision {
+  /**
+   * Whether and when the call tries again (see `decideRetry`). `sentInPause`: the attempt went out before a pause of
+   * its budget that still holds, so its throttle is that pause's.
+   */
+  decide(outcome: AttemptOutcome, now: number, sentInPause: boolean): RetryDecision {
     const { call } = this;
+    const { budget } = call.lane;
+    const consecutiveThrottles = Math.max(1, budget.consecutiveThrottles);
+    // The server accepts requests of this budget (it throttles, it does not refuse everything).
+    const accepting = budget.acceptedWithin(THROTTLING_MS, now);
+    this.#spends = !(accepting && (!this.#backed || sentInPause));
     return decideRetry({
       now,
       method: call.request.method,
@@ -160,7 +192,12 @@ class CallRun<R> {
       outcome,
       errorRetries: this.#errorRetries,
       rateLimitRetries: this.#rateLimitRetries,
-      consecutiveThrottles: Math.max(1, call.lane.budget.consecutiveThrottles),
+      consecutiveThrottles,
+      // While the server accepts requests of the budget, only a refusal of a request ratewise believed it had quota
+      // for spends `rateLimitLimit`: ratewise's own discovery (a slow start's last round, a probe of the window) and
+      // another call's throttle do not. A server that accepts nothing refuses every call.
+      spendsRateLimit: this.#spends,
+      windowTurnAt: accepting ? budget.windowTurnAt(now) : undefined,
       previousDelayMs: this.#previousDelayMs,
       deadline: call.deadline,
       options: call.retry,
@@ -259,8 +296,9 @@ class CallRun<R> {
     const { budget } = lane;
     this.#discard(answer);
     budget.countRetry();
-    if (decision.kind === 'rateLimit') this.#rateLimitRetries++;
-    else this.#errorRetries++;
+    if (decision.kind === 'rateLimit') {
+      if (this.#spends) this.#rateLimitRetries++;
+    } else this.#errorRetries++;
     this.#previousDelayMs = decision.delayMs;
     call.front = true;
     call.notBefore = decision.pause === undefined ? now + decision.delayMs : 0;

@@ -66,6 +66,17 @@ export interface RetryContext {
   readonly rateLimitRetries: number;
   /** Throttles without timing in a row for this budget, this one included (>= 1 when this outcome is one). */
   readonly consecutiveThrottles: number;
+  /**
+   * Whether a throttle spends the call's `rateLimitLimit`: the server refused a request it had said (or shown) it had
+   * quota for. Refusals of ratewise's own discovery, or that belong to another call's throttle, do not.
+   */
+  readonly spendsRateLimit: boolean;
+  /**
+   * When the server's window should have turned, as its budget discovered it from earlier refusals (epoch ms): a
+   * throttle without timing waits until then (at most `backoff.maxMs`) rather than for the exponential backoff.
+   * Undefined when unknown.
+   */
+  readonly windowTurnAt: number | undefined;
   /** The wait before the previous attempt, in ms, for decorrelated jitter. */
   readonly previousDelayMs: number | undefined;
   /** Epoch ms the call must not wait past (its `maxWait`); `Infinity` when none. */
@@ -161,9 +172,15 @@ function decideThrottle(ctx: RetryContext, status: number, info: RateLimitInfo):
   const server = serverWait(info, now);
   if (!ctx.idempotent && !refusedUnprocessed(status)) return giveUp('not-idempotent', server);
   if (!ctx.replayable) return giveUp('body-not-replayable', server);
-  if (ctx.rateLimitRetries >= options.rateLimitLimit) return giveUp('rate-limit-limit', server);
+  // A limit of 0 turns throttle retries off, whoever's discovery the throttle was.
+  const spends = ctx.spendsRateLimit || options.rateLimitLimit === 0;
+  if (spends && ctx.rateLimitRetries >= options.rateLimitLimit) return giveUp('rate-limit-limit', server);
   if (server === undefined) {
-    const delayMs = backoffDelay(Math.max(1, ctx.consecutiveThrottles), random, options.backoff, ctx.previousDelayMs);
+    const turn = ctx.windowTurnAt;
+    const delayMs =
+      turn !== undefined && turn > now
+        ? Math.min(Math.ceil(turn - now), options.backoff.maxMs)
+        : backoffDelay(Math.max(1, ctx.consecutiveThrottles), random, options.backoff, ctx.previousDelayMs);
     if (now + delayMs > ctx.deadline) return giveUp('max-wait', { waitMs: delayMs });
     return { retry: true, kind: 'rateLimit', delayMs, source: 'backoff', pause: 'backoff' };
   }
@@ -187,7 +204,13 @@ function decideError(ctx: RetryContext, status: number | undefined, info: RateLi
     const jittered = jitterUp(server.waitMs, random, options.serverJitter);
     if (jittered >= computed) {
       if (now + server.waitMs > ctx.deadline) return giveUp('max-wait', server);
-      return { retry: true, kind: 'error', delayMs: fitJitter(jittered, server.waitMs, ctx), source: 'server', pause };
+      return {
+        retry: true,
+        kind: 'error',
+        delayMs: fitJitter(jittered, server.waitMs, ctx),
+        source: 'server',
+        pause,
+      };
     }
   }
   if (now + computed > ctx.deadline) return giveUp('max-wait', { waitMs: computed });

@@ -355,15 +355,31 @@ describe('retry limits', () => {
     expect(eventsOf('giveUp')).toMatchObject([{ reason: 'retry-budget', attempts: 2, status: 502 }]);
   });
 
-  it('a retry refused by the retry budget still leaves the budget paused for the server wait', async () => {
+  it('a throttle is retried whatever the retry budget says: the budget bounds retries of failures', async () => {
     const { rw, clock, server } = rig({ retry: { budget: { ratio: 0, minPerSecond: 0, windowMs: 10_000 } } }, (c) =>
       c.index === 0 ? tooMany(5) : ok(),
     );
+    const call = track(rw.fetch('https://a.test/'));
+    await advance(clock, 10_000);
+    expect(call.value?.status).toBe(200);
+    expect(since(server.sentAt)).toEqual([0, 5000]);
+  });
+
+  it('a retry refused by the retry budget in an outage still leaves the budget paused for the backoff', async () => {
+    const { rw, clock, server } = rig(
+      {
+        retry: {
+          budget: { ratio: 0, minPerSecond: 0, windowMs: 10_000 },
+          backoff: { jitter: 'none', baseMs: 2000 },
+        },
+      },
+      (c) => (c.index === 0 ? status(503) : ok()),
+    );
     await expect(rw.fetch('https://a.test/')).rejects.toBeInstanceOf(RetryBudgetExceededError);
-    expect(rw.stats()[0]?.pausedUntil).toBe(T0 + 5000);
+    expect(rw.stats()[0]?.pausedUntil).toBe(T0 + 2000);
     void rw.fetch('https://a.test/next');
     await advance(clock, 10_000);
-    expect(since(server.sentAt)).toEqual([0, 5000]);
+    expect(since(server.sentAt)).toEqual([0, 2000]);
   });
 
   it('the retried request re-enters its budget at the front of the queue', async () => {

@@ -111,6 +111,7 @@ describe('no credential leaves the request', () => {
       seenByServer.push(`${url} ${headers.authorization ?? ''} ${headers.cookie ?? ''}`);
       if (url.startsWith('/days')) return { status: 429, headers: { 'retry-after': String(3 * 86_400) } };
       if (url.startsWith('/down')) return { status: 503, body: `down ${url}` };
+      if (url.startsWith('/broken')) return { status: 500, body: `broken ${url}` };
       if (url.startsWith('/storm')) return { status: 429, headers: { 'retry-after': '0' } };
       return { headers: { 'x-ratelimit-limit': '100', 'x-ratelimit-remaining': '99', 'x-ratelimit-reset': '60' } };
     });
@@ -136,9 +137,13 @@ describe('no credential leaves the request', () => {
         // Once the same call has settled: a loop warning.
         rw.fetch(secretUrl(server.url, '/ok'), { headers: SECRET_HEADERS }),
         rw.fetch(secretUrl(server.url, '/days'), { headers: SECRET_HEADERS }), // RateLimitError
-        rw.fetch(secretUrl(server.url, '/down'), { headers: SECRET_HEADERS }), // retried, then the 503
-        rw.fetch(secretUrl(server.url, '/storm'), { headers: SECRET_HEADERS }), // throttle retries, retry budget
+        // While /ok succeeds a 503 is throttling: retried (rateLimitLimit 1), then the 503.
+        rw.fetch(secretUrl(server.url, '/down'), { headers: SECRET_HEADERS }),
+        rw.fetch(secretUrl(server.url, '/storm'), { headers: SECRET_HEADERS }), // throttle retries, then the 429
         rw.fetch(secretUrl(server.url, '/storm/2'), { headers: SECRET_HEADERS }),
+        // Errors: one retry in the shared retry budget, the other refused (RetryBudgetExceededError).
+        rw.fetch(secretUrl(server.url, '/broken'), { headers: SECRET_HEADERS }),
+        rw.fetch(secretUrl(server.url, '/broken/2'), { headers: SECRET_HEADERS }),
         // The network error itself: no retry, which the one shared retry budget might refuse first (it would end as
         // RetryBudgetExceededError, whichever call's retry came first).
         rw.fetch(secretUrl(`http://127.0.0.1:${refused}`, '/refused'), {

@@ -51,6 +51,8 @@ export function context({ options, ...rest }: ContextOverrides = {}): RetryConte
     errorRetries: 0,
     rateLimitRetries: 0,
     consecutiveThrottles: 0,
+    spendsRateLimit: true,
+    windowTurnAt: undefined,
     previousDelayMs: undefined,
     deadline: Infinity,
     random: scripted(0.5),

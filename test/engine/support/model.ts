@@ -81,7 +81,25 @@ export interface ModelCall {
   abortReason: unknown;
   /** How it must settle (set while `ending`, kept once settled). */
   must: Settlement | undefined;
+  /**
+   * While `ending` after a throttle that found its `rateLimitLimit` spent: whether the engine may retry it instead.
+   * The budget had an answer accepted lately, so the throttle may be ratewise's own discovery (a request sent in a
+   * slow start or as a probe) or another call's pause, which spends no retry; this model does not follow which.
+   */
+  mayRetry: boolean;
+  /** What the engine does instead when it takes that throttle as exempt: retry, or a wait too long. */
+  alternative: Settlement | 'rateLimit' | undefined;
+  /** Throttle retries the engine made beyond `rateLimitLimit` under that rule. */
+  exemptRetries: number;
+  /**
+   * Of `rateLimitRetries`, those made while the budget had an answer accepted lately: the engine may not have counted
+   * them (the same rule), so its own count may be lower by up to this many.
+   */
+  exemptible: number;
 }
+
+/** How long after an accepted answer the budget takes refusals for throttling (the engine's `THROTTLING_MS`). */
+const THROTTLING_MS = 30_000;
 
 interface Send {
   readonly id: number;
@@ -133,6 +151,8 @@ export class Model {
   readonly calls: ModelCall[] = [];
   /** Epoch ms before which nothing may be sent: the latest end of a wait a throttle ordered (see `answer`). */
   pauseUntil = 0;
+  /** When an answer that was neither a throttle nor a server error last came. */
+  #lastAcceptedAt = -Infinity;
   closed = false;
   readonly violations: string[] = [];
   /** How often each situation came up, to show what a run covered. */
@@ -181,6 +201,10 @@ export class Model {
       attempts: 0,
       errorRetries: 0,
       rateLimitRetries: 0,
+      mayRetry: false,
+      alternative: undefined,
+      exemptRetries: 0,
+      exemptible: 0,
       aborted: spec.signal === 'aborted',
       abortReason: undefined,
       must: undefined,
@@ -192,7 +216,17 @@ export class Model {
     return call;
   }
 
+  /** The engine took a throttle for its own discovery's, and retries the call the model would have ended. */
+  #exemptRetry(call: ModelCall): void {
+    call.mayRetry = false;
+    call.must = undefined;
+    call.exemptRetries++;
+    call.phase = 'waiting';
+    this.#note('exempt throttle retry');
+  }
+
   #end(call: ModelCall, must: Settlement): void {
+    call.mayRetry = false;
     call.phase = 'ending';
     call.must = must;
   }
@@ -205,6 +239,7 @@ export class Model {
       return;
     }
     const { limit, rateLimitLimit, concurrency } = this.config;
+    if (call.phase === 'ending' && call.mayRetry && call.alternative === 'rateLimit') this.#exemptRetry(call);
     const attempt = call.attempts + 1;
     const what = `attempt ${attempt} of call ${id} sent at ${this.#at(now)}`;
     if (this.closed) this.#violate(`${what}, after close`);
@@ -213,7 +248,10 @@ export class Model {
     if (now < this.pauseUntil) this.#violate(`${what}, during the pause until ${this.#at(this.pauseUntil)}`);
     const open = this.inPhase('inFlight').length + 1;
     if (open > concurrency) this.#violate(`${what} with ${open} in flight (concurrency ${concurrency})`);
-    if (attempt > 1 + limit + rateLimitLimit) this.#violate(`${what}: more than 1 + ${limit} + ${rateLimitLimit}`);
+    const exempt = call.exemptRetries + call.exemptible;
+    if (attempt > 1 + limit + rateLimitLimit + exempt) {
+      this.#violate(`${what}: more than 1 + ${limit} + ${rateLimitLimit} (+ ${exempt} exempt)`);
+    }
     this.#sends.push({ id, firstAttempt: call.attempts === 0 });
     if (call.attempts > 0) this.#note('retry sent');
     if (now === this.pauseUntil) this.#note('sent as the pause ended');
@@ -243,16 +281,21 @@ export class Model {
     if (throttle && waitMs !== undefined && (!call.aborted || this.config.abortedAnswersPause)) {
       this.pauseUntil = Math.max(this.pauseUntil, now + waitMs);
     }
+    const accepting = now - this.#lastAcceptedAt <= THROTTLING_MS;
+    if (answer.kind === 'status' && status !== undefined && status < 500 && status !== 429) this.#lastAcceptedAt = now;
     if (call.aborted) {
       // Aborted while its fetch ran on: the answer ends it with the abort reason, and nothing else.
       this.#note('answer to an aborted attempt');
       this.#end(call, { how: 'aborted', reason: call.abortReason });
       return;
     }
-    const decision = this.#decide(call, answer, now, waitMs, value);
+    call.alternative = undefined;
+    const decision = this.#decide(call, answer, now, waitMs, value, accepting);
     if (decision === 'rateLimit' || decision === 'error') {
-      if (decision === 'rateLimit') call.rateLimitRetries++;
-      else call.errorRetries++;
+      if (decision === 'rateLimit') {
+        call.rateLimitRetries++;
+        if (accepting && this.config.rateLimitLimit > 0) call.exemptible++;
+      } else call.errorRetries++;
       // A retry after close is refused before it waits.
       this.#note(this.closed ? 'retry after close' : `${decision} retry`);
       if (this.closed) this.#end(call, { how: 'closed' });
@@ -262,6 +305,14 @@ export class Model {
         decision.how === 'rateLimited' ? `answer: RateLimitError(${decision.reason})` : `answer: ${decision.how}`,
       );
       this.#end(call, decision);
+      // A throttle with its retries spent, while the server accepts others: the engine may retry it, exempt.
+      call.mayRetry =
+        (accepting || call.rateLimitRetries - call.exemptible < this.config.rateLimitLimit) &&
+        this.config.rateLimitLimit > 0 &&
+        decision.how === 'response' &&
+        (status === 429 || status === 503) &&
+        call.rateLimitRetries >= this.config.rateLimitLimit &&
+        (status === 429 || idempotentSpec(call.spec));
     }
   }
 
@@ -272,6 +323,7 @@ export class Model {
     now: number,
     waitMs: number | undefined,
     value: unknown,
+    accepting: boolean,
   ): Settlement | 'rateLimit' | 'error' {
     const { limit, rateLimitLimit, maxRetryAfter } = this.config;
     const end: Settlement =
@@ -279,14 +331,22 @@ export class Model {
     const idempotent = call.spec.method === 'GET' || call.spec.idempotencyKey;
     if (answer.kind === 'status') {
       const { status } = answer;
-      if (status === 429 || (status === 503 && answer.retryAfter !== undefined)) {
+      // A 503 without timing while the server accepts other requests is throttling too (for an idempotent call).
+      if (status === 429 || (status === 503 && (answer.retryAfter !== undefined || (accepting && idempotent)))) {
         // A throttle: within rateLimitLimit, never before the server's instant; a request that is not idempotent
         // only after a 429 (a 503 does not prove it was not processed).
         if (status === 503 && !idempotent) return end;
-        if (call.rateLimitRetries >= rateLimitLimit) return end;
-        if (waitMs !== undefined && waitMs > maxRetryAfter) return { how: 'rateLimited', reason: 'max-retry-after' };
-        if (now + (waitMs ?? 0) > call.deadline) return { how: 'rateLimited', reason: 'max-wait' };
-        return 'rateLimit';
+        const within: Settlement | 'rateLimit' =
+          waitMs !== undefined && waitMs > maxRetryAfter
+            ? { how: 'rateLimited', reason: 'max-retry-after' }
+            : now + (waitMs ?? 0) > call.deadline
+              ? { how: 'rateLimited', reason: 'max-wait' }
+              : 'rateLimit';
+        if (call.rateLimitRetries >= rateLimitLimit) {
+          call.alternative = within;
+          return end;
+        }
+        return within;
       }
       if (status !== 503) return end; // 200 and 404 are answers, not failures
     }
@@ -332,6 +392,24 @@ export class Model {
     for (const call of this.calls) {
       const o = observe(call.id);
       if (call.phase === 'settled') continue;
+      if (call.phase === 'ending' && call.mayRetry) {
+        const alternative = call.alternative;
+        if (o.state === 'pending' && alternative === 'rateLimit') {
+          this.#exemptRetry(call);
+          continue;
+        }
+        if (alternative !== undefined && alternative !== 'rateLimit' && matches(o, alternative)) {
+          call.must = alternative;
+          call.phase = 'settled';
+          continue;
+        }
+        // Retried, then closed while it waited to go again.
+        if (this.closed && matches(o, { how: 'closed' })) {
+          call.must = { how: 'closed' };
+          call.phase = 'settled';
+          continue;
+        }
+      }
       if (call.phase === 'ending') {
         const must = call.must!;
         if (!matches(o, must)) {
@@ -400,4 +478,8 @@ export class Model {
       }
     }
   }
+}
+
+function idempotentSpec(spec: CallSpec): boolean {
+  return spec.method === 'GET' || spec.idempotencyKey;
 }

@@ -11,6 +11,8 @@ const gc = (globalThis as { gc?: () => void }).gc;
 let answered = 0;
 const rw = createRatewise({
   loopGuard: false,
+  // Fewer slots than a batch: requests wait in the queue, each with its listener on the shared signal.
+  budgets: { '*': { concurrency: 100 } },
   fetch: () => {
     answered++;
     const response =
