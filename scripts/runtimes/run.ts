@@ -166,6 +166,34 @@ function commandLine(runtime: Runtime, config: ConformanceConfig): string[] {
   }
 }
 
+/**
+ * A Deno project with a deno.json and no package.json finds packages in node_modules (installed by npm) only with
+ * `"nodeModulesDir": "manual"`, as the README tells Deno users: checked in a folder that shares the consumer's
+ * node_modules.
+ */
+async function denoJsonProject(runtime: Runtime): Promise<Check> {
+  const dir = join(cache, 'consumer-deno-json');
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  await symlink(join(consumer, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  await writeFile(join(dir, 'deno.json'), `${JSON.stringify({ nodeModulesDir: 'manual' })}\n`);
+  const program = `import { parseRateLimit } from 'ratewise';
+console.log(parseRateLimit({ ratelimit: '"p";r=3;t=1', 'ratelimit-policy': '"p";q=20;w=1' }, { now: 0 }).remaining);
+`;
+  await writeFile(join(dir, 'main.mjs'), program);
+  const name = 'imports ratewise in a deno.json project with "nodeModulesDir": "manual"';
+  try {
+    const { stdout } = await execFileAsync(runtime.bin, ['run', '--no-prompt', `--allow-read=${dir}`, 'main.mjs'], {
+      cwd: dir,
+      env: childEnv(),
+    });
+    const ok = stdout.trim() === '3';
+    return { id: 'deno-json', name, ok, detail: ok ? 'resolved from node_modules' : `printed ${stdout.trim()}` };
+  } catch (error) {
+    return { id: 'deno-json', name, ok: false, detail: String(error) };
+  }
+}
+
 interface ChildRun {
   readonly result: ChildResult | undefined;
   /** Whether the process exited by itself within the grace period after reporting. */
@@ -368,6 +396,7 @@ async function runOne(runtime: Runtime, redis: RedisServer | undefined): Promise
       } else {
         checks.push({ id: 'run', name: 'the program reports', ok: false, detail: run.output.slice(-4_000) });
       }
+      if (runtime.kind === 'deno') checks.push(await denoJsonProject(runtime));
     }
     if (result === undefined) return { runtime, version, checks, result };
     const verdicts = serverVerdicts(servers);
