@@ -194,6 +194,32 @@ console.log(parseRateLimit({ ratelimit: '"p";r=3;t=1', 'ratelimit-policy': '"p";
   }
 }
 
+/** The package's `ratewise inspect` command, run by this Node against express-rate-limit's draft-8 fields. */
+async function inspectCli(runtime: Runtime): Promise<Check> {
+  const manifest = JSON.parse(await readFile(join(consumer, 'node_modules', 'ratewise', 'package.json'), 'utf8')) as {
+    bin?: Record<string, string>;
+  };
+  const name = 'the ratewise inspect command';
+  const bin = manifest.bin?.['ratewise'];
+  if (bin === undefined) return { id: 'cli', name, ok: false, detail: 'the package has no ratewise bin' };
+  const server = await startPaceServer();
+  try {
+    const { stdout } = await execFileAsync(
+      runtime.bin,
+      [join(consumer, 'node_modules', 'ratewise', bin), 'inspect', '--json', `${server.url}/items`],
+      { cwd: consumer, env: childEnv() },
+    );
+    const report = JSON.parse(stdout) as { rateLimit?: { limit?: number; remaining?: number } };
+    const { limit, remaining } = report.rateLimit ?? {};
+    const ok = limit === 20 && remaining === 19;
+    return { id: 'cli', name, ok, detail: `limit ${String(limit)}, remaining ${String(remaining)}` };
+  } catch (error) {
+    return { id: 'cli', name, ok: false, detail: String(error) };
+  } finally {
+    await server.close();
+  }
+}
+
 interface ChildRun {
   readonly result: ChildResult | undefined;
   /** Whether the process exited by itself within the grace period after reporting. */
@@ -397,6 +423,7 @@ async function runOne(runtime: Runtime, redis: RedisServer | undefined): Promise
         checks.push({ id: 'run', name: 'the program reports', ok: false, detail: run.output.slice(-4_000) });
       }
       if (runtime.kind === 'deno') checks.push(await denoJsonProject(runtime));
+      if (runtime.kind === 'node') checks.push(await inspectCli(runtime));
     }
     if (result === undefined) return { runtime, version, checks, result };
     const verdicts = serverVerdicts(servers);
