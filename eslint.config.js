@@ -3,7 +3,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'docs/api/', 'node_modules/', 'coverage/', '.scratch/', 'bench/RESULTS.md', '*.html'] },
+  {
+    ignores: ['dist/', '.cache/', 'docs/api/', 'node_modules/', 'coverage/', '.scratch/', 'bench/RESULTS.md', '*.html'],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
