@@ -51,7 +51,7 @@ export type {
   StoreUnavailableErrorOptions,
 } from './errors.js';
 export type { RatewiseStore, StoreLimit, StoreReply, StoreRequest, StoreSlots } from './store/types.js';
-export { parseRateLimit, parseRetryAfter } from './headers/index.js';
+export { parseRateLimit, parseRetryAfter, ServerClock } from './headers/index.js';
 export type {
   HeaderInput,
   ParseRateLimitOptions,

@@ -3,10 +3,12 @@
 // nothing) and tells it what was sent and what came back. Shared through a store, its store side (store-link.ts)
 // starts the store calls: from `advance`, and to publish what `take`, `release`, `observe` and `pause` tell it.
 import type { RateLimitInfo } from '../headers/types.js';
+import { ServerClock } from '../headers/server-clock.js';
 import type { BudgetConfig } from '../config/resolve.js';
 import type { RetryBudget } from '../retry/retry-budget.js';
-import { observe, readyAt, spend, type ServerPace } from './server-pace.js';
+import { observe, readyAt, resetBy, spend, type ServerPace } from './server-pace.js';
 import { Discovery } from './discovery.js';
+import { OpenedWindows } from './opened-windows.js';
 import { fullBuckets, msUntilAll, refillAll, tryTakeAll, type BucketState } from './token-bucket.js';
 
 /** Why a request cannot go yet. */
@@ -113,6 +115,10 @@ export class Budget {
   /** Epoch ms of the latest answer that was not a throttle nor a server error. */
   #lastAcceptedAt = -Infinity;
   #plain: boolean;
+  /** What the windows the budget's probes opened tell of where the server's window resets. */
+  readonly #opened = new OpenedWindows();
+  /** The server's clock, as the `Date` fields of its answers tell it: where its absolute instants fall locally. */
+  readonly serverClock = new ServerClock();
 
   constructor(
     readonly key: string,
@@ -322,6 +328,7 @@ export class Budget {
     if (limits.length > 0) this.#buckets = tryTakeAll(this.#buckets, cost, limits, now).state;
     this.#pace = spend(pace, cost, now);
     this.#store?.take(cost, seq, now);
+    if (probe && pace === undefined) this.#opened.probeSent(seq, now);
     const holdUntil = discovery?.sent(seq, now, probe);
     // The window's learned limit is sent: the rest waits until the window should have turned, then one probes it.
     // Ratewise's own estimate, not the server's order: no waiter's `maxRetryAfter` is held against it.
@@ -439,6 +446,11 @@ export class Budget {
         },
         now,
       );
+      // A window opened by one of the budget's probes resets a known length after it, which may be sooner than the
+      // reset read (whole seconds).
+      const fresh = limit !== undefined && remaining >= limit - 1;
+      const by = this.#opened.observed(seq, now, fresh, info.isRateLimited, resetAt);
+      if (by !== undefined) this.#pace = resetBy(this.#pace, by);
       // Shared: what is left for everyone (the store counts what was granted after this request).
       this.#store?.noteView(remaining, resetAt, seq, Math.max(0, this.#inFlight - 1));
       // A reset that has come already (`reset=0`): the window is turning now, and one request asks what the

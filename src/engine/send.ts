@@ -159,7 +159,7 @@ class CallRun<R> {
       budget.observeFailure(seq, now);
       return { kind: 'error', error: answer.error };
     }
-    const parsed = parseRateLimit(this.transport.headers(response), { now, status });
+    const parsed = parseRateLimit(this.transport.headers(response), { now, status, serverClock: budget.serverClock });
     // A 503 without timing while the server accepts other requests of the budget is throttling, not an outage.
     const info =
       status === 503 && !parsed.isRateLimited && budget.acceptedWithin(THROTTLING_MS, now)

@@ -44,16 +44,18 @@ const SPREAD_BURST_SHARE = 0.1;
 export function observe(previous: ServerPace | undefined, o: Observation, now: number): ServerPace | undefined {
   if (!(o.resetAt > now)) return undefined;
   const reserved = Math.floor((o.limit ?? o.remaining) * o.reserve);
-  // Requests still in flight may not have been counted by the server yet: count them as spent.
-  const allowance = Math.max(0, o.remaining - o.inFlight - reserved);
-  const burst = o.spread ? Math.max(1, Math.ceil(allowance * SPREAD_BURST_SHARE)) : Math.max(1, allowance);
-  // The same window as before: its reset agrees within the servers' precision, and the server's count has not gone
-  // up (within a window it only goes down; it goes up when the window turns).
+  // The same window as before: it has not reset yet as far as heard (the pace keeps the earliest reading of its
+  // reset), and this reading's reset agrees within the servers' precision. A count that went up is no sign of a new
+  // window: a server that handles requests at once (threads, several processes) may count them in another order
+  // than they were sent, and its answers report counts out of order.
   const sameWindow =
-    previous !== undefined &&
-    previous.resetAt > now &&
-    o.resetAt < previous.resetAt + ONE_SOURCE_RESET_SPREAD_MS &&
-    o.remaining <= previous.remaining;
+    previous !== undefined && previous.resetAt > now && o.resetAt < previous.resetAt + ONE_SOURCE_RESET_SPREAD_MS;
+  // Requests still in flight may not have been counted by the server yet: count them as spent. Within a window the
+  // allowance is never raised: a server that handles requests at once (threads, several processes) may count them
+  // in another order than they were sent, so a count read early says less than what was sent since.
+  const fresh = Math.max(0, o.remaining - o.inFlight - reserved);
+  const allowance = sameWindow ? Math.min(previous.allowance, fresh) : fresh;
+  const burst = o.spread ? Math.max(1, Math.ceil(allowance * SPREAD_BURST_SHARE)) : Math.max(1, allowance);
   const tokens = sameWindow ? Math.min(current(previous, now), burst) : burst;
   // Servers round the time left up to whole seconds: within one window, the earliest reset heard is the closest.
   const resetAt = sameWindow ? Math.min(previous.resetAt, o.resetAt) : o.resetAt;
@@ -95,4 +97,10 @@ export function spend(pace: ServerPace | undefined, cost: number, now: number): 
     tokens: current(pace, now) - cost,
     updatedAt: now,
   };
+}
+
+/** The pace with its reset brought forward to `at`, when that is sooner (and still to come). */
+export function resetBy(pace: ServerPace | undefined, at: number): ServerPace | undefined {
+  if (pace === undefined || !(at < pace.resetAt) || !(at > pace.updatedAt)) return pace;
+  return { ...pace, resetAt: at };
 }

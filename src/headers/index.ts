@@ -10,6 +10,7 @@ import { readAnthropic, readAzure, readHubSpot, readOpenAi, readSalesforce, read
 import { readBucket, readKong, readScope, readXRateLimit } from './x-ratelimit.js';
 
 export { parseRetryAfter, type ParseRetryAfterOptions } from './retry-after.js';
+export { ServerClock } from './server-clock.js';
 export type { HeaderInput, ParseRateLimitOptions, RateLimitInfo, RateLimitPolicy, RateLimitSource } from './types.js';
 
 /** Every quota described, running only the readers of the families present. */
@@ -38,7 +39,15 @@ export function parseRateLimit(
 ): RateLimitInfo {
   const fields = collectFields(headers);
   const now = options.now !== undefined && Number.isFinite(options.now) ? options.now : Date.now();
-  const time = new LazyTimeBase(now, () => readServerDate(fields.get('date'), now));
+  const clock = options.serverClock;
+  let time: TimeBase;
+  if (clock === undefined) time = new LazyTimeBase(now, () => readServerDate(fields.get('date'), now));
+  else {
+    // Every reading narrows the clock, whether this answer needs an absolute instant or not.
+    const date = readServerDate(fields.get('date'), now);
+    if (date !== undefined) clock.observe(date, now);
+    time = { now, reference: clock.serverNow(now) ?? now };
+  }
   const retryAt = readRetryAt(fields, time);
   const age = fields.get('age');
   // Quota fields on a response served from a cache describe the past (draft-10 "Client Behavior").

@@ -1,3 +1,4 @@
+import type { ServerClock } from './server-clock.js';
 /**
  * Anything that carries response headers: a fetch `Headers`, a plain record such as Node's
  * `IncomingHttpHeaders` or axios' headers object. Names are matched case-insensitively and
@@ -22,6 +23,13 @@ export interface ParseRateLimitOptions {
    * @default undefined (not rate limited)
    */
   readonly status?: number;
+  /**
+   * What earlier answers of the same server told of its clock. This answer's `Date` narrows it, and absolute
+   * instants (epoch resets, HTTP-dates) are placed on the local clock by it, to within what every `Date` read so
+   * far allows, rather than by this answer's `Date` alone (whole seconds). Keep one per server.
+   * @default undefined (this answer's `Date` alone, or the local clock without one)
+   */
+  readonly serverClock?: ServerClock;
 }
 
 /** Which header family a policy was read from. */

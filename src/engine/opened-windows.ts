@@ -1,0 +1,83 @@
+// A fixed window that opens with the first request after the previous one ended (express-rate-limit's memory store,
+// Flask-Limiter's fixed window): it resets one window length after that request arrived. A server that states its
+// reset in whole seconds places it only within a second; the windows the budget's own probes opened place it better,
+// once their length is known. No timers and no clock of its own: the budget tells it what was sent and read, with
+// `now`.
+
+/**
+ * What the windows opened by the budget's probes tell of the window's length, and where the current window's reset
+ * falls by it.
+ *
+ * - A probe (the request sent alone once a window has reset) whose answer shows a fresh quota opened a window: that
+ *   window resets one length after the probe arrived, which is after it was sent and no later than its answer. Its
+ *   reset as read (never early) less the probe's send is a length the window cannot exceed; the least of these is
+ *   kept. A reset read in whole seconds comes less than a second after the true one: the reset less a second less
+ *   the probe's answer is a length the window exceeds; the greatest of these is kept.
+ * - Windows are configured in whole seconds: the longest whole number of seconds the window cannot exceed is its
+ *   length, when the window exceeds the second below. (A window probed every time at a reset read in whole seconds
+ *   opens at the same fraction of a second each time, and the bounds alone would stay a second apart.)
+ * - The current window then resets no later than the probe's answer plus that length: the budget's pace may end
+ *   there rather than at the reset as read.
+ * - A probe sent at a reset brought forward so that is refused, or finds the window still running, shows that this
+ *   server's windows do not open with the client's requests (they follow the clock, or another client): the model is
+ *   dropped for good, at the cost of that one probe.
+ */
+const SECOND_MS = 1_000;
+
+export class OpenedWindows {
+  /** The window is no longer than this, in ms. */
+  #lengthAtMost = Infinity;
+  /** And longer than this, in ms. */
+  #lengthAbove = 0;
+  /** The server's windows do not open with the budget's probes. */
+  #off = false;
+  /** The probe of the next window, and when it was sent; 0 when none is in flight. */
+  #probeSeq = 0;
+  #probeAt = 0;
+  /** Whether the probe went at a reset this model brought forward. */
+  #probeEarly = false;
+  /** When the probe that opened the current window was answered; undefined when no probe of ours opened it. */
+  #openedAt: number | undefined;
+  /** Whether the current window's reset was brought forward by this model. */
+  #brought = false;
+
+  /** Request `seq` went alone at `now` to ask whether the window has reset. */
+  probeSent(seq: number, now: number): void {
+    this.#probeSeq = seq;
+    this.#probeAt = now;
+    this.#probeEarly = this.#brought;
+    this.#openedAt = undefined;
+    this.#brought = false;
+  }
+
+  /**
+   * The answer to request `seq` came at `now`: `fresh` when it shows a quota just opened (nothing spent but this
+   * request), `refused` when it is a throttle, with the reset it read (undefined when none). Returns the instant the
+   * current window resets by, when the windows opened so far tell it and it comes before `resetAt`.
+   */
+  observed(
+    seq: number,
+    now: number,
+    fresh: boolean,
+    refused: boolean,
+    resetAt: number | undefined,
+  ): number | undefined {
+    if (seq === this.#probeSeq) {
+      this.#probeSeq = 0;
+      if (refused || !fresh || resetAt === undefined) {
+        if (this.#probeEarly) this.#off = true;
+        return undefined;
+      }
+      this.#lengthAtMost = Math.min(this.#lengthAtMost, resetAt - this.#probeAt);
+      this.#lengthAbove = Math.max(this.#lengthAbove, resetAt - SECOND_MS - now);
+      this.#openedAt = now;
+    }
+    if (this.#off || this.#openedAt === undefined || resetAt === undefined) return undefined;
+    const seconds = Math.floor(this.#lengthAtMost / SECOND_MS) * SECOND_MS;
+    const length = seconds > this.#lengthAbove ? seconds : this.#lengthAtMost;
+    const by = this.#openedAt + length;
+    if (!(by < resetAt)) return undefined;
+    this.#brought = true;
+    return by;
+  }
+}
