@@ -328,7 +328,8 @@ export class Budget {
     if (limits.length > 0) this.#buckets = tryTakeAll(this.#buckets, cost, limits, now).state;
     this.#pace = spend(pace, cost, now);
     this.#store?.take(cost, seq, now);
-    if (probe && pace === undefined) this.#opened.probeSent(seq, now);
+    // The budget's first request opened the server's first window, as a probe opens each later one.
+    if ((probe || seq === 1) && pace === undefined) this.#opened.probeSent(seq, now, seq === 1);
     const holdUntil = discovery?.sent(seq, now, probe);
     // The window's learned limit is sent: the rest waits until the window should have turned, then one probes it.
     // Ratewise's own estimate, not the server's order: no waiter's `maxRetryAfter` is held against it.
@@ -430,9 +431,16 @@ export class Budget {
         observedAt: now,
       };
     }
+    // A window opened by one of the budget's probes resets a known length after it, which may be sooner than the
+    // reset read (whole seconds). Every answer counts here, late ones too: the probe's may come after others'.
+    const fresh = limit !== undefined && remaining !== undefined && remaining >= limit - 1;
+    const by = this.#opened.observed(seq, now, fresh, info.isRateLimited, resetAt);
     let turning = false;
-    if (remaining !== undefined && resetAt !== undefined && seq >= this.#observedSeq) {
-      this.#observedSeq = seq;
+    // The latest request's answer, or the last answer of all: with nothing else in flight, the lowest count the
+    // window reported is exact, whatever order the answers came in.
+    const last = this.#inFlight <= 1;
+    if (remaining !== undefined && resetAt !== undefined && (seq >= this.#observedSeq || last)) {
+      this.#observedSeq = Math.max(seq, this.#observedSeq);
       this.#pace = observe(
         this.#pace,
         // `inFlight` still counts the request this answers (it is released after): the server counted that one.
@@ -446,10 +454,6 @@ export class Budget {
         },
         now,
       );
-      // A window opened by one of the budget's probes resets a known length after it, which may be sooner than the
-      // reset read (whole seconds).
-      const fresh = limit !== undefined && remaining >= limit - 1;
-      const by = this.#opened.observed(seq, now, fresh, info.isRateLimited, resetAt);
       if (by !== undefined) this.#pace = resetBy(this.#pace, by);
       // Shared: what is left for everyone (the store counts what was granted after this request).
       this.#store?.noteView(remaining, resetAt, seq, Math.max(0, this.#inFlight - 1));

@@ -13,8 +13,8 @@
  *   reset as read (never early) less the probe's send is a length the window cannot exceed; the least of these is
  *   kept. A reset read in whole seconds comes less than a second after the true one: the reset less a second less
  *   the probe's answer is a length the window exceeds; the greatest of these is kept.
- * - Windows are configured in whole seconds: the longest whole number of seconds the window cannot exceed is its
- *   length, when the window exceeds the second below. (A window probed every time at a reset read in whole seconds
+ * - Windows are configured in whole seconds: the longest whole number of seconds below that bound is the window's
+ *   length, when the window exceeds it. (A window probed every time at a reset read in whole seconds
  *   opens at the same fraction of a second each time, and the bounds alone would stay a second apart.)
  * - The current window then resets no later than the probe's answer plus that length: the budget's pace may end
  *   there rather than at the reset as read.
@@ -40,9 +40,16 @@ export class OpenedWindows {
   #openedAt: number | undefined;
   /** Whether the current window's reset was brought forward by this model. */
   #brought = false;
+  /** Whether the request in `#probeSeq` is the budget's first (see `probeSent`). */
+  #first = false;
 
-  /** Request `seq` went alone at `now` to ask whether the window has reset. */
-  probeSent(seq: number, now: number): void {
+  /**
+   * Request `seq` went alone at `now` to ask whether the window has reset; or, `first`, it is the budget's first
+   * request, which opened the server's first window (others may have gone with it: its answer need not show a
+   * fresh quota, and the first answer of all tells when the window had opened by).
+   */
+  probeSent(seq: number, now: number, first = false): void {
+    this.#first = first;
     this.#probeSeq = seq;
     this.#probeAt = now;
     this.#probeEarly = this.#brought;
@@ -62,18 +69,21 @@ export class OpenedWindows {
     refused: boolean,
     resetAt: number | undefined,
   ): number | undefined {
+    if (this.#first && this.#openedAt === undefined) this.#openedAt = now;
     if (seq === this.#probeSeq) {
       this.#probeSeq = 0;
-      if (refused || !fresh || resetAt === undefined) {
+      if (refused || (!fresh && !this.#first) || resetAt === undefined) {
         if (this.#probeEarly) this.#off = true;
         return undefined;
       }
       this.#lengthAtMost = Math.min(this.#lengthAtMost, resetAt - this.#probeAt);
       this.#lengthAbove = Math.max(this.#lengthAbove, resetAt - SECOND_MS - now);
-      this.#openedAt = now;
+      if (!this.#first) this.#openedAt = now;
+      this.#first = false;
     }
     if (this.#off || this.#openedAt === undefined || resetAt === undefined) return undefined;
-    const seconds = Math.floor(this.#lengthAtMost / SECOND_MS) * SECOND_MS;
+    // The longest whole number of seconds below the bound: the window ends before the reset read, not on it.
+    const seconds = (Math.ceil(this.#lengthAtMost / SECOND_MS) - 1) * SECOND_MS;
     const length = seconds > this.#lengthAbove ? seconds : this.#lengthAtMost;
     const by = this.#openedAt + length;
     if (!(by < resetAt)) return undefined;

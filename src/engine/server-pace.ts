@@ -12,6 +12,8 @@ export interface ServerPace {
   readonly burst: number;
   /** The server's own count in the answer that set this pace. */
   readonly remaining: number;
+  /** The lowest count the server reported in this window. */
+  readonly lowest: number;
   /** Pacing tokens available at `updatedAt`. */
   readonly tokens: number;
   readonly updatedAt: number;
@@ -53,13 +55,25 @@ export function observe(previous: ServerPace | undefined, o: Observation, now: n
   // Requests still in flight may not have been counted by the server yet: count them as spent. Within a window the
   // allowance is never raised: a server that handles requests at once (threads, several processes) may count them
   // in another order than they were sent, so a count read early says less than what was sent since.
+  // With nothing else in flight every request sent has been counted: the lowest count read in the window is exact.
+  const lowest = sameWindow ? Math.min(previous.lowest, o.remaining) : o.remaining;
   const fresh = Math.max(0, o.remaining - o.inFlight - reserved);
-  const allowance = sameWindow ? Math.min(previous.allowance, fresh) : fresh;
+  const allowance =
+    o.inFlight === 0 ? Math.max(0, lowest - reserved) : sameWindow ? Math.min(previous.allowance, fresh) : fresh;
   const burst = o.spread ? Math.max(1, Math.ceil(allowance * SPREAD_BURST_SHARE)) : Math.max(1, allowance);
-  const tokens = sameWindow ? Math.min(current(previous, now), burst) : burst;
+  // Spread: what went since the last reading stays spent. Burst: the whole allowance may go at once.
+  const tokens = !o.spread ? allowance : sameWindow ? Math.min(current(previous, now), burst) : burst;
   // Servers round the time left up to whole seconds: within one window, the earliest reset heard is the closest.
   const resetAt = sameWindow ? Math.min(previous.resetAt, o.resetAt) : o.resetAt;
-  return { allowance, resetAt, burst, remaining: o.remaining, tokens: Math.min(tokens, allowance), updatedAt: now };
+  return {
+    allowance,
+    resetAt,
+    burst,
+    remaining: o.remaining,
+    lowest,
+    tokens: Math.min(tokens, allowance),
+    updatedAt: now,
+  };
 }
 
 /**
