@@ -3,6 +3,8 @@
 // it what was sent and what came back, with `now`, and asks it when the server's window should have turned.
 import { acceptedAt, probeOffset, refusedAt, UNKNOWN_WINDOW, type WindowBounds } from './window-bounds.js';
 
+const SECOND_MS = 1_000;
+
 /**
  * What a budget knows of a server that limits without saying so.
  *
@@ -149,10 +151,14 @@ export class Discovery {
       this.#growRound();
       return;
     }
-    // The server says when its window turns (rounded up, as `Retry-After` is): the window is no longer than that.
+    // The server says when its window turns (rounded up to whole seconds, as `Retry-After` is): the window is no
+    // longer than that, and, configured in whole seconds, it is the whole second below, when that is still longer
+    // than what was refused.
     const start = this.#windowStart;
     if (retryAt !== undefined && start !== undefined && retryAt > start) {
-      this.#bounds = acceptedAt(this.#bounds, retryAt - start);
+      const most = retryAt - start;
+      const seconds = (Math.ceil(most / SECOND_MS) - 1) * SECOND_MS;
+      this.#bounds = acceptedAt(this.#bounds, seconds > this.#bounds.lo ? seconds : most);
     }
     if (this.#windowRefused) return;
     this.#windowRefused = true;
