@@ -9,6 +9,7 @@ import type { RetryBudget } from '../retry/retry-budget.js';
 import { observe, readyAt, resetBy, spend, type ServerPace } from './server-pace.js';
 import { Discovery } from './discovery.js';
 import { OpenedWindows } from './opened-windows.js';
+import { SlidingLog } from './sliding-log.js';
 import { fullBuckets, msUntilAll, refillAll, tryTakeAll, type BucketState } from './token-bucket.js';
 
 /** Why a request cannot go yet. */
@@ -117,6 +118,10 @@ export class Budget {
   #plain: boolean;
   /** What the windows the budget's probes opened tell of where the server's window resets. */
   readonly #opened = new OpenedWindows();
+  /** A window found to slide: the slots the budget's accepted requests hold pace it instead of the reset read. */
+  readonly #sliding = new SlidingLog();
+  /** The sliding model was refused once: not tried again. */
+  #slidingDropped = false;
   /** The server's clock, as the `Date` fields of its answers tell it: where its absolute instants fall locally. */
   readonly serverClock = new ServerClock();
 
@@ -223,7 +228,7 @@ export class Budget {
    */
   advance(cost: number, now: number): void {
     const pace = this.#pace;
-    if (pace !== undefined && now >= pace.resetAt && this.#localHold(cost, now) === undefined) {
+    if (pace !== undefined && !this.#sliding.active && now >= pace.resetAt && this.#localHold(cost, now) === undefined) {
       this.#pace = undefined;
       this.#probe();
     }
@@ -292,6 +297,7 @@ export class Budget {
       const wait = msUntilAll(this.#buckets, cost, this.config.limits, now);
       if (wait > 0) return now + wait;
     }
+    if (this.#sliding.active) return this.#sliding.readyAt(this.#inFlight, now);
     const pace = this.#pace;
     if (pace === undefined) return now;
     // A window that turned and was not yet forgotten (`advance`): as it will be, one request asks.
@@ -303,7 +309,8 @@ export class Budget {
   /** Why a request of `cost` waits here, when `#localReadyAt` says it must. */
   #localReason(cost: number, now: number): WaitReason {
     const pace = this.#pace;
-    return this.#localHold(cost, now) ?? (pace !== undefined && now >= pace.resetAt ? 'concurrency' : 'server');
+    const turned = pace !== undefined && !this.#sliding.active && now >= pace.resetAt;
+    return this.#localHold(cost, now) ?? (turned ? 'concurrency' : 'server');
   }
 
   /**
@@ -435,6 +442,10 @@ export class Budget {
     // reset read (whole seconds). Every answer counts here, late ones too: the probe's may come after others'.
     const fresh = limit !== undefined && remaining !== undefined && remaining >= limit - 1;
     const by = this.#opened.observed(seq, now, fresh, info.isRateLimited, resetAt);
+    const slidingLength = this.#opened.slidingLength;
+    if (slidingLength !== undefined && limit !== undefined && !this.#sliding.active && !this.#slidingDropped) {
+      this.#sliding.slide(limit, slidingLength);
+    }
     let turning = false;
     // The latest request's answer, or the last answer of all: with nothing else in flight, the lowest count the
     // window reported is exact, whatever order the answers came in.
@@ -470,6 +481,11 @@ export class Budget {
     this.#discovery?.answered(seq, throttled ? 'refused' : status >= 500 ? 'failed' : 'accepted', now, info.retryAt);
     if (!throttled && status >= 500) return;
     if (throttled) {
+      // Refused where the slots said there was room: the window does not slide as thought.
+      if (this.#sliding.active && !this.sentBeforePause(seq)) {
+        this.#sliding.stop();
+        this.#slidingDropped = true;
+      }
       this.#counters.rateLimited++;
       // Throttles answering requests sent before the budget paused belong to the throttle that paused it.
       if (!this.sentBeforePause(seq)) this.#consecutiveThrottles++;
@@ -477,6 +493,7 @@ export class Budget {
     }
     this.#consecutiveThrottles = 0;
     this.#lastAcceptedAt = now;
+    this.#sliding.accepted(now);
   }
 
   /** Request `seq` ended without an answer (a network error). */
@@ -526,6 +543,8 @@ export class Budget {
    * as a pause (they hear the server's view), and a wait for it reads `'server-quota'`, not `'paused'`.
    */
   waitForQuota(until: number): void {
+    // A window that slides frees a slot at a time: the slots the budget's requests hold say when, not the reset.
+    if (this.#sliding.active) return;
     this.pause(until, until, false);
     if (until > this.#quotaUntil) this.#quotaUntil = until;
   }

@@ -20,7 +20,8 @@
  *   there rather than at the reset as read.
  * - A probe sent at a reset brought forward so that is refused, or finds the window still running, shows that this
  *   server's windows do not open with the client's requests (they follow the clock, or another client): the model is
- *   dropped for good, at the cost of that one probe.
+ *   dropped for good, at the cost of that one probe. One that is accepted with only part of the quota back shows a
+ *   window that slides: see {@link slidingLength}.
  */
 const SECOND_MS = 1_000;
 
@@ -42,6 +43,23 @@ export class OpenedWindows {
   #brought = false;
   /** Whether the request in `#probeSeq` is the budget's first (see `probeSent`). */
   #first = false;
+  /** Whether a probe showed that the window slides. */
+  #slides = false;
+
+  /**
+   * The window's length when the probes showed that it slides (a probe sent where a whole window should have
+   * reset found only part of the quota back), undefined otherwise.
+   */
+  get slidingLength(): number | undefined {
+    return this.#slides ? this.#length() : undefined;
+  }
+
+  /** The window's length as the bounds tell it: in whole seconds when they allow it. */
+  #length(): number {
+    // The longest whole number of seconds below the bound: the window ends before the reset read, not on it.
+    const seconds = (Math.ceil(this.#lengthAtMost / SECOND_MS) - 1) * SECOND_MS;
+    return seconds > this.#lengthAbove ? seconds : this.#lengthAtMost;
+  }
 
   /**
    * Request `seq` went alone at `now` to ask whether the window has reset; or, `first`, it is the budget's first
@@ -73,7 +91,11 @@ export class OpenedWindows {
     if (seq === this.#probeSeq) {
       this.#probeSeq = 0;
       if (refused || (!fresh && !this.#first) || resetAt === undefined) {
-        if (this.#probeEarly) this.#off = true;
+        if (this.#probeEarly) {
+          // Accepted but not fresh: a slot had freed, not the whole window: the window slides.
+          if (!refused && resetAt !== undefined) this.#slides = true;
+          this.#off = true;
+        }
         return undefined;
       }
       this.#lengthAtMost = Math.min(this.#lengthAtMost, resetAt - this.#probeAt);
@@ -83,9 +105,7 @@ export class OpenedWindows {
     }
     if (this.#off || this.#openedAt === undefined || resetAt === undefined) return undefined;
     // The longest whole number of seconds below the bound: the window ends before the reset read, not on it.
-    const seconds = (Math.ceil(this.#lengthAtMost / SECOND_MS) - 1) * SECOND_MS;
-    const length = seconds > this.#lengthAbove ? seconds : this.#lengthAtMost;
-    const by = this.#openedAt + length;
+    const by = this.#openedAt + this.#length();
     if (!(by < resetAt)) return undefined;
     this.#brought = true;
     return by;
