@@ -249,21 +249,46 @@ describe('the window', () => {
   });
 
   it('after a timed refusal (Retry-After), holds until hi: no search between the bounds', () => {
-    // The same story as without timing, but the refusal says to come back at 2 010: hi is 2 010 at once, and the
-    // hold after the limit goes at hi rather than half way.
+    // The refusal, 10 ms into the window, says to come back at 2 010: the window ends by then, and is taken in whole
+    // seconds (2 s). The hold after the limit goes at hi, not half way (1 s), where a refusal would cost a whole
+    // Retry-After.
     const d = learnt(4, 3, 0, 2_010);
-    expect(d.bounds).toEqual({ lo: 0, hi: 2_010 });
+    expect(d.bounds).toEqual({ lo: 0, hi: 2_000 });
     d.sent(5, 2_010, true);
     d.answered(5, 'accepted', 2_010);
+    expect(d.bounds).toEqual({ lo: 0, hi: 2_000 });
     d.sent(6, 2_010, false);
-    expect(d.sent(7, 2_010, false)).toBe(2_010 + 2_010);
+    expect(d.sent(7, 2_010, false)).toBe(2_010 + 2_000);
 
+    // Without timing, the same probe sets hi, and the hold goes half way.
     const untimed = learnt(4, 3, 0);
     untimed.sent(5, 2_010, true);
     untimed.answered(5, 'accepted', 2_010);
     expect(untimed.bounds).toEqual({ lo: 0, hi: 2_010 });
     untimed.sent(6, 2_010, false);
     expect(untimed.sent(7, 2_010, false)).toBe(2_010 + 1_005);
+  });
+
+  it('keeps a timed bound as it is when the whole second below it was refused already', () => {
+    const d = learnt(4, 3, 0);
+    d.sent(5, 1_005, true);
+    d.answered(5, 'refused', 1_005);
+    expect(d.bounds).toEqual({ lo: 1_005, hi: undefined });
+    // A late refusal of the window says come back at 1 500: 1 s is ruled out, so hi is 1 500.
+    d.sent(6, 1_100, false);
+    d.answered(6, 'refused', 1_100, 1_500);
+    expect(d.bounds).toEqual({ lo: 1_005, hi: 1_500 });
+  });
+
+  // Bug: a Retry-After in whole seconds puts the window's end within the second up to `retryAt`, so the window is
+  // `floor(most / 1000)` whole seconds, where `most = retryAt - windowStart`. discovery.ts takes the whole second
+  // strictly below (`(ceil(most / 1000) - 1) * 1000`), which is one second short whenever `most` is itself whole: a
+  // refusal the server handled in the millisecond its window opened, answered as fast as the window's first answer
+  // (a burst to a fast server, or any answers of equal latency). Here the window is 2 s and the refusal says 2 s:
+  // hi becomes 1 s, and the hold of the next window probes 1 s in, into a refusal (see quiet-server.test.ts).
+  it.fails('takes a Retry-After that times the window exactly in whole seconds as that many seconds', () => {
+    const d = learnt(4, 3, 0, 2_000);
+    expect(d.bounds).toEqual({ lo: 0, hi: 2_000 });
   });
 
   it('a window of one holds from the probe itself', () => {

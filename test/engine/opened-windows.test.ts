@@ -16,11 +16,20 @@ describe('OpenedWindows', () => {
     expect(w.observed(8, S + 600, false, false, S + 3_000)).toBe(S + 2_540);
   });
 
-  it('brings nothing forward when the length found does not end before the reset read', () => {
-    // Sent at S, answered at S+40, reset read S+2 s: at most 2 s, so the window ends by S+2 040, after the reset.
+  it('takes the whole second strictly below a bound that is whole: the probe reached the server after it went', () => {
+    // Sent at S, answered at S+40, reset read S+2 s: the window opened after S, so it is shorter than 2 s: 1 s, as
+    // it is more than 2 000 - 1 000 - 40 = 960 ms.
     const w = new OpenedWindows();
     w.probeSent(1, S);
-    expect(w.observed(1, S + 40, true, false, S + 2_000)).toBeUndefined();
+    expect(w.observed(1, S + 40, true, false, S + 2_000)).toBe(S + 1_040);
+  });
+
+  it('brings nothing forward when the window is known to exceed the whole second below its bound', () => {
+    // Sent and answered at S, reset read S+3 s: at most 3 s, at least 3 000 - 1 000 - 0 = 2 000 ms, which rules out
+    // 2 s: the length is the bound, and the window ends by the reset read, not before.
+    const w = new OpenedWindows();
+    w.probeSent(1, S);
+    expect(w.observed(1, S, true, false, S + 3_000)).toBeUndefined();
   });
 
   it('keeps the least upper bound and the greatest lower bound over the windows probed', () => {
@@ -95,6 +104,25 @@ describe('OpenedWindows', () => {
     expect(w.observed(1, S + 540, true, false, S + 3_000)).toBe(S + 2_540);
     w.probeSent(2, S + 2_540);
     expect(w.observed(2, S + 2_560, true, false, S + 5_000)).toBe(S + 4_560);
+  });
+
+  describe("the budget's first request", () => {
+    it('opened the first window when the first answer of all came, whatever its count', () => {
+      // Ten went at once; another's answer comes first, and the first request's own shows it was not counted first.
+      const w = new OpenedWindows();
+      w.probeSent(1, S + 500, true);
+      expect(w.observed(2, S + 530, false, false, S + 3_000)).toBeUndefined();
+      // At most 2 500 ms (reset less its send), more than 1 470 ms: 2 s from the first answer, at S+530.
+      expect(w.observed(1, S + 540, false, false, S + 3_000)).toBe(S + 2_530);
+      expect(w.observed(3, S + 550, false, false, S + 3_000)).toBe(S + 2_530);
+    });
+
+    it('teaches nothing when it was refused: the window was open already', () => {
+      const w = new OpenedWindows();
+      w.probeSent(1, S + 500, true);
+      expect(w.observed(1, S + 540, false, true, S + 3_000)).toBeUndefined();
+      expect(w.observed(2, S + 550, false, false, S + 3_000)).toBeUndefined();
+    });
   });
 
   it('needs a reset: an answer without one says nothing', () => {

@@ -28,9 +28,9 @@ describe('observe', () => {
   });
 
   it('never raises the allowance within a window: a count that went up was counted out of order', () => {
-    // Three left; a later answer (of a request the server counted before others) says eight.
+    // Three left; a later answer (of a request the server counted before others, one still in flight) says eight.
     const pace = paced(3, NOW + 2_000);
-    const next = observe(pace, reading(8, NOW + 2_000), NOW + 100);
+    const next = observe(pace, reading(8, NOW + 2_000, { inFlight: 1 }), NOW + 100);
     expect(next).toMatchObject({ allowance: 3, remaining: 8, resetAt: NOW + 2_000 });
     expect(next!.tokens).toBeLessThanOrEqual(3);
   });
@@ -70,7 +70,20 @@ describe('observe', () => {
     expect(readyAt(pace, 1, NOW + 50)).toBe(NOW + 2_000);
   });
 
-  it('property: within one window, no reading raises the allowance or moves the reset later', () => {
+  it('takes the lowest count of the window as exact with the last answer in flight, out of order or not', () => {
+    // Five left; three go. The server counts the second first: the answers say 3, 4, then 2 with nothing else in
+    // flight. Two are left indeed.
+    let pace: ServerPace | undefined = paced(5, NOW + 2_000);
+    for (let i = 0; i < 3; i++) pace = spend(pace, 1, NOW);
+    pace = observe(pace, reading(3, NOW + 2_000, { inFlight: 2 }), NOW + 10);
+    expect(pace?.allowance).toBe(1);
+    pace = observe(pace, reading(4, NOW + 2_000, { inFlight: 1 }), NOW + 20);
+    expect(pace?.allowance).toBe(1);
+    pace = observe(pace, reading(2, NOW + 2_000, { inFlight: 0 }), NOW + 30);
+    expect(pace).toMatchObject({ allowance: 2, tokens: 2, lowest: 2 });
+  });
+
+  it('property: within one window, no reading moves the reset later; none with others in flight raises the allowance; the last in flight sets it to the lowest count', () => {
     fc.assert(
       fc.property(
         fc.array(fc.record({ remaining: fc.nat(10), late: fc.integer({ min: -200, max: 999 }), inFlight: fc.nat(5) }), {
@@ -79,11 +92,15 @@ describe('observe', () => {
         }),
         (readings) => {
           let pace = paced(10, NOW + 5_000);
+          let lowest = 10;
           let now = NOW;
           for (const r of readings) {
             now += 10;
+            lowest = Math.min(lowest, r.remaining);
             const next = observe(pace, reading(r.remaining, pace.resetAt + r.late, { inFlight: r.inFlight }), now)!;
-            expect(next.allowance).toBeLessThanOrEqual(pace.allowance);
+            if (r.inFlight > 0) expect(next.allowance).toBeLessThanOrEqual(pace.allowance);
+            else expect(next.allowance).toBe(lowest);
+            expect(next.allowance).toBeLessThanOrEqual(lowest);
             expect(next.resetAt).toBeLessThanOrEqual(pace.resetAt);
             pace = next;
           }
