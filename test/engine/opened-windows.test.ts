@@ -1,0 +1,134 @@
+// Windows opened by the budget's own probes: their length from the resets read, and the reset it brings forward.
+import { describe, expect, it } from 'vitest';
+import { OpenedWindows } from '../../src/engine/opened-windows.js';
+
+/** A whole second of the local clock, so that resets read in whole seconds are easy to follow. */
+const S = 1_700_000_000_000;
+
+describe('OpenedWindows', () => {
+  it('takes the whole-second length the window cannot exceed, when the window exceeds the second below', () => {
+    // The probe went at S+500 and came back at S+540 with a fresh quota that resets at S+3 s (whole seconds): the
+    // window is at most 2.5 s and more than 3 000 - 1 000 - 540 = 1.46 s long. Windows are whole seconds: 2 s.
+    const w = new OpenedWindows();
+    w.probeSent(7, S + 500);
+    expect(w.observed(7, S + 540, true, false, S + 3_000)).toBe(S + 540 + 2_000);
+    // Later answers of the same window: the same reset, brought forward as well.
+    expect(w.observed(8, S + 600, false, false, S + 3_000)).toBe(S + 2_540);
+  });
+
+  it('takes the whole second strictly below a bound that is whole: the probe reached the server after it went', () => {
+    // Sent at S, answered at S+40, reset read S+2 s: the window opened after S, so it is shorter than 2 s: 1 s, as
+    // it is more than 2 000 - 1 000 - 40 = 960 ms.
+    const w = new OpenedWindows();
+    w.probeSent(1, S);
+    expect(w.observed(1, S + 40, true, false, S + 2_000)).toBe(S + 1_040);
+  });
+
+  it('brings nothing forward when the window is known to exceed the whole second below its bound', () => {
+    // Sent and answered at S, reset read S+3 s: at most 3 s, at least 3 000 - 1 000 - 0 = 2 000 ms, which rules out
+    // 2 s: the length is the bound, and the window ends by the reset read, not before.
+    const w = new OpenedWindows();
+    w.probeSent(1, S);
+    expect(w.observed(1, S, true, false, S + 3_000)).toBeUndefined();
+  });
+
+  it('keeps the least upper bound and the greatest lower bound over the windows probed', () => {
+    const w = new OpenedWindows();
+    // First window: more than 3 100 - 1 000 - 5 = 2 095 ms, at most 3.1 s: taken as 3 s.
+    w.probeSent(1, S);
+    expect(w.observed(1, S + 5, true, false, S + 3_100)).toBe(S + 3_005);
+    // Second (a reset read to the ms): at most 2.4 s. The second below, 2 s, is ruled out by the first window: the
+    // length is the bound itself, which ends after this reset.
+    w.probeSent(2, S + 5_000);
+    expect(w.observed(2, S + 5_010, true, false, S + 7_400)).toBeUndefined();
+    // Third: at most 3 s and more than 1.99 s by itself; with the others, more than 2.095 s and at most 2.4 s.
+    w.probeSent(3, S + 10_000);
+    expect(w.observed(3, S + 10_010, true, false, S + 13_000)).toBe(S + 10_010 + 2_400);
+  });
+
+  it('learns from the probe only: answers to other requests neither bound the window nor open one', () => {
+    const w = new OpenedWindows();
+    expect(w.observed(3, S + 540, true, false, S + 3_000)).toBeUndefined();
+    w.probeSent(4, S + 500);
+    // Another request's answer arrives first: it says nothing of the window the probe opens.
+    expect(w.observed(3, S + 520, true, false, S + 3_000)).toBeUndefined();
+    expect(w.observed(4, S + 540, true, false, S + 3_000)).toBe(S + 2_540);
+  });
+
+  it('says nothing for a window no probe of ours opened', () => {
+    const w = new OpenedWindows();
+    w.probeSent(1, S + 500);
+    // The probe found the window running (not fresh): someone else opened it.
+    expect(w.observed(1, S + 540, false, false, S + 3_000)).toBeUndefined();
+    expect(w.observed(2, S + 600, false, false, S + 3_000)).toBeUndefined();
+    // A later probe that opens a window is measured as usual: the model was not dropped.
+    w.probeSent(3, S + 3_500);
+    expect(w.observed(3, S + 3_540, true, false, S + 6_000)).toBe(S + 5_540);
+  });
+
+  it('is not dropped by a refused probe that went at the reset as read', () => {
+    const w = new OpenedWindows();
+    w.probeSent(1, S);
+    expect(w.observed(1, S + 20, false, true, S + 1_000)).toBeUndefined();
+    w.probeSent(2, S + 3_500);
+    expect(w.observed(2, S + 3_540, true, false, S + 6_000)).toBe(S + 5_540);
+  });
+
+  it('is dropped for good once a probe sent at a reset it brought forward is refused', () => {
+    const w = new OpenedWindows();
+    w.probeSent(1, S + 500);
+    expect(w.observed(1, S + 540, true, false, S + 3_000)).toBe(S + 2_540);
+    // The budget probes at the reset brought forward, and the server refuses: its windows do not open with ours.
+    w.probeSent(2, S + 2_540);
+    expect(w.observed(2, S + 2_560, false, true, S + 3_000)).toBeUndefined();
+    // A probe at the reset as read opens a window as before, but the model no longer brings it forward.
+    w.probeSent(3, S + 3_000);
+    expect(w.observed(3, S + 3_040, true, false, S + 6_000)).toBeUndefined();
+    w.probeSent(4, S + 6_000);
+    expect(w.observed(4, S + 6_040, true, false, S + 9_000)).toBeUndefined();
+  });
+
+  it('is dropped too when a probe at a reset it brought forward finds the window still running', () => {
+    const w = new OpenedWindows();
+    w.probeSent(1, S + 500);
+    expect(w.observed(1, S + 540, true, false, S + 3_000)).toBe(S + 2_540);
+    w.probeSent(2, S + 2_540);
+    expect(w.observed(2, S + 2_560, false, false, S + 3_000)).toBeUndefined();
+    w.probeSent(3, S + 3_000);
+    expect(w.observed(3, S + 3_040, true, false, S + 6_000)).toBeUndefined();
+  });
+
+  it('keeps the model while probes at the resets it brought forward open fresh windows', () => {
+    const w = new OpenedWindows();
+    w.probeSent(1, S + 500);
+    expect(w.observed(1, S + 540, true, false, S + 3_000)).toBe(S + 2_540);
+    w.probeSent(2, S + 2_540);
+    expect(w.observed(2, S + 2_560, true, false, S + 5_000)).toBe(S + 4_560);
+  });
+
+  describe("the budget's first request", () => {
+    it('opened the first window when the first answer of all came, whatever its count', () => {
+      // Ten went at once; another's answer comes first, and the first request's own shows it was not counted first.
+      const w = new OpenedWindows();
+      w.probeSent(1, S + 500, true);
+      expect(w.observed(2, S + 530, false, false, S + 3_000)).toBeUndefined();
+      // At most 2 500 ms (reset less its send), more than 1 470 ms: 2 s from the first answer, at S+530.
+      expect(w.observed(1, S + 540, false, false, S + 3_000)).toBe(S + 2_530);
+      expect(w.observed(3, S + 550, false, false, S + 3_000)).toBe(S + 2_530);
+    });
+
+    it('teaches nothing when it was refused: the window was open already', () => {
+      const w = new OpenedWindows();
+      w.probeSent(1, S + 500, true);
+      expect(w.observed(1, S + 540, false, true, S + 3_000)).toBeUndefined();
+      expect(w.observed(2, S + 550, false, false, S + 3_000)).toBeUndefined();
+    });
+  });
+
+  it('needs a reset: an answer without one says nothing', () => {
+    const w = new OpenedWindows();
+    w.probeSent(1, S + 500);
+    expect(w.observed(1, S + 540, true, false, undefined)).toBeUndefined();
+    expect(w.observed(2, S + 600, false, false, S + 3_000)).toBeUndefined();
+  });
+});

@@ -1,0 +1,132 @@
+// The pace read from the server's answers: one window's readings, counts out of order, a reset brought forward.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { observe, readyAt, resetBy, spend, type Observation, type ServerPace } from '../../src/engine/server-pace.js';
+
+const NOW = 1_700_000_000_000;
+
+/** An answer read at `now`: `remaining` of 10 left until `resetAt`, nothing else in flight, no reserve. */
+function reading(remaining: number, resetAt: number, extra: Partial<Observation> = {}): Observation {
+  return { remaining, resetAt, limit: 10, inFlight: 0, reserve: 0, spread: false, ...extra };
+}
+
+function paced(remaining: number, resetAt: number, now = NOW): ServerPace {
+  const pace = observe(undefined, reading(remaining, resetAt), now);
+  if (pace === undefined) throw new Error('no pace');
+  return pace;
+}
+
+describe('observe', () => {
+  it('allows what remains, less the requests still in flight and the reserve', () => {
+    expect(paced(6, NOW + 2_000)).toMatchObject({ allowance: 6, burst: 6, tokens: 6, resetAt: NOW + 2_000 });
+    const pace = observe(undefined, reading(6, NOW + 2_000, { inFlight: 2, limit: 20, reserve: 0.1 }), NOW);
+    expect(pace?.allowance).toBe(2);
+  });
+
+  it('says nothing of a reset that has come', () => {
+    expect(observe(undefined, reading(6, NOW), NOW)).toBeUndefined();
+  });
+
+  it('never raises the allowance within a window: a count that went up was counted out of order', () => {
+    // Three left; a later answer (of a request the server counted before others, one still in flight) says eight.
+    const pace = paced(3, NOW + 2_000);
+    const next = observe(pace, reading(8, NOW + 2_000, { inFlight: 1 }), NOW + 100);
+    expect(next).toMatchObject({ allowance: 3, remaining: 8, resetAt: NOW + 2_000 });
+    expect(next!.tokens).toBeLessThanOrEqual(3);
+  });
+
+  it('lowers the allowance within a window', () => {
+    const next = observe(paced(3, NOW + 2_000), reading(1, NOW + 2_000), NOW + 100);
+    expect(next?.allowance).toBe(1);
+  });
+
+  it('takes a reset read up to a second later as the same window, and keeps its earliest reading', () => {
+    // Whole seconds rounded up: the same reset read 999 ms later, with more remaining: still the same window.
+    const next = observe(paced(3, NOW + 2_000), reading(8, NOW + 2_999), NOW + 100);
+    expect(next).toMatchObject({ allowance: 3, resetAt: NOW + 2_000 });
+    // An earlier reading of the reset narrows it.
+    const sooner = observe(paced(3, NOW + 2_000), reading(3, NOW + 1_500), NOW + 100);
+    expect(sooner).toMatchObject({ allowance: 3, resetAt: NOW + 1_500 });
+  });
+
+  it('takes a reset a second or more later as a new window: the allowance is what it says', () => {
+    const next = observe(paced(3, NOW + 2_000), reading(8, NOW + 3_000), NOW + 100);
+    expect(next).toMatchObject({ allowance: 8, tokens: 8, resetAt: NOW + 3_000 });
+  });
+
+  it('takes any reading after the old reset as a new window', () => {
+    const next = observe(paced(3, NOW + 2_000), reading(9, NOW + 2_500), NOW + 2_000);
+    expect(next).toMatchObject({ allowance: 9, resetAt: NOW + 2_500 });
+  });
+
+  it('counts spent requests against the window whatever later answers of it say', () => {
+    // Five left; five go. The answer to the third comes after the first two were answered, with two still in flight,
+    // and says four are left: the server counted it first. Two more would overrun the window.
+    let pace: ServerPace | undefined = paced(5, NOW + 2_000);
+    for (let i = 0; i < 5; i++) pace = spend(pace, 1, NOW);
+    expect(pace?.allowance).toBe(0);
+    pace = observe(pace, reading(4, NOW + 2_000, { inFlight: 2 }), NOW + 50);
+    expect(pace?.allowance).toBe(0);
+    expect(readyAt(pace, 1, NOW + 50)).toBe(NOW + 2_000);
+  });
+
+  it('takes the lowest count of the window as exact with the last answer in flight, out of order or not', () => {
+    // Five left; three go. The server counts the second first: the answers say 3, 4, then 2 with nothing else in
+    // flight. Two are left indeed.
+    let pace: ServerPace | undefined = paced(5, NOW + 2_000);
+    for (let i = 0; i < 3; i++) pace = spend(pace, 1, NOW);
+    pace = observe(pace, reading(3, NOW + 2_000, { inFlight: 2 }), NOW + 10);
+    expect(pace?.allowance).toBe(1);
+    pace = observe(pace, reading(4, NOW + 2_000, { inFlight: 1 }), NOW + 20);
+    expect(pace?.allowance).toBe(1);
+    pace = observe(pace, reading(2, NOW + 2_000, { inFlight: 0 }), NOW + 30);
+    expect(pace).toMatchObject({ allowance: 2, tokens: 2, lowest: 2 });
+  });
+
+  it('property: within one window, no reading moves the reset later; none with others in flight raises the allowance; the last in flight sets it to the lowest count', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ remaining: fc.nat(10), late: fc.integer({ min: -200, max: 999 }), inFlight: fc.nat(5) }), {
+          minLength: 1,
+          maxLength: 20,
+        }),
+        (readings) => {
+          let pace = paced(10, NOW + 5_000);
+          let lowest = 10;
+          let now = NOW;
+          for (const r of readings) {
+            now += 10;
+            lowest = Math.min(lowest, r.remaining);
+            const next = observe(pace, reading(r.remaining, pace.resetAt + r.late, { inFlight: r.inFlight }), now)!;
+            if (r.inFlight > 0) expect(next.allowance).toBeLessThanOrEqual(pace.allowance);
+            else expect(next.allowance).toBe(lowest);
+            expect(next.allowance).toBeLessThanOrEqual(lowest);
+            expect(next.resetAt).toBeLessThanOrEqual(pace.resetAt);
+            pace = next;
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('resetBy', () => {
+  it('brings the reset forward to an instant still to come', () => {
+    const pace = paced(0, NOW + 3_000);
+    const sooner = resetBy(pace, NOW + 2_540);
+    expect(sooner).toEqual({ ...pace, resetAt: NOW + 2_540 });
+    // The spent quota now waits for the sooner reset.
+    expect(readyAt(sooner, 1, NOW + 100)).toBe(NOW + 2_540);
+  });
+
+  it('never moves the reset later, nor to an instant the pace has passed', () => {
+    const pace = paced(0, NOW + 3_000);
+    expect(resetBy(pace, NOW + 3_000)).toBe(pace);
+    expect(resetBy(pace, NOW + 4_000)).toBe(pace);
+    expect(resetBy(pace, NOW)).toBe(pace);
+    expect(resetBy(pace, NOW - 1)).toBe(pace);
+    expect(resetBy(pace, Number.NaN)).toBe(pace);
+    expect(resetBy(undefined, NOW + 1_000)).toBeUndefined();
+  });
+});
