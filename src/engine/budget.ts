@@ -12,6 +12,8 @@ import { OpenedWindows } from './opened-windows.js';
 import { SlidingLog } from './sliding-log.js';
 import { fullBuckets, msUntilAll, refillAll, tryTakeAll, type BucketState } from './token-bucket.js';
 
+const SECOND_MS = 1_000;
+
 /** Why a request cannot go yet. */
 export type WaitReason = 'paused' | 'server-quota' | 'rate' | 'server' | 'concurrency';
 
@@ -228,7 +230,12 @@ export class Budget {
    */
   advance(cost: number, now: number): void {
     const pace = this.#pace;
-    if (pace !== undefined && !this.#sliding.active && now >= pace.resetAt && this.#localHold(cost, now) === undefined) {
+    if (
+      pace !== undefined &&
+      !this.#sliding.active &&
+      now >= pace.resetAt &&
+      this.#localHold(cost, now) === undefined
+    ) {
       this.#pace = undefined;
       this.#probe();
     }
@@ -441,7 +448,8 @@ export class Budget {
     // A window opened by one of the budget's probes resets a known length after it, which may be sooner than the
     // reset read (whole seconds). Every answer counts here, late ones too: the probe's may come after others'.
     const fresh = limit !== undefined && remaining !== undefined && remaining >= limit - 1;
-    const by = this.#opened.observed(seq, now, fresh, info.isRateLimited, resetAt);
+    const lateBy = Math.min(this.serverClock.uncertaintyMs, 2 * SECOND_MS);
+    const by = this.#opened.observed(seq, now, fresh, info.isRateLimited, resetAt, lateBy);
     const slidingLength = this.#opened.slidingLength;
     if (slidingLength !== undefined && limit !== undefined && !this.#sliding.active && !this.#slidingDropped) {
       this.#sliding.slide(limit, slidingLength);

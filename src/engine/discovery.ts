@@ -4,6 +4,8 @@
 import { acceptedAt, probeOffset, refusedAt, UNKNOWN_WINDOW, type WindowBounds } from './window-bounds.js';
 
 const SECOND_MS = 1_000;
+/** How much earlier than its first answer a window may have opened, allowed for when reading its length. */
+const ANSWER_LATENESS_MS = 50;
 
 /**
  * What a budget knows of a server that limits without saying so.
@@ -24,6 +26,8 @@ export class Discovery {
   #roundSize: number;
   #roundSent = 0;
   #roundAnswered = 0;
+  /** Whether the current round met a refusal: it does not grow. */
+  #roundRefused = false;
   /** The first request (by send order) of the current round. */
   #roundFrom = 1;
   /** The latest request sent, by send order. */
@@ -112,14 +116,18 @@ export class Discovery {
    * {@link turnAt} when it must pause.
    */
   answered(seq: number, outcome: 'accepted' | 'refused' | 'failed', now: number, retryAt?: number): void {
-    if (seq >= this.#roundFrom) this.#roundAnswered++;
+    // A refusal that says to come back now (`Retry-After: 0`) tells of no window: only the round counts it.
+    const comeBackNow = outcome === 'refused' && retryAt !== undefined && retryAt <= now;
+    if (seq >= this.#roundFrom) {
+      this.#roundAnswered++;
+      if (outcome === 'refused' && !comeBackNow) this.#roundRefused = true;
+    }
     if (outcome === 'failed') {
       if (seq === this.#probeSeq) this.#probeSeq = 0;
       this.#growRound();
       return;
     }
-    // A refusal that says to come back now (`Retry-After: 0`) tells of no window: only the round counts it.
-    if (outcome === 'refused' && retryAt !== undefined && retryAt <= now) {
+    if (comeBackNow) {
       if (seq === this.#probeSeq) this.#probeSeq = 0;
       this.#growRound();
       return;
@@ -157,7 +165,8 @@ export class Discovery {
     const start = this.#windowStart;
     if (retryAt !== undefined && start !== undefined && retryAt > start) {
       const most = retryAt - start;
-      const seconds = (Math.ceil(most / SECOND_MS) - 1) * SECOND_MS;
+      // The window opened a little before its first answer: up to that much longer than `most`.
+      const seconds = Math.floor((most + ANSWER_LATENESS_MS) / SECOND_MS) * SECOND_MS;
       this.#bounds = acceptedAt(this.#bounds, seconds > this.#bounds.lo ? seconds : most);
     }
     if (this.#windowRefused) return;
@@ -169,7 +178,7 @@ export class Discovery {
   /** The next round of the slow start: twice as many, once a full round has been answered without a refusal. */
   #growRound(): void {
     if (this.#limit !== undefined || this.#roundSent < this.#roundSize) return;
-    if (this.#roundAnswered < this.#roundSent) return;
+    if (this.#roundAnswered < this.#roundSent || this.#roundRefused) return;
     this.#roundSize *= 2;
     this.#roundSent = 0;
     this.#roundAnswered = 0;

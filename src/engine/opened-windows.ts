@@ -13,7 +13,7 @@
  *   reset as read (never early) less the probe's send is a length the window cannot exceed; the least of these is
  *   kept. A reset read in whole seconds comes less than a second after the true one: the reset less a second less
  *   the probe's answer is a length the window exceeds; the greatest of these is kept.
- * - Windows are configured in whole seconds: the longest whole number of seconds below that bound is the window's
+ * - Windows are configured in whole seconds: the longest whole number of seconds within that bound is the window's
  *   length, when the window exceeds it. (A window probed every time at a reset read in whole seconds
  *   opens at the same fraction of a second each time, and the bounds alone would stay a second apart.)
  * - The current window then resets no later than the probe's answer plus that length: the budget's pace may end
@@ -56,8 +56,8 @@ export class OpenedWindows {
 
   /** The window's length as the bounds tell it: in whole seconds when they allow it. */
   #length(): number {
-    // The longest whole number of seconds below the bound: the window ends before the reset read, not on it.
-    const seconds = (Math.ceil(this.#lengthAtMost / SECOND_MS) - 1) * SECOND_MS;
+    // The longest whole number of seconds the bound allows.
+    const seconds = Math.floor(this.#lengthAtMost / SECOND_MS) * SECOND_MS;
     return seconds > this.#lengthAbove ? seconds : this.#lengthAtMost;
   }
 
@@ -86,6 +86,8 @@ export class OpenedWindows {
     fresh: boolean,
     refused: boolean,
     resetAt: number | undefined,
+    /** How much later than the true reset `resetAt` may be placed (the server clock's uncertainty), ms. */
+    lateBy = 0,
   ): number | undefined {
     if (this.#first && this.#openedAt === undefined) this.#openedAt = now;
     if (seq === this.#probeSeq) {
@@ -99,7 +101,7 @@ export class OpenedWindows {
         return undefined;
       }
       this.#lengthAtMost = Math.min(this.#lengthAtMost, resetAt - this.#probeAt);
-      this.#lengthAbove = Math.max(this.#lengthAbove, resetAt - SECOND_MS - now);
+      this.#lengthAbove = Math.max(this.#lengthAbove, resetAt - lateBy - SECOND_MS - now);
       if (!this.#first) this.#openedAt = now;
       this.#first = false;
     }

@@ -111,6 +111,9 @@ export async function send<R>(ctx: SendContext, call: CallTicket, transport: Tra
  */
 const THROTTLING_MS = 30_000;
 
+/** Throttle retries of one call that may spend no `rateLimitLimit` retry (ratewise's own discovery), at most. */
+const MAX_EXEMPT_THROTTLES = 10;
+
 /** One call on its way through its attempts: what it has spent so far, and the steps of an attempt. */
 class CallRun<R> {
   #errorRetries = 0;
@@ -119,6 +122,8 @@ class CallRun<R> {
   #backed = true;
   /** Whether the latest throttle spends a `rateLimitLimit` retry (see `decide`). */
   #spends = true;
+  /** Throttle retries that spent no `rateLimitLimit` retry. */
+  #exempted = 0;
   /** The wait before the previous attempt, for decorrelated jitter. */
   #previousDelayMs: number | undefined;
   readonly #idempotent: boolean;
@@ -183,7 +188,8 @@ class CallRun<R> {
     const consecutiveThrottles = Math.max(1, budget.consecutiveThrottles);
     // The server accepts requests of this budget (it throttles, it does not refuse everything).
     const accepting = budget.acceptedWithin(THROTTLING_MS, now);
-    this.#spends = !(accepting && (!this.#backed || sentInPause));
+    // Exempt a bounded number of times: a call refused over and over is refused, whoever's discovery it is.
+    this.#spends = !(accepting && (!this.#backed || sentInPause)) || this.#exempted >= MAX_EXEMPT_THROTTLES;
     return decideRetry({
       now,
       method: call.request.method,
@@ -298,6 +304,7 @@ class CallRun<R> {
     budget.countRetry();
     if (decision.kind === 'rateLimit') {
       if (this.#spends) this.#rateLimitRetries++;
+      else this.#exempted++;
     } else this.#errorRetries++;
     this.#previousDelayMs = decision.delayMs;
     call.front = true;

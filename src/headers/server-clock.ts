@@ -37,6 +37,14 @@ export class ServerClock {
   }
 
   /**
+   * How far apart the readings still leave the server's time (ms): how much later than the true instant an instant
+   * the server names may be placed. Infinity before any reading.
+   */
+  get uncertaintyMs(): number {
+    return this.#high - this.#low;
+  }
+
+  /**
    * The server's time at the local instant `now`, as late as the readings allow it to be early: an instant the
    * server names is placed no earlier on the local clock than it can be. Undefined before any reading.
    */
