@@ -64,10 +64,9 @@ describe('slow start by rounds', () => {
     expect(d.maySend(1)).toBe(false);
   });
 
-  // Bug: `#growRound` (run after a failed answer, or a refusal with Retry-After 0) looks only at whether every
-  // request of the round was answered, not at whether one was refused. A refusal in a window that accepted nothing
-  // sets no limit (the window was opened by someone else), so the round doubles once its last request fails,
-  // although the server refused part of it: the next round sends twice as many into a server that refuses.
+  // Was a bug: a round grew once every request was answered, refused or not. A refusal in a window that accepted
+  // nothing sets no limit (the window was opened by someone else), so the round doubled once its last request
+  // failed, although the server refused part of it.
   it('does not double a round whose only refusal came before any acceptance, once the rest failed', () => {
     const d = new Discovery(2, HOLD_MS);
     sendAll(d, 1, 2, 0);
@@ -280,12 +279,10 @@ describe('the window', () => {
     expect(d.bounds).toEqual({ lo: 1_005, hi: 1_500 });
   });
 
-  // Bug: a Retry-After in whole seconds puts the window's end within the second up to `retryAt`, so the window is
-  // `floor(most / 1000)` whole seconds, where `most = retryAt - windowStart`. discovery.ts takes the whole second
-  // strictly below (`(ceil(most / 1000) - 1) * 1000`), which is one second short whenever `most` is itself whole: a
-  // refusal the server handled in the millisecond its window opened, answered as fast as the window's first answer
-  // (a burst to a fast server, or any answers of equal latency). Here the window is 2 s and the refusal says 2 s:
-  // hi becomes 1 s, and the hold of the next window probes 1 s in, into a refusal (see quiet-server.test.ts).
+  // Was a bug: a Retry-After in whole seconds puts the window's end within the second up to `retryAt`, so the window
+  // is `floor(most / 1000)` whole seconds (`most = retryAt - windowStart`); the whole second strictly below was one
+  // second short whenever `most` is itself whole (a refusal handled in the millisecond its window opened, answered
+  // as fast as the window's first answer). Here the window is 2 s and the refusal says 2 s.
   it('takes a Retry-After that times the window exactly in whole seconds as that many seconds', () => {
     const d = learnt(4, 3, 0, 2_000);
     expect(d.bounds).toEqual({ lo: 0, hi: 2_000 });

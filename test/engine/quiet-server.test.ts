@@ -137,13 +137,9 @@ describe('a server that answers a bare 429 beyond 5 per 2 s', () => {
 });
 
 describe('a server that answers 503 with Retry-After (whole seconds, rounded up) beyond 5 per 2 s', () => {
-  // Bug (discovery.ts, `answered`): a refusal's Retry-After bounds the window by `most = retryAt - windowStart`, and
-  // the window is taken as the whole second strictly below (`(ceil(most / 1000) - 1) * 1000`). Here the refusals are
-  // handled in the millisecond the window opened and answered as fast as its first request, so Retry-After is exact
-  // (2 s) and `most` is 2 000: hi becomes 1 000 ms, one second short. The second window is held until 1 s into it,
-  // where a probe is refused (at 3 000 ms); its Retry-After then sets hi to 2 000 and the rest goes as below. The
-  // window is `floor(most / 1000)` whole seconds: `most` lies in [length, length + 1 s) when both answers take as
-  // long. The same happens with any equal latency (20 ms each way: a refused probe at 3 040 ms).
+  // The refusals are handled in the millisecond the window opened and answered as fast as its first request, so
+  // Retry-After is exact (2 s): the window is taken as those 2 s (was a bug: the whole second strictly below, 1 s,
+  // and a probe refused 1 s into the second window).
   it('refuses nothing after the first window', async () => {
     const server = fixedWindow(5, 2_000, unavailableUntil);
     const { rw, clock, server: fetch } = rig({}, bounded(server.script));
@@ -240,12 +236,11 @@ describe('rateLimitLimit', () => {
 });
 
 describe('retry.backoff.maxMs 0', () => {
-  // Bug: a throttle without timing waits until the window should have turned, capped at `retry.backoff.maxMs`
+  // Was a bug: a throttle without timing waits until the window should have turned, capped at `retry.backoff.maxMs`
   // (decideRetry's `Math.min(turn - now, backoff.maxMs)`), and the hold after a learnt limit is capped by it too. With
   // `maxMs: 0` the wait is 0 ms; while the server accepted a request of the budget in the last 30 s, a refusal of a
   // probe spends no `rateLimitLimit`, so the call retries at once, at the same instant, without end (in promise
-  // callbacks: no timer runs in between). Against a real server that is back-to-back requests until 30 s have passed
-  // since the last acceptance.
+  // callbacks: no timer runs in between). Now at most 10 throttle retries of a call are exempt.
   it('does not retry a refused call without end at one instant', async () => {
     const { rw, clock, server } = rig(
       { retry: { backoff: { maxMs: 0 } } },
