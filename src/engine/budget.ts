@@ -572,10 +572,16 @@ export class Budget {
   }
 
   /**
-   * Nothing queued elsewhere can be waiting on this budget: nothing in flight, no pause ahead, and no spent server
-   * quota (evicting that would forget it, and the next request would go straight back to the server).
+   * Nothing queued elsewhere can be waiting on this budget: nothing in flight, no pause ahead, no spent server
+   * quota and no slot of a sliding window held (evicting that would forget it, and the next request would go straight
+   * back to the server).
    */
   isIdle(now: number): boolean {
-    return this.#inFlight === 0 && now >= this.#pausedUntil && readyAt(this.#pace, 1, now) <= now;
+    return (
+      this.#inFlight === 0 &&
+      now >= this.#pausedUntil &&
+      readyAt(this.#pace, 1, now) <= now &&
+      !this.#sliding.holds(now)
+    );
   }
 }

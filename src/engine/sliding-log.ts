@@ -57,6 +57,13 @@ export class SlidingLog {
     this.#head = 0;
   }
 
+  /** Whether a request the server accepted still holds a slot of the sliding window at `now`. */
+  holds(now: number): boolean {
+    if (this.#window === undefined) return false;
+    const last = this.#freesAt[this.#freesAt.length - 1];
+    return last !== undefined && this.#freesAt.length > this.#head && last > now;
+  }
+
   /**
    * When one more request may go with `inFlight` requests in flight (each holds a slot from its arrival): `now` when
    * a slot is free, the instant the next one frees, or Infinity when only an answer in flight can tell. `now` when
