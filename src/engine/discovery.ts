@@ -1,9 +1,15 @@
 // Discovering a quota the server does not describe (no rate-limit fields, or none yet): a slow start by rounds, then
 // the limit and the window learned from the server's refusals. No timers and no clock of its own: the budget tells
 // it what was sent and what came back, with `now`, and asks it when the server's window should have turned.
-import { acceptedAt, probeOffset, refusedAt, UNKNOWN_WINDOW, type WindowBounds } from './window-bounds.js';
+import {
+  acceptedAt,
+  probeOffset,
+  refusedAt,
+  UNKNOWN_WINDOW,
+  wholeSecondsWithin,
+  type WindowBounds,
+} from './window-bounds.js';
 
-const SECOND_MS = 1_000;
 /** How much earlier than its first answer a window may have opened, allowed for when reading its length. */
 const ANSWER_LATENESS_MS = 50;
 
@@ -122,12 +128,7 @@ export class Discovery {
       this.#roundAnswered++;
       if (outcome === 'refused' && !comeBackNow) this.#roundRefused = true;
     }
-    if (outcome === 'failed') {
-      if (seq === this.#probeSeq) this.#probeSeq = 0;
-      this.#growRound();
-      return;
-    }
-    if (comeBackNow) {
+    if (outcome === 'failed' || comeBackNow) {
       if (seq === this.#probeSeq) this.#probeSeq = 0;
       this.#growRound();
       return;
@@ -164,10 +165,8 @@ export class Discovery {
     // than what was refused.
     const start = this.#windowStart;
     if (retryAt !== undefined && start !== undefined && retryAt > start) {
-      const most = retryAt - start;
-      // The window opened a little before its first answer: up to that much longer than `most`.
-      const seconds = Math.floor((most + ANSWER_LATENESS_MS) / SECOND_MS) * SECOND_MS;
-      this.#bounds = acceptedAt(this.#bounds, seconds > this.#bounds.lo ? seconds : most);
+      // The window opened a little before its first answer: up to that much longer than `retryAt - start`.
+      this.#bounds = acceptedAt(this.#bounds, wholeSecondsWithin(retryAt - start, this.#bounds.lo, ANSWER_LATENESS_MS));
     }
     if (this.#windowRefused) return;
     this.#windowRefused = true;

@@ -3,6 +3,7 @@
 // reset in whole seconds places it only within a second; the windows the budget's own probes opened place it better,
 // once their length is known. No timers and no clock of its own: the budget tells it what was sent and read, with
 // `now`.
+import { wholeSecondsWithin } from './window-bounds.js';
 
 /**
  * What the windows opened by the budget's probes tell of the window's length, and where the current window's reset
@@ -56,9 +57,7 @@ export class OpenedWindows {
 
   /** The window's length as the bounds tell it: in whole seconds when they allow it. */
   #length(): number {
-    // The longest whole number of seconds the bound allows.
-    const seconds = Math.floor(this.#lengthAtMost / SECOND_MS) * SECOND_MS;
-    return seconds > this.#lengthAbove ? seconds : this.#lengthAtMost;
+    return wholeSecondsWithin(this.#lengthAtMost, this.#lengthAbove);
   }
 
   /**

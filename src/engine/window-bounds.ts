@@ -51,6 +51,18 @@ export function probeOffset(bounds: WindowBounds, search: boolean): number {
   return rung + probeMargin(rung);
 }
 
+const SECOND_MS = 1_000;
+
+/**
+ * A window's length from a bound it cannot exceed (`atMost`, ms) and one it exceeds (`above`): windows are configured
+ * in whole seconds, so the longest whole number of seconds within the bound (allowing `slackMs` past it, for how much
+ * the bound may fall short) when that still exceeds `above`, else the bound itself.
+ */
+export function wholeSecondsWithin(atMost: number, above: number, slackMs = 0): number {
+  const seconds = Math.floor((atMost + slackMs) / SECOND_MS) * SECOND_MS;
+  return seconds > above ? seconds : atMost;
+}
+
 /** A probe sent `offset` after the window opened was refused: the window runs longer than that. */
 export function refusedAt(bounds: WindowBounds, offset: number): WindowBounds {
   if (!(offset >= 0)) return bounds;
