@@ -13,7 +13,7 @@ export class SlidingLog {
   #head = 0;
   /** The window, once the server was found to slide: its limit and length (ms). */
   #window: { readonly limit: number; readonly lengthMs: number } | undefined;
-  /** Answer instants heard before the window was known, oldest first (at most {@link MAX_KEPT}). */
+  /** Answer instants heard before the window was known, oldest first (the latest {@link MAX_KEPT} are read). */
   #answers: number[] = [];
 
   /** Whether the server's window slides, as found (see {@link slide}). */
@@ -26,7 +26,8 @@ export class SlidingLog {
     const window = this.#window;
     if (window === undefined) {
       this.#answers.push(now);
-      if (this.#answers.length > MAX_KEPT) this.#answers.splice(0, this.#answers.length - MAX_KEPT);
+      // Trimmed in batches, not shifted on every answer: only the latest MAX_KEPT are ever read (see `slide`).
+      if (this.#answers.length > 2 * MAX_KEPT) this.#answers = this.#answers.slice(-MAX_KEPT);
       return;
     }
     this.#freesAt.push(now + window.lengthMs);
@@ -45,7 +46,7 @@ export class SlidingLog {
   slide(limit: number, lengthMs: number): void {
     if (!(limit >= 1) || !(lengthMs > 0)) return;
     this.#window = { limit, lengthMs };
-    this.#freesAt = this.#answers.slice(-limit).map((at) => at + lengthMs);
+    this.#freesAt = this.#answers.slice(-Math.min(limit, MAX_KEPT)).map((at) => at + lengthMs);
     this.#head = 0;
     this.#answers = [];
   }
