@@ -3,6 +3,7 @@
 // that a window opens at the instant its first request is sent; `random` is 0, so that no jitter moves an instant.
 import { describe, expect, it } from 'vitest';
 import { RetryBudgetExceededError } from '../../src/errors.js';
+import type { Ratewise } from '../../src/client.js';
 import type { FakeClock } from '../support/fake-clock.js';
 import {
   advance,
@@ -86,6 +87,13 @@ async function settleAll(clock: FakeClock, outcomes: readonly Outcome<Response>[
   }
 }
 
+/** Sends `count` calls at once (`https://a.test/0`, `/1`, …) through `rw`, and runs fake time until they settle. */
+async function burst(rw: Ratewise, clock: FakeClock, count: number): Promise<Outcome<Response>[]> {
+  const calls = Array.from({ length: count }, (_, i) => track(rw.fetch(`https://a.test/${i}`), clock));
+  await settleAll(clock, calls);
+  return calls;
+}
+
 /** The latest instant (since T0) a call settled. */
 const lastSettled = (outcomes: readonly Outcome<unknown>[]): number =>
   Math.max(...outcomes.map((o) => o.settledAt ?? Infinity)) - T0;
@@ -97,8 +105,7 @@ describe('a server that answers a bare 429 beyond 5 per 2 s', () => {
   it('gets 30 calls at once through, with at most one refusal per window from the third on', async () => {
     const server = fixedWindow(5, 2_000, () => status(429));
     const { rw, clock, server: fetch } = rig({}, bounded(server.script));
-    const calls = Array.from({ length: 30 }, (_, i) => track(rw.fetch(`https://a.test/${i}`), clock));
-    await settleAll(clock, calls);
+    const calls = await burst(rw, clock, 30);
 
     expect(statuses(calls)).toEqual(Array(30).fill(200));
     // - 0: the first round of ten; five accepted, five refused: the limit is 5. The window is measured from the
@@ -143,8 +150,7 @@ describe('a server that answers 503 with Retry-After (whole seconds, rounded up)
   it('refuses nothing after the first window', async () => {
     const server = fixedWindow(5, 2_000, unavailableUntil);
     const { rw, clock, server: fetch } = rig({}, bounded(server.script));
-    const calls = Array.from({ length: 30 }, (_, i) => track(rw.fetch(`https://a.test/${i}`), clock));
-    await settleAll(clock, calls);
+    const calls = await burst(rw, clock, 30);
 
     expect(statuses(calls)).toEqual(Array(30).fill(200));
     // The first refusals say 2 s: the window is at most 2 s long, and, timed, it is held until then (no search,
@@ -191,8 +197,7 @@ describe('a server that states its reset in epoch seconds, 5 per 2 s, its window
       }),
     );
     await advance(clock, 500);
-    const calls = Array.from({ length: 30 }, (_, i) => track(rw.fetch(`https://a.test/${i}`), clock));
-    await settleAll(clock, calls);
+    const calls = await burst(rw, clock, 30);
 
     expect(statuses(calls)).toEqual(Array(30).fill(200));
     expect(windows).toHaveLength(6);
@@ -206,8 +211,7 @@ describe('rateLimitLimit', () => {
     // as the probe at 1 005 ms has had two discovery refusals; it still gets through.
     const server = fixedWindow(5, 2_000, () => status(429));
     const { rw, clock, server: fetch, eventsOf } = rig({ retry: { rateLimitLimit: 1 } }, bounded(server.script));
-    const calls = Array.from({ length: 30 }, (_, i) => track(rw.fetch(`https://a.test/${i}`), clock));
-    await settleAll(clock, calls);
+    const calls = await burst(rw, clock, 30);
 
     expect(statuses(calls)).toEqual(Array(30).fill(200));
     expect(Math.max(...server.refusals.values())).toBeGreaterThan(1);
@@ -225,8 +229,7 @@ describe('rateLimitLimit', () => {
       { retry: { rateLimitLimit: 1 } },
       bounded(() => status(429)),
     );
-    const calls = Array.from({ length: 3 }, (_, i) => track(rw.fetch(`https://a.test/${i}`), clock));
-    await settleAll(clock, calls);
+    const calls = await burst(rw, clock, 3);
 
     // One retry each, then the 429 as fetch would return it.
     expect(statuses(calls)).toEqual([429, 429, 429]);
@@ -357,8 +360,7 @@ describe('an API that never limits', () => {
       return 'hold';
     });
     const { rw, clock, server: fetch } = r;
-    const calls = Array.from({ length: 64 }, (_, i) => track(rw.fetch(`https://a.test/${i}`), clock));
-    await settleAll(clock, calls);
+    const calls = await burst(rw, clock, 64);
 
     expect(statuses(calls)).toEqual(Array(64).fill(200));
     expect(tally(fetch.sentAt)).toEqual([
@@ -381,8 +383,7 @@ describe('an API that never limits', () => {
       return 'hold';
     });
     const { rw, clock, server: fetch } = r;
-    const calls = Array.from({ length: 30 }, (_, i) => track(rw.fetch(`https://a.test/${i}`), clock));
-    await settleAll(clock, calls);
+    await burst(rw, clock, 30);
 
     expect(tally(fetch.sentAt)).toEqual([
       [0, 10],
