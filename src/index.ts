@@ -56,6 +56,7 @@ export type {
   HeaderInput,
   ParseRateLimitOptions,
   ParseRetryAfterOptions,
+  ServerClockReading,
   RateLimitInfo,
   RateLimitPolicy,
   RateLimitSource,

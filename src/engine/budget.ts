@@ -6,7 +6,7 @@ import type { RateLimitInfo } from '../headers/types.js';
 import { ServerClock } from '../headers/server-clock.js';
 import type { BudgetConfig } from '../config/resolve.js';
 import type { RetryBudget } from '../retry/retry-budget.js';
-import { observe, readyAt, resetBy, spend, type ServerPace } from './server-pace.js';
+import { noteCount, observe, readyAt, resetBy, spend, type ServerPace } from './server-pace.js';
 import { Discovery } from './discovery.js';
 import { OpenedWindows } from './opened-windows.js';
 import { SlidingLog } from './sliding-log.js';
@@ -449,7 +449,15 @@ export class Budget {
     // reset read (whole seconds). Every answer counts here, late ones too: the probe's may come after others'.
     const fresh = limit !== undefined && remaining !== undefined && remaining >= limit - 1;
     const lateBy = Math.min(this.serverClock.uncertaintyMs, 2 * SECOND_MS);
-    const by = this.#opened.observed(seq, now, fresh, info.isRateLimited, resetAt, lateBy);
+    const by = this.#opened.observed(
+      seq,
+      now,
+      fresh,
+      info.isRateLimited,
+      resetAt,
+      lateBy,
+      this.#resetAfterDate(resetAt, now),
+    );
     const slidingLength = this.#opened.slidingLength;
     if (slidingLength !== undefined && limit !== undefined && !this.#sliding.active && !this.#slidingDropped) {
       this.#sliding.slide(limit, slidingLength);
@@ -458,6 +466,10 @@ export class Budget {
     // The latest request's answer, or the last answer of all: with nothing else in flight, the lowest count the
     // window reported is exact, whatever order the answers came in.
     const last = this.#inFlight <= 1;
+    // An earlier request's answer does not set the pace, but its count is one the window reported.
+    if (remaining !== undefined && resetAt !== undefined && seq < this.#observedSeq && !last) {
+      this.#pace = noteCount(this.#pace, remaining, resetAt, now);
+    }
     if (remaining !== undefined && resetAt !== undefined && (seq >= this.#observedSeq || last)) {
       this.#observedSeq = Math.max(seq, this.#observedSeq);
       this.#pace = observe(
@@ -502,6 +514,21 @@ export class Budget {
     this.#consecutiveThrottles = 0;
     this.#lastAcceptedAt = now;
     this.#sliding.accepted(now);
+  }
+
+  /**
+   * The reset less the answer's `Date`, as the server wrote both (ms), when this answer (arrived at `now`) was dated
+   * and its reset was an epoch second: one that falls on a whole second of the server's clock but not a whole number
+   * of seconds after `now`. (Seconds left are read as `now` plus whole seconds, and for them the bound is weaker:
+   * that reading is left out, as is an epoch second that happens to look like one.) Undefined otherwise.
+   */
+  #resetAfterDate(resetAt: number | undefined, now: number): number | undefined {
+    const reading = this.serverClock.lastReading;
+    const serverNow = this.serverClock.serverNow(now);
+    if (resetAt === undefined || reading?.at !== now || serverNow === undefined) return undefined;
+    if ((resetAt - now) % SECOND_MS === 0) return undefined;
+    const serverReset = resetAt + serverNow - now;
+    return serverReset % SECOND_MS === 0 ? serverReset - reading.dateMs : undefined;
   }
 
   /** Request `seq` ended without an answer (a network error). */

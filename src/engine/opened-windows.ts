@@ -17,6 +17,14 @@ import { wholeSecondsWithin } from './window-bounds.js';
  * - Windows are configured in whole seconds: the longest whole number of seconds within that bound is the window's
  *   length, when the window exceeds it. (A window probed every time at a reset read in whole seconds
  *   opens at the same fraction of a second each time, and the bounds alone would stay a second apart.)
+ * - An answer that dates itself (`Date`) and names its reset as an epoch second tells more: its window opened no
+ *   later than the answer was written, so the window lasts at least the reset less that date less the second both
+ *   truncate (see `observed`). This bound is usually exact: the first answer of a window is written within
+ *   milliseconds of the request that opened it. Once it is known, the window's length is the shortest whole number
+ *   of seconds within the bounds: the earliest instant every reading allows, rather than the latest. Should the
+ *   probe sent there be refused (a second turned between the opening request and its answer's date, or the windows
+ *   follow the clock), the window is longer than that: the next whole second is tried, at the cost of that one
+ *   probe, and a second refusal drops the model.
  * - The current window then resets no later than the probe's answer plus that length: the budget's pace may end
  *   there rather than at the reset as read.
  * - A probe sent at a reset brought forward so that is refused, or finds the window still running, shows that this
@@ -31,6 +39,12 @@ export class OpenedWindows {
   #lengthAtMost = Infinity;
   /** And longer than this, in ms. */
   #lengthAbove = 0;
+  /** And at least this long, in ms, from answers that date themselves; 0 until one has. */
+  #lengthAtLeast = 0;
+  /** Probes sent at a reset the shortest length brought forward, and refused. */
+  #refusedEarly = 0;
+  /** The length the model held when the probe went. */
+  #probeLength = 0;
   /** The server's windows do not open with the budget's probes. */
   #off = false;
   /** The probe of the next window, and when it was sent; 0 when none is in flight. */
@@ -57,7 +71,14 @@ export class OpenedWindows {
 
   /** The window's length as the bounds tell it: in whole seconds when they allow it. */
   #length(): number {
-    return wholeSecondsWithin(this.#lengthAtMost, this.#lengthAbove);
+    const atMost = this.#lengthAtMost;
+    const atLeast = this.#lengthAtLeast;
+    if (atLeast > 0) {
+      // The shortest whole number of seconds the bounds allow.
+      const shortest = Math.max(Math.ceil(atLeast / SECOND_MS), Math.floor(this.#lengthAbove / SECOND_MS) + 1);
+      if (shortest * SECOND_MS <= atMost) return shortest * SECOND_MS;
+    }
+    return wholeSecondsWithin(atMost, this.#lengthAbove);
   }
 
   /**
@@ -70,6 +91,7 @@ export class OpenedWindows {
     this.#probeSeq = seq;
     this.#probeAt = now;
     this.#probeEarly = this.#brought;
+    this.#probeLength = this.#length();
     this.#openedAt = undefined;
     this.#brought = false;
   }
@@ -87,12 +109,27 @@ export class OpenedWindows {
     resetAt: number | undefined,
     /** How much later than the true reset `resetAt` may be placed (the server clock's uncertainty), ms. */
     lateBy = 0,
+    /**
+     * The reset less the answer's own `Date`, both as the server wrote them (ms), when the reset is an epoch second
+     * and the answer dated: the window's opening came no later than that date, and both truncate to the second, so
+     * the window lasts at least this less a second.
+     */
+    resetAfterDate?: number,
   ): number | undefined {
     if (this.#first && this.#openedAt === undefined) this.#openedAt = now;
+    if (resetAfterDate !== undefined && resetAfterDate - SECOND_MS > this.#lengthAtLeast) {
+      this.#lengthAtLeast = resetAfterDate - SECOND_MS;
+    }
     if (seq === this.#probeSeq) {
       this.#probeSeq = 0;
       if (refused || (!fresh && !this.#first) || resetAt === undefined) {
         if (this.#probeEarly) {
+          if (refused && this.#refusedEarly === 0 && this.#lengthAtLeast > 0) {
+            // Sent at the shortest length the readings allowed, and refused: the window is longer. Once.
+            this.#refusedEarly++;
+            this.#lengthAbove = Math.max(this.#lengthAbove, this.#probeLength);
+            return undefined;
+          }
           // Accepted but not fresh: a slot had freed, not the whole window: the window slides.
           if (!refused && resetAt !== undefined) this.#slides = true;
           this.#off = true;

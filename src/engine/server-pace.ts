@@ -8,6 +8,8 @@ export interface ServerPace {
   readonly allowance: number;
   /** Epoch ms when the server's quota is restored. */
   readonly resetAt: number;
+  /** The earliest reset the server's answers named for this window: `resetAt` unless brought forward (`resetBy`). */
+  readonly heardResetAt: number;
   /** Requests that may go back to back before pacing spreads the rest. */
   readonly burst: number;
   /** The server's own count in the answer that set this pace. */
@@ -51,7 +53,7 @@ export function observe(previous: ServerPace | undefined, o: Observation, now: n
   // window: a server that handles requests at once (threads, several processes) may count them in another order
   // than they were sent, and its answers report counts out of order.
   const sameWindow =
-    previous !== undefined && previous.resetAt > now && o.resetAt < previous.resetAt + ONE_SOURCE_RESET_SPREAD_MS;
+    previous !== undefined && previous.resetAt > now && o.resetAt < previous.heardResetAt + ONE_SOURCE_RESET_SPREAD_MS;
   // Requests still in flight may not have been counted by the server yet: count them as spent. Within a window the
   // allowance is never raised: a server that handles requests at once (threads, several processes) may count them
   // in another order than they were sent, so a count read early says less than what was sent since.
@@ -68,12 +70,30 @@ export function observe(previous: ServerPace | undefined, o: Observation, now: n
   return {
     allowance,
     resetAt,
+    heardResetAt: sameWindow ? Math.min(previous.heardResetAt, o.resetAt) : o.resetAt,
     burst,
     remaining: o.remaining,
     lowest,
     tokens: Math.min(tokens, allowance),
     updatedAt: now,
   };
+}
+
+/**
+ * The pace after an answer that does not set it (an earlier request's, answered late) reported `remaining` for the
+ * window resetting at `resetAt`: only the lowest count of the window may go down.
+ */
+export function noteCount(
+  pace: ServerPace | undefined,
+  remaining: number,
+  resetAt: number,
+  now: number,
+): ServerPace | undefined {
+  // The same window: its reset read within the servers' precision of the one heard (an answer of the previous
+  // window, answered late, names an earlier one).
+  if (pace === undefined || !(pace.resetAt > now)) return pace;
+  if (!(Math.abs(resetAt - pace.heardResetAt) < ONE_SOURCE_RESET_SPREAD_MS)) return pace;
+  return remaining < pace.lowest ? { ...pace, lowest: remaining } : pace;
 }
 
 /**

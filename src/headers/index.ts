@@ -11,6 +11,7 @@ import { readBucket, readKong, readScope, readXRateLimit } from './x-ratelimit.j
 
 export { parseRetryAfter, type ParseRetryAfterOptions } from './retry-after.js';
 export { ServerClock } from './server-clock.js';
+export type { ServerClockReading } from './server-clock.js';
 export type { HeaderInput, ParseRateLimitOptions, RateLimitInfo, RateLimitPolicy, RateLimitSource } from './types.js';
 
 /** Every quota described, running only the readers of the families present. */

@@ -8,6 +8,12 @@ const DATE_RESOLUTION_MS = 1_000;
 /** Allowed for the answer's way from the server, beyond which readings contradict each other (a clock was set). */
 const TRANSIT_SLACK_MS = 250;
 
+/** One `Date` reading: the server's time it names (epoch ms, whole seconds) and when its answer arrived (local). */
+export interface ServerClockReading {
+  readonly dateMs: number;
+  readonly at: number;
+}
+
 /**
  * What is known of a server's clock: the offset of its time from the local clock (server − local, ms), as an
  * interval that every `Date` reading narrows. Keep one per server (ratewise keeps one per budget) and pass it to
@@ -18,6 +24,7 @@ export class ServerClock {
   #low = -Infinity;
   /** And below `local + high`: the `Date` truncates less than a second, plus the answer's way here. */
   #high = Infinity;
+  #last: ServerClockReading | undefined;
 
   /**
    * Takes in a `Date` reading (epoch ms, whole seconds) of an answer that arrived at `now` (local epoch ms). A reading
@@ -25,6 +32,7 @@ export class ServerClock {
    */
   observe(dateMs: number, now: number): void {
     if (!Number.isFinite(dateMs) || !Number.isFinite(now)) return;
+    this.#last = { dateMs, at: now };
     const low = dateMs - now;
     const high = low + DATE_RESOLUTION_MS + TRANSIT_SLACK_MS;
     if (low >= this.#high || high <= this.#low) {
@@ -34,6 +42,11 @@ export class ServerClock {
     }
     if (low > this.#low) this.#low = low;
     if (high < this.#high) this.#high = high;
+  }
+
+  /** The latest `Date` reading taken in, and the local instant of its answer; undefined before any. */
+  get lastReading(): ServerClockReading | undefined {
+    return this.#last;
   }
 
   /**

@@ -391,3 +391,53 @@ describe('an API that never limits', () => {
     ]);
   });
 });
+
+describe('a server like Flask-Limiter: epoch-second resets, dated answers that take their time, 20 per 2 s', () => {
+  // The reset is the whole second after the window's end (Flask-Limiter's `X-RateLimit-Reset`), read up to a second
+  // late; the window opens with the first request after the previous one ended. Answers take 20 to 80 ms, so their
+  // Dates fall at varied fractions of a second. Each dated answer bounds the window from below (its reset less its
+  // Date less a second: 2 s), so each window is taken as 2 s from the answer of the request that opened it, the
+  // earliest instant every reading allows: windows 2 s plus one answer's time apart (was: each waited out until the
+  // reset as read, up to a second later), and none refused.
+  it('sends each window 2 s after the previous one opened, plus an answer time, and nothing is refused', async () => {
+    const windows: number[] = [];
+    let count = 0;
+    let refused = 0;
+    // The rig's clock, known once the rig is made (the script runs only after).
+    const held: { clock?: FakeClock } = {};
+    const script: Script = (call) => {
+      const hit = call.at;
+      if (windows.length === 0 || hit - T0 >= windows.at(-1)! + 2_000) {
+        windows.push(hit - T0);
+        count = 0;
+      }
+      const admitted = count < 20;
+      if (admitted) count++;
+      else refused++;
+      const headers = {
+        date: new Date(hit).toUTCString(),
+        'x-ratelimit-limit': '20',
+        'x-ratelimit-remaining': String(20 - count),
+        'x-ratelimit-reset': String(Math.floor((T0 + windows.at(-1)! + 2_000) / 1_000) + 1),
+      };
+      const answer = admitted ? ok(headers) : status(429, headers);
+      held.clock?.setTimeout(
+        () => {
+          call.respond(answer);
+        },
+        20 + ((call.index * 37) % 61),
+      );
+      return 'hold';
+    };
+    const { rw, clock } = rig({}, bounded(script));
+    held.clock = clock;
+    await advance(clock, 300);
+    const calls = await burst(rw, clock, 100);
+
+    expect(statuses(calls)).toEqual(Array(100).fill(200));
+    expect(refused).toBe(0);
+    expect(windows).toHaveLength(5);
+    // Window k+1 opens 2 s after the answer of the request that opened window k: 2 s plus that answer's time.
+    expect(windows.slice(1).map((t, i) => t - windows[i]!)).toEqual([2_020, 2_028, 2_036, 2_044]);
+  });
+});

@@ -1,7 +1,15 @@
 // The pace read from the server's answers: one window's readings, counts out of order, a reset brought forward.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { observe, readyAt, resetBy, spend, type Observation, type ServerPace } from '../../src/engine/server-pace.js';
+import {
+  noteCount,
+  observe,
+  readyAt,
+  resetBy,
+  spend,
+  type Observation,
+  type ServerPace,
+} from '../../src/engine/server-pace.js';
 
 const NOW = 1_700_000_000_000;
 
@@ -128,5 +136,36 @@ describe('resetBy', () => {
     expect(resetBy(pace, NOW - 1)).toBe(pace);
     expect(resetBy(pace, Number.NaN)).toBe(pace);
     expect(resetBy(undefined, NOW + 1_000)).toBeUndefined();
+  });
+});
+
+describe('a reset brought forward, then read again', () => {
+  it('is still the same window when a later answer names the reset heard before (was: read as a new window)', () => {
+    // 8 left until the reset read at +3 s, brought forward to +2 s; 5 sent. An answer of the same window names +3 s
+    // again with a count of 6 (counted out of order) and 2 in flight: the allowance stays the 3 left, not 6 - 2.
+    const brought = resetBy(spend(paced(8, NOW + 3_000), 5, NOW + 10), NOW + 2_000);
+    const next = observe(brought, reading(6, NOW + 3_000, { inFlight: 2 }), NOW + 50);
+    expect(next).toMatchObject({ allowance: 3, resetAt: NOW + 2_000, heardResetAt: NOW + 3_000 });
+  });
+});
+
+describe('noteCount', () => {
+  it("lowers the window's lowest count from an answer that does not set the pace", () => {
+    const pace = paced(6, NOW + 2_000);
+    expect(noteCount(pace, 2, NOW + 2_000, NOW + 10)).toEqual({ ...pace, lowest: 2 });
+    // Counts only go down, and only its own window's count (one read within the servers' precision) counts.
+    expect(noteCount(pace, 7, NOW + 2_000, NOW + 10)).toBe(pace);
+    expect(noteCount(pace, 1, NOW + 4_000, NOW + 10)).toBe(pace);
+    expect(noteCount(pace, 1, NOW - 1_000, NOW + 10)).toBe(pace);
+    expect(noteCount(pace, 1, NOW + 2_000, NOW + 2_000)).toBe(pace);
+    expect(noteCount(undefined, 1, NOW + 2_000, NOW)).toBeUndefined();
+  });
+
+  it('makes the last answer of a window exact whatever order the counts came in', () => {
+    // Ten in flight; the latest request's answer says 4 left, an earlier one's (answered later) 0, then the last.
+    let pace = observe(undefined, reading(4, NOW + 2_000, { inFlight: 9 }), NOW + 10);
+    pace = noteCount(pace, 0, NOW + 2_000, NOW + 20);
+    pace = observe(pace, reading(3, NOW + 2_000, { inFlight: 0 }), NOW + 30);
+    expect(pace?.allowance).toBe(0);
   });
 });

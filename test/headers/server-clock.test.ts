@@ -10,6 +10,18 @@ const httpDate = (ms: number): string => new Date(ms).toUTCString();
 describe('ServerClock', () => {
   it('knows nothing before a reading', () => {
     expect(new ServerClock().serverNow(NOW)).toBeUndefined();
+    expect(new ServerClock().lastReading).toBeUndefined();
+  });
+
+  it('keeps the latest reading, also one that starts the estimate afresh, and not an unreadable one', () => {
+    const clock = new ServerClock();
+    clock.observe(NOW, NOW + 100);
+    clock.observe(NOW + 1_000, NOW + 1_200);
+    expect(clock.lastReading).toEqual({ dateMs: NOW + 1_000, at: NOW + 1_200 });
+    clock.observe(NOW + 60_000, NOW + 1_300);
+    expect(clock.lastReading).toEqual({ dateMs: NOW + 60_000, at: NOW + 1_300 });
+    clock.observe(Number.NaN, NOW + 1_400);
+    expect(clock.lastReading).toEqual({ dateMs: NOW + 60_000, at: NOW + 1_300 });
   });
 
   it('after one reading, places the server at its Date when the answer arrived', () => {
