@@ -10,7 +10,9 @@ const TRANSIT_SLACK_MS = 250;
 
 /** One `Date` reading: the server's time it names (epoch ms, whole seconds) and when its answer arrived (local). */
 export interface ServerClockReading {
+  /** The server's time the `Date` field names, epoch ms (whole seconds). */
   readonly dateMs: number;
+  /** The local instant its answer arrived, epoch ms. */
   readonly at: number;
 }
 
