@@ -1,13 +1,6 @@
 // A rate limiter that says nothing but `429` and `Retry-After`: fixed windows, for `startScriptedServer`.
+import type { WindowCount } from '../scripts/lib/server-windows.js';
 import type { Script } from '../test/support/servers.js';
-
-/** One window as the limiter counted it. */
-export interface WindowCount {
-  /** Server `Date.now()` at which the window opened. */
-  readonly startAt: number;
-  readonly accepted: number;
-  readonly rejected: number;
-}
 
 export interface FixedWindowLimiter {
   readonly script: Script;

@@ -1,10 +1,11 @@
 // Section: how much of a real server's allowed rate ratewise turns into successful requests, and how many requests
 // the server refuses on the way, when a burst of requests is sent at once with no local rate.
 import type * as Ratewise from '../../src/index.js';
-import type { RecordedRequest, TestServer } from '../../test/support/servers.js';
+import type { TestServer } from '../../test/support/servers.js';
 import { startExpressServer, startScriptedServer } from '../../test/support/servers.js';
+import { expressWindows, type AllowedRate, type WindowCount } from '../../scripts/lib/server-windows.js';
 import { importCompiledRatewise } from '../compiled.js';
-import { fixedWindowLimiter, type WindowCount } from '../fixed-window.js';
+import { fixedWindowLimiter } from '../fixed-window.js';
 import { formatInteger, formatRange, median } from '../measure.js';
 import type { RunContext, Section, SectionResult } from '../report.js';
 
@@ -42,33 +43,6 @@ interface RunResult {
   readonly goodputWall: number;
   /** Accepted in the full windows ÷ what those windows allowed, by time; NaN with fewer than two windows. */
   readonly goodputWindows: number;
-}
-
-/** What a server allows: `limit` requests per window of `windowMs`. */
-export interface AllowedRate {
-  readonly limit: number;
-  readonly windowMs: number;
-}
-
-/**
- * express-rate-limit's memory store opens a client's window at its first request after the previous one ended
- * (windows drift with the client); its own clock reads a hair after the tally's, so an accepted request that would
- * overfill a window opens the next one. @fastify/rate-limit's local store opens its windows the same way.
- */
-export function expressWindows(requests: readonly RecordedRequest[], { limit, windowMs }: AllowedRate): WindowCount[] {
-  const windows: { startAt: number; accepted: number; rejected: number }[] = [];
-  let current: (typeof windows)[number] | undefined;
-  for (const { receivedAt, status } of requests) {
-    if (status === undefined) continue;
-    const accepted = status < 400;
-    if (current === undefined || receivedAt >= current.startAt + windowMs || (accepted && current.accepted === limit)) {
-      current = { startAt: receivedAt, accepted: 0, rejected: 0 };
-      windows.push(current);
-    }
-    if (accepted) current.accepted++;
-    else if (status === 429) current.rejected++;
-  }
-  return windows;
 }
 
 const scenarios: readonly Scenario[] = [

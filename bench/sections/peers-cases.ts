@@ -2,16 +2,17 @@
 // succeed" to them, each configured as its users would. One pair runs in a child process (peers-probe.ts).
 import { setMaxListeners } from 'node:events';
 import axios, { isAxiosError } from 'axios';
-import axiosRetry, { exponentialDelay, isNetworkOrIdempotentRequestError } from 'axios-retry';
 import Bottleneck from 'bottleneck';
 import got, { HTTPError as GotHTTPError } from 'got';
-import ky, { HTTPError as KyHTTPError } from 'ky';
+import { HTTPError as KyHTTPError } from 'ky';
 import PQueue from 'p-queue';
 import type * as RatewiseAxios from '../../src/adapters/axios.js';
 import type * as Ratewise from '../../src/index.js';
 import type { TestServer } from '../../test/support/servers.js';
 import { startExpressServer, startFastifyServer } from '../../test/support/servers.js';
-import { expressWindows, goodputOverWindows, type AllowedRate } from './goodput.js';
+import { createAxiosRetry, kyGet } from '../../scripts/lib/retrying-clients.js';
+import { expressWindows, type AllowedRate } from '../../scripts/lib/server-windows.js';
+import { goodputOverWindows } from './goodput.js';
 
 export interface Shape extends AllowedRate {
   /** Requests sent at once: a whole number of windows' worth. */
@@ -139,8 +140,7 @@ export const clients: readonly Client[] = [
     label: 'ky `retry: 10`',
     create: (_shape, signal) => ({
       call: async (url) => {
-        // ky's defaults retry GET on 429 and wait for its Retry-After (or RateLimit-Reset, X-RateLimit-Reset).
-        await ky.get(url, { retry: 10, signal }).arrayBuffer();
+        await kyGet(url, signal);
       },
       close: () => Promise.resolve(),
     }),
@@ -149,13 +149,7 @@ export const clients: readonly Client[] = [
     id: 'axios-retry',
     label: 'axios + axios-retry (10, exponential, 429)',
     create: (_shape, signal) => {
-      const instance = axios.create();
-      axiosRetry(instance, {
-        retries: 10,
-        // exponentialDelay takes the larger of its backoff and the response's Retry-After.
-        retryDelay: exponentialDelay,
-        retryCondition: (error) => isNetworkOrIdempotentRequestError(error) || error.response?.status === 429,
-      });
+      const instance = createAxiosRetry();
       return {
         call: async (url) => {
           await instance.get(url, { signal, responseType: 'arraybuffer' });

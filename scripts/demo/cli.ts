@@ -17,14 +17,17 @@ export type CliDecision =
   | { readonly kind: 'help'; readonly text: string }
   | { readonly kind: 'error'; readonly message: string };
 
-export const DEFAULT_REQUESTS = 300;
+/** Four windows' worth at the default limit: four clients one after another take about half a minute in all. */
+export const DEFAULT_REQUESTS = 200;
 export const MAX_REQUESTS = 5_000;
 export const DEFAULT_REPORT = 'demo-report.html';
 
 export const USAGE = `Usage: npm run demo -- [options]
 
-Sends the same burst of requests to a rate-limited API on 127.0.0.1 twice: first with plain fetch and a naive
-retry loop, then through ratewise with nothing tuned by hand. Prints a comparison and writes an HTML report.
+Sends the same burst of requests to a rate-limited API on 127.0.0.1 through four clients, one after another, each
+against a fresh server: ky with retry: { limit: 10 }, axios with axios-retry (retries: 10, retrying 429), fetch with
+a hand-written retry loop, then ratewise with nothing tuned by hand. Prints the figures of each run and writes an
+HTML report with a timeline of all four.
 
 Options:
   --requests N         calls in the burst, all started at once (1 to ${MAX_REQUESTS}; default ${DEFAULT_REQUESTS})

@@ -1,7 +1,10 @@
-// Live progress of a run: one line redrawn in place on a terminal, a few plain lines otherwise (CI logs, pipes).
+// Live progress of a run: one line redrawn in place on a terminal that reports its width, a few plain lines otherwise
+// (CI logs, pipes, a terminal with no width).
+import { usableColumns } from './terminal.js';
 
 /** Where a run stands. */
 export interface ProgressSnapshot {
+  /** The client's short name. */
   readonly label: string;
   /** Calls in the burst. */
   readonly requests: number;
@@ -55,14 +58,14 @@ export function formatCounts(s: ProgressSnapshot): string {
 
 /** The line a terminal shows, cut to `columns - 1` so that it never wraps (a wrapped line cannot be redrawn). */
 export function formatLiveLine(s: ProgressSnapshot, columns: number): string {
-  const line = `  ${s.label.padEnd(28)} ${bar(s.done, s.requests, 20)} ${formatCounts(s)}`;
+  const line = `  ${s.label.padEnd(12)} ${bar(s.done, s.requests, 20)} ${formatCounts(s)}`;
   // Every character here is one UTF-16 unit and one terminal cell (ASCII, █, ░, ×, ·).
   return line.slice(0, Math.max(1, columns - 1));
 }
 
 /** The line a log gets: no bar, no padding to redraw. */
 export function formatPlainLine(s: ProgressSnapshot): string {
-  return `  ${s.label}: ${formatCounts(s).replace(/ {2,}/g, ' ')}`;
+  return `  ${s.label}: ${formatCounts(s).replace(/ {2,}/g, ' ').trim()}`;
 }
 
 /** What the plain display has printed so far. */
@@ -88,10 +91,15 @@ export function plainDecision(
   return { print: false, state };
 }
 
-/** A live line on a terminal, a few plain lines elsewhere. */
+/**
+ * A live line on a terminal that reports a usable width, a few plain lines elsewhere: a terminal with no width
+ * (`columns` undefined or 0) gets the plain lines, since a line redrawn in place must not wrap.
+ */
 export function createProgress(out: ProgressStream): ProgressSink {
-  if (out.isTTY === true) {
-    const columns = (): number => out.columns ?? 100;
+  const initial = out.isTTY === true ? usableColumns(out.columns) : undefined;
+  if (initial !== undefined) {
+    // Re-read on every redraw, for a terminal resized during the run.
+    const columns = (): number => usableColumns(out.columns) ?? initial;
     return {
       update: (s) => out.write(`\r\x1b[2K${formatLiveLine(s, columns())}`),
       finish: (s) => out.write(`\r\x1b[2K${formatLiveLine(s, columns())}\n`),

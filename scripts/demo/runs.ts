@@ -1,17 +1,13 @@
-// The two clients of the demo and a run of one burst: every call started at once, progress sampled while they go,
-// the server's own log and ratewise's pauses collected at the end.
+// The demo's clients and a run of one burst: every call started at once through one client, progress sampled from
+// the server's counts while they go, the server's own log and ratewise's pauses collected at the end.
 import { setMaxListeners } from 'node:events';
+import { isAxiosError } from 'axios';
+import { HTTPError as KyHTTPError } from 'ky';
+import { createAxiosRetry, kyGet } from '../lib/retrying-clients.js';
 import { createRatewise } from '../../src/index.js';
+import { CLIENTS, type ClientKind } from './clients.js';
 import type { ProgressSink, ProgressSnapshot } from './progress.js';
 import type { Arrival, DemoServer } from './server.js';
-
-/** Which client sends the burst. */
-export type ClientKind = 'plain' | 'ratewise';
-
-export const CLIENT_LABELS: Readonly<Record<ClientKind, string>> = {
-  plain: 'plain fetch + retry on 429',
-  ratewise: 'ratewise',
-};
 
 /** A span during which ratewise held every request to the host back. Epoch ms. */
 export interface Pause {
@@ -32,44 +28,10 @@ export interface RunResult {
   readonly wallMs: number;
   /** Every request the server received during the run, retries included. */
   readonly arrivals: readonly Arrival[];
-  /** ratewise's `paused` events, as reported (they may overlap); empty for the plain client. */
+  /** ratewise's `paused` events, as reported (they may overlap); empty for the other clients. */
   readonly pauses: readonly Pause[];
-  /** The rate-limit fields of the first 429 the client received, lower-case names. */
+  /** The rate-limit fields of the first 429 the server wrote, lower-case names. */
   readonly firstRejection: Readonly<Record<string, string>> | undefined;
-}
-
-/** Live counts, updated by {@link instrumentFetch} and the run. */
-export interface LiveCounts {
-  done: number;
-  inFlight: number;
-  rejected: number;
-  firstRejection: Record<string, string> | undefined;
-}
-
-const RATE_LIMIT_FIELD = /^(retry-after|ratelimit|x-ratelimit|x-rate-limit)/;
-
-/** The rate-limit fields among `headers`. */
-export function rateLimitFields(headers: Headers): Record<string, string> {
-  const fields: Record<string, string> = {};
-  for (const [name, value] of headers) if (RATE_LIMIT_FIELD.test(name)) fields[name] = value;
-  return fields;
-}
-
-/** A fetch that keeps `live.inFlight` and `live.rejected` up to date. Both clients send through one. */
-export function instrumentFetch(live: LiveCounts, base: typeof fetch = globalThis.fetch): typeof fetch {
-  return async (input, init) => {
-    live.inFlight += 1;
-    try {
-      const response = await base(input, init);
-      if (response.status === 429) {
-        live.rejected += 1;
-        live.firstRejection ??= rateLimitFields(response.headers);
-      }
-      return response;
-    } finally {
-      live.inFlight -= 1;
-    }
-  };
 }
 
 /** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
@@ -116,6 +78,70 @@ export async function naiveGet(url: string, options: NaiveOptions): Promise<Resp
   }
 }
 
+/** One client set up for one run. */
+interface Driver {
+  /** Sends one call and reads its body: `'ok'` for a 2xx, `HTTP <status>` for another last answer; throws otherwise. */
+  call(url: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+const OK = 'ok';
+
+function createDriver(client: ClientKind, signal: AbortSignal, pauses: Pause[]): Driver {
+  const nothing = (): Promise<void> => Promise.resolve();
+  switch (client) {
+    case 'ky':
+      return {
+        call: async (url) => {
+          try {
+            await kyGet(url, signal);
+            return OK;
+          } catch (error) {
+            if (error instanceof KyHTTPError) return `HTTP ${error.response.status}`;
+            throw error;
+          }
+        },
+        close: nothing,
+      };
+    case 'axios-retry': {
+      const instance = createAxiosRetry();
+      return {
+        call: async (url) => {
+          try {
+            await instance.get(url, { signal, responseType: 'arraybuffer' });
+            return OK;
+          } catch (error) {
+            if (isAxiosError(error) && error.response !== undefined) return `HTTP ${error.response.status}`;
+            throw error;
+          }
+        },
+        close: nothing,
+      };
+    }
+    case 'loop':
+      return {
+        call: async (url) => {
+          const response = await naiveGet(url, { fetch, signal });
+          await response.arrayBuffer();
+          return response.ok ? OK : `HTTP ${response.status}`;
+        },
+        close: nothing,
+      };
+    case 'ratewise': {
+      const rw = createRatewise();
+      rw.on('paused', ({ until }) => pauses.push({ from: Date.now(), until }));
+      return {
+        call: async (url) => {
+          const response = await rw.fetch(url, { signal });
+          await response.arrayBuffer();
+          return response.ok ? OK : `HTTP ${response.status}`;
+        },
+        close: () => rw.close(),
+      };
+    }
+  }
+}
+
 /** Options of {@link runBurst}. */
 export interface BurstOptions {
   readonly client: ClientKind;
@@ -131,55 +157,54 @@ export interface BurstOptions {
 /** Sends `requests` GETs to `server` at once through `client` and waits for every one of them to settle. */
 export async function runBurst(options: BurstOptions): Promise<RunResult> {
   const { client, server, requests, progress, tickMs = 100, timeoutMs = 120_000 } = options;
-  const label = CLIENT_LABELS[client];
-  const live: LiveCounts = { done: 0, inFlight: 0, rejected: 0, firstRejection: undefined };
-  const send = instrumentFetch(live);
+  const { name, label } = CLIENTS[client];
   const signal = AbortSignal.timeout(timeoutMs);
-  // Every call listens to this one signal (fetch, the retry sleep, ratewise's queue): hundreds of listeners by design.
+  // Every call listens to this one signal (fetch, axios, the retry sleeps, ratewise's queue): hundreds of listeners
+  // by design.
   setMaxListeners(0, signal);
   const pauses: Pause[] = [];
-  const rw = client === 'ratewise' ? createRatewise({ fetch: send }) : undefined;
-  rw?.on('paused', ({ until }) => pauses.push({ from: Date.now(), until }));
-  const get = (url: string): Promise<Response> =>
-    rw === undefined ? naiveGet(url, { fetch: send, signal }) : rw.fetch(url, { signal });
+  const driver = createDriver(client, signal, pauses);
 
+  let done = 0;
   const startedAt = Date.now();
-  const snapshot = (): ProgressSnapshot => ({
-    label,
-    requests,
-    done: live.done,
-    inFlight: live.inFlight,
-    waiting: Math.max(0, requests - live.done - live.inFlight),
-    rejected: live.rejected,
-    elapsedMs: Date.now() - startedAt,
-  });
+  const snapshot = (): ProgressSnapshot => {
+    // The server's own counts, whichever client sends: attempts it holds, 429s it wrote.
+    const { inFlight, rejected } = server.counts();
+    return {
+      label: name,
+      requests,
+      done,
+      inFlight,
+      waiting: Math.max(0, requests - done - inFlight),
+      rejected,
+      elapsedMs: Date.now() - startedAt,
+    };
+  };
   const ticker = setInterval(() => progress?.update(snapshot()), tickMs);
   let outcomes: string[];
   try {
     outcomes = await Promise.all(
       Array.from({ length: requests }, async (_, i) => {
         try {
-          const response = await get(`${server.url}/items/${i}`);
-          await response.arrayBuffer();
-          return response.ok ? 'ok' : `HTTP ${response.status}`;
+          return await driver.call(`${server.url}/items/${i}`);
         } catch (error) {
           return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
         } finally {
-          live.done += 1;
+          done += 1;
         }
       }),
     );
   } finally {
     clearInterval(ticker);
-    await rw?.close();
+    await driver.close();
   }
   const wallMs = Date.now() - startedAt;
   progress?.finish(snapshot());
 
   const tally = new Map<string, number>();
   for (const outcome of outcomes) tally.set(outcome, (tally.get(outcome) ?? 0) + 1);
-  const succeeded = tally.get('ok') ?? 0;
-  tally.delete('ok');
+  const succeeded = tally.get(OK) ?? 0;
+  tally.delete(OK);
   return {
     client,
     label,
@@ -190,6 +215,6 @@ export async function runBurst(options: BurstOptions): Promise<RunResult> {
     wallMs,
     arrivals: server.arrivals().filter((arrival) => arrival.receivedAt >= startedAt),
     pauses,
-    firstRejection: live.firstRejection,
+    firstRejection: server.firstRejection(),
   };
 }

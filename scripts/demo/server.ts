@@ -30,6 +30,18 @@ export interface Arrival {
   readonly receivedAt: number;
   /** The status written, `undefined` if the request was never answered. */
   readonly status: number | undefined;
+  /** Epoch ms when the response head was written, `undefined` if never. */
+  readonly answeredAt: number | undefined;
+  /** Path and query, as sent: the same path again is a retry of the same call. */
+  readonly path: string;
+}
+
+/** What the server has seen so far, cheap to read while a run goes. */
+export interface ServerCounts {
+  /** Requests arrived and not answered yet. */
+  readonly inFlight: number;
+  /** 429 responses written. */
+  readonly rejected: number;
 }
 
 /** A running demo server. */
@@ -40,6 +52,9 @@ export interface DemoServer {
   readonly limit: Limit;
   /** Every request so far, in arrival order. */
   arrivals(): readonly Arrival[];
+  counts(): ServerCounts;
+  /** The rate-limit fields of the first 429 the server wrote, lower-case names; `undefined` before one. */
+  firstRejection(): Readonly<Record<string, string>> | undefined;
   /** Drops open connections and stops listening. Idempotent. */
   close(): Promise<void>;
 }
@@ -105,16 +120,38 @@ export class FixedWindow {
   }
 }
 
-/** Records each request's arrival and the status of its response head, whichever framework wrote it. */
+const RATE_LIMIT_FIELD = /^(retry-after|ratelimit|x-ratelimit|x-rate-limit)/;
+
+/** The rate-limit fields among `fields` (lower-case names). */
+export function rateLimitFields(fields: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(fields).filter(([name]) => RATE_LIMIT_FIELD.test(name)));
+}
+
+/** Records each request's arrival and its response head, whichever framework wrote it. */
 class Recorder {
-  readonly #log: { receivedAt: number; status: number | undefined }[] = [];
+  readonly #log: { receivedAt: number; status: number | undefined; answeredAt: number | undefined; path: string }[] =
+    [];
+  #inFlight = 0;
+  #rejected = 0;
+  #firstRejection: Record<string, string> | undefined;
 
   wrap(listener: RequestListener): RequestListener {
     return (req, res) => {
-      const record = { receivedAt: Date.now(), status: undefined as number | undefined };
+      const record = {
+        receivedAt: Date.now(),
+        status: undefined as number | undefined,
+        answeredAt: undefined as number | undefined,
+        path: req.url ?? '',
+      };
       this.#log.push(record);
-      onHead(res, (status) => {
+      this.#inFlight += 1;
+      onHead(res, (status, fields) => {
         record.status = status;
+        record.answeredAt = Date.now();
+        this.#inFlight -= 1;
+        if (status !== 429) return;
+        this.#rejected += 1;
+        this.#firstRejection ??= rateLimitFields(fields());
       });
       listener(req, res);
     };
@@ -122,6 +159,14 @@ class Recorder {
 
   arrivals(): readonly Arrival[] {
     return this.#log.map((record) => ({ ...record }));
+  }
+
+  counts(): ServerCounts {
+    return { inFlight: this.#inFlight, rejected: this.#rejected };
+  }
+
+  firstRejection(): Readonly<Record<string, string>> | undefined {
+    return this.#firstRejection;
   }
 }
 
@@ -132,6 +177,8 @@ function demoServer(kind: ServerKind, limit: Limit, port: number, recorder: Reco
     url: `http://${HOST}:${port}`,
     limit,
     arrivals: () => recorder.arrivals(),
+    counts: () => recorder.counts(),
+    firstRejection: () => recorder.firstRejection(),
     close: () => (closing ??= close()),
   };
   return server;

@@ -1,12 +1,16 @@
 // The comparison at the end of the demo: one row per run, counted from the server's own log.
+import type { ClientKind } from './clients.js';
 import type { RunResult } from './runs.js';
 import { formatLimit, type Limit } from './server.js';
 
 /** One run, summed up. */
 export interface Summary {
+  readonly client: ClientKind;
   readonly label: string;
   readonly requests: number;
   readonly succeeded: number;
+  /** Calls that did not end in a 2xx response. */
+  readonly failed: number;
   /** Requests the server received, retries included. */
   readonly sent: number;
   /** 429 responses the server wrote. */
@@ -29,9 +33,11 @@ export function goodput(succeeded: number, wallMs: number, limit: Limit): number
 
 export function summarize(run: RunResult, limit: Limit): Summary {
   return {
+    client: run.client,
     label: run.label,
     requests: run.requests,
     succeeded: run.succeeded,
+    failed: run.requests - run.succeeded,
     sent: run.arrivals.length,
     rejected: run.arrivals.filter((arrival) => arrival.status === 429).length,
     wallMs: run.wallMs,
@@ -42,10 +48,11 @@ export function summarize(run: RunResult, limit: Limit): Summary {
 /** The cells of the table, header first; shared by the terminal table and the HTML report. */
 export function tableCells(rows: readonly Summary[]): { readonly head: string[]; readonly body: string[][] } {
   return {
-    head: ['client', 'succeeded', 'requests sent', '429s received', 'wall time', 'goodput¹'],
+    head: ['client', 'succeeded', 'failed', 'requests sent', '429s received', 'wall time', 'goodput¹'],
     body: rows.map((r) => [
       r.label,
       `${r.succeeded}/${r.requests}`,
+      String(r.failed),
       String(r.sent),
       String(r.rejected),
       `${(r.wallMs / 1000).toFixed(1)} s`,
@@ -75,11 +82,14 @@ export function renderTable(rows: readonly Summary[]): string {
   return [line(head), rule, ...body.map(line)].join('\n');
 }
 
-/** `text` broken at spaces into lines of at most `width` characters (a longer word keeps its own line). */
+/**
+ * `text` broken at spaces into lines of at most `width` characters (a longer word keeps its own line). A no-break
+ * space (U+00A0) holds its neighbours together.
+ */
 export function wrap(text: string, width: number): string {
   const lines: string[] = [];
   let line = '';
-  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+  for (const word of text.split(/[ \t\r\n]+/).filter((w) => w !== '')) {
     if (line !== '' && line.length + 1 + word.length > width) {
       lines.push(line);
       line = word;
@@ -91,18 +101,50 @@ export function wrap(text: string, width: number): string {
   return lines.join('\n');
 }
 
-/** One sentence comparing the plain run (`before`) with ratewise (`after`). */
-export function verdict(before: Summary, after: Summary): string {
-  const fewer = after.sent > 0 ? before.sent / after.sent : Infinity;
-  const gapSeconds = ((after.wallMs - before.wallMs) / 1000).toFixed(1);
-  const time =
-    gapSeconds === '0.0' || gapSeconds === '-0.0'
-      ? 'in the same time'
-      : gapSeconds.startsWith('-')
-        ? `${gapSeconds.slice(1)} s sooner`
-        : `${gapSeconds} s later`;
-  return (
-    `ratewise sent ${after.sent} requests instead of ${before.sent} (${fewer.toFixed(1)}× fewer), ` +
-    `received ${after.rejected} × 429 instead of ${before.rejected}, and finished ${time}.`
-  );
+/** `text` as a list item: `- ` before its first line, its other lines indented to match, `width` in all. */
+export function bullet(text: string, width: number): string {
+  return wrap(text, width - 2)
+    .split('\n')
+    .map((line, i) => `${i === 0 ? '-' : ' '} ${line}`)
+    .join('\n');
 }
+
+/** A no-break space: keeps `0 × 429` and `6.1 s` on one line when wrapped. */
+const NBSP = '\u00a0';
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}${NBSP}s`;
+}
+
+function times429(count: number): string {
+  return `${count}${NBSP}×${NBSP}429`;
+}
+
+/**
+ * One sentence per other client, ratewise's figures beside its: requests, 429s, failed calls and wall time, whichever
+ * way each goes. Empty without a ratewise row.
+ */
+export function comparisons(rows: readonly Summary[]): string[] {
+  const ours = rows.find((r) => r.client === 'ratewise');
+  if (ours === undefined) return [];
+  return rows
+    .filter((r) => r !== ours)
+    .map((peer) => {
+      // Compared as the table shows them, to the tenth of a second.
+      const [mine, theirs] = [Math.round(ours.wallMs / 100), Math.round(peer.wallMs / 100)];
+      const time =
+        mine === theirs
+          ? `finished in the same time (${seconds(ours.wallMs)})`
+          : `finished ${seconds(Math.abs(mine - theirs) * 100)} ${mine < theirs ? 'sooner' : 'later'} ` +
+            `(${seconds(ours.wallMs)} vs ${seconds(peer.wallMs)})`;
+      return (
+        `Against ${peer.label}: ratewise sent ${ours.sent} requests vs ${peer.sent}, received ${times429(ours.rejected)} ` +
+        `vs ${peer.rejected}, failed ${ours.failed} calls vs ${peer.failed}, and ${time}.`
+      );
+    });
+}
+
+/** What one run can and cannot show. */
+export const ONE_RUN_NOTE =
+  'One run of each: wall times vary by a second or so from run to run. Whether ratewise finishes no later than ' +
+  'each of these is measured over several runs by `npm run bench` (its peers and efficiency sections).';

@@ -1,146 +1,84 @@
 import { describe, expect, it } from 'vitest';
-import {
-  bucketFor,
-  bucketize,
-  escapeHtml,
-  mergePauses,
-  niceStep,
-  renderTimeline,
-  yAxisTop,
-  type Bucket,
-  type Timeline,
-} from '../../scripts/demo/chart.js';
-import { STARTED_AT } from './support.js';
+import { escapeHtml, renderTimeline, yAxisTop, type Timeline } from '../../scripts/demo/chart.js';
+import type { Bucket } from '../../scripts/demo/timeline-data.js';
 
-function at(ms: number, status: number | undefined): { receivedAt: number; status: number | undefined } {
-  return { receivedAt: STARTED_AT + ms, status };
-}
-
-describe('bucketize', () => {
-  it('counts arrivals per bucket by outcome, covering the whole duration', () => {
-    const buckets = bucketize(
-      [at(0, 200), at(249, 429), at(250, 200), at(260, 503), at(300, undefined), at(900, 429)],
-      STARTED_AT,
-      250,
-      1_000,
-    );
-    expect(buckets).toEqual([
-      { startMs: 0, accepted: 1, rejected: 1, other: 0 },
-      { startMs: 250, accepted: 1, rejected: 0, other: 2 },
-      { startMs: 500, accepted: 0, rejected: 0, other: 0 },
-      { startMs: 750, accepted: 0, rejected: 1, other: 0 },
-    ]);
-  });
-
-  it('adds buckets for arrivals past the duration and never drops one', () => {
-    const buckets = bucketize([at(1_100, 200)], STARTED_AT, 250, 500);
-    expect(buckets).toHaveLength(5);
-    expect(buckets.at(-1)).toEqual({ startMs: 1_000, accepted: 1, rejected: 0, other: 0 });
-  });
-
-  it('gives one empty bucket for no arrivals and no duration', () => {
-    expect(bucketize([], STARTED_AT, 250, 0)).toEqual([{ startMs: 0, accepted: 0, rejected: 0, other: 0 }]);
-  });
-});
-
-describe('mergePauses', () => {
-  it('merges overlapping and touching pauses into ordered spans after the start', () => {
-    const spans = mergePauses(
-      [
-        { from: STARTED_AT + 3_000, until: STARTED_AT + 4_000 },
-        { from: STARTED_AT + 500, until: STARTED_AT + 1_500 },
-        { from: STARTED_AT + 600, until: STARTED_AT + 2_000 },
-        { from: STARTED_AT + 2_000, until: STARTED_AT + 2_500 },
-      ],
-      STARTED_AT,
-    );
-    expect(spans).toEqual([
-      { fromMs: 500, untilMs: 2_500 },
-      { fromMs: 3_000, untilMs: 4_000 },
-    ]);
-  });
-
-  it('drops empty pauses and clips those that began before the run', () => {
-    expect(
-      mergePauses(
-        [
-          { from: STARTED_AT + 100, until: STARTED_AT + 100 },
-          { from: STARTED_AT - 100, until: STARTED_AT + 50 },
-        ],
-        STARTED_AT,
-      ),
-    ).toEqual([{ fromMs: 0, untilMs: 50 }]);
-  });
-});
-
-describe('axis steps', () => {
-  it('picks 1, 2 or 5 times a power of ten', () => {
-    expect(niceStep(60, 5)).toBe(20);
-    expect(niceStep(12.25, 12)).toBe(2);
-    expect(niceStep(7, 5)).toBe(2);
-    expect(niceStep(0, 5)).toBe(1);
-  });
-
-  it('uses 250 ms bars unless a run is long, then wider ones', () => {
-    expect(bucketFor(12_000)).toBe(250);
-    expect(bucketFor(30_000)).toBe(250);
-    expect(bucketFor(45_000)).toBe(500);
-    expect(bucketFor(200_000)).toBe(2_000);
-  });
-});
-
-const bucket = (startMs: number, accepted: number, rejected: number): Bucket => ({
+const bucket = (startMs: number, accepted: number, rejected: number, retries = 0): Bucket => ({
   startMs,
   accepted,
+  retries,
   rejected,
   other: 0,
 });
 
 const timeline: Timeline = {
   bucketMs: 250,
-  allowedPerBucket: 6.25,
-  durationMs: 1_000,
+  quota: 50,
+  durationMs: 4_000,
   panels: [
     {
-      title: 'plain <fetch>',
+      title: 'ky <retry>',
       subtitle: '3 requests',
-      buckets: [bucket(0, 50, 250), bucket(250, 0, 10), bucket(500, 0, 0), bucket(750, 5, 0)],
+      buckets: [bucket(0, 50, 250), bucket(250, 0, 10), bucket(2_000, 50, 0, 50), bucket(2_250, 5, 0, 5)],
+      windows: [
+        { fromMs: 0, untilMs: 2_000, accepted: 50, retries: 0, rejected: 260 },
+        { fromMs: 2_000, untilMs: 4_000, accepted: 55, retries: 55, rejected: 0 },
+      ],
+      waits: [{ fromMs: 500, untilMs: 2_000 }],
       pauses: [],
     },
     {
       title: 'ratewise',
       subtitle: 'paused once',
       buckets: [bucket(0, 6, 1), bucket(250, 6, 0), bucket(500, 6, 0), bucket(750, 6, 0)],
+      windows: [{ fromMs: 0, untilMs: 2_000, accepted: 24, retries: 0, rejected: 1 }],
+      waits: [],
       pauses: [{ fromMs: 250, untilMs: 600 }],
     },
   ],
 };
 
 describe('yAxisTop', () => {
-  it('fits the accepted traffic and three times the allowed rate, not the flood of 429s', () => {
+  it('fits the accepted traffic and the quota, not the flood of 429s', () => {
     expect(yAxisTop(timeline)).toBe(60);
-    expect(yAxisTop({ ...timeline, panels: [timeline.panels[1]!] })).toBeGreaterThanOrEqual(3 * 6.25);
+    expect(yAxisTop({ ...timeline, panels: [timeline.panels[1]!] })).toBeGreaterThanOrEqual(50);
   });
 });
 
 describe('renderTimeline', () => {
   const svg = renderTimeline(timeline);
 
-  it('draws one panel per run with its title escaped', () => {
+  it('draws one panel per run with its title escaped and a y-axis title', () => {
     expect(svg.match(/<g class="panel"/g)).toHaveLength(2);
-    expect(svg).toContain('plain &#60;fetch&#62;');
-    expect(svg).not.toContain('<fetch>');
+    expect(svg).toContain('ky &#60;retry&#62;');
+    expect(svg).not.toContain('<retry>');
+    expect(svg.match(/<text class="y-title"[^>]*>requests per 250 ms<\/text>/g)).toHaveLength(2);
   });
 
-  it('stacks accepted and 429 bars and leaves empty buckets out', () => {
-    expect(svg.match(/class="bar ok"/g)).toHaveLength(6);
+  it('stacks accepted first tries, accepted retries and 429s, and leaves empty buckets out', () => {
+    expect(svg.match(/class="bar ok"/g)).toHaveLength(5);
+    expect(svg.match(/class="bar ok retry"/g)).toHaveLength(2);
     expect(svg.match(/class="bar rejected"/g)).toHaveLength(3);
   });
 
-  it('draws the allowed rate in every panel and shades ratewise pauses', () => {
-    expect(svg.match(/class="limit"/g)).toHaveLength(2);
+  it('brackets each server window with its quota and what used it', () => {
+    expect(svg.match(/<g class="window"/g)).toHaveLength(3);
+    expect(svg.match(/<path class="quota"/g)).toHaveLength(3);
+    expect(svg).toContain('>quota 50: 50 used, by first tries</text>');
+    expect(svg).toContain('>quota 50: 55 used, by retries</text>');
+    expect(svg).toContain('window 2, 2.0 s–4.0 s: quota 50, 55 accepted (0 first tries, 55 retries), 0 × 429');
+  });
+
+  it('shades the spans when every call waited, with their length, and marks ratewise pauses', () => {
+    expect(svg.match(/<rect class="wait"/g)).toHaveLength(1);
+    expect(svg).toContain('>waiting 1.5 s</text>');
     expect(svg.match(/<rect class="pause"/g)).toHaveLength(1);
-    expect(svg).toContain('ratewise paused 0.25–0.60 s');
+    expect(svg).toContain('ratewise paused 0.3 s–0.6 s');
+  });
+
+  it('shortens a window label to what fits, down to used/quota', () => {
+    const long = renderTimeline({ ...timeline, durationMs: 60_000 });
+    expect(long).toMatch(/>50\/50<\/text>/);
+    expect(long).not.toContain('by first tries');
   });
 
   it('cuts bars taller than the axis and writes their total', () => {

@@ -4,12 +4,12 @@ import { DEFAULT_REQUESTS, MAX_REQUESTS, parseCli, USAGE } from '../../scripts/d
 const CWD = '/home/someone/project';
 
 describe('parseCli', () => {
-  it('runs 300 requests against express, reporting to demo-report.html in the cwd, by default', () => {
+  it('runs 200 requests against express, reporting to demo-report.html in the cwd, by default', () => {
     expect(parseCli([], CWD)).toEqual({
       kind: 'run',
       options: { requests: DEFAULT_REQUESTS, server: 'express', report: `${CWD}/demo-report.html` },
     });
-    expect(DEFAULT_REQUESTS).toBe(300);
+    expect(DEFAULT_REQUESTS).toBe(200);
   });
 
   it('reads every flag, in either --flag value or --flag=value form', () => {

@@ -37,43 +37,69 @@ describe('npm run demo', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('runs 40 requests both ways, prints the comparison and writes the report', { timeout: 120_000 }, async () => {
-    const report = join(dir, 'report.html');
-    const { code, stdout, stderr } = await demo(['--requests', '40', '--report', report]);
-    expect(stderr).toBe('');
-    expect(code).toBe(0);
+  it(
+    'runs 60 requests through each client, prints the facts of each run and writes the report',
+    { timeout: 120_000 },
+    async () => {
+      const report = join(dir, 'report.html');
+      const { code, stdout, stderr } = await demo(['--requests', '60', '--report', report]);
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
 
-    expect(stdout).toContain('ratewise demo: 40 requests at once against an API that allows 50 per 2 s');
-    expect(stdout).toMatch(/^\| client +\| succeeded \| requests sent \| 429s received \| wall time \| goodput¹ \|$/m);
-    const row = (label: string): string[] => {
-      const line = stdout.split('\n').find((l) => l.startsWith(`| ${label} `));
-      expect(line, `a table row for ${label}`).toBeDefined();
-      return line!
-        .split('|')
-        .slice(1, -1)
-        .map((cell) => cell.trim());
-    };
-    const plain = row('plain fetch + retry on 429');
-    const ratewise = row('ratewise');
-    expect(plain[1]).toBe('40/40');
-    expect(ratewise.slice(1, 4)).toEqual(['40/40', '40', '0']);
-    expect(ratewise[4]).toMatch(/^\d+\.\d s$/);
-    expect(ratewise[5]).toMatch(/^\d+ %$/);
-    expect(stdout).toContain('¹ goodput = successful requests per second of wall time');
+      expect(stdout).toContain('ratewise demo: 60 requests at once against an API that allows 50 per 2 s');
+      expect(stdout).toMatch(
+        /^\| client +\| succeeded \| failed \| requests sent \| 429s received \| wall time \| goodput¹ \|$/m,
+      );
+      const row = (label: string): string[] => {
+        const line = stdout.split('\n').find((l) => l.startsWith(`| ${label} `));
+        expect(line, `a table row for ${label}`).toBeDefined();
+        return line!
+          .split('|')
+          .slice(1, -1)
+          .map((cell) => cell.trim());
+      };
+      for (const label of [
+        'ky, retry: { limit: 10 }',
+        'axios + axios-retry, retries: 10, on 429',
+        'fetch + hand-written retry loop',
+      ]) {
+        const peer = row(label);
+        expect(peer.slice(1, 3)).toEqual(['60/60', '0']);
+        // 60 at once against 50 per window: the retrying clients are refused 10 times at least.
+        expect(Number(peer[4])).toBeGreaterThanOrEqual(10);
+        expect(stdout).toContain(`- Against ${label}: ratewise sent`);
+      }
+      const ratewise = row('ratewise, rw.fetch, no options');
+      expect(ratewise.slice(1, 3)).toEqual(['60/60', '0']);
+      expect(ratewise[5]).toMatch(/^\d+\.\d s$/);
+      expect(ratewise[6]).toMatch(/^\d+ %$/);
+      expect(stdout).toContain('¹ goodput = successful requests per second of wall time');
+      expect(stdout).toContain('One run of each');
 
-    // Not a terminal: a few plain progress lines per run, no carriage returns or escape codes.
-    const progressLines = stdout.split('\n').filter((l) => / done · /.test(l));
-    expect(progressLines.length).toBeGreaterThanOrEqual(2);
-    expect(progressLines.length).toBeLessThanOrEqual(10);
-    expect(stdout).not.toContain('\r');
-    expect(stdout).not.toContain('\u001b');
+      // Not a terminal, so no width: a few whole progress lines per run, no carriage returns or escape codes, no
+      // blank line among them, and prose wrapped to lines of many words.
+      const lines = stdout.split('\n');
+      const progress = lines.filter((l) => / done · /.test(l));
+      expect(progress.length).toBeGreaterThanOrEqual(8);
+      expect(progress.length).toBeLessThanOrEqual(20);
+      for (const line of progress) expect(line).toMatch(/^ {2}(ky|axios-retry|hand loop|ratewise): \d+\/60 done · /);
+      const first = lines.indexOf(progress[0]!);
+      const last = lines.indexOf(progress.at(-1)!);
+      expect(lines.slice(first, last + 1).every((l) => / done · /.test(l))).toBe(true);
+      expect(stdout).not.toContain('\r');
+      expect(stdout).not.toContain('\u001b');
+      expect(stdout).not.toMatch(/\n\n\n/);
+      const footnote = lines.slice(lines.findIndex((l) => l.startsWith('¹ goodput')));
+      expect(footnote[0]!.length).toBeGreaterThan(80);
+      expect(footnote[1]!.split(' ').length).toBeGreaterThan(5);
 
-    expect(stdout).toContain(`Report with a timeline of both runs: ${report}`);
-    const html = await readFile(report, 'utf8');
-    expect(html).toContain('<svg class="timeline"');
-    expect(html.match(/<g class="panel"/g)).toHaveLength(2);
-    expect(html).toContain('<td>ratewise</td><td>40/40</td><td>40</td><td>0</td>');
-  });
+      expect(stdout).toContain(`Report with a timeline of every run: ${report}`);
+      const html = await readFile(report, 'utf8');
+      expect(html).toContain('<svg class="timeline"');
+      expect(html.match(/<g class="panel"/g)).toHaveLength(4);
+      expect(html).toContain('<td>ratewise, rw.fetch, no options</td><td>60/60</td><td>0</td>');
+    },
+  );
 
   it('prints its flags with --help and exits 0', { timeout: 30_000 }, async () => {
     const { code, stdout } = await demo(['--help']);

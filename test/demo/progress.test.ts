@@ -51,6 +51,7 @@ describe('progress lines', () => {
     expect(formatLiveLine(snapshot(), 200)).toContain('[████████░░░░░░░░░░░░] 120/300 done');
     expect(formatLiveLine(snapshot(), 200).length).toBeLessThan(200);
     expect(formatLiveLine(snapshot(), 40)).toHaveLength(39);
+    expect(formatLiveLine(snapshot({ label: 'axios-retry' }), 200)).toMatch(/^ {2}axios-retry {2}\[/);
   });
 });
 
@@ -97,4 +98,23 @@ describe('createProgress', () => {
     expect(out.writes.every((w) => w.endsWith('\n') && !w.includes('\r') && !w.includes('\x1b'))).toBe(true);
     expect(out.writes.at(-1)).toContain('300/300 done');
   });
+
+  // A terminal that reports no width: `columns` undefined (as a pipe's), 0 (a pseudo-terminal with no size set), or
+  // too narrow to be real.
+  it.each([undefined, 0, 1, Number.NaN])(
+    'writes whole plain lines, never a blank or cut one, on a terminal whose width is %s',
+    (columns) => {
+      const out = sink(true, columns);
+      const progress = createProgress(out);
+      for (let tick = 1; tick <= 120; tick++) progress.update(snapshot({ done: tick * 2.5, elapsedMs: tick * 100 }));
+      progress.finish(snapshot({ done: 300, elapsedMs: 12_000 }));
+      const text = out.writes.join('');
+      expect(text).not.toContain('\r');
+      expect(text).not.toContain('\x1b');
+      const lines = text.split('\n').slice(0, -1);
+      expect(lines.length).toBeGreaterThanOrEqual(2);
+      expect(lines.length).toBeLessThanOrEqual(5);
+      for (const line of lines) expect(line).toMatch(/^ {2}ratewise: \d+\/300 done · \d+ in flight · .* s$/);
+    },
+  );
 });

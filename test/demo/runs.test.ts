@@ -1,6 +1,9 @@
+import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closeServer, listen } from '../../scripts/lib/loopback.js';
 import type { ProgressSnapshot } from '../../scripts/demo/progress.js';
-import { instrumentFetch, naiveGet, rateLimitFields, runBurst, type LiveCounts } from '../../scripts/demo/runs.js';
+import { CLIENT_ORDER, CLIENTS } from '../../scripts/demo/clients.js';
+import { naiveGet, runBurst } from '../../scripts/demo/runs.js';
 import { startDemoServer, type DemoServer } from '../../scripts/demo/server.js';
 
 function response(status: number, headers: Record<string, string> = {}): Response {
@@ -18,49 +21,6 @@ function scripted(...responses: Response[]): typeof fetch & { calls: number } {
   );
   return stub;
 }
-
-describe('rateLimitFields', () => {
-  it('keeps Retry-After and the RateLimit families, nothing else', () => {
-    const headers = new Headers({
-      'retry-after': '2',
-      ratelimit: '"p";r=0;t=2',
-      'ratelimit-policy': '"p";q=50;w=2',
-      'x-ratelimit-limit': '50',
-      'x-rate-limit-remaining': '0',
-      'content-type': 'application/json',
-    });
-    expect(Object.keys(rateLimitFields(headers)).sort()).toEqual([
-      'ratelimit',
-      'ratelimit-policy',
-      'retry-after',
-      'x-rate-limit-remaining',
-      'x-ratelimit-limit',
-    ]);
-  });
-});
-
-describe('instrumentFetch', () => {
-  it('counts attempts in flight and 429s, and keeps the first 429’s fields', async () => {
-    const live: LiveCounts = { done: 0, inFlight: 0, rejected: 0, firstRejection: undefined };
-    let inFlightSeen = -1;
-    const base = ((): Promise<Response> => {
-      inFlightSeen = live.inFlight;
-      return Promise.resolve(response(429, { 'retry-after': String(live.rejected + 1) }));
-    }) as typeof fetch;
-    const send = instrumentFetch(live, base);
-    await send('http://127.0.0.1:1/');
-    await send('http://127.0.0.1:1/');
-    expect(inFlightSeen).toBe(1);
-    expect(live).toEqual({ done: 0, inFlight: 0, rejected: 2, firstRejection: { 'retry-after': '1' } });
-  });
-
-  it('counts an attempt out of flight when it fails', async () => {
-    const live: LiveCounts = { done: 0, inFlight: 0, rejected: 0, firstRejection: undefined };
-    const send = instrumentFetch(live, () => Promise.reject(new TypeError('fetch failed')));
-    await expect(send('http://127.0.0.1:1/')).rejects.toThrow('fetch failed');
-    expect(live.inFlight).toBe(0);
-  });
-});
 
 describe('naiveGet', () => {
   it('retries 429s until another answer comes', async () => {
@@ -112,18 +72,51 @@ describe('runBurst', () => {
     return { updates, finished, update: (s) => void updates.push(s), finish: (s) => void finished.push(s) };
   }
 
-  it('settles every call of the plain client, and the server log holds every attempt', async () => {
+  it.each(CLIENT_ORDER)('settles every call of %s, counted by the server as it goes', async (client) => {
     server = await startDemoServer('express', { limit: 5, windowMs: 1_000 });
     const progress = recorder();
-    const run = await runBurst({ client: 'plain', server, requests: 12, progress, tickMs: 20 });
-    expect(run.label).toBe('plain fetch + retry on 429');
-    expect(run.succeeded + run.failures.reduce((sum, f) => sum + f.count, 0)).toBe(12);
+    const run = await runBurst({ client, server, requests: 12, progress, tickMs: 20 });
+    expect(run.client).toBe(client);
+    expect(run.label).toBe(CLIENTS[client].label);
+    expect(run.succeeded).toBe(12);
+    expect(run.failures).toEqual([]);
     expect(run.arrivals.length).toBeGreaterThanOrEqual(12);
-    expect(run.arrivals.filter((a) => a.status === 429).length).toBeGreaterThan(0);
-    expect(run.firstRejection).toHaveProperty('retry-after');
-    expect(run.pauses).toEqual([]);
-    expect(progress.finished).toEqual([expect.objectContaining({ done: 12, inFlight: 0, waiting: 0 })]);
+    expect(new Set(run.arrivals.map((a) => a.path)).size).toBe(12);
+    const rejected = run.arrivals.filter((a) => a.status === 429).length;
+    if (client !== 'ratewise') {
+      // 12 at once against 5 per window: the retrying clients are refused, and the first refusal's fields are kept.
+      expect(rejected).toBeGreaterThan(0);
+      expect(run.firstRejection).toHaveProperty('retry-after');
+    }
+    expect(progress.finished).toEqual([
+      expect.objectContaining({ label: CLIENTS[client].name, done: 12, inFlight: 0, waiting: 0, rejected }),
+    ]);
   });
+
+  it.each(CLIENT_ORDER)(
+    'counts a call of %s that ends on an error status as failed, by that status',
+    async (client) => {
+      // A server that answers 404 to everything, which no client retries.
+      const http = createServer((_req, res) => {
+        res.writeHead(404, { 'content-length': '0' });
+        res.end();
+      });
+      const port = await listen(http);
+      const notFound: DemoServer = {
+        kind: 'no-headers',
+        url: `http://127.0.0.1:${port}`,
+        limit: { limit: 1, windowMs: 1_000 },
+        arrivals: () => [],
+        counts: () => ({ inFlight: 0, rejected: 0 }),
+        firstRejection: () => undefined,
+        close: () => closeServer(http),
+      };
+      server = notFound;
+      const run = await runBurst({ client, server, requests: 3 });
+      expect(run.succeeded).toBe(0);
+      expect(run.failures).toEqual([{ reason: 'HTTP 404', count: 3 }]);
+    },
+  );
 
   it('gets every call through ratewise with nothing tuned, against a server with headers', async () => {
     server = await startDemoServer('express', { limit: 5, windowMs: 1_000 });

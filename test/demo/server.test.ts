@@ -3,10 +3,31 @@ import {
   describeServer,
   FixedWindow,
   formatLimit,
+  rateLimitFields,
   SERVER_KINDS,
   startDemoServer,
   type DemoServer,
 } from '../../scripts/demo/server.js';
+
+describe('rateLimitFields', () => {
+  it('keeps Retry-After and the RateLimit families, nothing else', () => {
+    const fields = rateLimitFields({
+      'retry-after': '2',
+      ratelimit: '"p";r=0;t=2',
+      'ratelimit-policy': '"p";q=50;w=2',
+      'x-ratelimit-limit': '50',
+      'x-rate-limit-remaining': '0',
+      'content-type': 'application/json',
+    });
+    expect(Object.keys(fields).sort()).toEqual([
+      'ratelimit',
+      'ratelimit-policy',
+      'retry-after',
+      'x-rate-limit-remaining',
+      'x-ratelimit-limit',
+    ]);
+  });
+});
 
 describe('FixedWindow', () => {
   it('admits `limit` requests per window, counted from the first request of the window', () => {
@@ -72,6 +93,22 @@ describe.each(SERVER_KINDS)('the %s server', (kind) => {
     expect(arrivals.map((a) => a.status)).toEqual([200, 200, 200, 429, 429]);
     for (const a of arrivals) expect(a.receivedAt).toBeGreaterThanOrEqual(before);
     expect(arrivals.map((a) => a.receivedAt)).toEqual([...arrivals.map((a) => a.receivedAt)].sort((a, b) => a - b));
+    expect(arrivals.map((a) => a.path)).toEqual(['/items/0', '/items/1', '/items/2', '/items/3', '/items/4']);
+    for (const a of arrivals) expect(a.answeredAt).toBeGreaterThanOrEqual(a.receivedAt);
+    expect(server.counts()).toEqual({ inFlight: 0, rejected: 2 });
+  });
+
+  it('keeps the rate-limit fields of its first 429, as the client received them', async () => {
+    server = await startDemoServer(kind, limit);
+    for (let i = 0; i < 3; i++) await get(`/items/${i}`);
+    expect(server.firstRejection()).toBeUndefined();
+    const refused = await get('/items/3');
+    await get('/items/4');
+    const received = Object.fromEntries(
+      [...refused.headers].filter(([name]) => /^(retry-after|ratelimit|x-ratelimit)/.test(name)),
+    );
+    expect(received).toHaveProperty('retry-after');
+    expect(server.firstRejection()).toEqual(received);
   });
 
   it('tells clients about its limit the way its kind does', async () => {

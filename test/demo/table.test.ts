@@ -1,23 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import {
   allowedPerSecond,
+  bullet,
+  comparisons,
   goodput,
   goodputFootnote,
   renderTable,
   summarize,
-  verdict,
   wrap,
   type Summary,
 } from '../../scripts/demo/table.js';
-import { plainRun, ratewiseRun } from './support.js';
+import { ratewiseRun, retryingRun } from './support.js';
 
 const LIMIT = { limit: 50, windowMs: 2_000 };
 
 function summary(overrides: Partial<Summary>): Summary {
   return {
+    client: 'ratewise',
     label: 'x',
     requests: 300,
     succeeded: 300,
+    failed: 0,
     sent: 300,
     rejected: 0,
     wallMs: 12_000,
@@ -48,14 +51,16 @@ describe('goodput', () => {
 
 describe('summarize', () => {
   it('counts requests sent and 429s from the server log, retries included', () => {
-    expect(summarize(plainRun(), LIMIT)).toEqual({
-      label: 'plain fetch + retry on 429',
+    expect(summarize(retryingRun({ succeeded: 19 }), LIMIT)).toEqual({
+      client: 'loop',
+      label: 'fetch + hand-written retry loop',
       requests: 20,
-      succeeded: 20,
+      succeeded: 19,
+      failed: 1,
       sent: 30,
       rejected: 10,
       wallMs: 2_400,
-      goodput: 20 / 2.4 / 25,
+      goodput: 19 / 2.4 / 25,
     });
     expect(summarize(ratewiseRun(), LIMIT)).toMatchObject({ sent: 21, rejected: 1 });
   });
@@ -63,7 +68,16 @@ describe('summarize', () => {
 
 describe('renderTable', () => {
   const table = renderTable([
-    summary({ label: 'plain fetch + retry on 429', sent: 2204, rejected: 1904, wallMs: 11_040, goodput: 1.087 }),
+    summary({
+      client: 'loop',
+      label: 'fetch + hand-written loop',
+      sent: 2204,
+      rejected: 1904,
+      wallMs: 11_040,
+      goodput: 1.087,
+      succeeded: 298,
+      failed: 2,
+    }),
     summary({ label: 'ratewise', wallMs: 12_100, goodput: 0.9917 }),
   ]);
 
@@ -71,23 +85,39 @@ describe('renderTable', () => {
     const lines = table.split('\n');
     expect(lines).toHaveLength(4);
     expect(new Set(lines.map((l) => l.length)).size).toBe(1);
-    expect(lines[0]).toMatch(/^\| client +\| succeeded \| requests sent \| 429s received \| wall time \| goodput¹ \|$/);
+    expect(lines[0]).toMatch(
+      /^\| client +\| succeeded \| failed \| requests sent \| 429s received \| wall time \| goodput¹ \|$/,
+    );
   });
 
-  it('shows the counts, the wall time in seconds and goodput in percent, numbers right-aligned', () => {
-    expect(table).toMatch(/\| plain fetch \+ retry on 429 \| +300\/300 \| +2204 \| +1904 \| +11\.0 s \| +109 % \|/);
-    expect(table).toMatch(/\| ratewise +\| +300\/300 \| +300 \| +0 \| +12\.1 s \| +99 % \|/);
+  it('shows the counts, failed calls, the wall time in seconds and goodput in percent, numbers right-aligned', () => {
+    expect(table).toMatch(
+      /\| fetch \+ hand-written loop \| +298\/300 \| +2 \| +2204 \| +1904 \| +11\.0 s \| +109 % \|/,
+    );
+    expect(table).toMatch(/\| ratewise +\| +300\/300 \| +0 \| +300 \| +0 \| +12\.1 s \| +99 % \|/);
   });
 });
 
-describe('verdict', () => {
-  it('compares requests, 429s and time', () => {
-    const before = summary({ sent: 2204, rejected: 1904, wallMs: 11_000 });
-    expect(verdict(before, summary({ wallMs: 12_100 }))).toBe(
-      'ratewise sent 300 requests instead of 2204 (7.3× fewer), received 0 × 429 instead of 1904, and finished 1.1 s later.',
+describe('comparisons', () => {
+  const ky = summary({ client: 'ky', label: 'ky, retry: { limit: 10 }', sent: 1050, rejected: 750, wallMs: 11_000 });
+  const loop = summary({ client: 'loop', label: 'hand loop', sent: 2204, rejected: 1904, wallMs: 9_960, failed: 2 });
+  /** Spaces for the no-break spaces that keep figures whole when wrapped. */
+  const plain = (lines: string[]): string[] => lines.map((line) => line.replace(/\u00a0/g, ' '));
+
+  it('states requests, 429s, failed calls and wall time for every other client, whichever way they go', () => {
+    expect(plain(comparisons([ky, loop, summary({ wallMs: 10_000 })]))).toEqual([
+      'Against ky, retry: { limit: 10 }: ratewise sent 300 requests vs 1050, received 0 × 429 vs 750, failed 0 calls ' +
+        'vs 0, and finished 1.0 s sooner (10.0 s vs 11.0 s).',
+      'Against hand loop: ratewise sent 300 requests vs 2204, received 0 × 429 vs 1904, failed 0 calls vs 2, and ' +
+        'finished in the same time (10.0 s).',
+    ]);
+    expect(plain(comparisons([ky, summary({ wallMs: 12_140 })]))[0]).toContain(
+      'and finished 1.1 s later (12.1 s vs 11.0 s).',
     );
-    expect(verdict(before, summary({ wallMs: 9_000 }))).toContain('finished 2.0 s sooner.');
-    expect(verdict(before, summary({ wallMs: 11_020 }))).toContain('finished in the same time.');
+  });
+
+  it('compares nothing without a ratewise run', () => {
+    expect(comparisons([ky, loop])).toEqual([]);
   });
 });
 
@@ -96,5 +126,13 @@ describe('wrap', () => {
     expect(wrap('aa bb cc dd', 5)).toBe('aa bb\ncc dd');
     expect(wrap('a verylongword b', 4)).toBe('a\nverylongword\nb');
     expect(wrap('', 10)).toBe('');
+  });
+
+  it('keeps words joined by a no-break space together', () => {
+    expect(wrap('received 0\u00a0×\u00a0429 vs 12', 12)).toBe('received\n0\u00a0×\u00a0429 vs\n12');
+  });
+
+  it('makes a list item with its other lines indented under the first', () => {
+    expect(bullet('aa bb cc dd', 7)).toBe('- aa bb\n  cc dd');
   });
 });
