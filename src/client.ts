@@ -9,7 +9,8 @@ import type { RatewiseOptions, RequestOptions } from './options.js';
 import { redactUrl, scrubUserinfo } from './http/redact.js';
 import { originOf, prepareRequest, type PreparedRequest, type RatewiseRequestInit } from './http/request.js';
 import { inBrowser, MAX_REDIRECTS } from './http/redirect.js';
-import { budgetFor, resolveOptions, type ResolvedOptions } from './config/resolve.js';
+import { budgetFor, resolveOptions, type BudgetConfig, type ResolvedOptions } from './config/resolve.js';
+import { matchRoute } from './config/routes.js';
 import { RetryBudget } from './retry/retry-budget.js';
 import { Lane, Scheduler } from './engine/scheduler.js';
 import { fetchTransport } from './http/fetch-transport.js';
@@ -137,6 +138,10 @@ class Client implements Ratewise {
 
   constructor(options: RatewiseOptions) {
     this.#options = resolveOptions(options);
+    const { budgets } = this.#options;
+    this.#routed = [budgets.fallback, ...budgets.exact.values(), ...budgets.wildcards.map((w) => w.value)].some(
+      (config) => config.routes.length > 0,
+    );
     const guard = this.#options.loopGuard;
     this.#loopGuard = guard && new LoopGuard({ limit: guard.limit, windowMs: guard.windowMs });
     this.#scheduler = new Scheduler(this.#options.clock, {
@@ -290,12 +295,46 @@ class Client implements Ratewise {
     }
   }
 
-  /** The budget key: the request's own `ratewise.key`, else `keyFn`'s answer, else the origin. */
+  /**
+   * The budget key: the request's own `ratewise.key`, else `keyFn`'s answer, else the origin, or the origin and the
+   * bucket of the first of its budget's `routes` the request matches.
+   */
   #keyOf(perRequest: RequestOptions, method: string, url: URL, headers: () => Headers): string {
     if (perRequest.key !== undefined) return perRequest.key;
     const keyFn = this.#options.keyFn;
-    return (keyFn && keyFn({ method, url, headers: headers() })) ?? originOf(url);
+    const own = keyFn && keyFn({ method, url, headers: headers() });
+    if (own !== undefined) return own;
+    const origin = originOf(url);
+    if (!this.#routed) return origin;
+    const config = budgetFor(this.#options.budgets, origin);
+    const bucket = matchRoute(config.routes, method, url.pathname);
+    if (bucket === undefined) return origin;
+    const key = `${origin} ${bucket}`;
+    const routes = this.#routeConfigs;
+    if (!routes.has(key)) {
+      // Only a cache (the origin gives the same options again): bounded, not evicted with the lanes.
+      if (routes.size >= ROUTE_CONFIGS_MAX) routes.clear();
+      routes.set(key, config);
+    }
+    return key;
   }
+
+  /**
+   * The options of a route bucket's key (`"<origin> <bucket>"`) that no request has made yet (a task scheduled with
+   * it first): its origin's, when that origin's budget has a route of that bucket. Undefined for any other key.
+   */
+  #routeBucketConfig(key: string): BudgetConfig | undefined {
+    const space = this.#routed ? key.indexOf(' ') : -1;
+    if (space < 0) return undefined;
+    const config = budgetFor(this.#options.budgets, key.slice(0, space));
+    const bucket = key.slice(space + 1);
+    return config.routes.some((rule) => rule.bucket === bucket) ? config : undefined;
+  }
+
+  /** Whether any budget has `routes`: without, a request's key is its origin, with no pattern matched. */
+  readonly #routed: boolean;
+  /** The options of each route bucket's budget: its origin's, which its key does not parse as. */
+  readonly #routeConfigs = new Map<string, BudgetConfig>();
 
   /**
    * Records an application call with the loop guard (its retries are not calls); returns what tells the guard the
@@ -388,7 +427,15 @@ class Client implements Ratewise {
     // Tasks are never retried: their budgets need no retry budget.
     const retryBudget = adaptive && o.retry.budget ? new RetryBudget(o.retry.budget) : undefined;
     lane = new Lane(
-      new Budget(key, budgetFor(o.budgets, key), now, o.serverReserve, retryBudget, adaptive, o.retry.backoff.maxMs),
+      new Budget(
+        key,
+        this.#routeConfigs.get(key) ?? this.#routeBucketConfig(key) ?? budgetFor(o.budgets, key),
+        now,
+        o.serverReserve,
+        retryBudget,
+        adaptive,
+        o.retry.backoff.maxMs,
+      ),
     );
     // Only budgets with something to share: tasks without a rate have nothing but a local concurrency cap.
     const { limits, sharedConcurrency } = lane.budget.config;
@@ -482,3 +529,6 @@ const SAME_PAUSE_MS = 100;
 export function createRatewise(options: RatewiseOptions = {}): Ratewise {
   return new Client(options);
 }
+
+/** Route buckets whose options are kept at once (a cache: cleared when full, refilled from the budgets' patterns). */
+const ROUTE_CONFIGS_MAX = 4_096;

@@ -119,6 +119,17 @@ export interface BudgetOptions {
    * @default 60_000
    */
   readonly sharedSlotTtlMs?: number;
+  /**
+   * Quotas the server keeps per route, for APIs that limit per route without naming their quotas: route patterns
+   * and the bucket each counts against, e.g. `{ 'GET /search/**': 'search', '/users/*\/repos': 'repos' }`. `*`
+   * matches one path segment, `**` at the end any number of them; the method is optional (`GET /path` or `/path`),
+   * and the first pattern that matches wins (at most 256). A request that matches goes through its bucket: a budget
+   * of its own (key `"<origin> <bucket>"`, with this budget's other options), paced and paused by the answers of its
+   * route alone; a request that matches none goes through the budget itself. Not with `rate` or
+   * `sharedConcurrency`, which apply to the whole host. A request's own `key` and a `keyFn`'s answer bypass it.
+   * @default undefined (one budget for the whole host)
+   */
+  readonly routes?: Readonly<Record<string, string>>;
 }
 
 /** Which requests are retried, how often and how long ratewise waits. */

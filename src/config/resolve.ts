@@ -22,6 +22,7 @@ import {
   type PatternTable,
 } from './host-pattern.js';
 import { parseRate, type BucketLimit } from './rate.js';
+import { compileRoutes, type RouteRule } from './routes.js';
 import type { RetryPolicy } from '../retry/decision.js';
 
 export interface BudgetConfig {
@@ -37,6 +38,8 @@ export interface BudgetConfig {
   readonly pacing: 'burst' | 'spread';
   /** Requests in flight before the server has described a limit (grows by one per answer). */
   readonly initialWindow: number;
+  /** The budget's route patterns, in order: a request that matches one goes through that route's bucket. */
+  readonly routes: readonly RouteRule[];
 }
 
 export interface ResolvedOptions {
@@ -116,7 +119,16 @@ function resolveBudget(pattern: string, value: unknown): BudgetConfig {
     'sharedSlotTtlMs',
     'pacing',
     'initialWindow',
+    'routes',
   ]) as BudgetOptions;
+  const routes = compileRoutes(o.routes, `${name}.routes`);
+  // A budget's rate and shared cap are host-wide: its routes' buckets would each apply them apart.
+  if (routes.length > 0 && (o.rate !== undefined || o.sharedConcurrency !== undefined)) {
+    throw new TypeError(
+      `Expected \`${name}.routes\` without \`${name}.${o.rate !== undefined ? 'rate' : 'sharedConcurrency'}\`: ` +
+        'routes split the budget into a bucket per route, and a rate or shared cap applies to the whole host',
+    );
+  }
   const rates = o.rate === undefined ? [] : parseRate(o.rate, `${name}.rate`);
   const burst = number(o.burst, `${name}.burst`, 0, (n) => n > 0 && Number.isFinite(n), 'a positive finite number');
   // The burst is the capacity of the rate's token bucket: without a rate there is no bucket for it to size.
@@ -145,6 +157,7 @@ function resolveBudget(pattern: string, value: unknown): BudgetConfig {
     sharedSlotTtlMs: positiveDurationMs(o.sharedSlotTtlMs, `${name}.sharedSlotTtlMs`, 60_000),
     pacing: pacing(o.pacing, `${name}.pacing`),
     initialWindow: positiveOrInfinity(o.initialWindow, `${name}.initialWindow`, 10),
+    routes,
   });
 }
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createRatewise } from '../../src/client.js';
-import { QueueFullError } from '../../src/errors.js';
+import { QueueFullError, RateLimitError } from '../../src/errors.js';
 import axios, { type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { withRatewise } from '../../src/adapters/axios.js';
 import { installRatewise } from '../../src/adapters/undici.js';
 import { startScriptedServer } from '../support/servers.js';
-import { advance, flush, rig, T0, track } from './support/harness.js';
+import { advance, flush, ok, quota, rig, T0, tooMany, track } from './support/harness.js';
 
 const path = (url: string): string => new URL(url).pathname;
 
@@ -512,5 +512,91 @@ describe('a long queue of tasks that end at once', () => {
     expect(ran).toBe(50_000);
     expect(results.at(-1)).toBe(50_000);
     await rw.close();
+  });
+});
+
+describe('routes: a bucket per route inside a budget', () => {
+  /** `GET /slow` is refused for 30 s; every other path is answered. */
+  const slowRoute = (call: { url: string }): Response => (path(call.url) === '/slow' ? tooMany(30) : ok());
+
+  it("pauses only the refused route's bucket: another route goes at once (was: failed unsent)", async () => {
+    const options = { retry: { maxRetryAfter: 10_000 } };
+    const routed = rig({ ...options, budgets: { 'api.test': { routes: { 'GET /slow': 'slow' } } } }, slowRoute);
+    const slow = track(routed.rw.fetch('https://api.test/slow'), routed.clock);
+    await flush();
+    expect(slow.state).toBe('rejected');
+    expect(slow.error).toBeInstanceOf(RateLimitError);
+    const other = track(routed.rw.fetch('https://api.test/things/2'), routed.clock);
+    await flush();
+    expect(other.state).toBe('fulfilled');
+    expect(routed.server.calls.map((c) => path(c.url))).toEqual(['/slow', '/things/2']);
+    expect(
+      routed.rw
+        .stats()
+        .map((s) => [s.key, s.pattern])
+        .sort(),
+    ).toEqual([
+      ['https://api.test slow', 'api.test'],
+      ['https://api.test', 'api.test'],
+    ]);
+
+    // The same without routes: the whole host waits, and the other route's call fails without being sent.
+    const plain = rig(options, slowRoute);
+    void track(plain.rw.fetch('https://api.test/slow'), plain.clock);
+    await flush();
+    const blocked = track(plain.rw.fetch('https://api.test/things/2'), plain.clock);
+    await flush();
+    expect(blocked.state).toBe('rejected');
+    expect(plain.server.calls.map((c) => path(c.url))).toEqual(['/slow']);
+  });
+
+  it("gives a route's bucket its budget's options, and its own pace from its own answers", async () => {
+    // Each route has its own quota of 2 per 10 s; one host budget would mix their counts and hold both.
+    const counts = new Map<string, number>();
+    const opened = new Map<string, number>();
+    let refused = 0;
+    const { rw, clock, server } = rig(
+      { budgets: { 'api.test': { routes: { '/a/**': 'a', '/b/**': 'b' }, concurrency: 1 } } },
+      (call) => {
+        const route = path(call.url).split('/')[1]!;
+        const start = opened.get(route);
+        if (start === undefined || call.at - start >= 10_000) {
+          opened.set(route, call.at);
+          counts.set(route, 0);
+        }
+        const used = counts.get(route)! + 1;
+        counts.set(route, used);
+        if (used > 2) refused++;
+        return used <= 2 ? ok(quota(2, 2 - used, 10)) : tooMany(10);
+      },
+    );
+    const calls = ['/a/1', '/a/2', '/a/3', '/b/1', '/b/2'].map((p) => track(rw.fetch(`https://api.test${p}`), clock));
+    await flush();
+    await advance(clock, 1);
+    // concurrency 1 per bucket: each bucket sends its own requests one at a time, in parallel with the other.
+    expect(calls.map((c) => c.state)).toEqual(['fulfilled', 'fulfilled', 'pending', 'fulfilled', 'fulfilled']);
+    expect(counts).toEqual(
+      new Map([
+        ['a', 2],
+        ['b', 2],
+      ]),
+    );
+    // The third call to /a waits for its own route's reset, unrefused.
+    await advance(clock, 11_000);
+    expect(calls[2]!.state).toBe('fulfilled');
+    expect(server.calls.filter((c) => path(c.url) === '/a/3')).toHaveLength(1);
+    expect(refused).toBe(0);
+  });
+});
+
+describe("routes: a route bucket's key", () => {
+  it("takes its origin's options whichever call makes its budget first, a task included", async () => {
+    const { rw } = rig({ budgets: { 'api.test': { routes: { '/s/**': 'search' }, concurrency: 3 } } });
+    await rw.schedule(() => Promise.resolve(), { key: 'https://api.test search' });
+    await rw.schedule(() => Promise.resolve(), { key: 'https://api.test other' });
+    const stats = new Map(rw.stats().map((s) => [s.key, s.pattern]));
+    expect(stats.get('https://api.test search')).toBe('api.test');
+    // Not one of its routes' buckets: an ordinary key, matched as a host name would be.
+    expect(stats.get('https://api.test other')).toBe('*');
   });
 });
