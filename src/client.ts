@@ -12,7 +12,10 @@ import { inBrowser, MAX_REDIRECTS } from './http/redirect.js';
 import { budgetFor, resolveOptions, type BudgetConfig, type ResolvedOptions } from './config/resolve.js';
 import { matchRoute } from './config/routes.js';
 import { RetryBudget } from './retry/retry-budget.js';
-import { Lane, Scheduler } from './engine/scheduler.js';
+import { Lane, Scheduler, type Ticket } from './engine/scheduler.js';
+import { LearnedRoutes } from './engine/learned-routes.js';
+import { shapeOf, type CallRoute } from './engine/route-shape.js';
+import type { RateLimitInfo } from './headers/index.js';
 import { fetchTransport } from './http/fetch-transport.js';
 import { checkRequestOptions, checkScheduleOptions } from './config/request-options.js';
 import { send, type SendContext, type Transport } from './engine/send.js';
@@ -138,10 +141,6 @@ class Client implements Ratewise {
 
   constructor(options: RatewiseOptions) {
     this.#options = resolveOptions(options);
-    const { budgets } = this.#options;
-    this.#routed = [budgets.fallback, ...budgets.exact.values(), ...budgets.wildcards.map((w) => w.value)].some(
-      (config) => config.routes.length > 0,
-    );
     const guard = this.#options.loopGuard;
     this.#loopGuard = guard && new LoopGuard({ limit: guard.limit, windowMs: guard.windowMs });
     this.#scheduler = new Scheduler(this.#options.clock, {
@@ -173,6 +172,10 @@ class Client implements Ratewise {
       scheduler: this.#scheduler,
       events: this.#events,
       isClosed: () => this.#closed,
+      routeAnswer: (call, info, now) => this.#routeAnswer(call, info, now),
+      pauseOrigin: (call, until, ordered) => {
+        this.#pauseOrigin(call, until, ordered);
+      },
     };
   }
 
@@ -236,7 +239,9 @@ class Client implements Ratewise {
             }
           : undefined,
       );
+      const routing = this.#routing;
       const call = new CallTicket(this.#ctx, this.#lane(key), request, safeUrl, signal, perRequest);
+      call.routing = routing;
       return await send(this.#ctx, call, transport);
     } catch (error) {
       // A fetch that refuses credentials in URLs (Node's does) names the whole URL in its error: not the password.
@@ -284,57 +289,131 @@ class Client implements Ratewise {
         replayable: input.replayable ?? true,
         hasIdempotencyKey: input.hasIdempotencyKey ?? false,
       };
-      const lane = this.#lane(key);
-      return await send(
-        this.#ctx,
-        new CallTicket(this.#ctx, lane, request, safeUrl, input.signal, perRequest),
-        transport,
-      );
+      const routing = this.#routing;
+      const call = new CallTicket(this.#ctx, this.#lane(key), request, safeUrl, input.signal, perRequest);
+      call.routing = routing;
+      return await send(this.#ctx, call, transport);
     } finally {
       settleLoop?.();
     }
   }
 
   /**
-   * The budget key: the request's own `ratewise.key`, else `keyFn`'s answer, else the origin, or the origin and the
-   * bucket of the first of its budget's `routes` the request matches.
+   * The budget key: the request's own `ratewise.key`, else `keyFn`'s answer, else the origin; or the origin and the
+   * bucket its route counts against, when the origin's budget names it in `routes` or the server has named it.
+   * Leaves in `#routing` the call's route when the origin keys it (undefined otherwise), for the call made next.
    */
   #keyOf(perRequest: RequestOptions, method: string, url: URL, headers: () => Headers): string {
+    this.#routing = undefined;
     if (perRequest.key !== undefined) return perRequest.key;
     const keyFn = this.#options.keyFn;
     const own = keyFn && keyFn({ method, url, headers: headers() });
     if (own !== undefined) return own;
     const origin = originOf(url);
-    if (!this.#routed) return origin;
-    const config = budgetFor(this.#options.budgets, origin);
-    const bucket = matchRoute(config.routes, method, url.pathname);
-    if (bucket === undefined) return origin;
+    const routes = this.#routesOf(origin);
+    if (routes.configured) {
+      const bucket = matchRoute(routes.config.routes, method, url.pathname);
+      if (bucket === undefined) return origin;
+      this.#routing = { origin, method, pathname: url.pathname, learn: false };
+      return this.#bucketKey(origin, bucket, routes.config);
+    }
+    const { learned } = routes;
+    if (learned === undefined) return origin;
+    const route: CallRoute = { origin, method, pathname: url.pathname, learn: true };
+    this.#routing = route;
+    const bucket = learned.size > 0 ? learned.bucketOf(shapeOf(route)) : undefined;
+    return bucket === undefined ? origin : this.#bucketKey(origin, bucket, routes.config);
+  }
+
+  /** The route of the call being made: set by `#keyOf`, read at once by the caller (see there). */
+  #routing: CallRoute | undefined;
+
+  /** `"<origin> <bucket>"`, with the origin's options remembered for the budget of that key. */
+  #bucketKey(origin: string, bucket: string, config: BudgetConfig): string {
     const key = `${origin} ${bucket}`;
-    const routes = this.#routeConfigs;
-    if (!routes.has(key)) {
+    const configs = this.#routeConfigs;
+    if (!configs.has(key)) {
       // Only a cache (the origin gives the same options again): bounded, not evicted with the lanes.
-      if (routes.size >= ROUTE_CONFIGS_MAX) routes.clear();
-      routes.set(key, config);
+      if (configs.size >= ROUTE_CONFIGS_MAX) configs.clear();
+      configs.set(key, config);
     }
     return key;
   }
+
+  /** What an origin's budget says of routes, and what its server has named, per origin (least recent first). */
+  #routesOf(origin: string): OriginRoutes {
+    const origins = this.#origins;
+    let routes = origins.get(origin);
+    if (routes !== undefined) return routes;
+    const config = budgetFor(this.#options.budgets, origin);
+    // A local rate or a shared cap is the whole host's: a bucket per route would apply it per route.
+    const learns = config.routes.length === 0 && config.limits.length === 0 && config.sharedConcurrency === undefined;
+    routes = { config, configured: config.routes.length > 0, learned: learns ? new LearnedRoutes() : undefined };
+    if (origins.size >= ORIGINS_MAX) {
+      const oldest = origins.keys().next();
+      if (!oldest.done) origins.delete(oldest.value);
+    }
+    origins.set(origin, routes);
+    return routes;
+  }
+
+  readonly #origins = new Map<string, OriginRoutes>();
+
+  /**
+   * An answer to `call` named the quota its route counts against: the route is learnt, and the call, with the calls
+   * of its route still waiting where it was sent from, moves to that quota's lane, whose budget reads the answer.
+   */
+  #routeAnswer(call: CallTicket, info: RateLimitInfo, now: number): boolean {
+    const route = call.routing;
+    const bucket = info.bucket;
+    if (route === undefined || !route.learn || bucket === undefined || bucket === '' || bucket.length > 200) {
+      return false;
+    }
+    const routes = this.#routesOf(route.origin);
+    const shape = shapeOf(route);
+    routes.learned?.learn(shape, bucket);
+    const key = this.#bucketKey(route.origin, bucket, routes.config);
+    const from = call.lane;
+    if (from.budget.key === key) return false;
+    const to = this.#lane(key);
+    // What the sending budget still has in flight may be of this quota: counted as spent.
+    to.budget.observeForeign(info, now, Math.max(0, from.budget.inFlight - 1));
+    call.lane = to;
+    const sameRoute = (ticket: Ticket): boolean =>
+      ticket instanceof CallTicket &&
+      ticket.routing !== undefined &&
+      ticket.routing.origin === route.origin &&
+      shapeOf(ticket.routing) === shape;
+    this.#scheduler.move(from, to, sameRoute);
+    return true;
+  }
+
+  /** A pause of the whole origin (a 503, a global limit): every lane of the call's origin pauses with it. */
+  #pauseOrigin(call: CallTicket, until: number, ordered: number): void {
+    const origin = call.routing?.origin;
+    if (origin === undefined) return;
+    for (const lane of this.#lanes.values()) {
+      const { key } = lane.budget;
+      if (lane === call.lane || (key !== origin && !key.startsWith(`${origin} `))) continue;
+      lane.budget.pause(until, ordered);
+      if (!lane.empty) this.#scheduler.drain(lane);
+    }
+  }
+
+  /** The options of each route bucket's budget: its origin's, which its key does not parse as. */
+  readonly #routeConfigs = new Map<string, BudgetConfig>();
 
   /**
    * The options of a route bucket's key (`"<origin> <bucket>"`) that no request has made yet (a task scheduled with
    * it first): its origin's, when that origin's budget has a route of that bucket. Undefined for any other key.
    */
   #routeBucketConfig(key: string): BudgetConfig | undefined {
-    const space = this.#routed ? key.indexOf(' ') : -1;
+    const space = key.indexOf(' ');
     if (space < 0) return undefined;
     const config = budgetFor(this.#options.budgets, key.slice(0, space));
     const bucket = key.slice(space + 1);
     return config.routes.some((rule) => rule.bucket === bucket) ? config : undefined;
   }
-
-  /** Whether any budget has `routes`: without, a request's key is its origin, with no pattern matched. */
-  readonly #routed: boolean;
-  /** The options of each route bucket's budget: its origin's, which its key does not parse as. */
-  readonly #routeConfigs = new Map<string, BudgetConfig>();
 
   /**
    * Records an application call with the loop guard (its retries are not calls); returns what tells the guard the
@@ -532,3 +611,13 @@ export function createRatewise(options: RatewiseOptions = {}): Ratewise {
 
 /** Route buckets whose options are kept at once (a cache: cleared when full, refilled from the budgets' patterns). */
 const ROUTE_CONFIGS_MAX = 4_096;
+
+/** Origins whose routes are remembered at once: past it, the least recently made is forgotten. */
+const ORIGINS_MAX = 4_096;
+
+/** An origin's routes: configured ones, or those its server has named (when its budget may split by route). */
+interface OriginRoutes {
+  readonly config: BudgetConfig;
+  readonly configured: boolean;
+  readonly learned: LearnedRoutes | undefined;
+}

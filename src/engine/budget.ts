@@ -531,6 +531,46 @@ export class Budget {
     return serverReset % SECOND_MS === 0 ? serverReset - reading.dateMs : undefined;
   }
 
+  /**
+   * Takes in an answer to a request that another budget sent (its origin's, before the server named this budget's
+   * quota, or another route's): the server's view and pace, as if `othersInFlight` more of this budget's requests
+   * were in flight (they may be: sent through that budget, not yet counted), and whether it was a throttle.
+   */
+  observeForeign(info: RateLimitInfo, now: number, othersInFlight: number): void {
+    const { limit, remaining, resetAt, windowMs } = info;
+    if (limit !== undefined || remaining !== undefined || resetAt !== undefined) {
+      this.#server = {
+        ...(limit !== undefined && { limit }),
+        ...(remaining !== undefined && { remaining }),
+        ...(resetAt !== undefined && { resetAt }),
+        ...(windowMs !== undefined && { windowMs }),
+        observedAt: now,
+      };
+    }
+    if (remaining !== undefined && resetAt !== undefined) {
+      this.#pace = observe(
+        this.#pace,
+        {
+          remaining,
+          resetAt,
+          limit,
+          inFlight: this.#inFlight + othersInFlight,
+          reserve: this.reserve,
+          spread: this.config.pacing === 'spread',
+        },
+        now,
+      );
+      if (this.#pace) this.#discovery = undefined;
+    }
+    if (info.isRateLimited) {
+      this.#counters.rateLimited++;
+      this.#consecutiveThrottles++;
+    } else {
+      this.#consecutiveThrottles = 0;
+      this.#lastAcceptedAt = now;
+    }
+  }
+
   /** Request `seq` ended without an answer (a network error). */
   observeFailure(seq: number, now: number): void {
     this.#unbacked.delete(seq);

@@ -29,6 +29,22 @@ class Deque<T> {
     return this.#items[this.#head];
   }
 
+  /** Takes out, in order, the items `pick` chooses; the others keep their order. O(length). */
+  extract(pick: (item: T) => boolean): T[] {
+    const picked: T[] = [];
+    const kept: (T | undefined)[] = [];
+    for (let i = this.#head; i < this.#items.length; i++) {
+      const item = this.#items[i]!;
+      if (pick(item)) picked.push(item);
+      else kept.push(item);
+    }
+    if (picked.length > 0) {
+      this.#items = kept;
+      this.#head = 0;
+    }
+    return picked;
+  }
+
   shift(): T | undefined {
     const item = this.#items[this.#head];
     this.#items[this.#head++] = undefined;
@@ -107,6 +123,20 @@ export class PriorityQueue<T extends QueueEntry> {
     if (entry.done) return;
     entry.done = true;
     this.size--;
+  }
+
+  /**
+   * Takes out the live entries `pick` chooses, in the order they would be served, leaving them not done: unlike a
+   * removal (which only marks an entry), nothing of them stays behind, so that they may join another queue.
+   */
+  extract(pick: (entry: T) => boolean): T[] {
+    const picked: T[] = [];
+    for (const priority of this.#order) {
+      const level = this.#levels.get(priority);
+      if (level) picked.push(...level.extract((entry) => !entry.done && pick(entry)));
+    }
+    this.size -= picked.length;
+    return picked;
   }
 
   /** The live entries in the order they would be served: highest priority first, FIFO within one. */

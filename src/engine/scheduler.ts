@@ -24,6 +24,8 @@ export interface Ticket extends QueueEntry {
   readonly grant: (seq: number) => void;
   /** Called once when it will not get a turn. */
   readonly fail: (reason: Failure) => void;
+  /** Told that it now waits in another lane (see `Scheduler.move`), before it enters there. */
+  moved?(to: Lane): void;
   /** Set by the scheduler: in the queue proper (true), or not (yet) there: backing off, or not entered. */
   queued: boolean;
 }
@@ -355,6 +357,32 @@ export class Scheduler {
     if (!lane.empty) this.drain(lane);
     // Idle from now: the instant eviction measures from (a busy budget is never evicted).
     else if (budget.inFlight === 0) budget.markIdle(this.clock.now());
+  }
+
+  /**
+   * Moves the tickets of `from` that `pick` chooses into `to`, as if they entered there now (a route's quota became
+   * known while they waited): none is failed by the move itself, and each ends with one `grant` or `fail` as before.
+   * Returns how many moved.
+   */
+  move(from: Lane, to: Lane, pick: (ticket: Ticket) => boolean): number {
+    // Out of the queue for good (a removal only marks an entry, which would come back to life as it re-enters).
+    const moving = from.queue.extract(pick);
+    for (const ticket of from.delayed) {
+      if (!pick(ticket)) continue;
+      from.delayed.delete(ticket);
+      moving.push(ticket);
+    }
+    for (const ticket of moving) {
+      if (ticket.deadline !== Infinity) from.deadlines--;
+      if (ticket.signal) this.#unwatch(ticket, ticket.signal);
+      ticket.queued = false;
+      ticket.moved?.(to);
+      const seq = this.enter(to, ticket);
+      if (seq > 0) ticket.grant(seq);
+    }
+    if (from.empty) this.#disarm(from);
+    else if (moving.length > 0) this.drain(from);
+    return moving.length;
   }
 
   /** Fails every ticket of the lane as closed and clears its timer. */

@@ -3,7 +3,7 @@
 // retries are spent.
 import { RateLimitError, RetryBudgetExceededError } from '../errors.js';
 import type { GiveUpEventReason } from '../events.js';
-import { parseRateLimit, type HeaderInput } from '../headers/index.js';
+import { parseRateLimit, type HeaderInput, type RateLimitInfo } from '../headers/index.js';
 import type { ResolvedOptions } from '../config/resolve.js';
 import {
   budgetEffects,
@@ -13,11 +13,20 @@ import {
   type GiveUpReason,
   type RetryDecision,
 } from '../retry/decision.js';
+import type { Lane } from './scheduler.js';
 import type { CallTicket, WaitContext } from './wait.js';
 
 /** What one logical request needs from its client. */
 export interface SendContext extends WaitContext {
   readonly options: ResolvedOptions;
+  /**
+   * An answer to `call` was read: when it names the quota the call's route counts against, the client learns the
+   * route, moves the call (and those of its route still waiting) to that quota's lane, gives that lane's budget the
+   * answer (see `Budget.observeForeign`), and returns true; the budget that sent it then reads none of its quota.
+   */
+  readonly routeAnswer?: (call: CallTicket, info: RateLimitInfo, now: number) => boolean;
+  /** A pause that holds the whole origin (a 503, a global limit): every lane of the call's origin pauses. */
+  readonly pauseOrigin?: (call: CallTicket, until: number, ordered: number) => void;
 }
 
 /**
@@ -42,6 +51,9 @@ export interface Transport<R> {
 }
 
 const GIVE_UP = Symbol.for('ratewise.giveUp');
+
+/** What a budget reads of an answer whose quota another budget read: nothing of the server's quota. */
+const UNDESCRIBED: RateLimitInfo = Object.freeze({ isRateLimited: false, policies: Object.freeze([]) });
 
 function markGiveUp(error: unknown, reason: GiveUpReason): void {
   if (typeof error === 'object' && error !== null && Object.isExtensible(error)) {
@@ -75,14 +87,18 @@ type Settle = Extract<RetryDecision, { retry: false }>;
  */
 export async function send<R>(ctx: SendContext, call: CallTicket, transport: Transport<R>): Promise<R> {
   const run = new CallRun(ctx, call, transport);
-  const { budget } = call.lane;
   for (let attempt = 1; ; attempt++) {
     const seq = await call.acquire();
+    run.sentLane = call.lane;
     const answer = await run.attempt();
     const now = ctx.options.clock.now();
     const outcome = run.observe(answer, seq, now);
+    // The answer may have named the quota the call's route counts against: the call is in that bucket's lane now,
+    // and what the answer asks of a budget is asked of that one.
+    const { budget } = call.lane;
+    const sentHere = call.lane === run.sentLane;
     // An aborted call decides nothing: it ends with its caller's reason (its answer still informs the budget).
-    const sentInPause = budget.sentBeforePause(seq) && budget.pausedUntil > now;
+    const sentInPause = sentHere && budget.sentBeforePause(seq) && budget.pausedUntil > now;
     const decision = call.signal?.aborted ? undefined : run.decide(outcome, now, sentInPause);
     // The retry budget bounds retries of failures (an outage); a throttle's retry waits for the server instead.
     const retryRefused =
@@ -116,6 +132,10 @@ const MAX_EXEMPT_THROTTLES = 10;
 
 /** One call on its way through its attempts: what it has spent so far, and the steps of an attempt. */
 class CallRun<R> {
+  /** The lane whose budget took the current attempt: the one its slot goes back to. */
+  sentLane: Lane;
+  /** Whether the latest answer holds the whole origin (a 503, a global limit): its pause is every lane's. */
+  #originWide = false;
   #errorRetries = 0;
   #rateLimitRetries = 0;
   /** Whether the latest attempt went with the server's word that there was quota for it (see `Budget.wasBacked`). */
@@ -134,6 +154,7 @@ class CallRun<R> {
     private readonly transport: Transport<R>,
   ) {
     const { request, retry, lane } = call;
+    this.sentLane = lane;
     this.#idempotent = retry.methods.has(request.method) || request.hasIdempotencyKey;
     lane.budget.retryBudget?.recordRequest(call.startedAt);
   }
@@ -158,7 +179,8 @@ class CallRun<R> {
   observe(answer: Answer<R>, seq: number, now: number): AttemptOutcome {
     const { response, status } = answer;
     const { events } = this.ctx;
-    const { budget } = this.call.lane;
+    const { budget } = this.sentLane;
+    this.#originWide = false;
     if (response === undefined || status === undefined) {
       this.#backed = budget.wasBacked(seq);
       budget.observeFailure(seq, now);
@@ -171,9 +193,12 @@ class CallRun<R> {
         ? { ...parsed, isRateLimited: true }
         : parsed;
     this.#backed = budget.wasBacked(seq);
-    budget.observe(info, now, seq, status);
+    this.#originWide = status === 503 || info.scope === 'global';
+    // Named for a quota of the call's route: that quota's budget has read it; this one only counts the answer.
+    const routed = !this.#originWide && (this.ctx.routeAnswer?.(this.call, info, now) ?? false);
+    budget.observe(routed ? UNDESCRIBED : info, now, seq, status);
     if (events.hasListeners('rateLimitInfo')) {
-      events.emit('rateLimitInfo', { key: budget.key, url: this.call.safeUrl, status, info: parsed });
+      events.emit('rateLimitInfo', { key: this.call.lane.budget.key, url: this.call.safeUrl, status, info: parsed });
     }
     return { kind: 'response', status, info };
   }
@@ -229,12 +254,13 @@ class CallRun<R> {
       // differently would each lengthen a shared pause.
       budget.pause(until, ordered, reason !== 'remaining-zero');
       this.ctx.events.emit('paused', { key: budget.key, until, reason, status });
+      if (this.#originWide) this.ctx.pauseOrigin?.(this.call, until, ordered);
     }
   }
 
   /** The caller aborted the call: its slot is freed and its answer dropped. Returns what to throw: the reason. */
   abandon(answer: Answer<R>): unknown {
-    this.ctx.scheduler.release(this.call.lane);
+    this.ctx.scheduler.release(this.sentLane);
     this.#discard(answer);
     return this.call.signal?.reason;
   }
@@ -243,7 +269,7 @@ class CallRun<R> {
   refuse(answer: Answer<R>, attempts: number): RetryBudgetExceededError {
     const { lane, request, safeUrl } = this.call;
     const { budget } = lane;
-    this.ctx.scheduler.release(lane);
+    this.ctx.scheduler.release(this.sentLane);
     this.#giveUp('retry-budget', attempts, answer.status);
     return new RetryBudgetExceededError({
       key: budget.key,
@@ -261,7 +287,7 @@ class CallRun<R> {
    */
   settle(decision: Settle, outcome: AttemptOutcome, answer: Answer<R>, attempts: number, now: number): R {
     const { lane, request, safeUrl, retry, maxWaitMs, startedAt } = this.call;
-    this.ctx.scheduler.release(lane);
+    this.ctx.scheduler.release(this.sentLane);
     const { reason } = decision;
     if (reason !== 'success' && reason !== 'not-retryable-status') this.#giveUp(reason, attempts, answer.status);
     const throttled = outcome.kind === 'response' && outcome.info.isRateLimited;
@@ -309,7 +335,7 @@ class CallRun<R> {
     this.#previousDelayMs = decision.delayMs;
     call.front = true;
     call.notBefore = decision.pause === undefined ? now + decision.delayMs : 0;
-    this.ctx.scheduler.release(lane);
+    this.ctx.scheduler.release(this.sentLane);
     this.ctx.events.emit('retry', {
       key: budget.key,
       method: request.method,

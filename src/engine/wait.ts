@@ -2,6 +2,7 @@
 // wait becomes.
 import { ClosedError, QueueFullError, RateLimitError, StoreUnavailableError, type RatewiseError } from '../errors.js';
 import type { Failure, Lane, Scheduler, Ticket } from './scheduler.js';
+import type { CallRoute } from './route-shape.js';
 import type { Clock } from '../clock.js';
 import type { Emitter, RatewiseEvents } from '../events.js';
 import type { RequestOptions } from '../options.js';
@@ -81,9 +82,16 @@ export class CallTicket implements Ticket {
   #resolve: (seq: number) => void = noop;
   #reject: (error: unknown) => void = noop;
 
+  /**
+   * The call's route on its origin, when its budget is the origin's own (no key of its own, no `keyFn`, no
+   * configured route): what the server's naming of a quota is learnt for.
+   */
+  routing: CallRoute | undefined;
+
   constructor(
     ctx: WaitContext,
-    readonly lane: Lane,
+    /** The lane the call's next attempt waits in: its route's bucket once the server has named it. */
+    public lane: Lane,
     readonly request: RequestShape,
     /** The URL for errors and events, with credentials and secrets removed. */
     readonly safeUrl: string,
@@ -148,6 +156,10 @@ export class CallTicket implements Ticket {
     this.#reject = reject;
     this.done = false;
     this.queued = false;
+  }
+
+  moved(to: Lane): void {
+    this.lane = to;
   }
 
   grant(seq: number): void {

@@ -1,0 +1,153 @@
+// Quotas a server names per route (GitHub's `x-ratelimit-resource`, Discord's `X-RateLimit-Bucket`), learnt from its
+// answers: each route's calls go through their quota's own budget, paced and paused apart from the rest of the host;
+// what holds the whole host (a 503, Discord's global limit) still does. On the fake clock.
+import { describe, expect, it } from 'vitest';
+import { LearnedRoutes } from '../../src/engine/learned-routes.js';
+import { routeShape } from '../../src/engine/route-shape.js';
+import { advance, flush, ok, rig, status, T0, tooMany, track, type FetchCall } from './support/harness.js';
+
+const path = (url: string): string => new URL(url).pathname;
+
+describe('routeShape', () => {
+  it.each([
+    ['GET', '/repos/1234/issues', 'GET /repos/:id/issues'],
+    ['GET', '/channels/81384788765712384/messages', 'GET /channels/:id/messages'],
+    ['PUT', '/items/3f2504e0-4f89-11d3-9a0c-0305e82c3301', 'PUT /items/:id'],
+    ['GET', '/commits/9fceb02d0ae598e95dc970b74767f19372d61af8', 'GET /commits/:id'],
+    ['GET', '/search/code', 'GET /search/code'],
+    ['GET', '/users/deadbeef', 'GET /users/deadbeef'], // hex letters without a digit: a name
+    ['GET', '/', 'GET /'],
+    ['GET', '', 'GET /'],
+    ['GET', '//a//b/', 'GET /a/b'],
+    ['GET', `/t/${'x'.repeat(65)}`, 'GET /t/:id'],
+    ['GET', '/1/2/3/4/5/6/7/8/9/10/11/12/13/14', 'GET /:id/:id/:id/:id/:id/:id/:id/:id/:id/:id/:id/:id'],
+  ])('%s %s → %s', (method, pathname, shape) => {
+    expect(routeShape(method, pathname)).toBe(shape);
+  });
+});
+
+describe('LearnedRoutes', () => {
+  it('remembers the bucket of each route, says what is news, and forgets the least recently used past its bound', () => {
+    const routes = new LearnedRoutes(2);
+    expect(routes.learn('GET /a', 'x')).toBe(true);
+    expect(routes.learn('GET /a', 'x')).toBe(false);
+    expect(routes.learn('GET /b', 'y')).toBe(true);
+    expect(routes.bucketOf('GET /a')).toBe('x'); // /a used: /b is now the least recent
+    routes.learn('GET /c', 'z');
+    expect(routes.size).toBe(2);
+    expect(routes.bucketOf('GET /b')).toBeUndefined();
+    expect(routes.bucketOf('GET /a')).toBe('x');
+    expect(routes.learn('GET /a', 'w')).toBe(true); // the server moved the route to another quota
+    expect(routes.bucketOf('GET /a')).toBe('w');
+  });
+});
+
+/**
+ * A GitHub-like host: `/search/**` counts against `search` (5 per 10 s), everything else against `core` (1,000 per
+ * hour); each answer names its resource, with its limit, what remains and the reset (epoch seconds), as GitHub's do.
+ */
+function github() {
+  const used = { search: 0, core: 0 };
+  const opened = { search: T0, core: T0 };
+  const refusedAfter: string[] = [];
+  let firstAnswerAt = Infinity;
+  const quota = { search: { limit: 5, windowMs: 10_000 }, core: { limit: 1_000, windowMs: 3_600_000 } };
+  const script = (call: FetchCall): Response => {
+    const resource = path(call.url).startsWith('/search/') ? 'search' : 'core';
+    const { limit, windowMs } = quota[resource];
+    if (call.at - opened[resource] >= windowMs) {
+      opened[resource] = call.at;
+      used[resource] = 0;
+    }
+    used[resource]++;
+    const admitted = used[resource] <= limit;
+    if (!admitted && call.at > firstAnswerAt) refusedAfter.push(path(call.url));
+    firstAnswerAt = Math.min(firstAnswerAt, call.at);
+    const headers = {
+      'x-ratelimit-limit': String(limit),
+      'x-ratelimit-remaining': String(Math.max(0, limit - used[resource])),
+      'x-ratelimit-used': String(Math.min(limit, used[resource])),
+      'x-ratelimit-reset': String(Math.ceil((opened[resource] + windowMs) / 1_000)),
+      'x-ratelimit-resource': resource,
+    };
+    return admitted ? ok(headers) : status(429, { ...headers, 'retry-after': String(Math.ceil(windowMs / 1000)) });
+  };
+  return { script, refusedAfter };
+}
+
+describe('quotas named by the server', () => {
+  it('lets 60 core calls through at once while 20 search calls wait for their own quota (was: none within 15 s)', async () => {
+    const server = github();
+    const { rw, clock } = rig({ retry: { maxRetryAfter: 60_000, rateLimitLimit: 10 } }, server.script);
+    const search = Array.from({ length: 20 }, (_, i) =>
+      track(rw.fetch(`https://api.github.test/search/code?q=${i}`), clock),
+    );
+    const core = Array.from({ length: 60 }, (_, i) => track(rw.fetch(`https://api.github.test/repos/${i}`), clock));
+    await flush();
+    await advance(clock, 100);
+    expect(core.map((c) => c.state)).toEqual(Array(60).fill('fulfilled'));
+    expect(search.filter((c) => c.state === 'fulfilled').length).toBeLessThanOrEqual(5);
+    // The search quota paces its own calls: 5 per 10 s, and none refused once its first answers were in.
+    await advance(clock, 40_000);
+    expect(search.map((c) => c.state)).toEqual(Array(20).fill('fulfilled'));
+    expect(server.refusedAfter).toEqual([]);
+    expect(
+      rw
+        .stats()
+        .map((s) => s.key)
+        .sort(),
+    ).toEqual(['https://api.github.test', 'https://api.github.test core', 'https://api.github.test search']);
+  });
+
+  it('sends a new call of a learnt route straight to its quota, which its earlier answers paced', async () => {
+    const server = github();
+    const { rw, clock } = rig({}, server.script);
+    for (let i = 0; i < 5; i++) await rw.fetch(`https://api.github.test/search/code?q=${i}`);
+    // The search quota is spent: a sixth search waits for its reset; a core call does not.
+    const sixth = track(rw.fetch('https://api.github.test/search/code?q=6'), clock);
+    const core = track(rw.fetch('https://api.github.test/repos/1'), clock);
+    await flush();
+    expect(core.state).toBe('fulfilled');
+    expect(sixth.state).toBe('pending');
+    await advance(clock, 11_000);
+    expect(sixth.state).toBe('fulfilled');
+    expect(server.refusedAfter).toEqual([]);
+  });
+});
+
+describe('what holds the whole host', () => {
+  /** Discord-like: each route names its bucket; `/global` answers a global 429 for 5 s. */
+  function discord(calls: string[]) {
+    return (call: FetchCall): Response => {
+      const route = path(call.url);
+      calls.push(`${route}@${call.at - T0}`);
+      const bucket = { 'x-ratelimit-bucket': route.split('/')[1]!, 'x-ratelimit-limit': '50' };
+      if (route === '/global/1' && calls.filter((c) => c.startsWith('/global/1@')).length === 1) {
+        return tooMany(5, { ...bucket, 'x-ratelimit-global': 'true', 'x-ratelimit-scope': 'global' });
+      }
+      if (route === '/down/1' && calls.filter((c) => c.startsWith('/down/1@')).length === 1) {
+        return status(503, { ...bucket, 'retry-after': '5' });
+      }
+      return ok({ ...bucket, 'x-ratelimit-remaining': '40', 'x-ratelimit-reset-after': '60' });
+    };
+  }
+
+  it.each(['/global/1', '/down/1'])('pauses every route of the host after %s', async (trigger) => {
+    const calls: string[] = [];
+    const { rw, clock } = rig({}, discord(calls));
+    // Teach two routes their buckets.
+    await rw.fetch('https://chat.test/a/1');
+    await rw.fetch('https://chat.test/b/1');
+    await rw.fetch(`https://chat.test${trigger}`.replace('/1', '/0'));
+    const refused = track(rw.fetch(`https://chat.test${trigger}`), clock);
+    await flush();
+    // While the host is paused, the other routes wait too, then go when it ends.
+    const other = track(rw.fetch('https://chat.test/a/2'), clock);
+    await flush();
+    expect(other.state).toBe('pending');
+    await advance(clock, 5_000);
+    expect(other.state).toBe('fulfilled');
+    expect(refused.state).toBe('fulfilled');
+    expect(calls.find((c) => c.startsWith('/a/2@'))).toBe('/a/2@5000');
+  });
+});
