@@ -16,7 +16,7 @@ const LAYERS = [
   ['options.ts'],
   ['retry/'],
   ['config/'],
-  ['events.ts'],
+  ['events.ts', 'diagnostics.ts'],
   ['engine/'],
   ['http/'],
   ['client.ts'],
