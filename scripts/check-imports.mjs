@@ -16,16 +16,18 @@ const LAYERS = [
   ['options.ts'],
   ['retry/'],
   ['config/'],
-  ['events.ts'],
+  ['events.ts', 'diagnostics.ts'],
   ['engine/'],
   ['http/'],
   ['client.ts'],
   ['index.ts'],
-  ['adapters/', 'store/'],
+  ['adapters/', 'otel/', 'store/'],
   ['cli/'],
 ];
 /** What an adapter may import besides its own folder: the public entry point and the one internal seam. */
 const ADAPTER_IMPORTS = new Set(['index.ts', 'http/seam.ts']);
+/** `ratewise/otel` only listens to a client: the public entry point, and how a missing peer is reported. */
+const OTEL_IMPORTS = new Set(['index.ts', 'adapters/peer.ts']);
 
 function layerOf(file) {
   const i = LAYERS.findIndex((prefixes) => prefixes.some((p) => (p.endsWith('/') ? file.startsWith(p) : file === p)));
@@ -66,6 +68,12 @@ for (const [file, deps] of graph) {
     if (inAdapters) {
       if (!dep.startsWith('adapters/') && !ADAPTER_IMPORTS.has(dep)) {
         problems.push(`${file} imports ${dep}: adapters import only ${[...ADAPTER_IMPORTS].join(' and ')}`);
+      }
+      continue;
+    }
+    if (file.startsWith('otel/')) {
+      if (!dep.startsWith('otel/') && !OTEL_IMPORTS.has(dep)) {
+        problems.push(`${file} imports ${dep}: otel/ imports only ${[...OTEL_IMPORTS].join(' and ')}`);
       }
       continue;
     }

@@ -35,9 +35,10 @@ const { createRatewise, parseRateLimit, isRatewiseError } = require('ratewise');
 const { withRatewise } = require('ratewise/axios');
 const { installRatewise, ratewiseDispatcher } = require('ratewise/undici');
 const { redisStore } = require('ratewise/redis');
+const { instrument } = require('ratewise/otel');
 
 async function main() {
-  for (const fn of [createRatewise, parseRateLimit, isRatewiseError, withRatewise, installRatewise, ratewiseDispatcher, redisStore]) {
+  for (const fn of [createRatewise, parseRateLimit, isRatewiseError, withRatewise, installRatewise, ratewiseDispatcher, redisStore, instrument]) {
     assert.equal(typeof fn, 'function');
   }
   const server = http.createServer((req, res) => {
@@ -48,18 +49,20 @@ async function main() {
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = 'http://127.0.0.1:' + server.address().port + '/';
   const rw = createRatewise();
+  const detach = instrument(rw);
   try {
     const response = await rw.fetch(url);
     assert.equal(await response.text(), 'hello');
     assert.equal(rw.stats()[0].server.remaining, 4);
     assert.equal(parseRateLimit(response.headers, { now: 0 }).limit, 5);
   } finally {
+    detach();
     await rw.close();
     server.closeAllConnections();
     server.close();
   }
   await assert.rejects(rw.fetch(url), (error) => isRatewiseError(error, 'ERR_RATEWISE_CLOSED'));
-  console.log('require: ratewise, ratewise/axios, ratewise/undici and ratewise/redis load and work');
+  console.log('require: ratewise, ratewise/axios, ratewise/undici, ratewise/redis and ratewise/otel load and work');
 }
 main().catch((error) => {
   console.error(error);

@@ -3,6 +3,7 @@ import { Budget, type BudgetCounters, type ServerView } from './engine/budget.js
 import { ClosedError, invalidOption, LoopDetectedError } from './errors.js';
 import { bodyFingerprint } from './http/body-fingerprint.js';
 import { createFingerprint } from './http/fingerprint.js';
+import { diagnosticsChannels } from './diagnostics.js';
 import { Emitter, type RatewiseEvents } from './events.js';
 import { LoopGuard } from './http/loop-guard.js';
 import type { RatewiseOptions, RequestOptions } from './options.js';
@@ -18,10 +19,11 @@ import { shapeOf, type CallRoute } from './engine/route-shape.js';
 import type { RateLimitInfo } from './headers/index.js';
 import { fetchTransport } from './http/fetch-transport.js';
 import { checkRequestOptions, checkScheduleOptions } from './config/request-options.js';
-import { send, type SendContext, type Transport } from './engine/send.js';
+import type { SendContext, Transport } from './engine/send.js';
+import { sendCall } from './http/call-events.js';
+import { CallTicket } from './engine/wait.js';
 import { BudgetStoreLink, StoreLink } from './engine/store-link.js';
 import { queueTask, runTask, type TaskHost } from './engine/tasks.js';
-import { CallTicket } from './engine/wait.js';
 
 /** One budget as `rw.stats()` reports it. */
 export interface BudgetStats {
@@ -126,7 +128,8 @@ export interface Ratewise {
 
 class Client implements Ratewise {
   readonly #options: ResolvedOptions;
-  readonly #events = new Emitter<RatewiseEvents>();
+  // In Node, every event is also published on its diagnostics channel (`ratewise:<name>`) while it has subscribers.
+  readonly #events = new Emitter<RatewiseEvents>(undefined, diagnosticsChannels());
   readonly #scheduler: Scheduler;
   readonly #lanes = new Map<string, Lane>();
   #lastLane: Lane | undefined;
@@ -240,9 +243,12 @@ class Client implements Ratewise {
           : undefined,
       );
       const routing = this.#routing;
-      const call = new CallTicket(this.#ctx, this.#lane(key), request, safeUrl, signal, perRequest);
-      call.routing = routing;
-      return await send(this.#ctx, call, transport);
+      // Node's fetch refuses `user:pass@host` URLs with an error naming the URL: events see it without the password.
+      transport.safeError = (error) => {
+        scrubUserinfo(error, request.url);
+        return error;
+      };
+      return await sendCall(this.#ctx, [this.#lane(key), request, safeUrl, signal, perRequest], transport, routing);
     } catch (error) {
       // A fetch that refuses credentials in URLs (Node's does) names the whole URL in its error: not the password.
       scrubUserinfo(error, request.url);
@@ -290,9 +296,12 @@ class Client implements Ratewise {
         hasIdempotencyKey: input.hasIdempotencyKey ?? false,
       };
       const routing = this.#routing;
-      const call = new CallTicket(this.#ctx, this.#lane(key), request, safeUrl, input.signal, perRequest);
-      call.routing = routing;
-      return await send(this.#ctx, call, transport);
+      return await sendCall(
+        this.#ctx,
+        [this.#lane(key), request, safeUrl, input.signal, perRequest],
+        transport,
+        routing,
+      );
     } finally {
       settleLoop?.();
     }

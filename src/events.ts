@@ -5,6 +5,15 @@ import type { GiveUpReason } from './retry/decision.js';
 
 type Listener<T> = (event: T) => void;
 
+/**
+ * Where events go besides the listeners: in Node, a `diagnostics_channel` per event name. Published to only while it
+ * has subscribers, so that a channel nobody listens to costs one property read.
+ */
+export interface EventChannel {
+  readonly hasSubscribers: boolean;
+  publish(message: unknown): void;
+}
+
 /** One registration; its identity lets each disposer remove exactly its own entry, even for a repeated listener. */
 interface Entry<T> {
   readonly listener: Listener<T>;
@@ -17,19 +26,28 @@ interface Entry<T> {
  *   `onListenerError` (by default `console.error`) and neither the caller nor the other listeners see it.
  * - Listener lists are copied on write, so `emit` iterates without copying, and a listener added or removed during an
  *   `emit` takes effect from the next one.
- * - With no listener, `emit` is one map lookup; {@link hasListeners} lets callers skip building the payload at all.
+ * - With no listener, `emit` is one map lookup (and a channel's `hasSubscribers`); {@link hasListeners} lets callers
+ *   skip building the payload at all.
+ * - With `channelOf`, each event is also published on its name's channel, after the listeners, while the channel has
+ *   subscribers; {@link hasListeners} counts them as listeners.
  *
  * `E` maps event names to payload types, e.g. {@link RatewiseEvents}.
  */
 export class Emitter<E extends object> {
   readonly #listeners = new Map<keyof E, readonly Entry<never>[]>();
   readonly #onListenerError: (error: unknown, name: keyof E) => void;
+  readonly #channelOf: ((name: keyof E) => EventChannel) | undefined;
+  /** The channels asked for so far, by event name: each is made on first use. */
+  readonly #channels = new Map<keyof E, EventChannel>();
 
   /**
    * @param onListenerError Receives what a listener threw.
    *   @default logs `ratewise: a "<name>" listener threw` and the error with `console.error`
+   * @param channelOf The channel each event is also published on, by event name; asked once per name.
+   *   @default undefined (listeners only)
    */
-  constructor(onListenerError?: (error: unknown, name: keyof E) => void) {
+  constructor(onListenerError?: (error: unknown, name: keyof E) => void, channelOf?: (name: keyof E) => EventChannel) {
+    this.#channelOf = channelOf;
     this.#onListenerError =
       onListenerError ??
       ((error, name) => {
@@ -56,24 +74,37 @@ export class Emitter<E extends object> {
   /** Calls every `name` listener with `event`, synchronously. Never throws what a listener throws. */
   emit<K extends keyof E>(name: K, event: E[K]): void {
     const entries = this.#listeners.get(name) as readonly Entry<E[K]>[] | undefined;
-    if (entries === undefined) return;
-    for (const { listener } of entries) {
-      try {
-        listener(event);
-      } catch (error) {
-        this.#report(error, name);
+    if (entries !== undefined) {
+      for (const { listener } of entries) {
+        try {
+          listener(event);
+        } catch (error) {
+          this.#report(error, name);
+        }
       }
     }
+    // A subscriber that throws is the channel's to report (Node rethrows it on the next tick), not the caller's.
+    const channel = this.#channel(name);
+    if (channel?.hasSubscribers === true) channel.publish(event);
   }
 
-  /** Whether any listener would hear a `name` event; check it before building an expensive payload. */
+  /** Whether any listener (or channel subscriber) would hear a `name` event; check it before building a payload. */
   hasListeners(name: keyof E): boolean {
-    return this.#listeners.has(name);
+    if (this.#listeners.has(name)) return true;
+    return this.#channel(name)?.hasSubscribers === true;
   }
 
-  /** Removes every listener of every event. */
+  /** Removes every listener of every event (a channel's subscribers are the channel's). */
   clear(): void {
     this.#listeners.clear();
+  }
+
+  #channel(name: keyof E): EventChannel | undefined {
+    const make = this.#channelOf;
+    if (make === undefined) return undefined;
+    let channel = this.#channels.get(name);
+    if (channel === undefined) this.#channels.set(name, (channel = make(name)));
+    return channel;
   }
 
   #entries<K extends keyof E>(name: K): readonly Entry<E[K]>[] {
@@ -140,6 +171,39 @@ export interface RatewiseEvents {
     /** The status of the response that caused the pause, if a response did. */
     readonly status: number | undefined;
   };
+  /**
+   * An attempt of a call (`rw.fetch`, `rw.request`, the adapters) came back, with a response of any status or with
+   * a network error: one event per request sent, retries included. Tasks of `rw.schedule` have none.
+   */
+  readonly attempt: {
+    /** The budget key. */
+    readonly key: string;
+    /** The `budgets` pattern whose options apply (`*` for the fallback), as `rw.stats()` reports it. */
+    readonly pattern: string;
+    /** The request's method, upper-case. */
+    readonly method: string;
+    /** The request URL, sanitised. */
+    readonly url: string;
+    /** Which attempt of the call: 1 for the first, 2 for its first retry, and so on. */
+    readonly attempt: number;
+    /** The response's status, `undefined` when none came (a network error). */
+    readonly status: number | undefined;
+    /**
+     * `'ok'` a status below 400; `'refused'` a throttle, as `parseRateLimit` reads one (`isRateLimited`: a 429, a 503
+     * with a retry time, a 403 with a retry time or `remaining: 0`); `'error'` anything else: another status of 400
+     * or more, or no response.
+     */
+    readonly outcome: 'ok' | 'refused' | 'error';
+    /** Epoch ms the attempt was sent. */
+    readonly sentAt: number;
+    /**
+     * How long the call waited inside ratewise before this attempt went, in ms: in its budget's queue, a pause, its
+     * backoff; counted from the call's start for the first attempt, from the previous attempt's answer for a retry.
+     */
+    readonly waitedMs: number;
+    /** From sending to the answer (the response's head, or the error), in ms. */
+    readonly durationMs: number;
+  };
   /** A request will be sent again after `delayMs`. */
   readonly retry: {
     /** The budget key. */
@@ -173,6 +237,40 @@ export interface RatewiseEvents {
     readonly attempts: number;
     /** The status of the last attempt, `undefined` after a network error. */
     readonly status: number | undefined;
+  };
+  /**
+   * A call (`rw.fetch`, `rw.request`, the adapters) ended, however it ended: one event per call, after its last
+   * `attempt`. A redirect that `rw.fetch` follows is a call of its own.
+   */
+  readonly settled: {
+    /** The budget key. */
+    readonly key: string;
+    /** The `budgets` pattern whose options apply (`*` for the fallback). */
+    readonly pattern: string;
+    /** The request's method, upper-case. */
+    readonly method: string;
+    /** The request URL, sanitised. */
+    readonly url: string;
+    /** Attempts sent; 0 when the call ended before its first could go. */
+    readonly attempts: number;
+    /** The status of the last attempt, `undefined` after a network error or without an attempt. */
+    readonly status: number | undefined;
+    /**
+     * What the call rejected with: a ratewise error, the caller's abort reason, or the transport's error without the
+     * request's headers, body or credentials. `undefined` when the call resolved.
+     */
+    readonly error: unknown;
+    /** Epoch ms the call began. */
+    readonly startedAt: number;
+    /** From the call's start to its end, in ms. */
+    readonly durationMs: number;
+    /** Every ms the call spent waiting inside ratewise: the waits before its attempts and the one it ended in. */
+    readonly waitedMs: number;
+    /**
+     * Of `waitedMs`, the wait the call ended in, with no attempt after it (it failed while it waited: `maxWait`, a
+     * full queue, `close()`, its signal), in ms; 0 when an attempt's answer ended it.
+     */
+    readonly lastWaitMs: number;
   };
   /** A response carried rate-limit information. */
   readonly rateLimitInfo: {

@@ -118,6 +118,43 @@ describe('Emitter', () => {
     expect(emitter.hasListeners('ping')).toBe(false);
   });
 
+  it('publishes on its channel after the listeners, while it has subscribers, who count as listeners', () => {
+    const order: string[] = [];
+    const published: unknown[] = [];
+    /** One channel per name, subscribed to by nobody until the test says. */
+    const channels = new Map<string, { hasSubscribers: boolean; publish(message: unknown): void }>();
+    const asked: string[] = [];
+    const emitter = new Emitter<TestEvents>(undefined, (name) => {
+      asked.push(name);
+      const channel = {
+        hasSubscribers: false,
+        publish(message: unknown) {
+          order.push(`channel ${name}`);
+          published.push(message);
+        },
+      };
+      channels.set(name, channel);
+      return channel;
+    });
+    emitter.on('ping', () => order.push('listener'));
+    emitter.emit('ping', { n: 1 });
+    expect(emitter.hasListeners('pong')).toBe(false);
+    expect(published).toEqual([]);
+
+    channels.get('ping')!.hasSubscribers = true;
+    const event = { n: 2 };
+    emitter.emit('ping', event);
+    expect(order).toEqual(['listener', 'listener', 'channel ping']);
+    expect(published[0]).toBe(event);
+    emitter.clear();
+    expect(emitter.hasListeners('ping')).toBe(true);
+    emitter.emit('ping', { n: 3 });
+    expect(published).toHaveLength(2);
+    expect(emitter.hasListeners('pong')).toBe(false);
+    // Each name's channel is asked for once.
+    expect(asked).toEqual(['ping', 'pong']);
+  });
+
   it('emits to nobody without error', () => {
     expect(() => {
       new Emitter<TestEvents>().emit('ping', { n: 1 });

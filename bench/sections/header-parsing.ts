@@ -1,10 +1,20 @@
-// Section: what one parseRateLimit call costs on a realistic response, the price every response pays.
+// Section: what one parseRateLimit call costs on a realistic response, the price every response pays; and what the
+// event checks every call makes cost when nothing listens, with Node's diagnostics channels and without.
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type * as Diagnostics from '../../src/diagnostics.js';
+import type * as Events from '../../src/events.js';
 import type { RateLimitInfo } from '../../src/headers/index.js';
-import { importCompiledRatewise } from '../compiled.js';
+import { importRatewise } from '../build-imports.js';
+import { compileRatewise } from '../compiled.js';
 import { formatInteger, formatMicros, measureSync } from '../measure.js';
 import type { RunContext, Section, SectionResult } from '../report.js';
 
 const TARGET_NS = 5_000;
+/** Most that diagnostics channels nobody subscribes to may add to one call, in ns. */
+const TARGET_CHANNELS_NS = 100;
+/** The event checks every call makes, listened to or not: its attempt, its end, its answer's rate-limit fields. */
+const CALL_CHECKS = ['attempt', 'settled', 'rateLimitInfo'] as const;
 
 /** The instant the responses below "arrive": one second after their `Date`, so every reset lies ahead. */
 const DATE = 'Thu, 26 Nov 2026 10:00:00 GMT';
@@ -86,8 +96,18 @@ const inputs = [
 ] as const;
 
 async function run({ quick }: RunContext): Promise<SectionResult> {
-  // The parser as the published build emits it (see bench/compiled.ts), like the engine sections.
-  const { parseRateLimit } = await importCompiledRatewise();
+  // The parser and the emitter as the published build emits them (see bench/compiled.ts), like the engine sections.
+  const compiled = compileRatewise();
+  let parseRateLimit: typeof import('../../src/index.js').parseRateLimit;
+  let events: typeof Events;
+  let diagnostics: typeof Diagnostics;
+  try {
+    ({ parseRateLimit } = await importRatewise(compiled.dir));
+    events = (await import(pathToFileURL(join(compiled.dir, 'events.js')).href)) as typeof Events;
+    diagnostics = (await import(pathToFileURL(join(compiled.dir, 'diagnostics.js')).href)) as typeof Diagnostics;
+  } finally {
+    compiled.dispose();
+  }
   const cases = parseCases.flatMap(({ name, headers, expected }) =>
     inputs.map(({ label, wrap }) => {
       const input = wrap(headers);
@@ -117,6 +137,25 @@ async function run({ quick }: RunContext): Promise<SectionResult> {
     formatInteger(m.samples),
   ]);
   const over = measurements.filter((m) => m.meanNs >= TARGET_NS);
+
+  const channelOf = diagnostics.diagnosticsChannels();
+  if (channelOf === undefined) throw new Error('no diagnostics channels: process.getBuiltinModule is missing');
+  const emitters = [
+    new events.Emitter<Events.RatewiseEvents>(),
+    new events.Emitter<Events.RatewiseEvents>(undefined, channelOf),
+  ];
+  const [plain, withChannels] = await measureSync(
+    emitters.map((emitter, index) => ({
+      name: index === 0 ? 'event checks' : 'event checks, diagnostics channels',
+      fn: () => {
+        let heard = 0;
+        for (const name of CALL_CHECKS) if (emitter.hasListeners(name)) heard++;
+        return heard;
+      },
+    })),
+    quick ? { timeMs: 150, warmupMs: 50, batch: 100 } : { timeMs: 1_500, warmupMs: 300, batch: 1_000 },
+  );
+  const channelsNs = withChannels!.meanNs - plain!.meanNs;
   return {
     description:
       'One `parseRateLimit(headers, { now, status: 200 })` call (tsc build) on a full response head, given as a plain record ' +
@@ -129,6 +168,10 @@ async function run({ quick }: RunContext): Promise<SectionResult> {
         (over.length === 0
           ? `Met by every row (slowest ${formatMicros(Math.max(...measurements.map((m) => m.meanNs)))} µs).`
           : `Not met by: ${over.map((m) => `${m.name} (${formatMicros(m.meanNs)} µs)`).join('; ')}.`),
+      `Events nobody listens to: the ${CALL_CHECKS.length} checks every call makes (\`${CALL_CHECKS.join('`, `')}\`) ` +
+        `cost ${plain!.meanNs.toFixed(1)} ns per call; Node's diagnostics channels (\`ratewise:<event>\`) with no ` +
+        `subscriber make it ${withChannels!.meanNs.toFixed(1)} ns, ${channelsNs.toFixed(1)} ns more. Target: ` +
+        `≤ ${TARGET_CHANNELS_NS} ns more (${channelsNs <= TARGET_CHANNELS_NS ? 'met' : 'not met'}).`,
     ],
   };
 }

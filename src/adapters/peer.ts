@@ -1,8 +1,8 @@
-// The optional peer dependencies of the adapters, looked for before an adapter loads, so that a missing one fails
-// with what to install rather than with Node's bare ERR_MODULE_NOT_FOUND.
+// The optional peer dependencies of the adapters and of `ratewise/otel`, looked for before the entry point loads, so
+// that a missing one fails with what to install rather than with Node's bare ERR_MODULE_NOT_FOUND.
 
 /** The version ranges of `peerDependencies` in package.json (a test keeps them equal). */
-export const PEER_RANGES = { undici: '^7.0.0', axios: '^1.7.0' } as const;
+export const PEER_RANGES = { undici: '^7.0.0', axios: '^1.7.0', '@opentelemetry/api': '^1.9.0' } as const;
 
 export type Peer = keyof typeof PEER_RANGES;
 

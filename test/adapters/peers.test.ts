@@ -1,6 +1,6 @@
-// The adapters' optional peers, as an installed package meets them: the package is built into a temporary folder as
-// `node_modules/ratewise`, once without undici and axios beside it and once with them, and each entry point is
-// imported and required by a child Node process there. The shared node_modules is never touched.
+// The optional peers of the adapters and of ratewise/otel, as an installed package meets them: the package is built
+// into a temporary folder as `node_modules/ratewise`, once without undici, axios and @opentelemetry/api beside it and
+// once with them, and each entry point is imported and required by a child Node process there. The shared node_modules is never touched.
 import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +21,7 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
 let temp = '';
 /** A project folder whose node_modules holds ratewise and its dependencies, without the optional peers. */
 let bare = '';
-/** The same, with undici and axios installed beside ratewise. */
+/** The same, with undici, axios and @opentelemetry/api installed beside ratewise. */
 let full = '';
 
 /** src/ as the build emits it (each file on its own, as `isolatedModules` allows), into `dist`. */
@@ -44,6 +44,7 @@ function project(dir: string, built: string, peers: readonly string[]): void {
   const modules = join(dir, 'node_modules');
   cpSync(built, join(modules, 'ratewise'), { recursive: true });
   for (const name of [...Object.keys(pkg.dependencies), ...peers]) {
+    mkdirSync(dirname(join(modules, name)), { recursive: true });
     symlinkSync(join(root, 'node_modules', name), join(modules, name), 'dir');
   }
 }
@@ -56,7 +57,7 @@ beforeAll(() => {
   bare = join(temp, 'bare');
   full = join(temp, 'full');
   project(bare, built, []);
-  project(full, built, ['undici', 'axios']);
+  project(full, built, ['undici', 'axios', '@opentelemetry/api']);
 });
 
 afterAll(() => {
@@ -84,6 +85,7 @@ describe.concurrent('without the optional peers installed', () => {
   test.for([
     ['ratewise/undici', 'undici'],
     ['ratewise/axios', 'axios'],
+    ['ratewise/otel', '@opentelemetry/api'],
   ] as const)('%s, imported or required, fails naming the package and range to install', async ([entry, peer]) => {
     const range = PEER_RANGES[peer];
     const expected = {
@@ -105,6 +107,7 @@ describe.concurrent('with the optional peers installed', () => {
   test.for([
     ['ratewise/undici', ['RatewiseDispatcher', 'installRatewise', 'ratewiseDispatcher']],
     ['ratewise/axios', ['withRatewise']],
+    ['ratewise/otel', ['instrument']],
   ] as const)('%s loads through import and through require (no top-level await)', async ([entry, names]) => {
     expect(JSON.parse(await load(full, 'import', entry))).toEqual(names);
     expect(JSON.parse(await load(full, 'require', entry))).toEqual(names);

@@ -97,3 +97,20 @@ export class FakeClock implements Clock {
     return earliest;
   }
 }
+
+/**
+ * Fires the fake clock's timers, one at a time, until `promise` settles: the servers answer on the real clock, the
+ * client waits on the fake one.
+ */
+export async function settle<T>(clock: FakeClock, promise: Promise<T>): Promise<T> {
+  let done = false;
+  const watched = promise.finally(() => {
+    done = true;
+  });
+  watched.catch(() => undefined);
+  while (!done) {
+    await new Promise((resolve) => setImmediate(resolve));
+    clock.next();
+  }
+  return watched;
+}
