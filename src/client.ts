@@ -356,8 +356,16 @@ class Client implements Ratewise {
     if (routes !== undefined) return routes;
     const config = budgetFor(this.#options.budgets, origin);
     // A local rate or a shared cap is the whole host's: a bucket per route would apply it per route.
-    const learns = config.routes.length === 0 && config.limits.length === 0 && config.sharedConcurrency === undefined;
-    routes = { config, configured: config.routes.length > 0, learned: learns ? new LearnedRoutes() : undefined };
+    const learns =
+      config.maxRoutes > 0 &&
+      config.routes.length === 0 &&
+      config.limits.length === 0 &&
+      config.sharedConcurrency === undefined;
+    routes = {
+      config,
+      configured: config.routes.length > 0,
+      learned: learns ? new LearnedRoutes(config.maxRoutes) : undefined,
+    };
     if (origins.size >= ORIGINS_MAX) {
       const oldest = origins.keys().next();
       if (!oldest.done) origins.delete(oldest.value);

@@ -130,6 +130,13 @@ export interface BudgetOptions {
    * @default undefined (one budget for the whole host)
    */
   readonly routes?: Readonly<Record<string, string>>;
+  /**
+   * Most routes remembered per origin with the quota its server named for each (GitHub's `x-ratelimit-resource`,
+   * Discord's `X-RateLimit-Bucket`): past it, the least recently used route is forgotten, and its calls go through
+   * the origin's budget until an answer names its quota again. `0` learns none: one budget for the whole host.
+   * @default 1000
+   */
+  readonly maxRoutes?: number;
 }
 
 /** Which requests are retried, how often and how long ratewise waits. */

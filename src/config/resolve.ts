@@ -22,7 +22,7 @@ import {
   type PatternTable,
 } from './host-pattern.js';
 import { parseRate, type BucketLimit } from './rate.js';
-import { compileRoutes, type RouteRule } from './routes.js';
+import { compileRoutes, MAX_LEARNED_ROUTES, type RouteRule } from './routes.js';
 import type { RetryPolicy } from '../retry/decision.js';
 
 export interface BudgetConfig {
@@ -40,6 +40,8 @@ export interface BudgetConfig {
   readonly initialWindow: number;
   /** The budget's route patterns, in order: a request that matches one goes through that route's bucket. */
   readonly routes: readonly RouteRule[];
+  /** Most routes remembered per origin with the quota its server named; 0 learns none. */
+  readonly maxRoutes: number;
 }
 
 export interface ResolvedOptions {
@@ -120,6 +122,7 @@ function resolveBudget(pattern: string, value: unknown): BudgetConfig {
     'pacing',
     'initialWindow',
     'routes',
+    'maxRoutes',
   ]) as BudgetOptions;
   const routes = compileRoutes(o.routes, `${name}.routes`);
   // A budget's rate and shared cap are host-wide: its routes' buckets would each apply them apart.
@@ -158,6 +161,13 @@ function resolveBudget(pattern: string, value: unknown): BudgetConfig {
     pacing: pacing(o.pacing, `${name}.pacing`),
     initialWindow: positiveOrInfinity(o.initialWindow, `${name}.initialWindow`, 10),
     routes,
+    maxRoutes: number(
+      o.maxRoutes,
+      `${name}.maxRoutes`,
+      MAX_LEARNED_ROUTES,
+      (n) => Number.isInteger(n) && n >= 0 && n <= 1_000_000,
+      'an integer from 0 to 1,000,000',
+    ),
   });
 }
 

@@ -15,6 +15,9 @@ export interface RouteRule {
   readonly bucket: string;
 }
 
+/** Routes remembered per origin with the quota its server named, unless `maxRoutes` says otherwise. */
+export const MAX_LEARNED_ROUTES = 1_000;
+
 /** Most route patterns per budget: each request is matched against them in turn. */
 export const MAX_ROUTES = 256;
 

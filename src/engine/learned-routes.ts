@@ -2,8 +2,7 @@
 // `x-ratelimit-resource`, Discord's `X-RateLimit-Bucket`, GitLab's `RateLimit-Name`). Bounded: the routes least
 // recently used are forgotten first. No clock: the client asks and tells.
 
-/** Routes remembered per origin unless told otherwise. */
-export const MAX_LEARNED_ROUTES = 1_000;
+import { MAX_LEARNED_ROUTES } from '../config/routes.js';
 
 export class LearnedRoutes {
   /** Route shape → bucket name, least recently used first. */

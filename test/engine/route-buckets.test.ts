@@ -151,3 +151,33 @@ describe('what holds the whole host', () => {
     expect(calls.find((c) => c.startsWith('/a/2@'))).toBe('/a/2@5000');
   });
 });
+
+describe('budgets[p].maxRoutes', () => {
+  it('0 learns no route: one budget for the whole host, as before', async () => {
+    const server = github();
+    const { rw } = rig({ budgets: { '*': { maxRoutes: 0 } } }, server.script);
+    await rw.fetch('https://api.github.test/search/code?q=1');
+    await rw.fetch('https://api.github.test/repos/1');
+    expect(rw.stats().map((s) => s.key)).toEqual(['https://api.github.test']);
+  });
+
+  it('forgets the least recently used route past it: its calls go through the host until named again', async () => {
+    const server = github();
+    const { rw } = rig({ budgets: { '*': { maxRoutes: 1 } } }, server.script);
+    await rw.fetch('https://api.github.test/search/code?q=1'); // learnt: search
+    await rw.fetch('https://api.github.test/repos/1'); // learnt: core; search forgotten
+    await rw.fetch('https://api.github.test/search/code?q=2'); // through the host again, then learnt
+    const sent = new Map(rw.stats().map((s) => [s.key, s.counters.sent]));
+    expect(sent).toEqual(
+      new Map([
+        ['https://api.github.test', 3],
+        ['https://api.github.test search', 0],
+        ['https://api.github.test core', 0],
+      ]),
+    );
+  });
+
+  it.each([-1, 1.5, Number.NaN, 'many'])('refuses %s with a TypeError', (maxRoutes) => {
+    expect(() => rig({ budgets: { '*': { maxRoutes: maxRoutes as number } } })).toThrow(TypeError);
+  });
+});
