@@ -174,6 +174,34 @@ export async function startExpressServer(options: ExpressServerOptions = {}): Pr
   });
 }
 
+/**
+ * express 5 with an express-rate-limit limiter of its own on each path prefix (`{ '/search': { limit: 3 } }`), each
+ * with a fresh memory store: routes that count apart, as APIs that limit per route do. Paths under no prefix are not
+ * limited.
+ */
+export async function startExpressRoutesServer(
+  routes: Readonly<Record<string, ExpressServerOptions>>,
+): Promise<TestServer> {
+  const stores: MemoryStore[] = [];
+  const app = express();
+  app.disable('x-powered-by');
+  for (const [prefix, options] of Object.entries(routes)) {
+    const store = new MemoryStore();
+    stores.push(store);
+    app.use(prefix, rateLimit({ ...options, store }));
+  }
+  app.use((_req, res) => {
+    res.json({ ok: true });
+  });
+  const tally = new Tally();
+  const server = createServer(tally.wrap(app));
+  const port = await listen(server);
+  return handle(port, tally, async () => {
+    for (const store of stores) store.shutdown();
+    await closeServer(server);
+  });
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // fastify + @fastify/rate-limit
 
