@@ -6,9 +6,9 @@ import { createFingerprint } from './http/fingerprint.js';
 import { Emitter, type RatewiseEvents } from './events.js';
 import { LoopGuard } from './http/loop-guard.js';
 import type { RatewiseOptions, RequestOptions } from './options.js';
-import { redactUrl, scrubUserinfo } from './http/redact.js';
+import { createUrlRedactor, redactUrl, scrubUserinfo } from './http/redact.js';
 import { originOf, prepareRequest, type PreparedRequest, type RatewiseRequestInit } from './http/request.js';
-import { inBrowser, MAX_REDIRECTS } from './http/redirect.js';
+import { inBrowser, isRedirectStatus, MAX_REDIRECTS } from './http/redirect.js';
 import { budgetFor, resolveOptions, type BudgetConfig, type ResolvedOptions } from './config/resolve.js';
 import { matchRoute } from './config/routes.js';
 import { RetryBudget } from './retry/retry-budget.js';
@@ -191,14 +191,17 @@ class Client implements Ratewise {
     const mode = fetchInit.redirect ?? (input instanceof Request ? input.redirect : 'follow');
     // Followed here, hop by hop, so that each hop waits for, is counted by and informs its own host's budget.
     if (mode !== 'follow' || !this.#hopsVisible) return this.#fetchHop(request, perRequest, signal, false);
-    // The caller's `key` names the budget of the call they made, not of wherever it is redirected.
-    const hopOptions: { -readonly [K in keyof RequestOptions]: RequestOptions[K] } = { ...perRequest };
-    delete hopOptions.key;
+    let hopOptions: RequestOptions | undefined;
     for (let hops = 0; ; hops++) {
-      const response = await this.#fetchHop(request, hops === 0 ? perRequest : hopOptions, signal, true);
+      // The caller's `key` names the budget of the call they made, not of wherever it is redirected.
+      const options = hops === 0 ? perRequest : (hopOptions ??= withoutKey(perRequest));
+      const response = await this.#fetchHop(request, options, signal, true);
+      const { status } = response;
+      // Most answers are no redirect: their `Location` is not even looked up.
+      if (!isRedirectStatus(status)) return response;
       let next: PreparedRequest | undefined;
       try {
-        next = request.redirect(response.status, response.headers.get('location'));
+        next = request.redirect(status, response.headers.get('location'));
         if (next !== undefined && hops === MAX_REDIRECTS) {
           throw new TypeError(
             `${request.method} ${redactUrl(request.url)} was redirected more than ${MAX_REDIRECTS} times`,
@@ -221,7 +224,7 @@ class Client implements Ratewise {
     signal: AbortSignal | undefined,
     manual: boolean,
   ): Promise<Response> {
-    const safeUrl = redactUrl(request.url);
+    const safeUrl = this.#redact(request.url);
     if (this.#closed) throw new ClosedError({ method: request.method, url: safeUrl });
     const key = this.#keyOf(perRequest, request.method, request.url, () => request.headers());
     const settleLoop = this.#checkLoop(request.method, safeUrl, request.body);
@@ -229,15 +232,8 @@ class Client implements Ratewise {
       const transport = fetchTransport(
         this.#options.fetch,
         () => request.attempt(),
-        (response) => {
-          this.#warnHiddenHeaders(response);
-        },
-        manual
-          ? () => {
-              // This fetch hides redirects (a browser): from now on it follows them itself, and the first host pays.
-              this.#hopsVisible = false;
-            }
-          : undefined,
+        this.#onHiddenThrottle,
+        manual ? this.#onOpaqueRedirect : undefined,
       );
       const routing = this.#routing;
       const call = new CallTicket(this.#ctx, this.#lane(key), request, safeUrl, signal, perRequest);
@@ -254,6 +250,18 @@ class Client implements Ratewise {
 
   /** Whether `fetch` shows redirect responses to a `redirect: 'manual'` request (not a browser's opaque ones). */
   #hopsVisible = !inBrowser();
+
+  /** This fetch hides redirects (a browser): from now on it follows them itself, and the first host pays. */
+  readonly #onOpaqueRedirect = (): void => {
+    this.#hopsVisible = false;
+  };
+
+  readonly #onHiddenThrottle = (response: Response): void => {
+    this.#warnHiddenHeaders(response);
+  };
+
+  /** `redactUrl` for this client's requests, which remembers what it judged of each parameter name. */
+  readonly #redact = createUrlRedactor();
 
   /**
    * A browser hides a cross-origin response's headers unless the server exposes them: ratewise then sees a 429
@@ -279,7 +287,7 @@ class Client implements Ratewise {
     const perRequest = checkRequestOptions(input.ratewise);
     const url = new URL(input.url);
     const method = input.method.toUpperCase();
-    const safeUrl = redactUrl(url);
+    const safeUrl = this.#redact(url);
     if (this.#closed) throw new ClosedError({ method, url: safeUrl });
     const key = this.#keyOf(perRequest, method, url, () => new Headers(input.headers));
     const settleLoop = this.#checkLoop(method, safeUrl, input.body);
@@ -599,6 +607,13 @@ class Client implements Ratewise {
           });
     return this.#closing;
   }
+}
+
+/** A request's options for the hops after the first of a redirect chain: the caller's `key` is not theirs. */
+function withoutKey(perRequest: RequestOptions): RequestOptions {
+  const options: { -readonly [K in keyof RequestOptions]: RequestOptions[K] } = { ...perRequest };
+  delete options.key;
+  return options;
 }
 
 /** A shared pause ending within this many ms of the one in force is that one, heard again. */

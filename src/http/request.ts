@@ -79,12 +79,6 @@ export function prepareRequest(
   let bodySource: BodySource;
   if (pristine) bodySource = () => pristine.clone().body;
   else if (!hasRequestBody && replayable) bodySource = () => init.body ?? null;
-  // What every later hop keeps of the first request: its init, and a `Request`'s signal.
-  const rest: RequestInit = { ...init };
-  delete rest.method;
-  delete rest.headers;
-  delete rest.body;
-  const base: RequestInit = request && rest.signal === undefined ? { ...rest, signal: request.signal } : rest;
   const prepared: PreparedRequest = {
     method,
     url,
@@ -97,10 +91,19 @@ export function prepareRequest(
     },
     headers: allHeaders,
     redirect(status, location) {
-      return redirectOf(prepared, base, bodySource, status, location);
+      return redirectOf(prepared, baseOfHops(init, request), bodySource, status, location);
     },
   };
   return prepared;
+}
+
+/** What every later hop keeps of the first request: its init, and a `Request`'s signal. Made only for a redirect. */
+function baseOfHops(init: RequestInit, request: Request | undefined): RequestInit {
+  const rest: RequestInit = { ...init };
+  delete rest.method;
+  delete rest.headers;
+  delete rest.body;
+  return request && rest.signal === undefined ? { ...rest, signal: request.signal } : rest;
 }
 
 function redirectOf(
