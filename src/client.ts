@@ -226,12 +226,12 @@ class Client implements Ratewise {
   ): Promise<Response> {
     const safeUrl = this.#redact(request.url);
     if (this.#closed) throw new ClosedError({ method: request.method, url: safeUrl });
-    const key = this.#keyOf(perRequest, request.method, request.url, () => request.headers());
+    const key = this.#keyOf(perRequest, request.method, request.url, request);
     const settleLoop = this.#checkLoop(request.method, safeUrl, request.body);
     try {
       const transport = fetchTransport(
         this.#options.fetch,
-        () => request.attempt(),
+        request,
         this.#onHiddenThrottle,
         manual ? this.#onOpaqueRedirect : undefined,
       );
@@ -289,7 +289,7 @@ class Client implements Ratewise {
     const method = input.method.toUpperCase();
     const safeUrl = this.#redact(url);
     if (this.#closed) throw new ClosedError({ method, url: safeUrl });
-    const key = this.#keyOf(perRequest, method, url, () => new Headers(input.headers));
+    const key = this.#keyOf(perRequest, method, url, { headers: () => new Headers(input.headers) });
     const settleLoop = this.#checkLoop(method, safeUrl, input.body);
     try {
       const request = {
@@ -310,12 +310,13 @@ class Client implements Ratewise {
    * The budget key: the request's own `ratewise.key`, else `keyFn`'s answer, else the origin; or the origin and the
    * bucket its route counts against, when the origin's budget names it in `routes` or the server has named it.
    * Leaves in `#routing` the call's route when the origin keys it (undefined otherwise), for the call made next.
+   * The request's headers are copied only for a `keyFn`.
    */
-  #keyOf(perRequest: RequestOptions, method: string, url: URL, headers: () => Headers): string {
+  #keyOf(perRequest: RequestOptions, method: string, url: URL, fields: { headers(): Headers }): string {
     this.#routing = undefined;
     if (perRequest.key !== undefined) return perRequest.key;
     const keyFn = this.#options.keyFn;
-    const own = keyFn && keyFn({ method, url, headers: headers() });
+    const own = keyFn && keyFn({ method, url, headers: fields.headers() });
     if (own !== undefined) return own;
     const origin = originOf(url);
     const routes = this.#routesOf(origin);
@@ -488,12 +489,13 @@ class Client implements Ratewise {
 
   #track<T>(promise: Promise<T>): Promise<T> {
     this.#pending++;
-    const settled = (): void => {
-      this.#settled();
-    };
-    promise.then(settled, settled);
+    promise.then(this.#onCallSettled, this.#onCallSettled);
     return promise;
   }
+
+  readonly #onCallSettled = (): void => {
+    this.#settled();
+  };
 
   /** The lane of `key`, made on first use; evicts idle lanes beyond the bounds. */
   #lane(key: string, adaptive = true): Lane {
