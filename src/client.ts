@@ -464,7 +464,8 @@ class Client implements Ratewise {
     if (typeof task !== 'function') return Promise.reject(invalidOption('task', 'a function', task));
     let checked: ScheduleOptions;
     try {
-      checked = checkScheduleOptions(options);
+      // No options (the usual call): nothing to check, and no object made for it.
+      checked = options === undefined ? NO_OPTIONS : checkScheduleOptions(options);
     } catch (error) {
       // A TypeError of the check: rejected, not thrown, as for rw.fetch.
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
@@ -610,6 +611,9 @@ class Client implements Ratewise {
     return this.#closing;
   }
 }
+
+/** What `rw.schedule` reads of a call without options. */
+const NO_OPTIONS: ScheduleOptions = Object.freeze({});
 
 /** A request's options for the hops after the first of a redirect chain: the caller's `key` is not theirs. */
 function withoutKey(perRequest: RequestOptions): RequestOptions {
