@@ -126,17 +126,21 @@ function isForEachable(input: HeaderInput): input is Extract<HeaderInput, { forE
   return typeof (input as { forEach?: unknown }).forEach === 'function';
 }
 
+/** What an answer without a relevant field reads as: never written to (a reader only reads). */
+const NO_FIELDS: Fields = new FieldMap();
+
 /** The relevant fields of `input`, names lower-cased, repeated lines joined with `", "`, values trimmed. */
 export function collectFields(input: HeaderInput | null | undefined): Fields {
-  const fields = new FieldMap();
-  if (input === null || typeof input !== 'object') return fields;
+  if (input === null || typeof input !== 'object') return NO_FIELDS;
+  // Made at the first field that may be relevant: an answer without one makes nothing.
+  let fields: FieldMap | undefined;
   if (isForEachable(input)) {
     input.forEach((value, name) => {
-      if (typeof name === 'string' && mayBeRelevant(name)) add(fields, name, value);
+      if (typeof name === 'string' && mayBeRelevant(name)) add((fields ??= new FieldMap()), name, value);
     });
-    return fields;
+    return fields ?? NO_FIELDS;
   }
   // Own enumerable keys only: a `__proto__` or `constructor` header is just a name that is not relevant.
-  for (const name of Object.keys(input)) if (mayBeRelevant(name)) add(fields, name, input[name]);
-  return fields;
+  for (const name of Object.keys(input)) if (mayBeRelevant(name)) add((fields ??= new FieldMap()), name, input[name]);
+  return fields ?? NO_FIELDS;
 }

@@ -91,12 +91,26 @@ export function createUrlRedactor(): (url: URL) => string {
 
 function redactParsed(parsed: URL, judge: Judge): string {
   // An opaque path (`mailto:x`, or `user:pass@host` read as scheme `user:`) may hold anything: show none of it.
-  const { host, pathname, search, hash } = parsed;
+  const { host, pathname, search, hash, protocol, href } = parsed;
   if (host === '' && !pathname.startsWith('/')) return INVALID_URL;
-  const query = search === '' ? '' : `?${redactParams(search.slice(1), judge)}`;
-  const fragment = hash === '' ? '' : `#${redactParams(hash.slice(1), judge)}`;
+  const rawQuery = search.slice(1);
+  const query = rawQuery === '' ? '' : redactParams(rawQuery, judge);
+  const rawFragment = hash.slice(1);
+  const fragment = rawFragment === '' ? '' : redactParams(rawFragment, judge);
   const path = pathname.includes(';') ? redactPathParams(pathname, judge) : pathname;
-  return `${parsed.protocol}//${host}${path}${query}${fragment}`;
+  // Nothing removed and nothing replaced: the URL's own `href`, when it is that same text (it is not with userinfo,
+  // an empty `?` or `#`, or no `//`), rather than a copy of it.
+  if (
+    query === rawQuery &&
+    fragment === rawFragment &&
+    path === pathname &&
+    parsed.username === '' &&
+    parsed.password === '' &&
+    href.length === protocol.length + 2 + host.length + pathname.length + search.length + hash.length
+  ) {
+    return href;
+  }
+  return `${protocol}//${host}${path}${search === '' ? '' : `?${query}`}${hash === '' ? '' : `#${fragment}`}`;
 }
 
 /** `;name=value` parameters of each path segment, judged by name as query parameters are. */

@@ -167,17 +167,24 @@ describe('createUrlRedactor', () => {
     );
     const params = (separator: string) => fc.array(pair, { maxLength: 5 }).map((pairs) => pairs.join(separator));
     fc.assert(
-      fc.property(fc.webUrl(), params('&'), params('&'), params(';'), (base, query, fragment, pathParams) => {
-        const url = new URL(base);
-        url.username = 'someone';
-        if (pathParams !== '') url.pathname = `${url.pathname};${pathParams}`;
-        url.search = query;
-        url.hash = fragment;
-        const safe = redact(url);
-        expect(safe).toBe(redactUrl(url));
-        expect(safe).toBe(redactUrl(url.href));
-        expect(safe).toBe(reference(url));
-      }),
+      fc.property(
+        fc.webUrl(),
+        params('&'),
+        params('&'),
+        params(';'),
+        fc.boolean(),
+        (base, query, fragment, pathParams, user) => {
+          const url = new URL(base);
+          if (user) url.username = 'someone';
+          if (pathParams !== '') url.pathname = `${url.pathname};${pathParams}`;
+          url.search = query;
+          url.hash = fragment;
+          const safe = redact(url);
+          expect(safe).toBe(redactUrl(url));
+          expect(safe).toBe(redactUrl(url.href));
+          expect(safe).toBe(reference(url));
+        },
+      ),
     );
   });
 });
