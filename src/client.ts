@@ -7,9 +7,9 @@ import { diagnosticsChannels } from './diagnostics.js';
 import { Emitter, type RatewiseEvents } from './events.js';
 import { LoopGuard } from './http/loop-guard.js';
 import type { RatewiseOptions, RequestOptions } from './options.js';
-import { redactUrl, scrubUserinfo } from './http/redact.js';
+import { createUrlRedactor, redactUrl, scrubUserinfo } from './http/redact.js';
 import { originOf, prepareRequest, type PreparedRequest, type RatewiseRequestInit } from './http/request.js';
-import { inBrowser, MAX_REDIRECTS } from './http/redirect.js';
+import { inBrowser, isRedirectStatus, MAX_REDIRECTS } from './http/redirect.js';
 import { budgetFor, resolveOptions, type BudgetConfig, type ResolvedOptions } from './config/resolve.js';
 import { matchRoute } from './config/routes.js';
 import { RetryBudget } from './retry/retry-budget.js';
@@ -188,20 +188,23 @@ class Client implements Ratewise {
   /** Async so that, like fetch, a bad argument rejects rather than throws. */
   async #fetch(input: RequestInfo | URL, init: RatewiseRequestInit | undefined): Promise<Response> {
     const { ratewise, ...fetchInit } = init ?? {};
-    const perRequest = checkRequestOptions(ratewise);
+    const perRequest = ratewise === undefined ? NO_OPTIONS : checkRequestOptions(ratewise);
     let request = prepareRequest(input, fetchInit, perRequest.idempotencyKey);
     const signal = fetchInit.signal ?? (input instanceof Request ? input.signal : undefined);
     const mode = fetchInit.redirect ?? (input instanceof Request ? input.redirect : 'follow');
     // Followed here, hop by hop, so that each hop waits for, is counted by and informs its own host's budget.
     if (mode !== 'follow' || !this.#hopsVisible) return this.#fetchHop(request, perRequest, signal, false);
-    // The caller's `key` names the budget of the call they made, not of wherever it is redirected.
-    const hopOptions: { -readonly [K in keyof RequestOptions]: RequestOptions[K] } = { ...perRequest };
-    delete hopOptions.key;
+    let hopOptions: RequestOptions | undefined;
     for (let hops = 0; ; hops++) {
-      const response = await this.#fetchHop(request, hops === 0 ? perRequest : hopOptions, signal, true);
+      // The caller's `key` names the budget of the call they made, not of wherever it is redirected.
+      const options = hops === 0 ? perRequest : (hopOptions ??= withoutKey(perRequest));
+      const response = await this.#fetchHop(request, options, signal, true);
+      const { status } = response;
+      // Most answers are no redirect: their `Location` is not even looked up.
+      if (!isRedirectStatus(status)) return response;
       let next: PreparedRequest | undefined;
       try {
-        next = request.redirect(response.status, response.headers.get('location'));
+        next = request.redirect(status, response.headers.get('location'));
         if (next !== undefined && hops === MAX_REDIRECTS) {
           throw new TypeError(
             `${request.method} ${redactUrl(request.url)} was redirected more than ${MAX_REDIRECTS} times`,
@@ -224,23 +227,16 @@ class Client implements Ratewise {
     signal: AbortSignal | undefined,
     manual: boolean,
   ): Promise<Response> {
-    const safeUrl = redactUrl(request.url);
+    const safeUrl = this.#redact(request.url);
     if (this.#closed) throw new ClosedError({ method: request.method, url: safeUrl });
-    const key = this.#keyOf(perRequest, request.method, request.url, () => request.headers());
+    const key = this.#keyOf(perRequest, request.method, request.url, request);
     const settleLoop = this.#checkLoop(request.method, safeUrl, request.body);
     try {
       const transport = fetchTransport(
         this.#options.fetch,
-        () => request.attempt(),
-        (response) => {
-          this.#warnHiddenHeaders(response);
-        },
-        manual
-          ? () => {
-              // This fetch hides redirects (a browser): from now on it follows them itself, and the first host pays.
-              this.#hopsVisible = false;
-            }
-          : undefined,
+        request,
+        this.#onHiddenThrottle,
+        manual ? this.#onOpaqueRedirect : undefined,
       );
       const routing = this.#routing;
       // Node's fetch refuses `user:pass@host` URLs with an error naming the URL: events see it without the password.
@@ -260,6 +256,18 @@ class Client implements Ratewise {
 
   /** Whether `fetch` shows redirect responses to a `redirect: 'manual'` request (not a browser's opaque ones). */
   #hopsVisible = !inBrowser();
+
+  /** This fetch hides redirects (a browser): from now on it follows them itself, and the first host pays. */
+  readonly #onOpaqueRedirect = (): void => {
+    this.#hopsVisible = false;
+  };
+
+  readonly #onHiddenThrottle = (response: Response): void => {
+    this.#warnHiddenHeaders(response);
+  };
+
+  /** `redactUrl` for this client's requests, which remembers what it judged of each parameter name. */
+  readonly #redact = createUrlRedactor();
 
   /**
    * A browser hides a cross-origin response's headers unless the server exposes them: ratewise then sees a 429
@@ -282,12 +290,12 @@ class Client implements Ratewise {
     this.#track(this.#request(request, transport));
 
   async #request<R>(input: AdapterRequest, transport: Transport<R>): Promise<R> {
-    const perRequest = checkRequestOptions(input.ratewise);
+    const perRequest = input.ratewise === undefined ? NO_OPTIONS : checkRequestOptions(input.ratewise);
     const url = new URL(input.url);
     const method = input.method.toUpperCase();
-    const safeUrl = redactUrl(url);
+    const safeUrl = this.#redact(url);
     if (this.#closed) throw new ClosedError({ method, url: safeUrl });
-    const key = this.#keyOf(perRequest, method, url, () => new Headers(input.headers));
+    const key = this.#keyOf(perRequest, method, url, { headers: () => new Headers(input.headers) });
     const settleLoop = this.#checkLoop(method, safeUrl, input.body);
     try {
       const request = {
@@ -311,14 +319,15 @@ class Client implements Ratewise {
    * The budget key: the request's own `ratewise.key`, else `keyFn`'s answer, else the origin; or the origin and the
    * bucket its route counts against, when the origin's budget names it in `routes` or the server has named it.
    * Leaves in `#routing` the call's route when the origin keys it (undefined otherwise), for the call made next.
+   * The request's headers are copied only for a `keyFn`.
    */
-  #keyOf(perRequest: RequestOptions, method: string, url: URL, headers: () => Headers): string {
+  #keyOf(perRequest: RequestOptions, method: string, url: URL, fields: { headers(): Headers }): string {
     this.#routing = undefined;
     if (perRequest.key !== undefined) return perRequest.key;
     const keyFn = this.#options.keyFn;
-    const own = keyFn && keyFn({ method, url, headers: headers() });
+    const own = keyFn && keyFn({ method, url, headers: fields.headers() });
     if (own !== undefined) return own;
-    const origin = originOf(url);
+    const origin = this.#originOf(url);
     const routes = this.#routesOf(origin);
     if (routes.configured) {
       const bucket = matchRoute(routes.config.routes, method, url.pathname);
@@ -347,6 +356,20 @@ class Client implements Ratewise {
       configs.set(key, config);
     }
     return key;
+  }
+
+  /** The origin the last request's key was made from: the next request to the same origin reuses it. */
+  #lastOrigin: string | undefined;
+
+  /**
+   * `originOf(url)`, without making the string again for a URL whose text begins with the previous origin and a `/`:
+   * with no `@` before that `/`, it has no userinfo, so its scheme, host and port are the previous origin's.
+   */
+  #originOf(url: URL): string {
+    const { href } = url;
+    const last = this.#lastOrigin;
+    if (last !== undefined && href.startsWith(last) && href.charCodeAt(last.length) === SLASH) return last;
+    return (this.#lastOrigin = originOf(url));
   }
 
   /** What an origin's budget says of routes, and what its server has named, per origin (least recent first). */
@@ -472,7 +495,8 @@ class Client implements Ratewise {
     if (typeof task !== 'function') return Promise.reject(invalidOption('task', 'a function', task));
     let checked: ScheduleOptions;
     try {
-      checked = checkScheduleOptions(options);
+      // No options (the usual call): nothing to check, and no object made for it.
+      checked = options === undefined ? NO_OPTIONS : checkScheduleOptions(options);
     } catch (error) {
       // A TypeError of the check: rejected, not thrown, as for rw.fetch.
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
@@ -497,12 +521,13 @@ class Client implements Ratewise {
 
   #track<T>(promise: Promise<T>): Promise<T> {
     this.#pending++;
-    const settled = (): void => {
-      this.#settled();
-    };
-    promise.then(settled, settled);
+    promise.then(this.#onCallSettled, this.#onCallSettled);
     return promise;
   }
+
+  readonly #onCallSettled = (): void => {
+    this.#settled();
+  };
 
   /** The lane of `key`, made on first use; evicts idle lanes beyond the bounds. */
   #lane(key: string, adaptive = true): Lane {
@@ -616,6 +641,18 @@ class Client implements Ratewise {
           });
     return this.#closing;
   }
+}
+
+const SLASH = 0x2f;
+
+/** What a call without options (`init.ratewise`, `rw.schedule`'s) reads: nothing to check, no object to make. */
+const NO_OPTIONS: RequestOptions & ScheduleOptions = Object.freeze({});
+
+/** A request's options for the hops after the first of a redirect chain: the caller's `key` is not theirs. */
+function withoutKey(perRequest: RequestOptions): RequestOptions {
+  const options: { -readonly [K in keyof RequestOptions]: RequestOptions[K] } = { ...perRequest };
+  delete options.key;
+  return options;
 }
 
 /** A shared pause ending within this many ms of the one in force is that one, heard again. */

@@ -23,6 +23,8 @@ export interface SchedulingOutput {
   readonly rounds: number;
   /** The cap of the `-c8` cases. */
   readonly concurrency: number;
+  /** Calls at a time in the `-batched` cases. */
+  readonly batch: number;
   readonly cases: readonly CaseTimings[];
 }
 
@@ -35,6 +37,8 @@ export type CaseId =
   | 'bottleneck'
   | 'fetch-bare'
   | 'rw-fetch'
+  | 'fetch-bare-batched'
+  | 'rw-fetch-batched'
   | 'rw-schedule-c8'
   | 'p-queue-c8'
   | 'bottleneck-c8';
@@ -43,6 +47,8 @@ type Task = () => Promise<void>;
 
 /** One run: a fresh runner made outside the timing, then every task started in one loop and awaited together. */
 interface Runner {
+  /** Untimed, before `run`: brings the runner to its steady state. */
+  prepare?(): Promise<void>;
   run(tasks: readonly Task[]): Promise<unknown>;
   dispose?(): Promise<void>;
 }
@@ -55,8 +61,12 @@ interface Case {
 }
 
 const CONCURRENCY = 8;
+/** Calls at a time of the batched fetch cases: what an application fanning out over a list might keep in flight. */
+const BATCH = 100;
 /** Where the no-op fetch "sends" rw.fetch's requests: one URL, never contacted. */
 const NOOP_URL = 'http://127.0.0.1:9/noop';
+/** The batched cases' URLs: one resource each, with a query, as an API client's calls look. */
+const itemUrl = (i: number): string => `http://127.0.0.1:9/items/${i}?page=2&per_page=50`;
 
 const noopTask: Task = async () => {};
 const noopFetch: typeof fetch = () => Promise.resolve(new Response(null));
@@ -76,6 +86,15 @@ async function measure({ quick, build }: SchedulingInput): Promise<SchedulingOut
     const queue = new PQueue({ concurrency });
     return { run: (tasks) => Promise.all(tasks.map((task) => queue.add(task))), dispose: () => queue.onIdle() };
   };
+  /** `fetch` called on the batched cases' URLs, `BATCH` calls at a time, each batch awaited before the next. */
+  const batched = async (fetch: (url: string) => Promise<Response>, count: number, from = 0): Promise<void> => {
+    for (let i = 0; i < count; i += BATCH) {
+      const calls: Promise<Response>[] = [];
+      for (let j = i; j < Math.min(count, i + BATCH); j++) calls.push(fetch(urls[(from + j) % urls.length]!));
+      await Promise.all(calls);
+    }
+  };
+  const urls = Array.from({ length: n }, (_, i) => itemUrl(i));
   const bottleneck = (maxConcurrent: number | null = null): Runner => {
     const limiter = new Bottleneck({ maxConcurrent });
     return { run: (tasks) => Promise.all(tasks.map((task) => limiter.schedule(task))) };
@@ -106,6 +125,22 @@ async function measure({ quick, build }: SchedulingInput): Promise<SchedulingOut
         return { run: (tasks) => Promise.all(tasks.map(() => rw.fetch(NOOP_URL))), dispose: () => rw.close() };
       },
     },
+    { id: 'fetch-bare-batched', tasks: n, make: () => ({ run: (tasks) => batched(noopFetch, tasks.length) }) },
+    {
+      id: 'rw-fetch-batched',
+      tasks: n,
+      make: () => {
+        // Default options, the loop guard included. Warmed up on other URLs of the same host first: past the new
+        // budget's first rounds, and with the loop guard tracking as many URLs as it keeps (10,000), as a busy
+        // client's is.
+        const rw = createRatewise({ fetch: noopFetch });
+        return {
+          prepare: () => batched((url) => rw.fetch(`${url}&warm`), 10_000),
+          run: (tasks) => batched((url) => rw.fetch(url), tasks.length),
+          dispose: () => rw.close(),
+        };
+      },
+    },
     { id: 'rw-schedule-c8', tasks: n, make: () => ratewise(createRatewise, CONCURRENCY) },
     { id: 'p-queue-c8', tasks: n, make: () => pQueue(CONCURRENCY) },
     { id: 'bottleneck-c8', tasks: nBottleneck, make: () => bottleneck(CONCURRENCY) },
@@ -114,6 +149,7 @@ async function measure({ quick, build }: SchedulingInput): Promise<SchedulingOut
   const tasksOf = (count: number): Task[] => Array.from({ length: count }, () => noopTask);
   const timeOnce = async (c: Case, tasks: readonly Task[]): Promise<number> => {
     const runner = c.make();
+    await runner.prepare?.();
     collectGarbage(); // garbage left by the previous run is not this run's cost
     const start = performance.now();
     await runner.run(tasks);
@@ -136,6 +172,7 @@ async function measure({ quick, build }: SchedulingInput): Promise<SchedulingOut
   return {
     rounds,
     concurrency: CONCURRENCY,
+    batch: BATCH,
     cases: cases.map((c) => ({ id: c.id, tasks: c.tasks, microsPerTask: timings.get(c.id)! })),
   };
 }

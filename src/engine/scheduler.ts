@@ -54,6 +54,13 @@ export interface TaskHandlers {
   readonly fulfilled: (value: unknown) => unknown;
   /** `done`, then the task's error, thrown again. */
   readonly rejected: (error: unknown) => never;
+  /**
+   * The executor of a waiting task's promise: hands the promise's resolving functions to {@link capturing}. One per
+   * lane rather than a closure per task (a million may wait at once).
+   */
+  readonly capture: (resolve: (value: never) => void, reject: (reason: unknown) => void) => void;
+  /** The task whose promise is being made, only while `capture` runs. */
+  capturing: { resolve: (value: never) => void; reject: (reason: unknown) => void } | undefined;
 }
 
 /** A budget with its queue, its backing-off retries and its single timer. */

@@ -33,7 +33,7 @@ function handlers(host: TaskHost | undefined, lane: Lane): TaskHandlers {
       host.scheduler.release(lane);
       host.settled();
     };
-    h = {
+    const made: TaskHandlers = {
       settled,
       done,
       fulfilled: (value) => {
@@ -44,8 +44,14 @@ function handlers(host: TaskHost | undefined, lane: Lane): TaskHandlers {
         done();
         throw error;
       },
+      capture: (resolve, reject) => {
+        const ticket = made.capturing!;
+        ticket.resolve = resolve;
+        ticket.reject = reject;
+      },
+      capturing: undefined,
     };
-    lane.taskHandlers = h;
+    lane.taskHandlers = h = made;
   }
   return h;
 }
@@ -174,15 +180,15 @@ export function queueTask<T>(
   deadline: number,
   maxWaitMs: number,
 ): Promise<T> {
-  handlers(host, lane);
+  const h = handlers(host, lane);
   const ticket =
     deadline === Infinity
       ? new TaskTicket(lane, task, priority, cost)
       : new TimedTaskTicket(lane, task, priority, cost, deadline, maxWaitMs);
-  const promise = new Promise<T>((resolve, reject) => {
-    ticket.resolve = resolve;
-    ticket.reject = reject;
-  });
+  // The executor runs at once, inside the constructor: `capturing` names this ticket for exactly that long.
+  h.capturing = ticket;
+  const promise = new Promise<T>(h.capture);
+  h.capturing = undefined;
   const seq = host.scheduler.enter(lane, ticket);
   if (seq > 0) ticket.resolve(runTask(host, lane, task));
   return promise;

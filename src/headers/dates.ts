@@ -15,7 +15,7 @@ const MONTHS: Readonly<Record<string, number>> = {
   Dec: 11,
 };
 
-const IMF_FIXDATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/;
+const WEEKDAYS: ReadonlySet<string> = new Set(['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun']);
 const RFC850_DATE =
   /^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\d{2})-([A-Z][a-z]{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) GMT$/;
 const ASCTIME_DATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([A-Z][a-z]{2}) ([ \d]\d) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/;
@@ -69,14 +69,57 @@ function rfc850(m: RegExpExecArray, now: number): number | undefined {
   return t !== undefined && t > addYears(now, 50) ? at(year - 100) : t;
 }
 
+/** The decimal number of the ASCII digits of `value` in `[from, to)`, NaN when one is not a digit. */
+function digitsAt(value: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = value.charCodeAt(i) - 48;
+    if (!(d >= 0 && d <= 9)) return NaN;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+const isUpper = (c: number): boolean => c >= 65 && c <= 90;
+const isLower = (c: number): boolean => c >= 97 && c <= 122;
+
+/**
+ * Whether `value` has the shape of an IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`: each part at its fixed offset
+ * (the digits are checked as they are read). Every `Date` field has it: read by position, without a pattern.
+ */
+function isImfFixdate(value: string): boolean {
+  return (
+    value.length === 29 &&
+    value.startsWith(', ', 3) &&
+    value.charCodeAt(7) === 32 &&
+    isUpper(value.charCodeAt(8)) &&
+    isLower(value.charCodeAt(9)) &&
+    isLower(value.charCodeAt(10)) &&
+    value.charCodeAt(11) === 32 &&
+    value.charCodeAt(16) === 32 &&
+    value.charCodeAt(19) === 58 &&
+    value.charCodeAt(22) === 58 &&
+    value.endsWith(' GMT') &&
+    WEEKDAYS.has(value.slice(0, 3))
+  );
+}
+
 /**
  * An RFC 9110 HTTP-date in any of its three forms: IMF-fixdate, the obsolete RFC 850 form and asctime.
  * An RFC 850 timestamp more than 50 years after `now` means the most recent past year with those two digits.
  */
 export function parseHttpDate(value: string, now: number): number | undefined {
-  let m = IMF_FIXDATE.exec(value);
-  if (m) return utc(Number(m[3]), MONTHS[m[2]!], Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]));
-  m = ASCTIME_DATE.exec(value);
+  if (isImfFixdate(value)) {
+    const day = digitsAt(value, 5, 7);
+    const year = digitsAt(value, 12, 16);
+    const h = digitsAt(value, 17, 19);
+    const m = digitsAt(value, 20, 22);
+    const s = digitsAt(value, 23, 25);
+    // A non-digit where a digit belongs: no HTTP-date of any form (the others do not start with `Www, `).
+    if (Number.isNaN(day + year + h + m + s)) return undefined;
+    return utc(year, MONTHS[value.slice(8, 11)], day, h, m, s);
+  }
+  let m = ASCTIME_DATE.exec(value);
   if (m) return utc(Number(m[6]), MONTHS[m[1]!], Number(m[2]!.trim()), Number(m[3]), Number(m[4]), Number(m[5]));
   m = RFC850_DATE.exec(value);
   return m ? rfc850(m, now) : undefined;

@@ -57,6 +57,27 @@ const KNOWN_FIELDS: ReadonlyMap<string, number> = new Map<string, number>([
   ['sforce-limit-info', Family.salesforce],
 ]);
 
+/**
+ * The first three characters of a name as one number, ASCII letters folded to lower case (other characters are
+ * folded too, harmlessly: this only lets through names that may be relevant). No character outside ASCII lower-cases
+ * to a character that begins a relevant name (only the Kelvin sign and a dotted capital I lower-case into ASCII, to
+ * `k` and `i`), so a name whose lower case is relevant always has the head of a relevant name.
+ */
+function headOf(name: string): number {
+  return ((name.charCodeAt(0) | 0x20) << 16) | ((name.charCodeAt(1) | 0x20) << 8) | (name.charCodeAt(2) | 0x20);
+}
+
+/** The heads of the relevant names: any other name is skipped without being lower-cased or looked up. */
+const RELEVANT_HEADS: ReadonlySet<number> = new Set([...KNOWN_FIELDS.keys(), AZURE_PREFIX].map(headOf));
+
+/**
+ * Whether a field named `name` (in any case) may be one a reader looks at: false only for names that cannot be. A
+ * response carries mostly other fields (caching, security, tracing): this is all they cost.
+ */
+export function mayBeRelevant(name: string): boolean {
+  return RELEVANT_HEADS.has(headOf(name));
+}
+
 /** The relevant fields of one response: lower-case name -> joined value, and which families appear. */
 export interface Fields extends ReadonlyMap<string, string> {
   readonly families: number;
@@ -105,17 +126,21 @@ function isForEachable(input: HeaderInput): input is Extract<HeaderInput, { forE
   return typeof (input as { forEach?: unknown }).forEach === 'function';
 }
 
+/** What an answer without a relevant field reads as: never written to (a reader only reads). */
+const NO_FIELDS: Fields = new FieldMap();
+
 /** The relevant fields of `input`, names lower-cased, repeated lines joined with `", "`, values trimmed. */
 export function collectFields(input: HeaderInput | null | undefined): Fields {
-  const fields = new FieldMap();
-  if (input === null || typeof input !== 'object') return fields;
+  if (input === null || typeof input !== 'object') return NO_FIELDS;
+  // Made at the first field that may be relevant: an answer without one makes nothing.
+  let fields: FieldMap | undefined;
   if (isForEachable(input)) {
     input.forEach((value, name) => {
-      if (typeof name === 'string') add(fields, name, value);
+      if (typeof name === 'string' && mayBeRelevant(name)) add((fields ??= new FieldMap()), name, value);
     });
-    return fields;
+    return fields ?? NO_FIELDS;
   }
   // Own enumerable keys only: a `__proto__` or `constructor` header is just a name that is not relevant.
-  for (const name of Object.keys(input)) add(fields, name, input[name]);
-  return fields;
+  for (const name of Object.keys(input)) if (mayBeRelevant(name)) add((fields ??= new FieldMap()), name, input[name]);
+  return fields ?? NO_FIELDS;
 }

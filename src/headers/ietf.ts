@@ -110,15 +110,15 @@ function readPolicyItems(list: Iterable<Member>): PolicyItem[] {
     const name = memberName(member);
     const value = member[0];
     if (name === undefined && !isNonNegativeInteger(value)) continue;
-    items.push(
-      compact<PolicyItem>({
-        name,
-        limit: name === undefined ? (value as number) : p.q,
-        windowMs: p.w === undefined ? undefined : p.w * 1000,
-        unit: unitOf(p.qu),
-        partitionKey: p.pk,
-      }),
-    );
+    // Field by field in one order, only those stated (as `compact` would, without the intermediate object).
+    const item: { -readonly [K in keyof PolicyItem]: PolicyItem[K] } = {} as PolicyItem;
+    if (name !== undefined) item.name = name;
+    const limit = name === undefined ? (value as number) : p.q;
+    if (limit !== undefined) item.limit = limit;
+    if (p.w !== undefined) item.windowMs = p.w * 1000;
+    item.unit = unitOf(p.qu);
+    if (p.pk !== undefined) item.partitionKey = p.pk;
+    items.push(item);
   }
   return items;
 }
@@ -140,8 +140,18 @@ const windowForLimit = (items: readonly PolicyItem[], limit: number | undefined)
 
 /** The unnamed policies other than the one the expiring limit `limit` matched: quotas of their own. */
 function otherQuotas(items: readonly PolicyItem[], limit: number | undefined): PolicyItem[] {
+  const others: PolicyItem[] = [];
+  // Named policies only (drafts 08+, the usual case): nothing to look for.
+  if (!items.some((i) => i.name === undefined)) return others;
   const matched = matchLimit(items, limit);
-  return items.filter((i) => i.name === undefined && i !== matched);
+  for (const item of items) if (item.name === undefined && item !== matched) others.push(item);
+  return others;
+}
+
+/** The policy item named `name`, if any. */
+function itemNamed(items: readonly PolicyItem[], name: string): PolicyItem | undefined {
+  for (const item of items) if (item.name === name) return item;
+  return undefined;
 }
 
 /** Draft 08 to 10 service-limit items, associated with their policies by name only. */
@@ -152,13 +162,13 @@ function namedPolicies(
   time: TimeBase,
 ): RateLimitPolicy[] {
   const out: RateLimitPolicy[] = [];
-  const seen = new Set<string>();
+  const seen: string[] = [];
   for (const member of list) {
     const name = memberName(member);
     const p = name === undefined ? undefined : readParams(member[1]);
     if (name === undefined || !p) continue;
-    seen.add(name);
-    const policy = items.find((i) => i.name === name);
+    seen.push(name);
+    const policy = itemNamed(items, name);
     out.push(
       makePolicy({
         source,
@@ -172,7 +182,8 @@ function namedPolicies(
       }),
     );
   }
-  for (const item of items) if (item.name !== undefined && !seen.has(item.name)) out.push({ source, ...item });
+  // A few policies at most: a list is quicker than a Set to make and to search.
+  for (const item of items) if (item.name !== undefined && !seen.includes(item.name)) out.push({ source, ...item });
   return out;
 }
 
@@ -291,7 +302,13 @@ function serviceLimits(
 export function readIetf(fields: Fields, time: TimeBase): RateLimitPolicy[] {
   const items = readPolicyItems(safeList(fields.get('ratelimit-policy')));
   const out = serviceLimits(fields.get('ratelimit'), items, 'ietf', time);
-  const main = out.find((p) => p.source !== 'ietf');
+  let main: RateLimitPolicy | undefined;
+  for (const p of out) {
+    if (p.source !== 'ietf') {
+      main = p;
+      break;
+    }
+  }
   const draft6 = draft6Policies(fields, items, time);
   const source = main?.source ?? 'ietf-draft6';
   const limit = main?.limit ?? draft6[0]?.limit;

@@ -39,6 +39,8 @@ export function parseRateLimit(
   options: ParseRateLimitOptions = {},
 ): RateLimitInfo {
   const fields = collectFields(headers);
+  // Nothing to read (most answers of most APIs): what the steps below would make of no field at all.
+  if (fields.size === 0) return { isRateLimited: options.status === 429, policies: [] };
   const now = options.now !== undefined && Number.isFinite(options.now) ? options.now : Date.now();
   const clock = options.serverClock;
   let time: TimeBase;

@@ -31,9 +31,12 @@ export function retryAtFromValue(value: string, time: TimeBase): number | undefi
   return mergeDuplicates(value, (member) => retryAfterMember(member, time), Math.max);
 }
 
+/** The millisecond variants of `Retry-After`, strongest first. */
+const MS_FIELDS = ['retry-after-ms', 'x-ms-retry-after-ms'] as const;
+
 /** The retry instant the server asked for, from the strongest explicit signal present. */
 export function readRetryAt(fields: Fields, time: TimeBase): number | undefined {
-  for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
+  for (const name of MS_FIELDS) {
     const value = fields.get(name);
     if (value === undefined) continue;
     const at = afterDelay(mergeDuplicates(value, parseMs, Math.max), time);

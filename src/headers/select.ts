@@ -17,15 +17,28 @@ function furthestReset(policies: readonly RateLimitPolicy[]): RateLimitPolicy | 
  * Quotas with no `remaining` are chosen only when no quota states one.
  */
 export function selectPolicy(policies: readonly RateLimitPolicy[]): RateLimitPolicy | undefined {
-  const counted = policies.filter((p) => p.remaining !== undefined);
-  if (counted.length === 0) return policies.find((p) => p.limit !== undefined || p.resetAt !== undefined);
-  const exhausted = counted.filter((p) => p.remaining === 0);
-  if (exhausted.length > 0) return furthestReset(exhausted);
-  const requests = counted.filter((p) => p.unit === 'requests');
-  const pool = requests.length > 0 ? requests : counted;
-  let best = pool[0]!;
-  for (const p of pool) {
-    if (p.remaining! < best.remaining! || (p.remaining === best.remaining && resetOf(p) > resetOf(best))) best = p;
+  // One pass for the common answer (a single quota, or several none of them exhausted, all in requests); the
+  // general rules below when a quota is exhausted or the units differ.
+  let counted = 0;
+  let exhausted = false;
+  let requests = 0;
+  for (const p of policies) {
+    if (p.remaining === undefined) continue;
+    counted++;
+    if (p.remaining === 0) exhausted = true;
+    if (p.unit === 'requests') requests++;
+  }
+  if (counted === 0) return policies.find((p) => p.limit !== undefined || p.resetAt !== undefined);
+  if (exhausted) return furthestReset(policies.filter((p) => p.remaining === 0));
+  // Requests ones when there are any, else all those counted.
+  const inPool = (p: RateLimitPolicy): boolean =>
+    p.remaining !== undefined && (requests === 0 || p.unit === 'requests');
+  let best: RateLimitPolicy | undefined;
+  for (const p of policies) {
+    if (!inPool(p)) continue;
+    if (!best || p.remaining! < best.remaining! || (p.remaining === best.remaining && resetOf(p) > resetOf(best))) {
+      best = p;
+    }
   }
   return best;
 }

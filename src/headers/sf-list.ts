@@ -99,15 +99,17 @@ class FastReader {
   integer(): number | undefined {
     const { s } = this;
     let end = this.pos;
-    if (s.charCodeAt(end) === MINUS) end++;
+    const negative = s.charCodeAt(end) === MINUS;
+    if (negative) end++;
     const digitsStart = end;
-    while (end < s.length && isDigit(s.charCodeAt(end))) end++;
+    // Up to 15 digits, the value is exact in a double: summed as read, without a substring to convert.
+    let value = 0;
+    for (let c = s.charCodeAt(end); end < s.length && isDigit(c); c = s.charCodeAt(++end)) value = value * 10 + c - 48;
     const digits = end - digitsStart;
     // A decimal point, no digit, or more than 15 digits: for the full parser.
     if (digits === 0 || digits > 15 || s.charCodeAt(end) === DOT) return undefined;
-    const value = Number(s.slice(this.pos, end));
     this.pos = end;
-    return value;
+    return negative ? -value : value;
   }
 
   string(): string | undefined {

@@ -2,6 +2,11 @@
 import type { Transport } from '../engine/send.js';
 import { markScheduled } from './scheduled.js';
 
+/** What a fetch transport sends: the arguments of each attempt, fresh each time (see `PreparedRequest.attempt`). */
+export interface Attempts {
+  attempt(): [RequestInfo | URL, RequestInit];
+}
+
 /**
  * `fetch` as a transport: the entry point of `rw.fetch`. `onHiddenThrottle` hears of a cross-origin 429 whose
  * rate-limit headers the browser hid (the server did not list them in `Access-Control-Expose-Headers`).
@@ -11,35 +16,53 @@ import { markScheduled } from './scheduled.js';
  */
 export function fetchTransport(
   fetch: typeof globalThis.fetch,
-  attempt: () => [RequestInfo | URL, RequestInit],
+  request: Attempts,
   onHiddenThrottle: (response: Response) => void,
   onOpaqueRedirect?: () => void,
 ): Transport<Response> {
-  return {
-    send: async () => {
-      const [input, init] = attempt();
-      let response: Response;
-      if (onOpaqueRedirect === undefined) {
-        response = await fetch(input, markScheduled(init));
-      } else {
-        response = await fetch(input, markScheduled({ ...init, redirect: 'manual' }));
-        if (response.type === 'opaqueredirect') {
-          onOpaqueRedirect();
-          const [again, againInit] = attempt();
-          response = await fetch(again, markScheduled({ ...againInit, redirect: 'follow' }));
-        }
+  return new FetchTransport(fetch, request, onHiddenThrottle, onOpaqueRedirect);
+}
+
+/** One per call: its steps are on the prototype, so that a call makes one object, not one closure per step. */
+class FetchTransport implements Transport<Response> {
+  constructor(
+    private readonly fetch: typeof globalThis.fetch,
+    private readonly request: Attempts,
+    private readonly onHiddenThrottle: (response: Response) => void,
+    private readonly onOpaqueRedirect: (() => void) | undefined,
+  ) {}
+
+  async send(): Promise<Response> {
+    const { fetch, request, onOpaqueRedirect } = this;
+    const [input, init] = request.attempt();
+    let response: Response;
+    if (onOpaqueRedirect === undefined) {
+      response = await fetch(input, markScheduled(init));
+    } else {
+      response = await fetch(input, markScheduled({ ...init, redirect: 'manual' }));
+      if (response.type === 'opaqueredirect') {
+        onOpaqueRedirect();
+        const [again, againInit] = request.attempt();
+        response = await fetch(again, markScheduled({ ...againInit, redirect: 'follow' }));
       }
-      if (response.status === 429 && response.type === 'cors' && !hasTimingHeaders(response.headers)) {
-        onHiddenThrottle(response);
-      }
-      return response;
-    },
-    status: (response) => response.status,
-    headers: (response) => response.headers,
-    discard(response) {
-      response.body?.cancel().catch(() => undefined);
-    },
-  };
+    }
+    if (response.status === 429 && response.type === 'cors' && !hasTimingHeaders(response.headers)) {
+      this.onHiddenThrottle(response);
+    }
+    return response;
+  }
+
+  status(response: Response): number {
+    return response.status;
+  }
+
+  headers(response: Response): Headers {
+    return response.headers;
+  }
+
+  discard(response: Response): void {
+    response.body?.cancel().catch(() => undefined);
+  }
 }
 
 /** Whether any retry or quota field survived CORS filtering (a browser shows only the exposed ones). */

@@ -59,6 +59,9 @@ export class LoopGuard {
   /** In least-recently-called order. */
   readonly #entries = new Map<string, Entry>();
   readonly #warned = new Set<string>();
+  /** Where the next eviction of each collection starts (see {@link Oldest}). */
+  readonly #oldestEntry = new Oldest(this.#entries);
+  readonly #oldestWarned = new Oldest(this.#warned);
   #tickets = 0;
 
   constructor({ limit = 100, windowMs = 10_000, maxEntries = 10_000 }: LoopGuardConfig = {}) {
@@ -83,7 +86,7 @@ export class LoopGuard {
     // Re-inserted on every call, so the map's first key is the least recently called: a flood of one-off URLs evicts
     // those, not a key that is looping right now.
     if (entry !== undefined) this.#entries.delete(key);
-    else if (this.#entries.size >= this.#maxEntries) evictOldest(this.#entries);
+    else if (this.#entries.size >= this.#maxEntries) this.#oldestEntry.evict();
     const concurrent = entry !== undefined && !entry.latestSettled;
     entry ??= { startedAt: now, count: 0, reported: false, latest: ticket, latestSettled: false };
     entry.latest = ticket;
@@ -111,7 +114,7 @@ export class LoopGuard {
   /** True the first time it is called for `key` (the caller then warns), false afterwards. */
   warnOnce(key: string): boolean {
     if (this.#warned.has(key)) return false;
-    if (this.#warned.size >= this.#maxEntries) evictOldest(this.#warned);
+    if (this.#warned.size >= this.#maxEntries) this.#oldestWarned.evict();
     this.#warned.add(key);
     return true;
   }
@@ -120,12 +123,34 @@ export class LoopGuard {
   clear(): void {
     this.#entries.clear();
     this.#warned.clear();
+    this.#oldestEntry.reset();
+    this.#oldestWarned.reset();
   }
 }
 
-function evictOldest(collection: Map<string, unknown> | Set<string>): void {
-  for (const key of collection.keys()) {
-    collection.delete(key);
-    return;
+/**
+ * Evicts the first key of a Map or Set in insertion order (keys are only ever deleted or appended, so every key
+ * before the cursor is gone). A fresh `keys()` iterator per eviction would walk past every deleted slot the table
+ * has not yet compacted: thousands of them once the collection is full, at every call. One long-lived iterator
+ * resumes where the last eviction stopped instead: O(1) amortised.
+ */
+class Oldest {
+  #cursor: Iterator<string> | undefined;
+
+  constructor(private readonly collection: Map<string, unknown> | Set<string>) {}
+
+  evict(): void {
+    let next = this.#cursor?.next();
+    // A finished iterator stays finished, whatever is added afterwards: start again from the front.
+    if (next === undefined || next.done === true) {
+      this.#cursor = this.collection.keys();
+      next = this.#cursor.next();
+    }
+    if (next.done !== true) this.collection.delete(next.value);
+  }
+
+  /** The collection was cleared: the next eviction starts from its front. */
+  reset(): void {
+    this.#cursor = undefined;
   }
 }

@@ -39,6 +39,14 @@ export function isSecretParam(name: string): boolean {
   return SECRET_NAMES.has(normalised) || SECRET_PARTS.some((part) => normalised.includes(part));
 }
 
+/** Whether a query, fragment or path parameter named `rawName` (as written in the URL, still encoded) is a secret. */
+type Judge = (rawName: string) => boolean;
+
+const judgeRaw: Judge = (rawName) => isSecretParam(decodeName(rawName));
+
+/** Parameter names a {@link createUrlRedactor} remembers its verdict on; past it, it starts afresh. */
+const MAX_VERDICTS = 512;
+
 /**
  * A URL that is safe to put in an error message or a log line: userinfo (`user:pass@`) removed, and the values of
  * secret-looking query parameters, fragment parameters (where OAuth puts tokens) and path parameters (Java
@@ -51,42 +59,98 @@ export function isSecretParam(name: string): boolean {
  */
 export function redactUrl(url: string | URL): string {
   let parsed: URL;
-  try {
-    parsed = new URL(typeof url === 'string' ? url : url.href);
-  } catch {
-    return INVALID_URL;
+  // A URL object is parsed already (and normalised: its parts are what parsing its href again would give).
+  if (url instanceof URL) parsed = url;
+  else {
+    try {
+      parsed = new URL(typeof url === 'string' ? url : (url as URL).href);
+    } catch {
+      return INVALID_URL;
+    }
   }
+  return redactParsed(parsed, judgeRaw);
+}
+
+/**
+ * `redactUrl` for one client's requests, whose URLs are parsed already: it remembers its verdict on each parameter
+ * name, since a client meets the same few names on every call.
+ */
+export function createUrlRedactor(): (url: URL) => string {
+  const verdicts = new Map<string, boolean>();
+  const judge: Judge = (rawName) => {
+    let secret = verdicts.get(rawName);
+    if (secret === undefined) {
+      secret = judgeRaw(rawName);
+      if (verdicts.size >= MAX_VERDICTS) verdicts.clear();
+      verdicts.set(rawName, secret);
+    }
+    return secret;
+  };
+  return (url) => redactParsed(url, judge);
+}
+
+function redactParsed(parsed: URL, judge: Judge): string {
   // An opaque path (`mailto:x`, or `user:pass@host` read as scheme `user:`) may hold anything: show none of it.
-  if (parsed.host === '' && !parsed.pathname.startsWith('/')) return INVALID_URL;
-  const search = parsed.search === '' ? '' : `?${redactParams(parsed.search.slice(1))}`;
-  const hash = parsed.hash === '' ? '' : `#${redactParams(parsed.hash.slice(1))}`;
-  const path = parsed.pathname.includes(';') ? redactPathParams(parsed.pathname) : parsed.pathname;
-  return `${parsed.protocol}//${parsed.host}${path}${search}${hash}`;
+  const { host, pathname, search, hash, protocol, href } = parsed;
+  if (host === '' && !pathname.startsWith('/')) return INVALID_URL;
+  const rawQuery = search.slice(1);
+  const query = rawQuery === '' ? '' : redactParams(rawQuery, judge);
+  const rawFragment = hash.slice(1);
+  const fragment = rawFragment === '' ? '' : redactParams(rawFragment, judge);
+  const path = pathname.includes(';') ? redactPathParams(pathname, judge) : pathname;
+  // Nothing removed and nothing replaced: the URL's own `href`, when it is that same text (it is not with userinfo,
+  // an empty `?` or `#`, or no `//`), rather than a copy of it.
+  if (
+    query === rawQuery &&
+    fragment === rawFragment &&
+    path === pathname &&
+    parsed.username === '' &&
+    parsed.password === '' &&
+    href.length === protocol.length + 2 + host.length + pathname.length + search.length + hash.length
+  ) {
+    return href;
+  }
+  return `${protocol}//${host}${path}${search === '' ? '' : `?${query}`}${hash === '' ? '' : `#${fragment}`}`;
 }
 
 /** `;name=value` parameters of each path segment, judged by name as query parameters are. */
-function redactPathParams(pathname: string): string {
+function redactPathParams(pathname: string, judge: Judge): string {
   return pathname
     .split('/')
     .map((segment) => {
       const [head = '', ...params] = segment.split(';');
-      return params.length === 0 ? segment : [head, ...params.map(redactPair)].join(';');
+      return params.length === 0 ? segment : [head, ...params.map((pair) => redactPair(pair, judge))].join(';');
     })
     .join('/');
 }
 
-function redactParams(query: string): string {
-  return query.split('&').map(redactPair).join('&');
+function redactParams(query: string, judge: Judge): string {
+  // Most queries hold no secret: judged pair by pair in place, and split and joined again only when one does.
+  for (let start = 0; ;) {
+    const amp = query.indexOf('&', start);
+    const pair = amp === -1 ? query.slice(start) : query.slice(start, amp);
+    const eq = pair.indexOf('=');
+    if (eq !== -1 && judge(pair.slice(0, eq))) {
+      return query
+        .split('&')
+        .map((each) => redactPair(each, judge))
+        .join('&');
+    }
+    if (amp === -1) return query;
+    start = amp + 1;
+  }
 }
 
-function redactPair(pair: string): string {
+function redactPair(pair: string, judge: Judge): string {
   const eq = pair.indexOf('=');
   if (eq === -1) return pair;
   const name = pair.slice(0, eq);
-  return isSecretParam(decodeName(name)) ? `${name}=${REDACTED}` : pair;
+  return judge(name) ? `${name}=${REDACTED}` : pair;
 }
 
 function decodeName(name: string): string {
+  // Nothing to decode: the name as it is (the common case, without the cost of a failed decode's exception path).
+  if (!name.includes('%') && !name.includes('+')) return name;
   try {
     return decodeURIComponent(name.replace(/\+/g, ' '));
   } catch {

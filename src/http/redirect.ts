@@ -12,6 +12,11 @@ export const BODY_HEADERS = ['content-encoding', 'content-language', 'content-lo
 /** Credentials a redirect to another origin must not carry there. */
 export const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'] as const;
 
+/** Whether fetch follows a response of this status (when it has a `Location`). */
+export function isRedirectStatus(status: number): boolean {
+  return REDIRECT_STATUSES.has(status);
+}
+
 /** The next request of a redirect chain. */
 export interface RedirectHop {
   readonly method: string;

@@ -13,8 +13,6 @@ export type RatewiseRequestInit = RequestInit & {
 export interface PreparedRequest {
   readonly method: string;
   readonly url: URL;
-  /** Lower-case `host[:port]`, for matching budget patterns. */
-  readonly host: string;
   /** Whether the body can be sent again (no one-shot stream). */
   readonly replayable: boolean;
   /** Whether the request carries an `Idempotency-Key`. */
@@ -75,32 +73,68 @@ export function prepareRequest(
   const replayable = hasRequestBody ? !request.bodyUsed : isReplayableBody(init.body);
   // A Request's body is a stream: keep an unread copy and send a clone of it each time.
   const pristine = hasRequestBody && replayable ? request.clone() : undefined;
-  const allHeaders = (): Headers => new Headers(headers ?? headerSource);
-  let bodySource: BodySource;
-  if (pristine) bodySource = () => pristine.clone().body;
-  else if (!hasRequestBody && replayable) bodySource = () => init.body ?? null;
-  // What every later hop keeps of the first request: its init, and a `Request`'s signal.
+  return new FirstRequest(
+    method,
+    url,
+    replayable,
+    hasIdempotencyKey,
+    hasRequestBody ? request.body : (init.body ?? null),
+    input,
+    init,
+    attemptInit,
+    request,
+    headers ?? headerSource,
+    pristine,
+    !hasRequestBody && replayable,
+  );
+}
+
+/** The request of a fetch call as it was made (one object, its steps on the prototype: one is made per call). */
+class FirstRequest implements PreparedRequest {
+  constructor(
+    readonly method: string,
+    readonly url: URL,
+    readonly replayable: boolean,
+    readonly hasIdempotencyKey: boolean,
+    readonly body: unknown,
+    private readonly input: RequestInfo | URL,
+    private readonly init: RequestInit,
+    /** `init`, with the `Idempotency-Key` ratewise added when it did. */
+    private readonly attemptInit: RequestInit,
+    /** The `Request` passed as `input`, when one was. */
+    private readonly request: Request | undefined,
+    private readonly headerFields: HeadersInit | undefined,
+    /** An unread copy of a `Request`'s body, cloned for each attempt. */
+    private readonly pristine: Request | undefined,
+    /** Whether `init.body` is sent again as it is. */
+    private readonly initBodyReplays: boolean,
+  ) {}
+
+  attempt(): [RequestInfo | URL, RequestInit] {
+    const { pristine } = this;
+    return [pristine ? pristine.clone() : this.input, this.attemptInit];
+  }
+
+  headers(): Headers {
+    return new Headers(this.headerFields);
+  }
+
+  redirect(status: number, location: string | null): PreparedRequest | undefined {
+    const { pristine, init } = this;
+    let bodySource: BodySource;
+    if (pristine) bodySource = () => pristine.clone().body;
+    else if (this.initBodyReplays) bodySource = () => init.body ?? null;
+    return redirectOf(this, baseOfHops(init, this.request), bodySource, status, location);
+  }
+}
+
+/** What every later hop keeps of the first request: its init, and a `Request`'s signal. Made only for a redirect. */
+function baseOfHops(init: RequestInit, request: Request | undefined): RequestInit {
   const rest: RequestInit = { ...init };
   delete rest.method;
   delete rest.headers;
   delete rest.body;
-  const base: RequestInit = request && rest.signal === undefined ? { ...rest, signal: request.signal } : rest;
-  const prepared: PreparedRequest = {
-    method,
-    url,
-    host: url.host.toLowerCase(),
-    replayable,
-    hasIdempotencyKey,
-    body: hasRequestBody ? request.body : (init.body ?? null),
-    attempt() {
-      return [pristine ? pristine.clone() : input, attemptInit];
-    },
-    headers: allHeaders,
-    redirect(status, location) {
-      return redirectOf(prepared, base, bodySource, status, location);
-    },
-  };
-  return prepared;
+  return request && rest.signal === undefined ? { ...rest, signal: request.signal } : rest;
 }
 
 function redirectOf(
@@ -134,7 +168,6 @@ function redirectOf(
   const prepared: PreparedRequest = {
     method: hop.method,
     url: hop.url,
-    host: hop.url.host.toLowerCase(),
     replayable: true,
     hasIdempotencyKey: headers.has('idempotency-key'),
     body,

@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createRatewise } from '../../src/client.js';
+import { originOf } from '../../src/http/request.js';
 import { QueueFullError, RateLimitError } from '../../src/errors.js';
 import axios, { type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { withRatewise } from '../../src/adapters/axios.js';
@@ -257,6 +259,36 @@ describe('patterns are normalised as URL hosts are', () => {
       'https://api.other.test': 'API.Other.TEST.',
       'https://xn--bcher-kva.test': 'bücher.test',
     });
+  });
+
+  it('keys each request by its own origin, whatever the origin of the request before it (property)', async () => {
+    const urls = [
+      'https://api.test/a',
+      'https://api.test./b',
+      'https://api.test:8443/c',
+      'https://api.test.:8443/d',
+      'https://user:pw@api.test/e',
+      'https://api.testing/f',
+      'https://api.test',
+      'http://api.test/g',
+      'http://[::1]:8080/h',
+      'http://[::1]/i',
+      'foo://api.test/j',
+      'foo://api.test',
+      'foo:///k',
+      'file:///tmp/l',
+    ];
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.constantFrom(...urls), { minLength: 1, maxLength: 12 }), async (sequence) => {
+        const rw = createRatewise({ fetch: () => Promise.resolve(new Response(null)), loopGuard: false });
+        for (const url of sequence) {
+          await rw.fetch(url);
+          // Budgets are listed least recently used first: the last one is this request's.
+          expect(rw.stats().at(-1)?.key).toBe(originOf(new URL(url)));
+        }
+        await rw.close();
+      }),
+    );
   });
 
   it('a host with and without its trailing dot is one budget: the same server, one bucket', async () => {

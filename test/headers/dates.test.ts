@@ -1,4 +1,5 @@
 // The absolute instant formats of dates.ts, read directly (docs/headers.md, "Reset values").
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { parseAnyDate, parseHttpDate, parseIsoDate, parseJsDate } from '../../src/headers/dates.js';
 import { NOW } from './support.js';
@@ -26,6 +27,47 @@ describe('parseHttpDate', () => {
 
   test('RFC 9110 5.6.7: the weekday is not cross-checked (recipients are encouraged to be robust)', () => {
     expect(parseHttpDate('Mon, 06 Nov 1994 08:49:37 GMT', NOW)).toBe(Date.UTC(1994, 10, 6, 8, 49, 37));
+  });
+
+  test('an IMF-fixdate is read exactly when it has the pattern, each character changed in turn (property)', () => {
+    const pattern = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/;
+    const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+    /** The instant the pattern's fields name, with the parser's own range checks; NaN when a field is out of range. */
+    const expected = (m: RegExpExecArray): number => {
+      const [day, year, h, min, s] = [m[1], m[3], m[4], m[5], m[6]].map(Number) as [
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
+      const month = months.indexOf(m[2]!);
+      const t = Date.UTC(year, month, day, h, min, Math.min(s, 59));
+      const at = year < 100 ? new Date(t).setUTCFullYear(year) : t;
+      const date = new Date(at);
+      const valid =
+        month >= 0 && h <= 23 && min <= 59 && s <= 60 && date.getUTCDate() === day && date.getUTCMonth() === month;
+      return valid ? at : NaN;
+    };
+    const instant = fc.integer({ min: Date.UTC(0, 0, 1) - 1900 * 365.25 * 86_400_000, max: Date.UTC(9999, 11, 31) });
+    const char = fc.oneof(
+      fc.constantFrom(' ', ',', ':', '0', '9', 'a', 'Z', '/', '\u00e9'),
+      fc.string({ minLength: 1, maxLength: 1 }),
+    );
+    fc.assert(
+      fc.property(instant, fc.nat(40), char, fc.boolean(), (at, position, replacement, insert) => {
+        const valid = new Date(at).toUTCString();
+        const value = insert
+          ? valid.slice(0, position) + replacement + valid.slice(position)
+          : valid.slice(0, position) + replacement + valid.slice(position + 1);
+        const m = pattern.exec(value);
+        const parsed = parseHttpDate(value, NOW);
+        if (m) expect(parsed ?? NaN).toBe(expected(m));
+        // Not the pattern: no HTTP-date at all, since no other form starts with a three-letter weekday and a comma.
+        else if (/^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),/.test(value)) expect(parsed).toBeUndefined();
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

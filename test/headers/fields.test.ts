@@ -1,6 +1,8 @@
 // Field access: every header container, names in any case, repeated lines, hostile input (docs/headers.md,
 // "Reading fields").
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
+import { mayBeRelevant } from '../../src/headers/fields.js';
 import type { HeaderInput } from '../../src/headers/index.js';
 import { NOW, parse, SECOND, summary } from './support.js';
 
@@ -226,5 +228,65 @@ describe('hostile input', () => {
       'x-ratelimit-limit': '9',
     });
     expect(summary(info)).toEqual({ limit: 9 });
+  });
+});
+
+describe('the quick check of a field name', () => {
+  const relevant = [
+    'date',
+    'age',
+    'retry-after',
+    'x-ms-retry-after-ms',
+    'ratelimit-policy',
+    'beta-ratelimit',
+    'x-ratelimit-remaining',
+    'x-rate-limit-reset',
+    'x-ratelimit-limit-tokens',
+    'anthropic-ratelimit-requests-limit',
+    'x-hubspot-ratelimit-max',
+    'x-ms-ratelimit-remaining-subscription-reads',
+    'x-shopify-shop-api-call-limit',
+    'sforce-limit-info',
+  ];
+
+  test('lets through every relevant name in any case (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...relevant).chain((name) => fc.mixedCase(fc.constant(name))),
+        (name) => {
+          expect(mayBeRelevant(name)).toBe(true);
+        },
+      ),
+    );
+  });
+
+  test('lets through every name whose lower case begins as a relevant one does, whatever its characters (property)', () => {
+    const heads = new Set(relevant.map((name) => name.slice(0, 3)));
+    // The letters of those heads in both cases, and the two characters outside ASCII whose lower case is ASCII.
+    const letters = fc.constantFrom(...Array.from('datgerx-mbnhsfoDATGERXMBNHSFOki\u212a\u0130'));
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.string({ unit: letters, maxLength: 5 }), fc.string({ unit: 'binary', maxLength: 5 })),
+        (name) => {
+          if (heads.has(name.toLowerCase().slice(0, 3))) expect(mayBeRelevant(name)).toBe(true);
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
+
+  test("skips a GitHub answer's other fields without reading them", () => {
+    for (const name of [
+      'server',
+      'content-type',
+      'etag',
+      'x-github-request-id',
+      'x-oauth-scopes',
+      'vary',
+      'Via',
+      'a',
+    ]) {
+      expect(mayBeRelevant(name)).toBe(false);
+    }
   });
 });

@@ -166,6 +166,53 @@ describe('LoopGuard', () => {
     expect(guard.warnOnce('a')).toBe(true);
   });
 
+  it('forgets keys in least-recently-called order however many were forgotten before, across clear() (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(
+          fc.oneof(
+            fc.record({ op: fc.constant('call' as const), key: fc.integer({ min: 0, max: 9 }) }),
+            fc.record({ op: fc.constant('warn' as const), key: fc.integer({ min: 0, max: 9 }) }),
+            fc.record({ op: fc.constant('clear' as const) }),
+          ),
+          { maxLength: 400 },
+        ),
+        (maxEntries, ops) => {
+          const guard = new LoopGuard({ limit: 1_000_000, windowMs: 1_000_000, maxEntries });
+          // The model: counts in least-recently-called order, and warned keys in the order they were first warned.
+          const counts = new Map<string, number>();
+          const warned: string[] = [];
+          for (const step of ops) {
+            if (step.op === 'clear') {
+              guard.clear();
+              counts.clear();
+              warned.length = 0;
+              continue;
+            }
+            const key = `GET /k/${step.key}`;
+            if (step.op === 'warn') {
+              const fresh = !warned.includes(key);
+              if (fresh) {
+                if (warned.length >= maxEntries) warned.shift();
+                warned.push(key);
+              }
+              expect(guard.warnOnce(key)).toBe(fresh);
+              continue;
+            }
+            const count = (counts.get(key) ?? 0) + 1;
+            if (!counts.delete(key) && counts.size >= maxEntries) counts.delete(counts.keys().next().value!);
+            counts.set(key, count);
+            const recorded = guard.record(key, T0)!;
+            guard.settle(key, recorded.ticket);
+            expect(recorded.count).toBe(count);
+            expect(guard.size).toBe(counts.size);
+          }
+        },
+      ),
+    );
+  });
+
   it('counts a call iff the previous one had settled, and reports iff a window holds more than limit (property)', () => {
     fc.assert(
       fc.property(

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { INVALID_URL, isSecretParam, redactUrl } from '../../src/http/redact.js';
+import { createUrlRedactor, INVALID_URL, isSecretParam, redactUrl } from '../../src/http/redact.js';
 
 describe('redactUrl', () => {
   it('leaves a URL without secrets as it is', () => {
@@ -125,6 +125,66 @@ describe('redactUrl', () => {
         url.pathname = `${url.pathname};${param}=${value}`;
         expect(redactUrl(url)).not.toContain(value);
       }),
+    );
+  });
+});
+
+describe('createUrlRedactor', () => {
+  /** Each `name=value` pair judged on its own, by its percent-decoded name: what both redactors must agree with. */
+  function reference(url: URL): string {
+    const judged = (pair: string) => {
+      const eq = pair.indexOf('=');
+      if (eq === -1) return pair;
+      let name = pair.slice(0, eq);
+      try {
+        name = decodeURIComponent(name.replace(/\+/g, ' '));
+      } catch {
+        // kept as written
+      }
+      return isSecretParam(name) ? `${pair.slice(0, eq)}=[REDACTED]` : pair;
+    };
+    const params = (text: string) => text.split('&').map(judged).join('&');
+    const path = url.pathname
+      .split('/')
+      .map((segment) =>
+        segment
+          .split(';')
+          .map((part, i) => (i === 0 ? part : judged(part)))
+          .join(';'),
+      )
+      .join('/');
+    const query = url.search === '' ? '' : `?${params(url.search.slice(1))}`;
+    const fragment = url.hash === '' ? '' : `#${params(url.hash.slice(1))}`;
+    return `${url.protocol}//${url.host}${path}${query}${fragment}`;
+  }
+
+  it('redacts as redactUrl does, one redactor for many URLs whose parameter names repeat (property)', () => {
+    const redact = createUrlRedactor();
+    const name = fc.constantFrom('page', 'token', 'api_key', 'Api%2DKey', '%zz', 'a+b', 'x%74oken', 'q', '', 'sig');
+    const pair = fc.oneof(
+      fc.tuple(name, fc.stringMatching(/^[A-Za-z0-9]{0,6}$/)).map(([n, v]) => `${n}=${v}`),
+      name,
+    );
+    const params = (separator: string) => fc.array(pair, { maxLength: 5 }).map((pairs) => pairs.join(separator));
+    fc.assert(
+      fc.property(
+        fc.webUrl(),
+        params('&'),
+        params('&'),
+        params(';'),
+        fc.boolean(),
+        (base, query, fragment, pathParams, user) => {
+          const url = new URL(base);
+          if (user) url.username = 'someone';
+          if (pathParams !== '') url.pathname = `${url.pathname};${pathParams}`;
+          url.search = query;
+          url.hash = fragment;
+          const safe = redact(url);
+          expect(safe).toBe(redactUrl(url));
+          expect(safe).toBe(redactUrl(url.href));
+          expect(safe).toBe(reference(url));
+        },
+      ),
     );
   });
 });
