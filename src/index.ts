@@ -11,6 +11,8 @@ export type { Transport } from './engine/send.js';
 export type {
   BackoffOptions,
   BudgetOptions,
+  ClassifyInput,
+  ClassifyVerdict,
   Jitter,
   JitterUpOptions,
   RateObject,

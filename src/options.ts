@@ -137,6 +137,34 @@ export interface BudgetOptions {
    * @default 1000
    */
   readonly maxRoutes?: number;
+  /**
+   * Recognises throttles a server tells only in the body (some APIs answer 200 or 400 with a rate-limit error in
+   * JSON). Called with each answer of this budget sent by `rw.fetch`, with its body's text when that is at most
+   * 16 KB and arrives within 1 s (read from a copy: the caller still gets the whole body), else `bodyText`
+   * undefined. Return `{ throttled: true }`, with `retryAfterMs` when the body says how long to wait, and the answer
+   * is a throttle: retried like a 429, and the budget pauses. Anything else, or a hook that throws, leaves the answer
+   * as its headers read. Replaces the built-in recognition of GitHub's secondary rate limits for this budget.
+   * @default undefined (GitHub's secondary rate limits are recognised: a 403 or 429 whose body says so)
+   */
+  readonly classify?: (answer: ClassifyInput) => ClassifyVerdict | undefined;
+}
+
+/** What a budget's `classify` hook sees of an answer. */
+export interface ClassifyInput {
+  /** The answer's HTTP status. */
+  readonly status: number;
+  /** The answer's headers. */
+  readonly headers: Headers;
+  /** The body's text: undefined when longer than 16 KB, slower than 1 s, or not sent by `rw.fetch`. */
+  readonly bodyText: string | undefined;
+}
+
+/** A `classify` hook's verdict on an answer. */
+export interface ClassifyVerdict {
+  /** The answer is a throttle. */
+  readonly throttled: boolean;
+  /** How long the body says to wait, in ms; without it the budget backs off as after a throttle without timing. */
+  readonly retryAfterMs?: number;
 }
 
 /** Which requests are retried, how often and how long ratewise waits. */

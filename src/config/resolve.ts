@@ -42,6 +42,8 @@ export interface BudgetConfig {
   readonly routes: readonly RouteRule[];
   /** Most routes remembered per origin with the quota its server named; 0 learns none. */
   readonly maxRoutes: number;
+  /** The budget's hook recognising throttles told in the body, if any. */
+  readonly classify: BudgetOptions['classify'];
 }
 
 export interface ResolvedOptions {
@@ -123,7 +125,9 @@ function resolveBudget(pattern: string, value: unknown): BudgetConfig {
     'initialWindow',
     'routes',
     'maxRoutes',
+    'classify',
   ]) as BudgetOptions;
+  checkFunction(o.classify, `${name}.classify`);
   const routes = compileRoutes(o.routes, `${name}.routes`);
   // A budget's rate and shared cap are host-wide: its routes' buckets would each apply them apart.
   if (routes.length > 0 && (o.rate !== undefined || o.sharedConcurrency !== undefined)) {
@@ -168,6 +172,7 @@ function resolveBudget(pattern: string, value: unknown): BudgetConfig {
       (n) => Number.isInteger(n) && n >= 0 && n <= 1_000_000,
       'an integer from 0 to 1,000,000',
     ),
+    classify: o.classify,
   });
 }
 

@@ -5,6 +5,8 @@ import { RateLimitError, RetryBudgetExceededError } from '../errors.js';
 import type { GiveUpEventReason } from '../events.js';
 import { parseRateLimit, type HeaderInput, type RateLimitInfo } from '../headers/index.js';
 import type { ResolvedOptions } from '../config/resolve.js';
+import type { ClassifyVerdict } from '../options.js';
+import { BODY_PEEK_BYTES, BODY_PEEK_MS, isSecondaryRateLimit, secondaryWaitMs } from '../retry/body-signals.js';
 import {
   budgetEffects,
   decideRetry,
@@ -48,6 +50,12 @@ export interface Transport<R> {
    * carry none of the request).
    */
   safeError?(error: unknown): unknown;
+  /**
+   * The text of an answer's body, read from a copy so that the caller still gets all of it: undefined when it is
+   * longer than `maxBytes`, cannot be copied, or `signal` aborts first. Without it, throttles that only a body tells
+   * of (GitHub's secondary rate limits, a budget's `classify`) go unrecognised.
+   */
+  bodyText?(response: R, maxBytes: number, signal: AbortSignal): Promise<string | undefined>;
 }
 
 const GIVE_UP = Symbol.for('ratewise.giveUp');
@@ -75,6 +83,8 @@ interface Answer<R> {
   readonly response: R | undefined;
   readonly status: number | undefined;
   readonly error: unknown;
+  /** The body's text, when a throttle might be told there (see `Transport.bodyText`). */
+  readonly bodyText?: string | undefined;
 }
 
 type Retry = Extract<RetryDecision, { retry: true }>;
@@ -172,7 +182,34 @@ class CallRun<R> {
     const status = response === undefined ? undefined : transport.status(response);
     this.call.attempts++;
     this.call.lastStatus = status;
-    return { response, status, error };
+    if (response === undefined || status === undefined || transport.bodyText === undefined) {
+      return { response, status, error };
+    }
+    // Only where a throttle may be told in words: a 403 or 429 (GitHub's secondary limits), or any answer of a budget
+    // with its own `classify`.
+    if (status !== 403 && status !== 429 && this.sentLane.budget.config.classify === undefined) {
+      return { response, status, error };
+    }
+    return { response, status, error, bodyText: await this.#peek(transport.bodyText.bind(transport), response) };
+  }
+
+  /** The body's text, given up after `BODY_PEEK_MS` of the client's clock. */
+  async #peek(
+    bodyText: (response: R, maxBytes: number, signal: AbortSignal) => Promise<string | undefined>,
+    response: R,
+  ): Promise<string | undefined> {
+    const { clock } = this.ctx.options;
+    const controller = new AbortController();
+    const timer = clock.setTimeout(() => {
+      controller.abort();
+    }, BODY_PEEK_MS);
+    try {
+      return await bodyText(response, BODY_PEEK_BYTES, controller.signal);
+    } catch {
+      return undefined;
+    } finally {
+      clock.clearTimeout(timer);
+    }
   }
 
   /** Reads the answer's headers into the budget (its pace, its probe, its counters) and says how the attempt ended. */
@@ -188,10 +225,12 @@ class CallRun<R> {
     }
     const parsed = parseRateLimit(this.transport.headers(response), { now, status, serverClock: budget.serverClock });
     // A 503 without timing while the server accepts other requests of the budget is throttling, not an outage.
-    const info =
+    let info: RateLimitInfo =
       status === 503 && !parsed.isRateLimited && budget.acceptedWithin(THROTTLING_MS, now)
         ? { ...parsed, isRateLimited: true }
         : parsed;
+    const heard = this.#bodyThrottle(info, status, response, answer.bodyText, now);
+    if (heard !== undefined) info = heard;
     this.#backed = budget.wasBacked(seq);
     this.#originWide = status === 503 || info.scope === 'global';
     // Named for a quota of the call's route: that quota's budget has read it; this one only counts the answer.
@@ -200,7 +239,41 @@ class CallRun<R> {
     if (events.hasListeners('rateLimitInfo')) {
       events.emit('rateLimitInfo', { key: this.call.lane.budget.key, url: this.call.safeUrl, status, info: parsed });
     }
-    return { kind: 'response', status, info };
+    // A throttle told by the body alone is decided as a 429: refused before it was processed.
+    return { kind: 'response', status: heard !== undefined && status !== 403 ? 429 : status, info };
+  }
+
+  /**
+   * The answer as a throttle, when its body says it is one and its headers did not: the budget's `classify` hook,
+   * else GitHub's secondary rate limit (its own `retry-after` first, then the reset of a spent quota, else a minute,
+   * longer for each throttle in a row). Undefined when the body says nothing more.
+   */
+  #bodyThrottle(
+    info: RateLimitInfo,
+    status: number,
+    response: R,
+    bodyText: string | undefined,
+    now: number,
+  ): RateLimitInfo | undefined {
+    const { budget } = this.sentLane;
+    const { classify } = budget.config;
+    if (classify !== undefined) {
+      let verdict: ClassifyVerdict | undefined;
+      try {
+        verdict = classify({ status, headers: asHeaders(this.transport.headers(response)), bodyText });
+      } catch {
+        // A hook that throws says nothing: the answer is read from its headers alone.
+        return undefined;
+      }
+      if (verdict?.throttled !== true || info.isRateLimited) return undefined;
+      const wait = verdict.retryAfterMs;
+      const retryAt = typeof wait === 'number' && wait >= 0 && wait < Infinity ? now + wait : info.retryAt;
+      return { ...info, isRateLimited: true, ...(retryAt !== undefined && { retryAt }) };
+    }
+    if (info.retryAt !== undefined || !isSecondaryRateLimit(status, bodyText)) return undefined;
+    // A spent quota's reset says when (the budget waits for it); otherwise GitHub's minute, and more.
+    if (info.remaining === 0 && info.resetAt !== undefined) return { ...info, isRateLimited: true };
+    return { ...info, isRateLimited: true, retryAt: now + secondaryWaitMs(budget.consecutiveThrottles) };
   }
 
   /**
@@ -371,6 +444,23 @@ class CallRun<R> {
     const { transport } = this;
     return error === undefined || transport.safeError === undefined ? error : transport.safeError(error);
   }
+}
+
+/** Headers as a fetch `Headers` object, for a `classify` hook (a record's repeated lines joined). */
+function asHeaders(input: HeaderInput): Headers {
+  if (input instanceof Headers) return input;
+  const headers = new Headers();
+  const add = (value: unknown, name: string): void => {
+    try {
+      headers.append(name, Array.isArray(value) ? value.join(', ') : String(value));
+    } catch {
+      // A name or value fetch would refuse: left out.
+    }
+  };
+  if (typeof input.forEach === 'function')
+    (input as { forEach(cb: (v: string, n: string) => void): void }).forEach(add);
+  else for (const [name, value] of Object.entries(input)) if (value !== undefined && value !== null) add(value, name);
+  return headers;
 }
 
 /** The response the errors carry: a fetch Response; another transport's reaches its caller through its adapter. */

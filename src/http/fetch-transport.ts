@@ -63,6 +63,43 @@ class FetchTransport implements Transport<Response> {
   discard(response: Response): void {
     response.body?.cancel().catch(() => undefined);
   }
+
+  async bodyText(response: Response, maxBytes: number, signal: AbortSignal): Promise<string | undefined> {
+    const length = response.headers.get('content-length');
+    if (length !== null && !(Number(length) <= maxBytes)) return undefined;
+    if (response.body === null || response.bodyUsed) return undefined;
+    // A copy: the caller's body stays whole. Only up to `maxBytes` of it is read, then the copy is let go.
+    const reader = response.clone().body!.getReader();
+    const stop = (): void => {
+      reader.cancel().catch(() => undefined);
+    };
+    signal.addEventListener('abort', stop, { once: true });
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (signal.aborted) return undefined;
+        total += value.byteLength;
+        if (total > maxBytes) return undefined;
+        chunks.push(value);
+      }
+    } catch {
+      return undefined;
+    } finally {
+      signal.removeEventListener('abort', stop);
+      if (total > maxBytes || signal.aborted) stop();
+    }
+    if (signal.aborted) return undefined;
+    const bytes = new Uint8Array(total);
+    let at = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    return new TextDecoder().decode(bytes);
+  }
 }
 
 /** Whether any retry or quota field survived CORS filtering (a browser shows only the exposed ones). */
