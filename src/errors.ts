@@ -57,6 +57,20 @@ export interface RateLimitErrorOptions {
   readonly response?: Response | undefined;
   /** The error's `cause`: the last attempt's network error, when it failed without a response. */
   readonly cause?: unknown;
+  /** Whether the call had been sent at least once. @default true */
+  readonly sent?: boolean;
+  /** The answer that paused the budget, when another request's answer did. */
+  readonly pausedBy?: PauseCause | undefined;
+}
+
+/** The answer that paused a budget: the request it answered (method, sanitised URL) and its status. */
+export interface PauseCause {
+  /** The request's method, upper-case. */
+  readonly method: string;
+  /** The request URL, sanitised. */
+  readonly url: string;
+  /** The answer's HTTP status, when it had one. */
+  readonly status: number | undefined;
 }
 
 /** A request was refused because the wait it needs is longer than the caller allows. */
@@ -93,19 +107,34 @@ export class RateLimitError extends RatewiseError {
   readonly limitMs: number | undefined;
   /** The throttling response, when there was one. Non-enumerable: its `url` is not sanitised. */
   declare readonly response: Response | undefined;
+  /** Whether the call had been sent at least once: false when it failed before its first attempt went out. */
+  readonly sent: boolean;
+  /**
+   * The answer that paused the budget, when the wait refused was a pause that another request's answer ordered (a
+   * 429 to another route of the same quota, say): which request, and its status.
+   */
+  readonly pausedBy: PauseCause | undefined;
 
   constructor(options: RateLimitErrorOptions) {
-    const { reason, key, method, url, retryAt, waitMs, limitMs } = options;
+    const { reason, key, method, url, retryAt, waitMs, limitMs, pausedBy } = options;
+    const sent = options.sent ?? true;
     const wait = waitMs === undefined ? 'wait' : `wait ${formatMs(waitMs)}`;
     // The message names the option the user sets, the reason keeps the kebab-case of every reason ratewise reports.
     const option = reason === 'max-wait' ? 'maxWait' : 'maxRetryAfter';
     const cap = limitMs === undefined ? option : `${option} (${formatMs(limitMs)})`;
-    const why = reason === 'max-wait' ? `would ${wait}` : `was told by the server to ${wait}`;
+    const by =
+      pausedBy === undefined
+        ? 'the server'
+        : `the answer${pausedBy.status === undefined ? '' : ` ${pausedBy.status}`} to ${pausedBy.method} ${pausedBy.url}`;
+    const why = reason === 'max-wait' ? `would ${wait}` : `was told by ${by} to ${wait}`;
+    const unsent = sent ? '' : ' (not sent)';
     const at = retryAt === undefined ? '' : `, retry at ${formatInstant(retryAt)}`;
     super(
-      `Rate limited: ${method} ${url} ${why}, longer than ${cap}; budget ${JSON.stringify(key)}${at}`,
+      `Rate limited: ${method} ${url}${unsent} ${why}, longer than ${cap}; budget ${JSON.stringify(key)}${at}`,
       causeOf(options),
     );
+    this.sent = sent;
+    this.pausedBy = pausedBy;
     this.reason = reason;
     this.key = key;
     this.method = method;

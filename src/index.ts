@@ -45,6 +45,7 @@ export type {
   ClosedErrorOptions,
   LoopDetectedErrorOptions,
   QueueFullErrorOptions,
+  PauseCause,
   RateLimitErrorOptions,
   RateLimitReason,
   RatewiseErrorByCode,

@@ -93,6 +93,23 @@ describe('RateLimitError', () => {
     expect(error.retryAt).toBeUndefined();
   });
 
+  it('says when the call was never sent, and whose answer paused its budget', () => {
+    const error = new RateLimitError({
+      ...request,
+      reason: 'max-retry-after',
+      key: 'k',
+      waitMs: 29_999,
+      limitMs: 10_000,
+      sent: false,
+      pausedBy: { method: 'GET', url: 'https://api.example.com/slow', status: 429 },
+    });
+    expect(error.message).toBe(
+      'Rate limited: GET https://api.example.com/items?page=2 (not sent) was told by the answer 429 to GET ' +
+        'https://api.example.com/slow to wait 29999 ms, longer than maxRetryAfter (10000 ms); budget "k"',
+    );
+    expect(error).toMatchObject({ sent: false, pausedBy: { url: 'https://api.example.com/slow', status: 429 } });
+  });
+
   it('reads well without the optional numbers', () => {
     const error = new RateLimitError({ ...request, reason: 'max-wait', key: 'k' });
     expect(error.message).toBe(

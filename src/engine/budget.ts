@@ -2,6 +2,7 @@
 // its own: the scheduler brings it up to `now` (`advance`), asks it when the next request may go (queries change
 // nothing) and tells it what was sent and what came back. Shared through a store, its store side (store-link.ts)
 // starts the store calls: from `advance`, and to publish what `take`, `release`, `observe` and `pause` tell it.
+import type { PauseCause } from '../errors.js';
 import type { RateLimitInfo } from '../headers/types.js';
 import { ServerClock } from '../headers/server-clock.js';
 import type { BudgetConfig } from '../config/resolve.js';
@@ -585,6 +586,14 @@ export class Budget {
     this.#probe();
   }
 
+  /** The answer that ordered the latest pause, when known (a pause heard from the store, or ratewise's own, has none). */
+  #pausedBy: PauseCause | undefined;
+
+  /** The answer that ordered the pause in place, when known. */
+  get pausedBy(): PauseCause | undefined {
+    return this.#pausedBy;
+  }
+
   /** The last request sent before the latest pause began (by send order). */
   #pausedAfterSeq = 0;
 
@@ -604,8 +613,9 @@ export class Budget {
    * before the jitter added to it: what a waiter's `maxRetryAfter` is held against. With `share`, the pause is told
    * to the other clients of the store (not one that came from there).
    */
-  pause(until: number, ordered = until, share = true): void {
+  pause(until: number, ordered = until, share = true, cause?: PauseCause): void {
     if (share) this.#store?.publishPause(until, ordered);
+    if (until > this.#pausedUntil || cause !== undefined) this.#pausedBy = cause;
     this.#pausedAfterSeq = this.#counters.sent;
     if (until > this.#pausedUntil) this.#pausedUntil = until;
     if (ordered > this.#orderedUntil) this.#orderedUntil = ordered;

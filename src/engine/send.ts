@@ -325,7 +325,11 @@ class CallRun<R> {
       const { until, ordered, reason } = effect;
       // A spent quota is shared as the server's view (with its reset), not as a pause: readings of one reset rounded
       // differently would each lengthen a shared pause.
-      budget.pause(until, ordered, reason !== 'remaining-zero');
+      budget.pause(until, ordered, reason !== 'remaining-zero', {
+        method: this.call.request.method,
+        url: this.call.safeUrl,
+        status,
+      });
       this.ctx.events.emit('paused', { key: budget.key, until, reason, status });
       if (this.#originWide) this.ctx.pauseOrigin?.(this.call, until, ordered);
     }

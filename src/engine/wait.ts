@@ -178,12 +178,15 @@ export class CallTicket implements Ticket {
     } else {
       const paused = failure.kind === 'paused';
       const { retryAt } = failure;
+      const pausedBy = paused ? this.lane.budget.pausedBy : undefined;
       this.#reject(
         new RateLimitError({
           reason: paused ? 'max-retry-after' : 'max-wait',
           key,
           method,
           url,
+          sent: this.attempts > 0,
+          pausedBy,
           retryAt,
           // The server's pause is held against maxRetryAfter from now; the call's own wait against maxWait from
           // its start, the clock maxWait runs on.

@@ -579,6 +579,14 @@ describe('routes: a bucket per route inside a budget', () => {
     const blocked = track(plain.rw.fetch('https://api.test/things/2'), plain.clock);
     await flush();
     expect(blocked.state).toBe('rejected');
+    // Its error says it was not sent, and whose answer held it.
+    expect(blocked.error).toMatchObject({
+      sent: false,
+      pausedBy: { method: 'GET', url: 'https://api.test/slow', status: 429 },
+    });
+    expect((blocked.error as Error).message).toContain(
+      'GET https://api.test/things/2 (not sent) was told by the answer 429 to GET https://api.test/slow to wait',
+    );
     expect(plain.server.calls.map((c) => path(c.url))).toEqual(['/slow']);
   });
 

@@ -193,8 +193,9 @@ describe('maxWait', () => {
       expect(call.error).toMatchObject({ reason: 'max-wait', retryAt: T0 + 2000, waitMs: 2000, limitMs: 1500 });
     }
     expect((calls[2]!.error as RateLimitError).message).toContain(
-      'GET https://a.test/items/2 would wait 2000 ms, longer than maxWait (1500 ms)',
+      'GET https://a.test/items/2 (not sent) would wait 2000 ms, longer than maxWait (1500 ms)',
     );
+    expect(calls[2]!.error).toMatchObject({ sent: false, pausedBy: undefined });
   });
 
   it('a call refused behind patient calls states the instant its turn would have come', async () => {
