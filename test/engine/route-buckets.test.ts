@@ -181,3 +181,28 @@ describe('budgets[p].maxRoutes', () => {
     expect(() => rig({ budgets: { '*': { maxRoutes: maxRoutes as number } } })).toThrow(TypeError);
   });
 });
+
+describe('hostile bucket names', () => {
+  it('a new name on every answer: every call settles once, and budgets stay within maxBudgets', async () => {
+    let n = 0;
+    const { rw, clock } = rig({ maxBudgets: 20 }, () =>
+      ok({ 'x-ratelimit-bucket': `b${n++} with spaces`, 'x-ratelimit-remaining': '5', 'x-ratelimit-reset-after': '1' }),
+    );
+    const calls = Array.from({ length: 200 }, (_, i) => track(rw.fetch(`https://h.test/r/${i % 7}/x`), clock));
+    await flush();
+    await advance(clock, 5_000);
+    expect(calls.every((c) => c.state === 'fulfilled' && c.settledCount === 1)).toBe(true);
+    // Budgets busy when made are kept; once idle, the next budget made evicts them down to the bound.
+    await rw.fetch('https://h.test/r/0/x');
+    expect(rw.stats().length).toBeLessThanOrEqual(20);
+  });
+
+  it('ignores an empty name and one longer than 200 characters', async () => {
+    const names = ['', 'x'.repeat(201)];
+    let n = 0;
+    const { rw } = rig({}, () => ok({ 'x-ratelimit-bucket': names[n++ % 2]!, 'x-ratelimit-remaining': '5' }));
+    await rw.fetch('https://h.test/a');
+    await rw.fetch('https://h.test/b');
+    expect(rw.stats().map((s) => s.key)).toEqual(['https://h.test']);
+  });
+});
