@@ -436,20 +436,13 @@ export class Budget {
    */
   observe(info: RateLimitInfo, now: number, seq: number, status = 200): void {
     this.#unbacked.delete(seq);
-    const { limit, remaining, resetAt, windowMs } = info;
-    if (limit !== undefined || remaining !== undefined || resetAt !== undefined) {
-      this.#server = {
-        ...(limit !== undefined && { limit }),
-        ...(remaining !== undefined && { remaining }),
-        ...(resetAt !== undefined && { resetAt }),
-        ...(windowMs !== undefined && { windowMs }),
-        observedAt: now,
-      };
-    }
+    const { limit, remaining, resetAt } = info;
+    this.#noteServer(info, now);
     // A window opened by one of the budget's probes resets a known length after it, which may be sooner than the
     // reset read (whole seconds). Every answer counts here, late ones too: the probe's may come after others'.
     const fresh = limit !== undefined && remaining !== undefined && remaining >= limit - 1;
     const lateBy = Math.min(this.serverClock.uncertaintyMs, 2 * SECOND_MS);
+    const dated = this.#resetAfterDate(resetAt, now);
     const by = this.#opened.observed(
       seq,
       now,
@@ -457,7 +450,8 @@ export class Budget {
       info.isRateLimited,
       resetAt,
       lateBy,
-      this.#resetAfterDate(resetAt, now),
+      dated?.afterDate,
+      dated?.epoch,
     );
     const slidingLength = this.#opened.slidingLength;
     if (slidingLength !== undefined && limit !== undefined && !this.#sliding.active && !this.#slidingDropped) {
@@ -519,17 +513,17 @@ export class Budget {
 
   /**
    * The reset less the answer's `Date`, as the server wrote both (ms), when this answer (arrived at `now`) was dated
-   * and its reset was an epoch second: one that falls on a whole second of the server's clock but not a whole number
-   * of seconds after `now`. (Seconds left are read as `now` plus whole seconds, and for them the bound is weaker:
-   * that reading is left out, as is an epoch second that happens to look like one.) Undefined otherwise.
+   * and its reset falls on a whole second of the server's clock; and whether the reset was then surely an epoch
+   * second: not also a whole number of seconds after `now`, as seconds left are read (the answer that placed the
+   * server's clock reads both ways). Undefined otherwise.
    */
-  #resetAfterDate(resetAt: number | undefined, now: number): number | undefined {
+  #resetAfterDate(resetAt: number | undefined, now: number): { afterDate: number; epoch: boolean } | undefined {
     const reading = this.serverClock.lastReading;
     const serverNow = this.serverClock.serverNow(now);
     if (resetAt === undefined || reading?.at !== now || serverNow === undefined) return undefined;
-    if ((resetAt - now) % SECOND_MS === 0) return undefined;
     const serverReset = resetAt + serverNow - now;
-    return serverReset % SECOND_MS === 0 ? serverReset - reading.dateMs : undefined;
+    if (serverReset % SECOND_MS !== 0) return undefined;
+    return { afterDate: serverReset - reading.dateMs, epoch: (resetAt - now) % SECOND_MS !== 0 };
   }
 
   /**
@@ -538,16 +532,8 @@ export class Budget {
    * were in flight (they may be: sent through that budget, not yet counted), and whether it was a throttle.
    */
   observeForeign(info: RateLimitInfo, now: number, othersInFlight: number): void {
-    const { limit, remaining, resetAt, windowMs } = info;
-    if (limit !== undefined || remaining !== undefined || resetAt !== undefined) {
-      this.#server = {
-        ...(limit !== undefined && { limit }),
-        ...(remaining !== undefined && { remaining }),
-        ...(resetAt !== undefined && { resetAt }),
-        ...(windowMs !== undefined && { windowMs }),
-        observedAt: now,
-      };
-    }
+    const { limit, remaining, resetAt } = info;
+    this.#noteServer(info, now);
     if (remaining !== undefined && resetAt !== undefined) {
       this.#pace = observe(
         this.#pace,
@@ -570,6 +556,18 @@ export class Budget {
       this.#consecutiveThrottles = 0;
       this.#lastAcceptedAt = now;
     }
+  }
+
+  /** The server's view for `stats()`: what this answer said of the quota, when it said anything. */
+  #noteServer({ limit, remaining, resetAt, windowMs }: RateLimitInfo, now: number): void {
+    if (limit === undefined && remaining === undefined && resetAt === undefined) return;
+    this.#server = {
+      ...(limit !== undefined && { limit }),
+      ...(remaining !== undefined && { remaining }),
+      ...(resetAt !== undefined && { resetAt }),
+      ...(windowMs !== undefined && { windowMs }),
+      observedAt: now,
+    };
   }
 
   /** Request `seq` ended without an answer (a network error). */

@@ -41,6 +41,10 @@ export class OpenedWindows {
   #lengthAbove = 0;
   /** And at least this long, in ms, from answers that date themselves; 0 until one has. */
   #lengthAtLeast = 0;
+  /** The bound from the opening requests' dated answers, in ms, taken once `#epoch`. */
+  #dated = 0;
+  /** Whether an answer showed that the server's resets are epoch seconds. */
+  #epoch = false;
   /** Probes sent at a reset the shortest length brought forward, and refused. */
   #refusedEarly = 0;
   /** The length the model held when the probe went. */
@@ -110,16 +114,24 @@ export class OpenedWindows {
     /** How much later than the true reset `resetAt` may be placed (the server clock's uncertainty), ms. */
     lateBy = 0,
     /**
-     * The reset less the answer's own `Date`, both as the server wrote them (ms), when the reset is an epoch second
-     * and the answer dated: the window's opening came no later than that date, and both truncate to the second, so
-     * the window lasts at least this less a second.
+     * The reset less the answer's own `Date`, both as the server wrote them (ms), when the reset may be an epoch
+     * second and the answer is dated: the window's opening came no later than that date, and both truncate to the
+     * second, so the window lasts at least this less a second.
      */
     resetAfterDate?: number,
+    /** Whether this answer's reset was surely an epoch second (see the budget's `#resetAfterDate`). */
+    epoch = false,
   ): number | undefined {
     if (this.#first && this.#openedAt === undefined) this.#openedAt = now;
-    if (resetAfterDate !== undefined && resetAfterDate - SECOND_MS > this.#lengthAtLeast) {
-      this.#lengthAtLeast = resetAfterDate - SECOND_MS;
+    // Only the answer to the request that opened the window: it was written milliseconds after that request arrived,
+    // in the same second but for the rare one that turned between them. Another answer may be written a second later
+    // than the window opened, and bound it a second short.
+    if (seq === this.#probeSeq && resetAfterDate !== undefined && resetAfterDate - SECOND_MS > this.#dated) {
+      this.#dated = resetAfterDate - SECOND_MS;
     }
+    // The bound holds once the server is known to send epoch seconds: seconds left would give it a second long.
+    if (epoch) this.#epoch = true;
+    if (this.#epoch && this.#dated > this.#lengthAtLeast) this.#lengthAtLeast = this.#dated;
     if (seq === this.#probeSeq) {
       this.#probeSeq = 0;
       if (refused || (!fresh && !this.#first) || resetAt === undefined) {

@@ -134,48 +134,62 @@ describe('OpenedWindows', () => {
 
   describe('answers that date themselves', () => {
     // The reset less the answer's Date, both whole seconds as the server wrote them: 3 s means the window opened no
-    // later than the Date and ends within the second before the reset: it lasts at least 2 s.
+    // later than the Date and ends within the second before the reset: it lasts at least 2 s. Taken from the answer
+    // to the request that opened the window, once the server is known to send epoch seconds (`epoch`).
     it('take the shortest whole-second length every reading allows, where the bounds leave two', () => {
       // Probed at the reset read, S+3 s, answered at S+3 s + 20 ms, reset read S+6 s: at most 3 s by the probe,
       // at least 2 s by the Date: 2 s (was 3 s: a probe at each reset read opens at the same fraction of a second).
       const w = new OpenedWindows();
       w.probeSent(1, S);
-      expect(w.observed(1, S + 20, true, false, S + 3_000, 0, 3_000)).toBe(S + 2_020);
+      expect(w.observed(1, S + 20, true, false, S + 3_000, 0, 3_000, true)).toBe(S + 2_020);
       w.probeSent(2, S + 2_020);
-      expect(w.observed(2, S + 2_030, true, false, S + 5_000, 0, 3_000)).toBe(S + 4_030);
+      expect(w.observed(2, S + 2_030, true, false, S + 5_000, 0, 3_000, true)).toBe(S + 4_030);
       // Without the Date: the longest length the bounds allow, the reset as read.
       const undated = new OpenedWindows();
       undated.probeSent(1, S);
       expect(undated.observed(1, S + 20, true, false, S + 3_000)).toBeUndefined();
     });
 
-    it('set the first window by the first answer of all, before the first request is answered', () => {
+    it('wait for an answer that shows epoch seconds: seconds left would make the bound a second long', () => {
       const w = new OpenedWindows();
-      w.probeSent(1, S + 400, true);
-      expect(w.observed(3, S + 430, false, false, S + 3_000, 0, 3_000)).toBe(S + 2_430);
+      w.probeSent(1, S, true);
+      // The opening request's answer: at most 3 s, more than 1.97 s, so 3 s by the bounds alone; its Date says 2 s at
+      // least, but its reset may be seconds left: nothing is taken from it yet.
+      expect(w.observed(1, S + 30, false, false, S + 3_000, 0, 3_000, false)).toBeUndefined();
+      // Another answer shows an epoch second: the opening answer's bound holds, 2 s from the first answer.
+      expect(w.observed(3, S + 40, false, false, S + 3_000, 0, 2_000, true)).toBe(S + 2_030);
+    });
+
+    it("take no bound from another request's answer, which may be written a second after the window opened", () => {
+      const w = new OpenedWindows();
+      w.probeSent(1, S + 950, true);
+      // The opening answer came in the second the window opened: 3 s, 2 s at least; a later answer, written in the
+      // next second, says only 1 s: the bound stays 2 s.
+      expect(w.observed(1, S + 980, false, false, S + 3_000, 0, 3_000, true)).toBe(S + 2_980);
+      expect(w.observed(2, S + 1_050, false, false, S + 3_000, 0, 2_000, true)).toBe(S + 2_980);
     });
 
     it('try the next whole second once when a probe at the shortest is refused, then drop the model', () => {
       const w = new OpenedWindows();
       w.probeSent(1, S, true);
-      expect(w.observed(1, S + 20, true, false, S + 3_000, 0, 3_000)).toBe(S + 2_020);
+      expect(w.observed(1, S + 20, true, false, S + 3_000, 0, 3_000, true)).toBe(S + 2_020);
       // Refused at S+2 020: the window is longer than 2 s. The next window is taken as 3 s.
       w.probeSent(2, S + 2_020);
-      expect(w.observed(2, S + 2_030, false, true, S + 3_000, 0, 1_000)).toBeUndefined();
+      expect(w.observed(2, S + 2_030, false, true, S + 3_000, 0, 1_000, true)).toBeUndefined();
       w.probeSent(3, S + 3_100);
-      expect(w.observed(3, S + 3_110, true, false, S + 7_000, 0, 4_000)).toBe(S + 6_110);
+      expect(w.observed(3, S + 3_110, true, false, S + 7_000, 0, 4_000, true)).toBe(S + 6_110);
       // Refused again where the model brought the reset forward: the server's windows do not open with ours.
       w.probeSent(4, S + 6_110);
-      expect(w.observed(4, S + 6_120, false, true, S + 7_000, 0, 1_000)).toBeUndefined();
+      expect(w.observed(4, S + 6_120, false, true, S + 7_000, 0, 1_000, true)).toBeUndefined();
       w.probeSent(5, S + 7_000);
-      expect(w.observed(5, S + 7_010, true, false, S + 10_000, 0, 3_000)).toBeUndefined();
+      expect(w.observed(5, S + 7_010, true, false, S + 10_000, 0, 3_000, true)).toBeUndefined();
     });
 
     it('bound nothing when the Date leaves less than a second', () => {
       const w = new OpenedWindows();
       w.probeSent(1, S + 500);
       // Reset within the second of the Date: no lower bound; the bounds alone, as without a Date.
-      expect(w.observed(1, S + 540, true, false, S + 3_000, 0, 1_000)).toBe(S + 2_540);
+      expect(w.observed(1, S + 540, true, false, S + 3_000, 0, 1_000, true)).toBe(S + 2_540);
     });
   });
 });

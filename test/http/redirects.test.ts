@@ -7,7 +7,7 @@ import { withRatewise } from '../../src/adapters/axios.js';
 import { installRatewise } from '../../src/adapters/undici.js';
 import { createRatewise, isRatewiseError } from '../../src/index.js';
 import type { Ratewise, RatewiseOptions } from '../../src/index.js';
-import { FakeClock } from '../support/fake-clock.js';
+import { FakeClock, settle } from '../support/fake-clock.js';
 import { startScriptedServer, type Script, type ScriptedRequest, type TestServer } from '../support/servers.js';
 
 const original = getGlobalDispatcher();
@@ -45,20 +45,6 @@ const redirectingA = (target: () => string, status = 302): Promise<TestServer & 
   serve(({ url }) => (url === '/go' ? { status, headers: { location: target() } } : { body: `A ${url}` }));
 
 const stats = (rw: Ratewise, key: string) => rw.stats().find((budget) => budget.key === key);
-
-/** Fires the fake clock's timers until `promise` settles (the servers answer on the real one). */
-async function settle<T>(clock: FakeClock, promise: Promise<T>): Promise<T> {
-  let done = false;
-  const watched = promise.finally(() => {
-    done = true;
-  });
-  watched.catch(() => undefined);
-  while (!done) {
-    await new Promise((resolve) => setImmediate(resolve));
-    clock.next();
-  }
-  return watched;
-}
 
 /** A call through one entry point: the body as text, and the final URL where the entry point tells it. */
 type Get = (url: string) => Promise<{ text: string; url: string | undefined }>;

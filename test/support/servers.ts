@@ -157,21 +157,8 @@ export interface ExpressServerOptions {
  * express 5 + express-rate-limit 8 with a fresh memory store: every path answers `200 {"ok":true}` until the limit,
  * then the limiter's rejection. All requests from the loopback client share one key.
  */
-export async function startExpressServer(options: ExpressServerOptions = {}): Promise<TestServer> {
-  const store = new MemoryStore();
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(rateLimit({ ...options, store }));
-  app.use((_req, res) => {
-    res.json({ ok: true });
-  });
-  const tally = new Tally();
-  const server = createServer(tally.wrap(app));
-  const port = await listen(server);
-  return handle(port, tally, async () => {
-    store.shutdown();
-    await closeServer(server);
-  });
+export function startExpressServer(options: ExpressServerOptions = {}): Promise<TestServer> {
+  return startExpressLimited({ '/': options });
 }
 
 /**
@@ -179,9 +166,12 @@ export async function startExpressServer(options: ExpressServerOptions = {}): Pr
  * with a fresh memory store: routes that count apart, as APIs that limit per route do. Paths under no prefix are not
  * limited.
  */
-export async function startExpressRoutesServer(
-  routes: Readonly<Record<string, ExpressServerOptions>>,
-): Promise<TestServer> {
+export function startExpressRoutesServer(routes: Readonly<Record<string, ExpressServerOptions>>): Promise<TestServer> {
+  return startExpressLimited(routes);
+}
+
+/** express 5 with a limiter of its own, on a fresh memory store, on each path prefix; `{ ok: true }` past them. */
+async function startExpressLimited(routes: Readonly<Record<string, ExpressServerOptions>>): Promise<TestServer> {
   const stores: MemoryStore[] = [];
   const app = express();
   app.disable('x-powered-by');
