@@ -101,6 +101,8 @@ async function sendTold<R>(ctx: SendContext, call: ToldTicket, transport: Transp
     },
   };
   if (transport.safeError) told.safeError = safe;
+  // Throttles told in the body (GitHub's secondary limits, `classify`) are read through the transport's own copy.
+  if (transport.bodyText) told.bodyText = transport.bodyText.bind(transport);
   let failure: unknown;
   try {
     return await send(ctx, call, told);

@@ -138,3 +138,17 @@ describe("a budget's classify hook", () => {
     expect(() => rig({ budgets: { '*': { classify: 'github' as never } } })).toThrow(TypeError);
   });
 });
+
+describe('with listeners on every attempt (as ratewise/otel adds)', () => {
+  it("still recognises GitHub's secondary rate limits", async () => {
+    const { rw, clock, server } = rig({}, (call) => (call.index === 0 ? json(403, SECONDARY) : ok()));
+    const attempts: (number | undefined)[] = [];
+    rw.on('attempt', (event) => attempts.push(event.status));
+    const call = track(rw.fetch('https://api.github.test/x'), clock);
+    await flush();
+    await advance(clock, 60_000);
+    expect(call.state).toBe('fulfilled');
+    expect(server.sentAt.map((t) => t - T0)).toEqual([0, 60_000]);
+    expect(attempts).toEqual([403, 200]);
+  });
+});
