@@ -330,10 +330,10 @@ class Client implements Ratewise {
     const origin = this.#originOf(url);
     const routes = this.#routesOf(origin);
     if (routes.configured) {
-      const bucket = matchRoute(routes.config.routes, method, url.pathname);
-      if (bucket === undefined) return origin;
+      // Matched or not, the call belongs to the origin: a 503 on any of its budgets pauses them all.
       this.#routing = { origin, method, pathname: url.pathname, learn: false };
-      return this.#bucketKey(origin, bucket, routes.config);
+      const bucket = matchRoute(routes.config.routes, method, url.pathname);
+      return bucket === undefined ? origin : this.#bucketKey(origin, bucket, routes.config);
     }
     const { learned } = routes;
     if (learned === undefined) return origin;

@@ -640,3 +640,25 @@ describe("routes: a route bucket's key", () => {
     expect(stats.get('https://api.test other')).toBe('*');
   });
 });
+
+describe('routes: what holds the whole host', () => {
+  it("a 503 on a route that matches no pattern pauses the routes' buckets too", async () => {
+    const { rw, clock, server } = rig({ budgets: { 'api.test': { routes: { '/s/**': 'search' } } } }, (call) =>
+      path(call.url) === '/down' && call.index === 1 ? status503() : ok(),
+    );
+    await rw.fetch('https://api.test/s/1');
+    const down = track(rw.fetch('https://api.test/down'), clock);
+    await flush();
+    const search = track(rw.fetch('https://api.test/s/2'), clock);
+    await flush();
+    expect(search.state).toBe('pending');
+    await advance(clock, 5_000);
+    expect(search.state).toBe('fulfilled');
+    expect(down.state).toBe('fulfilled');
+    expect(server.calls.find((c) => path(c.url) === '/s/2')!.at - T0).toBe(5_000);
+  });
+});
+
+function status503(): Response {
+  return new Response('busy', { status: 503, headers: { 'retry-after': '5' } });
+}
