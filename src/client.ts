@@ -14,12 +14,12 @@ import { budgetFor, resolveOptions, type BudgetConfig, type ResolvedOptions } fr
 import { matchRoute } from './config/routes.js';
 import { RetryBudget } from './retry/retry-budget.js';
 import { Lane, Scheduler, type Ticket } from './engine/scheduler.js';
-import { LearnedRoutes } from './engine/learned-routes.js';
+import { LearnedRoutes, policyNames } from './engine/learned-routes.js';
 import { shapeOf, type CallRoute } from './engine/route-shape.js';
 import type { RateLimitInfo } from './headers/index.js';
 import { fetchTransport } from './http/fetch-transport.js';
 import { checkRequestOptions, checkScheduleOptions } from './config/request-options.js';
-import type { SendContext, Transport } from './engine/send.js';
+import type { RouteRefusal, SendContext, Transport } from './engine/send.js';
 import { sendCall } from './http/call-events.js';
 import { CallTicket } from './engine/wait.js';
 import { BudgetStoreLink, StoreLink } from './engine/store-link.js';
@@ -176,6 +176,7 @@ class Client implements Ratewise {
       events: this.#events,
       isClosed: () => this.#closed,
       routeAnswer: (call, info, now) => this.#routeAnswer(call, info, now),
+      routeRefused: (call, until, ordered, now) => this.#routeRefused(call, until, ordered, now),
       pauseOrigin: (call, until, ordered) => {
         this.#pauseOrigin(call, until, ordered);
       },
@@ -340,6 +341,9 @@ class Client implements Ratewise {
     const route: CallRoute = { origin, method, pathname: url.pathname, learn: true };
     this.#routing = route;
     const bucket = learned.size > 0 ? learned.bucketOf(shapeOf(route)) : undefined;
+    if (bucket === undefined && routes.held !== undefined && routes.held.shape !== shapeOf(route)) {
+      this.#isolateHeld(routes, origin, this.#options.clock.now());
+    }
     return bucket === undefined ? origin : this.#bucketKey(origin, bucket, routes.config);
   }
 
@@ -405,27 +409,130 @@ class Client implements Ratewise {
    */
   #routeAnswer(call: CallTicket, info: RateLimitInfo, now: number): boolean {
     const route = call.routing;
-    const bucket = info.bucket;
-    if (route === undefined || !route.learn || bucket === undefined || bucket === '' || bucket.length > 200) {
-      return false;
-    }
+    if (route === undefined || !route.learn) return false;
     const routes = this.#routesOf(route.origin);
+    const { learned } = routes;
+    if (learned === undefined) return false;
+    if (!info.isRateLimited) routes.accepted = route;
+    const named = info.bucket;
+    if (named === undefined && info.policies.length === 0) return false;
     const shape = shapeOf(route);
-    routes.learned?.learn(shape, bucket);
-    const key = this.#bucketKey(route.origin, bucket, routes.config);
+    let key: string;
+    if (named !== undefined) {
+      if (named === '' || named.length > 200) return false;
+      learned.learn(shape, named);
+      key = this.#bucketKey(route.origin, named, routes.config);
+    } else {
+      const names = policyNames(info);
+      if (names.length === 0) return false;
+      // The first policies named are the origin's own budget's (a host-wide policy, most often): only routes that
+      // name others get budgets of their own.
+      const group = learned.learnPolicies(shape, names);
+      key = group === undefined ? route.origin : this.#bucketKey(route.origin, group, routes.config);
+    }
     const from = call.lane;
     if (from.budget.key === key) return false;
     const to = this.#lane(key);
     // What the sending budget still has in flight may be of this quota: counted as spent.
-    to.budget.observeForeign(info, now, Math.max(0, from.budget.inFlight - 1));
+    to.budget.observeForeign(info, now, Math.max(0, from.budget.inFlight - 1), shape);
     call.lane = to;
-    const sameRoute = (ticket: Ticket): boolean =>
+    this.#scheduler.move(from, to, this.#sameRoute(route.origin, shape));
+    return true;
+  }
+
+  /**
+   * The server refused `call` on its origin's own lane and named no quota of its route (see
+   * `SendContext.routeRefused`). The first such refusal puts the route in a lane of its own, named by its shape,
+   * which pauses in the origin's place while the origin's next request probes. A refusal of another route while it
+   * waits shows the limit is the whole host's: the route goes back to the origin's lane, which pauses for the longer
+   * of the two.
+   */
+  #routeRefused(call: CallTicket, until: number, ordered: number, now: number): RouteRefusal | undefined {
+    const route = call.routing;
+    if (route === undefined || !route.learn || call.lane.budget.key !== route.origin) return undefined;
+    const routes = this.#routesOf(route.origin);
+    const { learned } = routes;
+    if (learned === undefined) return undefined;
+    const shape = shapeOf(route);
+    const host = call.lane;
+    const alone = routes.alone;
+    routes.held = undefined;
+    // A probe has shown this host's limit is the whole host's: no more probes.
+    if (routes.hostWide === true) return undefined;
+    if (alone === undefined && !this.#otherRoutes(routes, host, shape)) {
+      // The only route seen: its lane keeps what it learnt. Should a call of another route come while the pause
+      // holds, the route moves to a lane of its own then (`#keyOf`).
+      routes.held = { shape, until, ordered };
+      return undefined;
+    }
+    if (alone !== undefined && alone.until > now && alone.shape !== shape) {
+      routes.alone = undefined;
+      routes.hostWide = true;
+      if (learned.bucketOf(alone.shape) === alone.shape) learned.forget(alone.shape);
+      const lane = this.#lanes.get(alone.key);
+      return {
+        lane: host,
+        until: Math.max(until, alone.until),
+        ordered: Math.max(ordered, alone.ordered),
+        then: lane && (() => this.#scheduler.move(lane, host, () => true)),
+      };
+    }
+    learned.learn(shape, shape);
+    const key = this.#bucketKey(route.origin, shape, routes.config);
+    const to = this.#lane(key);
+    call.lane = to;
+    routes.alone = {
+      shape,
+      key,
+      until: Math.max(until, alone?.until ?? 0),
+      ordered: Math.max(ordered, alone?.ordered ?? 0),
+    };
+    return {
+      lane: to,
+      until,
+      ordered,
+      then: () => this.#scheduler.move(host, to, this.#sameRoute(route.origin, shape)),
+    };
+  }
+
+  /** Whether the origin's lane has lately served (or holds waiting) calls of routes other than `shape`. */
+  #otherRoutes(routes: OriginRoutes, host: Lane, shape: string): boolean {
+    const accepted = routes.accepted;
+    if (accepted !== undefined && shapeOf(accepted) !== shape) return true;
+    for (const ticket of [...host.queue.entries(), ...host.delayed]) {
+      if (ticket instanceof CallTicket && ticket.routing !== undefined && shapeOf(ticket.routing) !== shape)
+        return true;
+    }
+    return false;
+  }
+
+  /**
+   * A call of another route came while the origin's lane waits out a refusal of one route (`OriginRoutes.held`):
+   * that route moves to a lane of its own, paused in its place, and the origin's lane resumes with one request.
+   */
+  #isolateHeld(routes: OriginRoutes, origin: string, now: number): void {
+    const held = routes.held;
+    routes.held = undefined;
+    const host = this.#lanes.get(origin);
+    if (held === undefined || !(held.until > now) || host === undefined || !(host.budget.pausedUntil > now)) return;
+    routes.learned?.learn(held.shape, held.shape);
+    const key = this.#bucketKey(origin, held.shape, routes.config);
+    const to = this.#lane(key);
+    const cause = host.budget.pausedBy;
+    to.budget.pause(held.until, held.ordered, false, cause);
+    this.#scheduler.move(host, to, this.#sameRoute(origin, held.shape));
+    host.budget.resume();
+    routes.alone = { ...held, key };
+    this.#events.emit('paused', { key, until: held.until, reason: 'retry-after', status: cause?.status });
+  }
+
+  /** Whether a ticket is a call of this route shape on this origin. */
+  #sameRoute(origin: string, shape: string): (ticket: Ticket) => boolean {
+    return (ticket) =>
       ticket instanceof CallTicket &&
       ticket.routing !== undefined &&
-      ticket.routing.origin === route.origin &&
+      ticket.routing.origin === origin &&
       shapeOf(ticket.routing) === shape;
-    this.#scheduler.move(from, to, sameRoute);
-    return true;
   }
 
   /** A pause of the whole origin (a 503, a global limit): every lane of the call's origin pauses with it. */
@@ -674,4 +781,19 @@ interface OriginRoutes {
   readonly config: BudgetConfig;
   readonly configured: boolean;
   readonly learned: LearnedRoutes | undefined;
+  /**
+   * The route a refusal put in a lane of its own, while its pause holds and the origin's next request probes whether
+   * the limit is the whole host's (see `#routeRefused`).
+   */
+  alone?:
+    { readonly shape: string; readonly key: string; readonly until: number; readonly ordered: number } | undefined;
+  /**
+   * A refusal of the only route seen paused the origin's lane: the first call of another route during that pause
+   * moves the route to a lane of its own (see `#isolateHeld`).
+   */
+  held?: { readonly shape: string; readonly until: number; readonly ordered: number } | undefined;
+  /** The route of the last call the server accepted on this origin. */
+  accepted?: CallRoute | undefined;
+  /** A probe found the limit of one route's refusal to be the whole host's: refusals pause the host from then on. */
+  hostWide?: boolean;
 }

@@ -7,7 +7,8 @@ import type { RateLimitInfo } from '../headers/types.js';
 import { ServerClock } from '../headers/server-clock.js';
 import type { BudgetConfig } from '../config/resolve.js';
 import type { RetryBudget } from '../retry/retry-budget.js';
-import { noteCount, observe, readyAt, resetBy, spend, type ServerPace } from './server-pace.js';
+import { shapeOf, type CallRoute } from './route-shape.js';
+import { live, noteCount, observe, readyAt, resetBy, spend, type ServerPace } from './server-pace.js';
 import { Discovery } from './discovery.js';
 import { OpenedWindows } from './opened-windows.js';
 import { SlidingLog } from './sliding-log.js';
@@ -230,7 +231,10 @@ export class Budget {
    * - Shared, when it could go here: the store side may let go of a reservation and ask the store.
    */
   advance(cost: number, now: number): void {
-    const pace = this.#pace;
+    let pace = this.#pace;
+    // Another route's count that holds on past the reset (`ServerPace.later`) paces from here, until its own.
+    if (pace !== undefined && now >= pace.resetAt && pace.later !== undefined)
+      pace = this.#pace = live(pace, now) ?? pace;
     if (
       pace !== undefined &&
       !this.#sliding.active &&
@@ -306,10 +310,11 @@ export class Budget {
       if (wait > 0) return now + wait;
     }
     if (this.#sliding.active) return this.#sliding.readyAt(this.#inFlight, now);
-    const pace = this.#pace;
-    if (pace === undefined) return now;
+    const heard = this.#pace;
+    if (heard === undefined) return now;
+    const pace = live(heard, now);
     // A window that turned and was not yet forgotten (`advance`): as it will be, one request asks.
-    if (now >= pace.resetAt) return this.#inFlight >= 1 ? Infinity : now;
+    if (pace === undefined) return this.#inFlight >= 1 ? Infinity : now;
     const serverAt = readyAt(pace, cost, now);
     return serverAt > now ? serverAt : now;
   }
@@ -317,7 +322,7 @@ export class Budget {
   /** Why a request of `cost` waits here, when `#localReadyAt` says it must. */
   #localReason(cost: number, now: number): WaitReason {
     const pace = this.#pace;
-    const turned = pace !== undefined && !this.#sliding.active && now >= pace.resetAt;
+    const turned = pace !== undefined && !this.#sliding.active && live(pace, now) === undefined;
     return this.#localHold(cost, now) ?? (turned ? 'concurrency' : 'server');
   }
 
@@ -336,7 +341,7 @@ export class Budget {
     // Backed: the server said there was quota left, the user configured a rate, or the server has accepted this
     // many in a window before.
     const backed =
-      (pace !== undefined && now < pace.resetAt && pace.allowance >= cost) ||
+      (pace !== undefined && (live(pace, now)?.allowance ?? 0) >= cost) ||
       (limits.length > 0 && !probe) ||
       (discovery?.backed(probe) ?? false);
     if (!backed) this.#noteUnbacked(seq);
@@ -434,7 +439,7 @@ export class Budget {
    * has already gone past. `status` is the answer's (an answer with a status of 500 or more that is not a throttle
    * tells nothing of the quota).
    */
-  observe(info: RateLimitInfo, now: number, seq: number, status = 200): void {
+  observe(info: RateLimitInfo, now: number, seq: number, status = 200, route?: CallRoute): void {
     this.#unbacked.delete(seq);
     const { limit, remaining, resetAt } = info;
     this.#noteServer(info, now);
@@ -477,6 +482,7 @@ export class Budget {
           inFlight: Math.max(0, this.#inFlight - 1),
           reserve: this.reserve,
           spread: this.config.pacing === 'spread',
+          route: route && shapeOf(route),
         },
         now,
       );
@@ -531,7 +537,7 @@ export class Budget {
    * quota, or another route's): the server's view and pace, as if `othersInFlight` more of this budget's requests
    * were in flight (they may be: sent through that budget, not yet counted), and whether it was a throttle.
    */
-  observeForeign(info: RateLimitInfo, now: number, othersInFlight: number): void {
+  observeForeign(info: RateLimitInfo, now: number, othersInFlight: number, route?: string): void {
     const { limit, remaining, resetAt } = info;
     this.#noteServer(info, now);
     if (remaining !== undefined && resetAt !== undefined) {
@@ -544,6 +550,7 @@ export class Budget {
           inFlight: this.#inFlight + othersInFlight,
           reserve: this.reserve,
           spread: this.config.pacing === 'spread',
+          route,
         },
         now,
       );
@@ -617,6 +624,18 @@ export class Budget {
     this.#pausedAfterSeq = this.#counters.sent;
     if (until > this.#pausedUntil) this.#pausedUntil = until;
     if (ordered > this.#orderedUntil) this.#orderedUntil = ordered;
+    this.#probe();
+  }
+
+  /**
+   * Lifts the pause in place, ahead of its end: the route whose refusal it was waits in a lane of its own, and the
+   * next request goes alone to ask whether the rest of the host may go.
+   */
+  resume(): void {
+    this.#pausedUntil = 0;
+    this.#orderedUntil = 0;
+    this.#quotaUntil = 0;
+    this.#pausedBy = undefined;
     this.#probe();
   }
 

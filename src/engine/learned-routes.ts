@@ -1,24 +1,43 @@
 // Which routes of one origin count against which quota, as the server's answers named it (GitHub's
-// `x-ratelimit-resource`, Discord's `X-RateLimit-Bucket`, GitLab's `RateLimit-Name`). Bounded: the routes least
-// recently used are forgotten first. No clock: the client asks and tells.
+// `x-ratelimit-resource`, Discord's `X-RateLimit-Bucket`, GitLab's `RateLimit-Name`, the IETF fields' policy names).
+// Bounded: the routes least recently used are forgotten first. No clock: the client asks and tells.
 
 import { MAX_LEARNED_ROUTES } from '../config/routes.js';
+import type { RateLimitInfo } from '../headers/types.js';
+
+/**
+ * Marks a route learnt from IETF policy names: what it stores is a name of its policy group, resolved to the group's
+ * current name when asked. Policy names are structured-field keys, which never begin with it.
+ */
+const POLICY = '=';
 
 export class LearnedRoutes {
-  /** Route shape → bucket name, least recently used first. */
+  /** Route shape → bucket name (or `=` and a policy name), least recently used first. */
   readonly #buckets = new Map<string, string>();
+  /**
+   * IETF policy names, grouped: names that one answer listed together are one group, since a request counts against
+   * every policy it lists (a per-minute and a per-day quota, a host's quota and a route's). Each name points towards
+   * its group's name (union-find).
+   */
+  readonly #groups = new Map<string, string>();
+  /** The group the origin's own budget stands for: the first one named. */
+  #hostGroup: string | undefined;
 
   constructor(private readonly max = MAX_LEARNED_ROUTES) {}
 
-  /** The bucket the server named for this route, or undefined while none has. */
+  /**
+   * The bucket the server named for this route, or undefined while none has, or when its policies are those of the
+   * origin's own budget.
+   */
   bucketOf(shape: string): string | undefined {
     const bucket = this.#buckets.get(shape);
-    if (bucket !== undefined && this.#buckets.size > 1) {
+    if (bucket === undefined) return undefined;
+    if (this.#buckets.size > 1) {
       // Map order is recency order.
       this.#buckets.delete(shape);
       this.#buckets.set(shape, bucket);
     }
-    return bucket;
+    return bucket.startsWith(POLICY) ? this.#policyBucket(bucket.slice(POLICY.length)) : bucket;
   }
 
   /** The server named `bucket` for this route. Returns whether that is news (a route learnt or moved). */
@@ -33,8 +52,74 @@ export class LearnedRoutes {
     return known !== bucket;
   }
 
+  /**
+   * An answer to this route listed the IETF policies `names` (at least one): the route counts against all of them.
+   * Returns the bucket of their group, or undefined when that is the group of the origin's own budget (the first
+   * group named, and every group that shares a policy with it).
+   *
+   * Groups that share a name are one group from then on: two budgets that each paced by their own answers would
+   * spend that policy twice. So are routes that name the same policy while the server counts them apart (as
+   * express-rate-limit names a policy by its limit and window): slower, never refused.
+   */
+  learnPolicies(shape: string, names: readonly string[]): string | undefined {
+    if (this.#groups.size + names.length > this.max * 4) {
+      // Bounded: past it, groups are forgotten with the routes learnt from them, never split.
+      this.#groups.clear();
+      this.#hostGroup = undefined;
+      for (const [route, bucket] of this.#buckets) if (bucket.startsWith(POLICY)) this.#buckets.delete(route);
+    }
+    let group = this.#find(names[0]!);
+    for (let i = 1; i < names.length; i++) group = this.#union(group, this.#find(names[i]!));
+    this.#hostGroup ??= group;
+    this.learn(shape, POLICY + group);
+    return this.#policyBucket(group);
+  }
+
+  /** Forgets what was learnt of this route: its calls go through the origin's own budget again. */
+  forget(shape: string): void {
+    this.#buckets.delete(shape);
+  }
+
   /** Routes remembered. */
   get size(): number {
     return this.#buckets.size;
   }
+
+  #policyBucket(name: string): string | undefined {
+    const group = this.#find(name);
+    return group === this.#hostGroup ? undefined : group;
+  }
+
+  #find(name: string): string {
+    let group = name;
+    for (let next = this.#groups.get(group); next !== undefined && next !== group; next = this.#groups.get(group)) {
+      group = next;
+    }
+    if (!this.#groups.has(name)) this.#groups.set(name, name);
+    else if (group !== name) this.#groups.set(name, group); // shortened for the next time
+    return group;
+  }
+
+  /** One group of `a` and `b` (both group names): the host's name wins, so the origin's budget keeps standing for it. */
+  #union(a: string, b: string): string {
+    if (a === b) return a;
+    const [into, from] = b === this.#hostGroup ? [b, a] : [a, b];
+    this.#groups.set(from, into);
+    return into;
+  }
+}
+
+/** Most policy names of one answer taken in: a real server lists one to three. */
+const MAX_POLICY_NAMES = 16;
+
+/** The names of the IETF policies an answer listed (drafts 08 and later, and Atlassian's `Beta-` copy of them). */
+export function policyNames(info: RateLimitInfo): string[] {
+  const names: string[] = [];
+  for (const policy of info.policies) {
+    if ((policy.source !== 'ietf' && policy.source !== 'ietf-beta') || policy.name === undefined) continue;
+    if (policy.name === '' || names.includes(policy.name)) continue;
+    names.push(policy.name);
+    if (names.length === MAX_POLICY_NAMES) break;
+  }
+  return names;
 }

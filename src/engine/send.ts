@@ -29,6 +29,23 @@ export interface SendContext extends WaitContext {
   readonly routeAnswer?: (call: CallTicket, info: RateLimitInfo, now: number) => boolean;
   /** A pause that holds the whole origin (a 503, a global limit): every lane of the call's origin pauses. */
   readonly pauseOrigin?: (call: CallTicket, until: number, ordered: number) => void;
+  /**
+   * The server refused `call` on its origin's own lane, naming no quota of its route: returns the lane to pause in
+   * its place (its route's own, which the call and its route's waiting calls have moved to, while the origin's next
+   * request probes whether the limit is the whole host's), or `until` moved later when an earlier refusal's route
+   * turns out to share the host's limit. Undefined: the origin's lane pauses as it would.
+   */
+  readonly routeRefused?: (call: CallTicket, until: number, ordered: number, now: number) => RouteRefusal | undefined;
+}
+
+/** Where the pause of a refusal on an origin's own lane goes (see {@link SendContext.routeRefused}). */
+export interface RouteRefusal {
+  readonly lane: Lane;
+  /** The pause's end and the server's instant: the refusal's own, or later when an earlier refusal asked for longer. */
+  readonly until: number;
+  readonly ordered: number;
+  /** What to do once the pause is in place: move calls into the paused lane. */
+  readonly then: (() => void) | undefined;
 }
 
 /**
@@ -122,7 +139,7 @@ export async function send<R>(ctx: SendContext, call: CallTicket, transport: Tra
       serverResetAt: budget.serverResetAt,
     });
     // Before the slot is freed (by every step below): nothing queued can slip out before a pause is in place.
-    run.apply(effects, answer.status);
+    run.apply(effects, answer.status, outcome.kind === 'response' && outcome.info.isRateLimited, now);
     if (decision === undefined) throw run.abandon(answer);
     if (retryRefused) throw run.refuse(answer, attempt);
     if (!decision.retry) return run.settle(decision, outcome, answer, attempt, now);
@@ -235,7 +252,7 @@ class CallRun<R> {
     this.#originWide = status === 503 || info.scope === 'global';
     // Named for a quota of the call's route: that quota's budget has read it; this one only counts the answer.
     const routed = !this.#originWide && (this.ctx.routeAnswer?.(this.call, info, now) ?? false);
-    budget.observe(routed ? UNDESCRIBED : info, now, seq, status);
+    budget.observe(routed ? UNDESCRIBED : info, now, seq, status, this.call.routing);
     if (events.hasListeners('rateLimitInfo')) {
       events.emit('rateLimitInfo', { key: this.call.lane.budget.key, url: this.call.safeUrl, status, info: parsed });
     }
@@ -310,8 +327,8 @@ class CallRun<R> {
   }
 
   /** Does to the budget what the attempt asks of it (see `budgetEffects`), and says so. */
-  apply(effects: readonly BudgetEffect[], status: number | undefined): void {
-    const { budget } = this.call.lane;
+  apply(effects: readonly BudgetEffect[], status: number | undefined, throttled: boolean, now: number): void {
+    let { budget } = this.call.lane;
     for (const effect of effects) {
       if (effect.kind === 'probe') {
         budget.probeNext();
@@ -322,7 +339,16 @@ class CallRun<R> {
         budget.waitForQuota(effect.until);
         continue;
       }
-      const { until, ordered, reason } = effect;
+      const { reason } = effect;
+      let { until, ordered } = effect;
+      // A throttle of one route, where the server names no quota: that route pauses, the host's next request probes.
+      const refusal =
+        throttled && !this.#originWide ? this.ctx.routeRefused?.(this.call, until, ordered, now) : undefined;
+      if (refusal !== undefined) {
+        if (refusal.lane.budget !== budget) budget.probeNext();
+        budget = refusal.lane.budget;
+        ({ until, ordered } = refusal);
+      }
       // A spent quota is shared as the server's view (with its reset), not as a pause: readings of one reset rounded
       // differently would each lengthen a shared pause.
       budget.pause(until, ordered, reason !== 'remaining-zero', {
@@ -330,6 +356,7 @@ class CallRun<R> {
         url: this.call.safeUrl,
         status,
       });
+      refusal?.then?.();
       this.ctx.events.emit('paused', { key: budget.key, until, reason, status });
       if (this.#originWide) this.ctx.pauseOrigin?.(this.call, until, ordered);
     }

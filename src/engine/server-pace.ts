@@ -19,6 +19,13 @@ export interface ServerPace {
   /** Pacing tokens available at `updatedAt`. */
   readonly tokens: number;
   readonly updatedAt: number;
+  /** The route whose answer set this pace (see {@link Observation.route}). */
+  readonly route?: string | undefined;
+  /**
+   * A count that holds past `resetAt`: another route of the budget named a window that resets later, so the server
+   * counts it apart. Until `later.resetAt` no more than `later.allowance` go; spent as the pace is.
+   */
+  readonly later?: { readonly resetAt: number; readonly allowance: number } | undefined;
 }
 
 /** Inputs of one observation: a response's `remaining` and `resetAt`, as `parseRateLimit` gave them. */
@@ -36,6 +43,12 @@ export interface Observation {
    * for the reset either way.
    */
   readonly spread: boolean;
+  /**
+   * The route of the request answered (its method and path shape), when the budget serves several: answers of two
+   * routes that name windows resetting apart are two counts (express-rate-limit mounted per route names its policies
+   * alike), and the budget keeps to the lower of them until the later reset.
+   */
+  readonly route?: string | undefined;
 }
 
 /** Share of the allowance that may go at once when spreading; the rest is spread evenly until the reset. */
@@ -52,8 +65,15 @@ export function observe(previous: ServerPace | undefined, o: Observation, now: n
   // reset), and this reading's reset agrees within the servers' precision. A count that went up is no sign of a new
   // window: a server that handles requests at once (threads, several processes) may count them in another order
   // than they were sent, and its answers report counts out of order.
-  const sameWindow =
-    previous !== undefined && previous.resetAt > now && o.resetAt < previous.heardResetAt + ONE_SOURCE_RESET_SPREAD_MS;
+  const running = previous !== undefined && previous.resetAt > now;
+  // Another route's count, in a window that resets apart from the one heard: counted apart, and both hold.
+  const apart =
+    running &&
+    o.route !== undefined &&
+    previous.route !== undefined &&
+    o.route !== previous.route &&
+    Math.abs(o.resetAt - previous.heardResetAt) >= ONE_SOURCE_RESET_SPREAD_MS;
+  const sameWindow = running && (apart || o.resetAt < previous.heardResetAt + ONE_SOURCE_RESET_SPREAD_MS);
   // Requests still in flight may not have been counted by the server yet: count them as spent. Within a window the
   // allowance is never raised: a server that handles requests at once (threads, several processes) may count them
   // in another order than they were sent, so a count read early says less than what was sent since.
@@ -67,6 +87,13 @@ export function observe(previous: ServerPace | undefined, o: Observation, now: n
   const tokens = !o.spread ? allowance : sameWindow ? Math.min(current(previous, now), burst) : burst;
   // Servers round the time left up to whole seconds: within one window, the earliest reset heard is the closest.
   const resetAt = sameWindow ? Math.min(previous.resetAt, o.resetAt) : o.resetAt;
+  // What holds until the later reset: the lowest allowance either count leaves (slower, never refused).
+  const carried = running && previous.later !== undefined && previous.later.resetAt > now ? previous.later : undefined;
+  const laterAt = apart ? Math.max(o.resetAt, previous.resetAt, carried?.resetAt ?? 0) : carried?.resetAt;
+  const later =
+    laterAt !== undefined && laterAt > resetAt
+      ? { resetAt: laterAt, allowance: Math.min(allowance, fresh, carried?.allowance ?? Infinity) }
+      : undefined;
   return {
     allowance,
     resetAt,
@@ -76,6 +103,35 @@ export function observe(previous: ServerPace | undefined, o: Observation, now: n
     lowest,
     tokens: Math.min(tokens, allowance),
     updatedAt: now,
+    route: sameWindow ? previous.route : o.route,
+    later,
+  };
+}
+
+/** The pace at `now`: itself before its reset, then the count that holds on past it, if any. */
+export function live(pace: ServerPace, now: number): ServerPace | undefined {
+  return now < pace.resetAt ? pace : rollOver(pace, now);
+}
+
+/**
+ * The pace once its window has turned (`now >= resetAt`), when a count of another route holds on past it (see
+ * {@link ServerPace.later}): that count, until its own reset. Undefined otherwise: the window is forgotten.
+ */
+export function rollOver(pace: ServerPace, now: number): ServerPace | undefined {
+  const later = pace.later;
+  if (later === undefined || !(later.resetAt > now)) return undefined;
+  const allowance = Math.max(0, later.allowance);
+  return {
+    allowance,
+    resetAt: later.resetAt,
+    heardResetAt: later.resetAt,
+    burst: Math.max(1, allowance),
+    remaining: allowance,
+    lowest: allowance,
+    tokens: allowance,
+    updatedAt: now,
+    route: pace.route,
+    later: undefined,
   };
 }
 
@@ -113,8 +169,9 @@ function current(pace: ServerPace, now: number): number {
  * The earliest instant a request of `cost` may go: `now` when it may go now, `resetAt` when the allowance is spent.
  * A pace whose reset has passed says nothing: the caller probes the server again.
  */
-export function readyAt(pace: ServerPace | undefined, cost: number, now: number): number {
-  if (!pace || now >= pace.resetAt) return now;
+export function readyAt(previous: ServerPace | undefined, cost: number, now: number): number {
+  const pace = previous && live(previous, now);
+  if (!pace) return now;
   if (pace.allowance < cost) return pace.resetAt;
   const tokens = current(pace, now);
   if (tokens >= Math.min(cost, pace.burst)) return now;
@@ -123,13 +180,16 @@ export function readyAt(pace: ServerPace | undefined, cost: number, now: number)
 }
 
 /** The pace after a request of `cost` was sent at `now`. */
-export function spend(pace: ServerPace | undefined, cost: number, now: number): ServerPace | undefined {
-  if (!pace || now >= pace.resetAt) return undefined;
+export function spend(previous: ServerPace | undefined, cost: number, now: number): ServerPace | undefined {
+  const pace = previous && live(previous, now);
+  if (!pace) return undefined;
+  const later = pace.later;
   return {
     ...pace,
     allowance: Math.max(0, pace.allowance - cost),
     tokens: current(pace, now) - cost,
     updatedAt: now,
+    later: later && { resetAt: later.resetAt, allowance: Math.max(0, later.allowance - cost) },
   };
 }
 

@@ -31,7 +31,7 @@ describe('abort', () => {
     await flush();
     expect(rw.stats()[0]?.pausedUntil).toBe(T0 + 30_000);
     const controller = new AbortController();
-    const call = track(rw.fetch('https://a.test/waits', { signal: controller.signal }), clock);
+    const call = track(rw.fetch('https://a.test/refused?waits', { signal: controller.signal }), clock);
     await advance(clock, 10_000);
     expect(abortListeners(controller.signal)).toBe(1);
     controller.abort(reason);
@@ -52,7 +52,7 @@ describe('abort', () => {
     await flush();
     expect(clock.pending()).toBe(0);
     const controller = new AbortController();
-    const call = track(rw.fetch('https://a.test/waits', { signal: controller.signal }));
+    const call = track(rw.fetch('https://a.test/refused?waits', { signal: controller.signal }));
     await flush();
     expect(clock.pending()).toBe(1);
     controller.abort(reason);

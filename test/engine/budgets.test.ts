@@ -572,11 +572,12 @@ describe('routes: a bucket per route inside a budget', () => {
       ['https://api.test', 'api.test'],
     ]);
 
-    // The same without routes: the whole host waits, and the other route's call fails without being sent.
+    // The same without routes: the slow route waits in a budget of its own, and another call of it fails without
+    // being sent; the other route probes the host, accepted.
     const plain = rig(options, slowRoute);
     void track(plain.rw.fetch('https://api.test/slow'), plain.clock);
     await flush();
-    const blocked = track(plain.rw.fetch('https://api.test/things/2'), plain.clock);
+    const blocked = track(plain.rw.fetch('https://api.test/slow'), plain.clock);
     await flush();
     expect(blocked.state).toBe('rejected');
     // Its error says it was not sent, and whose answer held it.
@@ -585,9 +586,12 @@ describe('routes: a bucket per route inside a budget', () => {
       pausedBy: { method: 'GET', url: 'https://api.test/slow', status: 429 },
     });
     expect((blocked.error as Error).message).toContain(
-      'GET https://api.test/things/2 (not sent) was told by the answer 429 to GET https://api.test/slow to wait',
+      'GET https://api.test/slow (not sent) was told by the answer 429 to GET https://api.test/slow to wait',
     );
-    expect(plain.server.calls.map((c) => path(c.url))).toEqual(['/slow']);
+    const probe = track(plain.rw.fetch('https://api.test/things/2'), plain.clock);
+    await flush();
+    expect(probe.state).toBe('fulfilled');
+    expect(plain.server.calls.map((c) => path(c.url))).toEqual(['/slow', '/things/2']);
   });
 
   it("gives a route's bucket its budget's options, and its own pace from its own answers", async () => {

@@ -52,11 +52,11 @@ describe('budget eviction', () => {
     );
     void rw.fetch('https://busy.test/');
     await rw.fetch('https://b.test/', { ratewise: { retry: { rateLimitLimit: 0 } } });
-    void rw.fetch('https://b.test/next');
+    void rw.fetch('https://b.test/?next');
     await advance(clock, 29_999);
     expect(server.calls.map((c) => c.url)).toEqual(['https://busy.test/', 'https://b.test/']);
     await advance(clock, 1);
-    expect(server.calls.map((c) => c.url)).toContain('https://b.test/next');
+    expect(server.calls.map((c) => c.url)).toContain('https://b.test/?next');
   });
 
   it('never evicts a budget with a request in flight, queued, or paused', async () => {

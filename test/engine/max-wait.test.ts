@@ -7,8 +7,8 @@ import { advance, flush, ok, quota, rig, status, T0, tooMany, track } from './su
 describe('maxWait', () => {
   it('fails at once when the local rate already makes the wait longer', async () => {
     const { rw, clock, server } = rig({ budgets: { '*': { rate: '1/s', burst: 1 } } });
-    void rw.fetch('https://a.test/first');
-    const call = track(rw.fetch('https://a.test/second?token=SECRET', { ratewise: { maxWait: 500 } }), clock);
+    void rw.fetch('https://a.test/?first');
+    const call = track(rw.fetch('https://a.test/?second&token=SECRET', { ratewise: { maxWait: 500 } }), clock);
     await flush();
     expect(call.state).toBe('rejected');
     expect(call.settledAt).toBe(T0);
@@ -21,8 +21,8 @@ describe('maxWait', () => {
 
   it('a request refused at once was never queued: no `queued` event', async () => {
     const { rw, clock, eventsOf } = rig({ budgets: { '*': { rate: '1/s', burst: 1 } } });
-    await rw.fetch('https://a.test/first'); // answered: the budget waits on its rate alone
-    const call = track(rw.fetch('https://a.test/second', { ratewise: { maxWait: 500 } }), clock);
+    await rw.fetch('https://a.test/?first'); // answered: the budget waits on its rate alone
+    const call = track(rw.fetch('https://a.test/?second', { ratewise: { maxWait: 500 } }), clock);
     await flush();
     expect(call.error).toMatchObject({ name: 'RateLimitError', retryAt: T0 + 1000 });
     expect(eventsOf('queued')).toEqual([]);
@@ -30,8 +30,8 @@ describe('maxWait', () => {
 
   it('waits when the wait fits', async () => {
     const { rw, clock, server } = rig({ budgets: { '*': { rate: '1/s', burst: 1 } } });
-    void rw.fetch('https://a.test/first');
-    const call = track(rw.fetch('https://a.test/second', { ratewise: { maxWait: 1000 } }), clock);
+    void rw.fetch('https://a.test/?first');
+    const call = track(rw.fetch('https://a.test/?second', { ratewise: { maxWait: 1000 } }), clock);
     await advance(clock, 1000);
     expect(call.state).toBe('fulfilled');
     expect(server.sentAt.map((t) => t - T0)).toEqual([0, 1000]);
@@ -39,8 +39,8 @@ describe('maxWait', () => {
 
   it('uses the client-wide maxWait when the request sets none', async () => {
     const { rw, clock } = rig({ maxWait: 200, budgets: { '*': { rate: '1/s', burst: 1 } } });
-    void rw.fetch('https://a.test/first');
-    const call = track(rw.fetch('https://a.test/second'), clock);
+    void rw.fetch('https://a.test/?first');
+    const call = track(rw.fetch('https://a.test/?second'), clock);
     await flush();
     expect(call.error).toMatchObject({ name: 'RateLimitError', reason: 'max-wait', limitMs: 200 });
   });
@@ -49,9 +49,9 @@ describe('maxWait', () => {
     const { rw, clock, server } = rig({ budgets: { '*': { initialWindow: 1 } } }, (c) =>
       c.index === 0 ? 'hold' : ok(),
     );
-    void rw.fetch('https://a.test/probe');
-    const queued = [1, 2].map((i) => track(rw.fetch(`https://a.test/q${i}`, { ratewise: { maxWait: 5000 } }), clock));
-    const patient = track(rw.fetch('https://a.test/patient'), clock);
+    void rw.fetch('https://a.test/?probe');
+    const queued = [1, 2].map((i) => track(rw.fetch(`https://a.test/?q${i}`, { ratewise: { maxWait: 5000 } }), clock));
+    const patient = track(rw.fetch('https://a.test/?patient'), clock);
     await flush();
     server.calls[0]!.respond(tooMany(30));
     await flush();
@@ -61,23 +61,23 @@ describe('maxWait', () => {
       expect(q.settledAt).toBe(T0);
     }
     await advance(clock, 1000);
-    const late = track(rw.fetch('https://a.test/late', { ratewise: { maxWait: 5000 } }), clock);
+    const late = track(rw.fetch('https://a.test/?late', { ratewise: { maxWait: 5000 } }), clock);
     await flush();
     expect(late.error).toMatchObject({ reason: 'max-wait', retryAt: T0 + 30_000, waitMs: 29_000 });
     expect(late.settledAt).toBe(T0 + 1000);
     await advance(clock, 60_000);
     expect(patient.state).toBe('fulfilled');
-    expect(server.calls.map((c) => new URL(c.url).pathname)).toEqual(['/probe', '/probe', '/patient']);
+    expect(server.calls.map((c) => new URL(c.url).search)).toEqual(['?probe', '?probe', '?patient']);
   });
 
   it('fails a request queued behind a pause longer than its maxRetryAfter, at once', async () => {
     const { rw, clock, server } = rig({}, (c) => (c.index === 0 ? tooMany(30) : ok()));
-    void rw.fetch('https://a.test/refused');
+    void rw.fetch('https://a.test/?refused');
     await flush();
     // Two arrivals, so that the pause has been checked once already when the second comes.
-    const first = track(rw.fetch('https://a.test/a', { ratewise: { retry: { maxRetryAfter: 10_000 } } }), clock);
+    const first = track(rw.fetch('https://a.test/?a', { ratewise: { retry: { maxRetryAfter: 10_000 } } }), clock);
     await flush();
-    const second = track(rw.fetch('https://a.test/b', { ratewise: { retry: { maxRetryAfter: 10_000 } } }), clock);
+    const second = track(rw.fetch('https://a.test/?b', { ratewise: { retry: { maxRetryAfter: 10_000 } } }), clock);
     await flush();
     for (const call of [first, second]) {
       expect(call.error).toBeInstanceOf(RateLimitError);
@@ -85,13 +85,13 @@ describe('maxWait', () => {
       expect(call.settledAt).toBe(T0);
     }
     await advance(clock, 60_000);
-    expect(server.calls.map((c) => new URL(c.url).pathname)).toEqual(['/refused', '/refused']);
+    expect(server.calls.map((c) => new URL(c.url).search)).toEqual(['?refused', '?refused']);
   });
 
   it('fails at the deadline when the wait is unknown (every slot busy), not before', async () => {
     const { rw, clock, server } = rig({ budgets: { '*': { initialWindow: 1 } } }, () => 'hold');
-    void rw.fetch('https://a.test/probe');
-    const call = track(rw.fetch('https://a.test/waits', { ratewise: { maxWait: 2000 } }), clock);
+    void rw.fetch('https://a.test/?probe');
+    const call = track(rw.fetch('https://a.test/?waits', { ratewise: { maxWait: 2000 } }), clock);
     await flush();
     expect(clock.scheduled).toEqual([2000]);
     await advance(clock, 1999);
@@ -116,9 +116,9 @@ describe('maxWait', () => {
     const { rw, clock, server } = rig({ budgets: { '*': { rate: '1/s', burst: 1 } } }, (c) =>
       c.index === 1 ? tooMany(3) : ok(),
     );
-    void rw.fetch('https://a.test/first');
+    void rw.fetch('https://a.test/?first');
     // Waits 1 s for a token, then is told to wait 3 s more: 4 s in all, beyond its 3.5 s.
-    const call = track(rw.fetch('https://a.test/second', { ratewise: { maxWait: 3500 } }), clock);
+    const call = track(rw.fetch('https://a.test/?second', { ratewise: { maxWait: 3500 } }), clock);
     await advance(clock, 1000);
     expect(server.calls).toHaveLength(2);
     expect(call.error).toMatchObject({ name: 'RateLimitError', reason: 'max-wait', retryAt: T0 + 4000 });
@@ -141,9 +141,9 @@ describe('maxWait', () => {
     const { rw, clock, server } = rig({ retry: { maxRetryAfter: 2000 } }, (c) =>
       c.index === 0 ? ok(quota(10, 1, 999_999_999)) : ok(),
     );
-    await rw.fetch('https://a.test/first');
-    await rw.fetch('https://a.test/second');
-    const queued = [1, 2, 3].map((i) => track(rw.fetch(`https://a.test/q${i}`), clock));
+    await rw.fetch('https://a.test/?first');
+    await rw.fetch('https://a.test/?second');
+    const queued = [1, 2, 3].map((i) => track(rw.fetch(`https://a.test/?q${i}`), clock));
     await flush();
     for (const q of queued) {
       expect(q.error).toBeInstanceOf(RateLimitError);
@@ -158,9 +158,9 @@ describe('maxWait', () => {
     const { rw, clock, server } = rig({ retry: { maxRetryAfter: 2000 } }, (c) =>
       c.index === 0 ? ok(quota(10, 1, 2)) : ok(),
     );
-    await rw.fetch('https://a.test/first');
-    await rw.fetch('https://a.test/second');
-    const third = track(rw.fetch('https://a.test/third'), clock);
+    await rw.fetch('https://a.test/?first');
+    await rw.fetch('https://a.test/?second');
+    const third = track(rw.fetch('https://a.test/?third'), clock);
     await advance(clock, 2000);
     expect(third.state).toBe('fulfilled');
     expect(server.calls.map((c) => c.at - T0)).toEqual([0, 0, 2000]);
@@ -171,9 +171,9 @@ describe('maxWait', () => {
     const { rw, clock, server } = rig({ retry: { maxRetryAfter: 10_000 }, random: () => 0.9 }, (call) =>
       call.index === 0 ? tooMany(10) : ok(),
     );
-    const first = track(rw.fetch('https://a.test/first'), clock);
+    const first = track(rw.fetch('https://a.test/?first'), clock);
     await flush();
-    const second = track(rw.fetch('https://a.test/second'), clock);
+    const second = track(rw.fetch('https://a.test/?second'), clock);
     await advance(clock, 10_900);
     expect(second.state).toBe('fulfilled');
     expect(first.state).toBe('fulfilled');
@@ -201,14 +201,14 @@ describe('maxWait', () => {
   it('a call refused behind patient calls states the instant its turn would have come', async () => {
     const { rw, clock } = rig({ budgets: { '*': { rate: '1/s', burst: 1 } } });
     const patient = [0, 1, 2].map((i) => track(rw.fetch(`https://a.test/patient/${i}`), clock));
-    const late = track(rw.fetch('https://a.test/late', { ratewise: { maxWait: 500 } }), clock);
+    const late = track(rw.fetch('https://a.test/?late', { ratewise: { maxWait: 500 } }), clock);
     await flush();
     // Two calls wait ahead of it, one token a second: its turn would come at 3 s.
     expect(late.error).toMatchObject({ reason: 'max-wait', retryAt: T0 + 3000, waitMs: 3000, limitMs: 500 });
     await advance(clock, 1500);
     // It queues (the next token, at 2 s, is within its 1.2 s) and is refused when that token goes to the call
     // ahead of it: its own turn would have come at 3 s, 1.5 s after it began.
-    const later = track(rw.fetch('https://a.test/later', { ratewise: { maxWait: 1200 } }), clock);
+    const later = track(rw.fetch('https://a.test/?later', { ratewise: { maxWait: 1200 } }), clock);
     await advance(clock, 500);
     expect(later.settledAt).toBe(T0 + 2000);
     expect(later.error).toMatchObject({ reason: 'max-wait', retryAt: T0 + 3000, waitMs: 1500, limitMs: 1200 });
@@ -220,8 +220,8 @@ describe('maxWait', () => {
     const { rw, clock } = rig({ budgets: { '*': { rate: '1/s', burst: 1 } } }, (c) =>
       c.index === 1 ? tooMany(3) : ok(),
     );
-    void rw.fetch('https://a.test/first');
-    const call = track(rw.fetch('https://a.test/second', { ratewise: { maxWait: 3500 } }), clock);
+    void rw.fetch('https://a.test/?first');
+    const call = track(rw.fetch('https://a.test/?second', { ratewise: { maxWait: 3500 } }), clock);
     await advance(clock, 1000);
     expect(call.error).toMatchObject({ reason: 'max-wait', retryAt: T0 + 4000, waitMs: 4000, limitMs: 3500 });
   });

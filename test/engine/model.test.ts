@@ -74,7 +74,8 @@ function setup(config: ModelConfig, seen = new Map<string, number>()): { model: 
   const attempts: Real['attempts'] = [];
   const { rw, clock, server } = rig(
     {
-      budgets: { '*': { concurrency: config.concurrency } },
+      // One budget per host, as the model keeps: routes learnt apart are tested in route-buckets and route-probe.
+      budgets: { '*': { concurrency: config.concurrency, maxRoutes: 0 } },
       retry: {
         limit: config.limit,
         rateLimitLimit: config.rateLimitLimit,

@@ -71,7 +71,7 @@ describe('pacing by the server headers', () => {
     const { rw, clock, server } = rig({ serverReserve: 0 }, (call) =>
       call.index === 0 ? ok(quota(100, 20, 10)) : ok(),
     );
-    await rw.fetch('https://a.test/first');
+    await rw.fetch('https://a.test/?first');
     for (let i = 0; i < 30; i++) void rw.fetch(`https://a.test/${i}`);
     await advance(clock, 9999);
     const sent = since(server.sentAt.slice(1));
@@ -85,7 +85,7 @@ describe('pacing by the server headers', () => {
     const { rw, clock, server } = rig({ serverReserve: 0, budgets: { '*': { pacing: 'spread' } } }, (call) =>
       call.index === 0 ? ok(quota(100, 20, 10)) : ok(),
     );
-    await rw.fetch('https://a.test/first');
+    await rw.fetch('https://a.test/?first');
     for (let i = 0; i < 30; i++) void rw.fetch(`https://a.test/${i}`);
     await advance(clock, 9999);
     const sent = since(server.sentAt.slice(1));
@@ -100,7 +100,7 @@ describe('pacing by the server headers', () => {
   it('keeps the reserve share of the limit unused', async () => {
     // serverReserve 0.1 of a limit of 100 keeps 10 of the 20 that remain.
     const { rw, clock, server } = rig({ serverReserve: 0.1 }, (c) => (c.index === 0 ? ok(quota(100, 20, 10)) : ok()));
-    await rw.fetch('https://a.test/first');
+    await rw.fetch('https://a.test/?first');
     for (let i = 0; i < 30; i++) void rw.fetch(`https://a.test/${i}`);
     await advance(clock, 9999);
     expect(server.calls.length - 1).toBeLessThanOrEqual(10);
@@ -109,27 +109,27 @@ describe('pacing by the server headers', () => {
 
   it('counts the other requests still in flight as spent when it reads `remaining`', async () => {
     const { rw, clock, server } = rig({ serverReserve: 0 });
-    await warmUp(rw, 'https://a.test/warm-up');
+    await warmUp(rw, 'https://a.test/?warm-up');
     server.script = () => 'hold';
-    void rw.fetch('https://a.test/a');
-    void rw.fetch('https://a.test/b');
+    void rw.fetch('https://a.test/?a');
+    void rw.fetch('https://a.test/?b');
     await flush();
     expect(server.held()).toHaveLength(2);
     // The answer to `a` says 2 remain; `b` is still in flight and will take one of them.
     server.held()[0]!.respond(ok(quota(10, 2, 10)));
     await flush();
-    void rw.fetch('https://a.test/c');
-    void rw.fetch('https://a.test/d');
+    void rw.fetch('https://a.test/?c');
+    void rw.fetch('https://a.test/?d');
     await advance(clock, 9999);
-    expect(server.calls.filter((c) => /\/[cd]$/.test(c.url)).map((c) => [c.url, c.at - T0])).toEqual([
-      ['https://a.test/c', 0],
+    expect(server.calls.filter((c) => /\?[cd]$/.test(c.url)).map((c) => [c.url, c.at - T0])).toEqual([
+      ['https://a.test/?c', 0],
     ]);
   });
 
   it('sends nothing after `remaining: 0` until the reset, then probes with one request', async () => {
     const { rw, clock, server } = rig({}, (call) => (call.index === 0 ? ok(quota(10, 0, 30)) : 'hold'));
-    await rw.fetch('https://a.test/first');
-    for (let i = 0; i < 3; i++) void rw.fetch(`https://a.test/${i}`);
+    await rw.fetch('https://a.test/?first');
+    for (let i = 0; i < 3; i++) void rw.fetch(`https://a.test/?${i}`);
     await advance(clock, 29_999);
     expect(server.calls).toHaveLength(1);
     await advance(clock, 1);
@@ -170,9 +170,9 @@ describe('pacing by the server headers', () => {
 describe('pauses', () => {
   it('pauses the whole budget until the Retry-After instant, and sends the refused request first', async () => {
     const { rw, clock, server, eventsOf } = rig({}, (call) => (call.index === 0 ? tooMany(5) : ok()));
-    const first = track(rw.fetch('https://a.test/refused'));
+    const first = track(rw.fetch('https://a.test/?refused'));
     await flush();
-    const later = [track(rw.fetch('https://a.test/later-1')), track(rw.fetch('https://a.test/later-2'))];
+    const later = [track(rw.fetch('https://a.test/?later-1')), track(rw.fetch('https://a.test/?later-2'))];
     await flush();
     expect(eventsOf('paused')).toEqual([
       { key: 'https://a.test', until: T0 + 5000, reason: 'retry-after', status: 429 },
@@ -181,11 +181,11 @@ describe('pauses', () => {
     await advance(clock, 4999);
     expect(server.calls).toHaveLength(1);
     await advance(clock, 1);
-    expect(server.calls.map((c) => [new URL(c.url).pathname, c.at - T0])).toEqual([
-      ['/refused', 0],
-      ['/refused', 5000],
-      ['/later-1', 5000],
-      ['/later-2', 5000],
+    expect(server.calls.map((c) => [new URL(c.url).search, c.at - T0])).toEqual([
+      ['?refused', 0],
+      ['?refused', 5000],
+      ['?later-1', 5000],
+      ['?later-2', 5000],
     ]);
     expect([first, ...later].map((c) => c.state)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
     expect(rw.stats()[0]?.pausedUntil).toBeUndefined();
@@ -256,12 +256,12 @@ describe('pauses', () => {
     const { rw, clock, server, eventsOf } = rig({ retry: { rateLimitLimit: 0 } }, (c) =>
       c.index === 0 ? tooMany(20) : ok(),
     );
-    expect((await rw.fetch('https://a.test/refused')).status).toBe(429);
+    expect((await rw.fetch('https://a.test/?refused')).status).toBe(429);
     expect(rw.stats()[0]?.pausedUntil).toBe(T0 + 20_000);
     expect(eventsOf('paused')).toEqual([
       { key: 'https://a.test', until: T0 + 20_000, reason: 'retry-after', status: 429 },
     ]);
-    void rw.fetch('https://a.test/next');
+    void rw.fetch('https://a.test/?next');
     await advance(clock, 19_999);
     expect(server.calls).toHaveLength(1);
     await advance(clock, 1);
@@ -270,23 +270,23 @@ describe('pauses', () => {
 
   it('a call that gives up on its maxWait still leaves the budget paused until the server instant', async () => {
     const { rw, clock, server } = rig({}, (c) => (c.index === 0 ? tooMany(20) : ok()));
-    await expect(rw.fetch('https://a.test/impatient', { ratewise: { maxWait: 1000 } })).rejects.toMatchObject({
+    await expect(rw.fetch('https://a.test/?impatient', { ratewise: { maxWait: 1000 } })).rejects.toMatchObject({
       name: 'RateLimitError',
       reason: 'max-wait',
       retryAt: T0 + 20_000,
     });
-    void rw.fetch('https://a.test/next');
+    void rw.fetch('https://a.test/?next');
     await advance(clock, 30_000);
     expect(since(server.sentAt)).toEqual([0, 20_000]);
   });
 
   it('after a pause, one request goes alone until its answer', async () => {
     const { rw, clock, server } = rig({}, (call) => (call.index === 0 ? tooMany(2) : 'hold'));
-    void rw.fetch('https://a.test/refused');
+    void rw.fetch('https://a.test/?refused');
     await flush();
-    for (let i = 0; i < 3; i++) void rw.fetch(`https://a.test/${i}`);
+    for (let i = 0; i < 3; i++) void rw.fetch(`https://a.test/?${i}`);
     await advance(clock, 2000);
-    expect(server.calls.map((c) => new URL(c.url).pathname)).toEqual(['/refused', '/refused']);
+    expect(server.calls.map((c) => new URL(c.url).search)).toEqual(['?refused', '?refused']);
     server.calls[1]!.respond(ok());
     await flush();
     expect(server.calls.length).toBeGreaterThan(2);
@@ -294,11 +294,11 @@ describe('pauses', () => {
 
   it('a longer Retry-After from a later 429 extends the pause; a shorter one never shortens it', async () => {
     const { rw, clock, server } = rig();
-    await warmUp(rw, 'https://a.test/warm-up');
+    await warmUp(rw, 'https://a.test/?warm-up');
     server.script = () => 'hold';
-    void rw.fetch('https://a.test/a');
-    void rw.fetch('https://a.test/b');
-    void rw.fetch('https://a.test/c');
+    void rw.fetch('https://a.test/?a');
+    void rw.fetch('https://a.test/?b');
+    void rw.fetch('https://a.test/?c');
     await flush();
     const [a, b, c] = server.held();
     a!.respond(tooMany(5));
@@ -318,10 +318,10 @@ describe('pauses', () => {
     const { rw, clock, server } = rig({}, (call) => (call.index === 0 ? ok(quota(10, 0, 30)) : ok()));
     const paused: number[] = [];
     rw.on('paused', (e) => paused.push(e.until - T0));
-    await rw.fetch('https://a.test/first');
+    await rw.fetch('https://a.test/?first');
     expect(paused).toEqual([]);
     expect(rw.stats()[0]!.pausedUntil).toBe(T0 + 30_000);
-    const next = track(rw.fetch('https://a.test/next'), clock);
+    const next = track(rw.fetch('https://a.test/?next'), clock);
     await advance(clock, 30_000);
     expect(next.state).toBe('fulfilled');
     expect(server.calls.map((c) => c.at - T0)).toEqual([0, 30_000]);
@@ -329,8 +329,8 @@ describe('pauses', () => {
 
   it('fails queued calls at once when a spent quota resets later than maxRetryAfter', async () => {
     const { rw, clock, server } = rig({}, (call) => (call.index === 0 ? ok(quota(5000, 0, 3600)) : ok()));
-    await rw.fetch('https://a.test/first');
-    const next = track(rw.fetch('https://a.test/next'), clock);
+    await rw.fetch('https://a.test/?first');
+    const next = track(rw.fetch('https://a.test/?next'), clock);
     await flush();
     expect(next.error).toMatchObject({ name: 'RateLimitError', reason: 'max-retry-after', retryAt: T0 + 3_600_000 });
     expect(server.calls).toHaveLength(1);

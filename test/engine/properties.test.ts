@@ -147,7 +147,8 @@ async function run(cfg: Config, actions: readonly Action[], closeAtEnd: boolean)
     {
       budgets: {
         'a.test': { rate: cfg.rate, burst: cfg.burst, maxQueue: cfg.maxQueue },
-        '*': { concurrency: cfg.concurrencyB, maxQueue: cfg.maxQueue },
+        // One budget per host: routes learnt apart are tested in route-buckets and route-probe.
+        '*': { concurrency: cfg.concurrencyB, maxQueue: cfg.maxQueue, maxRoutes: 0 },
       },
       retry: {
         maxRetryAfter: 10_000,

@@ -278,7 +278,7 @@ describe('how long it waits', () => {
       },
     ]);
     // The server's instant still holds for the budget: the next call is not sent before it.
-    const next = track(rw.fetch('https://a.test/next', { ratewise: { retry: { maxRetryAfter: 60_000 } } }));
+    const next = track(rw.fetch('https://a.test/x?next', { ratewise: { retry: { maxRetryAfter: 60_000 } } }));
     await advance(clock, 29_999);
     expect(server.calls).toHaveLength(1);
     await advance(clock, 1);

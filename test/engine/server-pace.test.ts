@@ -169,3 +169,38 @@ describe('noteCount', () => {
     expect(pace?.allowance).toBe(0);
   });
 });
+
+describe('two routes counted apart in one budget (`later`)', () => {
+  const a = (remaining: number, resetAt: number, inFlight = 0) =>
+    reading(remaining, resetAt, { route: 'GET /a', inFlight });
+  const b = (remaining: number, resetAt: number, inFlight = 0) =>
+    reading(remaining, resetAt, { route: 'GET /b', inFlight });
+
+  it('keeps the lower count until the later reset when two routes name windows resetting apart', () => {
+    let pace = observe(undefined, a(2, NOW + 1_000), NOW);
+    pace = observe(pace, b(7, NOW + 2_000), NOW + 10);
+    expect(pace).toMatchObject({ allowance: 2, resetAt: NOW + 1_000, later: { resetAt: NOW + 2_000, allowance: 2 } });
+    pace = spend(pace, 1, NOW + 20);
+    expect(pace?.later?.allowance).toBe(1);
+    // /a's window turns; /b's has not: one request may still go (the lower count, less what was sent), not ten.
+    expect(readyAt(pace, 1, NOW + 1_000)).toBe(NOW + 1_000);
+    pace = spend(pace, 1, NOW + 1_000);
+    expect(pace).toMatchObject({ allowance: 0, resetAt: NOW + 2_000 });
+    expect(readyAt(pace, 1, NOW + 1_100)).toBe(NOW + 2_000);
+    // Past the later reset the window is forgotten: the next request asks.
+    expect(readyAt(pace, 1, NOW + 2_000)).toBe(NOW + 2_000);
+    expect(spend(pace, 1, NOW + 2_000)).toBeUndefined();
+  });
+
+  it('reads the same route a window later as a new window, as before', () => {
+    const pace = observe(observe(undefined, a(0, NOW + 1_000), NOW), a(9, NOW + 3_000), NOW + 10);
+    expect(pace).toMatchObject({ allowance: 9, resetAt: NOW + 3_000 });
+    expect(pace?.later).toBeUndefined();
+  });
+
+  it('keeps a later reset heard first, when the earlier one comes second', () => {
+    let pace = observe(undefined, b(5, NOW + 2_000), NOW);
+    pace = observe(pace, a(3, NOW + 1_000), NOW + 10);
+    expect(pace).toMatchObject({ allowance: 3, resetAt: NOW + 1_000, later: { resetAt: NOW + 2_000, allowance: 3 } });
+  });
+});

@@ -87,19 +87,19 @@ describe.each(entries)('a 302 from A to B, B answering 429 Retry-After: 2, throu
     expect(stats(rw, a.url)?.pausedUntil).toBeUndefined();
     // A's budget is free: its calls go without the clock moving.
     expect((await get(`${a.url}/other`)).text).toBe('A /other');
-    // B's budget is paused: a direct call waits with the redirected one.
-    const direct = get(`${b.url}/direct`);
+    // B's budget is paused: a direct call of the same route waits with the redirected one.
+    const direct = get(`${b.url}/limited?direct`);
     await expect.poll(() => stats(rw, b.url)?.queued).toBe(2);
     expect(b.hits().total).toBe(1);
 
     const [viaA, toB] = await settle(clock, Promise.all([redirected, direct]));
     expect(viaA.text).toBe('B /limited');
     if (viaA.url !== undefined) expect(viaA.url).toBe(`${b.url}/limited`);
-    expect(toB.text).toBe('B /direct');
+    expect(toB.text).toBe('B /limited?direct');
     // A saw the redirected call once (its retry went to B) and the other call; B the refused hop, its retry and the
     // direct call.
     expect(a.seen.map((request) => request.url)).toEqual(['/go', '/other']);
-    expect(b.seen.map((request) => request.url)).toEqual(['/limited', '/limited', '/direct']);
+    expect(b.seen.map((request) => request.url)).toEqual(['/limited', '/limited', '/limited?direct']);
     expect(stats(rw, a.url)?.counters).toMatchObject({ sent: 2, rateLimited: 0 });
     expect(stats(rw, b.url)?.counters).toMatchObject({ sent: 3, rateLimited: 1 });
   });

@@ -59,7 +59,7 @@ describe('a Retry-After of days', () => {
     try {
       // A test timeout would fail these if ratewise waited: the defaults cap a server's wait at 60 s.
       const result = await burst(rw, server.url, 5);
-      const after = await rw.fetch(`${server.url}/later`).catch((error: unknown) => error);
+      const after = await rw.fetch(`${server.url}/items/99`).catch((error: unknown) => error);
 
       const errors = [...result.errors, after];
       expect(errors).toHaveLength(6);

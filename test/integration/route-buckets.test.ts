@@ -53,7 +53,7 @@ describe('express-rate-limit mounted per route: 3 per minute on /search, 100 per
     expect(refusedItems).toEqual([]);
   });
 
-  it('without, the host waits for the search route: every item call gives up unsent', async () => {
+  it("without, the host's budget stands for the policy named first (the search route's): its spent quota holds the items", async () => {
     const { items } = await run(undefined);
     expect(items).toEqual(Array(20).fill('ERR_RATEWISE_RATE_LIMITED'));
     expect(server!.requests().filter((r) => r.url.startsWith('/items'))).toEqual([]);

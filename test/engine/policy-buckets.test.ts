@@ -1,0 +1,146 @@
+// Quotas named by the IETF fields' policy names (drafts 08 and later): routes that name other policies than the
+// host's first get budgets of their own; routes that share a policy name share a budget, even when the server counts
+// them apart (express-rate-limit names a policy by its limit and window). On the fake clock.
+import { describe, expect, it } from 'vitest';
+import { LearnedRoutes } from '../../src/engine/learned-routes.js';
+import { advance, flush, ok, rig, status, T0, track, type FetchCall } from './support/harness.js';
+
+const path = (url: string): string => new URL(url).pathname;
+
+interface Limiter {
+  readonly name: string;
+  readonly limit: number;
+  readonly windowMs: number;
+  /** Fake instant the limiter's first window opens (express-rate-limit's opens at its first request). */
+  openedAt?: number;
+  used: number;
+}
+
+/**
+ * express-rate-limit (draft-8) mounted per route: each route prefix has its own fixed-window limiter, opened by its
+ * first request, named `${limit}-in-${seconds}sec`; `also` lists limiters every route counts against too.
+ */
+function perRoute(routes: Record<string, Limiter>, also: Limiter[] = []) {
+  const refusedAfter: string[] = [];
+  const sent: string[] = [];
+  let firstAnswerAt = Infinity;
+  const script = (call: FetchCall): Response => {
+    const route = `/${path(call.url).split('/')[1]}`;
+    sent.push(`${route}@${call.at - T0}`);
+    const limiters = [routes[route]!, ...also];
+    for (const l of limiters) {
+      if (l.openedAt === undefined || call.at - l.openedAt >= l.windowMs) {
+        l.openedAt = call.at;
+        l.used = 0;
+      }
+      l.used++;
+    }
+    const admitted = limiters.every((l) => l.used <= l.limit);
+    if (!admitted && call.at > firstAnswerAt) refusedAfter.push(`${route}@${call.at - T0}`);
+    firstAnswerAt = Math.min(firstAnswerAt, call.at);
+    const headers = {
+      'ratelimit-policy': limiters.map((l) => `"${l.name}"; q=${l.limit}; w=${l.windowMs / 1000}`).join(', '),
+      ratelimit: limiters
+        .map((l) => {
+          const reset = Math.ceil((l.openedAt! + l.windowMs - call.at) / 1000);
+          return `"${l.name}"; r=${Math.max(0, l.limit - l.used)}; t=${reset}`;
+        })
+        .join(', '),
+    };
+    if (admitted) return ok(headers);
+    const retry = Math.max(...limiters.map((l) => Math.ceil((l.openedAt! + l.windowMs - call.at) / 1000)));
+    return status(429, { ...headers, 'retry-after': String(retry) });
+  };
+  return { script, refusedAfter, sent };
+}
+
+const limiter = (limit: number, seconds: number, name = `${limit}-in-${seconds}sec`): Limiter => ({
+  name,
+  limit,
+  windowMs: seconds * 1000,
+  used: 0,
+});
+
+describe('LearnedRoutes.learnPolicies', () => {
+  it('keeps the first group for the host, gives other groups their own bucket, and merges groups that share a name', () => {
+    const routes = new LearnedRoutes();
+    expect(routes.learnPolicies('GET /a', ['hour'])).toBeUndefined(); // the host's
+    expect(routes.learnPolicies('GET /s', ['search-min'])).toBe('search-min');
+    expect(routes.bucketOf('GET /s')).toBe('search-min');
+    expect(routes.learnPolicies('GET /t', ['t1', 't2'])).toBe('t1');
+    expect(routes.learnPolicies('GET /u', ['t2'])).toBe('t1'); // shares t2: one group
+    // A route that lists a host policy beside search's: search's group is the host's from now on.
+    expect(routes.learnPolicies('GET /x', ['search-min', 'hour'])).toBeUndefined();
+    expect(routes.bucketOf('GET /s')).toBeUndefined();
+    expect(routes.bucketOf('GET /t')).toBe('t1');
+  });
+
+  it('forgets policy groups with their routes past its bound, never splitting one', () => {
+    const routes = new LearnedRoutes(2);
+    routes.learnPolicies('GET /a', ['a']);
+    routes.learnPolicies('GET /b', ['b', 'c']);
+    routes.learnPolicies('GET /d', ['d', 'e', 'f', 'g', 'h', 'i']); // past 4 × 2 names: everything learnt from policies goes
+    expect(routes.bucketOf('GET /a')).toBeUndefined();
+    expect(routes.bucketOf('GET /b')).toBeUndefined();
+    expect(routes.bucketOf('GET /d')).toBeUndefined(); // the first group after the reset: the host's
+    expect(routes.learnPolicies('GET /b', ['b'])).toBe('b');
+  });
+});
+
+describe('routes with policies of their own', () => {
+  it('paces a loose route by its own quota while a strict one waits for its own (one host budget mixed them)', async () => {
+    const server = perRoute({ '/search': limiter(10, 2), '/items': limiter(50, 2) });
+    const { rw, clock } = rig({}, server.script);
+    const calls: { route: string; outcome: ReturnType<typeof track> }[] = [];
+    for (let i = 0; i < 100; i++) {
+      calls.push({ route: '/search', outcome: track(rw.fetch(`https://api.test/search?q=${i}`), clock) });
+      calls.push({ route: '/items', outcome: track(rw.fetch(`https://api.test/items/${i}`), clock) });
+    }
+    const done = (route: string): number =>
+      calls.filter((c) => c.route === route && c.outcome.state === 'fulfilled').length;
+    await advance(clock, 4_500);
+    // The loose route's 100 calls: 50 per 2 s, so all by the start of the third window; the strict one's 10 per 2 s.
+    expect(done('/items')).toBe(100);
+    expect(done('/search')).toBeLessThanOrEqual(30);
+    await advance(clock, 20_000);
+    expect(calls.every((c) => c.outcome.state === 'fulfilled' && c.outcome.settledCount === 1)).toBe(true);
+    expect(server.refusedAfter).toEqual([]);
+    expect(new Set(rw.stats().map((s) => s.key))).toEqual(
+      new Set([
+        'https://api.test',
+        `https://api.test ${server.sent[0]!.startsWith('/search') ? '50-in-2sec' : '10-in-2sec'}`,
+      ]),
+    );
+  });
+
+  it('shares one budget between routes that name the same policy while the server counts them apart: none refused', async () => {
+    const server = perRoute({ '/a': limiter(10, 2), '/b': limiter(10, 2) });
+    const { rw, clock } = rig({}, server.script);
+    // /b's limiter opens half a window after /a's.
+    await rw.fetch('https://api.test/a/0');
+    await advance(clock, 1_000);
+    const calls = Array.from({ length: 60 }, (_, i) =>
+      track(rw.fetch(`https://api.test/${i % 2 === 0 ? 'a' : 'b'}/${i}`), clock),
+    );
+    await advance(clock, 30_000);
+    expect(calls.every((c) => c.state === 'fulfilled' && c.settledCount === 1)).toBe(true);
+    expect(server.refusedAfter).toEqual([]);
+    expect(rw.stats().map((s) => s.key)).toEqual(['https://api.test']);
+  });
+
+  // Known gap: the budget paces by the policies its latest answers name. After a window turns, answers of the loose
+  // route say nothing of the strict route's own policy, and strict calls go by the host's count until one of theirs
+  // is answered (two refused here). Pacing each route by every policy it counts against is still to come.
+  it.fails('keeps one budget when every route also counts against a host-wide policy: none refused', async () => {
+    const host = limiter(30, 2, 'host');
+    const server = perRoute({ '/search': limiter(5, 2), '/items': limiter(50, 2) }, [host]);
+    const { rw, clock } = rig({}, server.script);
+    const calls = Array.from({ length: 80 }, (_, i) =>
+      track(rw.fetch(`https://api.test/${i % 4 === 0 ? 'search' : 'items'}/${i}`), clock),
+    );
+    await flush();
+    await advance(clock, 60_000);
+    expect(calls.every((c) => c.state === 'fulfilled' && c.settledCount === 1)).toBe(true);
+    expect(server.refusedAfter).toEqual([]);
+  });
+});
