@@ -329,8 +329,9 @@ async function serve(
     fail(context, entry, res, 404, vendor === 'openai' ? 'invalid_request_error' : 'not_found_error', 'Not found');
     return;
   }
-  const key = vendor === 'openai' ? req.headers.authorization?.startsWith('Bearer ') : req.headers['x-api-key'];
-  if (!key) {
+  // Anthropic takes its key in `x-api-key`, and (as its SDK 1.x sends it) as a bearer token.
+  const bearer = req.headers.authorization?.startsWith('Bearer ') === true;
+  if (!(bearer || (vendor === 'anthropic' && req.headers['x-api-key']))) {
     const message = vendor === 'openai' ? "You didn't provide an API key." : 'x-api-key header is required';
     fail(context, entry, res, 401, vendor === 'openai' ? 'invalid_request_error' : 'authentication_error', message);
     return;
