@@ -108,7 +108,9 @@ interface Row {
 function errorName(error: unknown): string {
   if (error instanceof Error) {
     const status = (error as { status?: unknown }).status;
-    return typeof status === 'number' ? `${error.name} ${status}` : error.name;
+    // The SDKs' error classes keep `name` "Error": the class says what happened.
+    const name = error.constructor.name;
+    return typeof status === 'number' ? `${name} ${status}` : name;
   }
   return typeof error;
 }
