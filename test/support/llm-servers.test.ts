@@ -408,6 +408,42 @@ describe('Anthropic server', () => {
   });
 });
 
+describe('a stream the client leaves', () => {
+  test.each(['openai', 'anthropic'] as const)(
+    '%s: the request stays charged, reports no usage and is not settled',
+    async (vendor) => {
+      // An hour between two events: the stream is still running when the client goes.
+      const { server } = await start(vendor, { streamIntervalMs: 3_600_000, settle: true, completionTokens: () => 1 });
+      const path = vendor === 'openai' ? '/v1/chat/completions' : '/v1/messages';
+      const controller = new AbortController();
+      const response = await fetch(`${server.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer test' },
+        body: JSON.stringify({
+          model: 'm',
+          max_tokens: 100,
+          stream: true,
+          messages: [{ role: 'user', content: 'abcd' }],
+        }),
+        signal: controller.signal,
+      });
+      const first = await response.body!.getReader().read();
+      expect(new TextDecoder().decode(first.value)).toMatch(vendor === 'openai' ? /^data: / : /^event: message_start/);
+      controller.abort();
+      await server.idle();
+      expect(server.log()[0]).toMatchObject({
+        status: 200,
+        admitted: true,
+        charged: { requests: 1, tokens: 101 },
+        usage: undefined,
+        credited: {},
+        finishedAt: undefined,
+      });
+      expect(server.hits().inFlight).toBe(0);
+    },
+  );
+});
+
 describe('under a burst on the wall clock', () => {
   test.each(['openai', 'anthropic'] as const)(
     '%s: what is admitted never exceeds capacity + refill over the time the decisions took',

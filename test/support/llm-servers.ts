@@ -111,6 +111,8 @@ export interface LlmServer extends TestServer {
   log(): readonly LlmLogEntry[];
   /** Sum of what admission charged to `unit` (before any settlement). */
   admitted(unit: LlmUnit): number;
+  /** Resolves once every request received so far has been handled to its end (answered, or its client gone). */
+  idle(): Promise<void>;
   /** Whole units left in each bucket now. */
   remaining(): Partial<Record<LlmUnit, number>>;
 }
@@ -171,6 +173,7 @@ async function startLlmServer(vendor: LlmVendor, options: LlmServerOptions): Pro
   }
   const log: Mutable<LlmLogEntry>[] = [];
   const open = new Set<ServerResponse>();
+  const pending = new Set<Promise<void>>();
   let maxInFlight = 0;
   const context: Context = { vendor, options, now, buckets };
   const server = createServer((req, res) => {
@@ -193,10 +196,13 @@ async function startLlmServer(vendor: LlmVendor, options: LlmServerOptions): Pro
     open.add(res);
     maxInFlight = Math.max(maxInFlight, open.size);
     res.once('close', () => open.delete(res));
-    serve(context, index, entry, req, res).catch((error: unknown) => {
-      if (!res.headersSent) head(context, entry, res, 500, {});
-      res.end(`server failed: ${String(error)}`);
-    });
+    const handling = serve(context, index, entry, req, res)
+      .catch((error: unknown) => {
+        if (!res.headersSent) head(context, entry, res, 500, {});
+        res.end(`server failed: ${String(error)}`);
+      })
+      .finally(() => pending.delete(handling));
+    pending.add(handling);
   });
   const port = await listen(server);
   let closing: Promise<void> | undefined;
@@ -210,6 +216,9 @@ async function startLlmServer(vendor: LlmVendor, options: LlmServerOptions): Pro
       log.map(({ method, url, receivedAt, status, answeredAt }) => ({ method, url, receivedAt, status, answeredAt })),
     log: () => log.map((entry) => ({ ...entry })),
     admitted: (unit) => log.reduce((sum, entry) => sum + (entry.charged[unit] ?? 0), 0),
+    idle: async () => {
+      while (pending.size > 0) await Promise.all(pending);
+    },
     remaining: () => Object.fromEntries([...buckets].map(([unit, bucket]) => [unit, bucket.remaining(now())])),
     close: () => (closing ??= closeServer(server)),
   };
@@ -313,8 +322,20 @@ function parseRequest(context: Context, index: number, text: string): LlmRequest
   };
 }
 
-const delay = (ms: number): Promise<void> =>
-  new Promise((resolve) => (ms > 0 ? setTimeout(resolve, ms) : setImmediate(resolve)));
+/** Waits `ms` (0: one turn of the event loop), or less if the client goes away meanwhile. */
+function pause(ms: number, res: ServerResponse): Promise<void> {
+  if (res.destroyed) return Promise.resolve();
+  if (ms <= 0) return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      res.off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    res.once('close', done);
+  });
+}
 
 async function serve(
   context: Context,
@@ -343,7 +364,7 @@ async function serve(
   }
   entry.request = request;
   if (!admit(context, entry, request, res)) return;
-  await delay(context.options.latencyMs ?? 0);
+  await pause(context.options.latencyMs ?? 0, res);
   const requested = context.options.completionTokens?.(request) ?? request.maxTokens;
   const completionTokens = Math.max(0, Math.min(request.maxTokens, Math.round(requested)));
   const usage = { promptTokens: request.promptTokens, completionTokens };
@@ -468,7 +489,7 @@ async function stream(
   for (const event of events) {
     if (res.destroyed) return false;
     res.write(event);
-    await delay(context.options.streamIntervalMs ?? 0);
+    await pause(context.options.streamIntervalMs ?? 0, res);
   }
   if (res.destroyed) return false;
   res.end();
