@@ -12,10 +12,21 @@ import { memory } from './sections/memory.js';
 import { peers } from './sections/peers.js';
 import { redis } from './sections/redis.js';
 import { routes } from './sections/routes.js';
+import { llm } from './sections/llm.js';
 import { scheduling } from './sections/scheduling.js';
 
 /** Every section, in the order they run and appear in RESULTS.md. New sections are appended here. */
-const sections: readonly Section[] = [headerParsing, scheduling, memory, goodput, peers, redis, efficiency, routes];
+const sections: readonly Section[] = [
+  headerParsing,
+  scheduling,
+  memory,
+  goodput,
+  peers,
+  redis,
+  efficiency,
+  routes,
+  llm,
+];
 
 /** Packages listed for every run, whatever the sections. */
 const HARNESS = ['tinybench', 'typescript'];

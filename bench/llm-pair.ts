@@ -1,27 +1,18 @@
-// Dev tool (not part of `npm run bench` yet): issue 15's measurement. 300 chat calls at once, token costs from a
+// Dev tool, the `llm` section of `npm run bench` by hand: issue 15's measurement. 300 chat calls at once, token costs from a
 // seeded skewed distribution (100 to 2,000), against each LLM test server (60 requests and 20,000 tokens per 2 s,
-// charged prompt + max_tokens at admission), through the vendor's official SDK, paced three ways:
-//   ratewise  the SDK with `fetch: rw.fetch` and `maxRetries: 0`, ratewise as it is today (request budgets only);
+// charged prompt + max_tokens at admission), through the vendor's official SDK, paced four ways:
+//   ratewise  the SDK with `fetch: rw.fetch` and `maxRetries: 0`, request budgets only;
+//   ratewise-tokens  the same, each call's token cost (prompt + max_tokens) passed as `ratewise.cost.tokens` through
+//             the SDK's per-request `fetchOptions`;
 //   sdk       the SDK's own retries, `maxRetries: 10`, over plain fetch;
 //   p-queue   p-queue set by hand to the request limit (60 per 2 s), the SDK's default retries (2).
-// `npx tsx bench/llm-pair.ts [openai|anthropic|all] [ratewise|sdk|p-queue|all] [runs] [--seed N] [--latency MS]`
-import { setMaxListeners } from 'node:events';
-import Anthropic from '@anthropic-ai/sdk';
-import OpenAI from 'openai';
-import PQueue from 'p-queue';
-import { createRatewise } from '../src/index.js';
-import { startAnthropicServer, startOpenAiServer } from '../test/support/llm-servers.js';
-import type { LlmServer, LlmVendor } from '../test/support/llm-servers.js';
-import { refusedAfterFirstAnswer } from '../test/support/request-log.js';
-import { skewedJobs, tokenEfficiency } from './llm-workload.js';
-import type { LlmJob } from './llm-workload.js';
-
-const CALLS = 300;
-const REQUESTS = 60;
-const TOKENS = 20_000;
-const WINDOW_MS = 2_000;
-/** A run still going after this long is cut off: its unsettled calls count as failed. */
-const DEADLINE_MS = 180_000;
+// `npx tsx bench/llm-pair.ts [openai|anthropic|all] [ratewise|ratewise-tokens|sdk|p-queue|all] [runs] [--seed N]
+// [--latency MS]`
+import * as ratewise from '../src/index.js';
+import type { LlmVendor } from '../test/support/llm-servers.js';
+import { skewedJobs } from './llm-workload.js';
+import { CALLS, clientIds as allClients, REQUESTS, runLlmPair, TOKENS, WINDOW_MS } from './sections/llm-cases.js';
+import type { ClientId, LlmRow } from './sections/llm-cases.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number): number => {
@@ -32,132 +23,8 @@ const seed = flag('--seed', 15);
 const latencyMs = flag('--latency', 50);
 const [vendorArg = 'all', clientArg = 'all', runsArg = '1'] = args;
 
-type ClientId = 'ratewise' | 'sdk' | 'p-queue';
 const vendors: readonly LlmVendor[] = vendorArg === 'all' ? ['openai', 'anthropic'] : [vendorArg as LlmVendor];
-const clientIds: readonly ClientId[] = clientArg === 'all' ? ['ratewise', 'sdk', 'p-queue'] : [clientArg as ClientId];
-
-/** One chat call through the vendor's SDK; resolves when the answer has been read. */
-type Call = (job: LlmJob, signal: AbortSignal) => Promise<unknown>;
-
-function sdkCall(vendor: LlmVendor, url: string, fetch: typeof globalThis.fetch, maxRetries: number): Call {
-  // The servers count one token per 4 characters: this prompt costs exactly `promptTokens`.
-  const content = (job: LlmJob) => 'x'.repeat(job.promptTokens * 4);
-  if (vendor === 'openai') {
-    const client = new OpenAI({ apiKey: 'bench', baseURL: `${url}/v1`, fetch, maxRetries });
-    return (job, signal) =>
-      client.chat.completions.create(
-        {
-          model: 'gpt-4o-mini',
-          max_completion_tokens: job.maxTokens,
-          messages: [{ role: 'user', content: content(job) }],
-        },
-        { signal },
-      );
-  }
-  const client = new Anthropic({ apiKey: 'bench', baseURL: url, fetch, maxRetries });
-  return (job, signal) =>
-    client.messages.create(
-      { model: 'claude-sonnet-4-5', max_tokens: job.maxTokens, messages: [{ role: 'user', content: content(job) }] },
-      { signal },
-    );
-}
-
-interface Pacer {
-  readonly call: Call;
-  /** Loop-guard reports (ratewise only). */
-  loops(): number;
-  close(): Promise<void>;
-}
-
-function pacer(id: ClientId, vendor: LlmVendor, url: string): Pacer {
-  if (id === 'ratewise') {
-    const rw = createRatewise();
-    let loops = 0;
-    rw.on('loop', () => loops++);
-    return { call: sdkCall(vendor, url, rw.fetch, 0), loops: () => loops, close: () => rw.close() };
-  }
-  if (id === 'sdk') return { call: sdkCall(vendor, url, fetch, 10), loops: () => 0, close: () => Promise.resolve() };
-  const queue = new PQueue({ intervalCap: REQUESTS, interval: WINDOW_MS });
-  const call = sdkCall(vendor, url, fetch, 2);
-  return {
-    call: (job, signal) => queue.add(() => call(job, signal), { signal }),
-    loops: () => 0,
-    close: () => {
-      queue.clear();
-      return Promise.resolve();
-    },
-  };
-}
-
-interface Row {
-  readonly vendor: LlmVendor;
-  readonly client: ClientId;
-  readonly ok: number;
-  readonly failed: number;
-  readonly errors: Readonly<Record<string, number>>;
-  readonly sent: number;
-  readonly refused: number;
-  readonly refusedAfterFirstAnswer: number;
-  readonly wallMs: number;
-  readonly tokensAdmitted: number;
-  readonly tokensPerSecond: number;
-  readonly tokenEfficiency: number;
-  readonly loops: number;
-}
-
-function errorName(error: unknown): string {
-  if (error instanceof Error) {
-    const status = (error as { status?: unknown }).status;
-    // The SDKs' error classes keep `name` "Error": the class says what happened.
-    const name = error.constructor.name;
-    return typeof status === 'number' ? `${name} ${status}` : name;
-  }
-  return typeof error;
-}
-
-async function run(vendor: LlmVendor, client: ClientId, jobs: readonly LlmJob[]): Promise<Row> {
-  const start = vendor === 'openai' ? startOpenAiServer : startAnthropicServer;
-  const server: LlmServer = await start({ requests: REQUESTS, tokens: TOKENS, windowMs: WINDOW_MS, latencyMs });
-  const paced = pacer(client, vendor, server.url);
-  const signal = AbortSignal.timeout(DEADLINE_MS);
-  // Every call listens to the one deadline.
-  setMaxListeners(Infinity, signal);
-  const errors: Record<string, number> = {};
-  let ok = 0;
-  const startedAt = performance.now();
-  await Promise.all(
-    jobs.map(async (job) => {
-      try {
-        await paced.call(job, signal);
-        ok++;
-      } catch (error) {
-        const name = errorName(error);
-        errors[name] = (errors[name] ?? 0) + 1;
-      }
-    }),
-  );
-  const wallMs = performance.now() - startedAt;
-  await paced.close();
-  await server.close();
-  const { limit, windowMs } = server.limits.tokens!;
-  const tokensAdmitted = server.admitted('tokens');
-  const hits = server.hits();
-  return {
-    vendor,
-    client,
-    ok,
-    failed: jobs.length - ok,
-    errors,
-    sent: hits.total,
-    refused: hits.rejected,
-    refusedAfterFirstAnswer: refusedAfterFirstAnswer(server.requests()).length,
-    wallMs,
-    tokensAdmitted,
-    tokensPerSecond: tokensAdmitted / (wallMs / 1_000),
-    tokenEfficiency: tokenEfficiency(tokensAdmitted, { capacity: limit, refillPerMs: limit / windowMs }, wallMs),
-    loops: paced.loops(),
-  };
-}
+const clientIds: readonly ClientId[] = clientArg === 'all' ? allClients : [clientArg as ClientId];
 
 const jobs = skewedJobs(CALLS, { seed });
 const total = jobs.reduce((sum, job) => sum + job.promptTokens + job.maxTokens, 0);
@@ -166,11 +33,11 @@ console.log(
   `${CALLS} calls, seed ${seed}, ${total} tokens in all (fastest finish the token limit allows: ${(fastestMs / 1_000).toFixed(1)} s); ` +
     `${REQUESTS} requests and ${TOKENS} tokens per ${WINDOW_MS} ms; answers after ${latencyMs} ms`,
 );
-const rows: Row[] = [];
+const rows: LlmRow[] = [];
 for (let i = 0; i < Number(runsArg); i++) {
   for (const vendor of vendors) {
     for (const client of clientIds) {
-      const row = await run(vendor, client, jobs);
+      const row = await runLlmPair(vendor, client, jobs, ratewise, latencyMs);
       rows.push(row);
       console.log(
         JSON.stringify({

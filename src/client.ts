@@ -1,5 +1,6 @@
 // `createRatewise()`: one client instance owns its budgets, their queues and timers, its events and its options.
 import { Budget, type BudgetCounters, type ServerView } from './engine/budget.js';
+import type { UnitView } from './engine/unit-quotas.js';
 import { ClosedError, invalidOption, LoopDetectedError } from './errors.js';
 import { bodyFingerprint } from './http/body-fingerprint.js';
 import { createFingerprint } from './http/fingerprint.js';
@@ -45,6 +46,12 @@ export interface BudgetStats {
   readonly pausedUntil: number | undefined;
   /** What the server said last, undefined before it said anything. */
   readonly server: ServerView | undefined;
+  /**
+   * The server's quotas in units other than requests (`tokens`, `input-tokens`, …), as the budget reckons them now:
+   * per unit, what is left (the server's last count, less what went since, plus its refill), the limit and the
+   * reset. Undefined until the server describes one.
+   */
+  readonly units: Readonly<Record<string, UnitView>> | undefined;
   /** What the budget has done since it was created. */
   readonly counters: Readonly<BudgetCounters>;
   /**
@@ -89,7 +96,13 @@ export interface AdapterRequest {
 }
 
 /** Options of `rw.schedule()`. */
-export type ScheduleOptions = Pick<RequestOptions, 'priority' | 'cost' | 'maxWait'> & {
+export type ScheduleOptions = Pick<RequestOptions, 'priority' | 'maxWait'> & {
+  /**
+   * Cost units the task takes from its budget's rate: a finite number >= 0 (tasks have no server to describe other
+   * units).
+   * @default 1
+   */
+  readonly cost?: number;
   /**
    * The budget the task counts against; its options come from the `budgets` pattern that matches the key, as for
    * a request's key (`https://api.test` shares the budget and options of requests to that origin).
@@ -150,7 +163,14 @@ class Client implements Ratewise {
       throttled: (lane, reason, until) => {
         if (!this.#events.hasListeners('throttled')) return;
         const waitMs = until - this.#options.clock.now();
-        this.#events.emit('throttled', { key: lane.budget.key, reason, waitMs, until });
+        const unit = reason === 'server' ? lane.budget.heldByUnit : undefined;
+        this.#events.emit('throttled', {
+          key: lane.budget.key,
+          reason,
+          waitMs,
+          until,
+          ...(unit !== undefined && { unit }),
+        });
       },
     });
     const { store, storeFallback: fallback } = this.#options;
@@ -730,6 +750,7 @@ class Client implements Ratewise {
       bucketLevel: budget.bucketLevel(now),
       pausedUntil: budget.pausedUntil > now ? budget.pausedUntil : undefined,
       server: budget.server,
+      units: budget.unitViews(now),
       counters: { ...budget.counters },
       shared: budget.storeMode,
     }));

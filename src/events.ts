@@ -152,6 +152,11 @@ export interface RatewiseEvents {
     readonly waitMs: number;
     /** Epoch ms when the head may go. */
     readonly until: number;
+    /**
+     * With `reason: 'server'`, when the server's quota in another unit than requests holds the head (its `cost`
+     * named that unit): the unit, such as `'tokens'`.
+     */
+    readonly unit?: string;
   };
   /**
    * The whole budget stops sending until `until`, as a refusal ordered: a throttle or an outage (a 429, a 503), or

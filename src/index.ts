@@ -26,6 +26,7 @@ export type {
 } from './options.js';
 export type { RatewiseRequestInit } from './http/request.js';
 export type { BudgetCounters, ServerView, WaitReason } from './engine/budget.js';
+export type { UnitView } from './engine/unit-quotas.js';
 export type { GiveUpEventReason, RatewiseEvents } from './events.js';
 export type { GiveUpReason } from './retry/decision.js';
 export type { Clock, TimerHandle } from './clock.js';

@@ -350,9 +350,16 @@ export interface RequestOptions {
   /**
    * Cost units this request takes from its budget's rate: a finite number >= 0. Above the `burst` it is paid as
    * debt: the request goes when the bucket is full, and later requests wait until the rate has repaid it.
+   *
+   * Or its cost per unit, for servers that limit more than requests (LLM APIs limit tokens too):
+   * `{ requests: 1, tokens: 1800 }` (`requests` is 1 unless given; each amount a finite number >= 0, at most 16
+   * units). The request then also waits until the server's quota in each unit it names has room for its amount, as
+   * the server's answers describe that quota (`x-ratelimit-remaining-tokens`, `anthropic-ratelimit-*-tokens-*`, an
+   * IETF policy's `qu`), less what the requests in flight will take. A unit the server does not describe costs
+   * nothing.
    * @default 1
    */
-  readonly cost?: number;
+  readonly cost?: number | Readonly<Record<string, number>>;
   /**
    * Budget key, instead of `keyFn` or the origin. Its options come from the `budgets` pattern the key matches (an
    * origin or URL by its host, any other key as a host name), not from the request's host.

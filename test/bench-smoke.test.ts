@@ -11,13 +11,14 @@ import { memory } from '../bench/sections/memory.js';
 import { peers } from '../bench/sections/peers.js';
 import { redis } from '../bench/sections/redis.js';
 import { routes } from '../bench/sections/routes.js';
+import { llm } from '../bench/sections/llm.js';
 import { scheduling } from '../bench/sections/scheduling.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** The sections in the order bench/index.ts runs them. */
-const sections = [headerParsing, scheduling, memory, goodput, peers, redis, efficiency, routes];
+const sections = [headerParsing, scheduling, memory, goodput, peers, redis, efficiency, routes, llm];
 
 test(
   'npx tsx bench/index.ts --quick exits 0 and prints every section with its table',

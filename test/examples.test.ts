@@ -45,6 +45,20 @@ describe.concurrent('examples', () => {
     },
   );
 
+  for (const [file, what] of [
+    ['openai.ts', 'completions'],
+    ['anthropic.ts', 'messages'],
+  ] as const) {
+    test(
+      `${file}: the official SDK over rw.fetch, each call’s tokens as its cost: none refused`,
+      { timeout: 40_000 },
+      async ({ expect }) => {
+        const lines = await runExample(file);
+        expect(lines).toEqual([`12 of 12 ${what}`, 'refused: 0', 'token quota: limit 4000']);
+      },
+    );
+  }
+
   test(
     'ky.ts: ky with its own retry off, paced through the rate-limited API by rw.fetch',
     { timeout: 40_000 },

@@ -8,7 +8,7 @@ const SCHEDULE_KEYS = ['priority', 'cost', 'key', 'maxWait'] as const;
 /** Validates a request's `ratewise` field; throws `TypeError` naming the option, as `createRatewise` does. */
 export function checkRequestOptions(o: unknown): RequestOptions {
   if (o === undefined) return {};
-  const r = checkCallOptions(o, 'ratewise', REQUEST_KEYS);
+  const r = checkCallOptions(o, 'ratewise', REQUEST_KEYS, true);
   const id = r.idempotencyKey;
   if (id !== undefined && typeof id !== 'boolean' && !(typeof id === 'string' && id !== '')) {
     throw invalidOption('ratewise.idempotencyKey', 'a boolean or a non-empty string', id);
@@ -28,14 +28,14 @@ export interface CheckedScheduleOptions {
 /** Validates `rw.schedule()`'s options; throws `TypeError` naming the option, as `rw.fetch` does for its own. */
 export function checkScheduleOptions(o: unknown): CheckedScheduleOptions {
   if (o === undefined) return {};
-  return checkCallOptions(o, 'options', SCHEDULE_KEYS);
+  return checkCallOptions(o, 'options', SCHEDULE_KEYS, false);
 }
 
 /**
  * What a request and a task share: the key, the priority, the wait, and the cost. A cost or priority that is not a
  * finite number would make every later wait of its budget unanswerable (NaN) or endless (a debt of Infinity).
  */
-function checkCallOptions(o: unknown, name: string, keys: readonly string[]): Record<string, unknown> {
+function checkCallOptions(o: unknown, name: string, keys: readonly string[], units: boolean): Record<string, unknown> {
   if (typeof o !== 'object' || o === null || Array.isArray(o)) throw invalidOption(name, 'an object', o);
   const r = o as Record<string, unknown>;
   for (const key of Object.keys(r)) {
@@ -47,8 +47,14 @@ function checkCallOptions(o: unknown, name: string, keys: readonly string[]): Re
   }
   if (r.priority !== undefined && !Number.isFinite(r.priority))
     throw invalidOption(`${name}.priority`, 'a finite number', r.priority);
-  if (r.cost !== undefined && !(typeof r.cost === 'number' && r.cost >= 0 && Number.isFinite(r.cost))) {
-    throw invalidOption(`${name}.cost`, 'a non-negative finite number', r.cost);
+  if (r.cost !== undefined && !isAmount(r.cost)) {
+    if (units && typeof r.cost === 'object' && r.cost !== null && !Array.isArray(r.cost)) checkUnitCosts(r.cost, name);
+    else {
+      const expected = units
+        ? 'a non-negative finite number, or a record of them per unit'
+        : 'a non-negative finite number';
+      throw invalidOption(`${name}.cost`, expected, r.cost);
+    }
   }
   if (r.key !== undefined && typeof r.key !== 'string') throw invalidOption(`${name}.key`, 'a string', r.key);
   if (r.maxWait !== undefined && !(typeof r.maxWait === 'number' && r.maxWait >= 0)) {
@@ -76,4 +82,46 @@ function checkRetryOverrides(value: unknown): void {
       );
     }
   }
+}
+
+function isAmount(value: unknown): value is number {
+  return typeof value === 'number' && value >= 0 && Number.isFinite(value);
+}
+
+/** Most units one request may name: a server limits a handful. */
+const MAX_COST_UNITS = 16;
+/** Longest unit name: a header's unit is a short token. */
+const MAX_UNIT_LENGTH = 64;
+
+function checkUnitCosts(cost: object, name: string): void {
+  const entries = Object.entries(cost);
+  if (entries.length > MAX_COST_UNITS) {
+    throw invalidOption(`${name}.cost`, `at most ${String(MAX_COST_UNITS)} units`, `${String(entries.length)} units`);
+  }
+  for (const [unit, amount] of entries) {
+    if (unit === '' || unit.length > MAX_UNIT_LENGTH) {
+      throw invalidOption(`${name}.cost`, `unit names of 1 to ${String(MAX_UNIT_LENGTH)} characters`, unit);
+    }
+    if (!isAmount(amount)) throw invalidOption(`${name}.cost.${unit}`, 'a non-negative finite number', amount);
+  }
+}
+
+/**
+ * A checked request's cost as the engine takes it: the requests it counts as (`requests`, 1 unless the record says)
+ * and, for a record, its cost per unit, requests included (undefined for a plain number).
+ */
+export function splitCost(
+  cost: number | Readonly<Record<string, number>> | undefined,
+): [requests: number, units: (readonly [string, number])[] | undefined] {
+  if (cost === undefined) return [1, undefined];
+  if (typeof cost === 'number') return [cost, undefined];
+  let requests = 1;
+  const units: [string, number][] = [];
+  for (const [unit, amount] of Object.entries(cost)) {
+    if (unit === 'requests') requests = amount;
+    else if (amount > 0) units.push([unit, amount]);
+  }
+  // Requests are a unit too where the server's quotas refill evenly (the engine paces them there with the rest).
+  if (requests > 0) units.push(['requests', requests]);
+  return [requests, units];
 }

@@ -8,6 +8,7 @@ import { ServerClock } from '../headers/server-clock.js';
 import type { BudgetConfig } from '../config/resolve.js';
 import type { RetryBudget } from '../retry/retry-budget.js';
 import { shapeOf, type CallRoute } from './route-shape.js';
+import { UnitQuotas, type UnitCosts, type UnitView } from './unit-quotas.js';
 import { live, noteCount, observe, readyAt, resetBy, spend, type ServerPace } from './server-pace.js';
 import { Discovery } from './discovery.js';
 import { OpenedWindows } from './opened-windows.js';
@@ -183,6 +184,19 @@ export class Budget {
     return this.#server;
   }
 
+  /** The budget's quotas in units other than requests (tokens, …), when a request or the server named any. */
+  #units: UnitQuotas | undefined;
+
+  /** The unit whose quota held the last request asked about (see `readiness`), when one did. */
+  get heldByUnit(): string | undefined {
+    return this.#units?.heldBy;
+  }
+
+  /** Each unit's quota at `now` (see `UnitQuotas.view`), undefined when none is known. */
+  unitViews(now: number): Readonly<Record<string, UnitView>> | undefined {
+    return this.#units?.view(now);
+  }
+
   /** When a request last went out, or the budget last became idle: what eviction measures from. */
   get lastUsedAt(): number {
     return this.#lastUsedAt;
@@ -248,8 +262,18 @@ export class Budget {
     if (store !== undefined && this.#localReadyAt(cost, now) <= now) store.advance(cost, now);
   }
 
-  /** When a request of `cost` may go, and why it must wait. Changes nothing (see {@link advance}). */
-  readiness(cost: number, now: number): Readiness {
+  /**
+   * When a request of `cost` (and of `units`, its costs in other units) may go, and why it must wait. Changes nothing
+   * (see {@link advance}).
+   */
+  readiness(cost: number, now: number, units?: UnitCosts): Readiness {
+    if (units !== undefined && this.#units !== undefined) {
+      const ready = this.readiness(cost, now);
+      const unitAt = this.#units.readyAt(units, now);
+      if (!(unitAt > now && unitAt > ready.at)) return ready;
+      // Infinity: a request in flight must be answered first, as when every slot is taken.
+      return { at: unitAt, reason: unitAt === Infinity ? 'concurrency' : 'server' };
+    }
     const local = this.#localReadyAt(cost, now);
     if (local > now) return { at: local, reason: this.#localReason(cost, now) };
     const store = this.#store;
@@ -262,7 +286,10 @@ export class Budget {
    * The instant a request of `cost` may go: `now` or earlier when it may go now (no allocation: the hot path asks
    * this), `Infinity` when a request in flight must end first. Changes nothing (see {@link advance}).
    */
-  readyAt(cost: number, now: number): number {
+  readyAt(cost: number, now: number, units?: UnitCosts): number {
+    if (units !== undefined && this.#units !== undefined) {
+      return Math.max(this.readyAt(cost, now), this.#units.readyAt(units, now));
+    }
     const at = this.#localReadyAt(cost, now);
     const store = this.#store;
     if (at > now || store === undefined) return at;
@@ -330,8 +357,9 @@ export class Budget {
    * Records that a request of `cost` is being sent now; returns its number in send order (1, 2, …), which its
    * answer passes back to `observe`. Call only when `readiness(cost, now).at <= now`.
    */
-  take(cost: number, now: number): number {
+  take(cost: number, now: number, units?: UnitCosts): number {
     const seq = ++this.#counters.sent;
+    if (units !== undefined) (this.#units ??= new UnitQuotas()).take(units, seq, now);
     this.#inFlight++;
     this.#lastUsedAt = now;
     const pace = this.#pace;
@@ -441,6 +469,7 @@ export class Budget {
    */
   observe(info: RateLimitInfo, now: number, seq: number, status = 200, route?: CallRoute): void {
     this.#unbacked.delete(seq);
+    if (this.#units !== undefined || hasOtherUnits(info)) (this.#units ??= new UnitQuotas()).observe(seq, info, now);
     const { limit, remaining, resetAt } = info;
     this.#noteServer(info, now);
     // A window opened by one of the budget's probes resets a known length after it, which may be sooner than the
@@ -580,6 +609,7 @@ export class Budget {
   /** Request `seq` ended without an answer (a network error). */
   observeFailure(seq: number, now: number): void {
     this.#unbacked.delete(seq);
+    this.#units?.observe(seq, undefined, now);
     this.#discovery?.answered(seq, 'failed', now);
   }
 
@@ -678,4 +708,10 @@ export class Budget {
       !this.#sliding.holds(now)
     );
   }
+}
+
+/** Whether an answer described a quota in another unit than requests. */
+function hasOtherUnits(info: RateLimitInfo): boolean {
+  for (const policy of info.policies) if (policy.unit !== 'requests') return true;
+  return false;
 }

@@ -17,6 +17,7 @@ import {
 } from '../retry/decision.js';
 import type { Lane } from './scheduler.js';
 import type { CallTicket, WaitContext } from './wait.js';
+import { quotaFree } from './unit-quotas.js';
 
 /** What one logical request needs from its client. */
 export interface SendContext extends WaitContext {
@@ -246,6 +247,10 @@ class CallRun<R> {
       status === 503 && !parsed.isRateLimited && budget.acceptedWithin(THROTTLING_MS, now)
         ? { ...parsed, isRateLimited: true }
         : parsed;
+    // A call with costs in other units (tokens): its request pace reads the quota of requests alone.
+    if (this.call.units !== undefined && info.policies.some((policy) => policy.unit !== 'requests')) {
+      info = quotaFree(info);
+    }
     const heard = this.#bodyThrottle(info, status, response, answer.bodyText, now);
     if (heard !== undefined) info = heard;
     this.#backed = budget.wasBacked(seq);

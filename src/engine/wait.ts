@@ -3,6 +3,8 @@
 import { ClosedError, QueueFullError, RateLimitError, StoreUnavailableError, type RatewiseError } from '../errors.js';
 import type { Failure, Lane, Scheduler, Ticket } from './scheduler.js';
 import type { CallRoute } from './route-shape.js';
+import type { UnitCosts } from './unit-quotas.js';
+import { splitCost } from '../config/request-options.js';
 import type { Clock } from '../clock.js';
 import type { Emitter, RatewiseEvents } from '../events.js';
 import type { RequestOptions } from '../options.js';
@@ -72,6 +74,8 @@ export class CallTicket implements Ticket {
   /** The retry policy of this call: the client's, with the request's own overrides. */
   readonly retry: RetryPolicy;
   readonly cost: number;
+  /** Its costs in other units than requests (`cost` as a record), undefined when none. */
+  readonly units: UnitCosts | undefined;
   readonly priority: number;
   /** Epoch ms the call began. */
   readonly startedAt: number;
@@ -100,7 +104,7 @@ export class CallTicket implements Ticket {
   ) {
     this.#ctx = ctx;
     this.retry = retryPolicy(ctx.options.retry, perRequest);
-    this.cost = perRequest.cost ?? 1;
+    [this.cost, this.units] = splitCost(perRequest.cost);
     this.priority = perRequest.priority ?? 0;
     this.startedAt = ctx.options.clock.now();
     this.maxWaitMs = perRequest.maxWait ?? ctx.options.maxWait;
@@ -124,7 +128,7 @@ export class CallTicket implements Ticket {
       return Promise.reject(this.#closed(this.front ? 'pending' : 'afterClose'));
     }
     if (!this.front && this.notBefore === 0 && !signal?.aborted) {
-      const seq = ctx.scheduler.tryNow(lane, this.cost);
+      const seq = ctx.scheduler.tryNow(lane, this.cost, this.units);
       if (seq > 0) return seq;
     }
     return new Promise<number>((resolve, reject) => {

@@ -52,7 +52,7 @@ describe('a cost that is not a finite non-negative number', () => {
     'rw.fetch and axios reject cost %j with the same message, and send nothing',
     async (cost, shown) => {
       const { rw, server } = rig();
-      const message = `to be a non-negative finite number, got ${shown}`;
+      const message = `to be a non-negative finite number, or a record of them per unit, got ${shown}`;
       await expect(rw.fetch('https://a.test/', { ratewise: { cost: cost as number } })).rejects.toThrow(
         new TypeError(`Expected \`ratewise.cost\` ${message}`),
       );

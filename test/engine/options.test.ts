@@ -117,7 +117,16 @@ describe('invalid options', () => {
 describe('invalid per-request options', () => {
   it.each([
     [{ priority: Number.NaN }, 'Expected `ratewise.priority` to be a finite number, got `NaN` (number)'],
-    [{ cost: -1 }, 'Expected `ratewise.cost` to be a non-negative finite number, got `-1` (number)'],
+    [
+      { cost: -1 },
+      'Expected `ratewise.cost` to be a non-negative finite number, or a record of them per unit, got `-1` (number)',
+    ],
+    [{ cost: { tokens: -5 } }, 'Expected `ratewise.cost.tokens` to be a non-negative finite number, got `-5` (number)'],
+    [{ cost: { tokens: Number.POSITIVE_INFINITY } }, '`ratewise.cost.tokens`'],
+    [{ cost: { requests: Number.NaN } }, '`ratewise.cost.requests`'],
+    [{ cost: { '': 1 } }, 'Expected `ratewise.cost` to be unit names of 1 to 64 characters'],
+    [{ cost: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`u${i}`, 1])) }, 'at most 16 units'],
+    [{ cost: [1] }, '`ratewise.cost`'],
     [{ key: 1 }, 'Expected `ratewise.key` to be a string, got `1` (number)'],
     [{ maxWait: -1 }, 'Expected `ratewise.maxWait` to be a non-negative number of milliseconds, got `-1` (number)'],
     [{ retry: { limit: -1 } }, 'Expected `ratewise.retry.limit` to be a non-negative integer, got `-1` (number)'],
@@ -170,6 +179,7 @@ describe('invalid rw.schedule options', () => {
     [{ priority: Number.NaN }, 'Expected `options.priority` to be a finite number, got `NaN` (number)'],
     [{ priority: '1' }, 'Expected `options.priority` to be a finite number, got `"1"` (string)'],
     [{ cost: -1 }, 'Expected `options.cost` to be a non-negative finite number, got `-1` (number)'],
+    [{ cost: { tokens: 1 } }, 'Expected `options.cost` to be a non-negative finite number, got'],
     [{ key: 1 }, 'Expected `options.key` to be a string, got `1` (number)'],
     [{ maxWait: -5 }, 'Expected `options.maxWait` to be a non-negative number of milliseconds, got `-5` (number)'],
     [{ maxWait: Number.NaN }, 'Expected `options.maxWait` to be a non-negative number of milliseconds, got `NaN`'],

@@ -1,0 +1,175 @@
+// A budget's quotas in units other than requests (tokens, …): the server's view of each, the units its requests in
+// flight hold, and when a request's units allow it to go. No clock: the budget tells `now`.
+import type { RateLimitInfo } from '../headers/index.js';
+import { observeUnit, spendUnit, unitLevel, unitReadyAt, type UnitPace } from './unit-pace.js';
+
+/** A request's costs in units other than requests, as `[unit, amount]` pairs (amounts > 0). */
+export type UnitCosts = readonly (readonly [string, number])[];
+
+/** What `rw.stats()` shows of one unit's quota. */
+export interface UnitView {
+  /** Units left now, as the budget reckons them (the server's last count, less what went since, plus the refill). */
+  readonly remaining: number;
+  /** The most the quota holds (the server's limit). */
+  readonly limit: number;
+  /** Epoch ms the server named for the quota to be whole again. */
+  readonly resetAt: number;
+}
+
+/** Sources whose quotas refill evenly until their reset (the LLM vendors document so), rather than all at once. */
+const CONTINUOUS = new Set(['openai', 'anthropic']);
+
+/** Most units one budget keeps a view of: a server names a handful. */
+const MAX_UNITS = 16;
+
+export class UnitQuotas {
+  readonly #paces = new Map<string, UnitPace>();
+  readonly #inFlight = new Map<string, number>();
+  readonly #bySeq = new Map<number, UnitCosts>();
+  /** The latest request whose answer set the views: an earlier request's answer, come late, describes the past. */
+  #observedSeq = 0;
+  /** The unit that held the last request asked about, when one did. */
+  heldBy: string | undefined;
+  /** Whether any answer has come back since the budget first sent a request with units. */
+  #answered = false;
+
+  /**
+   * When a request of these units may go (`now` when it may; `Infinity` until a request in flight is answered), and
+   * sets {@link heldBy}.
+   */
+  readyAt(units: UnitCosts, now: number): number {
+    let at = now;
+    this.heldBy = undefined;
+    for (const [unit, amount] of units) {
+      const pace = this.#paces.get(unit);
+      if (pace === undefined) {
+        // Nothing is known of this unit's quota yet: the first request asks, and the rest wait for its answer, rather
+        // than spend in one burst a quota that may be smaller than the burst. Once answered, a unit the server does
+        // not describe costs nothing.
+        if (!this.#answered && this.#bySeq.size > 0) {
+          this.heldBy = unit;
+          return Infinity;
+        }
+        continue;
+      }
+      const unitAt = unitReadyAt(pace, amount, now);
+      if (unitAt > at) {
+        at = unitAt;
+        this.heldBy = unit;
+      }
+    }
+    return at;
+  }
+
+  /** Request `seq` of these units was sent at `now`. */
+  take(units: UnitCosts, seq: number, now: number): void {
+    for (const [unit, amount] of units) {
+      const pace = this.#paces.get(unit);
+      if (pace !== undefined) this.#paces.set(unit, spendUnit(pace, amount, now));
+      this.#inFlight.set(unit, (this.#inFlight.get(unit) ?? 0) + amount);
+    }
+    this.#bySeq.set(seq, units);
+  }
+
+  /** Request `seq` ended: its answer (if any) counted its units. Then the answer's views of each unit, if any. */
+  observe(seq: number, info: RateLimitInfo | undefined, now: number): void {
+    const units = this.#bySeq.get(seq);
+    if (units !== undefined) {
+      this.#bySeq.delete(seq);
+      for (const [unit, amount] of units) {
+        const left = (this.#inFlight.get(unit) ?? 0) - amount;
+        if (left > 0) this.#inFlight.set(unit, left);
+        else this.#inFlight.delete(unit);
+      }
+    }
+    if (info === undefined) return;
+    this.#answered = true;
+    if (seq < this.#observedSeq) return;
+    let read = false;
+    const seen = new Set<string>();
+    for (const policy of info.policies) {
+      const { unit, remaining } = policy;
+      const continuous = CONTINUOUS.has(policy.source);
+      // Requests are paced here only where they refill evenly too (see `quotaFree`); elsewhere the budget's own pace
+      // reads them.
+      if ((unit === 'requests' && !continuous) || remaining === undefined) continue;
+      if (!this.#paces.has(unit) && this.#paces.size >= MAX_UNITS) continue;
+      const pace = observeUnit(
+        {
+          remaining,
+          limit: policy.limit,
+          resetAt: policy.resetAt,
+          inFlight: this.#inFlight.get(unit) ?? 0,
+          refill: continuous ? 'continuous' : 'window',
+        },
+        now,
+      );
+      // Two policies of one unit (a per-minute and a per-day quota): the one with less left holds.
+      const known = seen.has(unit) ? this.#paces.get(unit) : undefined;
+      if (known === undefined || unitLevel(pace, now) < unitLevel(known, now)) this.#paces.set(unit, pace);
+      seen.add(unit);
+      read = true;
+    }
+    if (read) this.#observedSeq = seq;
+  }
+
+  /** Whether any request holds units or the server has described any. */
+  get active(): boolean {
+    return this.#paces.size > 0 || this.#bySeq.size > 0;
+  }
+
+  /** Each unit's quota as the budget reckons it at `now`, for `rw.stats()`; undefined when none is known. */
+  view(now: number): Readonly<Record<string, UnitView>> | undefined {
+    if (this.#paces.size === 0) return undefined;
+    const views: Record<string, UnitView> = {};
+    for (const [unit, pace] of this.#paces) {
+      views[unit] = { remaining: Math.floor(unitLevel(pace, now)), limit: pace.capacity, resetAt: pace.resetAt };
+    }
+    return views;
+  }
+}
+
+/**
+ * The answer as the budget's request pace reads it when the call named its costs per unit: where the quotas refill
+ * evenly (the LLM vendors'), none of them, requests included, since every unit the call names is paced by
+ * {@link UnitQuotas} as it refills (a fixed-window pace would take each reset, a fraction of a second away, for a
+ * window that turns, and send one request at a time across it); elsewhere {@link requestsOnly}.
+ */
+export function quotaFree(info: RateLimitInfo): RateLimitInfo {
+  if (!info.policies.some((policy) => CONTINUOUS.has(policy.source))) return requestsOnly(info);
+  return {
+    isRateLimited: info.isRateLimited,
+    policies: info.policies,
+    ...(info.retryAt !== undefined && { retryAt: info.retryAt }),
+    ...(info.bucket !== undefined && { bucket: info.bucket }),
+    ...(info.scope !== undefined && { scope: info.scope }),
+  };
+}
+
+/**
+ * The answer as the budget's request pace reads it when the call named its costs in other units: the most restrictive
+ * policy counted in requests, not a spent quota of tokens (those units' own views hold the calls that need them; a
+ * pause until a token quota is whole again would hold every call far longer than the refill requires).
+ */
+export function requestsOnly(info: RateLimitInfo): RateLimitInfo {
+  let chosen: RateLimitInfo['policies'][number] | undefined;
+  for (const policy of info.policies) {
+    if (policy.unit !== 'requests' || policy.remaining === undefined) continue;
+    if (chosen === undefined || policy.remaining < (chosen.remaining ?? Infinity)) chosen = policy;
+  }
+  const rest: RateLimitInfo = {
+    isRateLimited: info.isRateLimited,
+    policies: info.policies,
+    ...(info.retryAt !== undefined && { retryAt: info.retryAt }),
+    ...(info.bucket !== undefined && { bucket: info.bucket }),
+    ...(info.scope !== undefined && { scope: info.scope }),
+  };
+  if (chosen === undefined) return rest;
+  return {
+    ...rest,
+    ...(chosen.limit !== undefined && { limit: chosen.limit }),
+    remaining: chosen.remaining!,
+    ...(chosen.resetAt !== undefined && { resetAt: chosen.resetAt }),
+    ...(chosen.windowMs !== undefined && { windowMs: chosen.windowMs }),
+  };
+}
