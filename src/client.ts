@@ -52,6 +52,16 @@ export interface BudgetStats {
    * because the store fails. Undefined for a budget that is not shared.
    */
   readonly shared: 'store' | 'local' | undefined;
+  /** With a `store`: the link to it as this client measures it; undefined without a store. */
+  readonly store: StoreStats | undefined;
+}
+
+/** A client's link to its `store`, in `rw.stats()`. */
+export interface StoreStats {
+  /** The smoothed round trip of the store calls answered in time, in ms; undefined before the first answer. */
+  readonly rttMs: number | undefined;
+  /** How long the next store call may take before it counts as failed, in ms (see `storeTimeout`). */
+  readonly timeoutMs: number;
 }
 
 /** What `rw.request` needs to know of a request an adapter sends. */
@@ -722,6 +732,8 @@ class Client implements Ratewise {
 
   stats(): BudgetStats[] {
     const now = this.#options.clock.now();
+    const link = this.#storeLink;
+    const store: StoreStats | undefined = link && { rttMs: link.rttMs, timeoutMs: link.timeoutMs };
     return [...this.#lanes.values()].map(({ budget, queue, delayed }) => ({
       key: budget.key,
       pattern: budget.config.pattern,
@@ -732,6 +744,7 @@ class Client implements Ratewise {
       server: budget.server,
       counters: { ...budget.counters },
       shared: budget.storeMode,
+      store,
     }));
   }
 

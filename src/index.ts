@@ -6,7 +6,7 @@
  */
 // The public surface of ratewise: re-exports only.
 export { createRatewise } from './client.js';
-export type { AdapterRequest, BudgetStats, Ratewise, ScheduleOptions } from './client.js';
+export type { AdapterRequest, BudgetStats, Ratewise, ScheduleOptions, StoreStats } from './client.js';
 export type { Transport } from './engine/send.js';
 export type {
   BackoffOptions,

@@ -317,7 +317,11 @@ export interface RatewiseOptions {
    */
   readonly storeFallback?: 'local' | 'fail';
   /**
-   * Longest wait for one store call, in ms; a slower answer counts as a failure.
+   * The least time one store call may take before it counts as a failure, in ms. Each call's timeout follows the
+   * store's measured round trip, as TCP's retransmission timeout does: the smoothed round trip plus the larger of
+   * `storeTimeout` and four times its mean deviation; before the first answer, 1 s (or `storeTimeout` when longer);
+   * doubled after each timeout in a row until a call answers in time; at most 10 s (or `storeTimeout` when longer).
+   * A store far away is then not taken for a failing one. `rw.stats()` shows the round trip and the timeout.
    * @default 250
    */
   readonly storeTimeout?: number;

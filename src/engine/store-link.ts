@@ -7,6 +7,7 @@ import { TWO_SOURCES_RESET_SPREAD_MS } from '../headers/reset-rounding.js';
 import { randomKey } from '../random-key.js';
 import type { BudgetConfig } from '../config/resolve.js';
 import type { RatewiseStore, StoreLimit, StoreReply, StoreRequest } from '../store/types.js';
+import { sampleRtt, timeoutMs, type RttEstimate } from './store-timeout.js';
 
 /** After a failure the store is asked again after this long, doubling up to {@link RETRY_MAX_MS}. */
 const RETRY_FIRST_MS = 1000;
@@ -46,11 +47,15 @@ export class StoreLink {
   #downSince = 0;
   #retryAt = 0;
   #retryMs = RETRY_FIRST_MS;
+  /** The measured round trip, and the timeouts in a row since the last answer that came in time. */
+  #rtt: RttEstimate | undefined;
+  #backoff = 0;
 
   constructor(
     readonly store: RatewiseStore,
     readonly clock: Clock,
-    readonly timeoutMs: number,
+    /** `storeTimeout`: the least timeout of a call, and the least margin over the measured round trip. */
+    readonly floorMs: number,
     readonly fallback: 'local' | 'fail',
     private readonly hooks: StoreLinkHooks,
   ) {}
@@ -60,15 +65,32 @@ export class StoreLink {
     return this.#down;
   }
 
+  /** The smoothed round trip of the store calls answered in time, in ms; undefined before the first. */
+  get rttMs(): number | undefined {
+    return this.#rtt?.srttMs;
+  }
+
+  /** How long the next store call may take before it counts as failed, in ms. */
+  get timeoutMs(): number {
+    return timeoutMs(this.#rtt, this.floorMs, this.#backoff);
+  }
+
   /** Whether a budget running locally should ask the store whether it is back. */
   retryDue(now: number): boolean {
     return now >= this.#retryAt;
   }
 
-  /** One store call, settled once: by the store's answer, its error or the timeout, whichever comes first. */
-  call(key: string, request: StoreRequest): Promise<StoreReply> {
+  /**
+   * One store call, settled once: by the store's answer, its error or the timeout, whichever comes first. An answer
+   * that comes after the timeout still tells that the store is back, and goes to `late`: the store has done what it
+   * was asked (tokens it granted are reserved there).
+   */
+  call(key: string, request: StoreRequest, late?: (reply: StoreReply) => void): Promise<StoreReply> {
     return new Promise<StoreReply>((resolve, reject) => {
+      const startedAt = this.clock.now();
+      const limitMs = this.timeoutMs;
       let settled = false;
+      let timedOut = false;
       const fail = (error: unknown): void => {
         if (settled) return;
         settled = true;
@@ -78,8 +100,11 @@ export class StoreLink {
         reject(error);
       };
       const timer = this.clock.setTimeout(() => {
-        fail(new Error(`ratewise: the ${this.store.name} store did not answer within ${this.timeoutMs} ms`));
-      }, this.timeoutMs);
+        timedOut = true;
+        // As TCP backs off its retransmissions: the next call waits twice as long, until one answers in time.
+        this.#backoff++;
+        fail(new Error(`ratewise: the ${this.store.name} store did not answer within ${Math.round(limitMs)} ms`));
+      }, limitMs);
       let reply: Promise<StoreReply>;
       try {
         reply = Promise.resolve(this.store.sync(key, request));
@@ -87,13 +112,26 @@ export class StoreLink {
         fail(error);
         return;
       }
-      reply.then((value) => {
-        if (settled) return;
-        settled = true;
-        this.clock.clearTimeout(timer);
-        this.#succeeded();
-        resolve(value);
-      }, fail);
+      reply.then(
+        (value) => {
+          if (settled) {
+            if (!timedOut) return;
+            // Not a measure of the round trip (it may have waited out a stall), but the store is there.
+            this.#succeeded();
+            late?.(value);
+            return;
+          }
+          settled = true;
+          this.clock.clearTimeout(timer);
+          this.#rtt = sampleRtt(this.#rtt, this.clock.now() - startedAt);
+          this.#backoff = 0;
+          this.#succeeded();
+          resolve(value);
+        },
+        (error: unknown) => {
+          fail(error);
+        },
+      );
     });
   }
 

@@ -4,8 +4,9 @@
  * @module ratewise/redis
  */
 // `ratewise/redis`: budgets shared through a Redis server, with the client the application already has (node-redis
-// v4 or v5, or ioredis). One round trip per call: EVALSHA of the script in redis-script.ts (loaded with SCRIPT LOAD on
-// first use; after a restart of Redis, the call that finds it gone sends it whole with EVAL, and it is loaded again).
+// v4 or v5, or ioredis). One round trip per call: EVAL of the script in redis-script.ts until its SHA1 is known (a
+// SCRIPT LOAD sent ahead of the first call tells it), EVALSHA after; after a restart of Redis, the call that finds
+// it gone sends it whole with EVAL.
 import { invalidOption } from '../errors.js';
 import { SCRIPT } from './redis-script.js';
 import type { RatewiseStore, StoreReply, StoreRequest } from './types.js';
@@ -55,32 +56,43 @@ export function redisStore(client: NodeRedisLike | IoRedisLike, options: RedisSt
   const send = commandOf(client);
   const prefix = options.prefix ?? 'ratewise:';
   if (typeof prefix !== 'string') throw invalidOption('redisStore prefix', 'a string', prefix);
-  let sha: Promise<string> | undefined;
-  const load = (): Promise<string> =>
-    (sha ??= send(['SCRIPT', 'LOAD', SCRIPT]).then(
-      (value) => String(value),
-      (error: unknown) => {
-        sha = undefined;
-        throw error;
+  // The script's SHA1, once Redis told it. Until then every call sends the script itself (EVAL, which also caches it
+  // in Redis), with SCRIPT LOAD ahead of it on the same connection to learn the SHA1: one round trip either way.
+  let sha: string | undefined;
+  let loading = false;
+  const learn = (): void => {
+    if (loading) return;
+    loading = true;
+    send(['SCRIPT', 'LOAD', SCRIPT]).then(
+      (value) => {
+        sha = String(value);
+        loading = false;
       },
-    ));
+      () => {
+        loading = false;
+      },
+    );
+  };
 
   return {
     name: 'redis',
     async sync(key: string, request: StoreRequest): Promise<StoreReply> {
       const hash = `${prefix}{${key}}`;
       const args = ['2', hash, `${hash}:slots`, ...argumentsOf(request)];
-      let reply: unknown;
+      if (sha === undefined) {
+        learn();
+        return replyOf(await send(['EVAL', SCRIPT, ...args]));
+      }
       try {
-        reply = await send(['EVALSHA', await load(), ...args]);
+        return replyOf(await send(['EVALSHA', sha, ...args]));
       } catch (error) {
         // Redis restarted (or SCRIPT FLUSH), or a cluster node that has not seen the script: send the script itself
-        // this time, and load it again for the next call.
+        // (the one call that takes two round trips), and learn it again for the next call.
         if (!String((error as { message?: unknown } | undefined)?.message).startsWith('NOSCRIPT')) throw error;
         sha = undefined;
-        reply = await send(['EVAL', SCRIPT, ...args]);
+        learn();
+        return replyOf(await send(['EVAL', SCRIPT, ...args]));
       }
-      return replyOf(reply);
     },
   };
 }

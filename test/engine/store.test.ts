@@ -159,13 +159,14 @@ describe('when the store fails', () => {
   it('falls back to local limits after the store timeout, says so once, and shares again when it is back', async () => {
     const { rw, clock, server, store, eventsOf } = storeRig({ storeTimeout: 200 });
     const first = track(rw.fetch(URL_A), clock);
-    await advance(clock, 199);
+    // Before any round trip was measured, a call may take 1 s (storeTimeout when longer).
+    await advance(clock, 999);
     expect(server.calls).toHaveLength(0);
     await advance(clock, 1);
     expect(first.state).toBe('fulfilled');
     expect(eventsOf('storeError')).toHaveLength(1);
     expect(eventsOf('storeError')[0]).toMatchObject({ store: 'scripted', fallback: 'local' });
-    expect(String(eventsOf('storeError')[0]!.error)).toMatch(/did not answer within 200 ms/);
+    expect(String(eventsOf('storeError')[0]!.error)).toMatch(/did not answer within 1000 ms/);
     expect(rw.stats()[0]!.shared).toBe('local');
     // Local from here: no store call until the retry is due (1 s after the failure).
     for (let i = 0; i < 5; i++) await rw.fetch(URL_A);
@@ -181,6 +182,8 @@ describe('when the store fails', () => {
     await flush();
     expect(eventsOf('storeRecovered')).toEqual([{ store: 'scripted', downMs: 1000 }]);
     expect(rw.stats()[0]!.shared).toBe('store');
+    // The check answered at once: its round trip is the first measure, and the timeout follows it.
+    expect(rw.stats()[0]!.store).toEqual({ rttMs: 0, timeoutMs: 200 });
     // Shared again: the next request waits for a grant.
     const after = track(rw.fetch(URL_A));
     await flush();
@@ -242,7 +245,7 @@ describe('when the store fails', () => {
   it('ignores an answer that comes after the timeout', async () => {
     const { rw, clock, server, store } = storeRig({ storeTimeout: 100 });
     const call = track(rw.fetch(URL_A), clock);
-    await advance(clock, 100);
+    await advance(clock, 1000);
     expect(call.state).toBe('fulfilled');
     store.calls[0]!.answer({ pausedForMs: 60_000 });
     await flush();
@@ -262,6 +265,76 @@ describe('when the store fails', () => {
     await flush();
     expect(call.settledCount).toBe(1);
     expect(clock.pending()).toBe(0);
+  });
+});
+
+describe('timeouts that follow the round trip', () => {
+  it('times each call out after the smoothed round trip plus the larger of storeTimeout and four deviations, shown in rw.stats()', async () => {
+    const { rw, clock, store } = storeRig({ storeTimeout: 100, budgets: { '*': { rate: '1/s' } } });
+    expect(rw.stats()).toEqual([]);
+    // Each call answered 400 ms after it was made.
+    const rtts: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const call = track(rw.fetch(URL_A), clock);
+      await flush();
+      await advance(clock, 400);
+      store.calls.at(-1)!.answer();
+      await flush();
+      expect(call.state).toBe('fulfilled');
+      rtts.push(rw.stats()[0]!.store!.rttMs!);
+      await advance(clock, 1000);
+    }
+    // RFC 6298: the first sample is the estimate (deviation half of it), later ones move it by 1/8.
+    expect(rtts).toEqual([400, 400, 400, 400, 400, 400]);
+    const { timeoutMs } = rw.stats()[0]!.store!;
+    // Deviation 200 -> 150 -> 112.5 -> 84.4 -> 63.3 -> 47.5: 400 + max(100, 190).
+    expect(timeoutMs).toBeCloseTo(400 + 4 * 200 * 0.75 ** 5, 6);
+    expect(rw.stats()[0]!.shared).toBe('store');
+  });
+
+  it('a store 400 ms away with storeTimeout 100 stays shared: no call times out', async () => {
+    const { rw, clock, store, eventsOf } = storeRig({ storeTimeout: 100, budgets: { '*': { rate: '10/s' } } });
+    for (let i = 0; i < 20; i++) {
+      const call = track(rw.fetch(URL_A), clock);
+      await flush();
+      await advance(clock, 400);
+      store.held().at(-1)?.answer();
+      await flush();
+      await advance(clock, 0);
+      expect(call.state).toBe('fulfilled');
+    }
+    expect(eventsOf('storeError')).toEqual([]);
+    expect(rw.stats()[0]!.shared).toBe('store');
+  });
+
+  it('after a timeout the next call may take twice as long (backed off), and one answered in time ends the backoff', async () => {
+    const { rw, clock, store } = storeRig({ storeTimeout: 100, budgets: { '*': { rate: '10/s' } } });
+    const first = track(rw.fetch(URL_A), clock);
+    await flush();
+    await advance(clock, 10);
+    store.calls[0]!.answer();
+    await flush();
+    expect(first.state).toBe('fulfilled');
+    // 10 + max(100, 4 x 5).
+    expect(rw.stats()[0]!.store).toEqual({ rttMs: 10, timeoutMs: 110 });
+    // The store moved far away: the next call times out, and the budget goes local.
+    await advance(clock, 1000);
+    void rw.fetch(URL_A);
+    await flush();
+    await advance(clock, 110);
+    expect(rw.stats()[0]!.shared).toBe('local');
+    expect(rw.stats()[0]!.store!.timeoutMs).toBe(220);
+    // The check whether it is back may take 220 ms: it answers in 200, and the budget is shared again.
+    await advance(clock, 1000);
+    void rw.fetch(URL_A);
+    await flush();
+    const check = store.held().at(-1)!;
+    await advance(clock, 200);
+    check.answer({ granted: 0 });
+    await flush();
+    expect(rw.stats()[0]!.shared).toBe('store');
+    // Backed off no more: 33.75 + 4 x 51.25 (it would be 440 backed off once more).
+    expect(rw.stats()[0]!.store).toEqual({ rttMs: 10 + (200 - 10) / 8, timeoutMs: 33.75 + 4 * (5 + (190 - 5) / 4) });
   });
 });
 
