@@ -196,6 +196,9 @@ export class BudgetStoreLink implements BudgetStoreSide {
   #pollMs = SLOT_POLL_FIRST_MS;
   readonly #id = randomKey();
   #slotSeq = 0;
+  /** Units of grants that went unused, to put back in the store's buckets with the next call. */
+  #giveBack = 0;
+  #disposed = false;
 
   constructor(
     private readonly link: StoreLink,
@@ -315,11 +318,14 @@ export class BudgetStoreLink implements BudgetStoreSide {
 
   /** The budget is let go (evicted, idle): a grant it holds unused gives its slot back at once. */
   dispose(): void {
+    this.#disposed = true;
     this.#dropGrant();
-    if (this.#toRelease.length > 0) this.#flush();
+    if (this.#toRelease.length > 0 || this.#giveBack > 0) this.#flush();
   }
 
+  /** Lets go of the grant: what is left of it goes back to the store with the next call, and its slot with it. */
   #dropGrant(): void {
+    this.#giveBack += this.#granted;
     this.#granted = 0;
     if (this.#grantSlot !== undefined) this.#toRelease.push(this.#grantSlot);
     this.#grantSlot = undefined;
@@ -375,10 +381,13 @@ export class BudgetStoreLink implements BudgetStoreSide {
     const pause = this.#pause;
     const view = this.#view;
     const release = this.#toRelease;
+    const giveBack = this.#giveBack;
     if (view) this.#publishedResetAt = Math.max(this.#publishedResetAt, view.resetAt);
     this.#pause = undefined;
     this.#view = undefined;
     this.#toRelease = [];
+    // Sent once: after a failure it may have been put back or not, and twice would overspend the budget.
+    this.#giveBack = 0;
     const slots = this.#slots;
     const take = slots && want > 0 ? `${this.#id}:${++this.#slotSeq}` : undefined;
     const request: StoreRequest = {
@@ -392,8 +401,12 @@ export class BudgetStoreLink implements BudgetStoreSide {
           ? { remaining: view.remaining, resetInMs: view.resetAt - now, counter: view.counter }
           : undefined,
       slots: slots && { ...slots, take, release },
+      giveBack: giveBack > 0 ? giveBack : undefined,
     };
-    this.link.call(this.key, request).then(
+    const late = (reply: StoreReply): void => {
+      this.#late(reply, want, take);
+    };
+    this.link.call(this.key, request, late).then(
       (reply) => {
         this.#asking = false;
         this.#answer(reply, want, take);
@@ -409,19 +422,47 @@ export class BudgetStoreLink implements BudgetStoreSide {
     );
   }
 
+  /**
+   * The answer to a call that timed out: the store did what it was asked. A pause it tells is taken in; the units it
+   * granted are this budget's grant when it holds none, else they go back to the store (with their slot).
+   */
+  #late(reply: StoreReply, want: number, take: string | undefined): void {
+    const now = this.link.clock.now();
+    if (reply.pausedForMs > 0) this.hooks.pause(now + reply.pausedForMs, now + reply.orderedForMs);
+    if (want > 0 && reply.granted > 0) {
+      if (this.#disposed || this.#granted > 0) {
+        this.#giveBack += reply.granted;
+        if (take !== undefined) this.#toRelease.push(take);
+      } else {
+        this.#adopt(reply, take, now);
+      }
+    }
+    if (this.#somethingToPublish()) this.#flush();
+    this.hooks.wake();
+  }
+
+  /** The store granted `reply.granted` units (with the slot `take`): this budget's grant from now on. */
+  #adopt(reply: StoreReply, take: string | undefined, now: number): void {
+    this.#dropGrant();
+    this.#granted = reply.granted;
+    this.#grantCounter = reply.counter - reply.granted;
+    this.#grantSlot = take;
+    this.#grantAt = now + reply.waitMs;
+    this.#grantUntil = this.#grantAt + GRANT_USE_MS;
+    this.#retryAt = 0;
+    this.#pollMs = SLOT_POLL_FIRST_MS;
+  }
+
+  #somethingToPublish(): boolean {
+    return this.#pause !== undefined || this.#toRelease.length > 0 || this.#giveBack > 0 || this.#viewUrgent();
+  }
+
   #answer(reply: StoreReply, want: number, take: string | undefined): void {
     const now = this.link.clock.now();
     if (reply.pausedForMs > 0) this.hooks.pause(now + reply.pausedForMs, now + reply.orderedForMs);
     if (want > 0) {
       if (reply.granted > 0) {
-        this.#dropGrant();
-        this.#granted = reply.granted;
-        this.#grantCounter = reply.counter - reply.granted;
-        this.#grantSlot = take;
-        this.#grantAt = now + reply.waitMs;
-        this.#grantUntil = this.#grantAt + GRANT_USE_MS;
-        this.#retryAt = 0;
-        this.#pollMs = SLOT_POLL_FIRST_MS;
+        this.#adopt(reply, take, now);
       } else if (reply.reason === 'concurrency') {
         // No event tells of a slot freed elsewhere: ask again soon, less often the longer it lasts.
         this.#retryAt = now + Math.min(reply.waitMs, this.#pollMs);
@@ -433,7 +474,7 @@ export class BudgetStoreLink implements BudgetStoreSide {
       }
     }
     // Something to publish came in meanwhile.
-    if (this.#pause !== undefined || this.#toRelease.length > 0 || this.#viewUrgent()) this.#flush();
+    if (this.#somethingToPublish()) this.#flush();
     this.hooks.wake();
   }
 }

@@ -78,7 +78,7 @@ export function redisStore(client: NodeRedisLike | IoRedisLike, options: RedisSt
     name: 'redis',
     async sync(key: string, request: StoreRequest): Promise<StoreReply> {
       const hash = `${prefix}{${key}}`;
-      const args = ['2', hash, `${hash}:slots`, ...argumentsOf(request)];
+      const args = ['3', hash, `${hash}:slots`, `${hash}:clients`, ...argumentsOf(request)];
       if (sha === undefined) {
         learn();
         return replyOf(await send(['EVAL', SCRIPT, ...args]));
@@ -98,7 +98,7 @@ export function redisStore(client: NodeRedisLike | IoRedisLike, options: RedisSt
 }
 
 function argumentsOf(request: StoreRequest): string[] {
-  const { pause, view, slots } = request;
+  const { pause, view, slots, client } = request;
   const args = [
     String(request.want),
     String(request.need),
@@ -111,6 +111,9 @@ function argumentsOf(request: StoreRequest): string[] {
     slots ? String(slots.max) : '',
     slots ? String(slots.ttlMs) : '',
     slots?.take ?? '',
+    request.giveBack ? String(request.giveBack) : '',
+    client?.id ?? '',
+    client ? String(client.ttlMs) : '',
     String(slots?.release.length ?? 0),
     ...(slots?.release ?? []),
   ];
@@ -123,9 +126,9 @@ const REASONS = new Set(['rate', 'paused', 'server', 'concurrency']);
 
 function replyOf(reply: unknown): StoreReply {
   if (!Array.isArray(reply) || reply.length < 7) throw new TypeError('ratewise: unexpected reply from Redis');
-  const [granted, waitMs, reason, pausedForMs, orderedForMs, , counter] = (reply as unknown[]).map((v) =>
-    typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' ? String(v) : '',
-  ) as [string, string, string, string, string, string, string];
+  const [granted, waitMs, reason, pausedForMs, orderedForMs, , counter, clients = '0'] = (reply as unknown[]).map(
+    (v) => (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' ? String(v) : ''),
+  ) as [string, string, string, string, string, string, string, string?];
   const number = (text: string): number => {
     const n = Number(text);
     if (!Number.isFinite(n) || n < 0) throw new TypeError('ratewise: unexpected reply from Redis');
@@ -138,5 +141,6 @@ function replyOf(reply: unknown): StoreReply {
     pausedForMs: number(pausedForMs),
     orderedForMs: number(orderedForMs),
     counter: number(counter),
+    clients: number(clients),
   };
 }

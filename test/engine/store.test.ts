@@ -242,15 +242,81 @@ describe('when the store fails', () => {
     expect(eventsOf('storeError')).toHaveLength(1);
   });
 
-  it('ignores an answer that comes after the timeout', async () => {
-    const { rw, clock, server, store } = storeRig({ storeTimeout: 100 });
+  it('takes in the pause of an answer that comes after the timeout', async () => {
+    const { rw, clock, server, store, eventsOf } = storeRig({ storeTimeout: 100 });
     const call = track(rw.fetch(URL_A), clock);
     await advance(clock, 1000);
     expect(call.state).toBe('fulfilled');
-    store.calls[0]!.answer({ pausedForMs: 60_000 });
+    store.calls[0]!.answer({ granted: 0, reason: 'paused', waitMs: 60_000, pausedForMs: 60_000 });
     await flush();
-    expect(rw.stats()[0]!.pausedUntil).toBeUndefined();
+    expect(rw.stats()[0]!.pausedUntil).toBe(clock.now() + 60_000);
+    expect(eventsOf('paused')).toMatchObject([{ reason: 'shared' }]);
+    expect(eventsOf('storeRecovered')).toHaveLength(1);
     expect(server.calls).toHaveLength(1);
+  });
+});
+
+describe('late answers and unused grants', () => {
+  it('uses the units granted to a call that timed out: the next request goes on them, with no store call', async () => {
+    const { rw, clock, server, store, eventsOf } = storeRig({ storeTimeout: 100, budgets: { '*': { rate: '10/s' } } });
+    const first = track(rw.fetch(URL_A), clock);
+    await advance(clock, 1000);
+    // Sent on the local budget meanwhile.
+    expect(first.state).toBe('fulfilled');
+    expect(rw.stats()[0]!.shared).toBe('local');
+    // Redis granted the call 1 unit after all: the store is back, and the unit is this client's.
+    store.calls[0]!.answer({ granted: 1 });
+    await flush();
+    expect(eventsOf('storeRecovered')).toHaveLength(1);
+    expect(rw.stats()[0]!.shared).toBe('store');
+    const second = track(rw.fetch(URL_A), clock);
+    await flush();
+    expect(second.state).toBe('fulfilled');
+    expect(server.calls).toHaveLength(2);
+    expect(store.calls).toHaveLength(1);
+  });
+
+  it('gives back the units of a late answer when the budget holds a grant already', async () => {
+    const { rw, clock, store } = storeRig({ storeTimeout: 100, budgets: { '*': { rate: '10/s' } } });
+    void rw.fetch(URL_A);
+    await advance(clock, 1000);
+    // A second on, a request goes locally and the store is asked whether it is back: it is.
+    await advance(clock, 1000);
+    await rw.fetch(URL_A);
+    expect(store.calls[1]!.request.want).toBe(0);
+    store.calls[1]!.answer();
+    await flush();
+    const third = track(rw.fetch(URL_A));
+    await flush();
+    store.calls[2]!.answer({ granted: 5 });
+    await flush();
+    expect(third.state).toBe('fulfilled');
+    // The first call's answer comes now: its unit goes back to the store at once.
+    store.calls[0]!.answer({ granted: 1 });
+    await flush();
+    expect(store.calls).toHaveLength(4);
+    expect(store.calls[3]!.request).toMatchObject({ want: 0, giveBack: 1 });
+  });
+
+  it('gives back what is left of a grant too late to use, once: not again after a failed call', async () => {
+    const { rw, clock, store } = storeRig({ budgets: { '*': { rate: '10/s' } } });
+    const first = track(rw.fetch(URL_A));
+    await flush();
+    store.calls[0]!.answer({ granted: 5 });
+    await flush();
+    expect(first.state).toBe('fulfilled');
+    // 4 units left, unused for 2 s: given back with the next call.
+    await advance(clock, 2000);
+    void rw.fetch(URL_A);
+    await flush();
+    expect(store.calls[1]!.request).toMatchObject({ want: 1, giveBack: 4 });
+    store.calls[1]!.fail(new Error('ECONNRESET'));
+    await flush();
+    // Whether Redis put them back is not known: never sent twice.
+    await advance(clock, 1000);
+    void rw.fetch(URL_A);
+    await flush();
+    expect(store.calls[2]!.request.giveBack).toBeUndefined();
   });
 
   it('close() fails calls waiting on the store, and a late answer changes nothing', async () => {

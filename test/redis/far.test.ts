@@ -90,3 +90,40 @@ describe('a Redis 300 ms away (150 ms each way), storeTimeout 250 ms', () => {
     }
   }, 20_000);
 });
+
+describe('an answer that comes after the timeout', () => {
+  test('its tokens are not lost: the store is back with it, and the next request goes on them without a store call', async () => {
+    const proxy = await startLatencyProxy(redis.port);
+    const server = await startCountingServer();
+    const connection = await REDIS_CLIENTS[0]!.connect(proxy.url);
+    const rw = createRatewise({
+      store: storeOf(connection, 'late:'),
+      storeTimeout: 50,
+      budgets: { [server.host]: { rate: '100/h', burst: 10 } },
+    });
+    const decisions = (): number => proxy.commands().filter(([name]) => /^EVAL/.test(name!)).length;
+    try {
+      expect((await rw.fetch(`${server.url}/before`)).status).toBe(200);
+      // Redis's answers are held: the next call times out, and its request goes on the local budget.
+      proxy.stall('down');
+      const failed = next(rw, 'storeError');
+      expect((await rw.fetch(`${server.url}/during`)).status).toBe(200);
+      await failed;
+      expect(rw.stats()[0]!.shared).toBe('local');
+      const recovered = next(rw, 'storeRecovered');
+      proxy.resume('down');
+      await recovered;
+      const asked = decisions();
+      expect((await rw.fetch(`${server.url}/after`)).status).toBe(200);
+      expect(decisions()).toBe(asked);
+      // Redis granted 2 units in all, each used once.
+      expect(server.arrivals()).toHaveLength(3);
+    } finally {
+      proxy.resume();
+      await rw.close();
+      await connection.close();
+      await proxy.close();
+      await server.close();
+    }
+  });
+});
