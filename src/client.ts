@@ -48,10 +48,11 @@ export interface BudgetStats {
   /** What the budget has done since it was created. */
   readonly counters: Readonly<BudgetCounters>;
   /**
-   * With a `store`: `'store'` while the budget is shared through it, `'local'` while it runs on its local limits
-   * because the store fails. Undefined for a budget that is not shared.
+   * With a `store`: `'store'` while the budget is shared through it; while the store fails, `'share'` while this
+   * client spends its share of the budget, `'local'` while it runs on its local limits. Undefined for a budget that
+   * is not shared.
    */
-  readonly shared: 'store' | 'local' | undefined;
+  readonly shared: 'store' | 'share' | 'local' | undefined;
   /** With a `store`: the link to it as this client measures it; undefined without a store. */
   readonly store: StoreStats | undefined;
 }
@@ -62,6 +63,11 @@ export interface StoreStats {
   readonly rttMs: number | undefined;
   /** How long the next store call may take before it counts as failed, in ms (see `storeTimeout`). */
   readonly timeoutMs: number;
+  /**
+   * The live clients of this budget the store last counted, this one included (N: with `storeFallback: 'share'`,
+   * each spends 1/N of the budget while the store fails); undefined before it answered.
+   */
+  readonly clients: number | undefined;
 }
 
 /** What `rw.request` needs to know of a request an adapter sends. */
@@ -145,6 +151,8 @@ class Client implements Ratewise {
   #lastLane: Lane | undefined;
   readonly #loopGuard: LoopGuard | undefined;
   readonly #storeLink: StoreLink | undefined;
+  /** Each shared budget's side of the store link, for `stats()`. */
+  readonly #storeSides = new WeakMap<Budget, BudgetStoreLink>();
   readonly #ctx: SendContext;
   readonly fingerprint = createFingerprint();
   #closed = false;
@@ -167,8 +175,8 @@ class Client implements Ratewise {
     this.#storeLink =
       store &&
       new StoreLink(store, this.#options.clock, this.#options.storeTimeout, fallback, {
-        down: (error) => {
-          this.#events.emit('storeError', { store: store.name, error, fallback });
+        down: (error, downMs) => {
+          this.#events.emit('storeError', { store: store.name, error, fallback, downMs });
         },
         up: (downMs) => {
           this.#events.emit('storeRecovered', { store: store.name, downMs });
@@ -690,24 +698,24 @@ class Client implements Ratewise {
 
   #share(lane: Lane, link: StoreLink): void {
     const { budget } = lane;
-    budget.share(
-      new BudgetStoreLink(link, budget.key, budget.config, {
-        wake: () => {
-          this.#scheduler.drain(lane);
-        },
-        pause: (until, ordered) => {
-          // The same pause heard again comes a few ms later by the round trip: not a new one (the store's own
-          // answer still holds this client until it ends).
-          if (until <= budget.pausedUntil + SAME_PAUSE_MS) return;
-          budget.pause(until, ordered, false);
-          this.#events.emit('paused', { key: budget.key, until, reason: 'shared', status: undefined });
-        },
-        fail: (error) => {
-          this.#scheduler.failAll(lane, { kind: 'store', store: link.store.name, error });
-        },
-        demand: () => lane.queue.size + 1,
-      }),
-    );
+    const side = new BudgetStoreLink(link, budget.key, budget.config, {
+      wake: () => {
+        this.#scheduler.drain(lane);
+      },
+      pause: (until, ordered) => {
+        // The same pause heard again comes a few ms later by the round trip: not a new one (the store's own
+        // answer still holds this client until it ends).
+        if (until <= budget.pausedUntil + SAME_PAUSE_MS) return;
+        budget.pause(until, ordered, false);
+        this.#events.emit('paused', { key: budget.key, until, reason: 'shared', status: undefined });
+      },
+      fail: (error) => {
+        this.#scheduler.failAll(lane, { kind: 'store', store: link.store.name, error });
+      },
+      demand: () => lane.queue.size + 1,
+    });
+    this.#storeSides.set(budget, side);
+    budget.share(side);
   }
 
   #evict(now: number): void {
@@ -733,7 +741,6 @@ class Client implements Ratewise {
   stats(): BudgetStats[] {
     const now = this.#options.clock.now();
     const link = this.#storeLink;
-    const store: StoreStats | undefined = link && { rttMs: link.rttMs, timeoutMs: link.timeoutMs };
     return [...this.#lanes.values()].map(({ budget, queue, delayed }) => ({
       key: budget.key,
       pattern: budget.config.pattern,
@@ -744,7 +751,7 @@ class Client implements Ratewise {
       server: budget.server,
       counters: { ...budget.counters },
       shared: budget.storeMode,
-      store,
+      store: link && { rttMs: link.rttMs, timeoutMs: link.timeoutMs, clients: this.#storeSides.get(budget)?.clients },
     }));
   }
 

@@ -53,7 +53,7 @@ export type {
   RetryBudgetExceededErrorOptions,
   StoreUnavailableErrorOptions,
 } from './errors.js';
-export type { RatewiseStore, StoreLimit, StoreReply, StoreRequest, StoreSlots } from './store/types.js';
+export type { RatewiseStore, StoreClient, StoreLimit, StoreReply, StoreRequest, StoreSlots } from './store/types.js';
 export { parseRateLimit, parseRetryAfter, ServerClock } from './headers/index.js';
 export type {
   HeaderInput,

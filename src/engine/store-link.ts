@@ -6,6 +6,8 @@ import type { Clock } from '../clock.js';
 import { TWO_SOURCES_RESET_SPREAD_MS } from '../headers/reset-rounding.js';
 import { randomKey } from '../random-key.js';
 import type { BudgetConfig } from '../config/resolve.js';
+import type { BucketLimit } from '../config/rate.js';
+import { fullBuckets, msUntilAll, tryTakeAll, type BucketState } from './token-bucket.js';
 import type { RatewiseStore, StoreLimit, StoreReply, StoreRequest } from '../store/types.js';
 import { sampleRtt, timeoutMs, type RttEstimate } from './store-timeout.js';
 
@@ -32,11 +34,23 @@ const FIRST_COUNTERS = 16;
 /** With every shared slot held, the store is asked again after this long, doubling up to {@link SLOT_POLL_MAX_MS}. */
 const SLOT_POLL_FIRST_MS = 10;
 const SLOT_POLL_MAX_MS = 200;
+/**
+ * A client is counted live by the store this long after its last call on a budget: the clients that share the
+ * budget's spending while the store is unreachable. Longer than the gaps between calls of a busy client, so that it
+ * is not forgotten between two; a client gone for good is counted that much longer (each then spends a little less).
+ */
+const CLIENT_TTL_MS = 60_000;
+
+/** What a budget does while its store fails: its share of the budget (1/N), its local limits, or fail its waiters. */
+export type StoreFallback = 'share' | 'local' | 'fail';
 
 /** What the client hears from its store link. */
 export interface StoreLinkHooks {
-  /** The store failed (once per outage). */
-  down(error: unknown): void;
+  /**
+   * The store failed: at the start of an outage (`downMs` 0), then at each check during it that found it still
+   * failing (`downMs` since it began).
+   */
+  down(error: unknown, downMs: number): void;
   /** The store answered again after `downMs`. */
   up(downMs: number): void;
 }
@@ -56,13 +70,18 @@ export class StoreLink {
     readonly clock: Clock,
     /** `storeTimeout`: the least timeout of a call, and the least margin over the measured round trip. */
     readonly floorMs: number,
-    readonly fallback: 'local' | 'fail',
+    readonly fallback: StoreFallback,
     private readonly hooks: StoreLinkHooks,
   ) {}
 
-  /** Whether the last call failed: budgets decide locally (`'local'`) or fail their waiters (`'fail'`). */
+  /** Whether the last call failed: budgets decide locally (`'share'`, `'local'`) or fail their waiters (`'fail'`). */
   get down(): boolean {
     return this.#down;
+  }
+
+  /** When the outage in course began (local epoch ms); 0 while the store answers. */
+  get downSince(): number {
+    return this.#down ? this.#downSince : 0;
   }
 
   /** The smoothed round trip of the store calls answered in time, in ms; undefined before the first. */
@@ -141,7 +160,12 @@ export class StoreLink {
       this.#down = true;
       this.#downSince = now;
       this.#retryMs = RETRY_FIRST_MS;
-      this.hooks.down(error);
+      this.hooks.down(error, 0);
+    } else if (now >= this.#retryAt) {
+      // A check that the store is back found it still failing: told once per check, however many budgets asked.
+      this.hooks.down(error, now - this.#downSince);
+    } else {
+      return;
     }
     this.#retryAt = now + this.#retryMs;
     this.#retryMs = Math.min(this.#retryMs * 2, RETRY_MAX_MS);
@@ -199,6 +223,10 @@ export class BudgetStoreLink implements BudgetStoreSide {
   /** Units of grants that went unused, to put back in the store's buckets with the next call. */
   #giveBack = 0;
   #disposed = false;
+  /** The live clients the store last counted on this budget, this one included; 0 before it answered. */
+  #clients = 0;
+  /** While the store fails with `'share'`: this client's share of the budget's rates, since the outage began. */
+  #share: { readonly since: number; readonly limits: BucketLimit[]; buckets: BucketState[] } | undefined;
 
   constructor(
     private readonly link: StoreLink,
@@ -224,9 +252,40 @@ export class BudgetStoreLink implements BudgetStoreSide {
           );
   }
 
-  /** While the store fails with `storeFallback: 'local'`, the budget decides alone. */
+  /** While the store fails with `storeFallback: 'share'` or `'local'`, the budget decides alone. */
   #local(): boolean {
-    return this.link.down && this.link.fallback === 'local';
+    return this.link.down && this.link.fallback !== 'fail';
+  }
+
+  /** The live clients the store last counted on this budget (this one included); undefined before it answered. */
+  get clients(): number | undefined {
+    return this.#clients > 0 ? this.#clients : undefined;
+  }
+
+  /**
+   * With `'share'` while the store fails: this client's buckets, each a 1/N share of the budget's (rate and burst),
+   * N the live clients the store last counted (1 when it never answered), full when the outage began.
+   */
+  #shareOf(now: number): { readonly limits: BucketLimit[]; buckets: BucketState[] } | undefined {
+    if (this.link.fallback !== 'share' || this.#limits.length === 0) return undefined;
+    const since = this.link.downSince;
+    if (this.#share?.since !== since) {
+      const n = Math.max(1, this.#clients);
+      const limits = this.#limits.map(({ limit, intervalMs, capacity }) => ({
+        rate: { limit: limit / n, intervalMs },
+        capacity: capacity / n,
+      }));
+      this.#share = { since, limits, buckets: fullBuckets(limits, now) };
+    }
+    return this.#share;
+  }
+
+  /** With `'share'` while the store fails: whether this client holds its share of the shared slots (1/N of them). */
+  #shareSlotsFull(): boolean {
+    const slots = this.#slots;
+    if (slots === undefined || this.link.fallback !== 'share') return false;
+    // The slots it took from the store before the outage count as well: it holds them still.
+    return this.#held.length + this.#slotless >= Math.max(1, Math.floor(slots.max / Math.max(1, this.#clients)));
   }
 
   /** Whether the reservation holds enough for a request of `cost` and is not too late to use at `now`. */
@@ -260,23 +319,37 @@ export class BudgetStoreLink implements BudgetStoreSide {
    * locally while the store is down), a later instant the store named, or Infinity while it asks. Changes nothing.
    */
   readyAt(cost: number, now: number): number {
-    if (this.#local()) return now;
+    if (this.#local()) {
+      if (this.#shareSlotsFull()) return Infinity;
+      const share = this.#shareOf(now);
+      return share === undefined ? now : now + msUntilAll(share.buckets, cost, share.limits, now);
+    }
     if (this.#usable(cost, now)) return Math.max(now, this.#grantAt);
     return now < this.#retryAt ? this.#retryAt : Infinity;
   }
 
   /** Why a request of `cost` waits for the store at `now`, when `readyAt` says it must. */
   waitReason(cost: number, now: number): WaitReason {
+    if (this.#local()) return this.#shareSlotsFull() ? 'concurrency' : 'rate';
     return !this.#usable(cost, now) && now < this.#retryAt ? this.#retryReason : 'rate';
   }
 
-  /** Whether decisions go through the store, or are local while it fails (`storeFallback: 'local'`). */
-  get mode(): 'store' | 'local' {
-    return this.link.down && this.link.fallback === 'local' ? 'local' : 'store';
+  /**
+   * Whether decisions go through the store, or are this client's alone while it fails: on its share of the budget
+   * (`storeFallback: 'share'`) or on its local limits (`'local'`).
+   */
+  get mode(): 'store' | 'share' | 'local' {
+    if (!this.#local()) return 'store';
+    return this.link.fallback === 'share' ? 'share' : 'local';
   }
 
   /** The request `seq` (in the budget's send order) of `cost` was sent at `now`, when `readyAt` said so. */
   take(cost: number, seq: number, now: number): void {
+    // Decided locally while the store fails: on this client's share, when it spends one.
+    if (this.#local()) {
+      const share = this.#shareOf(now);
+      if (share !== undefined) share.buckets = tryTakeAll(share.buckets, cost, share.limits, now).state;
+    }
     // Sent on the reservation, or decided locally while the store fails.
     if (this.#local() || !this.#usable(cost, now) || this.#grantAt > now) {
       if (this.#slots) this.#slotless++;
@@ -402,6 +475,7 @@ export class BudgetStoreLink implements BudgetStoreSide {
           : undefined,
       slots: slots && { ...slots, take, release },
       giveBack: giveBack > 0 ? giveBack : undefined,
+      client: { id: this.#id, ttlMs: CLIENT_TTL_MS },
     };
     const late = (reply: StoreReply): void => {
       this.#late(reply, want, take);
@@ -428,6 +502,7 @@ export class BudgetStoreLink implements BudgetStoreSide {
    */
   #late(reply: StoreReply, want: number, take: string | undefined): void {
     const now = this.link.clock.now();
+    if (reply.clients) this.#clients = reply.clients;
     if (reply.pausedForMs > 0) this.hooks.pause(now + reply.pausedForMs, now + reply.orderedForMs);
     if (want > 0 && reply.granted > 0) {
       if (this.#disposed || this.#granted > 0) {
@@ -459,6 +534,7 @@ export class BudgetStoreLink implements BudgetStoreSide {
 
   #answer(reply: StoreReply, want: number, take: string | undefined): void {
     const now = this.link.clock.now();
+    if (reply.clients) this.#clients = reply.clients;
     if (reply.pausedForMs > 0) this.hooks.pause(now + reply.pausedForMs, now + reply.orderedForMs);
     if (want > 0) {
       if (reply.granted > 0) {

@@ -11,7 +11,7 @@ import { invalidOption } from '../errors.js';
 import { SCRIPT } from './redis-script.js';
 import type { RatewiseStore, StoreReply, StoreRequest } from './types.js';
 
-export type { RatewiseStore, StoreLimit, StoreReply, StoreRequest, StoreSlots } from './types.js';
+export type { RatewiseStore, StoreClient, StoreLimit, StoreReply, StoreRequest, StoreSlots } from './types.js';
 
 /** A node-redis (v4, v5) client: commands as argument arrays. */
 export interface NodeRedisLike {

@@ -52,7 +52,15 @@ export interface StoreRequest {
    */
   readonly giveBack?: number | undefined;
   /** The calling client, counted live until `ttlMs` after this call: how many spend the budget (see `clients`). */
-  readonly client?: { readonly id: string; readonly ttlMs: number } | undefined;
+  readonly client?: StoreClient | undefined;
+}
+
+/** The client making a store call, for the count of a budget's live clients. */
+export interface StoreClient {
+  /** A random id, one per client and budget. */
+  readonly id: string;
+  /** The client is counted live until this many ms after its last call. */
+  readonly ttlMs: number;
 }
 
 /** Slots of a shared concurrency cap, in a store call. */

@@ -157,7 +157,7 @@ describe('a budget shared through a store', () => {
 
 describe('when the store fails', () => {
   it('falls back to local limits after the store timeout, says so once, and shares again when it is back', async () => {
-    const { rw, clock, server, store, eventsOf } = storeRig({ storeTimeout: 200 });
+    const { rw, clock, server, store, eventsOf } = storeRig({ storeTimeout: 200, storeFallback: 'local' });
     const first = track(rw.fetch(URL_A), clock);
     // Before any round trip was measured, a call may take 1 s (storeTimeout when longer).
     await advance(clock, 999);
@@ -165,7 +165,7 @@ describe('when the store fails', () => {
     await advance(clock, 1);
     expect(first.state).toBe('fulfilled');
     expect(eventsOf('storeError')).toHaveLength(1);
-    expect(eventsOf('storeError')[0]).toMatchObject({ store: 'scripted', fallback: 'local' });
+    expect(eventsOf('storeError')[0]).toMatchObject({ store: 'scripted', fallback: 'local', downMs: 0 });
     expect(String(eventsOf('storeError')[0]!.error)).toMatch(/did not answer within 1000 ms/);
     expect(rw.stats()[0]!.shared).toBe('local');
     // Local from here: no store call until the retry is due (1 s after the failure).
@@ -183,7 +183,7 @@ describe('when the store fails', () => {
     expect(eventsOf('storeRecovered')).toEqual([{ store: 'scripted', downMs: 1000 }]);
     expect(rw.stats()[0]!.shared).toBe('store');
     // The check answered at once: its round trip is the first measure, and the timeout follows it.
-    expect(rw.stats()[0]!.store).toEqual({ rttMs: 0, timeoutMs: 200 });
+    expect(rw.stats()[0]!.store).toEqual({ rttMs: 0, timeoutMs: 200, clients: undefined });
     // Shared again: the next request waits for a grant.
     const after = track(rw.fetch(URL_A));
     await flush();
@@ -196,7 +196,7 @@ describe('when the store fails', () => {
   });
 
   it('backs off asking a store that keeps failing: 1 s, 2 s, 4 s, then every 5 s', async () => {
-    const { rw, clock, store } = storeRig();
+    const { rw, clock, store, eventsOf } = storeRig();
     store.script = () => new Error('ECONNREFUSED');
     const asked: number[] = [];
     for (let t = 0; t <= 20_000; t += 100) {
@@ -205,6 +205,8 @@ describe('when the store fails', () => {
       await advance(clock, 100);
     }
     expect(asked).toEqual([0, 1000, 3000, 7000, 12_000, 17_000]);
+    // Each check that finds it still failing says so, with how long it has failed.
+    expect(eventsOf('storeError').map(({ downMs }) => downMs)).toEqual([0, 1000, 3000, 7000, 12_000, 17_000]);
   });
 
   it("with storeFallback 'fail', fails the waiting calls with StoreUnavailableError and tries again for the next", async () => {
@@ -256,14 +258,91 @@ describe('when the store fails', () => {
   });
 });
 
+describe("storeFallback 'share'", () => {
+  /** A client whose store counted `clients` live clients, then stopped answering: resolves at the failure. */
+  async function sharing(clients: number, budgets: NonNullable<RatewiseOptions['budgets']>) {
+    const r = storeRig({ storeTimeout: 100, budgets });
+    const first = track(r.rw.fetch(URL_A), r.clock);
+    await flush();
+    r.store.calls[0]!.answer({ clients });
+    await flush();
+    expect(first.state).toBe('fulfilled');
+    // The next call is never answered: after its timeout (0 ms measured + 100) the budget spends its share.
+    void r.rw.fetch(URL_A);
+    await flush();
+    await advance(r.clock, 100);
+    expect(r.rw.stats()[0]!.shared).toBe('share');
+    expect(r.eventsOf('storeError')).toMatchObject([{ fallback: 'share', downMs: 0 }]);
+    return { ...r, failedAt: r.clock.now() };
+  }
+
+  it('tells the store who calls, so that it counts the live clients', async () => {
+    const { rw, store } = storeRig();
+    void rw.fetch(URL_A);
+    await flush();
+    expect(store.calls[0]!.request.client).toEqual({ id: expect.any(String) as unknown, ttlMs: 60_000 });
+    store.calls[0]!.answer({ clients: 3 });
+    await flush();
+    expect(rw.stats()[0]!.store!.clients).toBe(3);
+  });
+
+  it('while the store fails, each of N clients spends 1/N of the rate and of the burst', async () => {
+    // 4 live clients of { rate: '10/s' } (burst 10): this one spends 2.5/s with a burst of 2.5.
+    const { rw, clock, server, failedAt } = await sharing(4, { '*': { rate: '10/s' } });
+    const calls = Array.from({ length: 6 }, () => track(rw.fetch(URL_A), clock));
+    await advance(clock, 2000);
+    expect(calls.every((c) => c.state === 'fulfilled')).toBe(true);
+    // The request that was waiting at the failure went then, as did the next one (2 of the 2.5 units); then one
+    // unit every 400 ms, from the half unit left.
+    expect(server.sentAt.slice(1).map((at) => at - failedAt)).toEqual([0, 0, 200, 600, 1000, 1400, 1800]);
+  });
+
+  it('caps the requests in flight at 1/N of sharedConcurrency', async () => {
+    // Every response is held: the requests stay in flight.
+    const { rw, clock, server, store } = storeRig(
+      { storeTimeout: 100, budgets: { '*': { sharedConcurrency: 4, sharedSlotTtlMs: 30_000 } } },
+      () => 'hold',
+    );
+    void rw.fetch(URL_A);
+    await flush();
+    store.calls[0]!.answer({ clients: 2 });
+    await flush();
+    void rw.fetch(URL_A);
+    await flush();
+    await advance(clock, 100);
+    expect(rw.stats()[0]!.shared).toBe('share');
+    for (let i = 0; i < 4; i++) void rw.fetch(URL_A);
+    await flush();
+    // This client's share is 2 slots (4 / 2): the first request holds one from the store, one more goes.
+    expect(server.calls).toHaveLength(2);
+    expect(rw.stats()[0]!.inFlight).toBe(2);
+    expect(rw.stats()[0]!.queued).toBe(4);
+  });
+
+  it("with 'local', each client spends the whole budget", async () => {
+    const r = storeRig({ storeTimeout: 100, storeFallback: 'local', budgets: { '*': { rate: '10/s' } } });
+    void r.rw.fetch(URL_A);
+    await flush();
+    r.store.calls[0]!.answer({ clients: 4 });
+    await flush();
+    void r.rw.fetch(URL_A);
+    await flush();
+    await advance(r.clock, 100);
+    expect(r.rw.stats()[0]!.shared).toBe('local');
+    for (let i = 0; i < 8; i++) void r.rw.fetch(URL_A);
+    await flush();
+    expect(r.server.calls).toHaveLength(10);
+  });
+});
+
 describe('late answers and unused grants', () => {
   it('uses the units granted to a call that timed out: the next request goes on them, with no store call', async () => {
     const { rw, clock, server, store, eventsOf } = storeRig({ storeTimeout: 100, budgets: { '*': { rate: '10/s' } } });
     const first = track(rw.fetch(URL_A), clock);
     await advance(clock, 1000);
-    // Sent on the local budget meanwhile.
+    // Sent on its share of the budget meanwhile (this client counts itself alone: the store never answered).
     expect(first.state).toBe('fulfilled');
-    expect(rw.stats()[0]!.shared).toBe('local');
+    expect(rw.stats()[0]!.shared).toBe('share');
     // Redis granted the call 1 unit after all: the store is back, and the unit is this client's.
     store.calls[0]!.answer({ granted: 1 });
     await flush();
@@ -382,13 +461,13 @@ describe('timeouts that follow the round trip', () => {
     await flush();
     expect(first.state).toBe('fulfilled');
     // 10 + max(100, 4 x 5).
-    expect(rw.stats()[0]!.store).toEqual({ rttMs: 10, timeoutMs: 110 });
+    expect(rw.stats()[0]!.store).toEqual({ rttMs: 10, timeoutMs: 110, clients: undefined });
     // The store moved far away: the next call times out, and the budget goes local.
     await advance(clock, 1000);
     void rw.fetch(URL_A);
     await flush();
     await advance(clock, 110);
-    expect(rw.stats()[0]!.shared).toBe('local');
+    expect(rw.stats()[0]!.shared).toBe('share');
     expect(rw.stats()[0]!.store!.timeoutMs).toBe(220);
     // The check whether it is back may take 220 ms: it answers in 200, and the budget is shared again.
     await advance(clock, 1000);
@@ -400,7 +479,11 @@ describe('timeouts that follow the round trip', () => {
     await flush();
     expect(rw.stats()[0]!.shared).toBe('store');
     // Backed off no more: 33.75 + 4 x 51.25 (it would be 440 backed off once more).
-    expect(rw.stats()[0]!.store).toEqual({ rttMs: 10 + (200 - 10) / 8, timeoutMs: 33.75 + 4 * (5 + (190 - 5) / 4) });
+    expect(rw.stats()[0]!.store).toEqual({
+      rttMs: 10 + (200 - 10) / 8,
+      timeoutMs: 33.75 + 4 * (5 + (190 - 5) / 4),
+      clients: undefined,
+    });
   });
 });
 
@@ -507,7 +590,8 @@ describe('which budgets are shared', () => {
 
   it('checks the store options', () => {
     expect(() => rig({ store: {} as never })).toThrow(/Expected `store` to be a store/);
-    expect(() => rig({ storeFallback: 'ignore' as never })).toThrow(/storeFallback/);
+    expect(() => rig({ storeFallback: 'ignore' as never })).toThrow(/storeFallback.*"share", "local" or "fail"/);
+    expect(() => rig({ storeFallback: 'share' })).not.toThrow();
     expect(() => rig({ storeTimeout: 0 })).toThrow(/storeTimeout/);
     expect(() => rig({ storeTimeout: Infinity })).toThrow(/storeTimeout/);
   });

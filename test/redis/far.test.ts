@@ -2,11 +2,13 @@
 // drops its traffic. The store must decide in one round trip from the first call on, and a round trip longer than
 // `storeTimeout` must not push the budgets off the store.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { performance } from 'node:perf_hooks';
 import { createRatewise } from '../../src/index.js';
 import type { Ratewise, RatewiseEvents } from '../../src/index.js';
 import { startLatencyProxy, type LatencyProxy } from '../support/latency-proxy.js';
 import { REDIS_CLIENTS } from '../support/redis-clients.js';
 import { startRedis, type RedisServer } from '../support/redis-server.js';
+import { excess } from './support/admissions.js';
 import { startCountingServer } from './support/counting-server.js';
 import { storeOf } from './support/store.js';
 
@@ -109,7 +111,7 @@ describe('an answer that comes after the timeout', () => {
       const failed = next(rw, 'storeError');
       expect((await rw.fetch(`${server.url}/during`)).status).toBe(200);
       await failed;
-      expect(rw.stats()[0]!.shared).toBe('local');
+      expect(rw.stats()[0]!.shared).toBe('share');
       const recovered = next(rw, 'storeRecovered');
       proxy.resume('down');
       await recovered;
@@ -126,4 +128,61 @@ describe('an answer that comes after the timeout', () => {
       await server.close();
     }
   });
+});
+
+describe('a Redis that stalls', () => {
+  const RATE = 20;
+  const BURST = 4;
+
+  test.for(['share', 'local'] as const)(
+    "storeFallback '%s': what two clients send while it stalls, against the one budget",
+    { timeout: 20_000 },
+    async (fallback) => {
+      const proxy = await startLatencyProxy(redis.port);
+      const server = await startCountingServer();
+      const connections = await Promise.all([0, 1].map(() => REDIS_CLIENTS[0]!.connect(proxy.url)));
+      const clients = connections.map((connection) =>
+        createRatewise({
+          store: storeOf(connection, `stall-${fallback}:`),
+          storeTimeout: 50,
+          storeFallback: fallback,
+          budgets: { [server.host]: { rate: `${RATE}/s`, burst: BURST } },
+        }),
+      );
+      try {
+        // Each client calls the store twice, in turn: each has heard that there are two of them.
+        for (let i = 0; i < 2; i++) for (const rw of clients) await rw.fetch(`${server.url}/warm/${i}`);
+        expect(clients.map((rw) => rw.stats()[0]!.store!.clients)).toEqual([2, 2]);
+        const before = server.arrivals().length;
+        proxy.stall();
+        const failed = clients.map((rw) => next(rw, 'storeError'));
+        const startedAt = performance.now();
+        const responses = await Promise.all(
+          clients.flatMap((rw, c) => Array.from({ length: 15 }, (_, i) => rw.fetch(`${server.url}/c${c}/${i}`))),
+        );
+        expect(responses.every((r) => r.status === 200)).toBe(true);
+        expect((await Promise.all(failed)).map((e) => e.fallback)).toEqual([fallback, fallback]);
+        const times = server
+          .arrivals()
+          .slice(before)
+          .map(({ at }) => at);
+        const over = excess(times, RATE, BURST, startedAt);
+        console.info(
+          `[redis] stalled, '${fallback}': 30 requests from 2 clients, most over the budget ${over.toFixed(2)}`,
+        );
+        // With 'share' the two together keep to the one budget; with 'local' each spends all of it.
+        if (fallback === 'share') expect(over).toBeLessThanOrEqual(1);
+        else expect(over).toBeGreaterThan(1);
+        const back = clients.map((rw) => next(rw, 'storeRecovered'));
+        proxy.resume();
+        await Promise.all(back);
+      } finally {
+        proxy.resume();
+        await Promise.all(clients.map((rw) => rw.close()));
+        await Promise.all(connections.map((connection) => connection.close()));
+        await proxy.close();
+        await server.close();
+      }
+    },
+  );
 });

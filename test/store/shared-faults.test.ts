@@ -110,7 +110,7 @@ describe('a budget shared through a real Redis', () => {
       const during = await Promise.all(Array.from({ length: 10 }, (_, i) => rw.fetch(`${server.url}/during/${i}`)));
       expect(during.map((r) => r.status)).toEqual(Array.from({ length: 10 }, () => 200));
       expect(errors).toHaveLength(1);
-      expect(errors[0]).toMatchObject({ store: 'redis', fallback: 'local' });
+      expect(errors[0]).toMatchObject({ store: 'redis', fallback: 'share', downMs: 0 });
       // The measured round trip plus storeTimeout.
       expect(String(errors[0]!.error)).toMatch(/did not answer within \d+ ms/);
       expect(Number(/within (\d+) ms/.exec(String(errors[0]!.error))![1])).toBeGreaterThanOrEqual(100);
