@@ -68,6 +68,11 @@ export interface StoreStats {
    * each spends 1/N of the budget while the store fails); undefined before it answered.
    */
   readonly clients: number | undefined;
+  /**
+   * The grant this client holds on the budget: cost units the store reserved for it ahead of demand, which its next
+   * requests spend without a store call (topped up while it sends, given back when left unused); 0 when none.
+   */
+  readonly grant: number;
 }
 
 /** What `rw.request` needs to know of a request an adapter sends. */
@@ -138,7 +143,11 @@ export interface Ratewise {
    * budget per credential without the credential becoming a key, a stats entry or a log line.
    */
   fingerprint(secret: string): string;
-  /** Fails every waiting call with `ClosedError`, clears every timer, and resolves when every call has settled. */
+  /**
+   * Fails every waiting call with `ClosedError`, clears every timer, and resolves when every call has settled and,
+   * with a `store`, when the units its budgets held ahead of demand have gone back to the store (close the store's
+   * client after this).
+   */
   close(): Promise<void>;
 }
 
@@ -751,7 +760,12 @@ class Client implements Ratewise {
       server: budget.server,
       counters: { ...budget.counters },
       shared: budget.storeMode,
-      store: link && { rttMs: link.rttMs, timeoutMs: link.timeoutMs, clients: this.#storeSides.get(budget)?.clients },
+      store: link && {
+        rttMs: link.rttMs,
+        timeoutMs: link.timeoutMs,
+        clients: this.#storeSides.get(budget)?.clients,
+        grant: this.#storeSides.get(budget)?.grantAt(now) ?? 0,
+      },
     }));
   }
 
@@ -759,12 +773,25 @@ class Client implements Ratewise {
     // Every caller gets the one promise: a second `#onSettled` would replace the first, which would never resolve.
     if (this.#closing) return this.#closing;
     this.#closed = true;
-    for (const lane of this.#lanes.values()) this.#scheduler.close(lane);
-    this.#closing =
+    const sides: BudgetStoreLink[] = [];
+    for (const lane of this.#lanes.values()) {
+      this.#scheduler.close(lane);
+      const side = this.#storeSides.get(lane.budget);
+      if (side !== undefined) sides.push(side);
+    }
+    const settled: Promise<void> =
       this.#pending === 0
         ? Promise.resolve()
         : new Promise((resolve) => {
             this.#onSettled = resolve;
+          });
+    // Then the grants held go back to the other clients, and close() resolves once the store has them (or failed).
+    this.#closing =
+      sides.length === 0
+        ? settled
+        : settled.then(async () => {
+            for (const side of sides) side.dispose();
+            await Promise.all(sides.map((side) => side.idle()));
           });
     return this.#closing;
   }

@@ -23,6 +23,15 @@ const BATCH_WINDOW_MS = 100;
 /** The largest batch, a cap for fast rates. */
 const MAX_BATCH = 16;
 /**
+ * A grant (units held ahead of demand) is topped up to what the client's recent sending spends over two store round
+ * trips (the top-up's own and one to spare) and this long more, within the batch's cap.
+ */
+const GRANT_HORIZON_MS = 500;
+/** The client's recent sending is a sum of the costs sent, decaying with this time constant (so about a second's). */
+const RECENT_TAU_MS = 1000;
+/** Cost sent lately (see {@link RECENT_TAU_MS}) below which no grant is held ahead: it would expire unused. */
+const MIN_RECENT_FOR_GRANT = 2;
+/**
  * The batch of a budget without a rate while the server describes its quota: only that quota limits it, and what is
  * granted when its window turns (before any answer has told the store the new quota) may all be sent. A server that
  * says nothing gets one request per store call, so that a pause one client meets stops the others at once.
@@ -223,8 +232,13 @@ export class BudgetStoreLink implements BudgetStoreSide {
   /** Units of grants that went unused, to put back in the store's buckets with the next call. */
   #giveBack = 0;
   #disposed = false;
+  /** The store calls under way. */
+  readonly #calls = new Set<Promise<void>>();
   /** The live clients the store last counted on this budget, this one included; 0 before it answered. */
   #clients = 0;
+  /** Cost sent lately, decaying (see {@link RECENT_TAU_MS}), as of `#recentAt`: how large a grant to hold. */
+  #recent = 0;
+  #recentAt = 0;
   /** While the store fails with `'share'`: this client's share of the budget's rates, since the outage began. */
   #share: { readonly since: number; readonly limits: BucketLimit[]; buckets: BucketState[] } | undefined;
 
@@ -310,8 +324,28 @@ export class BudgetStoreLink implements BudgetStoreSide {
     if (now < this.#retryAt || this.#asking) return;
     // With shared slots a grant is one request: each holds its own slot.
     const most = this.#limits.length === 0 && this.#publishedResetAt <= now ? 1 : this.#maxBatch;
-    const batch = this.#slots ? cost : Math.max(cost, Math.min(this.hooks.demand(), most));
+    const batch = this.#slots ? cost : Math.max(cost, Math.min(Math.max(this.hooks.demand(), this.#target(now)), most));
     this.#ask(batch, cost, now);
+  }
+
+  /**
+   * The units worth holding ahead of demand: what the recent sending spends over two round trips and
+   * {@link GRANT_HORIZON_MS} more, within the batch's cap; 0 for a budget without a rate, or with shared slots (a
+   * grant is then one request).
+   */
+  #target(now: number): number {
+    if (this.#limits.length === 0 || this.#slots) return 0;
+    const perMs = this.#recentCost(now) / RECENT_TAU_MS;
+    return Math.min(this.#maxBatch, Math.ceil(perMs * (2 * (this.link.rttMs ?? 0) + GRANT_HORIZON_MS)));
+  }
+
+  #recentCost(now: number): number {
+    return now > this.#recentAt ? this.#recent * Math.exp((this.#recentAt - now) / RECENT_TAU_MS) : this.#recent;
+  }
+
+  /** Units of the grant usable at `now` (0 when it is too late to use them). */
+  grantAt(now: number): number {
+    return now < this.#grantUntil ? this.#granted : 0;
   }
 
   /**
@@ -357,6 +391,8 @@ export class BudgetStoreLink implements BudgetStoreSide {
     }
     this.#granted = Math.max(0, this.#granted - cost);
     this.#grantCounter += cost;
+    this.#recent = this.#recentCost(now) + cost;
+    this.#recentAt = now;
     // Kept for a server that describes its quota (for the first few requests before it has: their answers bring
     // the first window's view), and bounded: a view answers one of the latest requests, or goes without the
     // correction. A server that says nothing leaves a handful here, never looked up.
@@ -367,6 +403,19 @@ export class BudgetStoreLink implements BudgetStoreSide {
     if (this.#grantSlot !== undefined) {
       this.#held.push(this.#grantSlot);
       this.#grantSlot = undefined;
+    }
+    // Ahead of demand: the grant is topped up before it runs out, while requests are being sent (this one was, and
+    // others lately), so that the next one need not wait for a round trip. Requests waiting ask for themselves; a
+    // client that sends less than a request or two a second would see its grant expire first, and asks nothing.
+    const target = this.#target(now);
+    if (
+      !this.#asking &&
+      now >= this.#retryAt &&
+      this.#granted < target / 2 &&
+      this.#recent >= MIN_RECENT_FOR_GRANT &&
+      this.hooks.demand() <= 1
+    ) {
+      this.#ask(Math.max(1, target - this.#granted), Math.min(1, target), now, true);
     }
   }
 
@@ -394,6 +443,11 @@ export class BudgetStoreLink implements BudgetStoreSide {
     this.#disposed = true;
     this.#dropGrant();
     if (this.#toRelease.length > 0 || this.#giveBack > 0) this.#flush();
+  }
+
+  /** Resolves once no store call of this budget is under way (the one that gives back a grant included). */
+  async idle(): Promise<void> {
+    while (this.#calls.size > 0) await Promise.allSettled([...this.#calls]);
   }
 
   /** Lets go of the grant: what is left of it goes back to the store with the next call, and its slot with it. */
@@ -449,7 +503,8 @@ export class BudgetStoreLink implements BudgetStoreSide {
     this.#ask(0, 0, this.link.clock.now());
   }
 
-  #ask(want: number, need: number, now: number): void {
+  /** Asks the store; a top-up (`topUp`) takes only units free now, and adds them to the grant held. */
+  #ask(want: number, need: number, now: number, topUp = false): void {
     this.#asking = true;
     const pause = this.#pause;
     const view = this.#view;
@@ -467,7 +522,7 @@ export class BudgetStoreLink implements BudgetStoreSide {
       limits: this.#limits,
       want,
       need,
-      maxWaitMs: MAX_RESERVE_MS,
+      maxWaitMs: topUp ? 0 : MAX_RESERVE_MS,
       pause: pause && { forMs: Math.max(0, pause.until - now), orderedForMs: Math.max(0, pause.ordered - now) },
       view:
         view && view.resetAt > now
@@ -480,10 +535,10 @@ export class BudgetStoreLink implements BudgetStoreSide {
     const late = (reply: StoreReply): void => {
       this.#late(reply, want, take);
     };
-    this.link.call(this.key, request, late).then(
+    const call = this.link.call(this.key, request, late).then(
       (reply) => {
         this.#asking = false;
-        this.#answer(reply, want, take);
+        this.#answer(reply, want, take, topUp);
       },
       (error: unknown) => {
         this.#asking = false;
@@ -494,6 +549,8 @@ export class BudgetStoreLink implements BudgetStoreSide {
         this.hooks.wake();
       },
     );
+    this.#calls.add(call);
+    void call.finally(() => this.#calls.delete(call));
   }
 
   /**
@@ -532,11 +589,17 @@ export class BudgetStoreLink implements BudgetStoreSide {
     return this.#pause !== undefined || this.#toRelease.length > 0 || this.#giveBack > 0 || this.#viewUrgent();
   }
 
-  #answer(reply: StoreReply, want: number, take: string | undefined): void {
+  #answer(reply: StoreReply, want: number, take: string | undefined, topUp: boolean): void {
     const now = this.link.clock.now();
     if (reply.clients) this.#clients = reply.clients;
     if (reply.pausedForMs > 0) this.hooks.pause(now + reply.pausedForMs, now + reply.orderedForMs);
-    if (want > 0) {
+    if (topUp && reply.granted > 0 && this.#granted > 0 && now < this.#grantUntil && this.#grantAt <= now) {
+      // Added to the grant held (units free now: usable at once, for as long as a new grant).
+      this.#granted += reply.granted;
+      this.#grantCounter = reply.counter - this.#granted;
+      this.#grantUntil = now + GRANT_USE_MS;
+    } else if (want > 0 && !(topUp && reply.granted === 0)) {
+      // (A top-up that found nothing free changes nothing: no request waits on it, and the next asks as it would.)
       if (reply.granted > 0) {
         this.#adopt(reply, take, now);
       } else if (reply.reason === 'concurrency') {

@@ -53,8 +53,11 @@ describe('a budget shared through a store', () => {
     store.calls[2]!.answer();
     await flush();
     expect(rest.every((r) => r.state === 'fulfilled' && r.settledCount === 1)).toBe(true);
-    // 21 requests, 3 store calls.
-    expect(store.calls).toHaveLength(3);
+    // 21 requests, 3 store calls; then, the queue empty after a burst, a fourth tops up the grant ahead of demand:
+    // what 21 units sent lately spend over two round trips (0 ms here) and 500 ms, within the batch's cap (10),
+    // only units free now.
+    expect(store.calls).toHaveLength(4);
+    expect(store.calls[3]!.request).toMatchObject({ want: 10, maxWaitMs: 0 });
   });
 
   it('waits for a reservation: the granted tokens are used at the instant the store named, not before', async () => {
@@ -183,7 +186,7 @@ describe('when the store fails', () => {
     expect(eventsOf('storeRecovered')).toEqual([{ store: 'scripted', downMs: 1000 }]);
     expect(rw.stats()[0]!.shared).toBe('store');
     // The check answered at once: its round trip is the first measure, and the timeout follows it.
-    expect(rw.stats()[0]!.store).toEqual({ rttMs: 0, timeoutMs: 200, clients: undefined });
+    expect(rw.stats()[0]!.store).toEqual({ rttMs: 0, timeoutMs: 200, clients: undefined, grant: 0 });
     // Shared again: the next request waits for a grant.
     const after = track(rw.fetch(URL_A));
     await flush();
@@ -335,6 +338,59 @@ describe("storeFallback 'share'", () => {
   });
 });
 
+describe('grants: units held ahead of demand', () => {
+  /** Sends one request every `everyMs` for `count` requests; resolves with how long each waited to be sent. */
+  async function steady(r: ReturnType<typeof storeRig>, count: number, everyMs: number): Promise<number[]> {
+    const waits: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const madeAt = r.clock.now();
+      const sent = r.server.calls.length;
+      const call = track(r.rw.fetch(URL_A), r.clock);
+      await flush();
+      await advance(r.clock, 0);
+      expect(call.state).toBe('fulfilled');
+      waits.push(r.server.sentAt[sent]! - madeAt);
+      await advance(r.clock, everyMs);
+    }
+    return waits;
+  }
+
+  it('a client sending steadily tops its grant up before it runs out: its requests go at once, with fewer store calls', async () => {
+    const r = storeRig({ budgets: { '*': { rate: '100/s' } } });
+    r.store.script = () => ({});
+    const waits = await steady(r, 30, 100);
+    expect(waits.every((w) => w === 0)).toBe(true);
+    // About 10 units sent over the last second: 5 held ahead (500 ms of them), topped up below half of that.
+    console.info(`[store] 30 requests at 10/s: ${r.store.calls.length} store calls`);
+    expect(r.store.calls.length).toBeLessThanOrEqual(15);
+    expect(r.store.calls.filter((c) => c.request.maxWaitMs === 0).length).toBeGreaterThan(0);
+    expect(r.rw.stats()[0]!.store!.grant).toBeGreaterThan(0);
+  });
+
+  it('a client that sends rarely holds no grant: each request asks for itself', async () => {
+    const r = storeRig({ budgets: { '*': { rate: '100/s' } } });
+    r.store.script = () => ({});
+    await steady(r, 5, 2000);
+    expect(r.store.calls.map((c) => c.request.want)).toEqual([1, 1, 1, 1, 1]);
+    expect(r.rw.stats()[0]!.store!.grant).toBe(0);
+  });
+
+  it('an idle client arms no timer: its grant expires where it is, and goes back with the next call or at close()', async () => {
+    const r = storeRig({ budgets: { '*': { rate: '100/s' } } });
+    r.store.script = () => ({});
+    await steady(r, 10, 100);
+    const held = r.rw.stats()[0]!.store!.grant;
+    expect(held).toBeGreaterThan(0);
+    await advance(r.clock, 5000);
+    expect(r.clock.pending()).toBe(0);
+    expect(r.rw.stats()[0]!.store!.grant).toBe(0);
+    const calls = r.store.calls.length;
+    await r.rw.close();
+    expect(r.store.calls).toHaveLength(calls + 1);
+    expect(r.store.calls.at(-1)!.request).toMatchObject({ want: 0, giveBack: held });
+  });
+});
+
 describe('late answers and unused grants', () => {
   it('uses the units granted to a call that timed out: the next request goes on them, with no store call', async () => {
     const { rw, clock, server, store, eventsOf } = storeRig({ storeTimeout: 100, budgets: { '*': { rate: '10/s' } } });
@@ -461,7 +517,7 @@ describe('timeouts that follow the round trip', () => {
     await flush();
     expect(first.state).toBe('fulfilled');
     // 10 + max(100, 4 x 5).
-    expect(rw.stats()[0]!.store).toEqual({ rttMs: 10, timeoutMs: 110, clients: undefined });
+    expect(rw.stats()[0]!.store).toEqual({ rttMs: 10, timeoutMs: 110, clients: undefined, grant: 0 });
     // The store moved far away: the next call times out, and the budget goes local.
     await advance(clock, 1000);
     void rw.fetch(URL_A);
@@ -483,6 +539,7 @@ describe('timeouts that follow the round trip', () => {
       rttMs: 10 + (200 - 10) / 8,
       timeoutMs: 33.75 + 4 * (5 + (190 - 5) / 4),
       clients: undefined,
+      grant: 0,
     });
   });
 });
