@@ -55,10 +55,31 @@ export interface BudgetStats {
   /** What the budget has done since it was created. */
   readonly counters: Readonly<BudgetCounters>;
   /**
-   * With a `store`: `'store'` while the budget is shared through it, `'local'` while it runs on its local limits
-   * because the store fails. Undefined for a budget that is not shared.
+   * With a `store`: `'store'` while the budget is shared through it; while the store fails, `'share'` while this
+   * client spends its share of the budget, `'local'` while it runs on its local limits. Undefined for a budget that
+   * is not shared.
    */
-  readonly shared: 'store' | 'local' | undefined;
+  readonly shared: 'store' | 'share' | 'local' | undefined;
+  /** With a `store`: the link to it as this client measures it; undefined without a store. */
+  readonly store: StoreStats | undefined;
+}
+
+/** A client's link to its `store`, in `rw.stats()`. */
+export interface StoreStats {
+  /** The smoothed round trip of the store calls answered in time, in ms; undefined before the first answer. */
+  readonly rttMs: number | undefined;
+  /** How long the next store call may take before it counts as failed, in ms (see `storeTimeout`). */
+  readonly timeoutMs: number;
+  /**
+   * The live clients of this budget the store last counted, this one included (N: with `storeFallback: 'share'`,
+   * each spends 1/N of the budget while the store fails); undefined before it answered.
+   */
+  readonly clients: number | undefined;
+  /**
+   * The grant this client holds on the budget: cost units the store reserved for it ahead of demand, which its next
+   * requests spend without a store call (topped up while it sends, given back when left unused); 0 when none.
+   */
+  readonly grant: number;
 }
 
 /** What `rw.request` needs to know of a request an adapter sends. */
@@ -135,7 +156,11 @@ export interface Ratewise {
    * budget per credential without the credential becoming a key, a stats entry or a log line.
    */
   fingerprint(secret: string): string;
-  /** Fails every waiting call with `ClosedError`, clears every timer, and resolves when every call has settled. */
+  /**
+   * Fails every waiting call with `ClosedError`, clears every timer, and resolves when every call has settled and,
+   * with a `store`, when the units its budgets held ahead of demand have gone back to the store (close the store's
+   * client after this).
+   */
   close(): Promise<void>;
 }
 
@@ -148,6 +173,8 @@ class Client implements Ratewise {
   #lastLane: Lane | undefined;
   readonly #loopGuard: LoopGuard | undefined;
   readonly #storeLink: StoreLink | undefined;
+  /** Each shared budget's side of the store link, for `stats()`. */
+  readonly #storeSides = new WeakMap<Budget, BudgetStoreLink>();
   readonly #ctx: SendContext;
   readonly fingerprint = createFingerprint();
   #closed = false;
@@ -177,8 +204,8 @@ class Client implements Ratewise {
     this.#storeLink =
       store &&
       new StoreLink(store, this.#options.clock, this.#options.storeTimeout, fallback, {
-        down: (error) => {
-          this.#events.emit('storeError', { store: store.name, error, fallback });
+        down: (error, downMs) => {
+          this.#events.emit('storeError', { store: store.name, error, fallback, downMs });
         },
         up: (downMs) => {
           this.#events.emit('storeRecovered', { store: store.name, downMs });
@@ -700,24 +727,24 @@ class Client implements Ratewise {
 
   #share(lane: Lane, link: StoreLink): void {
     const { budget } = lane;
-    budget.share(
-      new BudgetStoreLink(link, budget.key, budget.config, {
-        wake: () => {
-          this.#scheduler.drain(lane);
-        },
-        pause: (until, ordered) => {
-          // The same pause heard again comes a few ms later by the round trip: not a new one (the store's own
-          // answer still holds this client until it ends).
-          if (until <= budget.pausedUntil + SAME_PAUSE_MS) return;
-          budget.pause(until, ordered, false);
-          this.#events.emit('paused', { key: budget.key, until, reason: 'shared', status: undefined });
-        },
-        fail: (error) => {
-          this.#scheduler.failAll(lane, { kind: 'store', store: link.store.name, error });
-        },
-        demand: () => lane.queue.size + 1,
-      }),
-    );
+    const side = new BudgetStoreLink(link, budget.key, budget.config, {
+      wake: () => {
+        this.#scheduler.drain(lane);
+      },
+      pause: (until, ordered) => {
+        // The same pause heard again comes a few ms later by the round trip: not a new one (the store's own
+        // answer still holds this client until it ends).
+        if (until <= budget.pausedUntil + SAME_PAUSE_MS) return;
+        budget.pause(until, ordered, false);
+        this.#events.emit('paused', { key: budget.key, until, reason: 'shared', status: undefined });
+      },
+      fail: (error) => {
+        this.#scheduler.failAll(lane, { kind: 'store', store: link.store.name, error });
+      },
+      demand: () => lane.queue.size + 1,
+    });
+    this.#storeSides.set(budget, side);
+    budget.share(side);
   }
 
   #evict(now: number): void {
@@ -742,6 +769,7 @@ class Client implements Ratewise {
 
   stats(): BudgetStats[] {
     const now = this.#options.clock.now();
+    const link = this.#storeLink;
     return [...this.#lanes.values()].map(({ budget, queue, delayed }) => ({
       key: budget.key,
       pattern: budget.config.pattern,
@@ -753,6 +781,12 @@ class Client implements Ratewise {
       units: budget.unitViews(now),
       counters: { ...budget.counters },
       shared: budget.storeMode,
+      store: link && {
+        rttMs: link.rttMs,
+        timeoutMs: link.timeoutMs,
+        clients: this.#storeSides.get(budget)?.clients,
+        grant: this.#storeSides.get(budget)?.grantAt(now) ?? 0,
+      },
     }));
   }
 
@@ -760,12 +794,25 @@ class Client implements Ratewise {
     // Every caller gets the one promise: a second `#onSettled` would replace the first, which would never resolve.
     if (this.#closing) return this.#closing;
     this.#closed = true;
-    for (const lane of this.#lanes.values()) this.#scheduler.close(lane);
-    this.#closing =
+    const sides: BudgetStoreLink[] = [];
+    for (const lane of this.#lanes.values()) {
+      this.#scheduler.close(lane);
+      const side = this.#storeSides.get(lane.budget);
+      if (side !== undefined) sides.push(side);
+    }
+    const settled: Promise<void> =
       this.#pending === 0
         ? Promise.resolve()
         : new Promise((resolve) => {
             this.#onSettled = resolve;
+          });
+    // Then the grants held go back to the other clients, and close() resolves once the store has them (or failed).
+    this.#closing =
+      sides.length === 0
+        ? settled
+        : settled.then(async () => {
+            for (const side of sides) side.dispose();
+            await Promise.all(sides.map((side) => side.idle()));
           });
     return this.#closing;
   }

@@ -289,20 +289,21 @@ export interface RatewiseEvents {
     readonly info: RateLimitInfo;
   };
   /**
-   * The shared store (Redis) failed or did not answer within `storeTimeout`: once per outage, not per call. With
-   * `storeFallback: 'local'` every budget runs on its local limits until the store answers again (it is asked again
-   * after 1 s, then up to every 5 s); with `'fail'` the calls waiting on it fail with `StoreUnavailableError`.
+   * The shared store (Redis) failed or did not answer in time (see `storeTimeout`): when an outage begins (`downMs`
+   * 0), and again at each check during it that finds the store still failing (asked again after 1 s, then up to
+   * every 5 s, while requests need it). With `storeFallback: 'share'` each budget spends its share of the budget
+   * until the store answers again, with `'local'` its local limits; with `'fail'` the calls waiting on it fail with
+   * `StoreUnavailableError`.
    */
   readonly storeError: {
     /** The store's name, such as `"redis"`. */
     readonly store: string;
     /** What the store call failed with (the Redis client's error, or the timeout). */
     readonly error: unknown;
-    /**
-     * The client's `storeFallback`: `'local'` budgets run on their local limits meanwhile, `'fail'` the calls
-     * waiting on the store fail.
-     */
-    readonly fallback: 'local' | 'fail';
+    /** The client's `storeFallback`: what the budgets do meanwhile. */
+    readonly fallback: 'share' | 'local' | 'fail';
+    /** How long the store has been failing, in ms: 0 when this failure begins the outage. */
+    readonly downMs: number;
   };
   /** The shared store answered again after a `storeError`: budgets are shared again. */
   readonly storeRecovered: {

@@ -6,7 +6,7 @@
  */
 // The public surface of ratewise: re-exports only.
 export { createRatewise } from './client.js';
-export type { AdapterRequest, BudgetStats, Ratewise, ScheduleOptions } from './client.js';
+export type { AdapterRequest, BudgetStats, Ratewise, ScheduleOptions, StoreStats } from './client.js';
 export type { Transport } from './engine/send.js';
 export type {
   BackoffOptions,
@@ -54,7 +54,7 @@ export type {
   RetryBudgetExceededErrorOptions,
   StoreUnavailableErrorOptions,
 } from './errors.js';
-export type { RatewiseStore, StoreLimit, StoreReply, StoreRequest, StoreSlots } from './store/types.js';
+export type { RatewiseStore, StoreClient, StoreLimit, StoreReply, StoreRequest, StoreSlots } from './store/types.js';
 export { parseRateLimit, parseRetryAfter, ServerClock } from './headers/index.js';
 export type {
   HeaderInput,

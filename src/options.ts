@@ -310,14 +310,24 @@ export interface RatewiseOptions {
    */
   readonly store?: RatewiseStore;
   /**
-   * What a budget does while the store fails or is too slow: `'local'` goes on with its local limits (and the
-   * store is asked again after 1 s, then up to every 5 s), `'fail'` fails the calls waiting on the store with
-   * `StoreUnavailableError`. Either way a `storeError` event says so, once per outage.
-   * @default 'local'
+   * What a budget does while the store fails or is too slow (it is asked again after 1 s, then up to every 5 s):
+   * - `'share'`: each client spends its share of the budget, 1/N of its rate and burst (and of `sharedConcurrency`),
+   *   N the live clients the store last counted on that budget (those that called it within the last minute), so
+   *   that the fleet together keeps to the budget. A client that never reached the store counts itself alone. A
+   *   budget without a rate goes by the server's answers.
+   * - `'local'`: each client goes on with its whole local limits (the fleet may then spend N times the budget).
+   * - `'fail'`: the calls waiting on the store fail with `StoreUnavailableError`.
+   *
+   * A `storeError` event says so when the store fails, and again at each check that finds it still failing.
+   * @default 'share'
    */
-  readonly storeFallback?: 'local' | 'fail';
+  readonly storeFallback?: 'share' | 'local' | 'fail';
   /**
-   * Longest wait for one store call, in ms; a slower answer counts as a failure.
+   * The least time one store call may take before it counts as a failure, in ms. Each call's timeout follows the
+   * store's measured round trip, as TCP's retransmission timeout does: the smoothed round trip plus the larger of
+   * `storeTimeout` and four times its mean deviation; before the first answer, 1 s (or `storeTimeout` when longer);
+   * doubled after each timeout in a row until a call answers in time; at most 10 s (or `storeTimeout` when longer).
+   * A store far away is then not taken for a failing one. `rw.stats()` shows the round trip and the timeout.
    * @default 250
    */
   readonly storeTimeout?: number;

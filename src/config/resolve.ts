@@ -58,7 +58,7 @@ export interface ResolvedOptions {
     { readonly limit: number; readonly windowMs: number; readonly mode: 'warn' | 'throw' } | undefined;
   readonly fetch: typeof globalThis.fetch;
   readonly store: RatewiseStore | undefined;
-  readonly storeFallback: 'local' | 'fail';
+  readonly storeFallback: 'share' | 'local' | 'fail';
   readonly storeTimeout: number;
   readonly clock: Clock;
   readonly random: () => number;
@@ -365,9 +365,9 @@ export function resolveOptions(options: RatewiseOptions = {}): ResolvedOptions {
     (typeof store !== 'object' || typeof (store as Partial<RatewiseStore>).sync !== 'function')
   )
     throw invalidOption('store', 'a store such as redisStore(client) from ratewise/redis', o.store);
-  const storeFallback: unknown = o.storeFallback ?? 'local';
-  if (storeFallback !== 'local' && storeFallback !== 'fail')
-    throw invalidOption('storeFallback', '"local" or "fail"', storeFallback);
+  const storeFallback: unknown = o.storeFallback ?? 'share';
+  if (storeFallback !== 'share' && storeFallback !== 'local' && storeFallback !== 'fail')
+    throw invalidOption('storeFallback', '"share", "local" or "fail"', storeFallback);
   const storeTimeout = positiveDurationMs(o.storeTimeout, 'storeTimeout', 250);
   // The global fetch is looked up at each call, so that a fetch installed later (a polyfill, a test mock) is used.
   const fetchFn: typeof globalThis.fetch = o.fetch ?? ((input, init) => globalThis.fetch(input, init));

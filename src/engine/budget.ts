@@ -25,8 +25,8 @@ export type WaitReason = 'paused' | 'server-quota' | 'rate' | 'server' | 'concur
  * that the budget does not depend on how the store is reached.
  */
 export interface BudgetStoreSide {
-  /** `'store'` while shared, `'local'` while the store fails. */
-  readonly mode: 'store' | 'local';
+  /** `'store'` while shared; while the store fails, `'share'` (a share of the budget) or `'local'` (local limits). */
+  readonly mode: 'store' | 'share' | 'local';
   /**
    * Brings the store side up to `now` for a request of `cost` the budget is otherwise ready to send: lets go of a
    * reservation too small or too late to use, and asks the store (its answer wakes the budget) when it must.
@@ -203,7 +203,7 @@ export class Budget {
   }
 
   /** With a `store`: whether decisions go through it (`'store'`) or are local while it fails; undefined unshared. */
-  get storeMode(): 'store' | 'local' | undefined {
+  get storeMode(): 'store' | 'share' | 'local' | undefined {
     return this.#store?.mode;
   }
 

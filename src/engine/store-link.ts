@@ -6,7 +6,10 @@ import type { Clock } from '../clock.js';
 import { TWO_SOURCES_RESET_SPREAD_MS } from '../headers/reset-rounding.js';
 import { randomKey } from '../random-key.js';
 import type { BudgetConfig } from '../config/resolve.js';
+import type { BucketLimit } from '../config/rate.js';
+import { fullBuckets, msUntilAll, tryTakeAll, type BucketState } from './token-bucket.js';
 import type { RatewiseStore, StoreLimit, StoreReply, StoreRequest } from '../store/types.js';
+import { sampleRtt, timeoutMs, type RttEstimate } from './store-timeout.js';
 
 /** After a failure the store is asked again after this long, doubling up to {@link RETRY_MAX_MS}. */
 const RETRY_FIRST_MS = 1000;
@@ -20,6 +23,15 @@ const BATCH_WINDOW_MS = 100;
 /** The largest batch, a cap for fast rates. */
 const MAX_BATCH = 16;
 /**
+ * A grant (units held ahead of demand) is topped up to what the client's recent sending spends over two store round
+ * trips (the top-up's own and one to spare) and this long more, within the batch's cap.
+ */
+const GRANT_HORIZON_MS = 500;
+/** The client's recent sending is a sum of the costs sent, decaying with this time constant (so about a second's). */
+const RECENT_TAU_MS = 1000;
+/** Cost sent lately (see {@link RECENT_TAU_MS}) below which no grant is held ahead: it would expire unused. */
+const MIN_RECENT_FOR_GRANT = 2;
+/**
  * The batch of a budget without a rate while the server describes its quota: only that quota limits it, and what is
  * granted when its window turns (before any answer has told the store the new quota) may all be sent. A server that
  * says nothing gets one request per store call, so that a pause one client meets stops the others at once.
@@ -31,11 +43,23 @@ const FIRST_COUNTERS = 16;
 /** With every shared slot held, the store is asked again after this long, doubling up to {@link SLOT_POLL_MAX_MS}. */
 const SLOT_POLL_FIRST_MS = 10;
 const SLOT_POLL_MAX_MS = 200;
+/**
+ * A client is counted live by the store this long after its last call on a budget: the clients that share the
+ * budget's spending while the store is unreachable. Longer than the gaps between calls of a busy client, so that it
+ * is not forgotten between two; a client gone for good is counted that much longer (each then spends a little less).
+ */
+const CLIENT_TTL_MS = 60_000;
+
+/** What a budget does while its store fails: its share of the budget (1/N), its local limits, or fail its waiters. */
+export type StoreFallback = 'share' | 'local' | 'fail';
 
 /** What the client hears from its store link. */
 export interface StoreLinkHooks {
-  /** The store failed (once per outage). */
-  down(error: unknown): void;
+  /**
+   * The store failed: at the start of an outage (`downMs` 0), then at each check during it that found it still
+   * failing (`downMs` since it began).
+   */
+  down(error: unknown, downMs: number): void;
   /** The store answered again after `downMs`. */
   up(downMs: number): void;
 }
@@ -46,18 +70,37 @@ export class StoreLink {
   #downSince = 0;
   #retryAt = 0;
   #retryMs = RETRY_FIRST_MS;
+  /** The measured round trip, and the timeouts in a row since the last answer that came in time. */
+  #rtt: RttEstimate | undefined;
+  #backoff = 0;
 
   constructor(
     readonly store: RatewiseStore,
     readonly clock: Clock,
-    readonly timeoutMs: number,
-    readonly fallback: 'local' | 'fail',
+    /** `storeTimeout`: the least timeout of a call, and the least margin over the measured round trip. */
+    readonly floorMs: number,
+    readonly fallback: StoreFallback,
     private readonly hooks: StoreLinkHooks,
   ) {}
 
-  /** Whether the last call failed: budgets decide locally (`'local'`) or fail their waiters (`'fail'`). */
+  /** Whether the last call failed: budgets decide locally (`'share'`, `'local'`) or fail their waiters (`'fail'`). */
   get down(): boolean {
     return this.#down;
+  }
+
+  /** When the outage in course began (local epoch ms); 0 while the store answers. */
+  get downSince(): number {
+    return this.#down ? this.#downSince : 0;
+  }
+
+  /** The smoothed round trip of the store calls answered in time, in ms; undefined before the first. */
+  get rttMs(): number | undefined {
+    return this.#rtt?.srttMs;
+  }
+
+  /** How long the next store call may take before it counts as failed, in ms. */
+  get timeoutMs(): number {
+    return timeoutMs(this.#rtt, this.floorMs, this.#backoff);
   }
 
   /** Whether a budget running locally should ask the store whether it is back. */
@@ -65,10 +108,17 @@ export class StoreLink {
     return now >= this.#retryAt;
   }
 
-  /** One store call, settled once: by the store's answer, its error or the timeout, whichever comes first. */
-  call(key: string, request: StoreRequest): Promise<StoreReply> {
+  /**
+   * One store call, settled once: by the store's answer, its error or the timeout, whichever comes first. An answer
+   * that comes after the timeout still tells that the store is back, and goes to `late`: the store has done what it
+   * was asked (tokens it granted are reserved there).
+   */
+  call(key: string, request: StoreRequest, late?: (reply: StoreReply) => void): Promise<StoreReply> {
     return new Promise<StoreReply>((resolve, reject) => {
+      const startedAt = this.clock.now();
+      const limitMs = this.timeoutMs;
       let settled = false;
+      let timedOut = false;
       const fail = (error: unknown): void => {
         if (settled) return;
         settled = true;
@@ -78,8 +128,11 @@ export class StoreLink {
         reject(error);
       };
       const timer = this.clock.setTimeout(() => {
-        fail(new Error(`ratewise: the ${this.store.name} store did not answer within ${this.timeoutMs} ms`));
-      }, this.timeoutMs);
+        timedOut = true;
+        // As TCP backs off its retransmissions: the next call waits twice as long, until one answers in time.
+        this.#backoff++;
+        fail(new Error(`ratewise: the ${this.store.name} store did not answer within ${Math.round(limitMs)} ms`));
+      }, limitMs);
       let reply: Promise<StoreReply>;
       try {
         reply = Promise.resolve(this.store.sync(key, request));
@@ -87,13 +140,26 @@ export class StoreLink {
         fail(error);
         return;
       }
-      reply.then((value) => {
-        if (settled) return;
-        settled = true;
-        this.clock.clearTimeout(timer);
-        this.#succeeded();
-        resolve(value);
-      }, fail);
+      reply.then(
+        (value) => {
+          if (settled) {
+            if (!timedOut) return;
+            // Not a measure of the round trip (it may have waited out a stall), but the store is there.
+            this.#succeeded();
+            late?.(value);
+            return;
+          }
+          settled = true;
+          this.clock.clearTimeout(timer);
+          this.#rtt = sampleRtt(this.#rtt, this.clock.now() - startedAt);
+          this.#backoff = 0;
+          this.#succeeded();
+          resolve(value);
+        },
+        (error: unknown) => {
+          fail(error);
+        },
+      );
     });
   }
 
@@ -103,7 +169,12 @@ export class StoreLink {
       this.#down = true;
       this.#downSince = now;
       this.#retryMs = RETRY_FIRST_MS;
-      this.hooks.down(error);
+      this.hooks.down(error, 0);
+    } else if (now >= this.#retryAt) {
+      // A check that the store is back found it still failing: told once per check, however many budgets asked.
+      this.hooks.down(error, now - this.#downSince);
+    } else {
+      return;
     }
     this.#retryAt = now + this.#retryMs;
     this.#retryMs = Math.min(this.#retryMs * 2, RETRY_MAX_MS);
@@ -158,6 +229,18 @@ export class BudgetStoreLink implements BudgetStoreSide {
   #pollMs = SLOT_POLL_FIRST_MS;
   readonly #id = randomKey();
   #slotSeq = 0;
+  /** Units of grants that went unused, to put back in the store's buckets with the next call. */
+  #giveBack = 0;
+  #disposed = false;
+  /** The store calls under way. */
+  readonly #calls = new Set<Promise<void>>();
+  /** The live clients the store last counted on this budget, this one included; 0 before it answered. */
+  #clients = 0;
+  /** Cost sent lately, decaying (see {@link RECENT_TAU_MS}), as of `#recentAt`: how large a grant to hold. */
+  #recent = 0;
+  #recentAt = 0;
+  /** While the store fails with `'share'`: this client's share of the budget's rates, since the outage began. */
+  #share: { readonly since: number; readonly limits: BucketLimit[]; buckets: BucketState[] } | undefined;
 
   constructor(
     private readonly link: StoreLink,
@@ -183,9 +266,40 @@ export class BudgetStoreLink implements BudgetStoreSide {
           );
   }
 
-  /** While the store fails with `storeFallback: 'local'`, the budget decides alone. */
+  /** While the store fails with `storeFallback: 'share'` or `'local'`, the budget decides alone. */
   #local(): boolean {
-    return this.link.down && this.link.fallback === 'local';
+    return this.link.down && this.link.fallback !== 'fail';
+  }
+
+  /** The live clients the store last counted on this budget (this one included); undefined before it answered. */
+  get clients(): number | undefined {
+    return this.#clients > 0 ? this.#clients : undefined;
+  }
+
+  /**
+   * With `'share'` while the store fails: this client's buckets, each a 1/N share of the budget's (rate and burst),
+   * N the live clients the store last counted (1 when it never answered), full when the outage began.
+   */
+  #shareOf(now: number): { readonly limits: BucketLimit[]; buckets: BucketState[] } | undefined {
+    if (this.link.fallback !== 'share' || this.#limits.length === 0) return undefined;
+    const since = this.link.downSince;
+    if (this.#share?.since !== since) {
+      const n = Math.max(1, this.#clients);
+      const limits = this.#limits.map(({ limit, intervalMs, capacity }) => ({
+        rate: { limit: limit / n, intervalMs },
+        capacity: capacity / n,
+      }));
+      this.#share = { since, limits, buckets: fullBuckets(limits, now) };
+    }
+    return this.#share;
+  }
+
+  /** With `'share'` while the store fails: whether this client holds its share of the shared slots (1/N of them). */
+  #shareSlotsFull(): boolean {
+    const slots = this.#slots;
+    if (slots === undefined || this.link.fallback !== 'share') return false;
+    // The slots it took from the store before the outage count as well: it holds them still.
+    return this.#held.length + this.#slotless >= Math.max(1, Math.floor(slots.max / Math.max(1, this.#clients)));
   }
 
   /** Whether the reservation holds enough for a request of `cost` and is not too late to use at `now`. */
@@ -210,8 +324,28 @@ export class BudgetStoreLink implements BudgetStoreSide {
     if (now < this.#retryAt || this.#asking) return;
     // With shared slots a grant is one request: each holds its own slot.
     const most = this.#limits.length === 0 && this.#publishedResetAt <= now ? 1 : this.#maxBatch;
-    const batch = this.#slots ? cost : Math.max(cost, Math.min(this.hooks.demand(), most));
+    const batch = this.#slots ? cost : Math.max(cost, Math.min(Math.max(this.hooks.demand(), this.#target(now)), most));
     this.#ask(batch, cost, now);
+  }
+
+  /**
+   * The units worth holding ahead of demand: what the recent sending spends over two round trips and
+   * {@link GRANT_HORIZON_MS} more, within the batch's cap; 0 for a budget without a rate, or with shared slots (a
+   * grant is then one request).
+   */
+  #target(now: number): number {
+    if (this.#limits.length === 0 || this.#slots) return 0;
+    const perMs = this.#recentCost(now) / RECENT_TAU_MS;
+    return Math.min(this.#maxBatch, Math.ceil(perMs * (2 * (this.link.rttMs ?? 0) + GRANT_HORIZON_MS)));
+  }
+
+  #recentCost(now: number): number {
+    return now > this.#recentAt ? this.#recent * Math.exp((this.#recentAt - now) / RECENT_TAU_MS) : this.#recent;
+  }
+
+  /** Units of the grant usable at `now` (0 when it is too late to use them). */
+  grantAt(now: number): number {
+    return now < this.#grantUntil ? this.#granted : 0;
   }
 
   /**
@@ -219,23 +353,37 @@ export class BudgetStoreLink implements BudgetStoreSide {
    * locally while the store is down), a later instant the store named, or Infinity while it asks. Changes nothing.
    */
   readyAt(cost: number, now: number): number {
-    if (this.#local()) return now;
+    if (this.#local()) {
+      if (this.#shareSlotsFull()) return Infinity;
+      const share = this.#shareOf(now);
+      return share === undefined ? now : now + msUntilAll(share.buckets, cost, share.limits, now);
+    }
     if (this.#usable(cost, now)) return Math.max(now, this.#grantAt);
     return now < this.#retryAt ? this.#retryAt : Infinity;
   }
 
   /** Why a request of `cost` waits for the store at `now`, when `readyAt` says it must. */
   waitReason(cost: number, now: number): WaitReason {
+    if (this.#local()) return this.#shareSlotsFull() ? 'concurrency' : 'rate';
     return !this.#usable(cost, now) && now < this.#retryAt ? this.#retryReason : 'rate';
   }
 
-  /** Whether decisions go through the store, or are local while it fails (`storeFallback: 'local'`). */
-  get mode(): 'store' | 'local' {
-    return this.link.down && this.link.fallback === 'local' ? 'local' : 'store';
+  /**
+   * Whether decisions go through the store, or are this client's alone while it fails: on its share of the budget
+   * (`storeFallback: 'share'`) or on its local limits (`'local'`).
+   */
+  get mode(): 'store' | 'share' | 'local' {
+    if (!this.#local()) return 'store';
+    return this.link.fallback === 'share' ? 'share' : 'local';
   }
 
   /** The request `seq` (in the budget's send order) of `cost` was sent at `now`, when `readyAt` said so. */
   take(cost: number, seq: number, now: number): void {
+    // Decided locally while the store fails: on this client's share, when it spends one.
+    if (this.#local()) {
+      const share = this.#shareOf(now);
+      if (share !== undefined) share.buckets = tryTakeAll(share.buckets, cost, share.limits, now).state;
+    }
     // Sent on the reservation, or decided locally while the store fails.
     if (this.#local() || !this.#usable(cost, now) || this.#grantAt > now) {
       if (this.#slots) this.#slotless++;
@@ -243,6 +391,8 @@ export class BudgetStoreLink implements BudgetStoreSide {
     }
     this.#granted = Math.max(0, this.#granted - cost);
     this.#grantCounter += cost;
+    this.#recent = this.#recentCost(now) + cost;
+    this.#recentAt = now;
     // Kept for a server that describes its quota (for the first few requests before it has: their answers bring
     // the first window's view), and bounded: a view answers one of the latest requests, or goes without the
     // correction. A server that says nothing leaves a handful here, never looked up.
@@ -253,6 +403,19 @@ export class BudgetStoreLink implements BudgetStoreSide {
     if (this.#grantSlot !== undefined) {
       this.#held.push(this.#grantSlot);
       this.#grantSlot = undefined;
+    }
+    // Ahead of demand: the grant is topped up before it runs out, while requests are being sent (this one was, and
+    // others lately), so that the next one need not wait for a round trip. Requests waiting ask for themselves; a
+    // client that sends less than a request or two a second would see its grant expire first, and asks nothing.
+    const target = this.#target(now);
+    if (
+      !this.#asking &&
+      now >= this.#retryAt &&
+      this.#granted < target / 2 &&
+      this.#recent >= MIN_RECENT_FOR_GRANT &&
+      this.hooks.demand() <= 1
+    ) {
+      this.#ask(Math.max(1, target - this.#granted), Math.min(1, target), now, true);
     }
   }
 
@@ -277,11 +440,19 @@ export class BudgetStoreLink implements BudgetStoreSide {
 
   /** The budget is let go (evicted, idle): a grant it holds unused gives its slot back at once. */
   dispose(): void {
+    this.#disposed = true;
     this.#dropGrant();
-    if (this.#toRelease.length > 0) this.#flush();
+    if (this.#toRelease.length > 0 || this.#giveBack > 0) this.#flush();
   }
 
+  /** Resolves once no store call of this budget is under way (the one that gives back a grant included). */
+  async idle(): Promise<void> {
+    while (this.#calls.size > 0) await Promise.allSettled([...this.#calls]);
+  }
+
+  /** Lets go of the grant: what is left of it goes back to the store with the next call, and its slot with it. */
   #dropGrant(): void {
+    this.#giveBack += this.#granted;
     this.#granted = 0;
     if (this.#grantSlot !== undefined) this.#toRelease.push(this.#grantSlot);
     this.#grantSlot = undefined;
@@ -332,33 +503,42 @@ export class BudgetStoreLink implements BudgetStoreSide {
     this.#ask(0, 0, this.link.clock.now());
   }
 
-  #ask(want: number, need: number, now: number): void {
+  /** Asks the store; a top-up (`topUp`) takes only units free now, and adds them to the grant held. */
+  #ask(want: number, need: number, now: number, topUp = false): void {
     this.#asking = true;
     const pause = this.#pause;
     const view = this.#view;
     const release = this.#toRelease;
+    const giveBack = this.#giveBack;
     if (view) this.#publishedResetAt = Math.max(this.#publishedResetAt, view.resetAt);
     this.#pause = undefined;
     this.#view = undefined;
     this.#toRelease = [];
+    // Sent once: after a failure it may have been put back or not, and twice would overspend the budget.
+    this.#giveBack = 0;
     const slots = this.#slots;
     const take = slots && want > 0 ? `${this.#id}:${++this.#slotSeq}` : undefined;
     const request: StoreRequest = {
       limits: this.#limits,
       want,
       need,
-      maxWaitMs: MAX_RESERVE_MS,
+      maxWaitMs: topUp ? 0 : MAX_RESERVE_MS,
       pause: pause && { forMs: Math.max(0, pause.until - now), orderedForMs: Math.max(0, pause.ordered - now) },
       view:
         view && view.resetAt > now
           ? { remaining: view.remaining, resetInMs: view.resetAt - now, counter: view.counter }
           : undefined,
       slots: slots && { ...slots, take, release },
+      giveBack: giveBack > 0 ? giveBack : undefined,
+      client: { id: this.#id, ttlMs: CLIENT_TTL_MS },
     };
-    this.link.call(this.key, request).then(
+    const late = (reply: StoreReply): void => {
+      this.#late(reply, want, take);
+    };
+    const call = this.link.call(this.key, request, late).then(
       (reply) => {
         this.#asking = false;
-        this.#answer(reply, want, take);
+        this.#answer(reply, want, take, topUp);
       },
       (error: unknown) => {
         this.#asking = false;
@@ -369,21 +549,59 @@ export class BudgetStoreLink implements BudgetStoreSide {
         this.hooks.wake();
       },
     );
+    this.#calls.add(call);
+    void call.finally(() => this.#calls.delete(call));
   }
 
-  #answer(reply: StoreReply, want: number, take: string | undefined): void {
+  /**
+   * The answer to a call that timed out: the store did what it was asked. A pause it tells is taken in; the units it
+   * granted are this budget's grant when it holds none, else they go back to the store (with their slot).
+   */
+  #late(reply: StoreReply, want: number, take: string | undefined): void {
     const now = this.link.clock.now();
+    if (reply.clients) this.#clients = reply.clients;
     if (reply.pausedForMs > 0) this.hooks.pause(now + reply.pausedForMs, now + reply.orderedForMs);
-    if (want > 0) {
+    if (want > 0 && reply.granted > 0) {
+      if (this.#disposed || this.#granted > 0) {
+        this.#giveBack += reply.granted;
+        if (take !== undefined) this.#toRelease.push(take);
+      } else {
+        this.#adopt(reply, take, now);
+      }
+    }
+    if (this.#somethingToPublish()) this.#flush();
+    this.hooks.wake();
+  }
+
+  /** The store granted `reply.granted` units (with the slot `take`): this budget's grant from now on. */
+  #adopt(reply: StoreReply, take: string | undefined, now: number): void {
+    this.#dropGrant();
+    this.#granted = reply.granted;
+    this.#grantCounter = reply.counter - reply.granted;
+    this.#grantSlot = take;
+    this.#grantAt = now + reply.waitMs;
+    this.#grantUntil = this.#grantAt + GRANT_USE_MS;
+    this.#retryAt = 0;
+    this.#pollMs = SLOT_POLL_FIRST_MS;
+  }
+
+  #somethingToPublish(): boolean {
+    return this.#pause !== undefined || this.#toRelease.length > 0 || this.#giveBack > 0 || this.#viewUrgent();
+  }
+
+  #answer(reply: StoreReply, want: number, take: string | undefined, topUp: boolean): void {
+    const now = this.link.clock.now();
+    if (reply.clients) this.#clients = reply.clients;
+    if (reply.pausedForMs > 0) this.hooks.pause(now + reply.pausedForMs, now + reply.orderedForMs);
+    if (topUp && reply.granted > 0 && this.#granted > 0 && now < this.#grantUntil && this.#grantAt <= now) {
+      // Added to the grant held (units free now: usable at once, for as long as a new grant).
+      this.#granted += reply.granted;
+      this.#grantCounter = reply.counter - this.#granted;
+      this.#grantUntil = now + GRANT_USE_MS;
+    } else if (want > 0 && !(topUp && reply.granted === 0)) {
+      // (A top-up that found nothing free changes nothing: no request waits on it, and the next asks as it would.)
       if (reply.granted > 0) {
-        this.#dropGrant();
-        this.#granted = reply.granted;
-        this.#grantCounter = reply.counter - reply.granted;
-        this.#grantSlot = take;
-        this.#grantAt = now + reply.waitMs;
-        this.#grantUntil = this.#grantAt + GRANT_USE_MS;
-        this.#retryAt = 0;
-        this.#pollMs = SLOT_POLL_FIRST_MS;
+        this.#adopt(reply, take, now);
       } else if (reply.reason === 'concurrency') {
         // No event tells of a slot freed elsewhere: ask again soon, less often the longer it lasts.
         this.#retryAt = now + Math.min(reply.waitMs, this.#pollMs);
@@ -395,7 +613,7 @@ export class BudgetStoreLink implements BudgetStoreSide {
       }
     }
     // Something to publish came in meanwhile.
-    if (this.#pause !== undefined || this.#toRelease.length > 0 || this.#viewUrgent()) this.#flush();
+    if (this.#somethingToPublish()) this.#flush();
     this.hooks.wake();
   }
 }

@@ -10,11 +10,16 @@
 // The sorted set `prefix{key}:slots` holds the shared concurrency slots: member = slot id, score = Redis ms when it
 // expires (its `ttlMs` after it was taken). Expired slots are dropped at every call.
 //
-// KEYS[1] the hash, KEYS[2] the slots. ARGV: want, need, maxWaitMs, pauseForMs, orderedForMs, viewRemaining,
-// viewResetInMs, viewCounter, slotMax, slotTtlMs, slotTake (each '' when absent), the count of slots released and
-// their ids, then limit, intervalMs, capacity for each bucket.
+// The sorted set `prefix{key}:clients` counts the live clients of the budget: member = client id, score = Redis ms of
+// its last call. A client that has not called for its `ttlMs` is no longer counted.
+//
+// KEYS[1] the hash, KEYS[2] the slots, KEYS[3] the clients (optional). ARGV: want, need, maxWaitMs, pauseForMs,
+// orderedForMs, viewRemaining, viewResetInMs, viewCounter, slotMax, slotTtlMs, slotTake, giveBack, clientId,
+// clientTtlMs (each '' when absent), the count of slots released and their ids, then limit, intervalMs, capacity for
+// each bucket.
 // Returns { granted (string, may be fractional), waitMs (integer), reason ('' | 'rate' | 'paused' | 'server'),
-// pausedForMs, orderedForMs (integers), reset (1 when bad data was thrown away), counter (string) }.
+// pausedForMs, orderedForMs (integers), reset (1 when bad data was thrown away), counter (string), clients (integer,
+// the live clients counted, 0 when not counted) }.
 import { TWO_SOURCES_RESET_SPREAD_MS } from '../headers/reset-rounding.js';
 
 export const SCRIPT = `
@@ -31,8 +36,9 @@ end
 local want = num(ARGV[1]) or 0
 local need = num(ARGV[2]) or want
 local maxWait = num(ARGV[3]) or 0
-local nrelease = num(ARGV[12]) or 0
-local first = 13 + nrelease
+local giveBack = num(ARGV[12]) or 0
+local nrelease = num(ARGV[15]) or 0
+local first = 16 + nrelease
 local nlimits = (#ARGV - first + 1) / 3
 
 local h = {}
@@ -93,7 +99,22 @@ local skind = redis.call('TYPE', skey)['ok']
 if skind ~= 'zset' and skind ~= 'none' then redis.call('DEL', skey); reset = 1 end
 if skind == 'zset' then
   redis.call('ZREMRANGEBYSCORE', skey, '-inf', now)
-  for i = 13, first - 1 do redis.call('ZREM', skey, ARGV[i]) end
+  for i = 16, first - 1 do redis.call('ZREM', skey, ARGV[i]) end
+end
+
+-- The live clients: this one counted now, those silent for longer than their ttl no longer.
+local clients = 0
+local ckey = KEYS[3]
+if ckey ~= nil then
+  local ckind = redis.call('TYPE', ckey)['ok']
+  if ckind ~= 'zset' and ckind ~= 'none' then redis.call('DEL', ckey); reset = 1 end
+  local cttl = num(ARGV[14]) or 60000
+  if ARGV[13] ~= '' then
+    redis.call('ZADD', ckey, now, ARGV[13])
+    redis.call('PEXPIRE', ckey, math.ceil(cttl) + 1000)
+  end
+  redis.call('ZREMRANGEBYSCORE', ckey, '-inf', now - cttl)
+  clients = redis.call('ZCARD', ckey)
 end
 
 -- The buckets, refilled to now.
@@ -108,8 +129,11 @@ for i = 1, nlimits do
   if t == nil or u == nil then t = capacity; u = now end
   if now > u then t = t + (now - u) * limit / interval end
   if t > capacity then t = capacity end
+  -- Units of an earlier grant that went unused come back (never above the capacity).
+  if giveBack > 0 then t = math.min(capacity, t + giveBack) end
   tokens[i] = { t = t, limit = limit, interval = interval, capacity = capacity }
 end
+if giveBack > 0 and sr ~= nil then sr = sr + giveBack end
 
 local granted = 0
 local wait = 0
@@ -187,5 +211,5 @@ redis.call('PEXPIRE', key, math.ceil(ttl) + 1000)
 local pausedFor = 0
 local orderedFor = 0
 if p > now then pausedFor = math.ceil(p - now); orderedFor = math.ceil(math.max(po - now, 0)) end
-return { tostring(granted), math.ceil(wait), reason, pausedFor, orderedFor, reset, tostring(g) }
+return { tostring(granted), math.ceil(wait), reason, pausedFor, orderedFor, reset, tostring(g), clients }
 `;

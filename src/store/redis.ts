@@ -4,13 +4,14 @@
  * @module ratewise/redis
  */
 // `ratewise/redis`: budgets shared through a Redis server, with the client the application already has (node-redis
-// v4 or v5, or ioredis). One round trip per call: EVALSHA of the script in redis-script.ts (loaded with SCRIPT LOAD on
-// first use; after a restart of Redis, the call that finds it gone sends it whole with EVAL, and it is loaded again).
+// v4 or v5, or ioredis). One round trip per call: EVAL of the script in redis-script.ts until its SHA1 is known (a
+// SCRIPT LOAD sent ahead of the first call tells it), EVALSHA after; after a restart of Redis, the call that finds
+// it gone sends it whole with EVAL.
 import { invalidOption } from '../errors.js';
 import { SCRIPT } from './redis-script.js';
 import type { RatewiseStore, StoreReply, StoreRequest } from './types.js';
 
-export type { RatewiseStore, StoreLimit, StoreReply, StoreRequest, StoreSlots } from './types.js';
+export type { RatewiseStore, StoreClient, StoreLimit, StoreReply, StoreRequest, StoreSlots } from './types.js';
 
 /** A node-redis (v4, v5) client: commands as argument arrays. */
 export interface NodeRedisLike {
@@ -55,38 +56,49 @@ export function redisStore(client: NodeRedisLike | IoRedisLike, options: RedisSt
   const send = commandOf(client);
   const prefix = options.prefix ?? 'ratewise:';
   if (typeof prefix !== 'string') throw invalidOption('redisStore prefix', 'a string', prefix);
-  let sha: Promise<string> | undefined;
-  const load = (): Promise<string> =>
-    (sha ??= send(['SCRIPT', 'LOAD', SCRIPT]).then(
-      (value) => String(value),
-      (error: unknown) => {
-        sha = undefined;
-        throw error;
+  // The script's SHA1, once Redis told it. Until then every call sends the script itself (EVAL, which also caches it
+  // in Redis), with SCRIPT LOAD ahead of it on the same connection to learn the SHA1: one round trip either way.
+  let sha: string | undefined;
+  let loading = false;
+  const learn = (): void => {
+    if (loading) return;
+    loading = true;
+    send(['SCRIPT', 'LOAD', SCRIPT]).then(
+      (value) => {
+        sha = String(value);
+        loading = false;
       },
-    ));
+      () => {
+        loading = false;
+      },
+    );
+  };
 
   return {
     name: 'redis',
     async sync(key: string, request: StoreRequest): Promise<StoreReply> {
       const hash = `${prefix}{${key}}`;
-      const args = ['2', hash, `${hash}:slots`, ...argumentsOf(request)];
-      let reply: unknown;
+      const args = ['3', hash, `${hash}:slots`, `${hash}:clients`, ...argumentsOf(request)];
+      if (sha === undefined) {
+        learn();
+        return replyOf(await send(['EVAL', SCRIPT, ...args]));
+      }
       try {
-        reply = await send(['EVALSHA', await load(), ...args]);
+        return replyOf(await send(['EVALSHA', sha, ...args]));
       } catch (error) {
         // Redis restarted (or SCRIPT FLUSH), or a cluster node that has not seen the script: send the script itself
-        // this time, and load it again for the next call.
+        // (the one call that takes two round trips), and learn it again for the next call.
         if (!String((error as { message?: unknown } | undefined)?.message).startsWith('NOSCRIPT')) throw error;
         sha = undefined;
-        reply = await send(['EVAL', SCRIPT, ...args]);
+        learn();
+        return replyOf(await send(['EVAL', SCRIPT, ...args]));
       }
-      return replyOf(reply);
     },
   };
 }
 
 function argumentsOf(request: StoreRequest): string[] {
-  const { pause, view, slots } = request;
+  const { pause, view, slots, client } = request;
   const args = [
     String(request.want),
     String(request.need),
@@ -99,6 +111,9 @@ function argumentsOf(request: StoreRequest): string[] {
     slots ? String(slots.max) : '',
     slots ? String(slots.ttlMs) : '',
     slots?.take ?? '',
+    request.giveBack ? String(request.giveBack) : '',
+    client?.id ?? '',
+    client ? String(client.ttlMs) : '',
     String(slots?.release.length ?? 0),
     ...(slots?.release ?? []),
   ];
@@ -111,9 +126,9 @@ const REASONS = new Set(['rate', 'paused', 'server', 'concurrency']);
 
 function replyOf(reply: unknown): StoreReply {
   if (!Array.isArray(reply) || reply.length < 7) throw new TypeError('ratewise: unexpected reply from Redis');
-  const [granted, waitMs, reason, pausedForMs, orderedForMs, , counter] = (reply as unknown[]).map((v) =>
-    typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' ? String(v) : '',
-  ) as [string, string, string, string, string, string, string];
+  const [granted, waitMs, reason, pausedForMs, orderedForMs, , counter, clients = '0'] = (reply as unknown[]).map(
+    (v) => (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' ? String(v) : ''),
+  ) as [string, string, string, string, string, string, string, string?];
   const number = (text: string): number => {
     const n = Number(text);
     if (!Number.isFinite(n) || n < 0) throw new TypeError('ratewise: unexpected reply from Redis');
@@ -126,5 +141,6 @@ function replyOf(reply: unknown): StoreReply {
     pausedForMs: number(pausedForMs),
     orderedForMs: number(orderedForMs),
     counter: number(counter),
+    clients: number(clients),
   };
 }

@@ -46,6 +46,21 @@ export interface StoreRequest {
     | undefined;
   /** Shared concurrency: slots held across every client, each expiring after `ttlMs` at the latest. */
   readonly slots?: StoreSlots | undefined;
+  /**
+   * Cost units of earlier grants that went unused (their call timed out, or they were given up): put back in the
+   * budget's buckets, never above their capacity. 0 or undefined for none.
+   */
+  readonly giveBack?: number | undefined;
+  /** The calling client, counted live until `ttlMs` after this call: how many spend the budget (see `clients`). */
+  readonly client?: StoreClient | undefined;
+}
+
+/** The client making a store call, for the count of a budget's live clients. */
+export interface StoreClient {
+  /** A random id, one per client and budget. */
+  readonly id: string;
+  /** The client is counted live until this many ms after its last call. */
+  readonly ttlMs: number;
 }
 
 /** Slots of a shared concurrency cap, in a store call. */
@@ -77,6 +92,12 @@ export interface StoreReply {
   readonly orderedForMs: number;
   /** Cost units granted so far on this budget, this grant included: a count that only goes up (0 if not kept). */
   readonly counter: number;
+  /**
+   * Live clients of this budget, the caller included: those whose last call was within their `client.ttlMs`.
+   * While the store is unreachable, each spends its share of the budget by this count. 0 or undefined when the
+   * store does not count them.
+   */
+  readonly clients?: number | undefined;
 }
 
 /**

@@ -298,6 +298,7 @@ describe('stats()', () => {
         server: { limit: 100, remaining: 42, resetAt: T0 + 30_000, observedAt: T0 },
         counters: { sent: 2, waited: 1, rateLimited: 1, retries: 1, giveUps: 0 },
         shared: undefined,
+        store: undefined,
       },
     ]);
     await advance(clock, 4000);

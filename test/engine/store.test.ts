@@ -53,8 +53,11 @@ describe('a budget shared through a store', () => {
     store.calls[2]!.answer();
     await flush();
     expect(rest.every((r) => r.state === 'fulfilled' && r.settledCount === 1)).toBe(true);
-    // 21 requests, 3 store calls.
-    expect(store.calls).toHaveLength(3);
+    // 21 requests, 3 store calls; then, the queue empty after a burst, a fourth tops up the grant ahead of demand:
+    // what 21 units sent lately spend over two round trips (0 ms here) and 500 ms, within the batch's cap (10),
+    // only units free now.
+    expect(store.calls).toHaveLength(4);
+    expect(store.calls[3]!.request).toMatchObject({ want: 10, maxWaitMs: 0 });
   });
 
   it('waits for a reservation: the granted tokens are used at the instant the store named, not before', async () => {
@@ -157,15 +160,16 @@ describe('a budget shared through a store', () => {
 
 describe('when the store fails', () => {
   it('falls back to local limits after the store timeout, says so once, and shares again when it is back', async () => {
-    const { rw, clock, server, store, eventsOf } = storeRig({ storeTimeout: 200 });
+    const { rw, clock, server, store, eventsOf } = storeRig({ storeTimeout: 200, storeFallback: 'local' });
     const first = track(rw.fetch(URL_A), clock);
-    await advance(clock, 199);
+    // Before any round trip was measured, a call may take 1 s (storeTimeout when longer).
+    await advance(clock, 999);
     expect(server.calls).toHaveLength(0);
     await advance(clock, 1);
     expect(first.state).toBe('fulfilled');
     expect(eventsOf('storeError')).toHaveLength(1);
-    expect(eventsOf('storeError')[0]).toMatchObject({ store: 'scripted', fallback: 'local' });
-    expect(String(eventsOf('storeError')[0]!.error)).toMatch(/did not answer within 200 ms/);
+    expect(eventsOf('storeError')[0]).toMatchObject({ store: 'scripted', fallback: 'local', downMs: 0 });
+    expect(String(eventsOf('storeError')[0]!.error)).toMatch(/did not answer within 1000 ms/);
     expect(rw.stats()[0]!.shared).toBe('local');
     // Local from here: no store call until the retry is due (1 s after the failure).
     for (let i = 0; i < 5; i++) await rw.fetch(URL_A);
@@ -181,6 +185,8 @@ describe('when the store fails', () => {
     await flush();
     expect(eventsOf('storeRecovered')).toEqual([{ store: 'scripted', downMs: 1000 }]);
     expect(rw.stats()[0]!.shared).toBe('store');
+    // The check answered at once: its round trip is the first measure, and the timeout follows it.
+    expect(rw.stats()[0]!.store).toEqual({ rttMs: 0, timeoutMs: 200, clients: undefined, grant: 0 });
     // Shared again: the next request waits for a grant.
     const after = track(rw.fetch(URL_A));
     await flush();
@@ -193,7 +199,7 @@ describe('when the store fails', () => {
   });
 
   it('backs off asking a store that keeps failing: 1 s, 2 s, 4 s, then every 5 s', async () => {
-    const { rw, clock, store } = storeRig();
+    const { rw, clock, store, eventsOf } = storeRig();
     store.script = () => new Error('ECONNREFUSED');
     const asked: number[] = [];
     for (let t = 0; t <= 20_000; t += 100) {
@@ -202,6 +208,8 @@ describe('when the store fails', () => {
       await advance(clock, 100);
     }
     expect(asked).toEqual([0, 1000, 3000, 7000, 12_000, 17_000]);
+    // Each check that finds it still failing says so, with how long it has failed.
+    expect(eventsOf('storeError').map(({ downMs }) => downMs)).toEqual([0, 1000, 3000, 7000, 12_000, 17_000]);
   });
 
   it("with storeFallback 'fail', fails the waiting calls with StoreUnavailableError and tries again for the next", async () => {
@@ -239,15 +247,211 @@ describe('when the store fails', () => {
     expect(eventsOf('storeError')).toHaveLength(1);
   });
 
-  it('ignores an answer that comes after the timeout', async () => {
-    const { rw, clock, server, store } = storeRig({ storeTimeout: 100 });
+  it('takes in the pause of an answer that comes after the timeout', async () => {
+    const { rw, clock, server, store, eventsOf } = storeRig({ storeTimeout: 100 });
     const call = track(rw.fetch(URL_A), clock);
-    await advance(clock, 100);
+    await advance(clock, 1000);
     expect(call.state).toBe('fulfilled');
-    store.calls[0]!.answer({ pausedForMs: 60_000 });
+    store.calls[0]!.answer({ granted: 0, reason: 'paused', waitMs: 60_000, pausedForMs: 60_000 });
     await flush();
-    expect(rw.stats()[0]!.pausedUntil).toBeUndefined();
+    expect(rw.stats()[0]!.pausedUntil).toBe(clock.now() + 60_000);
+    expect(eventsOf('paused')).toMatchObject([{ reason: 'shared' }]);
+    expect(eventsOf('storeRecovered')).toHaveLength(1);
     expect(server.calls).toHaveLength(1);
+  });
+});
+
+describe("storeFallback 'share'", () => {
+  /** A client whose store counted `clients` live clients, then stopped answering: resolves at the failure. */
+  async function sharing(clients: number, budgets: NonNullable<RatewiseOptions['budgets']>) {
+    const r = storeRig({ storeTimeout: 100, budgets });
+    const first = track(r.rw.fetch(URL_A), r.clock);
+    await flush();
+    r.store.calls[0]!.answer({ clients });
+    await flush();
+    expect(first.state).toBe('fulfilled');
+    // The next call is never answered: after its timeout (0 ms measured + 100) the budget spends its share.
+    void r.rw.fetch(URL_A);
+    await flush();
+    await advance(r.clock, 100);
+    expect(r.rw.stats()[0]!.shared).toBe('share');
+    expect(r.eventsOf('storeError')).toMatchObject([{ fallback: 'share', downMs: 0 }]);
+    return { ...r, failedAt: r.clock.now() };
+  }
+
+  it('tells the store who calls, so that it counts the live clients', async () => {
+    const { rw, store } = storeRig();
+    void rw.fetch(URL_A);
+    await flush();
+    expect(store.calls[0]!.request.client).toEqual({ id: expect.any(String) as unknown, ttlMs: 60_000 });
+    store.calls[0]!.answer({ clients: 3 });
+    await flush();
+    expect(rw.stats()[0]!.store!.clients).toBe(3);
+  });
+
+  it('while the store fails, each of N clients spends 1/N of the rate and of the burst', async () => {
+    // 4 live clients of { rate: '10/s' } (burst 10): this one spends 2.5/s with a burst of 2.5.
+    const { rw, clock, server, failedAt } = await sharing(4, { '*': { rate: '10/s' } });
+    const calls = Array.from({ length: 6 }, () => track(rw.fetch(URL_A), clock));
+    await advance(clock, 2000);
+    expect(calls.every((c) => c.state === 'fulfilled')).toBe(true);
+    // The request that was waiting at the failure went then, as did the next one (2 of the 2.5 units); then one
+    // unit every 400 ms, from the half unit left.
+    expect(server.sentAt.slice(1).map((at) => at - failedAt)).toEqual([0, 0, 200, 600, 1000, 1400, 1800]);
+  });
+
+  it('caps the requests in flight at 1/N of sharedConcurrency', async () => {
+    // Every response is held: the requests stay in flight.
+    const { rw, clock, server, store } = storeRig(
+      { storeTimeout: 100, budgets: { '*': { sharedConcurrency: 4, sharedSlotTtlMs: 30_000 } } },
+      () => 'hold',
+    );
+    void rw.fetch(URL_A);
+    await flush();
+    store.calls[0]!.answer({ clients: 2 });
+    await flush();
+    void rw.fetch(URL_A);
+    await flush();
+    await advance(clock, 100);
+    expect(rw.stats()[0]!.shared).toBe('share');
+    for (let i = 0; i < 4; i++) void rw.fetch(URL_A);
+    await flush();
+    // This client's share is 2 slots (4 / 2): the first request holds one from the store, one more goes.
+    expect(server.calls).toHaveLength(2);
+    expect(rw.stats()[0]!.inFlight).toBe(2);
+    expect(rw.stats()[0]!.queued).toBe(4);
+  });
+
+  it("with 'local', each client spends the whole budget", async () => {
+    const r = storeRig({ storeTimeout: 100, storeFallback: 'local', budgets: { '*': { rate: '10/s' } } });
+    void r.rw.fetch(URL_A);
+    await flush();
+    r.store.calls[0]!.answer({ clients: 4 });
+    await flush();
+    void r.rw.fetch(URL_A);
+    await flush();
+    await advance(r.clock, 100);
+    expect(r.rw.stats()[0]!.shared).toBe('local');
+    for (let i = 0; i < 8; i++) void r.rw.fetch(URL_A);
+    await flush();
+    expect(r.server.calls).toHaveLength(10);
+  });
+});
+
+describe('grants: units held ahead of demand', () => {
+  /** Sends one request every `everyMs` for `count` requests; resolves with how long each waited to be sent. */
+  async function steady(r: ReturnType<typeof storeRig>, count: number, everyMs: number): Promise<number[]> {
+    const waits: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const madeAt = r.clock.now();
+      const sent = r.server.calls.length;
+      const call = track(r.rw.fetch(URL_A), r.clock);
+      await flush();
+      await advance(r.clock, 0);
+      expect(call.state).toBe('fulfilled');
+      waits.push(r.server.sentAt[sent]! - madeAt);
+      await advance(r.clock, everyMs);
+    }
+    return waits;
+  }
+
+  it('a client sending steadily tops its grant up before it runs out: its requests go at once, with fewer store calls', async () => {
+    const r = storeRig({ budgets: { '*': { rate: '100/s' } } });
+    r.store.script = () => ({});
+    const waits = await steady(r, 30, 100);
+    expect(waits.every((w) => w === 0)).toBe(true);
+    // About 10 units sent over the last second: 5 held ahead (500 ms of them), topped up below half of that.
+    console.info(`[store] 30 requests at 10/s: ${r.store.calls.length} store calls`);
+    expect(r.store.calls.length).toBeLessThanOrEqual(15);
+    expect(r.store.calls.filter((c) => c.request.maxWaitMs === 0).length).toBeGreaterThan(0);
+    expect(r.rw.stats()[0]!.store!.grant).toBeGreaterThan(0);
+  });
+
+  it('a client that sends rarely holds no grant: each request asks for itself', async () => {
+    const r = storeRig({ budgets: { '*': { rate: '100/s' } } });
+    r.store.script = () => ({});
+    await steady(r, 5, 2000);
+    expect(r.store.calls.map((c) => c.request.want)).toEqual([1, 1, 1, 1, 1]);
+    expect(r.rw.stats()[0]!.store!.grant).toBe(0);
+  });
+
+  it('an idle client arms no timer: its grant expires where it is, and goes back with the next call or at close()', async () => {
+    const r = storeRig({ budgets: { '*': { rate: '100/s' } } });
+    r.store.script = () => ({});
+    await steady(r, 10, 100);
+    const held = r.rw.stats()[0]!.store!.grant;
+    expect(held).toBeGreaterThan(0);
+    await advance(r.clock, 5000);
+    expect(r.clock.pending()).toBe(0);
+    expect(r.rw.stats()[0]!.store!.grant).toBe(0);
+    const calls = r.store.calls.length;
+    await r.rw.close();
+    expect(r.store.calls).toHaveLength(calls + 1);
+    expect(r.store.calls.at(-1)!.request).toMatchObject({ want: 0, giveBack: held });
+  });
+});
+
+describe('late answers and unused grants', () => {
+  it('uses the units granted to a call that timed out: the next request goes on them, with no store call', async () => {
+    const { rw, clock, server, store, eventsOf } = storeRig({ storeTimeout: 100, budgets: { '*': { rate: '10/s' } } });
+    const first = track(rw.fetch(URL_A), clock);
+    await advance(clock, 1000);
+    // Sent on its share of the budget meanwhile (this client counts itself alone: the store never answered).
+    expect(first.state).toBe('fulfilled');
+    expect(rw.stats()[0]!.shared).toBe('share');
+    // Redis granted the call 1 unit after all: the store is back, and the unit is this client's.
+    store.calls[0]!.answer({ granted: 1 });
+    await flush();
+    expect(eventsOf('storeRecovered')).toHaveLength(1);
+    expect(rw.stats()[0]!.shared).toBe('store');
+    const second = track(rw.fetch(URL_A), clock);
+    await flush();
+    expect(second.state).toBe('fulfilled');
+    expect(server.calls).toHaveLength(2);
+    expect(store.calls).toHaveLength(1);
+  });
+
+  it('gives back the units of a late answer when the budget holds a grant already', async () => {
+    const { rw, clock, store } = storeRig({ storeTimeout: 100, budgets: { '*': { rate: '10/s' } } });
+    void rw.fetch(URL_A);
+    await advance(clock, 1000);
+    // A second on, a request goes locally and the store is asked whether it is back: it is.
+    await advance(clock, 1000);
+    await rw.fetch(URL_A);
+    expect(store.calls[1]!.request.want).toBe(0);
+    store.calls[1]!.answer();
+    await flush();
+    const third = track(rw.fetch(URL_A));
+    await flush();
+    store.calls[2]!.answer({ granted: 5 });
+    await flush();
+    expect(third.state).toBe('fulfilled');
+    // The first call's answer comes now: its unit goes back to the store at once.
+    store.calls[0]!.answer({ granted: 1 });
+    await flush();
+    expect(store.calls).toHaveLength(4);
+    expect(store.calls[3]!.request).toMatchObject({ want: 0, giveBack: 1 });
+  });
+
+  it('gives back what is left of a grant too late to use, once: not again after a failed call', async () => {
+    const { rw, clock, store } = storeRig({ budgets: { '*': { rate: '10/s' } } });
+    const first = track(rw.fetch(URL_A));
+    await flush();
+    store.calls[0]!.answer({ granted: 5 });
+    await flush();
+    expect(first.state).toBe('fulfilled');
+    // 4 units left, unused for 2 s: given back with the next call.
+    await advance(clock, 2000);
+    void rw.fetch(URL_A);
+    await flush();
+    expect(store.calls[1]!.request).toMatchObject({ want: 1, giveBack: 4 });
+    store.calls[1]!.fail(new Error('ECONNRESET'));
+    await flush();
+    // Whether Redis put them back is not known: never sent twice.
+    await advance(clock, 1000);
+    void rw.fetch(URL_A);
+    await flush();
+    expect(store.calls[2]!.request.giveBack).toBeUndefined();
   });
 
   it('close() fails calls waiting on the store, and a late answer changes nothing', async () => {
@@ -262,6 +466,81 @@ describe('when the store fails', () => {
     await flush();
     expect(call.settledCount).toBe(1);
     expect(clock.pending()).toBe(0);
+  });
+});
+
+describe('timeouts that follow the round trip', () => {
+  it('times each call out after the smoothed round trip plus the larger of storeTimeout and four deviations, shown in rw.stats()', async () => {
+    const { rw, clock, store } = storeRig({ storeTimeout: 100, budgets: { '*': { rate: '1/s' } } });
+    expect(rw.stats()).toEqual([]);
+    // Each call answered 400 ms after it was made.
+    const rtts: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const call = track(rw.fetch(URL_A), clock);
+      await flush();
+      await advance(clock, 400);
+      store.calls.at(-1)!.answer();
+      await flush();
+      expect(call.state).toBe('fulfilled');
+      rtts.push(rw.stats()[0]!.store!.rttMs!);
+      await advance(clock, 1000);
+    }
+    // RFC 6298: the first sample is the estimate (deviation half of it), later ones move it by 1/8.
+    expect(rtts).toEqual([400, 400, 400, 400, 400, 400]);
+    const { timeoutMs } = rw.stats()[0]!.store!;
+    // Deviation 200 -> 150 -> 112.5 -> 84.4 -> 63.3 -> 47.5: 400 + max(100, 190).
+    expect(timeoutMs).toBeCloseTo(400 + 4 * 200 * 0.75 ** 5, 6);
+    expect(rw.stats()[0]!.shared).toBe('store');
+  });
+
+  it('a store 400 ms away with storeTimeout 100 stays shared: no call times out', async () => {
+    const { rw, clock, store, eventsOf } = storeRig({ storeTimeout: 100, budgets: { '*': { rate: '10/s' } } });
+    for (let i = 0; i < 20; i++) {
+      const call = track(rw.fetch(URL_A), clock);
+      await flush();
+      await advance(clock, 400);
+      store.held().at(-1)?.answer();
+      await flush();
+      await advance(clock, 0);
+      expect(call.state).toBe('fulfilled');
+    }
+    expect(eventsOf('storeError')).toEqual([]);
+    expect(rw.stats()[0]!.shared).toBe('store');
+  });
+
+  it('after a timeout the next call may take twice as long (backed off), and one answered in time ends the backoff', async () => {
+    const { rw, clock, store } = storeRig({ storeTimeout: 100, budgets: { '*': { rate: '10/s' } } });
+    const first = track(rw.fetch(URL_A), clock);
+    await flush();
+    await advance(clock, 10);
+    store.calls[0]!.answer();
+    await flush();
+    expect(first.state).toBe('fulfilled');
+    // 10 + max(100, 4 x 5).
+    expect(rw.stats()[0]!.store).toEqual({ rttMs: 10, timeoutMs: 110, clients: undefined, grant: 0 });
+    // The store moved far away: the next call times out, and the budget goes local.
+    await advance(clock, 1000);
+    void rw.fetch(URL_A);
+    await flush();
+    await advance(clock, 110);
+    expect(rw.stats()[0]!.shared).toBe('share');
+    expect(rw.stats()[0]!.store!.timeoutMs).toBe(220);
+    // The check whether it is back may take 220 ms: it answers in 200, and the budget is shared again.
+    await advance(clock, 1000);
+    void rw.fetch(URL_A);
+    await flush();
+    const check = store.held().at(-1)!;
+    await advance(clock, 200);
+    check.answer({ granted: 0 });
+    await flush();
+    expect(rw.stats()[0]!.shared).toBe('store');
+    // Backed off no more: 33.75 + 4 x 51.25 (it would be 440 backed off once more).
+    expect(rw.stats()[0]!.store).toEqual({
+      rttMs: 10 + (200 - 10) / 8,
+      timeoutMs: 33.75 + 4 * (5 + (190 - 5) / 4),
+      clients: undefined,
+      grant: 0,
+    });
   });
 });
 
@@ -368,7 +647,8 @@ describe('which budgets are shared', () => {
 
   it('checks the store options', () => {
     expect(() => rig({ store: {} as never })).toThrow(/Expected `store` to be a store/);
-    expect(() => rig({ storeFallback: 'ignore' as never })).toThrow(/storeFallback/);
+    expect(() => rig({ storeFallback: 'ignore' as never })).toThrow(/storeFallback.*"share", "local" or "fail"/);
+    expect(() => rig({ storeFallback: 'share' })).not.toThrow();
     expect(() => rig({ storeTimeout: 0 })).toThrow(/storeTimeout/);
     expect(() => rig({ storeTimeout: Infinity })).toThrow(/storeTimeout/);
   });

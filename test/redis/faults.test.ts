@@ -167,7 +167,7 @@ describe.each(REDIS_CLIENTS)('$name', (library) => {
       const startedAt = performance.now();
       const outcomes = await Promise.all(range(15).map((i) => call(rw, `${server.url}/unreachable/${i}`)));
       expect(outcomes).toEqual(range(15).map(() => ({ status: 200 })));
-      expect(errors).toEqual([{ store: 'redis', error: expect.anything() as unknown, fallback: 'local' }]);
+      expect(errors).toEqual([{ store: 'redis', error: expect.anything() as unknown, fallback: 'local', downMs: 0 }]);
       // The local limits still hold.
       const times = server.arrivals().map(({ at }) => at);
       expect(times).toHaveLength(15);
@@ -195,7 +195,7 @@ describe.each(REDIS_CLIENTS)('$name', (library) => {
         expect(error).toMatchObject({ code: 'ERR_RATEWISE_STORE', store: 'redis', method: 'GET' });
       }
       expect(server.arrivals()).toEqual([]);
-      expect(errors).toEqual([{ store: 'redis', error: expect.anything() as unknown, fallback: 'fail' }]);
+      expect(errors).toEqual([{ store: 'redis', error: expect.anything() as unknown, fallback: 'fail', downMs: 0 }]);
     } finally {
       await rw.close();
       await connection.close();
@@ -216,9 +216,9 @@ describe.each(REDIS_CLIENTS)('$name', (library) => {
       rw.on('storeError', (event) => errors.push(event));
       try {
         expect(await call(rw, `${server.url}/bad/0`)).toEqual({ status: 200 });
-        // One hash per budget, named `${prefix}{${budget key}}`.
+        // One hash per budget, named `${prefix}{${budget key}}`, and the sorted set of its live clients.
         const key = `${prefix}{${rw.stats()[0]!.key}}`;
-        expect(await connection.send(['KEYS', `${prefix}*`])).toEqual([key]);
+        expect(((await connection.send(['KEYS', `${prefix}*`])) as string[]).sort()).toEqual([key, `${key}:clients`]);
         expect(await connection.send(['TYPE', key])).toBe('hash');
 
         await connection.send(spoil(key));

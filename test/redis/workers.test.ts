@@ -124,7 +124,9 @@ describe.each(REDIS_CLIENTS)('$name', (library) => {
             `worker ${id}`,
           ).toEqual(range(REQUESTS).map((index) => ({ type: 'settled', index, status: 200 })));
           // Redis answered throughout: no worker fell back to a budget of its own.
-          expect(messages.filter(({ type }) => type === 'storeError' || type === 'storeRecovered')).toEqual([]);
+          const storeEvents = messages.filter(({ type }) => type === 'storeError' || type === 'storeRecovered');
+          if (storeEvents.length > 0) console.info(JSON.stringify(storeEvents));
+          expect(storeEvents).toEqual([]);
           expect(messages.at(-1)).toEqual({ type: 'done' });
         });
 

@@ -176,6 +176,41 @@ describe.each(REDIS_CLIENTS)('the Redis store script through $name', (library) =
     expect(await connection.send(['TYPE', 'test:{k}:slots'])).toBe('zset');
   });
 
+  it('puts units given back in the buckets, never above their capacity', async () => {
+    const limits = perHour(2);
+    expect(await store.sync('k', ask({ limits, want: 2 }))).toMatchObject({ granted: 2 });
+    expect(await store.sync('k', ask({ limits }))).toMatchObject({ granted: 0 });
+    // One unit of the grant went unused: it comes back, and is granted again at once.
+    expect(await store.sync('k', ask({ limits, want: 0, giveBack: 1 }))).toMatchObject({ granted: 0 });
+    expect(await store.sync('k', ask({ limits }))).toMatchObject({ granted: 1, waitMs: 0 });
+    expect(await store.sync('k', ask({ limits }))).toMatchObject({ granted: 0 });
+    // More than was taken: the bucket holds its capacity, no more.
+    await store.sync('k', ask({ limits, want: 0, giveBack: 10 }));
+    expect(await store.sync('k', ask({ limits, want: 2 }))).toMatchObject({ granted: 2, waitMs: 0 });
+    expect(await store.sync('k', ask({ limits }))).toMatchObject({ granted: 0 });
+  });
+
+  it('counts the live clients of a budget: each counted from its call until its ttl has passed', async () => {
+    const client = (id: string, ttlMs = HOUR) => ({ id, ttlMs });
+    expect(await store.sync('k', ask({ client: client('a') }))).toMatchObject({ clients: 1 });
+    expect(await store.sync('k', ask({ want: 0, client: client('b') }))).toMatchObject({ clients: 2 });
+    expect(await store.sync('k', ask({ client: client('a') }))).toMatchObject({ clients: 2 });
+    // A call without a client id counts, but is not counted.
+    expect(await store.sync('k', ask({}))).toMatchObject({ clients: 2 });
+    expect(await store.sync('other', ask({ client: client('a') }))).toMatchObject({ clients: 1 });
+    // Silent for longer than its ttl: no longer counted (the scores are Redis ms: one an hour old is long gone).
+    const now = Number(((await connection.send(['TIME'])) as string[])[0]) * 1000;
+    await connection.send(['ZADD', 'test:{k}:clients', String(now - 2 * HOUR), 'b']);
+    expect(await store.sync('k', ask({ client: client('a') }))).toMatchObject({ clients: 1 });
+    expect(await connection.send(['PTTL', 'test:{k}:clients'])).toBeGreaterThan(HOUR);
+  });
+
+  it('throws away a clients key of another type', async () => {
+    await connection.send(['SET', 'test:{k}:clients', 'hello']);
+    expect(await store.sync('k', ask({ client: { id: 'a', ttlMs: HOUR } }))).toMatchObject({ granted: 1, clients: 1 });
+    expect(await connection.send(['TYPE', 'test:{k}:clients'])).toBe('zset');
+  });
+
   it('loads the script again after Redis lost it (a restart, SCRIPT FLUSH)', async () => {
     await store.sync('k', ask({}));
     await connection.send(['SCRIPT', 'FLUSH']);

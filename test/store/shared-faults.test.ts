@@ -1,13 +1,12 @@
 // Two behaviours of a shared budget against real parts (redis-server and an HTTP server on 127.0.0.1): a pause one
 // client is ordered stops the other client too, and a Redis that stalls (behind a proxy the test holds) longer than
 // `storeTimeout` sends the budgets to their local limits and back, without a call lost.
-import { once } from 'node:events';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { systemClock, type Clock } from '../../src/clock.js';
 import { createRatewise, type Ratewise, type RatewiseEvents } from '../../src/index.js';
 import { redisStore } from '../../src/store/redis.js';
 import type { RatewiseStore } from '../../src/store/types.js';
+import { startLatencyProxy } from '../support/latency-proxy.js';
 import { REDIS_CLIENTS, type ConnectedRedisClient } from '../support/redis-clients.js';
 import { startRedis, type RedisServer } from '../support/redis-server.js';
 import { startScriptedServer } from '../support/servers.js';
@@ -79,8 +78,8 @@ describe('a budget shared through a real Redis', () => {
 
   test('a Redis that stalls past storeTimeout: local limits meanwhile, shared again after, every call settled once', async () => {
     const server = await startScriptedServer(() => ({ body: 'ok' }));
-    const proxy = await stallingProxy(redis.port);
-    const stalled = await REDIS_CLIENTS[0]!.connect(`redis://127.0.0.1:${proxy.port}`);
+    const proxy = await startLatencyProxy(redis.port);
+    const stalled = await REDIS_CLIENTS[0]!.connect(proxy.url);
     // The client's clock, which the test moves on by the store's retry delay instead of waiting it out.
     let skewMs = 0;
     const clock: Clock = {
@@ -111,8 +110,10 @@ describe('a budget shared through a real Redis', () => {
       const during = await Promise.all(Array.from({ length: 10 }, (_, i) => rw.fetch(`${server.url}/during/${i}`)));
       expect(during.map((r) => r.status)).toEqual(Array.from({ length: 10 }, () => 200));
       expect(errors).toHaveLength(1);
-      expect(errors[0]).toMatchObject({ store: 'redis', fallback: 'local' });
-      expect(String(errors[0]!.error)).toMatch(/did not answer within 100 ms/);
+      expect(errors[0]).toMatchObject({ store: 'redis', fallback: 'share', downMs: 0 });
+      // The measured round trip plus storeTimeout.
+      expect(String(errors[0]!.error)).toMatch(/did not answer within \d+ ms/);
+      expect(Number(/within (\d+) ms/.exec(String(errors[0]!.error))![1])).toBeGreaterThanOrEqual(100);
       expect(recovered).toEqual([]);
       proxy.resume();
       // A second on, the store is due to be asked again: the next call goes locally and asks it in the background.
@@ -132,43 +133,3 @@ describe('a budget shared through a real Redis', () => {
     }
   });
 });
-
-/** A TCP proxy to `port` on 127.0.0.1 that the test can stall (nothing is passed on) and resume. */
-async function stallingProxy(
-  port: number,
-): Promise<{ port: number; stall(): void; resume(): void; close(): Promise<void> }> {
-  let stalled = false;
-  const held: (() => void)[] = [];
-  const sockets = new Set<Socket>();
-  const pipe = (from: Socket, to: Socket): void => {
-    from.on('data', (chunk: Buffer) => {
-      if (stalled) held.push(() => to.write(chunk));
-      else to.write(chunk);
-    });
-    from.on('close', () => to.destroy());
-    from.on('error', () => to.destroy());
-  };
-  const server = createServer((client) => {
-    const upstream = connect(port, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    pipe(client, upstream);
-    pipe(upstream, client);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    port: (server.address() as AddressInfo).port,
-    stall: () => {
-      stalled = true;
-    },
-    resume: () => {
-      stalled = false;
-      for (const write of held.splice(0)) write();
-    },
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-      await once(server, 'close');
-    },
-  };
-}
