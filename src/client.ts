@@ -434,6 +434,7 @@ class Client implements Ratewise {
       config.maxRoutes > 0 &&
       config.routes.length === 0 &&
       config.limits.length === 0 &&
+      config.unitLimits.size === 0 &&
       config.sharedConcurrency === undefined;
     routes = {
       config,

@@ -138,6 +138,14 @@ export interface BudgetOptions {
    */
   readonly maxRoutes?: number;
   /**
+   * Local limits in units other than requests, for calls whose `cost` names them: per unit, a `rate` (every form
+   * `rate` takes, in that unit: `'30000/min'`) and a `burst` (the bucket's capacity, in that unit; default the rate's
+   * limit). A call goes when every unit it names has room here as well as in the server's quota; a cost above the
+   * burst is paid as debt, as for `rate`. At most 16 units; `requests` is `rate`'s.
+   * @default undefined (units paced by the server's answers alone)
+   */
+  readonly units?: Readonly<Record<string, { readonly rate: RateSpec; readonly burst?: number }>>;
+  /**
    * Recognises throttles a server tells only in the body (some APIs answer 200 or 400 with a rate-limit error in
    * JSON). Called with each answer of this budget sent by `rw.fetch`, with its body's text when that is at most
    * 16 KB and arrives within 1 s (read from a copy: the caller still gets the whole body), else `bodyText`

@@ -7,6 +7,7 @@ import type {
   BackoffOptions,
   BudgetOptions,
   JitterUpOptions,
+  RateSpec,
   RatewiseOptions,
   RequestDescriptor,
   RetryOptions,
@@ -44,6 +45,8 @@ export interface BudgetConfig {
   readonly maxRoutes: number;
   /** The budget's hook recognising throttles told in the body, if any. */
   readonly classify: BudgetOptions['classify'];
+  /** Local limits per unit other than requests (`units`), empty without. */
+  readonly unitLimits: ReadonlyMap<string, readonly BucketLimit[]>;
 }
 
 export interface ResolvedOptions {
@@ -126,6 +129,7 @@ function resolveBudget(pattern: string, value: unknown): BudgetConfig {
     'routes',
     'maxRoutes',
     'classify',
+    'units',
   ]) as BudgetOptions;
   checkFunction(o.classify, `${name}.classify`);
   const routes = compileRoutes(o.routes, `${name}.routes`);
@@ -136,14 +140,7 @@ function resolveBudget(pattern: string, value: unknown): BudgetConfig {
         'routes split the budget into a bucket per route, and a rate or shared cap applies to the whole host',
     );
   }
-  const rates = o.rate === undefined ? [] : parseRate(o.rate, `${name}.rate`);
-  const burst = number(o.burst, `${name}.burst`, 0, (n) => n > 0 && Number.isFinite(n), 'a positive finite number');
-  // The burst is the capacity of the rate's token bucket: without a rate there is no bucket for it to size.
-  if (o.burst !== undefined && o.rate === undefined) {
-    throw new TypeError(
-      `Expected \`${name}.burst\` to come with a \`${name}.rate\`: a burst is how much of a rate may go at once`,
-    );
-  }
+  const limits = bucketLimits(o.rate, o.burst, name);
   const shared =
     o.sharedConcurrency === undefined
       ? undefined
@@ -156,7 +153,7 @@ function resolveBudget(pattern: string, value: unknown): BudgetConfig {
         );
   return Object.freeze({
     pattern,
-    limits: Object.freeze(rates.map((rate) => Object.freeze({ rate, capacity: burst || rate.limit }))),
+    limits,
     // A cap across every client is a cap on this one too.
     concurrency: Math.min(positiveOrInfinity(o.concurrency, `${name}.concurrency`, Infinity), shared ?? Infinity),
     maxQueue: positiveOrInfinity(o.maxQueue, `${name}.maxQueue`, Infinity),
@@ -173,7 +170,52 @@ function resolveBudget(pattern: string, value: unknown): BudgetConfig {
       'an integer from 0 to 1,000,000',
     ),
     classify: o.classify,
+    unitLimits: unitLimits(o.units, `${name}.units`),
   });
+}
+
+/** A rate (every form `rate` takes) and its burst, as the buckets that enforce them. */
+function bucketLimits(rate: unknown, burstValue: unknown, name: string, prefix = ''): readonly BucketLimit[] {
+  const rates = rate === undefined ? [] : parseRate(rate as RateSpec, `${name}.${prefix}rate`);
+  const burst = number(
+    burstValue,
+    `${name}.${prefix}burst`,
+    0,
+    (n) => n > 0 && Number.isFinite(n),
+    'a positive finite number',
+  );
+  // The burst is the capacity of the rate's token bucket: without a rate there is no bucket for it to size.
+  if (burstValue !== undefined && rate === undefined) {
+    throw new TypeError(
+      `Expected \`${name}.${prefix}burst\` to come with a \`${name}.${prefix}rate\`: a burst is how much of a rate may go at once`,
+    );
+  }
+  return Object.freeze(rates.map((r) => Object.freeze({ rate: r, capacity: burst || r.limit })));
+}
+
+/** Most units a budget limits locally: a server limits a handful. */
+const MAX_UNITS = 16;
+
+function unitLimits(value: unknown, name: string): ReadonlyMap<string, readonly BucketLimit[]> {
+  const limits = new Map<string, readonly BucketLimit[]>();
+  if (value === undefined) return limits;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalidOption(name, 'an object of { rate, burst } per unit', value);
+  }
+  const entries = Object.entries(value);
+  if (entries.length > MAX_UNITS)
+    throw invalidOption(name, `at most ${String(MAX_UNITS)} units`, `${String(entries.length)} units`);
+  for (const [unit, spec] of entries) {
+    const at = `${name}[${JSON.stringify(unit)}]`;
+    if (unit === '' || unit.length > 64) throw invalidOption(name, 'unit names of 1 to 64 characters', unit);
+    if (unit === 'requests') {
+      throw new TypeError(`Expected \`${name}\` without \`requests\`: the budget's own \`rate\` limits requests`);
+    }
+    const o = object(spec, at, ['rate', 'burst']) as { rate?: unknown; burst?: unknown };
+    if (o.rate === undefined) throw invalidOption(`${at}.rate`, 'a rate such as "30000/min"', o.rate);
+    limits.set(unit, bucketLimits(o.rate, o.burst, at, ''));
+  }
+  return limits;
 }
 
 function pacing(value: unknown, name: string): 'burst' | 'spread' {

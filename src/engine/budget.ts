@@ -359,7 +359,7 @@ export class Budget {
    */
   take(cost: number, now: number, units?: UnitCosts): number {
     const seq = ++this.#counters.sent;
-    if (units !== undefined) (this.#units ??= new UnitQuotas()).take(units, seq, now);
+    if (units !== undefined) (this.#units ??= new UnitQuotas(this.config.unitLimits)).take(units, seq, now);
     this.#inFlight++;
     this.#lastUsedAt = now;
     const pace = this.#pace;
@@ -469,7 +469,7 @@ export class Budget {
    */
   observe(info: RateLimitInfo, now: number, seq: number, status = 200, route?: CallRoute): void {
     this.#unbacked.delete(seq);
-    if (this.#units !== undefined || hasOtherUnits(info)) (this.#units ??= new UnitQuotas()).observe(seq, info, now);
+    if (this.#units !== undefined || hasOtherUnits(info)) (this.#units ??= new UnitQuotas(this.config.unitLimits)).observe(seq, info, now);
     const { limit, remaining, resetAt } = info;
     this.#noteServer(info, now);
     // A window opened by one of the budget's probes resets a known length after it, which may be sooner than the

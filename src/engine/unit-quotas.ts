@@ -1,6 +1,8 @@
 // A budget's quotas in units other than requests (tokens, …): the server's view of each, the units its requests in
 // flight hold, and when a request's units allow it to go. No clock: the budget tells `now`.
 import type { RateLimitInfo } from '../headers/index.js';
+import type { BucketLimit } from '../config/rate.js';
+import { msUntilAll, tryTakeAll, type BucketState } from './token-bucket.js';
 import { observeUnit, spendUnit, unitLevel, unitReadyAt, type UnitPace } from './unit-pace.js';
 
 /** A request's costs in units other than requests, as `[unit, amount]` pairs (amounts > 0). */
@@ -24,6 +26,10 @@ const MAX_UNITS = 16;
 
 export class UnitQuotas {
   readonly #paces = new Map<string, UnitPace>();
+  /** The local buckets of the units the budget limits itself (`units`), by unit. */
+  readonly #buckets = new Map<string, BucketState[]>();
+
+  constructor(private readonly limits: ReadonlyMap<string, readonly BucketLimit[]> = new Map()) {}
   readonly #inFlight = new Map<string, number>();
   readonly #bySeq = new Map<number, UnitCosts>();
   /** The latest request whose answer set the views: an earlier request's answer, come late, describes the past. */
@@ -41,8 +47,17 @@ export class UnitQuotas {
     let at = now;
     this.heldBy = undefined;
     for (const [unit, amount] of units) {
+      const local = this.limits.get(unit);
+      if (local !== undefined) {
+        const localAt = now + msUntilAll(this.#buckets.get(unit) ?? [], amount, local, now);
+        if (localAt > at) {
+          at = localAt;
+          this.heldBy = unit;
+        }
+      }
       const pace = this.#paces.get(unit);
       if (pace === undefined) {
+        if (local !== undefined) continue; // the user said what the quota is
         // Nothing is known of this unit's quota yet: the first request asks, and the rest wait for its answer, rather
         // than spend in one burst a quota that may be smaller than the burst. Once answered, a unit the server does
         // not describe costs nothing.
@@ -64,6 +79,9 @@ export class UnitQuotas {
   /** Request `seq` of these units was sent at `now`. */
   take(units: UnitCosts, seq: number, now: number): void {
     for (const [unit, amount] of units) {
+      const local = this.limits.get(unit);
+      if (local !== undefined)
+        this.#buckets.set(unit, tryTakeAll(this.#buckets.get(unit) ?? [], amount, local, now).state);
       const pace = this.#paces.get(unit);
       if (pace !== undefined) this.#paces.set(unit, spendUnit(pace, amount, now));
       this.#inFlight.set(unit, (this.#inFlight.get(unit) ?? 0) + amount);
