@@ -290,6 +290,14 @@ export interface RatewiseOptions {
    */
   readonly maxWait?: number;
   /**
+   * How long a streamed answer (`text/event-stream`, through `rw.fetch`) may go without data before its concurrency
+   * slot is given back, in ms. Such an answer holds its slot until its stream ends, fails or is cancelled, or until
+   * it has been this long without a chunk: a `concurrency` cap then counts the streams still running, as an LLM
+   * API's concurrent-request limit does.
+   * @default 60_000
+   */
+  readonly streamIdleMs?: number;
+  /**
    * The budget key of a request. Return `undefined` for the default, the request's origin. The key must never be a
    * raw secret: use `fingerprint()` for credential-keyed budgets.
    * @default undefined (the origin)

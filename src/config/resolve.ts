@@ -53,6 +53,7 @@ export interface ResolvedOptions {
   readonly budgets: BudgetTable;
   readonly retry: RetryPolicy;
   readonly maxWait: number;
+  readonly streamIdleMs: number;
   readonly keyFn: ((request: RequestDescriptor) => string | undefined) | undefined;
   readonly maxBudgets: number;
   readonly budgetIdleMs: number;
@@ -374,6 +375,7 @@ const TOP_LEVEL = [
   'budgets',
   'retry',
   'maxWait',
+  'streamIdleMs',
   'keyFn',
   'maxBudgets',
   'budgetIdleMs',
@@ -417,6 +419,7 @@ export function resolveOptions(options: RatewiseOptions = {}): ResolvedOptions {
     budgets: resolveBudgets(o.budgets),
     retry: resolveRetry(o.retry),
     maxWait: durationMs(o.maxWait, 'maxWait', Infinity),
+    streamIdleMs: positiveDurationMs(o.streamIdleMs, 'streamIdleMs', 60_000),
     keyFn: o.keyFn,
     maxBudgets: positiveOrInfinity(o.maxBudgets, 'maxBudgets', 10_000),
     budgetIdleMs: durationMs(o.budgetIdleMs, 'budgetIdleMs', 300_000),

@@ -5,6 +5,7 @@ import { RateLimitError, RetryBudgetExceededError } from '../errors.js';
 import type { GiveUpEventReason } from '../events.js';
 import { parseRateLimit, type HeaderInput, type RateLimitInfo } from '../headers/index.js';
 import type { ResolvedOptions } from '../config/resolve.js';
+import type { Clock } from '../clock.js';
 import type { ClassifyVerdict } from '../options.js';
 import { BODY_PEEK_BYTES, BODY_PEEK_MS, isSecondaryRateLimit, secondaryWaitMs } from '../retry/body-signals.js';
 import {
@@ -74,6 +75,12 @@ export interface Transport<R> {
    * of (GitHub's secondary rate limits, a budget's `classify`) go unrecognised.
    */
   bodyText?(response: R, maxBytes: number, signal: AbortSignal): Promise<string | undefined>;
+  /**
+   * A successful answer that streams (`text/event-stream`): the answer to return in its place, whose body calls
+   * `release` once, when the stream ends, fails or is cancelled, or after `idleMs` without a chunk (timed on `clock`).
+   * Undefined for any other answer: its slot is released at once. Without it, every answer is released at once.
+   */
+  holdWhileStreaming?(response: R, release: () => void, idleMs: number, clock: Clock): R | undefined;
 }
 
 const GIVE_UP = Symbol.for('ratewise.giveUp');
@@ -396,7 +403,9 @@ class CallRun<R> {
    */
   settle(decision: Settle, outcome: AttemptOutcome, answer: Answer<R>, attempts: number, now: number): R {
     const { lane, request, safeUrl, retry, maxWaitMs, startedAt } = this.call;
-    this.ctx.scheduler.release(this.sentLane);
+    // A stream holds its slot while it runs (its concurrency is the server's too); anything else frees it now.
+    const held = this.#holdWhileStreaming(answer, decision);
+    if (held === undefined) this.ctx.scheduler.release(this.sentLane);
     const { reason } = decision;
     if (reason !== 'success' && reason !== 'not-retryable-status') this.#giveUp(reason, attempts, answer.status);
     const throttled = outcome.kind === 'response' && outcome.info.isRateLimited;
@@ -420,11 +429,25 @@ class CallRun<R> {
         cause: this.#safe(answer.error),
       });
     }
-    if (answer.response !== undefined) return answer.response;
+    if (answer.response !== undefined) return held ?? answer.response;
     // The network error goes to the caller as it is, with why it was not retried (when it was not for being what it
     // is): see `giveUpReason`.
     if (reason !== 'success' && reason !== 'not-network-error') markGiveUp(answer.error, reason);
     throw answer.error;
+  }
+
+  #holdWhileStreaming(answer: Answer<R>, decision: Settle): R | undefined {
+    const { response } = answer;
+    const { transport } = this;
+    if (response === undefined || transport.holdWhileStreaming === undefined || decision.reason !== 'success') {
+      return undefined;
+    }
+    const { scheduler, options } = this.ctx;
+    const lane = this.sentLane;
+    const release = (): void => {
+      scheduler.release(lane);
+    };
+    return transport.holdWhileStreaming(response, release, options.streamIdleMs, options.clock);
   }
 
   /**

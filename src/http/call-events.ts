@@ -103,6 +103,7 @@ async function sendTold<R>(ctx: SendContext, call: ToldTicket, transport: Transp
   if (transport.safeError) told.safeError = safe;
   // Throttles told in the body (GitHub's secondary limits, `classify`) are read through the transport's own copy.
   if (transport.bodyText) told.bodyText = transport.bodyText.bind(transport);
+  if (transport.holdWhileStreaming) told.holdWhileStreaming = transport.holdWhileStreaming.bind(transport);
   let failure: unknown;
   try {
     return await send(ctx, call, told);

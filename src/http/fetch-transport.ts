@@ -1,6 +1,8 @@
 // `fetch` as a transport: what `rw.fetch` sends each attempt with.
 import type { Transport } from '../engine/send.js';
 import { markScheduled } from './scheduled.js';
+import { holdWhileStreaming, isEventStream } from './held-stream.js';
+import type { Clock } from '../clock.js';
 
 /** What a fetch transport sends: the arguments of each attempt, fresh each time (see `PreparedRequest.attempt`). */
 export interface Attempts {
@@ -58,6 +60,10 @@ class FetchTransport implements Transport<Response> {
 
   headers(response: Response): Headers {
     return response.headers;
+  }
+
+  holdWhileStreaming(response: Response, release: () => void, idleMs: number, clock: Clock): Response | undefined {
+    return isEventStream(response) ? holdWhileStreaming(response, release, idleMs, clock) : undefined;
   }
 
   discard(response: Response): void {

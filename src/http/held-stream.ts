@@ -1,0 +1,60 @@
+// A streamed answer (`text/event-stream`) that holds its request's slot while it runs: its body is passed through
+// unchanged, and `release` is called once, when the stream ends, fails or is cancelled, or after `idleMs` without a
+// chunk.
+import type { Clock, TimerHandle } from '../clock.js';
+
+/** Whether an answer streams events (an LLM API's streamed completion, any server-sent events). */
+export function isEventStream(response: Response): boolean {
+  const type = response.headers.get('content-type');
+  return response.body !== null && type !== null && /^\s*text\/event-stream\b/i.test(type);
+}
+
+/** `response` with a body that calls `release` once its stream is over (see the module's comment). */
+export function holdWhileStreaming(response: Response, release: () => void, idleMs: number, clock: Clock): Response {
+  const reader = response.body!.getReader();
+  let timer: TimerHandle | undefined;
+  let over = false;
+  const end = (): void => {
+    if (over) return;
+    over = true;
+    if (timer !== undefined) clock.clearTimeout(timer);
+    timer = undefined;
+    release();
+  };
+  const quiet = (): void => {
+    if (timer !== undefined) clock.clearTimeout(timer);
+    timer = clock.setTimeout(end, idleMs);
+  };
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          end();
+          controller.close();
+          return;
+        }
+        if (!over) quiet();
+        controller.enqueue(value);
+      } catch (error) {
+        end();
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      end();
+      return reader.cancel(reason);
+    },
+  });
+  quiet();
+  const held = new Response(body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+  // What fetch set and `new Response` cannot: where the answer came from.
+  for (const name of ['url', 'redirected', 'type'] as const) {
+    Object.defineProperty(held, name, { value: response[name], enumerable: true });
+  }
+  return held;
+}
