@@ -305,6 +305,18 @@ export interface RatewiseEvents {
     /** How long the store has been failing, in ms: 0 when this failure begins the outage. */
     readonly downMs: number;
   };
+  /**
+   * A budget's `usage` hook threw, or returned something other than finite amounts >= 0 per unit: the call's
+   * estimates stand.
+   */
+  readonly usageIgnored: {
+    /** The budget key. */
+    readonly key: string;
+    /** The request URL, sanitised. */
+    readonly url: string;
+    /** What was wrong: the hook's error, or the value it returned. */
+    readonly reason: string;
+  };
   /** The shared store answered again after a `storeError`: budgets are shared again. */
   readonly storeRecovered: {
     /** The store's name, such as `"redis"`. */

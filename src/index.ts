@@ -12,6 +12,8 @@ export type {
   BackoffOptions,
   BudgetOptions,
   ClassifyInput,
+  UnitLimit,
+  UsageInput,
   ClassifyVerdict,
   Jitter,
   JitterUpOptions,

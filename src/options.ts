@@ -144,7 +144,7 @@ export interface BudgetOptions {
    * burst is paid as debt, as for `rate`. At most 16 units; `requests` is `rate`'s.
    * @default undefined (units paced by the server's answers alone)
    */
-  readonly units?: Readonly<Record<string, { readonly rate: RateSpec; readonly burst?: number }>>;
+  readonly units?: Readonly<Record<string, UnitLimit>>;
   /**
    * Recognises throttles a server tells only in the body (some APIs answer 200 or 400 with a rate-limit error in
    * JSON). Called with each answer of this budget sent by `rw.fetch`, with its body's text when that is at most
@@ -155,6 +155,17 @@ export interface BudgetOptions {
    * @default undefined (GitHub's secondary rate limits are recognised: a 403 or 429 whose body says so)
    */
   readonly classify?: (answer: ClassifyInput) => ClassifyVerdict | undefined;
+  /**
+   * What a successful answer actually used, per unit, for calls whose `cost` is a record (an LLM API's `usage`):
+   * called with the answer's status, headers and body text (read from a copy, at most 1 MB; a streamed answer's whole
+   * text once its stream has ended), it returns the actual amounts, such as `{ tokens: usage.total_tokens }`. Each
+   * amount replaces the call's estimate in the budget's local `units` buckets (what was charged beyond it is given
+   * back, what was used beyond it is owed) and in `rw.stats()`'s `units[unit].charged`. A unit it does not name
+   * keeps its estimate; a hook that throws or returns anything but finite amounts >= 0 leaves the estimates in place
+   * (a `usageIgnored` event says why). The call itself has settled by then.
+   * @default undefined (estimates stand; the server's answers correct its own view of each unit)
+   */
+  readonly usage?: (answer: UsageInput) => Readonly<Record<string, number>> | undefined;
 }
 
 /** What a budget's `classify` hook sees of an answer. */
@@ -164,6 +175,27 @@ export interface ClassifyInput {
   /** The answer's headers. */
   readonly headers: Headers;
   /** The body's text: undefined when longer than 16 KB, slower than 1 s, or not sent by `rw.fetch`. */
+  readonly bodyText: string | undefined;
+}
+
+/** A local limit in one unit (`budgets[p].units`). */
+export interface UnitLimit {
+  /** The rate in that unit: every form `rate` takes (`'30000/min'`, `{ limit, interval }` in ms, a list). */
+  readonly rate: RateSpec;
+  /**
+   * How much of the unit may go at once after an idle period (the bucket's capacity), in that unit.
+   * @default the `limit` of each rate
+   */
+  readonly burst?: number;
+}
+
+/** What a budget's `usage` hook sees of a successful answer. */
+export interface UsageInput {
+  /** The answer's HTTP status. */
+  readonly status: number;
+  /** The answer's headers. */
+  readonly headers: Headers;
+  /** The body's text, or a streamed answer's whole text: undefined when longer than 1 MB or not readable. */
   readonly bodyText: string | undefined;
 }
 

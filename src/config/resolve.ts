@@ -45,6 +45,8 @@ export interface BudgetConfig {
   readonly maxRoutes: number;
   /** The budget's hook recognising throttles told in the body, if any. */
   readonly classify: BudgetOptions['classify'];
+  /** The budget's hook reading what an answer actually used, per unit, if any. */
+  readonly usage: BudgetOptions['usage'];
   /** Local limits per unit other than requests (`units`), empty without. */
   readonly unitLimits: ReadonlyMap<string, readonly BucketLimit[]>;
 }
@@ -131,8 +133,10 @@ function resolveBudget(pattern: string, value: unknown): BudgetConfig {
     'maxRoutes',
     'classify',
     'units',
+    'usage',
   ]) as BudgetOptions;
   checkFunction(o.classify, `${name}.classify`);
+  checkFunction(o.usage, `${name}.usage`);
   const routes = compileRoutes(o.routes, `${name}.routes`);
   // A budget's rate and shared cap are host-wide: its routes' buckets would each apply them apart.
   if (routes.length > 0 && (o.rate !== undefined || o.sharedConcurrency !== undefined)) {
@@ -172,6 +176,7 @@ function resolveBudget(pattern: string, value: unknown): BudgetConfig {
     ),
     classify: o.classify,
     unitLimits: unitLimits(o.units, `${name}.units`),
+    usage: o.usage,
   });
 }
 

@@ -192,6 +192,11 @@ export class Budget {
     return this.#units?.heldBy;
   }
 
+  /** A call charged `estimate` actually used `actual` (see `UnitQuotas.settle`). */
+  settleUnits(estimate: UnitCosts, actual: Readonly<Record<string, number>>, now: number): void {
+    this.#units?.settle(estimate, actual, now);
+  }
+
   /** Each unit's quota at `now` (see `UnitQuotas.view`), undefined when none is known. */
   unitViews(now: number): Readonly<Record<string, UnitView>> | undefined {
     return this.#units?.view(now);
@@ -469,7 +474,8 @@ export class Budget {
    */
   observe(info: RateLimitInfo, now: number, seq: number, status = 200, route?: CallRoute): void {
     this.#unbacked.delete(seq);
-    if (this.#units !== undefined || hasOtherUnits(info)) (this.#units ??= new UnitQuotas(this.config.unitLimits)).observe(seq, info, now);
+    if (this.#units !== undefined || hasOtherUnits(info))
+      (this.#units ??= new UnitQuotas(this.config.unitLimits)).observe(seq, info, now);
     const { limit, remaining, resetAt } = info;
     this.#noteServer(info, now);
     // A window opened by one of the budget's probes resets a known length after it, which may be sooner than the

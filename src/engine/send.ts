@@ -1,7 +1,7 @@
 // One logical request: wait for a turn, send, observe the answer, decide, then settle or back off and go again.
 // Exactly one outcome: the response, a typed ratewise error, the caller's abort reason, or the network error after
 // retries are spent.
-import { RateLimitError, RetryBudgetExceededError } from '../errors.js';
+import { formatValue, RateLimitError, RetryBudgetExceededError } from '../errors.js';
 import type { GiveUpEventReason } from '../events.js';
 import { parseRateLimit, type HeaderInput, type RateLimitInfo } from '../headers/index.js';
 import type { ResolvedOptions } from '../config/resolve.js';
@@ -77,13 +77,23 @@ export interface Transport<R> {
   bodyText?(response: R, maxBytes: number, signal: AbortSignal): Promise<string | undefined>;
   /**
    * A successful answer that streams (`text/event-stream`): the answer to return in its place, whose body calls
-   * `release` once, when the stream ends, fails or is cancelled, or after `idleMs` without a chunk (timed on `clock`).
-   * Undefined for any other answer: its slot is released at once. Without it, every answer is released at once.
+   * `release` once, when the stream ends, fails or is cancelled, or after `idleMs` without a chunk (timed on `clock`),
+   * with the stream's whole text when it ended and `collect` asked for it. Undefined for any other answer: its slot
+   * is released at once. Without it, every answer is released at once.
    */
-  holdWhileStreaming?(response: R, release: () => void, idleMs: number, clock: Clock): R | undefined;
+  holdWhileStreaming?(
+    response: R,
+    release: (bodyText: string | undefined) => void,
+    idleMs: number,
+    clock: Clock,
+    collect: boolean,
+  ): R | undefined;
 }
 
 const GIVE_UP = Symbol.for('ratewise.giveUp');
+
+/** Most of an answer's body read for a budget's `usage` hook: past it, the hook sees none. */
+const MAX_USAGE_BODY = 1_048_576;
 
 /** What a budget reads of an answer whose quota another budget read: nothing of the server's quota. */
 const UNDESCRIBED: RateLimitInfo = Object.freeze({ isRateLimited: false, policies: Object.freeze([]) });
@@ -438,16 +448,80 @@ class CallRun<R> {
 
   #holdWhileStreaming(answer: Answer<R>, decision: Settle): R | undefined {
     const { response } = answer;
+    if (response === undefined || decision.reason !== 'success') return undefined;
     const { transport } = this;
-    if (response === undefined || transport.holdWhileStreaming === undefined || decision.reason !== 'success') {
-      return undefined;
-    }
-    const { scheduler, options } = this.ctx;
     const lane = this.sentLane;
-    const release = (): void => {
-      scheduler.release(lane);
+    const usage = this.call.units !== undefined && lane.budget.config.usage !== undefined;
+    const held =
+      transport.holdWhileStreaming === undefined
+        ? undefined
+        : transport.holdWhileStreaming(
+            response,
+            (bodyText) => {
+              this.ctx.scheduler.release(lane);
+              if (usage) this.#settleUsage(lane, response, bodyText);
+            },
+            this.ctx.options.streamIdleMs,
+            this.ctx.options.clock,
+            usage,
+          );
+    if (held === undefined && usage) void this.#readUsage(lane, response);
+    return held;
+  }
+
+  /** Reads a copy of an answer's body for the budget's `usage` hook, then settles the call's units with it. */
+  async #readUsage(lane: Lane, response: R): Promise<void> {
+    const { transport } = this;
+    const { clock, streamIdleMs } = this.ctx.options;
+    let bodyText: string | undefined;
+    if (transport.bodyText !== undefined) {
+      const controller = new AbortController();
+      const timer = clock.setTimeout(() => {
+        controller.abort();
+      }, streamIdleMs);
+      try {
+        bodyText = await transport.bodyText(response, MAX_USAGE_BODY, controller.signal);
+      } catch {
+        bodyText = undefined;
+      } finally {
+        clock.clearTimeout(timer);
+      }
+    }
+    this.#settleUsage(lane, response, bodyText);
+  }
+
+  /** Asks the budget's `usage` hook what the call used, and settles its units with the answer (see `usage`). */
+  #settleUsage(lane: Lane, response: R, bodyText: string | undefined): void {
+    const { budget } = lane;
+    const hook = budget.config.usage;
+    const units = this.call.units;
+    if (hook === undefined || units === undefined) return;
+    const ignored = (reason: string): void => {
+      this.ctx.events.emit('usageIgnored', { key: budget.key, url: this.call.safeUrl, reason });
     };
-    return transport.holdWhileStreaming(response, release, options.streamIdleMs, options.clock);
+    let actual: unknown;
+    try {
+      actual = hook({
+        status: this.transport.status(response),
+        headers: asHeaders(this.transport.headers(response)),
+        bodyText,
+      });
+    } catch (error) {
+      ignored(`the hook threw ${String(error)}`);
+      return;
+    }
+    if (actual === undefined) return;
+    if (typeof actual !== 'object' || actual === null || Array.isArray(actual)) {
+      ignored(`the hook returned ${formatValue(actual)}, not a record of amounts per unit`);
+      return;
+    }
+    for (const [unit, amount] of Object.entries(actual)) {
+      if (!(typeof amount === 'number' && amount >= 0 && Number.isFinite(amount))) {
+        ignored(`the hook returned ${formatValue(amount)} for ${JSON.stringify(unit)}, not a finite amount >= 0`);
+        return;
+      }
+    }
+    budget.settleUnits(units, actual as Readonly<Record<string, number>>, this.ctx.options.clock.now());
   }
 
   /**

@@ -2,20 +2,28 @@
 // flight hold, and when a request's units allow it to go. No clock: the budget tells `now`.
 import type { RateLimitInfo } from '../headers/index.js';
 import type { BucketLimit } from '../config/rate.js';
-import { msUntilAll, tryTakeAll, type BucketState } from './token-bucket.js';
+import { msUntilAll, refillAll, tryTakeAll, type BucketState } from './token-bucket.js';
 import { observeUnit, spendUnit, unitLevel, unitReadyAt, type UnitPace } from './unit-pace.js';
 
 /** A request's costs in units other than requests, as `[unit, amount]` pairs (amounts > 0). */
 export type UnitCosts = readonly (readonly [string, number])[];
 
-/** What `rw.stats()` shows of one unit's quota. */
+/** What `rw.stats()` shows of one unit. */
 export interface UnitView {
-  /** Units left now, as the budget reckons them (the server's last count, less what went since, plus the refill). */
-  readonly remaining: number;
-  /** The most the quota holds (the server's limit). */
-  readonly limit: number;
-  /** Epoch ms the server named for the quota to be whole again. */
-  readonly resetAt: number;
+  /**
+   * Units left now in the server's quota, as the budget reckons them (its last count, less what went since, plus
+   * the refill); undefined while the server has not described it.
+   */
+  readonly remaining?: number;
+  /** The most the server's quota holds (its limit), when described. */
+  readonly limit?: number;
+  /** Epoch ms the server named for its quota to be whole again, when described. */
+  readonly resetAt?: number;
+  /**
+   * What the budget's calls have cost in this unit: the actual amounts the `usage` hook reported for the calls it
+   * settled, and the estimates of the others (in flight, or not settled).
+   */
+  readonly charged: number;
 }
 
 /** Sources whose quotas refill evenly until their reset (the LLM vendors document so), rather than all at once. */
@@ -28,6 +36,8 @@ export class UnitQuotas {
   readonly #paces = new Map<string, UnitPace>();
   /** The local buckets of the units the budget limits itself (`units`), by unit. */
   readonly #buckets = new Map<string, BucketState[]>();
+  /** What the calls have cost per unit, estimates replaced by actual amounts once settled. */
+  readonly #charged = new Map<string, number>();
 
   constructor(private readonly limits: ReadonlyMap<string, readonly BucketLimit[]> = new Map()) {}
   readonly #inFlight = new Map<string, number>();
@@ -79,6 +89,7 @@ export class UnitQuotas {
   /** Request `seq` of these units was sent at `now`. */
   take(units: UnitCosts, seq: number, now: number): void {
     for (const [unit, amount] of units) {
+      this.#charged.set(unit, (this.#charged.get(unit) ?? 0) + amount);
       const local = this.limits.get(unit);
       if (local !== undefined)
         this.#buckets.set(unit, tryTakeAll(this.#buckets.get(unit) ?? [], amount, local, now).state);
@@ -131,6 +142,29 @@ export class UnitQuotas {
     if (read) this.#observedSeq = seq;
   }
 
+  /**
+   * A call that was charged `estimate` actually used `actual` (the `usage` hook's amounts, already checked): each
+   * named unit's difference is given back to (or owed by) its local buckets, and replaces the estimate in `charged`.
+   */
+  settle(estimate: UnitCosts, actual: Readonly<Record<string, number>>, now: number): void {
+    for (const [unit, charged] of estimate) {
+      const used = actual[unit];
+      if (used === undefined) continue;
+      const extra = used - charged;
+      this.#charged.set(unit, (this.#charged.get(unit) ?? 0) + extra);
+      const local = this.limits.get(unit);
+      if (local === undefined) continue;
+      const states = refillAll(this.#buckets.get(unit) ?? [], local, now);
+      this.#buckets.set(
+        unit,
+        states.map((state, i) => ({
+          tokens: Math.min(local[i]!.capacity, state.tokens - extra),
+          updatedAt: state.updatedAt,
+        })),
+      );
+    }
+  }
+
   /** Whether any request holds units or the server has described any. */
   get active(): boolean {
     return this.#paces.size > 0 || this.#bySeq.size > 0;
@@ -138,10 +172,15 @@ export class UnitQuotas {
 
   /** Each unit's quota as the budget reckons it at `now`, for `rw.stats()`; undefined when none is known. */
   view(now: number): Readonly<Record<string, UnitView>> | undefined {
-    if (this.#paces.size === 0) return undefined;
+    if (this.#paces.size === 0 && this.#charged.size === 0) return undefined;
     const views: Record<string, UnitView> = {};
-    for (const [unit, pace] of this.#paces) {
-      views[unit] = { remaining: Math.floor(unitLevel(pace, now)), limit: pace.capacity, resetAt: pace.resetAt };
+    for (const unit of new Set([...this.#paces.keys(), ...this.#charged.keys()])) {
+      const pace = this.#paces.get(unit);
+      const charged = this.#charged.get(unit) ?? 0;
+      views[unit] =
+        pace === undefined
+          ? { charged }
+          : { remaining: Math.floor(unitLevel(pace, now)), limit: pace.capacity, resetAt: pace.resetAt, charged };
     }
     return views;
   }

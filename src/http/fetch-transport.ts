@@ -62,8 +62,14 @@ class FetchTransport implements Transport<Response> {
     return response.headers;
   }
 
-  holdWhileStreaming(response: Response, release: () => void, idleMs: number, clock: Clock): Response | undefined {
-    return isEventStream(response) ? holdWhileStreaming(response, release, idleMs, clock) : undefined;
+  holdWhileStreaming(
+    response: Response,
+    release: (bodyText: string | undefined) => void,
+    idleMs: number,
+    clock: Clock,
+    collect: boolean,
+  ): Response | undefined {
+    return isEventStream(response) ? holdWhileStreaming(response, release, idleMs, clock, collect) : undefined;
   }
 
   discard(response: Response): void {

@@ -1,6 +1,6 @@
 // A streamed answer (`text/event-stream`) that holds its request's slot while it runs: its body is passed through
 // unchanged, and `release` is called once, when the stream ends, fails or is cancelled, or after `idleMs` without a
-// chunk.
+// chunk; with the stream's whole text when it ended and `collect` was asked for (at most `MAX_COLLECTED` bytes).
 import type { Clock, TimerHandle } from '../clock.js';
 
 /** Whether an answer streams events (an LLM API's streamed completion, any server-sent events). */
@@ -9,17 +9,29 @@ export function isEventStream(response: Response): boolean {
   return response.body !== null && type !== null && /^\s*text\/event-stream\b/i.test(type);
 }
 
+/** Most of a stream's text kept for a `usage` hook: past it, the hook sees none. */
+export const MAX_COLLECTED = 1_048_576;
+
 /** `response` with a body that calls `release` once its stream is over (see the module's comment). */
-export function holdWhileStreaming(response: Response, release: () => void, idleMs: number, clock: Clock): Response {
+export function holdWhileStreaming(
+  response: Response,
+  release: (bodyText: string | undefined) => void,
+  idleMs: number,
+  clock: Clock,
+  collect = false,
+): Response {
   const reader = response.body!.getReader();
+  const decoder = collect ? new TextDecoder() : undefined;
+  let text: string | undefined = collect ? '' : undefined;
+  let bytes = 0;
   let timer: TimerHandle | undefined;
   let over = false;
-  const end = (): void => {
+  const end = (whole = false): void => {
     if (over) return;
     over = true;
     if (timer !== undefined) clock.clearTimeout(timer);
     timer = undefined;
-    release();
+    release(whole && text !== undefined ? text + decoder!.decode() : undefined);
   };
   const quiet = (): void => {
     if (timer !== undefined) clock.clearTimeout(timer);
@@ -30,11 +42,15 @@ export function holdWhileStreaming(response: Response, release: () => void, idle
       try {
         const { done, value } = await reader.read();
         if (done) {
-          end();
+          end(true);
           controller.close();
           return;
         }
         if (!over) quiet();
+        if (text !== undefined) {
+          bytes += value.byteLength;
+          text = bytes > MAX_COLLECTED ? undefined : text + decoder!.decode(value, { stream: true });
+        }
         controller.enqueue(value);
       } catch (error) {
         end();

@@ -67,8 +67,8 @@ describe('UnitQuotas', () => {
     quotas.observe(2, answer(57, 1_000), NOW + 20);
     // OpenAI's requests refill evenly too: they have a view of their own here.
     expect(quotas.view(NOW + 20)).toEqual({
-      requests: { remaining: 57, limit: 60, resetAt: NOW + 1_000 },
-      tokens: { remaining: 1_000, limit: 6_000, resetAt: NOW + 900 },
+      requests: { remaining: 57, limit: 60, resetAt: NOW + 1_000, charged: 0 },
+      tokens: { remaining: 1_000, limit: 6_000, resetAt: NOW + 900, charged: 3_000 },
     });
     expect(quotas.readyAt([['input-tokens', 10_000]], NOW + 20)).toBe(NOW + 20); // a unit nobody limits costs nothing
   });
