@@ -306,6 +306,16 @@ export interface RatewiseEvents {
     readonly downMs: number;
   };
   /**
+   * A call's `cost` named a unit that neither the server's answers describe nor the budget's `units` limit: it costs
+   * nothing. Once per budget and unit (a misspelt unit, such as `token` for `tokens`, shows here).
+   */
+  readonly unitUnlimited: {
+    /** The budget key. */
+    readonly key: string;
+    /** The unit, as the cost named it. */
+    readonly unit: string;
+  };
+  /**
    * A budget's `usage` hook threw, or returned something other than finite amounts >= 0 per unit: the call's
    * estimates stand.
    */

@@ -192,6 +192,11 @@ export class Budget {
     return this.#units?.heldBy;
   }
 
+  /** Units of a call's cost that nothing limits, each said once (see `UnitQuotas.unlimited`). */
+  unlimitedUnits(units: UnitCosts): string[] {
+    return this.#units?.unlimited(units) ?? [];
+  }
+
   /** A call charged `estimate` actually used `actual` (see `UnitQuotas.settle`). */
   settleUnits(estimate: UnitCosts, actual: Readonly<Record<string, number>>, now: number): void {
     this.#units?.settle(estimate, actual, now);

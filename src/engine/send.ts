@@ -275,6 +275,10 @@ class CallRun<R> {
     // Named for a quota of the call's route: that quota's budget has read it; this one only counts the answer.
     const routed = !this.#originWide && (this.ctx.routeAnswer?.(this.call, info, now) ?? false);
     budget.observe(routed ? UNDESCRIBED : info, now, seq, status, this.call.routing);
+    const { units } = this.call;
+    if (units !== undefined && status < 400) {
+      for (const unit of budget.unlimitedUnits(units)) events.emit('unitUnlimited', { key: budget.key, unit });
+    }
     if (events.hasListeners('rateLimitInfo')) {
       events.emit('rateLimitInfo', { key: this.call.lane.budget.key, url: this.call.safeUrl, status, info: parsed });
     }

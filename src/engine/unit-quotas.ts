@@ -165,6 +165,25 @@ export class UnitQuotas {
     }
   }
 
+  /** Units reported as limited by nobody (see {@link unlimited}). */
+  readonly #reported = new Set<string>();
+
+  /**
+   * The units of `units` that, now that the server has answered, neither it nor the budget limits (they cost
+   * nothing), each said once per budget; empty otherwise.
+   */
+  unlimited(units: UnitCosts): string[] {
+    const found: string[] = [];
+    if (!this.#answered) return found;
+    for (const [unit] of units) {
+      if (unit === 'requests' || this.#paces.has(unit) || this.limits.has(unit) || this.#reported.has(unit)) continue;
+      if (this.#reported.size >= 16) break;
+      this.#reported.add(unit);
+      found.push(unit);
+    }
+    return found;
+  }
+
   /** Whether any request holds units or the server has described any. */
   get active(): boolean {
     return this.#paces.size > 0 || this.#bySeq.size > 0;

@@ -26,6 +26,18 @@ describe('budgets[p].units', () => {
     expect(server.calls).toHaveLength(3);
   });
 
+  it('says once per unit when a cost names a unit nothing limits (a misspelt one): it costs nothing', async () => {
+    const { rw, clock, server } = rig({ budgets: { '*': { units: { tokens: { rate: '100/s' } } } } });
+    const unlimited: string[] = [];
+    rw.on('unitUnlimited', (event) => unlimited.push(`${event.key} ${event.unit}`));
+    for (let i = 0; i < 3; i++) {
+      await rw.fetch(`https://api.test/?${i}`, { ratewise: { cost: { tokens: 10, toekns: 1e9 } } });
+    }
+    await advance(clock, 1_000);
+    expect(server.calls).toHaveLength(3);
+    expect(unlimited).toEqual(['https://api.test toekns']);
+  });
+
   it.each([
     [{ tokens: 5 }, 'Expected `budgets["*"].units["tokens"]` to be an object'],
     [{ tokens: {} }, 'Expected `budgets["*"].units["tokens"].rate` to be a rate such as "30000/min"'],
