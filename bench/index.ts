@@ -11,6 +11,7 @@ import { headerParsing } from './sections/header-parsing.js';
 import { memory } from './sections/memory.js';
 import { peers } from './sections/peers.js';
 import { redis } from './sections/redis.js';
+import { redisFar } from './sections/redis-far.js';
 import { routes } from './sections/routes.js';
 import { llm } from './sections/llm.js';
 import { scheduling } from './sections/scheduling.js';
@@ -23,6 +24,7 @@ const sections: readonly Section[] = [
   goodput,
   peers,
   redis,
+  redisFar,
   efficiency,
   routes,
   llm,

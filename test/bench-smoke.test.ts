@@ -10,6 +10,7 @@ import { headerParsing } from '../bench/sections/header-parsing.js';
 import { memory } from '../bench/sections/memory.js';
 import { peers } from '../bench/sections/peers.js';
 import { redis } from '../bench/sections/redis.js';
+import { redisFar } from '../bench/sections/redis-far.js';
 import { routes } from '../bench/sections/routes.js';
 import { llm } from '../bench/sections/llm.js';
 import { scheduling } from '../bench/sections/scheduling.js';
@@ -18,7 +19,7 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** The sections in the order bench/index.ts runs them. */
-const sections = [headerParsing, scheduling, memory, goodput, peers, redis, efficiency, routes, llm];
+const sections = [headerParsing, scheduling, memory, goodput, peers, redis, redisFar, efficiency, routes, llm];
 
 test(
   'npx tsx bench/index.ts --quick exits 0 and prints every section with its table',

@@ -1,7 +1,7 @@
-// Child process of the `redis` section (see pool.ts): one process with its own ratewise client and Redis connection.
-// Run as `node --import tsx worker.ts [build dir]` through fork() (an IPC channel is required). For each job it is
-// told to `prepare` (connect, create the client, warm up), says `prepared`, waits for `go`, runs the job and sends
-// its result; `exit` closes everything and leaves.
+// Child process of the `redis` and `redis-far` sections (see pool.ts): one process with its own ratewise client and
+// Redis connection. Run as `node --import tsx worker.ts [build dir]` through fork() (an IPC channel is required). For
+// each job it is told to `prepare` (connect, create the client, warm up), says `prepared`, waits for `go`, runs the
+// job and sends its result; `exit` closes everything and leaves.
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -46,7 +46,30 @@ export interface OverspendJob {
   readonly worker: number;
 }
 
-export type Job = DecisionsJob | OverspendJob;
+/**
+ * `loops` loops through `rw.fetch` to one host, each sending one request at a time (the next `gapMs` after the last
+ * settled), for `durationMs` after `go`; what is still waiting then is aborted. Each call is tracked until it settles.
+ */
+export interface LoopsJob {
+  readonly kind: 'loops';
+  readonly library: Library;
+  readonly redisUrl: string;
+  readonly prefix: string;
+  readonly origin: string;
+  /** The budget pattern: the origin's `host:port`. */
+  readonly host: string;
+  readonly rate: string;
+  readonly burst: number;
+  readonly loops: number;
+  readonly gapMs: number;
+  readonly durationMs: number;
+  /** How long after the end a call may take to settle before the run is reported with it unsettled. */
+  readonly settleGraceMs: number;
+  /** This worker's number, in the request paths. */
+  readonly worker: number;
+}
+
+export type Job = DecisionsJob | OverspendJob | LoopsJob;
 
 export type JobResult =
   | { readonly kind: 'decisions'; readonly tasks: number; readonly elapsedMs: number; readonly storeErrors: number }
@@ -57,6 +80,23 @@ export type JobResult =
       readonly aborted: number;
       readonly failures: readonly string[];
       readonly storeErrors: number;
+    }
+  | {
+      readonly kind: 'loops';
+      /** Calls made; of them, settled (a response, an abort at the end, or another failure) within the grace. */
+      readonly started: number;
+      readonly settled: number;
+      readonly responses: number;
+      /** Responses whose status was not 2xx. */
+      readonly notOk: number;
+      readonly aborted: number;
+      readonly failures: readonly string[];
+      /** From each call to its response, in ms, for the calls answered. */
+      readonly latenciesMs: readonly number[];
+      readonly storeErrors: number;
+      readonly storeRecovered: number;
+      /** `rw.stats()`'s store figures at the end of the run, before the client closed. */
+      readonly store: { readonly rttMs: number | undefined; readonly clients: number | undefined } | undefined;
     };
 
 export type ToWorker = { readonly type: 'prepare'; readonly job: Job } | { readonly type: 'go' | 'exit' };
@@ -117,17 +157,25 @@ async function connect(library: Library, url: string): Promise<Connection> {
 async function clientFor(
   job: Job,
   budgets: Ratewise.RatewiseOptions['budgets'],
-): Promise<{ rw: Ratewise.Ratewise; storeErrors: () => number; dispose: () => Promise<void> }> {
+): Promise<{
+  rw: Ratewise.Ratewise;
+  storeErrors: () => number;
+  storeRecovered: () => number;
+  dispose: () => Promise<void>;
+}> {
   const connection = job.library === undefined ? undefined : await connect(job.library, job.redisUrl);
   const rw = createRatewise({
     ...(connection && { store: redisStore(connection.client, { prefix: job.prefix }) }),
     ...(budgets && { budgets }),
   });
   let storeErrors = 0;
+  let storeRecovered = 0;
   rw.on('storeError', () => storeErrors++);
+  rw.on('storeRecovered', () => storeRecovered++);
   return {
     rw,
     storeErrors: () => storeErrors,
+    storeRecovered: () => storeRecovered,
     dispose: async () => {
       await rw.close();
       await connection?.close();
@@ -217,6 +265,99 @@ async function prepareOverspend(job: OverspendJob): Promise<Prepared> {
   };
 }
 
+async function prepareLoops(job: LoopsJob): Promise<Prepared> {
+  const { rw, storeErrors, storeRecovered, dispose } = await clientFor(job, {
+    [job.host]: { rate: job.rate, burst: job.burst },
+  });
+  // As in the overspend job: fetch loaded and connections open before the run (the parent drops these arrivals).
+  await Promise.all(
+    Array.from({ length: Math.min(job.loops, WARM_CONNECTIONS) }, async (_, i) => {
+      const response = await fetch(`${job.origin}/warm-up/w${job.worker}/${i}`);
+      await response.arrayBuffer();
+    }),
+  );
+  return {
+    run: async () => {
+      const controller = new AbortController();
+      const { signal } = controller;
+      let started = 0;
+      let settled = 0;
+      let responses = 0;
+      let notOk = 0;
+      let aborted = 0;
+      const failures: string[] = [];
+      const latenciesMs: number[] = [];
+      const call = async (path: string): Promise<void> => {
+        started++;
+        const sentAt = performance.now();
+        try {
+          const response = await rw.fetch(`${job.origin}${path}`, { signal });
+          await response.arrayBuffer();
+          latenciesMs.push(performance.now() - sentAt);
+          responses++;
+          if (!response.ok) notOk++;
+        } catch (error) {
+          if (signal.aborted) aborted++;
+          else failures.push(String(error));
+        } finally {
+          settled++;
+        }
+      };
+      // A function, so that each read sees the signal as it is after the awaits.
+      const stopped = (): boolean => signal.aborted;
+      const loop = async (lane: number): Promise<void> => {
+        for (let i = 0; !stopped(); i++) {
+          await call(`/w${job.worker}/l${lane}/${i}`);
+          if (job.gapMs > 0 && !stopped()) await delay(job.gapMs, signal);
+        }
+      };
+      const timer = setTimeout(() => {
+        controller.abort();
+      }, job.durationMs);
+      let grace: NodeJS.Timeout | undefined;
+      try {
+        // A call that never settles must not hang the bench: past the grace, it is reported as unsettled.
+        await Promise.race([
+          Promise.all(Array.from({ length: job.loops }, (_, lane) => loop(lane))),
+          new Promise((resolve) => (grace = setTimeout(resolve, job.durationMs + job.settleGraceMs))),
+        ]);
+        const store = rw.stats().find((budget) => budget.pattern === job.host)?.store;
+        return {
+          kind: 'loops',
+          started,
+          settled,
+          responses,
+          notOk,
+          aborted,
+          failures,
+          latenciesMs,
+          storeErrors: storeErrors(),
+          storeRecovered: storeRecovered(),
+          store: store && { rttMs: store.rttMs, clients: store.clients },
+        };
+      } finally {
+        clearTimeout(timer);
+        clearTimeout(grace);
+        await dispose();
+      }
+    },
+    dispose,
+  };
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+  });
+}
+
 let prepared: Prepared | undefined;
 
 async function handle(message: ToWorker): Promise<void> {
@@ -224,7 +365,9 @@ async function handle(message: ToWorker): Promise<void> {
     case 'prepare':
       prepared = await (message.job.kind === 'decisions'
         ? prepareDecisions(message.job)
-        : prepareOverspend(message.job));
+        : message.job.kind === 'overspend'
+          ? prepareOverspend(message.job)
+          : prepareLoops(message.job));
       await reply({ type: 'prepared' });
       return;
     case 'go': {
