@@ -388,8 +388,11 @@ class Client implements Ratewise {
     const route: CallRoute = { origin, method, pathname: url.pathname, learn: true };
     this.#routing = route;
     const bucket = learned.size > 0 ? learned.bucketOf(shapeOf(route)) : undefined;
-    if (bucket === undefined && routes.held !== undefined && routes.held.shape !== shapeOf(route)) {
-      this.#isolateHeld(routes, origin, this.#options.clock.now());
+    const held = routes.held;
+    if (bucket === undefined && held !== undefined) {
+      // Over once its pause is: the origin's calls no longer need their shape worked out for it.
+      if (!(held.until > this.#options.clock.now())) routes.held = undefined;
+      else if (held.shape !== shapeOf(route)) this.#isolateHeld(routes, origin, this.#options.clock.now());
     }
     return bucket === undefined ? origin : this.#bucketKey(origin, bucket, routes.config);
   }
