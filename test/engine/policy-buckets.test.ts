@@ -144,3 +144,22 @@ describe('routes with policies of their own', () => {
     expect(server.refusedAfter).toEqual([]);
   });
 });
+
+describe('hostile policy names', () => {
+  it('new names on every answer: every call settles once, budgets stay within maxBudgets, groups stay bounded', async () => {
+    let n = 0;
+    const { rw, clock } = rig({ maxBudgets: 20, budgets: { '*': { maxRoutes: 5 } } }, () => {
+      const names = Array.from({ length: 40 }, () => `p${n++}`);
+      return ok({
+        'ratelimit-policy': names.map((name) => `"${name}";q=100;w=1`).join(', '),
+        ratelimit: names.map((name) => `"${name}";r=50;t=1`).join(', '),
+      });
+    });
+    const calls = Array.from({ length: 200 }, (_, i) => track(rw.fetch(`https://h.test/r${i % 9}/x`), clock));
+    await flush();
+    await advance(clock, 5_000);
+    expect(calls.every((c) => c.state === 'fulfilled' && c.settledCount === 1)).toBe(true);
+    await rw.fetch('https://h.test/r0/x');
+    expect(rw.stats().length).toBeLessThanOrEqual(20);
+  });
+});
