@@ -144,10 +144,11 @@ async function pause(config, checks) {
         await response.arrayBuffer();
         return response.status;
       };
-      const first = get('/first');
+      const first = get('/items?first');
       await pausedOnce;
-      // Calls made during the pause wait for it: the parent checks that none reached the server before its end.
-      const statuses = await Promise.all([first, get('/during-1'), get('/during-2')]);
+      // Calls of the same route made during the pause wait for it: the parent checks that none reached the server
+      // before its end. (A call of another route would probe whether the limit is the whole host's.)
+      const statuses = await Promise.all([first, get('/items?during-1'), get('/items?during-2')]);
       expectAllOk(statuses);
       equal(paused.length, 1, 'paused events');
       equal(paused[0].reason, 'retry-after', 'paused reason');

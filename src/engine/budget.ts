@@ -9,7 +9,7 @@ import type { BudgetConfig } from '../config/resolve.js';
 import type { RetryBudget } from '../retry/retry-budget.js';
 import { shapeOf, type CallRoute } from './route-shape.js';
 import { UnitQuotas, type UnitCosts, type UnitView } from './unit-quotas.js';
-import { live, noteCount, observe, readyAt, resetBy, spend, type ServerPace } from './server-pace.js';
+import { giveBack, live, noteCount, observe, readyAt, resetBy, spend, type ServerPace } from './server-pace.js';
 import { Discovery } from './discovery.js';
 import { OpenedWindows } from './opened-windows.js';
 import { SlidingLog } from './sliding-log.js';
@@ -195,6 +195,17 @@ export class Budget {
   /** Units of a call's cost that nothing limits, each said once (see `UnitQuotas.unlimited`). */
   unlimitedUnits(units: UnitCosts): string[] {
     return this.#units?.unlimited(units) ?? [];
+  }
+
+  /**
+   * Request `seq` (of `cost`) turned out to count against another budget's quota (its answer named it): it is given
+   * back to this budget's pace (see `giveBack`).
+   */
+  notOurs(cost: number, now: number): void {
+    const pace = this.#pace;
+    if (pace === undefined) return;
+    const reserved = Math.floor((this.#server?.limit ?? pace.remaining) * this.reserve);
+    this.#pace = giveBack(pace, cost, Math.max(0, this.#inFlight - 1), reserved, now);
   }
 
   /** A call charged `estimate` actually used `actual` (see `UnitQuotas.settle`). */

@@ -274,6 +274,8 @@ class CallRun<R> {
     this.#originWide = status === 503 || info.scope === 'global';
     // Named for a quota of the call's route: that quota's budget has read it; this one only counts the answer.
     const routed = !this.#originWide && (this.ctx.routeAnswer?.(this.call, info, now) ?? false);
+    // Counted as spent here while in flight, it was of another quota.
+    if (routed) budget.notOurs(this.call.cost, now);
     budget.observe(routed ? UNDESCRIBED : info, now, seq, status, this.call.routing);
     const { units } = this.call;
     if (units !== undefined && status < 400) {

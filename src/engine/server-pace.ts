@@ -193,6 +193,28 @@ export function spend(previous: ServerPace | undefined, cost: number, now: numbe
   };
 }
 
+/**
+ * The pace after a request counted as spent turned out to count against another quota (its answer named it): `cost`
+ * back, but never more than the lowest count of the window leaves once the requests still in flight are counted.
+ */
+export function giveBack(
+  pace: ServerPace | undefined,
+  cost: number,
+  stillInFlight: number,
+  reserved: number,
+  now: number,
+): ServerPace | undefined {
+  if (pace === undefined || !(pace.resetAt > now)) return pace;
+  const allowance = Math.max(pace.allowance, Math.min(pace.allowance + cost, pace.lowest - reserved - stillInFlight));
+  if (allowance === pace.allowance) return pace;
+  return {
+    ...pace,
+    allowance,
+    tokens: Math.min(allowance, current(pace, now) + (allowance - pace.allowance)),
+    updatedAt: now,
+  };
+}
+
 /** The pace with its reset brought forward to `at`, when that is sooner (and still to come). */
 export function resetBy(pace: ServerPace | undefined, at: number): ServerPace | undefined {
   if (pace === undefined || !(at < pace.resetAt) || !(at > pace.updatedAt)) return pace;

@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  giveBack,
   noteCount,
   observe,
   readyAt,
@@ -202,5 +203,20 @@ describe('two routes counted apart in one budget (`later`)', () => {
     let pace = observe(undefined, b(5, NOW + 2_000), NOW);
     pace = observe(pace, a(3, NOW + 1_000), NOW + 10);
     expect(pace).toMatchObject({ allowance: 3, resetAt: NOW + 1_000, later: { resetAt: NOW + 2_000, allowance: 3 } });
+  });
+});
+
+describe('giveBack', () => {
+  it('returns a request that counted against another quota, never beyond the lowest count less what is in flight', () => {
+    // 5 left, 4 in flight besides this answer's request: allowance 1.
+    const pace = observe(undefined, reading(5, NOW + 2_000, { inFlight: 4 }), NOW);
+    expect(pace?.allowance).toBe(1);
+    // One of the four was another quota's: 2 may go, 3 still in flight.
+    const back = giveBack(pace, 1, 3, 0, NOW + 10);
+    expect(back?.allowance).toBe(2);
+    // Nothing in flight any more: the lowest count, 5, bounds it.
+    expect(giveBack(back, 10, 0, 0, NOW + 20)?.allowance).toBe(5);
+    // A window that has turned is left alone.
+    expect(giveBack(pace, 1, 0, 0, NOW + 2_000)).toBe(pace);
   });
 });
