@@ -37,10 +37,13 @@ export function holdWhileStreaming(
     if (timer !== undefined) clock.clearTimeout(timer);
     timer = clock.setTimeout(end, idleMs);
   };
+  let cancelled = false;
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         const { done, value } = await reader.read();
+        // Cancelled while this read was pending: the stream is closed already.
+        if (cancelled) return;
         if (done) {
           end(true);
           controller.close();
@@ -54,10 +57,11 @@ export function holdWhileStreaming(
         controller.enqueue(value);
       } catch (error) {
         end();
-        controller.error(error);
+        if (!cancelled) controller.error(error);
       }
     },
     cancel(reason) {
+      cancelled = true;
       end();
       return reader.cancel(reason);
     },

@@ -115,3 +115,23 @@ describe('a streamed answer holds its slot', () => {
     expect(next.state).toBe('fulfilled');
   });
 });
+
+describe('a streamed answer cancelled while a read is pending', () => {
+  it('frees its slot once, and nothing is left unhandled', async () => {
+    const { rw, clock, streams } = setup();
+    const response = await rw.fetch('https://llm.test/stream');
+    const reader = response.body!.getReader();
+    const pending = reader.read();
+    await flush();
+    expect(rw.stats()[0]).toMatchObject({ inFlight: 1 });
+    await reader.cancel('enough');
+    expect((await pending).done).toBe(true);
+    // The server's side of the stream was cancelled with it.
+    expect(() => {
+      streams[0]!.send('data: late\n\n');
+    }).toThrow(TypeError);
+    await flush();
+    expect(rw.stats()[0]).toMatchObject({ inFlight: 0 });
+    expect(clock.pending()).toBe(0);
+  });
+});
