@@ -183,8 +183,12 @@ export class Scheduler {
   #queue(lane: Lane, ticket: Ticket): void {
     ticket.queued = true;
     lane.queue.add(ticket, ticket.front);
-    lane.budget.countWaited();
+    // A ticket moved from another lane was counted there.
+    if (!this.#moving) lane.budget.countWaited();
   }
+
+  /** Set while `move` puts tickets into their new lane. */
+  #moving = false;
 
   /** Takes a ticket out of the lane, wherever it is, and lets go of its listener. */
   #drop(lane: Lane, ticket: Ticket): void {
@@ -387,7 +391,13 @@ export class Scheduler {
       if (ticket.signal) this.#unwatch(ticket, ticket.signal);
       ticket.queued = false;
       ticket.moved?.(to);
-      const seq = this.enter(to, ticket);
+      this.#moving = true;
+      let seq: number;
+      try {
+        seq = this.enter(to, ticket);
+      } finally {
+        this.#moving = false;
+      }
       if (seq > 0) ticket.grant(seq);
     }
     if (from.empty) this.#disarm(from);

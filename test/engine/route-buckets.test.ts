@@ -97,6 +97,9 @@ describe('quotas named by the server', () => {
         .map((s) => s.key)
         .sort(),
     ).toEqual(['https://api.github.test', 'https://api.github.test core', 'https://api.github.test search']);
+    // A call moved to its route's bucket while waiting counts as one wait, not one in each budget.
+    const waited = rw.stats().reduce((sum, s) => sum + s.counters.waited, 0);
+    expect(waited).toBeLessThanOrEqual(80);
   });
 
   it('sends a new call of a learnt route straight to its quota, which its earlier answers paced', async () => {
