@@ -135,3 +135,18 @@ describe('a streamed answer cancelled while a read is pending', () => {
     expect(clock.pending()).toBe(0);
   });
 });
+
+describe('close() while a stream holds its slot', () => {
+  it('resolves, the stream still reads to its end, and nothing is left behind', async () => {
+    const { rw, clock, streams } = setup();
+    const response = await rw.fetch('https://llm.test/stream');
+    const closed = track(rw.close(), clock);
+    await flush();
+    expect(closed.state).toBe('fulfilled');
+    streams[0]!.send('data: after close\n\n');
+    streams[0]!.end();
+    expect(await response.text()).toBe('data: after close\n\n');
+    await flush();
+    expect(clock.pending()).toBe(0);
+  });
+});
