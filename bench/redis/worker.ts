@@ -226,12 +226,7 @@ async function prepareOverspend(job: OverspendJob): Promise<Prepared> {
   // Warm-up outside the budget (the parent drops these arrivals): fetch loaded and a few connections open. The
   // first fetch of a process loads undici and may take tens of ms; without this, the first arrival would come late
   // and every bound measured from it would be too tight by that delay × the rate.
-  await Promise.all(
-    Array.from({ length: job.warmUp ? WARM_CONNECTIONS : 0 }, async (_, i) => {
-      const response = await fetch(`${job.origin}/warm-up/w${job.worker}/${i}`);
-      await response.arrayBuffer();
-    }),
-  );
+  await warmUp(job.origin, job.worker, job.warmUp ? WARM_CONNECTIONS : 0);
   return {
     run: async () => {
       const controller = new AbortController();
@@ -270,12 +265,7 @@ async function prepareLoops(job: LoopsJob): Promise<Prepared> {
     [job.host]: { rate: job.rate, burst: job.burst },
   });
   // As in the overspend job: fetch loaded and connections open before the run (the parent drops these arrivals).
-  await Promise.all(
-    Array.from({ length: Math.min(job.loops, WARM_CONNECTIONS) }, async (_, i) => {
-      const response = await fetch(`${job.origin}/warm-up/w${job.worker}/${i}`);
-      await response.arrayBuffer();
-    }),
-  );
+  await warmUp(job.origin, job.worker, Math.min(job.loops, WARM_CONNECTIONS));
   return {
     run: async () => {
       const controller = new AbortController();
@@ -389,3 +379,13 @@ process.on('message', (message: ToWorker) => {
     await reply({ type: 'failed', error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
   });
 });
+
+/** Opens `connections` connections to the server with requests it drops from its counts (`/warm-up/…`). */
+async function warmUp(origin: string, worker: number, connections: number): Promise<void> {
+  await Promise.all(
+    Array.from({ length: connections }, async (_, i) => {
+      const response = await fetch(`${origin}/warm-up/w${worker}/${i}`);
+      await response.arrayBuffer();
+    }),
+  );
+}

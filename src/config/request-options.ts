@@ -88,20 +88,30 @@ function isAmount(value: unknown): value is number {
   return typeof value === 'number' && value >= 0 && Number.isFinite(value);
 }
 
-/** Most units one request may name: a server limits a handful. */
-const MAX_COST_UNITS = 16;
+/** Most units a cost, a budget's `units` or its server view names: a server limits a handful. */
+export const MAX_UNITS = 16;
 /** Longest unit name: a header's unit is a short token. */
 const MAX_UNIT_LENGTH = 64;
 
-function checkUnitCosts(cost: object, name: string): void {
-  const entries = Object.entries(cost);
-  if (entries.length > MAX_COST_UNITS) {
-    throw invalidOption(`${name}.cost`, `at most ${String(MAX_COST_UNITS)} units`, `${String(entries.length)} units`);
+/**
+ * The units of a record keyed by unit (a cost, a budget's `units`), when their count and names are acceptable;
+ * otherwise a `TypeError` naming `optionName`.
+ */
+export function checkUnits<T>(record: object, optionName: string): [string, T][] {
+  const entries = Object.entries(record) as [string, T][];
+  if (entries.length > MAX_UNITS) {
+    throw invalidOption(optionName, `at most ${String(MAX_UNITS)} units`, `${String(entries.length)} units`);
   }
-  for (const [unit, amount] of entries) {
+  for (const [unit] of entries) {
     if (unit === '' || unit.length > MAX_UNIT_LENGTH) {
-      throw invalidOption(`${name}.cost`, `unit names of 1 to ${String(MAX_UNIT_LENGTH)} characters`, unit);
+      throw invalidOption(optionName, `unit names of 1 to ${String(MAX_UNIT_LENGTH)} characters`, unit);
     }
+  }
+  return entries;
+}
+
+function checkUnitCosts(cost: object, name: string): void {
+  for (const [unit, amount] of checkUnits<unknown>(cost, `${name}.cost`)) {
     if (!isAmount(amount)) throw invalidOption(`${name}.cost.${unit}`, 'a non-negative finite number', amount);
   }
 }

@@ -23,6 +23,7 @@ import {
   type PatternTable,
 } from './host-pattern.js';
 import { parseRate, type BucketLimit } from './rate.js';
+import { checkUnits } from './request-options.js';
 import { compileRoutes, MAX_LEARNED_ROUTES, type RouteRule } from './routes.js';
 import type { RetryPolicy } from '../retry/decision.js';
 
@@ -199,21 +200,14 @@ function bucketLimits(rate: unknown, burstValue: unknown, name: string, prefix =
   return Object.freeze(rates.map((r) => Object.freeze({ rate: r, capacity: burst || r.limit })));
 }
 
-/** Most units a budget limits locally: a server limits a handful. */
-const MAX_UNITS = 16;
-
 function unitLimits(value: unknown, name: string): ReadonlyMap<string, readonly BucketLimit[]> {
   const limits = new Map<string, readonly BucketLimit[]>();
   if (value === undefined) return limits;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalidOption(name, 'an object of { rate, burst } per unit', value);
   }
-  const entries = Object.entries(value);
-  if (entries.length > MAX_UNITS)
-    throw invalidOption(name, `at most ${String(MAX_UNITS)} units`, `${String(entries.length)} units`);
-  for (const [unit, spec] of entries) {
+  for (const [unit, spec] of checkUnits<unknown>(value, name)) {
     const at = `${name}[${JSON.stringify(unit)}]`;
-    if (unit === '' || unit.length > 64) throw invalidOption(name, 'unit names of 1 to 64 characters', unit);
     if (unit === 'requests') {
       throw new TypeError(`Expected \`${name}\` without \`requests\`: the budget's own \`rate\` limits requests`);
     }

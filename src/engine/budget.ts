@@ -8,8 +8,18 @@ import { ServerClock } from '../headers/server-clock.js';
 import type { BudgetConfig } from '../config/resolve.js';
 import type { RetryBudget } from '../retry/retry-budget.js';
 import { shapeOf, type CallRoute } from './route-shape.js';
-import { UnitQuotas, type UnitCosts, type UnitView } from './unit-quotas.js';
-import { giveBack, live, noteCount, observe, readyAt, resetBy, spend, type ServerPace } from './server-pace.js';
+import { hasOtherUnits, UnitQuotas, type UnitCosts, type UnitView } from './unit-quotas.js';
+import {
+  giveBack,
+  live,
+  noteCount,
+  observe,
+  readyAt,
+  reservedOf,
+  resetBy,
+  spend,
+  type ServerPace,
+} from './server-pace.js';
 import { Discovery } from './discovery.js';
 import { OpenedWindows } from './opened-windows.js';
 import { SlidingLog } from './sliding-log.js';
@@ -204,7 +214,7 @@ export class Budget {
   notOurs(cost: number, now: number): void {
     const pace = this.#pace;
     if (pace === undefined) return;
-    const reserved = Math.floor((this.#server?.limit ?? pace.remaining) * this.reserve);
+    const reserved = reservedOf(this.#server?.limit ?? pace.remaining, this.reserve);
     this.#pace = giveBack(pace, cost, Math.max(0, this.#inFlight - 1), reserved, now);
   }
 
@@ -730,10 +740,4 @@ export class Budget {
       !this.#sliding.holds(now)
     );
   }
-}
-
-/** Whether an answer described a quota in another unit than requests. */
-function hasOtherUnits(info: RateLimitInfo): boolean {
-  for (const policy of info.policies) if (policy.unit !== 'requests') return true;
-  return false;
 }

@@ -18,7 +18,7 @@ import {
 } from '../retry/decision.js';
 import type { Lane } from './scheduler.js';
 import type { CallTicket, WaitContext } from './wait.js';
-import { quotaFree } from './unit-quotas.js';
+import { hasOtherUnits, quotaFree } from './unit-quotas.js';
 
 /** What one logical request needs from its client. */
 export interface SendContext extends WaitContext {
@@ -265,7 +265,7 @@ class CallRun<R> {
         ? { ...parsed, isRateLimited: true }
         : parsed;
     // A call with costs in other units (tokens): its request pace reads the quota of requests alone.
-    if (this.call.units !== undefined && info.policies.some((policy) => policy.unit !== 'requests')) {
+    if (this.call.units !== undefined && hasOtherUnits(info)) {
       info = quotaFree(info);
     }
     const heard = this.#bodyThrottle(info, status, response, answer.bodyText, now);

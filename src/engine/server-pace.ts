@@ -51,6 +51,11 @@ export interface Observation {
   readonly route?: string | undefined;
 }
 
+/** Requests of a quota of `limit` left unused, for a `reserve` share of it. */
+export function reservedOf(limit: number, reserve: number): number {
+  return Math.floor(limit * reserve);
+}
+
 /** Share of the allowance that may go at once when spreading; the rest is spread evenly until the reset. */
 const SPREAD_BURST_SHARE = 0.1;
 
@@ -60,7 +65,7 @@ const SPREAD_BURST_SHARE = 0.1;
  */
 export function observe(previous: ServerPace | undefined, o: Observation, now: number): ServerPace | undefined {
   if (!(o.resetAt > now)) return undefined;
-  const reserved = Math.floor((o.limit ?? o.remaining) * o.reserve);
+  const reserved = reservedOf(o.limit ?? o.remaining, o.reserve);
   // The same window as before: it has not reset yet as far as heard (the pace keeps the earliest reading of its
   // reset), and this reading's reset agrees within the servers' precision. A count that went up is no sign of a new
   // window: a server that handles requests at once (threads, several processes) may count them in another order

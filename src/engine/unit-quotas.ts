@@ -2,6 +2,7 @@
 // flight hold, and when a request's units allow it to go. No clock: the budget tells `now`.
 import type { RateLimitInfo } from '../headers/index.js';
 import type { BucketLimit } from '../config/rate.js';
+import { MAX_UNITS } from '../config/request-options.js';
 import { msUntilAll, refillAll, tryTakeAll, type BucketState } from './token-bucket.js';
 import { observeUnit, spendUnit, unitLevel, unitReadyAt, type UnitPace } from './unit-pace.js';
 
@@ -28,9 +29,6 @@ export interface UnitView {
 
 /** Sources whose quotas refill evenly until their reset (the LLM vendors document so), rather than all at once. */
 const CONTINUOUS = new Set(['openai', 'anthropic']);
-
-/** Most units one budget keeps a view of: a server names a handful. */
-const MAX_UNITS = 16;
 
 export class UnitQuotas {
   readonly #paces = new Map<string, UnitPace>();
@@ -212,14 +210,7 @@ export class UnitQuotas {
  * window that turns, and send one request at a time across it); elsewhere {@link requestsOnly}.
  */
 export function quotaFree(info: RateLimitInfo): RateLimitInfo {
-  if (!info.policies.some((policy) => CONTINUOUS.has(policy.source))) return requestsOnly(info);
-  return {
-    isRateLimited: info.isRateLimited,
-    policies: info.policies,
-    ...(info.retryAt !== undefined && { retryAt: info.retryAt }),
-    ...(info.bucket !== undefined && { bucket: info.bucket }),
-    ...(info.scope !== undefined && { scope: info.scope }),
-  };
+  return info.policies.some((policy) => CONTINUOUS.has(policy.source)) ? withoutQuota(info) : requestsOnly(info);
 }
 
 /**
@@ -233,13 +224,7 @@ export function requestsOnly(info: RateLimitInfo): RateLimitInfo {
     if (policy.unit !== 'requests' || policy.remaining === undefined) continue;
     if (chosen === undefined || policy.remaining < (chosen.remaining ?? Infinity)) chosen = policy;
   }
-  const rest: RateLimitInfo = {
-    isRateLimited: info.isRateLimited,
-    policies: info.policies,
-    ...(info.retryAt !== undefined && { retryAt: info.retryAt }),
-    ...(info.bucket !== undefined && { bucket: info.bucket }),
-    ...(info.scope !== undefined && { scope: info.scope }),
-  };
+  const rest = withoutQuota(info);
   if (chosen === undefined) return rest;
   return {
     ...rest,
@@ -248,4 +233,21 @@ export function requestsOnly(info: RateLimitInfo): RateLimitInfo {
     ...(chosen.resetAt !== undefined && { resetAt: chosen.resetAt }),
     ...(chosen.windowMs !== undefined && { windowMs: chosen.windowMs }),
   };
+}
+
+/** The answer without its selected quota (limit, remaining, reset, window): its throttle and its policies only. */
+function withoutQuota(info: RateLimitInfo): RateLimitInfo {
+  return {
+    isRateLimited: info.isRateLimited,
+    policies: info.policies,
+    ...(info.retryAt !== undefined && { retryAt: info.retryAt }),
+    ...(info.bucket !== undefined && { bucket: info.bucket }),
+    ...(info.scope !== undefined && { scope: info.scope }),
+  };
+}
+
+/** Whether an answer described a quota in another unit than requests. */
+export function hasOtherUnits(info: RateLimitInfo): boolean {
+  for (const policy of info.policies) if (policy.unit !== 'requests') return true;
+  return false;
 }
