@@ -56,7 +56,16 @@ export type {
   RetryBudgetExceededErrorOptions,
   StoreUnavailableErrorOptions,
 } from './errors.js';
-export type { RatewiseStore, StoreClient, StoreLimit, StoreReply, StoreRequest, StoreSlots } from './store/types.js';
+export type {
+  RatewiseStore,
+  StoreClient,
+  StoreLimit,
+  StoreReply,
+  StoreRequest,
+  StoreSlots,
+  StoreUnit,
+  StoreUnitView,
+} from './store/types.js';
 export { parseRateLimit, parseRetryAfter, ServerClock } from './headers/index.js';
 export type {
   HeaderInput,

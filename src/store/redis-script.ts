@@ -13,13 +13,22 @@
 // The sorted set `prefix{key}:clients` counts the live clients of the budget: member = client id, score = Redis ms of
 // its last call. A client that has not called for its `ttlMs` is no longer counted.
 //
-// KEYS[1] the hash, KEYS[2] the slots, KEYS[3] the clients (optional). ARGV: want, need, maxWaitMs, pauseForMs,
-// orderedForMs, viewRemaining, viewResetInMs, viewCounter, slotMax, slotTtlMs, slotTake, giveBack, clientId,
-// clientTtlMs (each '' when absent), the count of slots released and their ids, then limit, intervalMs, capacity for
-// each bucket.
+// The hash `prefix{key}:units` holds the budget's units other than requests (tokens, …), each field prefixed by its
+// unit's name and '|': t<i>/u<i> = its buckets, sr/sa = the server's count and the Redis ms it refers to, sx = the
+// server's reset, sp = units back per ms (0: all at the reset, a fixed window), sl = the quota's capacity, g = the
+// unit's grant counter. It is apart from the budget's hash so that a script of an earlier release, sharing the budget
+// during an upgrade, does not take these fields for bad data.
+//
+// KEYS[1] the hash, KEYS[2] the slots, KEYS[3] the clients (optional), KEYS[4] the units (optional). ARGV: want, need,
+// maxWaitMs, pauseForMs, orderedForMs, viewRemaining, viewResetInMs, viewCounter, slotMax, slotTtlMs, slotTake,
+// giveBack, clientId, clientTtlMs (each '' when absent), the count of slots released and their ids, the count of
+// buckets and limit, intervalMs, capacity for each, then the count of units and for each: name, want, giveBack,
+// settle, viewRemaining, viewLimit, viewResetInMs, viewRefill ('c' continuous, 'w' window, '' no view), viewCounter,
+// the count of its buckets and limit, intervalMs, capacity for each.
 // Returns { granted (string, may be fractional), waitMs (integer), reason ('' | 'rate' | 'paused' | 'server'),
 // pausedForMs, orderedForMs (integers), reset (1 when bad data was thrown away), counter (string), clients (integer,
-// the live clients counted, 0 when not counted) }.
+// the live clients counted, 0 when not counted), the unit that held the grant ('' none), then each unit's grant
+// counter (string) in the order asked }.
 import { TWO_SOURCES_RESET_SPREAD_MS } from '../headers/reset-rounding.js';
 
 export const SCRIPT = `
@@ -39,7 +48,10 @@ local maxWait = num(ARGV[3]) or 0
 local giveBack = num(ARGV[12]) or 0
 local nrelease = num(ARGV[15]) or 0
 local first = 16 + nrelease
-local nlimits = (#ARGV - first + 1) / 3
+local nlimits = num(ARGV[first]) or 0
+first = first + 1
+local ufirst = first + 3 * nlimits
+local nunits = num(ARGV[ufirst]) or 0
 
 local h = {}
 local reset = 0
@@ -99,7 +111,7 @@ local skind = redis.call('TYPE', skey)['ok']
 if skind ~= 'zset' and skind ~= 'none' then redis.call('DEL', skey); reset = 1 end
 if skind == 'zset' then
   redis.call('ZREMRANGEBYSCORE', skey, '-inf', now)
-  for i = 16, first - 1 do redis.call('ZREM', skey, ARGV[i]) end
+  for i = 16, 15 + nrelease do redis.call('ZREM', skey, ARGV[i]) end
 end
 
 -- The live clients: this one counted now, those silent for longer than their ttl no longer.
@@ -135,9 +147,98 @@ for i = 1, nlimits do
 end
 if giveBack > 0 and sr ~= nil then sr = sr + giveBack end
 
+-- The units other than requests: each one's buckets and the server's count of it, brought to now.
+local function level(s, at)
+  if s.sp > 0 then return math.min(s.sl, s.sr + math.max(0, at - s.sa) * s.sp) end
+  if at >= s.sx then return s.sl end
+  return s.sr
+end
+local units = {}
+local ukey = KEYS[4]
+if ukey ~= nil and nunits > 0 then
+  local uh = {}
+  local ukind = redis.call('TYPE', ukey)['ok']
+  if ukind == 'hash' then
+    local raw = redis.call('HGETALL', ukey)
+    local ok = true
+    for i = 1, #raw, 2 do
+      if num(raw[i + 1]) == nil then ok = false end
+      uh[raw[i]] = raw[i + 1]
+    end
+    if not ok then uh = {}; reset = 1; redis.call('DEL', ukey) end
+  elseif ukind ~= 'none' then
+    reset = 1; redis.call('DEL', ukey)
+  end
+  local at = ufirst + 1
+  for j = 1, nunits do
+    local f = ARGV[at] .. '|'
+    local u = { name = ARGV[at], f = f, want = math.max(0, num(ARGV[at + 1]) or 0), buckets = {}, g = num(uh[f .. 'g']) or 0 }
+    local back = math.max(0, num(ARGV[at + 2]) or 0)
+    local settle = num(ARGV[at + 3]) or 0
+    local nl = num(ARGV[at + 9]) or 0
+    for i = 1, nl do
+      local b = at + 10 + 3 * (i - 1)
+      local limit = num(ARGV[b]) or 1
+      local interval = num(ARGV[b + 1]) or 1000
+      local capacity = num(ARGV[b + 2]) or limit
+      local t = num(uh[f .. 't' .. i])
+      local tu = num(uh[f .. 'u' .. i])
+      if t == nil or tu == nil then t = capacity; tu = now end
+      if now > tu then t = t + (now - tu) * limit / interval end
+      t = math.min(capacity, t + back - settle)
+      u.buckets[i] = { t = t, limit = limit, interval = interval, capacity = capacity }
+    end
+    local s = { sr = num(uh[f .. 'sr']), sa = num(uh[f .. 'sa']), sx = num(uh[f .. 'sx']), sp = num(uh[f .. 'sp']), sl = num(uh[f .. 'sl']) }
+    if s.sr ~= nil and s.sa ~= nil and s.sx ~= nil and s.sp ~= nil and s.sl ~= nil then u.server = s end
+    -- What the server said: a continuous quota's latest count holds; a window's as the budget's own view above.
+    local vr = num(ARGV[at + 4])
+    local vkind = ARGV[at + 7]
+    if vr ~= nil and (vkind == 'c' or vkind == 'w') then
+      local cap = math.max(num(ARGV[at + 5]) or vr, vr, 1)
+      local vx = num(ARGV[at + 6]) or 0
+      local rx = now
+      if vx > 0 then rx = now + vx end
+      local sp = 0
+      if vkind == 'c' then
+        if cap > vr and rx > now then sp = (cap - vr) / (rx - now) else sp = cap / 1000 end
+      end
+      local vg = num(ARGV[at + 8])
+      if vg ~= nil and u.g > vg then vr = vr - (u.g - vg) end
+      local known = u.server
+      if known == nil or vkind == 'c' or known.sp > 0 or rx > known.sx + ${TWO_SOURCES_RESET_SPREAD_MS} then
+        u.server = { sr = vr, sa = now, sx = rx, sp = sp, sl = cap }
+      elseif rx >= known.sx - ${TWO_SOURCES_RESET_SPREAD_MS} then
+        if vr < level(known, now) then known.sr = vr; known.sa = now end
+        if rx < known.sx then known.sx = rx end
+      end
+    end
+    if back > 0 and u.server ~= nil then
+      u.server.sr = math.min(u.server.sl, level(u.server, now) + back); u.server.sa = now
+    end
+    units[j] = u
+    at = at + 10 + 3 * nl
+  end
+end
+-- A unit's quota that the server says is spent holds the grant, as the server's count of requests does.
+local unitWait = 0
+local unitHeld = ''
+for _, u in ipairs(units) do
+  local s = u.server
+  if u.want > 0 and s ~= nil then
+    local needed = math.min(u.want, s.sl)
+    local lv = level(s, now)
+    if lv < needed then
+      local w = 1
+      if s.sp > 0 then w = (needed - lv) / s.sp elseif s.sx > now then w = s.sx - now end
+      if w > unitWait then unitWait = w; unitHeld = u.name end
+    end
+  end
+end
+
 local granted = 0
 local wait = 0
 local reason = ''
+local held = ''
 if want > 0 then
   local amount = want
   if sr ~= nil and sr < amount then amount = math.max(sr, need) end
@@ -149,6 +250,8 @@ if want > 0 then
     -- Every slot is held: the first slot to expire frees one, unless a request ends sooner (the caller asks again).
     local earliest = redis.call('ZRANGE', skey, 0, 0, 'WITHSCORES')
     wait = math.max(1, (num(earliest[2]) or now) - now); reason = 'concurrency'
+  elseif unitWait > 0 then
+    wait = unitWait; reason = 'server'; held = unitHeld
   else
     -- When every bucket holds min(amount, capacity): a cost above the capacity goes when the bucket is full.
     local ready = now
@@ -160,10 +263,30 @@ if want > 0 then
         if at > ready then ready = at end
       end
     end
+    for _, u in ipairs(units) do
+      for _, b in ipairs(u.buckets) do
+        local target = math.min(u.want, b.capacity)
+        if u.want > 0 and b.t < target then
+          local at = now + (target - b.t) * b.interval / b.limit
+          if at > ready then ready = at; held = u.name end
+        end
+      end
+    end
     wait = ready - now
     if wait <= maxWait then
       granted = amount
       for i = 1, nlimits do tokens[i].t = tokens[i].t - amount end
+      for _, u in ipairs(units) do
+        if u.want > 0 then
+          for _, b in ipairs(u.buckets) do b.t = b.t - u.want end
+          local s = u.server
+          if s ~= nil then
+            if s.sp == 0 and now >= s.sx then s.sx = now + 1000 end
+            s.sr = level(s, now) - u.want; s.sa = now
+          end
+          u.g = u.g + u.want
+        end
+      end
       if sr ~= nil then sr = sr - amount end
       g = g + amount
       local take = ARGV[11]
@@ -208,8 +331,38 @@ if #stale > 0 then redis.call('HDEL', key, unpack(stale)) end
 redis.call('HSET', key, unpack(fields))
 redis.call('PEXPIRE', key, math.ceil(ttl) + 1000)
 
+-- The units' state, each field under its unit's name; the hash lives as long as its longest-lived field needs.
+if ukey ~= nil and #units > 0 then
+  local ufields = {}
+  local uttl = redis.call('PTTL', ukey)
+  for _, u in ipairs(units) do
+    local f = u.f
+    table.insert(ufields, f .. 'g'); table.insert(ufields, tostring(u.g))
+    for i, b in ipairs(u.buckets) do
+      table.insert(ufields, f .. 't' .. i); table.insert(ufields, tostring(b.t))
+      table.insert(ufields, f .. 'u' .. i); table.insert(ufields, tostring(now))
+      local full = (b.capacity - b.t) * b.interval / b.limit
+      if full > uttl then uttl = full end
+    end
+    local s = u.server
+    if s ~= nil then
+      for _, k in ipairs({ 'sr', 'sa', 'sx', 'sp', 'sl' }) do
+        table.insert(ufields, f .. k); table.insert(ufields, tostring(s[k]))
+      end
+      -- A continuous quota's count is kept for a minute past its reset: whole, it still bounds a burst.
+      local keep = s.sx - now
+      if s.sp > 0 then keep = keep + 60000 end
+      if keep > uttl then uttl = keep end
+    end
+  end
+  redis.call('HSET', ukey, unpack(ufields))
+  redis.call('PEXPIRE', ukey, math.ceil(math.max(uttl, ttl)) + 1000)
+end
+
 local pausedFor = 0
 local orderedFor = 0
 if p > now then pausedFor = math.ceil(p - now); orderedFor = math.ceil(math.max(po - now, 0)) end
-return { tostring(granted), math.ceil(wait), reason, pausedFor, orderedFor, reset, tostring(g), clients }
+local reply = { tostring(granted), math.ceil(wait), reason, pausedFor, orderedFor, reset, tostring(g), clients, held }
+for _, u in ipairs(units) do table.insert(reply, tostring(u.g)) end
+return reply
 `;

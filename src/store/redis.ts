@@ -11,7 +11,16 @@ import { invalidOption } from '../errors.js';
 import { SCRIPT } from './redis-script.js';
 import type { RatewiseStore, StoreReply, StoreRequest } from './types.js';
 
-export type { RatewiseStore, StoreClient, StoreLimit, StoreReply, StoreRequest, StoreSlots } from './types.js';
+export type {
+  RatewiseStore,
+  StoreClient,
+  StoreLimit,
+  StoreReply,
+  StoreRequest,
+  StoreSlots,
+  StoreUnit,
+  StoreUnitView,
+} from './types.js';
 
 /** A node-redis (v4, v5) client: commands as argument arrays. */
 export interface NodeRedisLike {
@@ -78,7 +87,7 @@ export function redisStore(client: NodeRedisLike | IoRedisLike, options: RedisSt
     name: 'redis',
     async sync(key: string, request: StoreRequest): Promise<StoreReply> {
       const hash = `${prefix}{${key}}`;
-      const args = ['3', hash, `${hash}:slots`, `${hash}:clients`, ...argumentsOf(request)];
+      const args = ['4', hash, `${hash}:slots`, `${hash}:clients`, `${hash}:units`, ...argumentsOf(request)];
       if (sha === undefined) {
         learn();
         return replyOf(await send(['EVAL', SCRIPT, ...args]));
@@ -117,18 +126,50 @@ function argumentsOf(request: StoreRequest): string[] {
     String(slots?.release.length ?? 0),
     ...(slots?.release ?? []),
   ];
-  for (const { limit, intervalMs, capacity } of request.limits)
-    args.push(String(limit), String(intervalMs), String(capacity));
+  pushLimits(args, request.limits);
+  const units = request.units ?? [];
+  args.push(String(units.length));
+  for (const { name, want, giveBack, settle, view, limits } of units) {
+    args.push(
+      name,
+      String(want),
+      giveBack ? String(giveBack) : '',
+      settle ? String(settle) : '',
+      view ? String(view.remaining) : '',
+      view?.limit === undefined ? '' : String(view.limit),
+      view ? String(view.resetInMs) : '',
+      view ? (view.refill === 'continuous' ? 'c' : 'w') : '',
+      view?.counter === undefined ? '' : String(view.counter),
+    );
+    pushLimits(args, limits);
+  }
   return args;
+}
+
+/** The count of `limits`, then limit, intervalMs and capacity of each. */
+function pushLimits(args: string[], limits: StoreRequest['limits']): void {
+  args.push(String(limits.length));
+  for (const { limit, intervalMs, capacity } of limits) args.push(String(limit), String(intervalMs), String(capacity));
 }
 
 const REASONS = new Set(['rate', 'paused', 'server', 'concurrency']);
 
 function replyOf(reply: unknown): StoreReply {
   if (!Array.isArray(reply) || reply.length < 7) throw new TypeError('ratewise: unexpected reply from Redis');
-  const [granted, waitMs, reason, pausedForMs, orderedForMs, , counter, clients = '0'] = (reply as unknown[]).map(
-    (v) => (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' ? String(v) : ''),
-  ) as [string, string, string, string, string, string, string, string?];
+  const [granted, waitMs, reason, pausedForMs, orderedForMs, , counter, clients = '0', unit = '', ...unitCounters] = (
+    reply as unknown[]
+  ).map((v) => (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' ? String(v) : '')) as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string?,
+    string?,
+    ...string[],
+  ];
   const number = (text: string): number => {
     const n = Number(text);
     if (!Number.isFinite(n) || n < 0) throw new TypeError('ratewise: unexpected reply from Redis');
@@ -142,5 +183,7 @@ function replyOf(reply: unknown): StoreReply {
     orderedForMs: number(orderedForMs),
     counter: number(counter),
     clients: number(clients),
+    ...(unit !== '' && { unit }),
+    ...(unitCounters.length > 0 && { unitCounters: unitCounters.map(number) }),
   };
 }

@@ -53,6 +53,44 @@ export interface StoreRequest {
   readonly giveBack?: number | undefined;
   /** The calling client, counted live until `ttlMs` after this call: how many spend the budget (see `clients`). */
   readonly client?: StoreClient | undefined;
+  /**
+   * The budget's units other than its requests (tokens, …; see `cost`): what each of them asks, gives back and tells.
+   * A grant then holds every unit's `want` as well, or nothing. Empty or undefined for a budget counted in requests.
+   */
+  readonly units?: readonly StoreUnit[] | undefined;
+}
+
+/** One unit of a shared budget other than its requests (tokens, …), in a store call. */
+export interface StoreUnit {
+  /** The unit's name, as the call's `cost` names it (`tokens`). */
+  readonly name: string;
+  /** The budget's local rates in this unit (`budgets[p].units`); empty when it has none. */
+  readonly limits: readonly StoreLimit[];
+  /** Units wanted with the grant; 0 for none. Granted whole or not at all, with the cost units. */
+  readonly want: number;
+  /** Units of earlier grants that went unused: back in the unit's buckets and the server's count. */
+  readonly giveBack?: number | undefined;
+  /**
+   * What calls that went already used beyond their estimate, less what they used below it (see the `usage` hook):
+   * taken from the unit's buckets (a negative amount puts units back). The server's count is its own.
+   */
+  readonly settle?: number | undefined;
+  /** What the server said last of its quota in this unit. */
+  readonly view?: StoreUnitView | undefined;
+}
+
+/** The server's quota in one unit, as one answer described it. */
+export interface StoreUnitView {
+  /** Units the server said were left. */
+  readonly remaining: number;
+  /** The most its quota holds (its limit), when it said. */
+  readonly limit?: number | undefined;
+  /** ms until the quota is whole again (0 when it named no reset). */
+  readonly resetInMs: number;
+  /** `continuous`: it comes back evenly until then (the LLM vendors'); `window`: all of it at once then. */
+  readonly refill: 'continuous' | 'window';
+  /** The unit's grant counter when the request it answers was granted; undefined when not known. */
+  readonly counter?: number | undefined;
 }
 
 /** The client making a store call, for the count of a budget's live clients. */
@@ -98,6 +136,10 @@ export interface StoreReply {
    * store does not count them.
    */
   readonly clients?: number | undefined;
+  /** With `units`: the unit whose quota kept the request waiting, when one did. */
+  readonly unit?: string | undefined;
+  /** With `units`: each unit's grant counter (units granted so far, this grant included), in the request's order. */
+  readonly unitCounters?: readonly number[] | undefined;
 }
 
 /**

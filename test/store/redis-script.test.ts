@@ -3,7 +3,7 @@
 // Rates are slow (per hour) so that the milliseconds these tests take do not move a figure they check.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { redisStore } from '../../src/store/redis.js';
-import type { RatewiseStore, StoreRequest } from '../../src/store/types.js';
+import type { RatewiseStore, StoreRequest, StoreUnit } from '../../src/store/types.js';
 import { REDIS_CLIENTS, type ConnectedRedisClient } from '../support/redis-clients.js';
 import { startRedis, type RedisServer } from '../support/redis-server.js';
 
@@ -188,6 +188,93 @@ describe.each(REDIS_CLIENTS)('the Redis store script through $name', (library) =
     await store.sync('k', ask({ limits, want: 0, giveBack: 10 }));
     expect(await store.sync('k', ask({ limits, want: 2 }))).toMatchObject({ granted: 2, waitMs: 0 });
     expect(await store.sync('k', ask({ limits }))).toMatchObject({ granted: 0 });
+  });
+
+  describe('units other than requests', () => {
+    const tokens = (want: number, more: Partial<StoreUnit> = {}): StoreUnit => ({
+      name: 'tokens',
+      limits: perHour(1000),
+      want,
+      ...more,
+    });
+
+    it('grants every unit with the requests, or nothing, and names the unit that held the grant', async () => {
+      const first = await store.sync('k', ask({ limits: perHour(100), units: [tokens(800)] }));
+      expect(first).toMatchObject({ granted: 1, waitMs: 0, unitCounters: [800] });
+      expect(first.unit).toBeUndefined();
+      // 200 tokens left: 300 more come in 6 minutes (1,000 an hour), beyond a maxWaitMs of 0.
+      const held = await store.sync('k', ask({ limits: perHour(100), units: [tokens(300)] }));
+      expect(held).toMatchObject({ granted: 0, reason: 'rate', unit: 'tokens', unitCounters: [800] });
+      expect(held.waitMs).toBeGreaterThan(6 * 60_000 - SLACK);
+      expect(held.waitMs).toBeLessThanOrEqual(6 * 60_000);
+      // A call without units is not held by them, and nothing was taken by the refusal: 98 requests are left.
+      expect(await store.sync('k', ask({ limits: perHour(100), want: 1 }))).toMatchObject({ granted: 1 });
+      expect(await store.sync('k', ask({ limits: perHour(100), want: 98 }))).toMatchObject({ granted: 98 });
+      expect(await store.sync('k', ask({ limits: perHour(100), want: 1 }))).toMatchObject({ granted: 0 });
+    });
+
+    it("holds grants by the server's count of a unit that refills evenly, corrected by what was granted since", async () => {
+      // No local limit: only what the server said holds the grants.
+      const free = (want: number, more: Partial<StoreUnit> = {}): StoreUnit => tokens(want, { limits: [], ...more });
+      expect(await store.sync('k', ask({ units: [free(300)] }))).toMatchObject({ granted: 1, unitCounters: [300] });
+      expect(await store.sync('k', ask({ units: [free(300)] }))).toMatchObject({ granted: 1, unitCounters: [600] });
+      // An answer to the first request (granted at counter 300): 1,000 left of 10,000, whole again in an hour. The
+      // second grant is not in that count yet: 700 left.
+      const view = { remaining: 1000, limit: 10_000, resetInMs: HOUR, refill: 'continuous' as const, counter: 300 };
+      expect(await store.sync('k', ask({ units: [free(700, { view })] }))).toMatchObject({ granted: 1 });
+      // Spent: 9,000 come back in an hour (150 a minute), so 600 in 4 minutes.
+      const held = await store.sync('k', ask({ units: [free(600)] }));
+      expect(held).toMatchObject({ granted: 0, reason: 'server', unit: 'tokens' });
+      expect(held.waitMs).toBeGreaterThan(4 * 60_000 - SLACK);
+      expect(held.waitMs).toBeLessThanOrEqual(4 * 60_000);
+      // Units of a grant that went unused come back to the count.
+      expect(await store.sync('k', ask({ want: 0, units: [free(0, { giveBack: 600 })] }))).toMatchObject({
+        granted: 0,
+      });
+      expect(await store.sync('k', ask({ units: [free(600)] }))).toMatchObject({ granted: 1 });
+    });
+
+    it("holds grants by a fixed window's count until its reset", async () => {
+      const view = { remaining: 0, limit: 500, resetInMs: HOUR, refill: 'window' as const };
+      const held = await store.sync('k', ask({ units: [tokens(10, { limits: [], view })] }));
+      expect(held).toMatchObject({ granted: 0, reason: 'server', unit: 'tokens' });
+      expect(held.waitMs).toBeGreaterThan(HOUR - SLACK);
+      // A later window, whole: granted, and counted.
+      const next = { remaining: 500, limit: 500, resetInMs: 2 * HOUR, refill: 'window' as const };
+      expect(await store.sync('k', ask({ units: [tokens(400, { limits: [], view: next })] }))).toMatchObject({
+        granted: 1,
+      });
+      expect(await store.sync('k', ask({ units: [tokens(200, { limits: [] })] }))).toMatchObject({
+        granted: 0,
+        reason: 'server',
+      });
+    });
+
+    it('settles what calls used beyond their estimate (or below it) in the buckets', async () => {
+      expect(await store.sync('k', ask({ units: [tokens(500)] }))).toMatchObject({ granted: 1 });
+      // The call used 900: 400 more are taken; 100 are left.
+      expect(await store.sync('k', ask({ want: 0, units: [tokens(0, { settle: 400 })] }))).toMatchObject({
+        granted: 0,
+      });
+      expect(await store.sync('k', ask({ units: [tokens(200)] }))).toMatchObject({ granted: 0, unit: 'tokens' });
+      // Another used 300 less than its estimate: they come back.
+      await store.sync('k', ask({ want: 0, units: [tokens(0, { settle: -300 })] }));
+      expect(await store.sync('k', ask({ units: [tokens(200)] }))).toMatchObject({ granted: 1 });
+    });
+
+    it('keeps units apart by name, and throws away bad data in their hash', async () => {
+      const both = [tokens(900), { name: 'images', limits: perHour(2), want: 2 }];
+      expect(await store.sync('k', ask({ units: both }))).toMatchObject({ granted: 1, unitCounters: [900, 2] });
+      expect(await store.sync('k', ask({ units: [{ name: 'images', limits: perHour(2), want: 1 }] }))).toMatchObject({
+        granted: 0,
+        unit: 'images',
+      });
+      expect(await store.sync('k', ask({ units: [tokens(100)] }))).toMatchObject({ granted: 1 });
+      await connection.send(['HSET', 'test:{k}:units', 'tokens|t1', 'not a number']);
+      // Started afresh: a full bucket of tokens, and the requests' state untouched.
+      expect(await store.sync('k', ask({ units: [tokens(1000)] }))).toMatchObject({ granted: 1, unitCounters: [1000] });
+      expect(await hash('k')).toMatchObject({ v: '1' });
+    });
   });
 
   it('counts the live clients of a budget: each counted from its call until its ttl has passed', async () => {
