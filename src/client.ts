@@ -190,7 +190,7 @@ class Client implements Ratewise {
       throttled: (lane, reason, until) => {
         if (!this.#events.hasListeners('throttled')) return;
         const waitMs = until - this.#options.clock.now();
-        const unit = reason === 'server' ? lane.budget.heldByUnit : undefined;
+        const unit = reason === 'server' || reason === 'rate' ? lane.budget.heldByUnit : undefined;
         this.#events.emit('throttled', {
           key: lane.budget.key,
           reason,
@@ -717,8 +717,8 @@ class Client implements Ratewise {
       ),
     );
     // Only budgets with something to share: tasks without a rate have nothing but a local concurrency cap.
-    const { limits, sharedConcurrency } = lane.budget.config;
-    if (this.#storeLink && (adaptive || limits.length > 0 || sharedConcurrency !== undefined)) {
+    const { limits, sharedConcurrency, unitLimits } = lane.budget.config;
+    if (this.#storeLink && (adaptive || limits.length > 0 || sharedConcurrency !== undefined || unitLimits.size > 0)) {
       this.#share(lane, this.#storeLink);
     }
     // Before the new lane joins: it is idle until its request takes it, and evicting it would leave that request in

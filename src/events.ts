@@ -153,8 +153,9 @@ export interface RatewiseEvents {
     /** Epoch ms when the head may go. */
     readonly until: number;
     /**
-     * With `reason: 'server'`, when the server's quota in another unit than requests holds the head (its `cost`
-     * named that unit): the unit, such as `'tokens'`.
+     * When a quota or rate in another unit than requests holds the head (its `cost` named that unit): the unit, such
+     * as `'tokens'`. With `reason: 'server'`, the server's quota (or the budget's own `units` rate); with `reason:
+     * 'rate'`, the budget's `units` rate as a shared `store` counts it.
      */
     readonly unit?: string;
   };

@@ -8,7 +8,7 @@ import { ServerClock } from '../headers/server-clock.js';
 import type { BudgetConfig } from '../config/resolve.js';
 import type { RetryBudget } from '../retry/retry-budget.js';
 import { shapeOf, type CallRoute } from './route-shape.js';
-import { hasOtherUnits, UnitQuotas, type UnitCosts, type UnitView } from './unit-quotas.js';
+import { hasOtherUnits, UnitQuotas, type UnitCosts, type UnitView, type UnitViewNote } from './unit-quotas.js';
 import {
   giveBack,
   live,
@@ -41,20 +41,26 @@ export interface BudgetStoreSide {
    * Brings the store side up to `now` for a request of `cost` the budget is otherwise ready to send: lets go of a
    * reservation too small or too late to use, and asks the store (its answer wakes the budget) when it must.
    */
-  advance(cost: number, now: number): void;
+  advance(cost: number, now: number, units?: UnitCosts): void;
   /**
-   * The instant a request of `cost` may go as far as the store is concerned (`now` or earlier: now), Infinity while
-   * its answer is awaited. Changes nothing.
+   * The instant a request of `cost` (and `units`, its costs in other units) may go as far as the store is concerned
+   * (`now` or earlier: now), Infinity while its answer is awaited. Changes nothing.
    */
-  readyAt(cost: number, now: number): number;
-  /** Why a request of `cost` must wait for the store at `now`, when `readyAt` says it must. */
-  waitReason(cost: number, now: number): WaitReason;
-  /** A request of `cost` numbered `seq` is being sent at `now`. */
-  take(cost: number, seq: number, now: number): void;
+  readyAt(cost: number, now: number, units?: UnitCosts): number;
+  /** Why a request of `cost` (and `units`) must wait for the store at `now`, when `readyAt` says it must. */
+  waitReason(cost: number, now: number, units?: UnitCosts): WaitReason;
+  /** The unit whose shared quota held the last request the store refused, when one did. */
+  readonly heldUnit: string | undefined;
+  /** A request of `cost` (and `units`) numbered `seq` is being sent at `now`. */
+  take(cost: number, seq: number, now: number, units?: UnitCosts): void;
   /** A request in flight ended. */
   release(): void;
   /** The server's view from the answer to request `seq`, for the other clients. */
   noteView(remaining: number, resetAt: number, seq: number, othersInFlight: number): void;
+  /** What the answer to request `seq` said of quotas in other units, for the other clients. */
+  noteUnitViews(seq: number, views: readonly UnitViewNote[], othersInFlight: ReadonlyMap<string, number>): void;
+  /** Calls used these units beyond their estimates (negative: below), for the shared buckets. */
+  settleUnits(extra: UnitCosts): void;
   /** A pause this client ordered, for the other clients. */
   publishPause(until: number, ordered: number): void;
   /** The budget is gone: give back whatever is held. */
@@ -199,7 +205,7 @@ export class Budget {
 
   /** The unit whose quota held the last request asked about (see `readiness`), when one did. */
   get heldByUnit(): string | undefined {
-    return this.#units?.heldBy;
+    return this.#units?.heldBy ?? this.#store?.heldUnit;
   }
 
   /** Units of a call's cost that nothing limits, each said once (see `UnitQuotas.unlimited`). */
@@ -220,7 +226,8 @@ export class Budget {
 
   /** A call charged `estimate` actually used `actual` (see `UnitQuotas.settle`). */
   settleUnits(estimate: UnitCosts, actual: Readonly<Record<string, number>>, now: number): void {
-    this.#units?.settle(estimate, actual, now);
+    const extra = this.#units?.settle(estimate, actual, now);
+    if (extra !== undefined && extra.length > 0) this.#store?.settleUnits(extra);
   }
 
   /** Each unit's quota at `now` (see `UnitQuotas.view`), undefined when none is known. */
@@ -275,7 +282,7 @@ export class Budget {
    *   still in flight may describe the new window.
    * - Shared, when it could go here: the store side may let go of a reservation and ask the store.
    */
-  advance(cost: number, now: number): void {
+  advance(cost: number, now: number, units?: UnitCosts): void {
     let pace = this.#pace;
     // Another route's count that holds on past the reset (`ServerPace.later`) paces from here, until its own.
     if (pace !== undefined && now >= pace.resetAt && pace.later !== undefined)
@@ -290,7 +297,10 @@ export class Budget {
       this.#probe();
     }
     const store = this.#store;
-    if (store !== undefined && this.#localReadyAt(cost, now) <= now) store.advance(cost, now);
+    if (store === undefined || this.#localReadyAt(cost, now) > now) return;
+    // A request its units hold here asks the store nothing yet: a grant would wait unused.
+    if (units !== undefined && this.#units !== undefined && this.#units.readyAt(units, now) > now) return;
+    store.advance(cost, now, units);
   }
 
   /**
@@ -299,18 +309,23 @@ export class Budget {
    */
   readiness(cost: number, now: number, units?: UnitCosts): Readiness {
     if (units !== undefined && this.#units !== undefined) {
-      const ready = this.readiness(cost, now);
       const unitAt = this.#units.readyAt(units, now);
+      // Held here by its units, the request has not asked the store (see `advance`): the store is not asked yet.
+      const ready = this.#readiness(cost, now, units, unitAt <= now);
       if (!(unitAt > now && unitAt > ready.at)) return ready;
       // Infinity: a request in flight must be answered first, as when every slot is taken.
       return { at: unitAt, reason: unitAt === Infinity ? 'concurrency' : 'server' };
     }
+    return this.#readiness(cost, now, units);
+  }
+
+  #readiness(cost: number, now: number, units: UnitCosts | undefined, askStore = true): Readiness {
     const local = this.#localReadyAt(cost, now);
     if (local > now) return { at: local, reason: this.#localReason(cost, now) };
     const store = this.#store;
-    if (store === undefined) return { at: local, reason: undefined };
-    const at = store.readyAt(cost, now);
-    return at > now ? { at, reason: store.waitReason(cost, now) } : { at: local, reason: undefined };
+    if (store === undefined || !askStore) return { at: local, reason: undefined };
+    const at = store.readyAt(cost, now, units);
+    return at > now ? { at, reason: store.waitReason(cost, now, units) } : { at: local, reason: undefined };
   }
 
   /**
@@ -318,15 +333,14 @@ export class Budget {
    * this), `Infinity` when a request in flight must end first. Changes nothing (see {@link advance}).
    */
   readyAt(cost: number, now: number, units?: UnitCosts): number {
-    if (units !== undefined && this.#units !== undefined) {
-      return Math.max(this.readyAt(cost, now), this.#units.readyAt(units, now));
-    }
+    const unitAt = units !== undefined && this.#units !== undefined ? this.#units.readyAt(units, now) : now;
     const at = this.#localReadyAt(cost, now);
     const store = this.#store;
-    if (at > now || store === undefined) return at;
+    // Held here, the request has not asked the store (see `advance`).
+    if (at > now || unitAt > now || store === undefined) return Math.max(at, unitAt);
     // Ready here: the store has the last word (its tokens, a pause another client heard of).
-    const storeAt = store.readyAt(cost, now);
-    return storeAt > now ? storeAt : at;
+    const storeAt = store.readyAt(cost, now, units);
+    return Math.max(storeAt > now ? storeAt : at, unitAt);
   }
 
   /**
@@ -406,7 +420,7 @@ export class Budget {
     if (!backed) this.#noteUnbacked(seq);
     if (limits.length > 0) this.#buckets = tryTakeAll(this.#buckets, cost, limits, now).state;
     this.#pace = spend(pace, cost, now);
-    this.#store?.take(cost, seq, now);
+    this.#store?.take(cost, seq, now, units);
     // The budget's first request opened the server's first window, as a probe opens each later one.
     if ((probe || seq === 1) && pace === undefined) this.#opened.probeSent(seq, now, seq === 1);
     const holdUntil = discovery?.sent(seq, now, probe);
@@ -500,8 +514,11 @@ export class Budget {
    */
   observe(info: RateLimitInfo, now: number, seq: number, status = 200, route?: CallRoute): void {
     this.#unbacked.delete(seq);
-    if (this.#units !== undefined || hasOtherUnits(info))
-      (this.#units ??= new UnitQuotas(this.config.unitLimits)).observe(seq, info, now);
+    if (this.#units !== undefined || hasOtherUnits(info)) {
+      const units = (this.#units ??= new UnitQuotas(this.config.unitLimits));
+      const views = units.observe(seq, info, now);
+      if (views.length > 0) this.#store?.noteUnitViews(seq, views, units.inFlight);
+    }
     const { limit, remaining, resetAt } = info;
     this.#noteServer(info, now);
     // A window opened by one of the budget's probes resets a known length after it, which may be sooner than the

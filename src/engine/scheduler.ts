@@ -124,7 +124,7 @@ export class Scheduler {
     if (!lane.empty) return 0;
     if (units === undefined && lane.budget.freeNow()) return lane.budget.takeFree();
     const now = this.clock.now();
-    lane.budget.advance(cost, now);
+    lane.budget.advance(cost, now, units);
     if (lane.budget.readyAt(cost, now, units) > now) return 0;
     return lane.budget.take(cost, now, units);
   }
@@ -147,7 +147,7 @@ export class Scheduler {
     }
     const now = timeless ? 0 : this.clock.now();
     if (!timeless && ticket.notBefore <= now) {
-      lane.budget.advance(ticket.cost, now);
+      lane.budget.advance(ticket.cost, now, ticket.units);
       const ready = lane.budget.readiness(ticket.cost, now, ticket.units);
       if (ready.at <= now && lane.empty) {
         ticket.done = true;
@@ -273,7 +273,7 @@ export class Scheduler {
       }
     }
     for (let head = lane.queue.peek(); head; head = lane.queue.peek()) {
-      lane.budget.advance(head.cost, now);
+      lane.budget.advance(head.cost, now, head.units);
       const ready = lane.budget.readiness(head.cost, now, head.units);
       if (ready.at <= now) {
         this.#drop(lane, head);

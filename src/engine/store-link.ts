@@ -8,7 +8,8 @@ import { randomKey } from '../random-key.js';
 import type { BudgetConfig } from '../config/resolve.js';
 import type { BucketLimit } from '../config/rate.js';
 import { fullBuckets, msUntilAll, tryTakeAll, type BucketState } from './token-bucket.js';
-import type { RatewiseStore, StoreLimit, StoreReply, StoreRequest } from '../store/types.js';
+import type { RatewiseStore, StoreLimit, StoreReply, StoreRequest, StoreUnit } from '../store/types.js';
+import type { UnitCosts, UnitViewNote } from './unit-quotas.js';
 import { sampleRtt, timeoutMs, type RttEstimate } from './store-timeout.js';
 
 /** After a failure the store is asked again after this long, doubling up to {@link RETRY_MAX_MS}. */
@@ -240,7 +241,23 @@ export class BudgetStoreLink implements BudgetStoreSide {
   #recent = 0;
   #recentAt = 0;
   /** While the store fails with `'share'`: this client's share of the budget's rates, since the outage began. */
-  #share: { readonly since: number; readonly limits: BucketLimit[]; buckets: BucketState[] } | undefined;
+  #share: Share | undefined;
+  /** The budget's local limits per unit other than requests (`units`), as the store takes them. */
+  readonly #unitLimits: ReadonlyMap<string, readonly StoreLimit[]>;
+  /** Units the grant holds besides its cost units, by unit (a grant then covers one request). */
+  readonly #unitGrant = new Map<string, number>();
+  /** Each unit's grant counter as of the grant's last unit used, and per recent request (by send number). */
+  readonly #unitCounter = new Map<string, number>();
+  readonly #unitCounters = new Map<number, ReadonlyMap<string, number>>();
+  /** Per unit, waiting for the next store call: units of grants unused, usage beyond estimates, the server's view. */
+  readonly #unitBack = new Map<string, number>();
+  readonly #unitSettle = new Map<string, number>();
+  readonly #unitViews = new Map<string, UnitViewNote>();
+  /** Whether requests with units have gone through this link: grants then cover one request each, none ahead. */
+  #withUnits = false;
+  /** The unit that kept the last refused grant waiting, when one did, and the units that grant wanted. */
+  #retryUnit: string | undefined;
+  #retryUnits: UnitCosts | undefined;
 
   constructor(
     private readonly link: StoreLink,
@@ -249,7 +266,8 @@ export class BudgetStoreLink implements BudgetStoreSide {
     private readonly hooks: BudgetStoreHooks,
   ) {
     const limits = config.limits;
-    this.#limits = limits.map(({ rate, capacity }) => ({ limit: rate.limit, intervalMs: rate.intervalMs, capacity }));
+    this.#limits = storeLimits(limits);
+    this.#unitLimits = new Map([...config.unitLimits].map(([unit, unitLimits]) => [unit, storeLimits(unitLimits)]));
     this.#slots =
       config.sharedConcurrency === undefined
         ? undefined
@@ -280,16 +298,20 @@ export class BudgetStoreLink implements BudgetStoreSide {
    * With `'share'` while the store fails: this client's buckets, each a 1/N share of the budget's (rate and burst),
    * N the live clients the store last counted (1 when it never answered), full when the outage began.
    */
-  #shareOf(now: number): { readonly limits: BucketLimit[]; buckets: BucketState[] } | undefined {
-    if (this.link.fallback !== 'share' || this.#limits.length === 0) return undefined;
+  #shareOf(now: number): Share | undefined {
+    if (this.link.fallback !== 'share' || (this.#limits.length === 0 && this.#unitLimits.size === 0)) return undefined;
     const since = this.link.downSince;
     if (this.#share?.since !== since) {
       const n = Math.max(1, this.#clients);
-      const limits = this.#limits.map(({ limit, intervalMs, capacity }) => ({
-        rate: { limit: limit / n, intervalMs },
-        capacity: capacity / n,
-      }));
-      this.#share = { since, limits, buckets: fullBuckets(limits, now) };
+      const shareOf = (limits: readonly StoreLimit[]): SharedBuckets => {
+        const share = limits.map(({ limit, intervalMs, capacity }) => ({
+          rate: { limit: limit / n, intervalMs },
+          capacity: capacity / n,
+        }));
+        return { limits: share, buckets: fullBuckets(share, now) };
+      };
+      const units = new Map([...this.#unitLimits].map(([unit, limits]) => [unit, shareOf(limits)]));
+      this.#share = { since, ...shareOf(this.#limits), units };
     }
     return this.#share;
   }
@@ -302,9 +324,13 @@ export class BudgetStoreLink implements BudgetStoreSide {
     return this.#held.length + this.#slotless >= Math.max(1, Math.floor(slots.max / Math.max(1, this.#clients)));
   }
 
-  /** Whether the reservation holds enough for a request of `cost` and is not too late to use at `now`. */
-  #usable(cost: number, now: number): boolean {
-    return this.#granted >= cost - 1e-9 && now < this.#grantUntil;
+  /** Whether the reservation holds enough for a request of `cost` (and `units`) and is not too late to use at `now`. */
+  #usable(cost: number, now: number, units: UnitCosts | undefined): boolean {
+    if (!(this.#granted >= cost - 1e-9 && now < this.#grantUntil)) return false;
+    if (units !== undefined) {
+      for (const [unit, amount] of units) if (!((this.#unitGrant.get(unit) ?? 0) >= amount - 1e-9)) return false;
+    }
+    return true;
   }
 
   /**
@@ -312,20 +338,22 @@ export class BudgetStoreLink implements BudgetStoreSide {
    * small or too late to use is given up, and the store is asked for tokens (or, while it fails, whether it is
    * back) when no answer is awaited and it has not said to wait.
    */
-  advance(cost: number, now: number): void {
+  advance(cost: number, now: number, units?: UnitCosts): void {
     const link = this.link;
     if (this.#local()) {
       if (!this.#asking && link.retryDue(now)) this.#ask(0, 0, now);
       return;
     }
-    if (this.#usable(cost, now)) return;
+    if (this.#usable(cost, now, units)) return;
     // Not enough left, or too late to use: what is left is given up, and its slot with it.
     this.#dropGrant();
-    if (now < this.#retryAt || this.#asking) return;
-    // With shared slots a grant is one request: each holds its own slot.
+    if (now < this.#retryUntil(units) || this.#asking) return;
+    // With shared slots a grant is one request: each holds its own slot. With units, one request too: the next
+    // one's units are not known yet.
     const most = this.#limits.length === 0 && this.#publishedResetAt <= now ? 1 : this.#maxBatch;
-    const batch = this.#slots ? cost : Math.max(cost, Math.min(Math.max(this.hooks.demand(), this.#target(now)), most));
-    this.#ask(batch, cost, now);
+    const one = this.#slots !== undefined || units !== undefined;
+    const batch = one ? cost : Math.max(cost, Math.min(Math.max(this.hooks.demand(), this.#target(now)), most));
+    this.#ask(batch, cost, now, false, units);
   }
 
   /**
@@ -334,7 +362,7 @@ export class BudgetStoreLink implements BudgetStoreSide {
    * grant is then one request).
    */
   #target(now: number): number {
-    if (this.#limits.length === 0 || this.#slots) return 0;
+    if (this.#limits.length === 0 || this.#slots || this.#withUnits) return 0;
     const perMs = this.#recentCost(now) / RECENT_TAU_MS;
     return Math.min(this.#maxBatch, Math.ceil(perMs * (2 * (this.link.rttMs ?? 0) + GRANT_HORIZON_MS)));
   }
@@ -352,20 +380,46 @@ export class BudgetStoreLink implements BudgetStoreSide {
    * When a request of `cost` may go as far as the store is concerned: `now` when it holds the tokens (or decides
    * locally while the store is down), a later instant the store named, or Infinity while it asks. Changes nothing.
    */
-  readyAt(cost: number, now: number): number {
+  readyAt(cost: number, now: number, units?: UnitCosts): number {
     if (this.#local()) {
       if (this.#shareSlotsFull()) return Infinity;
       const share = this.#shareOf(now);
-      return share === undefined ? now : now + msUntilAll(share.buckets, cost, share.limits, now);
+      if (share === undefined) return now;
+      let at = now + msUntilAll(share.buckets, cost, share.limits, now);
+      for (const [unit, amount] of units ?? []) {
+        const own = share.units.get(unit);
+        if (own !== undefined) at = Math.max(at, now + msUntilAll(own.buckets, amount, own.limits, now));
+      }
+      return at;
     }
-    if (this.#usable(cost, now)) return Math.max(now, this.#grantAt);
-    return now < this.#retryAt ? this.#retryAt : Infinity;
+    if (this.#usable(cost, now, units)) return Math.max(now, this.#grantAt);
+    const retryAt = this.#retryUntil(units);
+    return now < retryAt ? retryAt : Infinity;
   }
 
-  /** Why a request of `cost` waits for the store at `now`, when `readyAt` says it must. */
-  waitReason(cost: number, now: number): WaitReason {
+  /** Why a request of `cost` (and `units`) waits for the store at `now`, when `readyAt` says it must. */
+  waitReason(cost: number, now: number, units?: UnitCosts): WaitReason {
     if (this.#local()) return this.#shareSlotsFull() ? 'concurrency' : 'rate';
-    return !this.#usable(cost, now) && now < this.#retryAt ? this.#retryReason : 'rate';
+    return !this.#usable(cost, now, units) && now < this.#retryUntil(units) ? this.#retryReason : 'rate';
+  }
+
+  /**
+   * Until when the store's last refusal holds a request of `units`: a refusal for a unit's sake holds only requests
+   * that want at least as much of every unit the refused one wanted (a smaller one may fit now); 0 when none holds.
+   */
+  #retryUntil(units: UnitCosts | undefined): number {
+    const refused = this.#retryUnits;
+    if (refused === undefined) return this.#retryAt;
+    for (const [unit, amount] of refused) {
+      const wanted = units?.find(([name]) => name === unit)?.[1] ?? 0;
+      if (wanted < amount) return 0;
+    }
+    return this.#retryAt;
+  }
+
+  /** The unit whose quota the store said held the last grant asked for, when one did (until a grant comes). */
+  get heldUnit(): string | undefined {
+    return this.#retryUnit;
   }
 
   /**
@@ -378,19 +432,27 @@ export class BudgetStoreLink implements BudgetStoreSide {
   }
 
   /** The request `seq` (in the budget's send order) of `cost` was sent at `now`, when `readyAt` said so. */
-  take(cost: number, seq: number, now: number): void {
+  take(cost: number, seq: number, now: number, units?: UnitCosts): void {
+    if (units !== undefined) this.#withUnits = true;
     // Decided locally while the store fails: on this client's share, when it spends one.
     if (this.#local()) {
       const share = this.#shareOf(now);
-      if (share !== undefined) share.buckets = tryTakeAll(share.buckets, cost, share.limits, now).state;
+      if (share !== undefined) {
+        share.buckets = tryTakeAll(share.buckets, cost, share.limits, now).state;
+        for (const [unit, amount] of units ?? []) {
+          const own = share.units.get(unit);
+          if (own !== undefined) own.buckets = tryTakeAll(own.buckets, amount, own.limits, now).state;
+        }
+      }
     }
     // Sent on the reservation, or decided locally while the store fails.
-    if (this.#local() || !this.#usable(cost, now) || this.#grantAt > now) {
+    if (this.#local() || !this.#usable(cost, now, units) || this.#grantAt > now) {
       if (this.#slots) this.#slotless++;
       return;
     }
     this.#granted = Math.max(0, this.#granted - cost);
     this.#grantCounter += cost;
+    if (units !== undefined) this.#takeUnits(units, seq);
     this.#recent = this.#recentCost(now) + cost;
     this.#recentAt = now;
     // Kept for a server that describes its quota (for the first few requests before it has: their answers bring
@@ -417,6 +479,56 @@ export class BudgetStoreLink implements BudgetStoreSide {
     ) {
       this.#ask(Math.max(1, target - this.#granted), Math.min(1, target), now, true);
     }
+  }
+
+  /** The grant's units taken by request `seq`: its counter per unit kept for the views its answer brings. */
+  #takeUnits(units: UnitCosts, seq: number): void {
+    const counters = new Map<string, number>();
+    for (const [unit, amount] of units) {
+      this.#unitGrant.set(unit, Math.max(0, (this.#unitGrant.get(unit) ?? 0) - amount));
+      const counter = (this.#unitCounter.get(unit) ?? 0) + amount;
+      this.#unitCounter.set(unit, counter);
+      counters.set(unit, counter);
+    }
+    if (this.#unitCounters.size >= MAX_COUNTERS) this.#unitCounters.delete(this.#unitCounters.keys().next().value!);
+    this.#unitCounters.set(seq, counters);
+  }
+
+  /**
+   * What the answer to request `seq` said of its quotas in units other than requests, for the other clients (published
+   * with the next store call; at once when a quota is spent, or the first time this client tells of a unit).
+   */
+  noteUnitViews(seq: number, views: readonly UnitViewNote[], othersInFlight: ReadonlyMap<string, number>): void {
+    const counters = this.#unitCounters.get(seq);
+    this.#unitCounters.delete(seq);
+    let urgent = false;
+    for (const view of views) {
+      const counter = counters?.get(view.unit);
+      // Without the unit's grant counter of the request answered, this client's own requests in flight count as spent.
+      const note =
+        counter === undefined
+          ? { ...view, remaining: Math.max(0, view.remaining - (othersInFlight.get(view.unit) ?? 0)) }
+          : { ...view, counter };
+      if (note.remaining <= 0 || !this.#toldUnits.has(view.unit)) urgent = true;
+      this.#toldUnits.add(view.unit);
+      this.#unitViews.set(view.unit, note);
+    }
+    if (urgent) this.#flush();
+  }
+
+  /** The units whose quota this client has told the store of (see `noteUnitViews`). */
+  readonly #toldUnits = new Set<string>();
+
+  /**
+   * Calls that went used `extra` units beyond their estimates (less where below): taken from the store's buckets with
+   * the next call, at once when no request waits for one.
+   */
+  settleUnits(extra: UnitCosts): void {
+    for (const [unit, amount] of extra) {
+      if (amount !== 0 && this.#unitLimits.has(unit))
+        this.#unitSettle.set(unit, (this.#unitSettle.get(unit) ?? 0) + amount);
+    }
+    if (this.#unitSettle.size > 0 && this.hooks.demand() <= 1) this.#flush();
   }
 
   /** A request sent by `take` ended: its shared slot is given back (with the next store call, or on its own). */
@@ -454,6 +566,9 @@ export class BudgetStoreLink implements BudgetStoreSide {
   #dropGrant(): void {
     this.#giveBack += this.#granted;
     this.#granted = 0;
+    for (const [unit, amount] of this.#unitGrant)
+      if (amount > 0) this.#unitBack.set(unit, (this.#unitBack.get(unit) ?? 0) + amount);
+    this.#unitGrant.clear();
     if (this.#grantSlot !== undefined) this.#toRelease.push(this.#grantSlot);
     this.#grantSlot = undefined;
   }
@@ -503,8 +618,11 @@ export class BudgetStoreLink implements BudgetStoreSide {
     this.#ask(0, 0, this.link.clock.now());
   }
 
-  /** Asks the store; a top-up (`topUp`) takes only units free now, and adds them to the grant held. */
-  #ask(want: number, need: number, now: number, topUp = false): void {
+  /**
+   * Asks the store; a top-up (`topUp`) takes only units free now, and adds them to the grant held. `units`: what a
+   * grant should hold besides `want` cost units.
+   */
+  #ask(want: number, need: number, now: number, topUp = false, units?: UnitCosts): void {
     this.#asking = true;
     const pause = this.#pause;
     const view = this.#view;
@@ -518,6 +636,7 @@ export class BudgetStoreLink implements BudgetStoreSide {
     this.#giveBack = 0;
     const slots = this.#slots;
     const take = slots && want > 0 ? `${this.#id}:${++this.#slotSeq}` : undefined;
+    const storeUnits = this.#storeUnits(want > 0 ? units : undefined, now);
     const request: StoreRequest = {
       limits: this.#limits,
       want,
@@ -531,14 +650,15 @@ export class BudgetStoreLink implements BudgetStoreSide {
       slots: slots && { ...slots, take, release },
       giveBack: giveBack > 0 ? giveBack : undefined,
       client: { id: this.#id, ttlMs: CLIENT_TTL_MS },
+      ...(storeUnits.length > 0 && { units: storeUnits }),
     };
     const late = (reply: StoreReply): void => {
-      this.#late(reply, want, take);
+      this.#late(reply, want, take, storeUnits);
     };
     const call = this.link.call(this.key, request, late).then(
       (reply) => {
         this.#asking = false;
-        this.#answer(reply, want, take, topUp);
+        this.#answer(reply, want, take, topUp, storeUnits);
       },
       (error: unknown) => {
         this.#asking = false;
@@ -554,19 +674,55 @@ export class BudgetStoreLink implements BudgetStoreSide {
   }
 
   /**
+   * The units of a store call: those a grant should hold (`wanted`), and those with units to give back, usage to
+   * settle or a view to tell, each sent once (after a failure it may have been taken in or not).
+   */
+  #storeUnits(wanted: UnitCosts | undefined, now: number): StoreUnit[] {
+    const names = new Set<string>();
+    for (const [unit] of wanted ?? []) names.add(unit);
+    for (const unit of this.#unitBack.keys()) names.add(unit);
+    for (const unit of this.#unitSettle.keys()) names.add(unit);
+    for (const unit of this.#unitViews.keys()) names.add(unit);
+    const units: StoreUnit[] = [];
+    for (const name of names) {
+      const view = this.#unitViews.get(name);
+      units.push({
+        name,
+        limits: this.#unitLimits.get(name) ?? [],
+        want: wanted?.find(([unit]) => unit === name)?.[1] ?? 0,
+        giveBack: this.#unitBack.get(name),
+        settle: this.#unitSettle.get(name),
+        view: view && {
+          remaining: view.remaining,
+          limit: view.limit,
+          resetInMs: Math.max(0, view.resetAt - now),
+          refill: view.refill,
+          counter: view.counter,
+        },
+      });
+    }
+    this.#unitBack.clear();
+    this.#unitSettle.clear();
+    this.#unitViews.clear();
+    return units;
+  }
+
+  /**
    * The answer to a call that timed out: the store did what it was asked. A pause it tells is taken in; the units it
    * granted are this budget's grant when it holds none, else they go back to the store (with their slot).
    */
-  #late(reply: StoreReply, want: number, take: string | undefined): void {
+  #late(reply: StoreReply, want: number, take: string | undefined, units: readonly StoreUnit[]): void {
     const now = this.link.clock.now();
     if (reply.clients) this.#clients = reply.clients;
     if (reply.pausedForMs > 0) this.hooks.pause(now + reply.pausedForMs, now + reply.orderedForMs);
     if (want > 0 && reply.granted > 0) {
       if (this.#disposed || this.#granted > 0) {
         this.#giveBack += reply.granted;
+        for (const { name, want: amount } of units)
+          if (amount > 0) this.#unitBack.set(name, (this.#unitBack.get(name) ?? 0) + amount);
         if (take !== undefined) this.#toRelease.push(take);
       } else {
-        this.#adopt(reply, take, now);
+        this.#adopt(reply, take, now, units);
       }
     }
     if (this.#somethingToPublish()) this.#flush();
@@ -574,10 +730,19 @@ export class BudgetStoreLink implements BudgetStoreSide {
   }
 
   /** The store granted `reply.granted` units (with the slot `take`): this budget's grant from now on. */
-  #adopt(reply: StoreReply, take: string | undefined, now: number): void {
+  #adopt(reply: StoreReply, take: string | undefined, now: number, units: readonly StoreUnit[]): void {
     this.#dropGrant();
     this.#granted = reply.granted;
     this.#grantCounter = reply.counter - reply.granted;
+    this.#retryUnit = undefined;
+    this.#retryUnits = undefined;
+    units.forEach(({ name, want }, i) => {
+      if (want <= 0) return;
+      this.#unitGrant.set(name, want);
+      const counter = reply.unitCounters?.[i];
+      if (counter === undefined) this.#unitCounter.delete(name);
+      else this.#unitCounter.set(name, counter - want);
+    });
     this.#grantSlot = take;
     this.#grantAt = now + reply.waitMs;
     this.#grantUntil = this.#grantAt + GRANT_USE_MS;
@@ -586,10 +751,23 @@ export class BudgetStoreLink implements BudgetStoreSide {
   }
 
   #somethingToPublish(): boolean {
-    return this.#pause !== undefined || this.#toRelease.length > 0 || this.#giveBack > 0 || this.#viewUrgent();
+    return (
+      this.#pause !== undefined ||
+      this.#toRelease.length > 0 ||
+      this.#giveBack > 0 ||
+      this.#unitBack.size > 0 ||
+      this.#unitSettle.size > 0 ||
+      this.#viewUrgent()
+    );
   }
 
-  #answer(reply: StoreReply, want: number, take: string | undefined, topUp: boolean): void {
+  #answer(
+    reply: StoreReply,
+    want: number,
+    take: string | undefined,
+    topUp: boolean,
+    units: readonly StoreUnit[],
+  ): void {
     const now = this.link.clock.now();
     if (reply.clients) this.#clients = reply.clients;
     if (reply.pausedForMs > 0) this.hooks.pause(now + reply.pausedForMs, now + reply.orderedForMs);
@@ -601,7 +779,7 @@ export class BudgetStoreLink implements BudgetStoreSide {
     } else if (want > 0 && !(topUp && reply.granted === 0)) {
       // (A top-up that found nothing free changes nothing: no request waits on it, and the next asks as it would.)
       if (reply.granted > 0) {
-        this.#adopt(reply, take, now);
+        this.#adopt(reply, take, now, units);
       } else if (reply.reason === 'concurrency') {
         // No event tells of a slot freed elsewhere: ask again soon, less often the longer it lasts.
         this.#retryAt = now + Math.min(reply.waitMs, this.#pollMs);
@@ -610,10 +788,29 @@ export class BudgetStoreLink implements BudgetStoreSide {
       } else {
         this.#retryAt = now + Math.max(1, reply.waitMs);
         this.#retryReason = reply.reason ?? 'rate';
+        this.#retryUnit = reply.unit;
+        this.#retryUnits = reply.unit === undefined ? undefined : units.map(({ name, want: amount }) => [name, amount]);
       }
     }
     // Something to publish came in meanwhile.
     if (this.#somethingToPublish()) this.#flush();
     this.hooks.wake();
   }
+}
+
+/** A budget's local rates as the store takes them. */
+function storeLimits(limits: readonly BucketLimit[]): StoreLimit[] {
+  return limits.map(({ rate, capacity }) => ({ limit: rate.limit, intervalMs: rate.intervalMs, capacity }));
+}
+
+/** Buckets of this client's share of the budget while the store fails (see `storeFallback: 'share'`). */
+interface SharedBuckets {
+  readonly limits: BucketLimit[];
+  buckets: BucketState[];
+}
+
+/** This client's share of the budget since the outage began (`since`): its rates, and its units' rates by unit. */
+interface Share extends SharedBuckets {
+  readonly since: number;
+  readonly units: ReadonlyMap<string, SharedBuckets>;
 }

@@ -27,6 +27,18 @@ export interface UnitView {
   readonly charged: number;
 }
 
+/** What an answer said of the server's quota in one unit, as a store shares it (instants in epoch ms). */
+export interface UnitViewNote {
+  readonly unit: string;
+  readonly remaining: number;
+  readonly limit: number | undefined;
+  readonly resetAt: number;
+  /** `continuous`: it comes back evenly until `resetAt`; `window`: all of it at once then. */
+  readonly refill: 'continuous' | 'window';
+  /** The unit's grant counter (in the store) of the request answered, when known. */
+  readonly counter?: number | undefined;
+}
+
 /** Sources whose quotas refill evenly until their reset (the LLM vendors document so), rather than all at once. */
 const CONTINUOUS = new Set(['openai', 'anthropic']);
 
@@ -98,8 +110,16 @@ export class UnitQuotas {
     this.#bySeq.set(seq, units);
   }
 
-  /** Request `seq` ended: its answer (if any) counted its units. Then the answer's views of each unit, if any. */
-  observe(seq: number, info: RateLimitInfo | undefined, now: number): void {
+  /** Units of requests in flight, by unit. */
+  get inFlight(): ReadonlyMap<string, number> {
+    return this.#inFlight;
+  }
+
+  /**
+   * Request `seq` ended: its answer (if any) counted its units. Then the answer's views of each unit, if any: returns
+   * those it took in (none for an answer that came after a later request's).
+   */
+  observe(seq: number, info: RateLimitInfo | undefined, now: number): UnitViewNote[] {
     const units = this.#bySeq.get(seq);
     if (units !== undefined) {
       this.#bySeq.delete(seq);
@@ -109,10 +129,10 @@ export class UnitQuotas {
         else this.#inFlight.delete(unit);
       }
     }
-    if (info === undefined) return;
+    const notes: UnitViewNote[] = [];
+    if (info === undefined) return notes;
     this.#answered = true;
-    if (seq < this.#observedSeq) return;
-    let read = false;
+    if (seq < this.#observedSeq) return notes;
     const seen = new Set<string>();
     for (const policy of info.policies) {
       const { unit, remaining } = policy;
@@ -133,22 +153,30 @@ export class UnitQuotas {
       );
       // Two policies of one unit (a per-minute and a per-day quota): the one with less left holds.
       const known = seen.has(unit) ? this.#paces.get(unit) : undefined;
-      if (known === undefined || unitLevel(pace, now) < unitLevel(known, now)) this.#paces.set(unit, pace);
+      if (known === undefined || unitLevel(pace, now) < unitLevel(known, now)) {
+        this.#paces.set(unit, pace);
+        const note = { unit, remaining, limit: policy.limit, resetAt: pace.resetAt, refill: pace.refill };
+        const at = notes.findIndex((n) => n.unit === unit);
+        if (at >= 0) notes[at] = note;
+        else notes.push(note);
+      }
       seen.add(unit);
-      read = true;
     }
-    if (read) this.#observedSeq = seq;
+    if (seen.size > 0) this.#observedSeq = seq;
+    return notes;
   }
 
   /**
    * A call that was charged `estimate` actually used `actual` (the `usage` hook's amounts, already checked): each
    * named unit's difference is given back to (or owed by) its local buckets, and replaces the estimate in `charged`.
    */
-  settle(estimate: UnitCosts, actual: Readonly<Record<string, number>>, now: number): void {
+  settle(estimate: UnitCosts, actual: Readonly<Record<string, number>>, now: number): [string, number][] {
+    const extras: [string, number][] = [];
     for (const [unit, charged] of estimate) {
       const used = actual[unit];
       if (used === undefined) continue;
       const extra = used - charged;
+      extras.push([unit, extra]);
       this.#charged.set(unit, (this.#charged.get(unit) ?? 0) + extra);
       const local = this.limits.get(unit);
       if (local === undefined) continue;
@@ -161,6 +189,7 @@ export class UnitQuotas {
         })),
       );
     }
+    return extras;
   }
 
   /** Units reported as limited by nobody (see {@link unlimited}). */
