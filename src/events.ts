@@ -154,8 +154,8 @@ export interface RatewiseEvents {
     readonly until: number;
     /**
      * When a quota or rate in another unit than requests holds the head (its `cost` named that unit): the unit, such
-     * as `'tokens'`. With `reason: 'server'`, the server's quota (or the budget's own `units` rate); with `reason:
-     * 'rate'`, the budget's `units` rate as a shared `store` counts it.
+     * as `'tokens'`. With `reason: 'server'`, the server's quota in that unit; with `reason: 'rate'`, the budget's
+     * own rate in it (`units`, counted here or by a shared `store`).
      */
     readonly unit?: string;
   };

@@ -314,7 +314,8 @@ export class Budget {
       const ready = this.#readiness(cost, now, units, unitAt <= now);
       if (!(unitAt > now && unitAt > ready.at)) return ready;
       // Infinity: a request in flight must be answered first, as when every slot is taken.
-      return { at: unitAt, reason: unitAt === Infinity ? 'concurrency' : 'server' };
+      if (unitAt === Infinity) return { at: unitAt, reason: 'concurrency' };
+      return { at: unitAt, reason: this.#units.heldByRate ? 'rate' : 'server' };
     }
     return this.#readiness(cost, now, units);
   }

@@ -56,6 +56,8 @@ export class UnitQuotas {
   #observedSeq = 0;
   /** The unit that held the last request asked about, when one did. */
   heldBy: string | undefined;
+  /** What of that unit held it: the budget's own rate in it (`units`), or the server's quota. */
+  heldByRate = false;
   /** Whether any answer has come back since the budget first sent a request with units. */
   #answered = false;
 
@@ -66,6 +68,7 @@ export class UnitQuotas {
   readyAt(units: UnitCosts, now: number): number {
     let at = now;
     this.heldBy = undefined;
+    this.heldByRate = false;
     for (const [unit, amount] of units) {
       const local = this.limits.get(unit);
       if (local !== undefined) {
@@ -73,6 +76,7 @@ export class UnitQuotas {
         if (localAt > at) {
           at = localAt;
           this.heldBy = unit;
+          this.heldByRate = true;
         }
       }
       const pace = this.#paces.get(unit);
@@ -91,6 +95,7 @@ export class UnitQuotas {
       if (unitAt > at) {
         at = unitAt;
         this.heldBy = unit;
+        this.heldByRate = false;
       }
     }
     return at;
