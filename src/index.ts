@@ -62,6 +62,7 @@ export type {
   StoreLimit,
   StoreReply,
   StoreRequest,
+  StoreRoutes,
   StoreSlots,
   StoreUnit,
   StoreUnitView,

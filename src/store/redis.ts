@@ -8,8 +8,9 @@
 // SCRIPT LOAD sent ahead of the first call tells it), EVALSHA after; after a restart of Redis, the call that finds
 // it gone sends it whole with EVAL.
 import { invalidOption } from '../errors.js';
+import { ROUTES_SCRIPT, routesArguments, routesOf } from './redis-routes.js';
 import { SCRIPT } from './redis-script.js';
-import type { RatewiseStore, StoreReply, StoreRequest } from './types.js';
+import type { RatewiseStore, StoreReply, StoreRequest, StoreRoutes } from './types.js';
 
 export type {
   RatewiseStore,
@@ -17,6 +18,7 @@ export type {
   StoreLimit,
   StoreReply,
   StoreRequest,
+  StoreRoutes,
   StoreSlots,
   StoreUnit,
   StoreUnitView,
@@ -85,6 +87,11 @@ export function redisStore(client: NodeRedisLike | IoRedisLike, options: RedisSt
 
   return {
     name: 'redis',
+    // Called when a client meets an origin and when it learns a route: rare, so the script goes whole each time.
+    async routes(key: string, learned: StoreRoutes, max: number): Promise<StoreRoutes> {
+      const hash = `${prefix}{${key}}:routes`;
+      return routesOf(await send(['EVAL', ROUTES_SCRIPT, '1', hash, ...routesArguments(learned, max)]), max);
+    },
     async sync(key: string, request: StoreRequest): Promise<StoreReply> {
       const hash = `${prefix}{${key}}`;
       const args = ['4', hash, `${hash}:slots`, `${hash}:clients`, `${hash}:units`, ...argumentsOf(request)];

@@ -155,4 +155,24 @@ export interface RatewiseStore {
    * and says how long to wait otherwise. Rejects when the store fails.
    */
   sync(key: string, request: StoreRequest): Promise<StoreReply>;
+  /**
+   * Optional: keeps what the clients learnt of the routes of the origin whose budget is `key` (which quota each route
+   * counts against, as the server named it), so that a client starting later sends each route to its quota's budget
+   * from its first call. Records `learned` (an entry known already keeps its value, except a route's bucket, which
+   * the latest learner sets) and resolves with everything kept, at most `max` routes. Rejects when the store fails.
+   */
+  routes?(key: string, learned: StoreRoutes, max: number): Promise<StoreRoutes>;
+}
+
+/** What the clients learnt of one origin's routes (see `RatewiseStore.routes`). */
+export interface StoreRoutes {
+  /** The IETF policy group the origin's own budget stands for (the first one named), when known. */
+  readonly host?: string | undefined;
+  /** IETF policy names merged into another's group, as `[name, group]`. */
+  readonly groups: readonly (readonly [string, string])[];
+  /**
+   * Routes (a method and a path shape, as `"GET /search/*"`) and the bucket the server named for each, as
+   * `[route, bucket]`; a bucket learnt from IETF policy names is the name of one of them after `=`.
+   */
+  readonly routes: readonly (readonly [string, string])[];
 }

@@ -277,6 +277,46 @@ describe.each(REDIS_CLIENTS)('the Redis store script through $name', (library) =
     });
   });
 
+  describe("an origin's learned routes", () => {
+    const none = { groups: [], routes: [] };
+
+    it('keeps what each client learnt: the first host group and name groups, the latest bucket of a route', async () => {
+      expect(await store.routes!('o', none, 10)).toEqual({ host: undefined, groups: [], routes: [] });
+      const a = await store.routes!(
+        'o',
+        { host: 'core', groups: [['search-day', 'search']], routes: [['GET /search/*', '=search']] },
+        10,
+      );
+      expect(a).toEqual({ host: 'core', groups: [['search-day', 'search']], routes: [['GET /search/*', '=search']] });
+      // Another client learnt its own host group first, and a bucket for the same route: the host stays, the route
+      // takes the latest bucket, and a name keeps its first group.
+      const b = await store.routes!(
+        'o',
+        { host: 'other', groups: [['search-day', 'elsewhere']], routes: [['GET /search/*', 'search']] },
+        10,
+      );
+      expect(b.host).toBe('core');
+      expect(b.groups).toEqual([['search-day', 'search']]);
+      expect(b.routes).toEqual([['GET /search/*', 'search']]);
+      // Kept apart per origin, and for a day at most.
+      expect((await store.routes!('p', none, 10)).routes).toEqual([]);
+      const ttl = Number(await connection.send(['PTTL', 'test:{o}:routes']));
+      expect(ttl).toBeGreaterThan(86_000_000);
+      expect(ttl).toBeLessThanOrEqual(86_400_000);
+    });
+
+    it('starts afresh past its bound, and throws away a key of another type', async () => {
+      const many = Array.from({ length: 12 }, (_, i) => [`GET /r${i}`, 'b'] as const);
+      await store.routes!('o', { groups: [], routes: many }, 2);
+      const next = await store.routes!('o', { groups: [], routes: [['GET /new', 'n']] }, 2);
+      expect(next.routes).toEqual([['GET /new', 'n']]);
+      await connection.send(['SET', 'test:{o}:routes', 'x']);
+      expect((await store.routes!('o', { groups: [], routes: [['GET /a', 'a']] }, 2)).routes).toEqual([
+        ['GET /a', 'a'],
+      ]);
+    });
+  });
+
   it('counts the live clients of a budget: each counted from its call until its ttl has passed', async () => {
     const client = (id: string, ttlMs = HOUR) => ({ id, ttlMs });
     expect(await store.sync('k', ask({ client: client('a') }))).toMatchObject({ clients: 1 });
