@@ -24,6 +24,7 @@ import type { RouteRefusal, SendContext, Transport } from './engine/send.js';
 import { sendCall } from './http/call-events.js';
 import { CallTicket } from './engine/wait.js';
 import { BudgetStoreLink, StoreLink } from './engine/store-link.js';
+import type { StoreRoutes } from './store/types.js';
 import { queueTask, runTask, type TaskHost } from './engine/tasks.js';
 
 /** One budget as `rw.stats()` reports it. */
@@ -449,7 +450,34 @@ class Client implements Ratewise {
       if (!oldest.done) origins.delete(oldest.value);
     }
     origins.set(origin, routes);
+    // What other clients of the store learnt of this origin's routes: its next calls go where theirs do.
+    this.#shareRoutes(origin, routes, undefined);
     return routes;
+  }
+
+  /**
+   * Tells the store what was learnt of the route `shape` (nothing when undefined) and takes in what the other clients
+   * learnt of the origin's routes, when the store keeps them. Never waited for, never failing a call: the store is
+   * only a head start, each client learns from its own answers anyway.
+   */
+  #shareRoutes(origin: string, routes: OriginRoutes, shape: string | undefined): void {
+    const store = this.#options.store;
+    const learned = routes.learned;
+    if (store?.routes === undefined || learned === undefined || this.#closed) return;
+    const mine = shape === undefined ? { groups: [], routes: [] } : learned.sharedOf(shape);
+    let reply: Promise<StoreRoutes>;
+    try {
+      reply = Promise.resolve(store.routes(origin, mine, routes.config.maxRoutes));
+    } catch {
+      return;
+    }
+    reply.then(
+      (shared: unknown) => {
+        const { groups, routes: kept } = (shared ?? {}) as Partial<StoreRoutes>;
+        if (Array.isArray(groups) && Array.isArray(kept)) learned.adopt(shared as StoreRoutes);
+      },
+      () => undefined,
+    );
   }
 
   readonly #origins = new Map<string, OriginRoutes>();
@@ -468,6 +496,7 @@ class Client implements Ratewise {
     const named = info.bucket;
     if (named === undefined && info.policies.length === 0) return false;
     const shape = shapeOf(route);
+    const before = learned.rawOf(shape);
     let key: string;
     if (named !== undefined) {
       if (named === '' || named.length > 200) return false;
@@ -481,6 +510,7 @@ class Client implements Ratewise {
       const group = learned.learnPolicies(shape, names);
       key = group === undefined ? route.origin : this.#bucketKey(route.origin, group, routes.config);
     }
+    if (learned.rawOf(shape) !== before) this.#shareRoutes(route.origin, routes, shape);
     const from = call.lane;
     if (from.budget.key === key) return false;
     const to = this.#lane(key);

@@ -4,6 +4,7 @@
 
 import { MAX_LEARNED_ROUTES } from '../config/routes.js';
 import type { RateLimitInfo } from '../headers/types.js';
+import type { StoreRoutes } from '../store/types.js';
 
 /**
  * Marks a route learnt from IETF policy names: what it stores is a name of its policy group, resolved to the group's
@@ -83,6 +84,53 @@ export class LearnedRoutes {
   /** Routes remembered. */
   get size(): number {
     return this.#buckets.size;
+  }
+
+  /** What was learnt of this route, as learnt (a policy group's name after `=`), without making it recent. */
+  rawOf(shape: string): string | undefined {
+    return this.#buckets.get(shape);
+  }
+
+  /**
+   * What another client needs to send this route where this one does: the route's bucket as learnt, the origin's host
+   * group, and the names of the route's policy group with the group each belongs to.
+   */
+  sharedOf(shape: string): StoreRoutes {
+    const bucket = this.#buckets.get(shape);
+    const groups: [string, string][] = [];
+    if (bucket?.startsWith(POLICY)) {
+      const group = this.#find(bucket.slice(POLICY.length));
+      for (const [name, parent] of this.#groups) {
+        if (name !== parent && this.#find(name) === group) groups.push([name, group]);
+      }
+    }
+    return { host: this.#hostGroup, groups, routes: bucket === undefined ? [] : [[shape, bucket]] };
+  }
+
+  /**
+   * Takes in what other clients learnt (see {@link sharedOf}), where this one knows nothing yet: its own learning is
+   * not overruled. Entries that do not fit (too long, a group link that would loop) are left out, and the bounds hold.
+   */
+  adopt(shared: StoreRoutes): void {
+    const fits = (text: unknown): text is string => typeof text === 'string' && text !== '' && text.length <= 512;
+    // What a store returns is not trusted: entries of another shape are skipped, and only as many are looked at as
+    // could be kept.
+    for (const entry of shared.groups.slice(0, this.max * 4)) {
+      if (this.#groups.size >= this.max * 4) break;
+      const [name, group] = Array.isArray(entry) ? (entry as unknown[]) : [];
+      if (!fits(name) || !fits(group) || this.#groups.has(name)) continue;
+      // Linked only to a group that does not lead back to it: the group lookups always end.
+      if (this.#find(group) === name) continue;
+      this.#groups.set(name, group);
+    }
+    if (this.#hostGroup === undefined && fits(shared.host)) this.#hostGroup = this.#find(shared.host);
+    for (const entry of shared.routes.slice(0, this.max)) {
+      if (this.#buckets.size >= this.max) break;
+      const [shape, bucket] = Array.isArray(entry) ? (entry as unknown[]) : [];
+      if (!fits(shape) || !fits(bucket) || this.#buckets.has(shape)) continue;
+      if (bucket.startsWith(POLICY)) this.#find(bucket.slice(POLICY.length));
+      this.#buckets.set(shape, bucket);
+    }
   }
 
   #policyBucket(name: string): string | undefined {

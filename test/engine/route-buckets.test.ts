@@ -4,7 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import { LearnedRoutes } from '../../src/engine/learned-routes.js';
 import { routeShape } from '../../src/engine/route-shape.js';
+import type { StoreRoutes } from '../../src/store/types.js';
 import { advance, flush, ok, rig, status, T0, tooMany, track, type FetchCall } from './support/harness.js';
+import { ScriptedStore } from './support/scripted-store.js';
 
 const path = (url: string): string => new URL(url).pathname;
 
@@ -207,5 +209,98 @@ describe('hostile bucket names', () => {
     await rw.fetch('https://h.test/a');
     await rw.fetch('https://h.test/b');
     expect(rw.stats().map((s) => s.key)).toEqual(['https://h.test']);
+  });
+});
+
+describe('routes learnt by other clients of a store', () => {
+  it('agrees on the budgets of IETF policy groups: the host group, the names of a group, each route', () => {
+    const a = new LearnedRoutes();
+    expect(a.learnPolicies('GET /a', ['host'])).toBeUndefined();
+    expect(a.learnPolicies('GET /s', ['s-min', 's-day'])).toBe('s-min');
+    const shared = a.sharedOf('GET /s');
+    expect(shared).toEqual({ host: 'host', groups: [['s-day', 's-min']], routes: [['GET /s', '=s-min']] });
+    const b = new LearnedRoutes();
+    b.adopt(shared);
+    expect(b.bucketOf('GET /s')).toBe('s-min');
+    // B's own answers then name a policy of that group on another route, and the host's on a third: the same budgets.
+    expect(b.learnPolicies('GET /s2', ['s-day'])).toBe('s-min');
+    expect(b.learnPolicies('GET /x', ['host'])).toBeUndefined();
+    // A group link that would loop is left out: lookups end.
+    const c = new LearnedRoutes();
+    c.adopt({
+      groups: [
+        ['p', 'q'],
+        ['q', 'p'],
+      ],
+      routes: [['GET /t', '=p']],
+    });
+    expect(c.bucketOf('GET /t')).toBe('q');
+    // (The first group this client names itself is its host's.)
+    expect(c.learnPolicies('GET /u', ['q', 'p'])).toBeUndefined();
+  });
+
+  /** A store that grants every call at once and keeps learned routes in memory, as the Redis store does. */
+  function sharedStore() {
+    const store = new ScriptedStore(
+      () => T0,
+      () => ({}),
+    );
+    const kept = { host: undefined as string | undefined, groups: new Map<string, string>(), routes: new Map() };
+    const told: StoreRoutes[] = [];
+    const routes = (_key: string, learned: StoreRoutes): Promise<StoreRoutes> => {
+      told.push(learned);
+      kept.host ??= learned.host;
+      for (const [name, group] of learned.groups) if (!kept.groups.has(name)) kept.groups.set(name, group);
+      for (const [route, bucket] of learned.routes) kept.routes.set(route, bucket);
+      return Promise.resolve({ host: kept.host, groups: [...kept.groups], routes: [...kept.routes] });
+    };
+    return { store: Object.assign(store, { routes }), told };
+  }
+
+  it('sends a route another client learnt straight to its quota’s budget', async () => {
+    const { store, told } = sharedStore();
+    const a = rig({ store }, github().script);
+    await a.rw.fetch('https://api.github.test/search/code?q=1');
+    expect(told.at(-1)).toEqual({ host: undefined, groups: [], routes: [['GET /search/code', 'search']] });
+    // Another client: its first call meets the origin and learns what the first one learnt.
+    const b = rig({ store }, github().script);
+    await b.rw.fetch('https://api.github.test/repos/1');
+    await flush();
+    await b.rw.fetch('https://api.github.test/search/code?q=2');
+    const sent = Object.fromEntries(b.rw.stats().map((s) => [s.key, s.counters.sent]));
+    // The search call went through the search budget alone; the origin's budget sent only the first call.
+    expect(sent).toEqual({
+      'https://api.github.test': 1,
+      'https://api.github.test core': 0,
+      'https://api.github.test search': 1,
+    });
+  });
+
+  it('keeps to its own learning, and ignores what a hostile store returns', async () => {
+    const { store } = sharedStore();
+    const replies: unknown[] = [
+      'nonsense',
+      { groups: 'x', routes: [] },
+      {
+        groups: [['a', 'b'], ['b', 'a'], 7, ['c']],
+        routes: [null, ['GET /search/code', 'elsewhere'], ['x'.repeat(600), 'y']],
+      },
+    ];
+    const hostile = Object.assign(store, {
+      routes: () => {
+        const reply = replies.shift();
+        if (reply === undefined) throw new Error('sync failure');
+        return Promise.resolve(reply);
+      },
+    });
+    const { rw, clock } = rig({ store: hostile }, github().script);
+    for (let i = 0; i < 5; i++) {
+      const call = track(rw.fetch(`https://api.github.test/search/code?q=${i}`), clock);
+      await advance(clock, 10);
+      expect(call.state).toBe('fulfilled');
+    }
+    // Its own answers named the route's quota: the store's "elsewhere" does not overrule them.
+    expect(rw.stats().map((s) => s.key)).toContain('https://api.github.test search');
+    expect(rw.stats().map((s) => s.key)).not.toContain('https://api.github.test elsewhere');
   });
 });
