@@ -634,6 +634,8 @@ export class Budget {
         now,
       );
       if (this.#pace) this.#discovery = undefined;
+      // Shared: the other clients hear of it as of any answer (no grant counter: what is in flight counts as spent).
+      this.#store?.noteView(remaining, resetAt, 0, this.#inFlight + othersInFlight);
     }
     if (info.isRateLimited) {
       this.#counters.rateLimited++;

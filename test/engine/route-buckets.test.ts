@@ -276,6 +276,15 @@ describe('routes learnt by other clients of a store', () => {
     });
   });
 
+  it("tells the store the quota the answer that taught a route named, for that quota's budget", async () => {
+    const { store } = sharedStore();
+    const { rw } = rig({ store }, github().script);
+    await rw.fetch('https://api.github.test/search/code?q=1');
+    await flush();
+    const views = store.calls.filter((call) => call.key === 'https://api.github.test search' && call.request.view);
+    expect(views[0]?.request.view).toMatchObject({ remaining: 4 });
+  });
+
   it('keeps to its own learning, and ignores what a hostile store returns', async () => {
     const { store } = sharedStore();
     const replies: unknown[] = [
