@@ -143,7 +143,9 @@ export async function send<R>(ctx: SendContext, call: CallTicket, transport: Tra
     const { budget } = call.lane;
     const sentHere = call.lane === run.sentLane;
     // An aborted call decides nothing: it ends with its caller's reason (its answer still informs the budget).
-    const sentInPause = sentHere && budget.sentBeforePause(seq) && budget.pausedUntil > now;
+    // Sent before the latest pause began (whether or not it has ended): its answer belongs to that episode, and a
+    // throttle it tells of was answered by that pause already (an answer can come after a short backoff has ended).
+    const sentInPause = sentHere && budget.sentBeforePause(seq);
     const decision = call.signal?.aborted ? undefined : run.decide(outcome, now, sentInPause);
     // The retry budget bounds retries of failures (an outage); a throttle's retry waits for the server instead.
     const retryRefused =

@@ -382,6 +382,23 @@ describe('retry limits', () => {
     expect(since(server.sentAt)).toEqual([0, 2000]);
   });
 
+  it('a 503 answering a request sent before the backoff began pauses nothing more, even once the backoff is over', async () => {
+    // Two requests go together; the server is down for both. The second answer comes 500 ms after the first, when
+    // the first one's backoff (100 ms) has ended: it tells of the same outage, not of a new one.
+    const { rw, clock, server, eventsOf } = rig({ retry: { backoff: { jitter: 'none', baseMs: 100 } } }, (call) =>
+      call.index < 2 ? 'hold' : ok(),
+    );
+    const calls = [track(rw.fetch('https://a.test/1'), clock), track(rw.fetch('https://a.test/2'), clock)];
+    await flush();
+    expect(server.calls).toHaveLength(2);
+    server.held()[0]!.respond(status(503));
+    await advance(clock, 500);
+    server.held()[0]!.respond(status(503));
+    await advance(clock, 1_000);
+    expect(calls.every((c) => c.state === 'fulfilled' && c.settledCount === 1)).toBe(true);
+    expect(eventsOf('paused').map((e) => [e.reason, e.status])).toEqual([['backoff', 503]]);
+  });
+
   it('the retried request re-enters its budget at the front of the queue', async () => {
     // One slot: while `a` backs off (100 ms) `b` takes the slot; `a` then goes before `c`, queued before it.
     const { rw, clock, server } = rig(
