@@ -784,6 +784,8 @@ export class BudgetStoreLink implements BudgetStoreSide {
         // No event tells of a slot freed elsewhere: ask again soon, less often the longer it lasts.
         this.#retryAt = now + Math.min(reply.waitMs, this.#pollMs);
         this.#retryReason = 'concurrency';
+        this.#retryUnit = undefined;
+        this.#retryUnits = undefined;
         this.#pollMs = Math.min(this.#pollMs * 2, SLOT_POLL_MAX_MS);
       } else {
         this.#retryAt = now + Math.max(1, reply.waitMs);
