@@ -535,6 +535,9 @@ class Client implements Ratewise {
     const { learned } = routes;
     if (learned === undefined) return undefined;
     const shape = shapeOf(route);
+    // Its answers name the policies it counts against, those of the origin's own budget: no probe needed, and a lane
+    // of its own would pace it without the host-wide policy it counts against too.
+    if (learned.namesPolicies(shape)) return undefined;
     const host = call.lane;
     const alone = routes.alone;
     routes.held = undefined;

@@ -21,6 +21,7 @@ import {
   type ServerPace,
 } from './server-pace.js';
 import { Discovery } from './discovery.js';
+import { policyCounts, PolicyPaces } from './policy-paces.js';
 import { OpenedWindows } from './opened-windows.js';
 import { SlidingLog } from './sliding-log.js';
 import { fullBuckets, msUntilAll, refillAll, tryTakeAll, type BucketState } from './token-bucket.js';
@@ -145,6 +146,11 @@ export class Budget {
   #slidingDropped = false;
   /** The server's clock, as the `Date` fields of its answers tell it: where its absolute instants fall locally. */
   readonly serverClock = new ServerClock();
+  /**
+   * The view of each IETF policy the answers of the budget's routes named, made at the first such answer: once two
+   * routes name different policies, a request of a route known goes by the policies it counts against.
+   */
+  #policies: PolicyPaces | undefined;
 
   constructor(
     readonly key: string,
@@ -307,22 +313,28 @@ export class Budget {
    * When a request of `cost` (and of `units`, its costs in other units) may go, and why it must wait. Changes nothing
    * (see {@link advance}).
    */
-  readiness(cost: number, now: number, units?: UnitCosts): Readiness {
+  readiness(cost: number, now: number, units?: UnitCosts, route?: CallRoute): Readiness {
     if (units !== undefined && this.#units !== undefined) {
       const unitAt = this.#units.readyAt(units, now);
       // Held here by its units, the request has not asked the store (see `advance`): the store is not asked yet.
-      const ready = this.#readiness(cost, now, units, unitAt <= now);
+      const ready = this.#readiness(cost, now, units, route, unitAt <= now);
       if (!(unitAt > now && unitAt > ready.at)) return ready;
       // Infinity: a request in flight must be answered first, as when every slot is taken.
       if (unitAt === Infinity) return { at: unitAt, reason: 'concurrency' };
       return { at: unitAt, reason: this.#units.heldByRate ? 'rate' : 'server' };
     }
-    return this.#readiness(cost, now, units);
+    return this.#readiness(cost, now, units, route);
   }
 
-  #readiness(cost: number, now: number, units: UnitCosts | undefined, askStore = true): Readiness {
-    const local = this.#localReadyAt(cost, now);
-    if (local > now) return { at: local, reason: this.#localReason(cost, now) };
+  #readiness(
+    cost: number,
+    now: number,
+    units: UnitCosts | undefined,
+    route: CallRoute | undefined,
+    askStore = true,
+  ): Readiness {
+    const local = this.#localReadyAt(cost, now, route);
+    if (local > now) return { at: local, reason: this.#localReason(cost, now, local, route) };
     const store = this.#store;
     if (store === undefined || !askStore) return { at: local, reason: undefined };
     const at = store.readyAt(cost, now, units);
@@ -333,9 +345,9 @@ export class Budget {
    * The instant a request of `cost` may go: `now` or earlier when it may go now (no allocation: the hot path asks
    * this), `Infinity` when a request in flight must end first. Changes nothing (see {@link advance}).
    */
-  readyAt(cost: number, now: number, units?: UnitCosts): number {
+  readyAt(cost: number, now: number, units?: UnitCosts, route?: CallRoute): number {
     const unitAt = units !== undefined && this.#units !== undefined ? this.#units.readyAt(units, now) : now;
-    const at = this.#localReadyAt(cost, now);
+    const at = this.#localReadyAt(cost, now, route);
     const store = this.#store;
     // Held here, the request has not asked the store (see `advance`).
     if (at > now || unitAt > now || store === undefined) return Math.max(at, unitAt);
@@ -375,7 +387,7 @@ export class Budget {
     return undefined;
   }
 
-  #localReadyAt(cost: number, now: number): number {
+  #localReadyAt(cost: number, now: number, route?: CallRoute): number {
     if (now < this.#pausedUntil) return this.#pausedUntil;
     if (this.#slotsFull()) return Infinity;
     if (this.config.limits.length > 0) {
@@ -383,6 +395,13 @@ export class Budget {
       if (wait > 0) return now + wait;
     }
     if (this.#sliding.active) return this.#sliding.readyAt(this.#inFlight, now);
+    // A route whose policies are known goes when each of them allows it: the budget's own view is the latest
+    // answer's, of whichever route, and may say nothing of this route's own policy.
+    const names = this.#policiesOf(route);
+    if (names !== undefined) {
+      const at = this.#policies!.readyAt(names, cost, this.#inFlight, now);
+      return at > now ? at : now;
+    }
     const heard = this.#pace;
     if (heard === undefined) return now;
     const pace = live(heard, now);
@@ -392,8 +411,18 @@ export class Budget {
     return serverAt > now ? serverAt : now;
   }
 
-  /** Why a request of `cost` waits here, when `#localReadyAt` says it must. */
-  #localReason(cost: number, now: number): WaitReason {
+  /** The policies a request of `route` goes by (see `#policies`), undefined when the budget's own view paces it. */
+  #policiesOf(route: CallRoute | undefined): readonly string[] | undefined {
+    const policies = this.#policies;
+    return route === undefined || policies === undefined || !policies.split
+      ? undefined
+      : policies.policiesOf(shapeOf(route));
+  }
+
+  /** Why a request of `cost` waits here until `at`, when `#localReadyAt` says it must. */
+  #localReason(cost: number, now: number, at: number, route: CallRoute | undefined): WaitReason {
+    if (this.#policiesOf(route) !== undefined)
+      return this.#localHold(cost, now) ?? (at === Infinity ? 'concurrency' : 'server');
     const pace = this.#pace;
     const turned = pace !== undefined && !this.#sliding.active && live(pace, now) === undefined;
     return this.#localHold(cost, now) ?? (turned ? 'concurrency' : 'server');
@@ -403,8 +432,9 @@ export class Budget {
    * Records that a request of `cost` is being sent now; returns its number in send order (1, 2, …), which its
    * answer passes back to `observe`. Call only when `readiness(cost, now).at <= now`.
    */
-  take(cost: number, now: number, units?: UnitCosts): number {
+  take(cost: number, now: number, units?: UnitCosts, route?: CallRoute): number {
     const seq = ++this.#counters.sent;
+    this.#policies?.take(route && shapeOf(route), seq, cost, now);
     if (units !== undefined) (this.#units ??= new UnitQuotas(this.config.unitLimits)).take(units, seq, now);
     this.#inFlight++;
     this.#lastUsedAt = now;
@@ -473,7 +503,7 @@ export class Budget {
 
   /** A request in flight ended (response headers, or an error). */
   release(): void {
-    this.#inFlight--;
+    if (--this.#inFlight === 0) this.#policies?.idle();
     this.#store?.release();
   }
 
@@ -572,6 +602,7 @@ export class Budget {
       // next one holds, as at any reset.
       turning = this.#pace === undefined;
     }
+    if (route !== undefined || this.#policies !== undefined) this.#observePolicies(info, seq, route, now);
     // One answer is enough to leave the probe: the server has spoken, or has shown it says nothing.
     if (turning) this.#probe();
     else if (now >= this.#pausedUntil && seq >= this.#probeFrom) this.#probing = false;
@@ -594,6 +625,23 @@ export class Budget {
     this.#consecutiveThrottles = 0;
     this.#lastAcceptedAt = now;
     this.#sliding.accepted(now);
+  }
+
+  /** The policies the answer to request `seq` named, for `#policies` (made at the first answer of a route to name any). */
+  #observePolicies(info: RateLimitInfo, seq: number, route: CallRoute | undefined, now: number): void {
+    let policies = this.#policies;
+    if (policies === undefined && (route === undefined || info.policies.length === 0)) return;
+    const counts = policyCounts(info);
+    if (policies === undefined) {
+      if (counts.length === 0) return;
+      policies = this.#policies = this.#newPolicies();
+    }
+    const othersInFlight = Math.max(0, this.#inFlight - 1);
+    policies.observe(seq, route && shapeOf(route), counts, othersInFlight, info.isRateLimited, now);
+  }
+
+  #newPolicies(): PolicyPaces {
+    return new PolicyPaces({ reserve: this.reserve, spread: this.config.pacing === 'spread' }, this.config.maxRoutes);
   }
 
   /**
@@ -637,6 +685,13 @@ export class Budget {
       // Shared: the other clients hear of it as of any answer (no grant counter: what is in flight counts as spent).
       this.#store?.noteView(remaining, resetAt, 0, this.#inFlight + othersInFlight);
     }
+    if (route !== undefined) {
+      const counts = policyCounts(info);
+      if (counts.length > 0) {
+        this.#policies ??= this.#newPolicies();
+        this.#policies.observeForeign(route, counts, this.#inFlight, othersInFlight, now);
+      }
+    }
     if (info.isRateLimited) {
       this.#counters.rateLimited++;
       this.#consecutiveThrottles++;
@@ -661,6 +716,7 @@ export class Budget {
   /** Request `seq` ended without an answer (a network error). */
   observeFailure(seq: number, now: number): void {
     this.#unbacked.delete(seq);
+    this.#policies?.failed(seq);
     this.#units?.observe(seq, undefined, now);
     this.#discovery?.answered(seq, 'failed', now);
   }
@@ -726,7 +782,9 @@ export class Budget {
    * first request after goes alone, as after a pause; but nothing was refused, so it is not told to the other clients
    * as a pause (they hear the server's view), and a wait for it reads `'server-quota'`, not `'paused'`.
    */
-  waitForQuota(until: number): void {
+  waitForQuota(until: number, route?: CallRoute): void {
+    // A route paced by its own policies: the spent one holds the routes that count against it, not the budget.
+    if (this.#policiesOf(route) !== undefined) return;
     // A window that slides frees a slot at a time: the slots the budget's requests hold say when, not the reset.
     if (this.#sliding.active) return;
     this.pause(until, until, false);
@@ -757,6 +815,7 @@ export class Budget {
       this.#inFlight === 0 &&
       now >= this.#pausedUntil &&
       readyAt(this.#pace, 1, now) <= now &&
+      (this.#policies?.free(now) ?? true) &&
       !this.#sliding.holds(now)
     );
   }

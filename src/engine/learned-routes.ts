@@ -76,6 +76,14 @@ export class LearnedRoutes {
     return this.#policyBucket(group);
   }
 
+  /**
+   * Whether the route's answers named IETF policies: the server says what the route counts against, even when those
+   * are the origin's own budget's.
+   */
+  namesPolicies(shape: string): boolean {
+    return this.#buckets.get(shape)?.startsWith(POLICY) ?? false;
+  }
+
   /** Forgets what was learnt of this route: its calls go through the origin's own budget again. */
   forget(shape: string): void {
     this.#buckets.delete(shape);

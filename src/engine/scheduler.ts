@@ -1,6 +1,7 @@
 // The queue of each budget and the one timer that wakes it. A request waits until its budget is ready (a
 // concurrency slot, tokens, no pause, server pace), in priority order; aborts, deadlines and close end the wait.
 import type { UnitCosts } from './unit-quotas.js';
+import type { CallRoute } from './route-shape.js';
 import type { Budget, WaitReason } from './budget.js';
 import { MAX_TIMER_DELAY_MS, type Clock, type TimerHandle } from '../clock.js';
 import { PriorityQueue, type QueueEntry } from './queue.js';
@@ -14,6 +15,8 @@ export interface Ticket extends QueueEntry {
   readonly cost: number;
   /** Its costs in other units than requests (tokens, …), when it has any. */
   readonly units?: UnitCosts | undefined;
+  /** The call's route on its origin, when the budget may pace its routes apart (see `CallTicket.routing`). */
+  readonly routing?: CallRoute | undefined;
   /** Epoch ms past which the call must not wait (`maxWait`), Infinity without one. */
   readonly deadline: number;
   readonly signal: AbortSignal | undefined;
@@ -120,13 +123,13 @@ export class Scheduler {
   ) {}
 
   /** Takes a turn at once if the lane is empty and the budget ready: the fast path, without entering the queue. */
-  tryNow(lane: Lane, cost: number, units?: UnitCosts): number {
+  tryNow(lane: Lane, cost: number, units?: UnitCosts, route?: CallRoute): number {
     if (!lane.empty) return 0;
     if (units === undefined && lane.budget.freeNow()) return lane.budget.takeFree();
     const now = this.clock.now();
     lane.budget.advance(cost, now, units);
-    if (lane.budget.readyAt(cost, now, units) > now) return 0;
-    return lane.budget.take(cost, now, units);
+    if (lane.budget.readyAt(cost, now, units, route) > now) return 0;
+    return lane.budget.take(cost, now, units, route);
   }
 
   /**
@@ -148,10 +151,10 @@ export class Scheduler {
     const now = timeless ? 0 : this.clock.now();
     if (!timeless && ticket.notBefore <= now) {
       lane.budget.advance(ticket.cost, now, ticket.units);
-      const ready = lane.budget.readiness(ticket.cost, now, ticket.units);
+      const ready = lane.budget.readiness(ticket.cost, now, ticket.units, ticket.routing);
       if (ready.at <= now && lane.empty) {
         ticket.done = true;
-        return lane.budget.take(ticket.cost, now, ticket.units);
+        return lane.budget.take(ticket.cost, now, ticket.units, ticket.routing);
       }
       // Whatever is queued ahead, it cannot go before the budget is ready: a wait already too long for this ticket
       // fails now. (The drain checks a pause against the queue only once, so it would not see a newcomer's limits.)
@@ -274,10 +277,10 @@ export class Scheduler {
     }
     for (let head = lane.queue.peek(); head; head = lane.queue.peek()) {
       lane.budget.advance(head.cost, now, head.units);
-      const ready = lane.budget.readiness(head.cost, now, head.units);
+      const ready = lane.budget.readiness(head.cost, now, head.units, head.routing);
       if (ready.at <= now) {
         this.#drop(lane, head);
-        head.grant(lane.budget.take(head.cost, now, head.units));
+        head.grant(lane.budget.take(head.cost, now, head.units, head.routing));
         continue;
       }
       // A server pace is checked only when it already keeps the head past its cap: ordinary pacing never scans.

@@ -366,7 +366,7 @@ class CallRun<R> {
       }
       if (effect.kind === 'quota') {
         // Pacing, as the server asked: the `throttled` event tells of it when calls wait ('server-quota').
-        budget.waitForQuota(effect.until);
+        budget.waitForQuota(effect.until, this.call.routing);
         continue;
       }
       const { reason } = effect;

@@ -128,7 +128,7 @@ export class CallTicket implements Ticket {
       return Promise.reject(this.#closed(this.front ? 'pending' : 'afterClose'));
     }
     if (!this.front && this.notBefore === 0 && !signal?.aborted) {
-      const seq = ctx.scheduler.tryNow(lane, this.cost, this.units);
+      const seq = ctx.scheduler.tryNow(lane, this.cost, this.units, this.routing);
       if (seq > 0) return seq;
     }
     return new Promise<number>((resolve, reject) => {

@@ -97,3 +97,24 @@ describe('a server that answers as GitHub documents: x-ratelimit-resource names 
     ).toEqual([server.url, `${server.url} core`, `${server.url} search`]);
   });
 });
+
+describe('express-rate-limit per route (4 per second on /search, 40 on /items) and one for the whole host (18 per second)', () => {
+  it('keeps one budget and paces each route by every policy it counts against: none refused', async () => {
+    // Mounted in this order: a request passes its route's limiter, then the host's; each adds its policy to the
+    // answer (`4-in-1sec` or `40-in-1sec`, and `18-in-1sec`), so the routes' policies merge into the host's group.
+    server = await startExpressRoutesServer({
+      '/search': { limit: 4, windowMs: 1_000, standardHeaders: 'draft-8', legacyHeaders: false },
+      '/items': { limit: 40, windowMs: 1_000, standardHeaders: 'draft-8', legacyHeaders: false },
+      '/': { limit: 18, windowMs: 1_000, standardHeaders: 'draft-8', legacyHeaders: false },
+    });
+    rw = createRatewise();
+    // A search call in three: the first ten calls, sent before any answer, stay within every limit. The search
+    // route's 16 calls take four windows; after the first, answers of the items say nothing of the search policy.
+    const calls = Array.from({ length: 48 }, (_, i) =>
+      rw!.fetch(`${server!.url}/${i % 3 === 0 ? 'search' : 'items'}/${i}`),
+    );
+    expect(await outcomes(calls)).toEqual(Array(48).fill(200));
+    expect(server.requests().filter((r) => r.status === 429)).toEqual([]);
+    expect(rw.stats().map((s) => s.key)).toEqual([server.url]);
+  });
+});
