@@ -506,8 +506,9 @@ class Client implements Ratewise {
       const names = policyNames(info);
       if (names.length === 0) return false;
       // The first policies named are the origin's own budget's (a host-wide policy, most often): only routes that
-      // name others get budgets of their own.
-      const group = learned.learnPolicies(shape, names);
+      // name others get budgets of their own. Most answers name what the route's earlier ones did: nothing to learn
+      // again (`bucketOf` keeps the route recent, as learning it would).
+      const group = learned.samePolicies(shape, names) ? learned.bucketOf(shape) : learned.learnPolicies(shape, names);
       key = group === undefined ? route.origin : this.#bucketKey(route.origin, group, routes.config);
     }
     if (learned.rawOf(shape) !== before) this.#shareRoutes(route.origin, routes, shape);

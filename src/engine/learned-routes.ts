@@ -84,6 +84,18 @@ export class LearnedRoutes {
     return this.#buckets.get(shape)?.startsWith(POLICY) ?? false;
   }
 
+  /**
+   * Whether `learnPolicies(shape, names)` would teach nothing: the route is known by its policy group, and every name is
+   * already of that group. Teaches nothing either (the recency of routes is `bucketOf`'s; finding a group only
+   * shortens its names' paths).
+   */
+  samePolicies(shape: string, names: readonly string[]): boolean {
+    const bucket = this.#buckets.get(shape);
+    if (bucket === undefined || !bucket.startsWith(POLICY)) return false;
+    const group = this.#find(bucket.slice(POLICY.length));
+    return names.every((name) => this.#groups.has(name) && this.#find(name) === group);
+  }
+
   /** Forgets what was learnt of this route: its calls go through the origin's own budget again. */
   forget(shape: string): void {
     this.#buckets.delete(shape);

@@ -78,6 +78,18 @@ describe('LearnedRoutes.learnPolicies', () => {
     expect(routes.bucketOf('GET /t')).toBe('t1');
   });
 
+  it('tells when an answer teaches a route nothing new: its names are all of its group already', () => {
+    const routes = new LearnedRoutes();
+    expect(routes.samePolicies('GET /a', ['hour'])).toBe(false); // not known
+    routes.learnPolicies('GET /a', ['hour', 'minute']);
+    routes.learnPolicies('GET /s', ['search']);
+    expect(routes.samePolicies('GET /a', ['minute'])).toBe(true);
+    expect(routes.samePolicies('GET /a', ['hour', 'day'])).toBe(false); // a new name
+    expect(routes.samePolicies('GET /a', ['search'])).toBe(false); // another group's
+    routes.learn('GET /d', 'discord-bucket');
+    expect(routes.samePolicies('GET /d', ['hour'])).toBe(false); // known by a vendor's bucket
+  });
+
   it('forgets policy groups with their routes past its bound, never splitting one', () => {
     const routes = new LearnedRoutes(2);
     routes.learnPolicies('GET /a', ['a']);
