@@ -107,7 +107,7 @@ describe('express-rate-limit per route (4 per second on /search, 40 on /items) a
       '/items': { limit: 40, windowMs: 1_000, standardHeaders: 'draft-8', legacyHeaders: false },
       '/': { limit: 18, windowMs: 1_000, standardHeaders: 'draft-8', legacyHeaders: false },
     });
-    rw = createRatewise();
+    rw = createRatewise({ budgets: { '*': { initialWindow: 10 } } });
     // A search call in three: the first ten calls, sent before any answer, stay within every limit. The search
     // route's 16 calls take four windows; after the first, answers of the items say nothing of the search policy.
     const calls = Array.from({ length: 48 }, (_, i) =>
