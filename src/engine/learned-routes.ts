@@ -92,7 +92,10 @@ export class LearnedRoutes {
   samePolicies(shape: string, names: readonly string[]): boolean {
     const bucket = this.#buckets.get(shape);
     if (bucket === undefined || !bucket.startsWith(POLICY)) return false;
-    const group = this.#find(bucket.slice(POLICY.length));
+    // The route keeps the name its group had when learnt: once that group merged into another, learning again
+    // stores the new name (and the store hears of the route, see `rawOf`).
+    const group = bucket.slice(POLICY.length);
+    if (this.#find(group) !== group) return false;
     return names.every((name) => this.#groups.has(name) && this.#find(name) === group);
   }
 

@@ -88,6 +88,11 @@ describe('LearnedRoutes.learnPolicies', () => {
     expect(routes.samePolicies('GET /a', ['search'])).toBe(false); // another group's
     routes.learn('GET /d', 'discord-bucket');
     expect(routes.samePolicies('GET /d', ['hour'])).toBe(false); // known by a vendor's bucket
+    // Search's group merges into the host's: the search route learns again, to store the group's name now.
+    routes.learnPolicies('GET /x', ['search', 'hour']);
+    expect(routes.samePolicies('GET /s', ['search'])).toBe(false);
+    expect(routes.learnPolicies('GET /s', ['search'])).toBeUndefined();
+    expect(routes.samePolicies('GET /s', ['search'])).toBe(true);
   });
 
   it('forgets policy groups with their routes past its bound, never splitting one', () => {
