@@ -1,6 +1,7 @@
 // `createRatewise()`: one client instance owns its budgets, their queues and timers, its events and its options.
 import { Budget, type BudgetCounters, type ServerView } from './engine/budget.js';
 import type { UnitView } from './engine/unit-quotas.js';
+import type { PolicyStats } from './engine/policy-paces.js';
 import { ClosedError, invalidOption, LoopDetectedError } from './errors.js';
 import { bodyFingerprint } from './http/body-fingerprint.js';
 import { createFingerprint } from './http/fingerprint.js';
@@ -53,6 +54,12 @@ export interface BudgetStats {
    * reset. Undefined until the server describes one.
    */
   readonly units: Readonly<Record<string, UnitView>> | undefined;
+  /**
+   * The IETF policies (`RateLimit-Policy` names) the budget's routes count against, once its routes name different
+   * ones (a route's own policy beside a host-wide one): per policy, what the budget may still send against it, its
+   * reset, the requests in flight charged to it and the routes that count against it. Undefined otherwise.
+   */
+  readonly policies: Readonly<Record<string, PolicyStats>> | undefined;
   /** What the budget has done since it was created. */
   readonly counters: Readonly<BudgetCounters>;
   /**
@@ -817,6 +824,7 @@ class Client implements Ratewise {
       pausedUntil: budget.pausedUntil > now ? budget.pausedUntil : undefined,
       server: budget.server,
       units: budget.unitViews(now),
+      policies: budget.policyViews(now),
       counters: { ...budget.counters },
       shared: budget.storeMode,
       store: link && {

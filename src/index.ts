@@ -29,6 +29,7 @@ export type {
 export type { RatewiseRequestInit } from './http/request.js';
 export type { BudgetCounters, ServerView, WaitReason } from './engine/budget.js';
 export type { UnitView } from './engine/unit-quotas.js';
+export type { PolicyStats } from './engine/policy-paces.js';
 export type { GiveUpEventReason, RatewiseEvents } from './events.js';
 export type { GiveUpReason } from './retry/decision.js';
 export type { Clock, TimerHandle } from './clock.js';

@@ -21,7 +21,7 @@ import {
   type ServerPace,
 } from './server-pace.js';
 import { Discovery } from './discovery.js';
-import { policyCounts, PolicyPaces } from './policy-paces.js';
+import { policyCounts, PolicyPaces, type PolicyStats } from './policy-paces.js';
 import { OpenedWindows } from './opened-windows.js';
 import { SlidingLog } from './sliding-log.js';
 import { fullBuckets, msUntilAll, refillAll, tryTakeAll, type BucketState } from './token-bucket.js';
@@ -234,6 +234,11 @@ export class Budget {
   settleUnits(estimate: UnitCosts, actual: Readonly<Record<string, number>>, now: number): void {
     const extra = this.#units?.settle(estimate, actual, now);
     if (extra !== undefined && extra.length > 0) this.#store?.settleUnits(extra);
+  }
+
+  /** Each IETF policy's view at `now` once the budget's routes name different ones (see `PolicyPaces.view`). */
+  policyViews(now: number): Readonly<Record<string, PolicyStats>> | undefined {
+    return this.#policies?.view(now);
   }
 
   /** Each unit's quota at `now` (see `UnitQuotas.view`), undefined when none is known. */

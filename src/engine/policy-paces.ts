@@ -48,6 +48,21 @@ export function policyReadyAt(pace: ServerPace | undefined, inFlight: number, co
   return readyAt(current, cost, now);
 }
 
+/** One IETF policy of a budget whose routes count against different ones, as `rw.stats()` shows it. */
+export interface PolicyStats {
+  /**
+   * Requests the budget may still send against it before its reset, as it reckons them (the server's last count, less
+   * what went since and its reserve); undefined while no live answer describes it (its window turned).
+   */
+  readonly remaining: number | undefined;
+  /** Epoch ms its window resets, when a live answer described it. */
+  readonly resetAt: number | undefined;
+  /** Requests in flight charged to it. */
+  readonly inFlight: number;
+  /** The routes (method and path shape) whose answers named it. */
+  readonly routes: readonly string[];
+}
+
 /** Whether two lists name the same policies. */
 function sameNames(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((name) => b.includes(name));
@@ -203,6 +218,28 @@ export class PolicyPaces {
     this.#charged.clear();
     this.#anyInFlight = 0;
     for (const view of this.#views.values()) view.inFlight = 0;
+  }
+
+  /**
+   * Each policy's view at `now` for `rw.stats()`, once the budget is split: the server's last count less what went
+   * since (`remaining`), when it comes back whole (`resetAt`), the requests in flight charged to it, and the routes
+   * counted against it. Undefined before the split.
+   */
+  view(now: number): Readonly<Record<string, PolicyStats>> | undefined {
+    if (!this.#split) return undefined;
+    const views: Record<string, PolicyStats> = {};
+    for (const [name, view] of this.#views) {
+      const pace = view.pace && live(view.pace, now);
+      const routes: string[] = [];
+      for (const [shape, names] of this.#routes) if (names.includes(name)) routes.push(shape);
+      views[name] = {
+        remaining: pace === undefined ? undefined : Math.max(0, Math.floor(pace.allowance)),
+        resetAt: pace?.resetAt,
+        inFlight: view.inFlight,
+        routes,
+      };
+    }
+    return views;
   }
 
   /** Whether no policy holds a request back at `now` (a spent one would be forgotten with the budget). */

@@ -164,6 +164,11 @@ describe('routes with policies of their own', () => {
     await advance(clock, 60_000);
     expect(calls.every((c) => c.state === 'fulfilled' && c.settledCount === 1)).toBe(true);
     expect(server.refusedAfter).toEqual([]);
+    // rw.stats() shows each policy and the routes that count against it.
+    const policies = rw.stats()[0]!.policies!;
+    expect(Object.keys(policies).sort()).toEqual(['5-in-2sec', '50-in-2sec', 'host'].sort());
+    expect(policies['5-in-2sec']).toMatchObject({ inFlight: 0, routes: ['GET /search/:id'] });
+    expect([...policies.host!.routes].sort()).toEqual(['GET /items/:id', 'GET /search/:id']);
   });
 });
 
