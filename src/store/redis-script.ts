@@ -38,7 +38,8 @@
 // Returns { granted (string, may be fractional), waitMs (integer), reason ('' | 'rate' | 'paused' | 'server'),
 // pausedForMs, orderedForMs (integers), reset (1 when bad data was thrown away), counter (string), clients (integer,
 // the live clients counted, 0 when not counted), the unit that held the grant ('' none), the caller's lease: rate,
-// burst, tokens moved into it by this call (strings, '0' without a lease), ms until it ends (integer), then each
+// burst, tokens moved into it by this call, negative for a debt (strings, '0' without a lease), ms until it ends
+// (integer), then each
 // unit's grant counter (string) in the order asked }.
 import { TWO_SOURCES_RESET_SPREAD_MS } from '../headers/reset-rounding.js';
 
@@ -314,9 +315,8 @@ for _, u in ipairs(units) do
 end
 
 -- This client's lease: asked, renewed (its rate lowered at once, raised only within the share the leases may hold),
--- or handed back. A lease is new or raised only while no reservation counts on the shared bucket's refill (no token
--- is owed): the bucket refills slower from now on. A new lease's bucket starts with what the shared one can spare of
--- its burst.
+-- or handed back. A new lease's bucket starts with what the shared one can spare of its burst, less what it must wait
+-- for tokens owed (a negative count: the client's bucket is in debt as long).
 local cid = ARGV[13] or ''
 local mine = nil
 for _, l in ipairs(leases) do
@@ -343,26 +343,32 @@ if lkey ~= nil and lrate ~= nil and cid ~= '' then
     for _, l in ipairs(leases) do
       if l ~= mine then othersRate = othersRate + l.r; othersBurst = othersBurst + l.b end
     end
-    local slowest, least, owed = math.huge, math.huge, false
+    -- Tokens owed (reservations counting on the refill at today's rate) are repaid at that rate first: how long that
+    -- takes is how long a lease new or raised now must wait before it sends on its added rate, as if it began then.
+    local slowest, least, lag = math.huge, math.huge, 0
+    local allRate = othersRate
+    if mine ~= nil then allRate = allRate + mine.r end
     for i = 1, nlimits do
       local b = tokens[i]
       slowest = math.min(slowest, b.limit / b.interval)
       least = math.min(least, b.capacity)
-      if b.t < 0 then owed = true end
+      if b.t < 0 then lag = math.max(lag, -b.t / math.max(b.limit / b.interval - allRate, 1e-9)) end
     end
     local rate = math.min(lrate, lshare * slowest - othersRate)
     if mine ~= nil then
       local keep = math.min(lrate, mine.r)
-      if owed or rate < keep then rate = keep end
+      if rate < keep or lag * 2 > lttl then rate = keep end
+      if rate > mine.r and lag > 0 then moved = -(rate - mine.r) * lag end
       mine.r = rate
       if lttl > 0 then mine.e = now + lttl end
-    elseif not owed and lttl > 0 and rate >= lmin and rate > lrate * 1e-6 and othersBurst + lburst <= least - 1
+    elseif lttl > 0 and lag * 2 <= lttl and rate >= lmin and rate > lrate * 1e-6 and othersBurst + lburst <= least - 1
       and sr == nil and smax == nil then
       mine = { id = cid, r = rate, b = lburst, e = now + lttl }
       table.insert(leases, mine)
       moved = lburst
       for i = 1, nlimits do moved = math.min(moved, math.max(0, tokens[i].t)) end
       for i = 1, nlimits do tokens[i].t = tokens[i].t - moved end
+      if lag > 0 then moved = moved - rate * lag end
     end
     if mine ~= nil then redis.call('HSET', lkey, cid, mine.r .. ' ' .. mine.b .. ' ' .. mine.e) end
   end

@@ -341,9 +341,14 @@ function replyOf(reply: unknown): StoreReply {
     string,
     ...string[],
   ];
-  const number = (text: string): number => {
+  const signed = (text: string): number => {
     const n = Number(text);
-    if (!Number.isFinite(n) || n < 0) throw new TypeError('ratewise: unexpected reply from Redis');
+    if (!Number.isFinite(n)) throw new TypeError('ratewise: unexpected reply from Redis');
+    return n;
+  };
+  const number = (text: string): number => {
+    const n = signed(text);
+    if (n < 0) throw new TypeError('ratewise: unexpected reply from Redis');
     return n;
   };
   return {
@@ -360,7 +365,7 @@ function replyOf(reply: unknown): StoreReply {
       lease: {
         ratePerMs: number(leaseRate),
         burst: number(leaseBurst),
-        tokens: number(leaseTokens),
+        tokens: signed(leaseTokens),
         ttlMs: number(leaseTtl),
       },
     }),

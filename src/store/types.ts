@@ -89,7 +89,11 @@ export interface StoreLease {
   readonly ratePerMs: number;
   /** Most cost units its bucket holds. */
   readonly burst: number;
-  /** Cost units moved from the shared bucket into the client's with this call (a new lease's first tokens), else 0. */
+  /**
+   * Cost units added to the client's bucket with this call: a new lease's first tokens, taken from the shared bucket;
+   * negative when tokens owed by the shared bucket must be repaid first (the client's bucket starts that far in debt,
+   * as if the lease, or the rate it gained, began once they are); else 0.
+   */
   readonly tokens: number;
   /** ms from the store's now until the lease ends. */
   readonly ttlMs: number;

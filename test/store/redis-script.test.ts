@@ -435,22 +435,34 @@ describe.each(REDIS_CLIENTS)('the Redis store script through $name', (library) =
       expect(await connection.send(['HEXISTS', 'test:{k}:leases', 'gone'])).toBe(0);
     });
 
-    it('a renewal lowers the rate at once, and raises it only within the share and while no token is owed', async () => {
+    it('a renewal lowers the rate at once, and raises it within the share, in debt for tokens owed', async () => {
       const limits = perHour(100, 10);
       await store.sync('k', as('a', { limits, lease: lease(40) }));
       await store.sync('k', as('b', { limits, lease: lease(40) }));
       expect((await store.sync('k', as('a', { limits, lease: lease(50) }))).lease!.ratePerMs).toBeCloseTo(40 / HOUR);
       expect((await store.sync('k', as('b', { limits, lease: lease(20) }))).lease!.ratePerMs).toBeCloseTo(20 / HOUR);
       // Renewed, not new: no token moves, and the burst stays what it was.
-      const raised = await store.sync('k', as('a', { limits, lease: lease(60, { burst: 5 }) }));
+      const raised = await store.sync('k', as('a', { limits, lease: lease(50, { burst: 5 }) }));
       expect(raised.lease).toMatchObject({ burst: 2, tokens: 0 });
-      expect(raised.lease!.ratePerMs).toBeCloseTo(60 / HOUR);
-      // A reservation counts on the refill: b's lease is not raised meanwhile.
+      expect(raised.lease!.ratePerMs).toBeCloseTo(50 / HOUR);
+      // A reservation counts on the refill at the 30 an hour left: one token owed, repaid in two minutes. b's lease
+      // is raised by 10 an hour, which it may spend only once those two minutes are over: a third of a unit in debt.
       await store.sync('k', ask({ limits, want: 6 }));
       expect(await store.sync('k', ask({ limits, maxWaitMs: HOUR }))).toMatchObject({ granted: 1, reason: 'rate' });
-      expect((await store.sync('k', as('b', { limits, lease: lease(40) }))).lease!.ratePerMs).toBeCloseTo(20 / HOUR);
+      const owed = await store.sync('k', as('b', { limits, lease: lease(40) }));
+      expect(owed.lease!.ratePerMs).toBeCloseTo(30 / HOUR);
+      expect(owed.lease!.tokens).toBeCloseTo(-1 / 3, 3);
       // A call that asks nothing of the lease tells it as it stands.
       expect((await store.sync('k', as('b', { limits }))).lease).toMatchObject({ burst: 2, tokens: 0 });
+    });
+
+    it('a new lease while tokens are owed starts in debt for as long as they take to repay', async () => {
+      const limits = perHour(100, 10);
+      await store.sync('k', ask({ limits, want: 10 }));
+      expect(await store.sync('k', ask({ limits, maxWaitMs: HOUR }))).toMatchObject({ granted: 1, reason: 'rate' });
+      // One token owed, repaid in 36 s at 100 an hour: a lease of 40 an hour starts 0.4 of a unit in debt.
+      const late = await store.sync('k', as('a', { limits, lease: lease(40) }));
+      expect(late.lease!.tokens).toBeCloseTo(-0.4, 3);
     });
 
     it('grants no lease whose burst would leave the shared bucket less than one unit, nor with slots or a server view', async () => {
