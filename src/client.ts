@@ -88,6 +88,11 @@ export interface StoreStats {
    * requests spend without a store call (topped up while it sends, given back when left unused); 0 when none.
    */
   readonly grant: number;
+  /**
+   * The rate lease this client holds on the budget, in cost units per second: a part of the budget's rate it spends
+   * alone, with no store call, while it sends steadily and lightly (with a store that pushes pauses); 0 when none.
+   */
+  readonly lease: number;
 }
 
 /** What `rw.request` needs to know of a request an adapter sends. */
@@ -832,6 +837,7 @@ class Client implements Ratewise {
         timeoutMs: link.timeoutMs,
         clients: this.#storeSides.get(budget)?.clients,
         grant: this.#storeSides.get(budget)?.grantAt(now) ?? 0,
+        lease: this.#storeSides.get(budget)?.leaseAt(now) ?? 0,
       },
     }));
   }

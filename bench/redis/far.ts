@@ -92,6 +92,7 @@ export async function runFar(fixture: FarFixture, options: FarOptions): Promise<
     host: server.host,
     rate: `${bucket.ratePerSecond}/s`,
     burst: bucket.burst,
+    subscriber: true,
     loops: load.loops,
     gapMs: load.gapMs,
     durationMs: options.durationMs,

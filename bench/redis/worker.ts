@@ -60,6 +60,8 @@ export interface LoopsJob {
   readonly host: string;
   readonly rate: string;
   readonly burst: number;
+  /** Whether the store gets a second connection in subscriber mode (pauses pushed, rate leases). */
+  readonly subscriber: boolean;
   readonly loops: number;
   readonly gapMs: number;
   readonly durationMs: number;
@@ -107,6 +109,8 @@ export type FromWorker =
 
 interface Connection {
   readonly client: RatewiseRedis.NodeRedisLike | RatewiseRedis.IoRedisLike;
+  /** The subscriber connection, when asked for. */
+  readonly subscriber: RatewiseRedis.NodeRedisSubscriberLike | RatewiseRedis.IoRedisSubscriberLike | undefined;
   close(): Promise<void>;
 }
 
@@ -137,18 +141,28 @@ const moduleOf = (path: string): string =>
 const { createRatewise } = (await import(moduleOf('index.js'))) as typeof Ratewise;
 const { redisStore } = (await import(moduleOf('store/redis.js'))) as typeof RatewiseRedis;
 
-async function connect(library: Library, url: string): Promise<Connection> {
+async function connect(library: Library, url: string, withSubscriber: boolean): Promise<Connection> {
   if (library === 'node-redis') {
     const client = createClient({ url });
     await client.connect();
-    return { client, close: () => client.close() };
+    const subscriber = withSubscriber ? client.duplicate() : undefined;
+    await subscriber?.connect();
+    return {
+      client,
+      subscriber,
+      close: async () => {
+        await Promise.all([client.close(), subscriber?.close()]);
+      },
+    };
   }
   const client = new Redis(url, { lazyConnect: true });
   await client.connect();
+  const subscriber = withSubscriber ? client.duplicate() : undefined;
   return {
     client,
+    subscriber,
     close: async () => {
-      await client.quit();
+      await Promise.all([client.quit(), subscriber?.quit()]);
     },
   };
 }
@@ -163,9 +177,12 @@ async function clientFor(
   storeRecovered: () => number;
   dispose: () => Promise<void>;
 }> {
-  const connection = job.library === undefined ? undefined : await connect(job.library, job.redisUrl);
+  const withSubscriber = job.kind === 'loops' && job.subscriber;
+  const connection = job.library === undefined ? undefined : await connect(job.library, job.redisUrl, withSubscriber);
   const rw = createRatewise({
-    ...(connection && { store: redisStore(connection.client, { prefix: job.prefix }) }),
+    ...(connection && {
+      store: redisStore(connection.client, { prefix: job.prefix, subscriber: connection.subscriber }),
+    }),
     ...(budgets && { budgets }),
   });
   let storeErrors = 0;

@@ -158,9 +158,10 @@ function report(runs: readonly FarRun[], stalled: FarRun, shape: Shape): Section
   const large = shape.fleets.includes(LARGE_FLEET);
   return {
     description:
-      `Each process is its own Node process (${shape.build}) with its own ratewise client and node-redis ` +
-      'connection, through `redisStore(client, { prefix })` with the default options (`storeTimeout` 250 ms, ' +
-      `\`storeFallback: 'share'\`), all sharing one budget ${budget} on one counting server on 127.0.0.1. They ` +
+      `Each process is its own Node process (${shape.build}) with its own ratewise client and two node-redis ` +
+      'connections, through `redisStore(client, { prefix, subscriber })` (the second connection subscribed to ' +
+      'pushed pauses, so that processes sending lightly may hold rate leases) with the default options (`storeTimeout` ' +
+      `250 ms, \`storeFallback: 'share'\`), all sharing one budget ${budget} on one counting server on 127.0.0.1. They ` +
       'reach one local `redis-server` through a TCP proxy that delays every packet each way by half the round ' +
       'trip named (and holds them all during the stall). Heavy load: each process runs ' +
       `${HEAVY.loops} loops of \`rw.fetch\`, each sending its next request as soon as the last is answered; light ` +
@@ -169,7 +170,8 @@ function report(runs: readonly FarRun[], stalled: FarRun, shape: Shape): Section
       'common start, with a fresh prefix (the first store call of each process is in the figures); what waits ' +
       'then is aborted. Budget = rate × active seconds + burst, active seconds from the first arrival at the ' +
       'server to the last; goodput = admitted ÷ budget. Redis calls: EVAL and EVALSHA commands the proxy passed, ' +
-      'per admitted request. Measured RTT: the smoothed round trip of the store calls (`rw.stats()[i].store.rttMs`) ' +
+      "per admitted request (the hand-back of each process's grant or lease at `close()` included; SUBSCRIBE, one per " +
+      'process, is not a script call). Measured RTT: the smoothed round trip of the store calls (`rw.stats()[i].store.rttMs`) ' +
       'at the end, averaged over processes.',
     columns: [
       'Redis RTT',

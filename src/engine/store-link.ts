@@ -8,7 +8,16 @@ import { randomKey } from '../random-key.js';
 import type { BudgetConfig } from '../config/resolve.js';
 import type { BucketLimit } from '../config/rate.js';
 import { fullBuckets, msUntilAll, tryTakeAll, type BucketState } from './token-bucket.js';
-import type { RatewiseStore, StoreLimit, StoreReply, StoreRequest, StoreUnit } from '../store/types.js';
+import type {
+  RatewiseStore,
+  StoreLease,
+  StoreLeaseAsk,
+  StoreLimit,
+  StoreReply,
+  StoreRequest,
+  StoreUnit,
+  StoreWatch,
+} from '../store/types.js';
 import type { UnitCosts, UnitViewNote } from './unit-quotas.js';
 import { sampleRtt, timeoutMs, type RttEstimate } from './store-timeout.js';
 
@@ -50,6 +59,31 @@ const SLOT_POLL_MAX_MS = 200;
  * is not forgotten between two; a client gone for good is counted that much longer (each then spends a little less).
  */
 const CLIENT_TTL_MS = 60_000;
+
+/**
+ * Rate leases (with a store that pushes pauses, see `RatewiseStore.watch`): a client sending steadily and lightly (one
+ * request at a time, at most {@link MAX_LEASE_GAP_MS} apart) leases a part of the budget's rate and decides alone
+ * within it. The lease is this many times its recent rate, so that the spread of its sending stays within it.
+ */
+const LEASE_HEADROOM = 1.5;
+/** A client leases only while it sends at most its share of what may be leased (1/N of it) divided by this. */
+const LEASE_MARGIN = 1.25;
+/** A lease lasts this long unless renewed: what a crashed process holds of the budget, at most. */
+const LEASE_TTL_MS = 10_000;
+/** A lease is renewed by a store call once less than this (or twice the store call's timeout) is left of it. */
+const LEASE_RENEW_MS = 2500;
+/** Most of the budget's rate every lease together may hold; the rest stays shared (for the clients that queue). */
+const LEASE_SHARE = 0.8;
+/** Most cost units a lease's bucket holds. */
+const LEASE_BURST = 1;
+/** Sends further apart than this (on average) are not worth a lease: it would end between two of them. */
+const MAX_LEASE_GAP_MS = 2000;
+/** After a lease was refused, no store call is made for one before this long (one rides on the calls made anyway). */
+const LEASE_RETRY_MS = 5000;
+/** The weight of the latest gap between two sends in their moving average. */
+const GAP_WEIGHT = 0.25;
+/** A lease's end as the client counts it, this much before the store's (ms rounded on either side). */
+const LEASE_END_MARGIN_MS = 2;
 
 /** What a budget does while its store fails: its share of the budget (1/N), its local limits, or fail its waiters. */
 export type StoreFallback = 'share' | 'local' | 'fail';
@@ -189,6 +223,15 @@ export class StoreLink {
   }
 }
 
+/** A rate lease held: a token bucket of `ratePerMs` and `burst`, holding `tokens` at `at`, usable until `until`. */
+interface HeldLease {
+  ratePerMs: number;
+  readonly burst: number;
+  tokens: number;
+  at: number;
+  readonly until: number;
+}
+
 /** What a shared budget needs from its owner. */
 export interface BudgetStoreHooks {
   /** Something changed (an answer came): look at the queue again. */
@@ -258,6 +301,21 @@ export class BudgetStoreLink implements BudgetStoreSide {
   /** The unit that kept the last refused grant waiting, when one did, and the units that grant wanted. */
   #retryUnit: string | undefined;
   #retryUnits: UnitCosts | undefined;
+  /** The store's pushes of pauses on this budget, when it has them: leases are held only while they arrive. */
+  readonly #watch: StoreWatch | undefined;
+  /** The rate lease held, and whether one is to be handed back with the next call. */
+  #lease: HeldLease | undefined;
+  #leaseBack = false;
+  /** No store call is made only to ask for a lease before then (one was refused). */
+  #leaseRetryAt = 0;
+  /** The moving average of the gaps between sends and of their costs; when the last request was sent. */
+  #gapMs: number | undefined;
+  #costAvg = 1;
+  #lastSentAt: number | undefined;
+  /** The server describes its quota: grant counters correct its counts, and a lease would go uncounted. */
+  #views = false;
+  /** Store calls made, and the number of the one whose answer may still set the lease. */
+  #callSeq = 0;
 
   constructor(
     private readonly link: StoreLink,
@@ -282,6 +340,11 @@ export class BudgetStoreLink implements BudgetStoreSide {
               ...limits.map(({ rate }) => Math.floor((rate.limit * BATCH_WINDOW_MS) / rate.intervalMs)),
             ),
           );
+    this.#watch = link.store.watch?.(key, ({ forMs, orderedForMs }) => {
+      const now = link.clock.now();
+      this.hooks.pause(now + forMs, now + orderedForMs);
+      this.hooks.wake();
+    });
   }
 
   /** While the store fails with `storeFallback: 'share'` or `'local'`, the budget decides alone. */
@@ -344,7 +407,8 @@ export class BudgetStoreLink implements BudgetStoreSide {
       if (!this.#asking && link.retryDue(now)) this.#ask(0, 0, now);
       return;
     }
-    if (this.#usable(cost, now, units)) return;
+    const leaseAt = this.#leaseReadyAt(cost, now, units);
+    if (leaseAt <= now || this.#usable(cost, now, units) || leaseAt <= now + this.#leaseWaitMs()) return;
     // Not enough left, or too late to use: what is left is given up, and its slot with it.
     this.#dropGrant();
     if (now < this.#retryUntil(units) || this.#asking) return;
@@ -392,14 +456,43 @@ export class BudgetStoreLink implements BudgetStoreSide {
       }
       return at;
     }
+    const leaseAt = this.#leaseReadyAt(cost, now, units);
+    if (leaseAt <= now) return now;
     if (this.#usable(cost, now, units)) return Math.max(now, this.#grantAt);
+    if (leaseAt <= now + this.#leaseWaitMs()) return leaseAt;
     const retryAt = this.#retryUntil(units);
     return now < retryAt ? retryAt : Infinity;
+  }
+
+  /**
+   * When the lease holds a request of `cost` (none with units): `now` or later within the lease, Infinity when no
+   * lease is held and usable (the store's pushes must arrive for it to be used), or it ends first.
+   */
+  #leaseReadyAt(cost: number, now: number, units: UnitCosts | undefined): number {
+    const lease = this.#lease;
+    if (lease === undefined || units !== undefined || cost > lease.burst || now >= lease.until) return Infinity;
+    if (this.#watch?.live !== true || this.#local()) return Infinity;
+    const level = leaseLevel(lease, now);
+    if (level >= cost - 1e-9) return now;
+    const at = now + (cost - level) / lease.ratePerMs;
+    return at < lease.until ? at : Infinity;
+  }
+
+  /** How long a request waits for its lease's next token rather than ask the store: no longer than a round trip. */
+  #leaseWaitMs(): number {
+    return this.link.rttMs ?? 0;
+  }
+
+  /** Rate (cost units per s) of the lease held; 0 when none. */
+  leaseAt(now: number): number {
+    const lease = this.#lease;
+    return lease !== undefined && now < lease.until ? lease.ratePerMs * 1000 : 0;
   }
 
   /** Why a request of `cost` (and `units`) waits for the store at `now`, when `readyAt` says it must. */
   waitReason(cost: number, now: number, units?: UnitCosts): WaitReason {
     if (this.#local()) return this.#shareSlotsFull() ? 'concurrency' : 'rate';
+    if (this.#leaseReadyAt(cost, now, units) < Infinity) return 'rate';
     return !this.#usable(cost, now, units) && now < this.#retryUntil(units) ? this.#retryReason : 'rate';
   }
 
@@ -433,7 +526,21 @@ export class BudgetStoreLink implements BudgetStoreSide {
 
   /** The request `seq` (in the budget's send order) of `cost` was sent at `now`, when `readyAt` said so. */
   take(cost: number, seq: number, now: number, units?: UnitCosts): void {
-    if (units !== undefined) this.#withUnits = true;
+    if (units !== undefined && !this.#withUnits) {
+      this.#withUnits = true;
+      this.#handBackLease();
+    }
+    this.#noteGap(cost, now);
+    // On the lease: decided here, with no store call; renewed by one when it is nearly over.
+    if (this.#leaseReadyAt(cost, now, units) <= now) {
+      const lease = this.#lease!;
+      lease.tokens = leaseLevel(lease, now) - cost;
+      lease.at = now;
+      this.#recent = this.#recentCost(now) + cost;
+      this.#recentAt = now;
+      this.#askLeaseIfDue(now);
+      return;
+    }
     // Decided locally while the store fails: on this client's share, when it spends one.
     if (this.#local()) {
       const share = this.#shareOf(now);
@@ -475,10 +582,123 @@ export class BudgetStoreLink implements BudgetStoreSide {
       now >= this.#retryAt &&
       this.#granted < target / 2 &&
       this.#recent >= MIN_RECENT_FOR_GRANT &&
-      this.hooks.demand() <= 1
+      this.hooks.demand() <= 1 &&
+      this.leaseAt(now) === 0
     ) {
       this.#ask(Math.max(1, target - this.#granted), Math.min(1, target), now, true);
     }
+    this.#askLeaseIfDue(now);
+  }
+
+  /** The gap since the last request sent, in the moving average that sizes a lease. */
+  #noteGap(cost: number, now: number): void {
+    const last = this.#lastSentAt;
+    this.#lastSentAt = now;
+    this.#costAvg += GAP_WEIGHT * (cost - this.#costAvg);
+    if (last === undefined) return;
+    const gap = now - last;
+    // After a pause in the sending, the average starts afresh: the gaps to come tell its rate from now on.
+    if (gap > MAX_LEASE_GAP_MS) this.#gapMs = undefined;
+    else this.#gapMs = this.#gapMs === undefined ? gap : this.#gapMs + GAP_WEIGHT * (gap - this.#gapMs);
+  }
+
+  /**
+   * Asks the store for a lease (or renews the one held) with a call of its own, when one is worth it and none is
+   * under way: the budget may lease, and holds none (none was refused lately) or one nearly over.
+   */
+  #askLeaseIfDue(now: number): void {
+    if (this.#asking || now < this.#retryAt || this.#leaseWanted(now) === undefined) return;
+    const lease = this.#lease;
+    const due =
+      lease === undefined || now >= lease.until
+        ? now >= this.#leaseRetryAt
+        : lease.until - now < Math.max(LEASE_RENEW_MS, 2 * this.link.timeoutMs);
+    if (due) this.#ask(0, 0, now);
+  }
+
+  /**
+   * The lease this client should hold, in cost units per ms (what it sends lately, with headroom, within its share),
+   * and the least worth holding (what it sends); undefined when it should hold none: the store does not push pauses,
+   * the budget has no rate or shares slots, its calls have units or its server describes its quota, requests queue,
+   * it sends too rarely (or did not lately), or near its share (1/N of what may be leased).
+   */
+  #leaseWanted(now: number): { ratePerMs: number; minRatePerMs: number } | undefined {
+    if (this.#watch?.live !== true || this.#disposed || this.#local()) return undefined;
+    if (this.#limits.length === 0 || this.#slots !== undefined || this.#withUnits || this.#views) return undefined;
+    const last = this.#lastSentAt;
+    if (last === undefined || this.hooks.demand() > 1) return undefined;
+    // Before a second send, the time since the first stands for the gap.
+    const gap = this.#gapMs ?? now - last;
+    if (!(gap > 0) || gap > MAX_LEASE_GAP_MS || now - last > MAX_LEASE_GAP_MS) return undefined;
+    const sending = this.#costAvg / gap;
+    const slowest = Math.min(...this.#limits.map(({ limit, intervalMs }) => limit / intervalMs));
+    const share = (LEASE_SHARE * slowest) / Math.max(1, this.#clients);
+    // Well under its share of what may be leased, or the client is better served by grants.
+    if (sending * LEASE_MARGIN > share) return undefined;
+    const ratePerMs = Math.min(LEASE_HEADROOM * sending, share);
+    return { ratePerMs, minRatePerMs: Math.min(sending, ratePerMs) };
+  }
+
+  /**
+   * What a store call asks of the lease: to hand it back, to grant or renew it (a lower rate applies here at once, a
+   * higher one once the store agreed), or nothing.
+   */
+  #leaseAsk(now: number): StoreLeaseAsk | 'release' | undefined {
+    if (this.#leaseBack) {
+      this.#leaseBack = false;
+      return 'release';
+    }
+    const wanted = this.#leaseWanted(now);
+    if (wanted === undefined) return undefined;
+    const lease = this.#lease;
+    let { ratePerMs } = wanted;
+    // Lowered once the sending has fallen by half (at once: the store frees the rate when it hears); else kept, so
+    // that requests which waited for the store do not shrink it by the gaps they made.
+    if (lease !== undefined && now < lease.until) {
+      if (ratePerMs * 2 <= lease.ratePerMs) {
+        lease.tokens = leaseLevel(lease, now);
+        lease.at = now;
+        lease.ratePerMs = ratePerMs;
+      } else {
+        ratePerMs = Math.max(ratePerMs, lease.ratePerMs);
+      }
+    }
+    return { ...wanted, ratePerMs, burst: LEASE_BURST, ttlMs: LEASE_TTL_MS, maxShare: LEASE_SHARE };
+  }
+
+  /** Stops using the lease at once, and hands it back to the store with the next call. */
+  #handBackLease(): void {
+    if (this.#lease === undefined) return;
+    this.#lease = undefined;
+    this.#leaseBack = true;
+  }
+
+  /**
+   * The lease the store says this client holds after the call numbered `seq`, sent at `sentAt`: its end counted from
+   * `sentAt` (the store's now came later), its first tokens added to what the lease held. Only the answer to the
+   * latest call sets it: an earlier one may describe a lease handed back or lowered since.
+   */
+  #noteLease(lease: StoreLease | undefined, asked: boolean, seq: number, sentAt: number, now: number): void {
+    if (seq !== this.#callSeq) return;
+    if (lease === undefined) {
+      if (asked && this.#lease === undefined) this.#leaseRetryAt = now + LEASE_RETRY_MS;
+      this.#lease = undefined;
+      return;
+    }
+    if (this.#disposed || this.#withUnits || this.#views) {
+      this.#leaseBack = true;
+      this.#lease = undefined;
+      return;
+    }
+    const held = this.#lease;
+    const level = held !== undefined && now < held.until ? leaseLevel(held, now) : 0;
+    this.#lease = {
+      ratePerMs: lease.ratePerMs,
+      burst: lease.burst,
+      tokens: Math.min(lease.burst, level + lease.tokens),
+      at: now,
+      until: sentAt + lease.ttlMs - LEASE_END_MARGIN_MS,
+    };
   }
 
   /** The grant's units taken by request `seq`: its counter per unit kept for the views its answer brings. */
@@ -499,6 +719,8 @@ export class BudgetStoreLink implements BudgetStoreSide {
    * with the next store call; at once when a quota is spent, or the first time this client tells of a unit).
    */
   noteUnitViews(seq: number, views: readonly UnitViewNote[], othersInFlight: ReadonlyMap<string, number>): void {
+    this.#views = true;
+    this.#handBackLease();
     const counters = this.#unitCounters.get(seq);
     this.#unitCounters.delete(seq);
     let urgent = false;
@@ -554,7 +776,9 @@ export class BudgetStoreLink implements BudgetStoreSide {
   dispose(): void {
     this.#disposed = true;
     this.#dropGrant();
-    if (this.#toRelease.length > 0 || this.#giveBack > 0) this.#flush();
+    this.#handBackLease();
+    this.#watch?.close();
+    if (this.#toRelease.length > 0 || this.#giveBack > 0 || this.#leaseBack) this.#flush();
   }
 
   /** Resolves once no store call of this budget is under way (the one that gives back a grant included). */
@@ -594,6 +818,9 @@ export class BudgetStoreLink implements BudgetStoreSide {
   noteView(remaining: number, resetAt: number, seq: number, othersInFlight: number): void {
     const counter = this.#counters.get(seq);
     this.#counters.delete(seq);
+    // Requests sent on a lease are not in the grant counter that corrects the server's counts: no lease from here.
+    this.#views = true;
+    this.#handBackLease();
     // Without the grant counter of the request answered, this client's own requests in flight count as spent.
     this.#view =
       counter === undefined
@@ -637,6 +864,8 @@ export class BudgetStoreLink implements BudgetStoreSide {
     const slots = this.#slots;
     const take = slots && want > 0 ? `${this.#id}:${++this.#slotSeq}` : undefined;
     const storeUnits = this.#storeUnits(want > 0 ? units : undefined, now);
+    const lease = this.#leaseAsk(now);
+    const seq = ++this.#callSeq;
     const request: StoreRequest = {
       limits: this.#limits,
       want,
@@ -651,13 +880,17 @@ export class BudgetStoreLink implements BudgetStoreSide {
       giveBack: giveBack > 0 ? giveBack : undefined,
       client: { id: this.#id, ttlMs: CLIENT_TTL_MS },
       ...(storeUnits.length > 0 && { units: storeUnits }),
+      ...(lease !== undefined && { lease }),
     };
+    const asked = lease !== undefined && lease !== 'release';
     const late = (reply: StoreReply): void => {
+      this.#noteLease(reply.lease, asked, seq, now, this.link.clock.now());
       this.#late(reply, want, take, storeUnits);
     };
     const call = this.link.call(this.key, request, late).then(
       (reply) => {
         this.#asking = false;
+        this.#noteLease(reply.lease, asked, seq, now, this.link.clock.now());
         this.#answer(reply, want, take, topUp, storeUnits);
       },
       (error: unknown) => {
@@ -753,6 +986,7 @@ export class BudgetStoreLink implements BudgetStoreSide {
   #somethingToPublish(): boolean {
     return (
       this.#pause !== undefined ||
+      this.#leaseBack ||
       this.#toRelease.length > 0 ||
       this.#giveBack > 0 ||
       this.#unitBack.size > 0 ||
@@ -798,6 +1032,11 @@ export class BudgetStoreLink implements BudgetStoreSide {
     if (this.#somethingToPublish()) this.#flush();
     this.hooks.wake();
   }
+}
+
+/** What `lease` holds at `now`: its tokens refilled at its rate, up to its burst. */
+function leaseLevel(lease: HeldLease, now: number): number {
+  return Math.min(lease.burst, lease.tokens + Math.max(0, now - lease.at) * lease.ratePerMs);
 }
 
 /** A budget's local rates as the store takes them. */

@@ -19,16 +19,28 @@
 // unit's grant counter. It is apart from the budget's hash so that a script of an earlier release, sharing the budget
 // during an upgrade, does not take these fields for bad data.
 //
-// KEYS[1] the hash, KEYS[2] the slots, KEYS[3] the clients (optional), KEYS[4] the units (optional). ARGV: want, need,
+// The hash `prefix{key}:leases` holds the budget's rate leases: field = client id, value = 'rate burst end' (cost units
+// per ms, cost units, Redis ms). While a lease lasts its holder decides alone within its rate and burst, and the
+// buckets refill that much slower and hold that much less (piece by piece as leases end between two calls), so that
+// the fleet's total in any span stays within the budget's rate × span + burst. A lease that has ended is dropped at
+// the next call. A pause that ends later than before is published on the channel named in ARGV ('<forMs> <orderedForMs>
+// <hash>').
+//
+// KEYS[1] the hash, KEYS[2] the slots, KEYS[3] the clients (optional), KEYS[4] the units (optional), KEYS[5] the
+// leases (optional). ARGV: want, need,
 // maxWaitMs, pauseForMs, orderedForMs, viewRemaining, viewResetInMs, viewCounter, slotMax, slotTtlMs, slotTake,
 // giveBack, clientId, clientTtlMs (each '' when absent), the count of slots released and their ids, the count of
 // buckets and limit, intervalMs, capacity for each, then the count of units and for each: name, want, giveBack,
 // settle, viewRemaining, viewLimit, viewResetInMs, viewRefill ('c' continuous, 'w' window, '' no view), viewCounter,
-// the count of its buckets and limit, intervalMs, capacity for each.
+// the count of its buckets and limit, intervalMs, capacity for each; then the lease: rate ('' to leave it as it is,
+// 0 to hand it back), least rate of a new one, burst, ttlMs, most share of the rate every lease together holds; then
+// the pause channel ('' to publish nothing).
 // Returns { granted (string, may be fractional), waitMs (integer), reason ('' | 'rate' | 'paused' | 'server'),
 // pausedForMs, orderedForMs (integers), reset (1 when bad data was thrown away), counter (string), clients (integer,
-// the live clients counted, 0 when not counted), the unit that held the grant ('' none), then each unit's grant
-// counter (string) in the order asked }.
+// the live clients counted, 0 when not counted), the unit that held the grant ('' none), the caller's lease: rate,
+// burst, tokens moved into it by this call, negative for a debt (strings, '0' without a lease), ms until it ends
+// (integer), then each
+// unit's grant counter (string) in the order asked }.
 import { TWO_SOURCES_RESET_SPREAD_MS } from '../headers/reset-rounding.js';
 
 export const SCRIPT = `
@@ -52,6 +64,10 @@ local nlimits = num(ARGV[first]) or 0
 first = first + 1
 local ufirst = first + 3 * nlimits
 local nunits = num(ARGV[ufirst]) or 0
+-- The lease's arguments and the pause channel follow the units.
+local lfirst = ufirst + 1
+for j = 1, nunits do lfirst = lfirst + 10 + 3 * (num(ARGV[lfirst + 9]) or 0) end
+local channel = ARGV[lfirst + 5] or ''
 
 local h = {}
 local reset = 0
@@ -74,6 +90,8 @@ end
 -- The pause: the latest end wins.
 local p = num(h['p']) or 0
 local po = num(h['po']) or 0
+local before = p
+if before <= now then before = 0 end
 local pf = num(ARGV[4])
 if pf ~= nil and pf > 0 then
   if now + pf > p then p = now + pf end
@@ -81,6 +99,11 @@ if pf ~= nil and pf > 0 then
   if now + of > po then po = now + of end
 end
 if p <= now then p = 0; po = 0 end
+-- A pause that ends later than before is pushed to the clients that watch the budget: those holding a lease make no
+-- call for seconds, and would not hear of it otherwise.
+if p > before and channel ~= '' then
+  redis.call('PUBLISH', channel, math.ceil(p - now) .. ' ' .. math.ceil(math.max(po - now, 0)) .. ' ' .. key)
+end
 
 -- The server's view: a later reset starts a new window, one within the senders' rounding is the same window (the
 -- lower count and the earlier reset win), an earlier one describes a window gone by.
@@ -129,6 +152,48 @@ if ckey ~= nil then
   clients = redis.call('ZCARD', ckey)
 end
 
+-- The rate leases, earliest end first: each holds a part of the rate and of the burst while it lasts.
+local lkey = KEYS[5]
+local leases = {}
+if lkey ~= nil then
+  local lkind = redis.call('TYPE', lkey)['ok']
+  if lkind == 'hash' then
+    local raw = redis.call('HGETALL', lkey)
+    local bad = {}
+    for i = 1, #raw, 2 do
+      local r, b, e = string.match(raw[i + 1], '^(%S+) (%S+) (%S+)$')
+      r = num(r); b = num(b); e = num(e)
+      if r == nil or b == nil or e == nil or r < 0 or b < 0 then
+        table.insert(bad, raw[i])
+      else
+        table.insert(leases, { id = raw[i], r = r, b = b, e = e })
+      end
+    end
+    if #bad > 0 then reset = 1; redis.call('HDEL', lkey, unpack(bad)) end
+  elseif lkind ~= 'none' then
+    reset = 1; redis.call('DEL', lkey)
+  end
+end
+table.sort(leases, function(a, b) return a.e < b.e end)
+
+-- A bucket brought from u to now: it refills at its rate less the leases that held a part of it, piece by piece as
+-- they ended, and holds its capacity less their bursts.
+local function refill(t, u, rate, capacity)
+  local held, heldBurst = 0, 0
+  for _, l in ipairs(leases) do
+    if l.e > u then held = held + l.r; heldBurst = heldBurst + l.b end
+  end
+  local at = u
+  for _, l in ipairs(leases) do
+    if l.e > u and l.e < now then
+      t = math.min(capacity - heldBurst, t + (l.e - at) * math.max(0, rate - held))
+      at = l.e; held = held - l.r; heldBurst = heldBurst - l.b
+    end
+  end
+  if now > at then t = t + (now - at) * math.max(0, rate - held) end
+  return math.min(capacity - heldBurst, t)
+end
+
 -- The buckets, refilled to now.
 local tokens = {}
 local ttl = 1000
@@ -139,11 +204,25 @@ for i = 1, nlimits do
   local t = num(h['t' .. i])
   local u = num(h['u' .. i])
   if t == nil or u == nil then t = capacity; u = now end
-  if now > u then t = t + (now - u) * limit / interval end
-  if t > capacity then t = capacity end
-  -- Units of an earlier grant that went unused come back (never above the capacity).
-  if giveBack > 0 then t = math.min(capacity, t + giveBack) end
-  tokens[i] = { t = t, limit = limit, interval = interval, capacity = capacity }
+  tokens[i] = { t = refill(t, u, limit / interval, capacity), limit = limit, interval = interval, capacity = capacity }
+end
+
+-- Leases that have ended are gone (a crashed process frees its part by itself).
+local ended = {}
+local live = {}
+for _, l in ipairs(leases) do
+  if l.e > now then table.insert(live, l) else table.insert(ended, l.id) end
+end
+leases = live
+if #ended > 0 then redis.call('HDEL', lkey, unpack(ended)) end
+local leasedBurst = 0
+for _, l in ipairs(leases) do leasedBurst = leasedBurst + l.b end
+-- Units of an earlier grant that went unused come back (never above the capacity the leases leave).
+if giveBack > 0 then
+  for i = 1, nlimits do
+    local b = tokens[i]
+    b.t = math.min(b.capacity - leasedBurst, b.t + giveBack)
+  end
 end
 if giveBack > 0 and sr ~= nil then sr = sr + giveBack end
 
@@ -235,6 +314,80 @@ for _, u in ipairs(units) do
   end
 end
 
+-- This client's lease: asked, renewed (its rate lowered at once, raised only within the share the leases may hold),
+-- or handed back. A new lease's bucket starts with what the shared one can spare of its burst, less what it must wait
+-- for tokens owed (a negative count: the client's bucket is in debt as long).
+local cid = ARGV[13] or ''
+local mine = nil
+for _, l in ipairs(leases) do
+  if l.id == cid then mine = l end
+end
+local moved = 0
+local lrate = num(ARGV[lfirst])
+if lkey ~= nil and lrate ~= nil and cid ~= '' then
+  if lrate <= 0 then
+    if mine ~= nil then
+      local rest = {}
+      for _, l in ipairs(leases) do
+        if l ~= mine then table.insert(rest, l) end
+      end
+      leases = rest; mine = nil
+      redis.call('HDEL', lkey, cid)
+    end
+  elseif nlimits > 0 then
+    local lmin = num(ARGV[lfirst + 1]) or lrate
+    local lburst = num(ARGV[lfirst + 2]) or 1
+    local lttl = num(ARGV[lfirst + 3]) or 0
+    local lshare = math.min(1, num(ARGV[lfirst + 4]) or 0)
+    local othersRate, othersBurst = 0, 0
+    for _, l in ipairs(leases) do
+      if l ~= mine then othersRate = othersRate + l.r; othersBurst = othersBurst + l.b end
+    end
+    -- Tokens owed (reservations counting on the refill at today's rate) are repaid at that rate first: how long that
+    -- takes is how long a lease new or raised now must wait before it sends on its added rate, as if it began then.
+    local slowest, least, lag = math.huge, math.huge, 0
+    local allRate = othersRate
+    if mine ~= nil then allRate = allRate + mine.r end
+    for i = 1, nlimits do
+      local b = tokens[i]
+      slowest = math.min(slowest, b.limit / b.interval)
+      least = math.min(least, b.capacity)
+      if b.t < 0 then lag = math.max(lag, -b.t / math.max(b.limit / b.interval - allRate, 1e-9)) end
+    end
+    local rate = math.min(lrate, lshare * slowest - othersRate)
+    if mine ~= nil then
+      local keep = math.min(lrate, mine.r)
+      if rate < keep or lag * 2 > lttl then rate = keep end
+      if rate > mine.r and lag > 0 then moved = -(rate - mine.r) * lag end
+      mine.r = rate
+      if lttl > 0 then mine.e = now + lttl end
+    elseif lttl > 0 and lag * 2 <= lttl and rate >= lmin and rate > lrate * 1e-6 and othersBurst + lburst <= least - 1
+      and sr == nil and smax == nil then
+      mine = { id = cid, r = rate, b = lburst, e = now + lttl }
+      table.insert(leases, mine)
+      moved = lburst
+      for i = 1, nlimits do moved = math.min(moved, math.max(0, tokens[i].t)) end
+      for i = 1, nlimits do tokens[i].t = tokens[i].t - moved end
+      if lag > 0 then moved = moved - rate * lag end
+    end
+    if mine ~= nil then redis.call('HSET', lkey, cid, mine.r .. ' ' .. mine.b .. ' ' .. mine.e) end
+  end
+end
+-- What the leases leave of each bucket: its rate (never quite 0) and its capacity (never below a cost unit).
+local leasedRate = 0
+leasedBurst = 0
+local lastEnd = now
+for _, l in ipairs(leases) do
+  leasedRate = leasedRate + l.r; leasedBurst = leasedBurst + l.b
+  if l.e > lastEnd then lastEnd = l.e end
+end
+if lkey ~= nil and #leases > 0 then redis.call('PEXPIRE', lkey, math.ceil(lastEnd - now) + 1000) end
+for i = 1, nlimits do
+  local b = tokens[i]
+  b.rate = math.max(b.limit / b.interval - leasedRate, 1e-9)
+  b.cap = math.max(b.capacity - leasedBurst, math.min(1, b.capacity))
+end
+
 local granted = 0
 local wait = 0
 local reason = ''
@@ -257,9 +410,9 @@ if want > 0 then
     local ready = now
     for i = 1, nlimits do
       local b = tokens[i]
-      local target = math.min(amount, b.capacity)
+      local target = math.min(amount, b.cap)
       if b.t < target then
-        local at = now + (target - b.t) * b.interval / b.limit
+        local at = now + (target - b.t) / b.rate
         if at > ready then ready = at end
       end
     end
@@ -306,7 +459,7 @@ for i = 1, nlimits do
   local b = tokens[i]
   table.insert(fields, 't' .. i); table.insert(fields, tostring(b.t))
   table.insert(fields, 'u' .. i); table.insert(fields, tostring(now))
-  local full = (b.capacity - b.t) * b.interval / b.limit
+  local full = (b.cap - b.t) / b.rate
   if full > ttl then ttl = full end
 end
 local stale = {}
@@ -363,6 +516,12 @@ local pausedFor = 0
 local orderedFor = 0
 if p > now then pausedFor = math.ceil(p - now); orderedFor = math.ceil(math.max(po - now, 0)) end
 local reply = { tostring(granted), math.ceil(wait), reason, pausedFor, orderedFor, reset, tostring(g), clients, held }
+if mine ~= nil then
+  table.insert(reply, tostring(mine.r)); table.insert(reply, tostring(mine.b))
+  table.insert(reply, tostring(moved)); table.insert(reply, math.floor(mine.e - now))
+else
+  table.insert(reply, '0'); table.insert(reply, '0'); table.insert(reply, '0'); table.insert(reply, 0)
+end
 for _, u in ipairs(units) do table.insert(reply, tostring(u.g)) end
 return reply
 `;

@@ -10,18 +10,22 @@
 import { invalidOption } from '../errors.js';
 import { ROUTES_SCRIPT, routesArguments, routesOf } from './redis-routes.js';
 import { SCRIPT } from './redis-script.js';
-import type { RatewiseStore, StoreReply, StoreRequest, StoreRoutes } from './types.js';
+import type { RatewiseStore, StorePauseNotice, StoreReply, StoreRequest, StoreRoutes, StoreWatch } from './types.js';
 
 export type {
   RatewiseStore,
   StoreClient,
+  StoreLease,
+  StoreLeaseAsk,
   StoreLimit,
+  StorePauseNotice,
   StoreReply,
   StoreRequest,
   StoreRoutes,
   StoreSlots,
   StoreUnit,
   StoreUnitView,
+  StoreWatch,
 } from './types.js';
 
 /** A node-redis (v4, v5) client: commands as argument arrays. */
@@ -36,6 +40,29 @@ export interface IoRedisLike {
   call(command: string, ...args: string[]): Promise<unknown>;
 }
 
+/** A node-redis (v4, v5) client in subscriber mode (`client.duplicate()`, connected). */
+export interface NodeRedisSubscriberLike {
+  /** Subscribes `listener` to `channel`; resolves once Redis confirmed it. */
+  subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<unknown>;
+  /** Unsubscribes `listener` from `channel`. */
+  unsubscribe(channel: string, listener: (message: string, channel: string) => void): Promise<unknown>;
+  /** Whether the connection is up. */
+  readonly isReady?: boolean;
+}
+
+/** An ioredis client in subscriber mode (`client.duplicate()`). */
+export interface IoRedisSubscriberLike {
+  /** Subscribes to `channel`; resolves once Redis confirmed it. Messages come as `message` events. */
+  subscribe(channel: string): Promise<unknown>;
+  /** Unsubscribes from `channel`. */
+  unsubscribe(channel: string): Promise<unknown>;
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  off(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  /** `'ready'` while the connection is up. */
+  readonly status?: string;
+  call(command: string, ...args: string[]): Promise<unknown>;
+}
+
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions {
   /**
@@ -44,6 +71,14 @@ export interface RedisStoreOptions {
    * @default 'ratewise:'
    */
   readonly prefix?: string;
+  /**
+   * A second connection in subscriber mode (`client.duplicate()`, connected), of the same library as `client`: the
+   * store then pushes a pause to every process within a round trip, and budgets may hold **rate leases** (a process
+   * sending steadily and lightly decides alone within its lease, with a store call every few seconds). ratewise
+   * subscribes to the one channel `${prefix}pauses` while a budget is shared, and does not connect or close it.
+   * @default undefined (no pushes, no leases: every process hears of a pause with its next store call)
+   */
+  readonly subscriber?: NodeRedisSubscriberLike | IoRedisSubscriberLike | undefined;
 }
 
 type Command = (args: string[]) => Promise<unknown>;
@@ -67,6 +102,8 @@ export function redisStore(client: NodeRedisLike | IoRedisLike, options: RedisSt
   const send = commandOf(client);
   const prefix = options.prefix ?? 'ratewise:';
   if (typeof prefix !== 'string') throw invalidOption('redisStore prefix', 'a string', prefix);
+  const channel = `${prefix}pauses`;
+  const pauses = options.subscriber === undefined ? undefined : pauseChannel(options.subscriber, channel);
   // The script's SHA1, once Redis told it. Until then every call sends the script itself (EVAL, which also caches it
   // in Redis), with SCRIPT LOAD ahead of it on the same connection to learn the SHA1: one round trip either way.
   let sha: string | undefined;
@@ -85,7 +122,7 @@ export function redisStore(client: NodeRedisLike | IoRedisLike, options: RedisSt
     );
   };
 
-  return {
+  const store: RatewiseStore = {
     name: 'redis',
     // Called when a client meets an origin and when it learns a route: rare, so the script goes whole each time.
     async routes(key: string, learned: StoreRoutes, max: number): Promise<StoreRoutes> {
@@ -94,7 +131,8 @@ export function redisStore(client: NodeRedisLike | IoRedisLike, options: RedisSt
     },
     async sync(key: string, request: StoreRequest): Promise<StoreReply> {
       const hash = `${prefix}{${key}}`;
-      const args = ['4', hash, `${hash}:slots`, `${hash}:clients`, `${hash}:units`, ...argumentsOf(request)];
+      const keys = [hash, `${hash}:slots`, `${hash}:clients`, `${hash}:units`, `${hash}:leases`];
+      const args = ['5', ...keys, ...argumentsOf(request), channel];
       if (sha === undefined) {
         learn();
         return replyOf(await send(['EVAL', SCRIPT, ...args]));
@@ -109,6 +147,102 @@ export function redisStore(client: NodeRedisLike | IoRedisLike, options: RedisSt
         learn();
         return replyOf(await send(['EVAL', SCRIPT, ...args]));
       }
+    },
+  };
+  if (pauses !== undefined) store.watch = (key, onPause) => pauses.watch(`${prefix}{${key}}`, onPause);
+  return store;
+}
+
+/** A failed SUBSCRIBE is tried again by the next look at a watch, no sooner than this after it failed. */
+const SUBSCRIBE_RETRY_MS = 1000;
+
+/**
+ * The pause channel through `subscriber`: one subscription for every budget, held while any budget watches, and each
+ * message handed to the watches of the hash it names.
+ */
+function pauseChannel(
+  subscriber: NodeRedisSubscriberLike | IoRedisSubscriberLike,
+  channel: string,
+): { watch(hash: string, onPause: (pause: StorePauseNotice) => void): StoreWatch } {
+  const given = subscriber as unknown;
+  if (
+    typeof given !== 'object' ||
+    given === null ||
+    typeof (given as Partial<IoRedisSubscriberLike>).subscribe !== 'function'
+  )
+    throw invalidOption('redisStore subscriber', 'a node-redis (v4, v5) or ioredis client', subscriber);
+  const io = typeof (subscriber as Partial<IoRedisSubscriberLike>).call === 'function';
+  const watches = new Map<string, Set<(pause: StorePauseNotice) => void>>();
+  let state: 'off' | 'subscribing' | 'on' = 'off';
+  let failedAt = -Infinity;
+  const deliver = (message: string): void => {
+    const match = /^(\d+) (\d+) (.*)$/s.exec(message);
+    if (match === null) return;
+    const pause = { forMs: Number(match[1]), orderedForMs: Number(match[2]) };
+    for (const onPause of watches.get(match[3]!) ?? []) onPause(pause);
+  };
+  const onMessage = (message: string): void => {
+    deliver(message);
+  };
+  const onIoMessage = (from: string, message: string): void => {
+    if (from === channel) deliver(message);
+  };
+  const subscribe = (): void => {
+    if (state !== 'off' || Date.now() - failedAt < SUBSCRIBE_RETRY_MS) return;
+    state = 'subscribing';
+    if (io) (subscriber as IoRedisSubscriberLike).on('message', onIoMessage);
+    const subscribed = io
+      ? (subscriber as IoRedisSubscriberLike).subscribe(channel)
+      : (subscriber as NodeRedisSubscriberLike).subscribe(channel, onMessage);
+    Promise.resolve(subscribed).then(
+      () => {
+        if (state !== 'subscribing') return;
+        state = 'on';
+        if (watches.size === 0) unsubscribe();
+      },
+      () => {
+        if (io) (subscriber as IoRedisSubscriberLike).off('message', onIoMessage);
+        state = 'off';
+        failedAt = Date.now();
+      },
+    );
+  };
+  const unsubscribe = (): void => {
+    if (state !== 'on') return;
+    state = 'off';
+    const done = io
+      ? (subscriber as IoRedisSubscriberLike).unsubscribe(channel)
+      : (subscriber as NodeRedisSubscriberLike).unsubscribe(channel, onMessage);
+    if (io) (subscriber as IoRedisSubscriberLike).off('message', onIoMessage);
+    // Nothing waits on it: a connection gone has dropped the subscription anyway.
+    Promise.resolve(done).catch(() => undefined);
+  };
+  const connected = (): boolean => {
+    const { isReady } = subscriber as NodeRedisSubscriberLike;
+    const { status } = subscriber as IoRedisSubscriberLike;
+    return io ? status === undefined || status === 'ready' : isReady !== false;
+  };
+  return {
+    watch(hash, onPause) {
+      let set = watches.get(hash);
+      if (set === undefined) watches.set(hash, (set = new Set()));
+      set.add(onPause);
+      subscribe();
+      let closed = false;
+      return {
+        get live() {
+          if (closed) return false;
+          if (state === 'off') subscribe();
+          return state === 'on' && connected();
+        },
+        close() {
+          if (closed) return;
+          closed = true;
+          set.delete(onPause);
+          if (set.size === 0) watches.delete(hash);
+          if (watches.size === 0) unsubscribe();
+        },
+      };
     },
   };
 }
@@ -135,6 +269,7 @@ function argumentsOf(request: StoreRequest): string[] {
   ];
   pushLimits(args, request.limits);
   const units = request.units ?? [];
+  const lease = request.lease;
   args.push(String(units.length));
   for (const { name, want, giveBack, settle, view, limits } of units) {
     args.push(
@@ -150,6 +285,16 @@ function argumentsOf(request: StoreRequest): string[] {
     );
     pushLimits(args, limits);
   }
+  if (lease === undefined) args.push('', '', '', '', '');
+  else if (lease === 'release') args.push('0', '', '', '', '');
+  else
+    args.push(
+      String(lease.ratePerMs),
+      String(lease.minRatePerMs),
+      String(lease.burst),
+      String(lease.ttlMs),
+      String(lease.maxShare),
+    );
   return args;
 }
 
@@ -162,10 +307,25 @@ function pushLimits(args: string[], limits: StoreRequest['limits']): void {
 const REASONS = new Set(['rate', 'paused', 'server', 'concurrency']);
 
 function replyOf(reply: unknown): StoreReply {
-  if (!Array.isArray(reply) || reply.length < 7) throw new TypeError('ratewise: unexpected reply from Redis');
-  const [granted, waitMs, reason, pausedForMs, orderedForMs, , counter, clients = '0', unit = '', ...unitCounters] = (
-    reply as unknown[]
-  ).map((v) => (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' ? String(v) : '')) as [
+  if (!Array.isArray(reply) || reply.length < 13) throw new TypeError('ratewise: unexpected reply from Redis');
+  const [
+    granted,
+    waitMs,
+    reason,
+    pausedForMs,
+    orderedForMs,
+    ,
+    counter,
+    clients,
+    unit,
+    leaseRate,
+    leaseBurst,
+    leaseTokens,
+    leaseTtl,
+    ...unitCounters
+  ] = (reply as unknown[]).map((v) =>
+    typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' ? String(v) : '',
+  ) as [
     string,
     string,
     string,
@@ -173,13 +333,22 @@ function replyOf(reply: unknown): StoreReply {
     string,
     string,
     string,
-    string?,
-    string?,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
     ...string[],
   ];
-  const number = (text: string): number => {
+  const signed = (text: string): number => {
     const n = Number(text);
-    if (!Number.isFinite(n) || n < 0) throw new TypeError('ratewise: unexpected reply from Redis');
+    if (!Number.isFinite(n)) throw new TypeError('ratewise: unexpected reply from Redis');
+    return n;
+  };
+  const number = (text: string): number => {
+    const n = signed(text);
+    if (n < 0) throw new TypeError('ratewise: unexpected reply from Redis');
     return n;
   };
   return {
@@ -192,5 +361,13 @@ function replyOf(reply: unknown): StoreReply {
     clients: number(clients),
     ...(unit !== '' && { unit }),
     ...(unitCounters.length > 0 && { unitCounters: unitCounters.map(number) }),
+    ...(number(leaseRate) > 0 && {
+      lease: {
+        ratePerMs: number(leaseRate),
+        burst: number(leaseBurst),
+        tokens: signed(leaseTokens),
+        ttlMs: number(leaseTtl),
+      },
+    }),
   };
 }

@@ -58,6 +58,61 @@ export interface StoreRequest {
    * A grant then holds every unit's `want` as well, or nothing. Empty or undefined for a budget counted in requests.
    */
   readonly units?: readonly StoreUnit[] | undefined;
+  /**
+   * A rate lease this client asks for (or renews), or `'release'` to hand its lease back. Needs `client` (the lease is
+   * the client id's). Undefined to leave the lease as it is.
+   */
+  readonly lease?: StoreLeaseAsk | 'release' | undefined;
+}
+
+/**
+ * A rate lease asked of the store: a part of the budget's rate that this client spends alone, deciding locally with a
+ * token bucket of `ratePerMs` and `burst` until the lease ends, with no store call. The shared bucket refills that
+ * much slower, and holds that much less, while the lease lasts.
+ */
+export interface StoreLeaseAsk {
+  /** Cost units per ms wanted. A lease held is set to this rate when it is lower; raised only within `maxShare`. */
+  readonly ratePerMs: number;
+  /** The least rate worth a new lease, in cost units per ms: a new lease below it is not granted. */
+  readonly minRatePerMs: number;
+  /** Most cost units the client's bucket holds (taken from the shared bucket's capacity while the lease lasts). */
+  readonly burst: number;
+  /** The lease ends this long after the store's now, in ms, unless renewed. */
+  readonly ttlMs: number;
+  /** Most of the budget's rate that every lease together may hold (0 to 1): the rest stays shared. */
+  readonly maxShare: number;
+}
+
+/** The lease the client holds after a store call. */
+export interface StoreLease {
+  /** Cost units per ms. */
+  readonly ratePerMs: number;
+  /** Most cost units its bucket holds. */
+  readonly burst: number;
+  /**
+   * Cost units added to the client's bucket with this call: a new lease's first tokens, taken from the shared bucket;
+   * negative when tokens owed by the shared bucket must be repaid first (the client's bucket starts that far in debt,
+   * as if the lease, or the rate it gained, began once they are); else 0.
+   */
+  readonly tokens: number;
+  /** ms from the store's now until the lease ends. */
+  readonly ttlMs: number;
+}
+
+/** A pause another client published on a budget, pushed to the clients that watch it. */
+export interface StorePauseNotice {
+  /** ms until the pause ends, jitter included, from when the store published it. */
+  readonly forMs: number;
+  /** ms until the instant the server named, without jitter. */
+  readonly orderedForMs: number;
+}
+
+/** A watch on a budget's pauses (see {@link RatewiseStore.watch}). */
+export interface StoreWatch {
+  /** Whether pauses reach this client now (subscribed, the connection up): leases are used only while they do. */
+  readonly live: boolean;
+  /** Stops the notices to this watch. */
+  close(): void;
 }
 
 /** One unit of a shared budget other than its requests (tokens, …), in a store call. */
@@ -140,6 +195,8 @@ export interface StoreReply {
   readonly unit?: string | undefined;
   /** With `units`: each unit's grant counter (units granted so far, this grant included), in the request's order. */
   readonly unitCounters?: readonly number[] | undefined;
+  /** The rate lease this client holds after the call, when it holds one (see `StoreRequest.lease`). */
+  readonly lease?: StoreLease | undefined;
 }
 
 /**
@@ -162,6 +219,12 @@ export interface RatewiseStore {
    * the latest learner sets) and resolves with everything kept, at most `max` routes. Rejects when the store fails.
    */
   routes?(key: string, learned: StoreRoutes, max: number): Promise<StoreRoutes>;
+  /**
+   * Optional: calls `onPause` when a client publishes a pause on the budget `key`, as soon as the store hears of it.
+   * A store that has it pushes pauses, so budgets may hold rate leases (see `StoreRequest.lease`): a process that
+   * makes no store call for seconds still stops within a round trip of another's 429.
+   */
+  watch?(key: string, onPause: (pause: StorePauseNotice) => void): StoreWatch;
 }
 
 /** What the clients learnt of one origin's routes (see `RatewiseStore.routes`). */

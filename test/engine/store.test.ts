@@ -186,7 +186,7 @@ describe('when the store fails', () => {
     expect(eventsOf('storeRecovered')).toEqual([{ store: 'scripted', downMs: 1000 }]);
     expect(rw.stats()[0]!.shared).toBe('store');
     // The check answered at once: its round trip is the first measure, and the timeout follows it.
-    expect(rw.stats()[0]!.store).toEqual({ rttMs: 0, timeoutMs: 200, clients: undefined, grant: 0 });
+    expect(rw.stats()[0]!.store).toEqual({ rttMs: 0, timeoutMs: 200, clients: undefined, grant: 0, lease: 0 });
     // Shared again: the next request waits for a grant.
     const after = track(rw.fetch(URL_A));
     await flush();
@@ -517,7 +517,7 @@ describe('timeouts that follow the round trip', () => {
     await flush();
     expect(first.state).toBe('fulfilled');
     // 10 + max(100, 4 x 5).
-    expect(rw.stats()[0]!.store).toEqual({ rttMs: 10, timeoutMs: 110, clients: undefined, grant: 0 });
+    expect(rw.stats()[0]!.store).toEqual({ rttMs: 10, timeoutMs: 110, clients: undefined, grant: 0, lease: 0 });
     // The store moved far away: the next call times out, and the budget goes local.
     await advance(clock, 1000);
     void rw.fetch(URL_A);
@@ -540,6 +540,7 @@ describe('timeouts that follow the round trip', () => {
       timeoutMs: 33.75 + 4 * (5 + (190 - 5) / 4),
       clients: undefined,
       grant: 0,
+      lease: 0,
     });
   });
 });

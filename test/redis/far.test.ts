@@ -4,10 +4,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { performance } from 'node:perf_hooks';
 import { createRatewise } from '../../src/index.js';
+import { redisStore } from '../../src/store/redis.js';
 import type { Ratewise, RatewiseEvents } from '../../src/index.js';
 import { startLatencyProxy, type LatencyProxy } from '../support/latency-proxy.js';
 import { REDIS_CLIENTS } from '../support/redis-clients.js';
 import { startRedis, type RedisServer } from '../support/redis-server.js';
+import { startScriptedServer } from '../support/servers.js';
 import { excess } from './support/admissions.js';
 import { startCountingServer } from './support/counting-server.js';
 import { storeOf } from './support/store.js';
@@ -185,4 +187,61 @@ describe('a Redis that stalls', () => {
       }
     },
   );
+});
+
+describe('rate leases through a Redis 100 ms away (50 ms each way), pauses pushed', () => {
+  test('a client sending steadily decides on its lease with no store call, and stops at a 429 the other met, with no store call', async () => {
+    // The server refuses /a/ (the other client's path) once, then every request within 1 s of that refusal, as a
+    // limiter whose window is closed would.
+    let refusedAt: number | undefined;
+    const server = await startScriptedServer(({ url }) => {
+      const now = Date.now();
+      if (refusedAt === undefined && url.startsWith('/a/')) refusedAt = now;
+      else if (refusedAt === undefined || now - refusedAt >= 1000) return { body: 'ok' };
+      return { status: 429, headers: { 'retry-after': '1' }, body: 'slow down' };
+    });
+    const proxy = await startLatencyProxy(redis.port);
+    const near = await REDIS_CLIENTS[0]!.connect(redis.url);
+    const [far, subscriber] = await Promise.all([0, 1].map(() => REDIS_CLIENTS[0]!.connect(proxy.url)));
+    const budgets = { [new URL(server.url).host]: { rate: '40/s', burst: 5 } };
+    const prefix = 'leases-far:';
+    const other = createRatewise({ store: storeOf(near, prefix), budgets });
+    const holder = createRatewise({
+      store: redisStore(far!.client as never, { prefix, subscriber: subscriber!.client as never }),
+      budgets,
+    });
+    const decisions = (): number => proxy.commands().filter(([name]) => /^EVAL/.test(name!)).length;
+    const paused: RatewiseEvents['paused'][] = [];
+    holder.on('paused', (event) => paused.push(event));
+    try {
+      proxy.delay(50);
+      /** One request, then 100 ms before the next (the holder's steady sending). */
+      const step = async (i: number): Promise<void> => {
+        expect((await holder.fetch(`${server.url}/b/${i}`)).status).toBe(200);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      };
+      const lease = (): number => holder.stats()[0]?.store?.lease ?? 0;
+      let sent = 0;
+      while (lease() === 0 && sent < 20) await step(sent++);
+      expect(lease()).toBeGreaterThan(0);
+      const asked = decisions();
+      for (let i = 0; i < 10; i++) await step(sent++);
+      // Ten requests on the lease: not one store call.
+      expect(decisions()).toBe(asked);
+      const heard = next(holder, 'paused');
+      expect((await other.fetch(`${server.url}/a/1`)).status).toBe(200);
+      await heard;
+      // Heard by push: the holder made no store call meanwhile.
+      expect(decisions()).toBe(asked);
+      expect(paused.map((e) => e.reason)).toEqual(['shared']);
+      // Its next request waits for the pause to end: the server refused only the other client's request.
+      expect((await holder.fetch(`${server.url}/b/after`)).status).toBe(200);
+      expect(server.hits().rejected).toBe(1);
+    } finally {
+      await Promise.all([other.close(), holder.close()]);
+      await Promise.all([near.close(), far!.close(), subscriber!.close()]);
+      await proxy.close();
+      await server.close();
+    }
+  }, 20_000);
 });

@@ -3,7 +3,7 @@
 // Rates are slow (per hour) so that the milliseconds these tests take do not move a figure they check.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { redisStore } from '../../src/store/redis.js';
-import type { RatewiseStore, StoreRequest, StoreUnit } from '../../src/store/types.js';
+import type { RatewiseStore, StoreLeaseAsk, StorePauseNotice, StoreRequest, StoreUnit } from '../../src/store/types.js';
 import { REDIS_CLIENTS, type ConnectedRedisClient } from '../support/redis-clients.js';
 import { startRedis, type RedisServer } from '../support/redis-server.js';
 
@@ -18,6 +18,32 @@ const ask = (request: Partial<StoreRequest>): StoreRequest => ({
   maxWaitMs: 0,
   ...request,
 });
+
+/**
+ * `client` as a subscriber for redisStore, with a promise that resolves once its first SUBSCRIBE is confirmed (before
+ * the store itself hears of it).
+ */
+function watchSubscriptions(client: unknown): { subscriber: unknown; subscribed: Promise<void> } {
+  let confirmed!: () => void;
+  const subscribed = new Promise<void>((resolve) => {
+    confirmed = resolve;
+  });
+  const target = client as Record<string | symbol, unknown>;
+  const subscriber = new Proxy(target, {
+    get(object, property) {
+      const value: unknown = Reflect.get(object, property);
+      if (typeof value !== 'function') return value;
+      const method = value as (...args: unknown[]) => unknown;
+      if (property !== 'subscribe') return method.bind(object);
+      return (...args: unknown[]) => {
+        const done = Promise.resolve(method.apply(object, args));
+        done.then(confirmed, () => undefined);
+        return done;
+      };
+    },
+  });
+  return { subscriber, subscribed };
+}
 
 let redis: RedisServer;
 beforeAll(async () => {
@@ -342,6 +368,162 @@ describe.each(REDIS_CLIENTS)('the Redis store script through $name', (library) =
     await store.sync('k', ask({}));
     await connection.send(['SCRIPT', 'FLUSH']);
     expect(await store.sync('k', ask({}))).toMatchObject({ granted: 1 });
+  });
+
+  describe('rate leases', () => {
+    const lease = (perHour: number, more: Partial<StoreLeaseAsk> = {}): StoreLeaseAsk => ({
+      ratePerMs: perHour / HOUR,
+      minRatePerMs: 0,
+      burst: 2,
+      ttlMs: HOUR,
+      maxShare: 0.8,
+      ...more,
+    });
+    const as = (id: string, request: Partial<StoreRequest>): StoreRequest =>
+      ask({ want: 0, client: { id, ttlMs: HOUR }, ...request });
+    const redisNow = async (): Promise<number> => {
+      const [seconds, micros] = (await connection.send(['TIME'])) as string[];
+      return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    };
+
+    it('leases parts of the rate within the share, each with a burst: the shared bucket refills slower and holds less', async () => {
+      const limits = perHour(100, 10);
+      const a = await store.sync('k', as('a', { limits, lease: lease(40) }));
+      expect(a.lease).toMatchObject({ burst: 2, tokens: 2 });
+      expect(a.lease!.ratePerMs).toBeCloseTo(40 / HOUR, 12);
+      expect(a.lease!.ttlMs).toBeGreaterThan(HOUR - SLACK);
+      // 80 of the 100 an hour may be leased: 40 are left of the 50 asked.
+      const b = await store.sync('k', as('b', { limits, lease: lease(50, { minRatePerMs: 10 / HOUR }) }));
+      expect(b.lease).toMatchObject({ burst: 2, tokens: 2 });
+      expect(b.lease!.ratePerMs).toBeCloseTo(40 / HOUR, 12);
+      expect((await store.sync('k', as('c', { limits, lease: lease(10) }))).lease).toBeUndefined();
+      // The shared bucket holds 10 − 2 − 2: six at once, then one every three minutes (the 20 an hour left).
+      expect(await store.sync('k', ask({ limits, want: 6 }))).toMatchObject({ granted: 6, waitMs: 0 });
+      const next = await store.sync('k', ask({ limits, maxWaitMs: HOUR }));
+      expect(next).toMatchObject({ granted: 1, reason: 'rate' });
+      expect(next.waitMs).toBeGreaterThan(180_000 - SLACK);
+      expect(next.waitMs).toBeLessThanOrEqual(180_000);
+      // Given back, units fill what the leases leave of the burst, no more.
+      await store.sync('k', ask({ limits, want: 0, giveBack: 100 }));
+      expect(await store.sync('k', ask({ limits, want: 6 }))).toMatchObject({ granted: 6, waitMs: 0 });
+      expect(await store.sync('k', ask({ limits }))).toMatchObject({ granted: 0 });
+    });
+
+    it('a lease handed back returns its rate to the shared bucket at once', async () => {
+      const limits = perHour(100, 10);
+      await store.sync('k', as('a', { limits, lease: lease(80) }));
+      expect(await store.sync('k', ask({ limits, want: 8 }))).toMatchObject({ granted: 8 });
+      const slow = await store.sync('k', ask({ limits, want: 0.5, need: 0.5, maxWaitMs: 0 }));
+      // Half a unit at the 20 an hour left: 90 s.
+      expect(slow.waitMs).toBeGreaterThan(90_000 - SLACK);
+      const back = await store.sync('k', as('a', { limits, lease: 'release' }));
+      expect(back.lease).toBeUndefined();
+      const fast = await store.sync('k', ask({ limits, want: 0.5, need: 0.5, maxWaitMs: 0 }));
+      expect(fast.waitMs).toBeLessThanOrEqual(18_000);
+      expect(await connection.send(['EXISTS', 'test:{k}:leases'])).toBe(0);
+    });
+
+    it('a lease that ended held its part of the rate until it ended, and no longer', async () => {
+      const limits = perHour(100, 100);
+      const now = await redisNow();
+      // An empty bucket as of an hour ago, and a lease of 80 an hour that ended half an hour ago: 10 tokens came in
+      // the first half hour, 50 in the second.
+      await connection.send(['HSET', 'test:{k}', 'v', '1', 't1', '0', 'u1', String(now - HOUR)]);
+      await connection.send(['HSET', 'test:{k}:leases', 'gone', `${80 / HOUR} 2 ${now - HOUR / 2}`]);
+      expect(await store.sync('k', ask({ limits, want: 61 }))).toMatchObject({ granted: 0 });
+      expect(await store.sync('k', ask({ limits, want: 60 }))).toMatchObject({ granted: 60 });
+      expect(await connection.send(['HEXISTS', 'test:{k}:leases', 'gone'])).toBe(0);
+    });
+
+    it('a renewal lowers the rate at once, and raises it within the share, in debt for tokens owed', async () => {
+      const limits = perHour(100, 10);
+      await store.sync('k', as('a', { limits, lease: lease(40) }));
+      await store.sync('k', as('b', { limits, lease: lease(40) }));
+      expect((await store.sync('k', as('a', { limits, lease: lease(50) }))).lease!.ratePerMs).toBeCloseTo(40 / HOUR);
+      expect((await store.sync('k', as('b', { limits, lease: lease(20) }))).lease!.ratePerMs).toBeCloseTo(20 / HOUR);
+      // Renewed, not new: no token moves, and the burst stays what it was.
+      const raised = await store.sync('k', as('a', { limits, lease: lease(50, { burst: 5 }) }));
+      expect(raised.lease).toMatchObject({ burst: 2, tokens: 0 });
+      expect(raised.lease!.ratePerMs).toBeCloseTo(50 / HOUR);
+      // A reservation counts on the refill at the 30 an hour left: one token owed, repaid in two minutes. b's lease
+      // is raised by 10 an hour, which it may spend only once those two minutes are over: a third of a unit in debt.
+      await store.sync('k', ask({ limits, want: 6 }));
+      expect(await store.sync('k', ask({ limits, maxWaitMs: HOUR }))).toMatchObject({ granted: 1, reason: 'rate' });
+      const owed = await store.sync('k', as('b', { limits, lease: lease(40) }));
+      expect(owed.lease!.ratePerMs).toBeCloseTo(30 / HOUR);
+      expect(owed.lease!.tokens).toBeCloseTo(-1 / 3, 3);
+      // A call that asks nothing of the lease tells it as it stands.
+      expect((await store.sync('k', as('b', { limits }))).lease).toMatchObject({ burst: 2, tokens: 0 });
+    });
+
+    it('a new lease while tokens are owed starts in debt for as long as they take to repay', async () => {
+      const limits = perHour(100, 10);
+      await store.sync('k', ask({ limits, want: 10 }));
+      expect(await store.sync('k', ask({ limits, maxWaitMs: HOUR }))).toMatchObject({ granted: 1, reason: 'rate' });
+      // One token owed, repaid in 36 s at 100 an hour: a lease of 40 an hour starts 0.4 of a unit in debt.
+      const late = await store.sync('k', as('a', { limits, lease: lease(40) }));
+      expect(late.lease!.tokens).toBeCloseTo(-0.4, 3);
+    });
+
+    it('grants no lease whose burst would leave the shared bucket less than one unit, nor with slots or a server view', async () => {
+      const limits = perHour(100, 3);
+      expect((await store.sync('k', as('a', { limits, lease: lease(10) }))).lease).toMatchObject({ burst: 2 });
+      expect((await store.sync('k', as('b', { limits, lease: lease(10, { burst: 1 }) }))).lease).toBeUndefined();
+      const slots = { max: 2, ttlMs: HOUR, take: undefined, release: [] };
+      expect((await store.sync('s', as('a', { limits, slots, lease: lease(10) }))).lease).toBeUndefined();
+      await store.sync('v', ask({ want: 0, view: { remaining: 5, resetInMs: 60_000 } }));
+      expect((await store.sync('v', as('a', { limits, lease: lease(10) }))).lease).toBeUndefined();
+    });
+
+    it('throws away a bad lease entry and a leases key of another type', async () => {
+      const limits = perHour(100, 10);
+      await connection.send(['HSET', 'test:{k}:leases', 'x', 'garbage']);
+      expect((await store.sync('k', as('a', { limits, lease: lease(10) }))).lease).toMatchObject({ tokens: 2 });
+      expect(await connection.send(['HEXISTS', 'test:{k}:leases', 'x'])).toBe(0);
+      await connection.send(['SET', 'test:{j}:leases', 'hello']);
+      expect((await store.sync('j', as('a', { limits, lease: lease(10) }))).lease).toMatchObject({ tokens: 2 });
+      expect(await connection.send(['TYPE', 'test:{j}:leases'])).toBe('hash');
+    });
+
+    it('pushes a pause that ends later than before to the watches of its budget, through a subscriber', async () => {
+      const sub = await library.connect(redis.url);
+      try {
+        const { subscriber, subscribed } = watchSubscriptions(sub.client);
+        const pushing = redisStore(connection.client as never, { prefix: 'test:', subscriber: subscriber as never });
+        const heard: StorePauseNotice[] = [];
+        const others: StorePauseNotice[] = [];
+        const watch = pushing.watch!('k', (pause) => heard.push(pause));
+        const other = pushing.watch!('other', (pause) => others.push(pause));
+        await subscribed;
+        expect(watch.live).toBe(true);
+        const pushed = new Promise<void>((resolve) => {
+          pushing.watch!('k', () => {
+            resolve();
+          });
+        });
+        await pushing.sync('k', ask({ want: 0, pause: { forMs: 60_000, orderedForMs: 50_000 } }));
+        await pushed;
+        expect(heard).toHaveLength(1);
+        expect(heard[0]!.forMs).toBeGreaterThan(60_000 - SLACK);
+        expect(heard[0]!.orderedForMs).toBeLessThanOrEqual(50_000);
+        expect(others).toEqual([]);
+        // The same pause again (a second client met it too) is not pushed again; a later one is.
+        await pushing.sync('k', ask({ want: 0, pause: { forMs: 30_000, orderedForMs: 30_000 } }));
+        const later = new Promise<void>((resolve) => {
+          pushing.watch!('k', () => {
+            resolve();
+          });
+        });
+        await pushing.sync('k', ask({ want: 0, pause: { forMs: 90_000, orderedForMs: 90_000 } }));
+        await later;
+        expect(heard).toHaveLength(2);
+        watch.close();
+        other.close();
+        expect(watch.live).toBe(false);
+      } finally {
+        await sub.close();
+      }
+    });
   });
 
   it('keeps budgets apart by key and by prefix', async () => {

@@ -1,6 +1,12 @@
 // A store for the engine tests: records every call and answers it when the test says (or at once, from a script),
 // so that each state of the link (asking, granted, refused, failed, timed out) can be reached on the fake clock.
-import type { RatewiseStore, StoreReply, StoreRequest } from '../../../src/store/types.js';
+import type {
+  RatewiseStore,
+  StorePauseNotice,
+  StoreReply,
+  StoreRequest,
+  StoreWatch,
+} from '../../../src/store/types.js';
 
 export interface StoreCall {
   readonly key: string;
@@ -59,5 +65,40 @@ export class ScriptedStore implements RatewiseStore {
   /** Calls not yet answered. */
   held(): StoreCall[] {
     return this.calls.filter((c) => !c.settled);
+  }
+}
+
+/** A scripted store that pushes pauses (`watch`) when the test says, live or not as the test sets it. */
+export class WatchingStore extends ScriptedStore {
+  /** Whether pushes arrive: the subscriber connection up. */
+  live = true;
+  readonly #watches = new Map<string, Set<(pause: StorePauseNotice) => void>>();
+
+  watch(key: string, onPause: (pause: StorePauseNotice) => void): StoreWatch {
+    let set = this.#watches.get(key);
+    if (set === undefined) this.#watches.set(key, (set = new Set()));
+    set.add(onPause);
+    const watches = set;
+    const live = (): boolean => this.live;
+    let closed = false;
+    return {
+      get live() {
+        return !closed && live();
+      },
+      close() {
+        closed = true;
+        watches.delete(onPause);
+      },
+    };
+  }
+
+  /** Watches open on `key`. */
+  watching(key: string): number {
+    return this.#watches.get(key)?.size ?? 0;
+  }
+
+  /** Pushes a pause on `key` to its watches. */
+  push(key: string, pause: StorePauseNotice): void {
+    for (const onPause of this.#watches.get(key) ?? []) onPause(pause);
   }
 }
