@@ -158,7 +158,7 @@ export class StoreLink {
         if (settled) return;
         settled = true;
         this.clock.clearTimeout(timer);
-        this.#failed(error);
+        this.#failed(error, timedOut);
         // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the store's own error
         reject(error);
       };
@@ -198,8 +198,13 @@ export class StoreLink {
     });
   }
 
-  #failed(error: unknown): void {
+  #failed(error: unknown, timedOut: boolean): void {
     const now = this.clock.now();
+    // One call that timed out, after one that answered in time, is asked again (with twice the timeout) before the
+    // budgets decide without the store: on a loaded machine or network one late answer is common, and each process
+    // spending its share while the others spend the store's would overspend the fleet. An error, a second timeout in
+    // a row, or a timeout of a store that never answered is an outage.
+    if (!this.#down && timedOut && this.#backoff < 2 && this.#rtt !== undefined) return;
     if (!this.#down) {
       this.#down = true;
       this.#downSince = now;
@@ -898,7 +903,7 @@ export class BudgetStoreLink implements BudgetStoreSide {
         // Not published: keep the pause and the slots for the next call (slots also expire by themselves).
         if (pause) this.#keepPause(pause);
         this.#toRelease.push(...release);
-        if (this.link.fallback === 'fail' && want > 0) this.hooks.fail(error);
+        if (this.link.fallback === 'fail' && this.link.down && want > 0) this.hooks.fail(error);
         this.hooks.wake();
       },
     );

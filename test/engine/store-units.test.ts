@@ -147,13 +147,14 @@ describe('units through a shared store', () => {
     // The store stops answering: this client spends 500 tokens an hour, with a burst of 500.
     const calls = [400, 400].map((tokens) => track(rw.fetch(URL_A, post(tokens, { maxWait: 7_200_000 })), clock));
     await flush();
-    await advance(clock, 100);
+    // Two timeouts in a row (100 ms, then 200): the store is down.
+    await advance(clock, 300);
     expect(rw.stats()[0]!.shared).toBe('share');
     await flush();
     expect(calls[0]!.state).toBe('fulfilled');
     expect(calls[1]!.state).toBe('pending');
     // 300 more of the share's 500 an hour: 36 minutes after the failure.
-    const failedAt = T0 + 100;
+    const failedAt = T0 + 300;
     expect(eventsOf('throttled').at(-1)).toMatchObject({ until: failedAt + 2_160_000 });
     await advance(clock, 2_160_000);
     expect(calls[1]!.state).toBe('fulfilled');

@@ -270,10 +270,13 @@ describe("storeFallback 'share'", () => {
     r.store.calls[0]!.answer({ clients });
     await flush();
     expect(first.state).toBe('fulfilled');
-    // The next call is never answered: after its timeout (0 ms measured + 100) the budget spends its share.
+    // The next call is never answered: after its timeout (0 ms measured + 100) it is asked again with twice the
+    // timeout, and when that one times out too the budget spends its share.
     void r.rw.fetch(URL_A);
     await flush();
     await advance(r.clock, 100);
+    expect(r.rw.stats()[0]!.shared).toBe('store');
+    await advance(r.clock, 200);
     expect(r.rw.stats()[0]!.shared).toBe('share');
     expect(r.eventsOf('storeError')).toMatchObject([{ fallback: 'share', downMs: 0 }]);
     return { ...r, failedAt: r.clock.now() };
@@ -312,7 +315,8 @@ describe("storeFallback 'share'", () => {
     await flush();
     void rw.fetch(URL_A);
     await flush();
-    await advance(clock, 100);
+    // Two timeouts in a row (100 ms, then 200): the store is down.
+    await advance(clock, 300);
     expect(rw.stats()[0]!.shared).toBe('share');
     for (let i = 0; i < 4; i++) void rw.fetch(URL_A);
     await flush();
@@ -330,7 +334,7 @@ describe("storeFallback 'share'", () => {
     await flush();
     void r.rw.fetch(URL_A);
     await flush();
-    await advance(r.clock, 100);
+    await advance(r.clock, 300);
     expect(r.rw.stats()[0]!.shared).toBe('local');
     for (let i = 0; i < 8; i++) void r.rw.fetch(URL_A);
     await flush();
@@ -509,7 +513,7 @@ describe('timeouts that follow the round trip', () => {
   });
 
   it('after a timeout the next call may take twice as long (backed off), and one answered in time ends the backoff', async () => {
-    const { rw, clock, store } = storeRig({ storeTimeout: 100, budgets: { '*': { rate: '10/s' } } });
+    const { rw, clock, store, eventsOf } = storeRig({ storeTimeout: 100, budgets: { '*': { rate: '10/s' } } });
     const first = track(rw.fetch(URL_A), clock);
     await flush();
     await advance(clock, 10);
@@ -518,14 +522,21 @@ describe('timeouts that follow the round trip', () => {
     expect(first.state).toBe('fulfilled');
     // 10 + max(100, 4 x 5).
     expect(rw.stats()[0]!.store).toEqual({ rttMs: 10, timeoutMs: 110, clients: undefined, grant: 0, lease: 0 });
-    // The store moved far away: the next call times out, and the budget goes local.
+    // The store moved far away: the next call times out. One timeout after answers in time is asked again at once,
+    // with twice the timeout, before the budget decides alone; the second times out too, and the budget goes local.
     await advance(clock, 1000);
     void rw.fetch(URL_A);
     await flush();
     await advance(clock, 110);
-    expect(rw.stats()[0]!.shared).toBe('share');
+    expect(rw.stats()[0]!.shared).toBe('store');
     expect(rw.stats()[0]!.store!.timeoutMs).toBe(220);
-    // The check whether it is back may take 220 ms: it answers in 200, and the budget is shared again.
+    expect(store.calls).toHaveLength(3);
+    expect(eventsOf('storeError')).toEqual([]);
+    await advance(clock, 220);
+    expect(rw.stats()[0]!.shared).toBe('share');
+    expect(eventsOf('storeError')).toMatchObject([{ downMs: 0 }]);
+    expect(rw.stats()[0]!.store!.timeoutMs).toBe(440);
+    // The check whether it is back may take 440 ms: it answers in 200, and the budget is shared again.
     await advance(clock, 1000);
     void rw.fetch(URL_A);
     await flush();
