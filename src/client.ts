@@ -7,7 +7,7 @@ import { bodyFingerprint } from './http/body-fingerprint.js';
 import { createFingerprint } from './http/fingerprint.js';
 import { diagnosticsChannels } from './diagnostics.js';
 import { Emitter, type RatewiseEvents } from './events.js';
-import { LoopGuard } from './http/loop-guard.js';
+import { LoopGuard, type Recorded } from './http/loop-guard.js';
 import type { RatewiseOptions, RequestOptions } from './options.js';
 import { createUrlRedactor, redactUrl, scrubUserinfo } from './http/redact.js';
 import { originOf, prepareRequest, type PreparedRequest, type RatewiseRequestInit } from './http/request.js';
@@ -246,7 +246,10 @@ class Client implements Ratewise {
   readonly fetch = (input: RequestInfo | URL, init?: RatewiseRequestInit): Promise<Response> =>
     this.#track(this.#fetch(input, init));
 
-  /** Async so that, like fetch, a bad argument rejects rather than throws. */
+  /**
+   * Async so that, like fetch, a bad argument rejects rather than throws. Every hop of a redirect chain is sent from
+   * this one async frame: a call pays for each frame it makes.
+   */
   async #fetch(input: RequestInfo | URL, init: RatewiseRequestInit | undefined): Promise<Response> {
     const { ratewise, ...fetchInit } = init ?? {};
     const perRequest = ratewise === undefined ? NO_OPTIONS : checkRequestOptions(ratewise);
@@ -254,65 +257,58 @@ class Client implements Ratewise {
     const signal = fetchInit.signal ?? (input instanceof Request ? input.signal : undefined);
     const mode = fetchInit.redirect ?? (input instanceof Request ? input.redirect : 'follow');
     // Followed here, hop by hop, so that each hop waits for, is counted by and informs its own host's budget.
-    if (mode !== 'follow' || !this.#hopsVisible) return this.#fetchHop(request, perRequest, signal, false);
-    let hopOptions: RequestOptions | undefined;
+    const follow = mode === 'follow' && this.#hopsVisible;
+    let options = perRequest;
     for (let hops = 0; ; hops++) {
-      // The caller's `key` names the budget of the call they made, not of wherever it is redirected.
-      const options = hops === 0 ? perRequest : (hopOptions ??= withoutKey(perRequest));
-      const response = await this.#fetchHop(request, options, signal, true);
-      const { status } = response;
-      // Most answers are no redirect: their `Location` is not even looked up.
-      if (!isRedirectStatus(status)) return response;
-      let next: PreparedRequest | undefined;
+      // One request of the chain (or the only one), through the budget of its own key.
+      const safeUrl = this.#redact(request.url);
+      if (this.#closed) throw new ClosedError({ method: request.method, url: safeUrl });
+      const key = this.#keyOf(options, request.method, request.url, request);
+      const routing = this.#routing;
+      const loop = this.#checkLoop(request.method, safeUrl, request.body);
+      let response: Response;
       try {
-        next = request.redirect(status, response.headers.get('location'));
-        if (next !== undefined && hops === MAX_REDIRECTS) {
-          throw new TypeError(
-            `${request.method} ${redactUrl(request.url)} was redirected more than ${MAX_REDIRECTS} times`,
-          );
-        }
+        const onOpaqueRedirect = follow ? this.#onOpaqueRedirect : undefined;
+        const transport = fetchTransport(this.#options.fetch, request, this.#onHiddenThrottle, onOpaqueRedirect);
+        response = await sendCall(this.#ctx, [this.#lane(key), request, safeUrl, signal, options], transport, routing);
       } catch (error) {
-        response.body?.cancel().catch(() => undefined);
+        // A fetch that refuses credentials in URLs (Node's does) names the whole URL in its error: not the password.
+        scrubUserinfo(error, request.url);
         throw error;
+      } finally {
+        if (loop !== undefined) this.#loopGuard?.settle(loop);
       }
+      const next = follow ? this.#nextHop(request, response, hops) : undefined;
       if (next === undefined) return response;
-      response.body?.cancel().catch(() => undefined);
       request = next;
+      // The caller's `key` names the budget of the call they made, not of wherever it is redirected.
+      if (hops === 0) options = withoutKey(perRequest);
     }
   }
 
-  /** One request of a redirect chain (or the only one), through the budget of its own key. */
-  async #fetchHop(
-    request: PreparedRequest,
-    perRequest: RequestOptions,
-    signal: AbortSignal | undefined,
-    manual: boolean,
-  ): Promise<Response> {
-    const safeUrl = this.#redact(request.url);
-    if (this.#closed) throw new ClosedError({ method: request.method, url: safeUrl });
-    const key = this.#keyOf(perRequest, request.method, request.url, request);
-    const settleLoop = this.#checkLoop(request.method, safeUrl, request.body);
+  /**
+   * The request a hop's answer redirects to, when fetch would follow it (that answer's body is then let go);
+   * undefined for any other answer: the call's own. Throws fetch's `TypeError` for a redirect it would refuse, and
+   * past `MAX_REDIRECTS`.
+   */
+  #nextHop(request: PreparedRequest, response: Response, hops: number): PreparedRequest | undefined {
+    const { status } = response;
+    // Most answers are no redirect: their `Location` is not even looked up.
+    if (!isRedirectStatus(status)) return undefined;
+    let next: PreparedRequest | undefined;
     try {
-      const transport = fetchTransport(
-        this.#options.fetch,
-        request,
-        this.#onHiddenThrottle,
-        manual ? this.#onOpaqueRedirect : undefined,
-      );
-      const routing = this.#routing;
-      // Node's fetch refuses `user:pass@host` URLs with an error naming the URL: events see it without the password.
-      transport.safeError = (error) => {
-        scrubUserinfo(error, request.url);
-        return error;
-      };
-      return await sendCall(this.#ctx, [this.#lane(key), request, safeUrl, signal, perRequest], transport, routing);
+      next = request.redirect(status, response.headers.get('location'));
+      if (next !== undefined && hops === MAX_REDIRECTS) {
+        throw new TypeError(
+          `${request.method} ${redactUrl(request.url)} was redirected more than ${MAX_REDIRECTS} times`,
+        );
+      }
     } catch (error) {
-      // A fetch that refuses credentials in URLs (Node's does) names the whole URL in its error: not the password.
-      scrubUserinfo(error, request.url);
+      response.body?.cancel().catch(() => undefined);
       throw error;
-    } finally {
-      settleLoop?.();
     }
+    if (next !== undefined) response.body?.cancel().catch(() => undefined);
+    return next;
   }
 
   /** Whether `fetch` shows redirect responses to a `redirect: 'manual'` request (not a browser's opaque ones). */
@@ -357,7 +353,7 @@ class Client implements Ratewise {
     const safeUrl = this.#redact(url);
     if (this.#closed) throw new ClosedError({ method, url: safeUrl });
     const key = this.#keyOf(perRequest, method, url, { headers: () => new Headers(input.headers) });
-    const settleLoop = this.#checkLoop(method, safeUrl, input.body);
+    const loop = this.#checkLoop(method, safeUrl, input.body);
     try {
       const request = {
         method,
@@ -372,7 +368,7 @@ class Client implements Ratewise {
         routing,
       );
     } finally {
-      settleLoop?.();
+      if (loop !== undefined) this.#loopGuard?.settle(loop);
     }
   }
 
@@ -660,39 +656,39 @@ class Client implements Ratewise {
   }
 
   /**
-   * Records an application call with the loop guard (its retries are not calls); returns what tells the guard the
-   * call has settled, or undefined when the guard does not track it. Throws `LoopDetectedError` in 'throw' mode.
+   * Records an application call with the loop guard (its retries are not calls); returns what the guard is given
+   * back once the call has settled, or undefined when it does not track the call. Throws `LoopDetectedError` in
+   * 'throw' mode.
    */
-  #checkLoop(method: string, safeUrl: string, body: unknown): (() => void) | undefined {
+  #checkLoop(method: string, safeUrl: string, body: unknown): Recorded | undefined {
     const guard = this.#loopGuard;
     if (!guard) return undefined;
     const fingerprint = bodyFingerprint(body);
     // A body that cannot be compared (a stream, FormData) never makes two requests the same.
     if (fingerprint === undefined) return undefined;
-    const url = `${method} ${safeUrl}`;
-    const key = fingerprint === '' ? url : `${url} ${fingerprint}`;
+    // A GET without a body (most calls) is keyed by its URL alone, with no string to build: that text holds no space
+    // (an href has none; `[invalid URL]` is no other key's whole text), and every other key does.
+    const key =
+      fingerprint !== '' ? `${method} ${safeUrl} ${fingerprint}` : method === 'GET' ? safeUrl : `${method} ${safeUrl}`;
     const recorded = guard.record(key, this.#options.clock.now());
     if (recorded === undefined) return undefined;
-    const { ticket, count, first } = recorded;
-    const settle = (): void => {
-      guard.settle(key, ticket);
-    };
+    const { count, first } = recorded;
     const { windowMs } = guard;
     if (first) this.#events.emit('loop', { method, url: safeUrl, count, windowMs });
     if (this.#options.loopGuard?.mode === 'throw') {
       // Every counted call past the limit fails while the window lasts, not only the one that crossed it.
       if (count > guard.limit) {
-        settle();
+        guard.settle(recorded);
         throw new LoopDetectedError({ method, url: safeUrl, count, windowMs });
       }
-    } else if (first && guard.warnOnce(url)) {
+    } else if (first && guard.warnOnce(`${method} ${safeUrl}`)) {
       // One warning per method and URL, whatever the bodies.
       console.warn(
         `ratewise: ${method} ${safeUrl} was requested ${count} times within ${windowMs} ms, each time after the ` +
           'same request had settled: a request loop?',
       );
     }
-    return settle;
+    return recorded;
   }
 
   schedule<T>(task: () => T | PromiseLike<T>, options?: ScheduleOptions): Promise<T> {

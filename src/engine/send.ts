@@ -125,45 +125,35 @@ interface Answer<R> {
 type Retry = Extract<RetryDecision, { retry: true }>;
 type Settle = Extract<RetryDecision, { retry: false }>;
 
+/** What an attempt that does not end the call ends in: another attempt. */
+const AGAIN = Symbol('again');
+
 /**
  * Sends one logical request through its lane, with retries, and settles it once. Each attempt: wait for a turn,
  * send, observe the answer (the budget learns from it), decide (pure: `decideRetry` for the call, `budgetEffects`
  * for its budget), apply what the budget must do, then settle the call or back off for the next attempt.
+ *
+ * Only the waits are here: an async function's frame holds every variable it has, and is made for every call, so
+ * the steps between the waits are the run's (`CallRun.conclude`).
  */
 export async function send<R>(ctx: SendContext, call: CallTicket, transport: Transport<R>): Promise<R> {
   const run = new CallRun(ctx, call, transport);
-  for (let attempt = 1; ; attempt++) {
-    const seq = await call.acquire();
+  for (;;) {
+    // Most turns are taken at once, as a number: nothing to wait for.
+    const turn = call.acquire();
+    const seq = typeof turn === 'number' ? turn : await turn;
     run.sentLane = call.lane;
-    const answer = await run.attempt();
-    const now = ctx.options.clock.now();
-    const outcome = run.observe(answer, seq, now);
-    // The answer may have named the quota the call's route counts against: the call is in that bucket's lane now,
-    // and what the answer asks of a budget is asked of that one.
-    const { budget } = call.lane;
-    const sentHere = call.lane === run.sentLane;
-    // An aborted call decides nothing: it ends with its caller's reason (its answer still informs the budget).
-    // Sent before the latest pause began (whether or not it has ended): its answer belongs to that episode, and a
-    // throttle it tells of was answered by that pause already (an answer can come after a short backoff has ended).
-    const sentInPause = sentHere && budget.sentBeforePause(seq);
-    const decision = call.signal?.aborted ? undefined : run.decide(outcome, now, sentInPause);
-    // The retry budget bounds retries of failures (an outage); a throttle's retry waits for the server instead.
-    const retryRefused =
-      decision?.retry === true && decision.kind === 'error' && !(budget.retryBudget?.tryWithdraw(now) ?? true);
-    const effects = budgetEffects({
-      now,
-      outcome,
-      decision,
-      retryRefused,
-      sentInPause,
-      serverResetAt: budget.serverResetAt,
-    });
-    // Before the slot is freed (by every step below): nothing queued can slip out before a pause is in place.
-    run.apply(effects, answer.status, outcome.kind === 'response' && outcome.info.isRateLimited, now);
-    if (decision === undefined) throw run.abandon(answer);
-    if (retryRefused) throw run.refuse(answer, attempt);
-    if (!decision.retry) return run.settle(decision, outcome, answer, attempt, now);
-    run.backOff(decision, answer, attempt, now);
+    let response: R | undefined;
+    let error: unknown;
+    try {
+      response = await transport.send();
+    } catch (e) {
+      error = e;
+    }
+    const status = run.answered(response);
+    const bodyText = run.mayTellInBody(response, status) ? await run.peek(response) : undefined;
+    const result = run.conclude({ response, status, error, bodyText }, seq);
+    if (result !== AGAIN) return result;
   }
 }
 
@@ -206,42 +196,73 @@ class CallRun<R> {
     lane.budget.retryBudget?.recordRequest(call.startedAt);
   }
 
-  /** Sends one attempt; whatever comes back, response or error, is its answer. */
-  async attempt(): Promise<Answer<R>> {
-    const { transport } = this;
-    let response: R | undefined;
-    let error: unknown;
-    try {
-      response = await transport.send();
-    } catch (e) {
-      error = e;
-    }
-    const status = response === undefined ? undefined : transport.status(response);
+  /**
+   * What an attempt's answer ends in: the call's result (or its error, thrown), or `AGAIN` once the call has backed
+   * off for another attempt.
+   */
+  conclude(answer: Answer<R>, seq: number): R | typeof AGAIN {
+    const { call } = this;
+    // Counted as each came back (see `answered`): this one is the latest.
+    const attempt = call.attempts;
+    const now = this.ctx.options.clock.now();
+    const outcome = this.observe(answer, seq, now);
+    // The answer may have named the quota the call's route counts against: the call is in that bucket's lane now,
+    // and what the answer asks of a budget is asked of that one.
+    const { budget } = call.lane;
+    const sentHere = call.lane === this.sentLane;
+    // An aborted call decides nothing: it ends with its caller's reason (its answer still informs the budget).
+    // Sent before the latest pause began (whether or not it has ended): its answer belongs to that episode, and a
+    // throttle it tells of was answered by that pause already (an answer can come after a short backoff has ended).
+    const sentInPause = sentHere && budget.sentBeforePause(seq);
+    const decision = call.signal?.aborted ? undefined : this.decide(outcome, now, sentInPause);
+    // The retry budget bounds retries of failures (an outage); a throttle's retry waits for the server instead.
+    const retryRefused =
+      decision?.retry === true && decision.kind === 'error' && !(budget.retryBudget?.tryWithdraw(now) ?? true);
+    const effects = budgetEffects({
+      now,
+      outcome,
+      decision,
+      retryRefused,
+      sentInPause,
+      serverResetAt: budget.serverResetAt,
+    });
+    // Before the slot is freed (by every step below): nothing queued can slip out before a pause is in place.
+    this.apply(effects, answer.status, outcome.kind === 'response' && outcome.info.isRateLimited, now);
+    if (decision === undefined) throw this.abandon(answer);
+    if (retryRefused) throw this.refuse(answer, attempt);
+    if (!decision.retry) return this.settle(decision, outcome, answer, attempt, now);
+    this.backOff(decision, answer, attempt, now);
+    return AGAIN;
+  }
+
+  /** Counts an attempt that came back with `response` (undefined: it failed); returns the answer's status. */
+  answered(response: R | undefined): number | undefined {
+    const status = response === undefined ? undefined : this.transport.status(response);
     this.call.attempts++;
     this.call.lastStatus = status;
-    if (response === undefined || status === undefined || transport.bodyText === undefined) {
-      return { response, status, error };
-    }
-    // Only where a throttle may be told in words: a 403 or 429 (GitHub's secondary limits), or any answer of a budget
-    // with its own `classify`.
-    if (status !== 403 && status !== 429 && this.sentLane.budget.config.classify === undefined) {
-      return { response, status, error };
-    }
-    return { response, status, error, bodyText: await this.#peek(transport.bodyText.bind(transport), response) };
+    return status;
+  }
+
+  /**
+   * Whether an answer's body is read (see `Transport.bodyText`): only where a throttle may be told in words, a 403
+   * or 429 (GitHub's secondary limits) or any answer of a budget with its own `classify`.
+   */
+  mayTellInBody(response: R | undefined, status: number | undefined): response is R {
+    if (response === undefined || status === undefined || this.transport.bodyText === undefined) return false;
+    return status === 403 || status === 429 || this.sentLane.budget.config.classify !== undefined;
   }
 
   /** The body's text, given up after `BODY_PEEK_MS` of the client's clock. */
-  async #peek(
-    bodyText: (response: R, maxBytes: number, signal: AbortSignal) => Promise<string | undefined>,
-    response: R,
-  ): Promise<string | undefined> {
+  async peek(response: R): Promise<string | undefined> {
+    const { transport } = this;
+    if (transport.bodyText === undefined) return undefined;
     const { clock } = this.ctx.options;
     const controller = new AbortController();
     const timer = clock.setTimeout(() => {
       controller.abort();
     }, BODY_PEEK_MS);
     try {
-      return await bodyText(response, BODY_PEEK_BYTES, controller.signal);
+      return await transport.bodyText(response, BODY_PEEK_BYTES, controller.signal);
     } catch {
       return undefined;
     } finally {

@@ -22,17 +22,20 @@ export interface LoopGuardConfig {
   readonly maxEntries?: number;
 }
 
-/** What {@link LoopGuard.record} says of one call. */
+/** What {@link LoopGuard.record} says of one call; passed back to {@link LoopGuard.settle} when the call settles. */
 export interface Recorded {
-  /** The call's ticket, for {@link LoopGuard.settle}. */
+  /** The call's ticket: its number among the guard's calls. */
   readonly ticket: number;
   /** Counted calls in the key's window, this one included; 0 when this call was not counted (a concurrent copy). */
   readonly count: number;
   /** Whether this call is the first in its window to exceed `limit`: the loop is reported once per window. */
   readonly first: boolean;
+  /** The key's entry the call was counted in: what settling it marks, without looking the key up again. */
+  readonly entry: Entry;
 }
 
-interface Entry {
+/** What the guard keeps of one key. */
+export interface Entry {
   /** Epoch ms the key's current window started. */
   startedAt: number;
   count: number;
@@ -92,7 +95,7 @@ export class LoopGuard {
     entry.latest = ticket;
     entry.latestSettled = false;
     this.#entries.set(key, entry);
-    if (concurrent) return { ticket, count: 0, first: false };
+    if (concurrent) return { ticket, count: 0, first: false, entry };
     // `now < startedAt`: the clock went back; restart rather than keep a window that may never end.
     if (!(now - entry.startedAt < this.windowMs) || now < entry.startedAt) {
       entry.startedAt = now;
@@ -102,13 +105,15 @@ export class LoopGuard {
     entry.count += 1;
     const first = entry.count > this.limit && !entry.reported;
     if (first) entry.reported = true;
-    return { ticket, count: entry.count, first };
+    return { ticket, count: entry.count, first, entry };
   }
 
-  /** Marks the call of `key` with `ticket` settled. O(1); a call of a forgotten key is ignored. */
-  settle(key: string, ticket: number): void {
-    const entry = this.#entries.get(key);
-    if (entry?.latest === ticket) entry.latestSettled = true;
+  /**
+   * Marks a call settled, unless a later call of its key has started since. O(1); a call of a forgotten key marks
+   * an entry the guard no longer holds, which changes nothing.
+   */
+  settle({ entry, ticket }: Recorded): void {
+    if (entry.latest === ticket) entry.latestSettled = true;
   }
 
   /** True the first time it is called for `key` (the caller then warns), false afterwards. */

@@ -9,7 +9,7 @@ const KEY = 'GET https://api.example.com/items';
 function call(guard: LoopGuard, key: string, now: number): number | undefined {
   const recorded = guard.record(key, now);
   if (recorded === undefined) return undefined;
-  guard.settle(key, recorded.ticket);
+  guard.settle(recorded);
   return recorded.first ? recorded.count : undefined;
 }
 
@@ -54,7 +54,7 @@ describe('LoopGuard', () => {
     const recorded = Array.from({ length: 200 }, () => guard.record(KEY, T0)!);
     expect(recorded.map((r) => r.count)).toEqual([1, ...Array<number>(199).fill(0)]);
     expect(recorded.some((r) => r.first)).toBe(false);
-    for (const r of recorded) guard.settle(KEY, r.ticket);
+    for (const r of recorded) guard.settle(r);
     // Then one after the other: the loop.
     expect(run(guard, 3, 0)).toEqual([[1, 3]]);
   });
@@ -63,10 +63,10 @@ describe('LoopGuard', () => {
     const guard = new LoopGuard({ limit: 5 });
     const slow = guard.record(KEY, T0)!;
     const fast = guard.record(KEY, T0)!;
-    guard.settle(KEY, fast.ticket);
+    guard.settle(fast);
     expect(guard.record(KEY, T0)!.count).toBe(2);
     // The old copy settling now says nothing of the call in flight.
-    guard.settle(KEY, slow.ticket);
+    guard.settle(slow);
     expect(guard.record(KEY, T0)!.count).toBe(0);
   });
 
@@ -84,7 +84,7 @@ describe('LoopGuard', () => {
     const guard = new LoopGuard({ limit: 2, windowMs: 1000 });
     const counts = Array.from({ length: 5 }, () => {
       const r = guard.record(KEY, T0 + 100)!;
-      guard.settle(KEY, r.ticket);
+      guard.settle(r);
       return [r.count, r.first];
     });
     expect(counts).toEqual([
@@ -131,7 +131,7 @@ describe('LoopGuard', () => {
     const guard = new LoopGuard({ maxEntries: 1 });
     const a = guard.record('a', T0)!;
     guard.record('b', T0); // evicts 'a'
-    guard.settle('a', a.ticket);
+    guard.settle(a);
     expect(guard.size).toBe(1);
     expect(guard.record('b', T0)!.count).toBe(0); // 'b' is still in flight
   });
@@ -204,7 +204,7 @@ describe('LoopGuard', () => {
             if (!counts.delete(key) && counts.size >= maxEntries) counts.delete(counts.keys().next().value!);
             counts.set(key, count);
             const recorded = guard.record(key, T0)!;
-            guard.settle(key, recorded.ticket);
+            guard.settle(recorded);
             expect(recorded.count).toBe(count);
             expect(guard.size).toBe(counts.size);
           }
@@ -235,7 +235,7 @@ describe('LoopGuard', () => {
             } else {
               expect(recorded).toMatchObject({ count: 0, first: false });
             }
-            if (settles) guard.settle(KEY, recorded.ticket);
+            if (settles) guard.settle(recorded);
             previousSettled = settles;
           }
         },
