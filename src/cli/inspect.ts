@@ -3,7 +3,6 @@
 // JSON output are drawn from this.
 import { collectFields } from '../headers/fields.js';
 import { parseRateLimit, type HeaderInput, type RateLimitPolicy, type RateLimitSource } from '../headers/index.js';
-import { readServerDate } from '../headers/retry-after.js';
 import { selectPolicy } from '../headers/select.js';
 import { LazyTimeBase } from '../headers/values.js';
 import { redactUrl } from '../http/redact.js';
@@ -134,7 +133,7 @@ export function inspect(request: PreparedRequest, answer: Answer): Inspection {
   if (info.scope !== undefined) rateLimit.scope = info.scope;
 
   const headers = new Map(answer.headers);
-  const time = new LazyTimeBase(now, () => readServerDate(headers.get('date'), now));
+  const time = new LazyTimeBase(now, headers.get('date'));
   const warnings = warningsOf(
     {
       fields,

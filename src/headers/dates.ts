@@ -104,11 +104,16 @@ function isImfFixdate(value: string): boolean {
   );
 }
 
+/** The IMF-fixdate `parseHttpDate` read last, and what it read (its instant, or undefined for none). */
+let lastFixdate: { readonly value: string; readonly at: number | undefined } = { value: '', at: undefined };
+
 /**
  * An RFC 9110 HTTP-date in any of its three forms: IMF-fixdate, the obsolete RFC 850 form and asctime.
  * An RFC 850 timestamp more than 50 years after `now` means the most recent past year with those two digits.
  */
 export function parseHttpDate(value: string, now: number): number | undefined {
+  // The answers of one second all carry the same `Date`: the fixdate read last is remembered with its instant.
+  if (value === lastFixdate.value) return lastFixdate.at;
   if (isImfFixdate(value)) {
     const day = digitsAt(value, 5, 7);
     const year = digitsAt(value, 12, 16);
@@ -117,7 +122,9 @@ export function parseHttpDate(value: string, now: number): number | undefined {
     const s = digitsAt(value, 23, 25);
     // A non-digit where a digit belongs: no HTTP-date of any form (the others do not start with `Www, `).
     if (Number.isNaN(day + year + h + m + s)) return undefined;
-    return utc(year, MONTHS[value.slice(8, 11)], day, h, m, s);
+    const at = utc(year, MONTHS[value.slice(8, 11)], day, h, m, s);
+    lastFixdate = { value, at };
+    return at;
   }
   let m = ASCTIME_DATE.exec(value);
   if (m) return utc(Number(m[6]), MONTHS[m[1]!], Number(m[2]!.trim()), Number(m[3]), Number(m[4]), Number(m[5]));

@@ -90,10 +90,23 @@ class FieldMap extends Map<string, string> implements Fields {
   dropped: Set<string> | undefined;
 }
 
-/** The family flag of a relevant name, or undefined when no reader looks at it. */
+/** The family flag of a relevant lower-case name, or undefined when no reader looks at it. */
 function familyOf(name: string): number | undefined {
   return KNOWN_FIELDS.get(name) ?? (name.startsWith(AZURE_PREFIX) ? Family.azure : undefined);
 }
+
+/**
+ * `value` without surrounding whitespace. Node and fetch hand values over trimmed already: one that begins and ends
+ * with a visible ASCII character is returned as it is, without the cost of a `trim` call.
+ */
+function trimmed(value: string): string {
+  const first = value.charCodeAt(0);
+  const last = value.charCodeAt(value.length - 1);
+  return first > SPACE && first < DEL && last > SPACE && last < DEL ? value : value.trim();
+}
+
+const SPACE = 0x20;
+const DEL = 0x7f;
 
 function valueOf(raw: unknown): string | undefined {
   if (typeof raw === 'string') return raw;
@@ -103,16 +116,21 @@ function valueOf(raw: unknown): string | undefined {
 }
 
 function add(fields: FieldMap, rawName: string, rawValue: unknown): void {
-  const name = rawName.toLowerCase();
-  const family = familyOf(name);
+  // Node and fetch hand names over lower-cased: a name the table knows as it is needs no `toLowerCase` call.
+  let name = rawName;
+  let family = KNOWN_FIELDS.get(name);
+  if (family === undefined) {
+    name = rawName.toLowerCase();
+    family = familyOf(name);
+  }
   if (family === undefined || fields.dropped?.has(name)) return;
   const raw = valueOf(rawValue);
   if (raw === undefined) return;
-  const trimmed = raw.trim();
-  if (trimmed === '') return;
+  const line = trimmed(raw);
+  if (line === '') return;
   const previous = fields.get(name);
   if (previous === undefined && family === Family.azure && ++fields.prefixed > MAX_PREFIXED_FIELDS) return;
-  const value = previous === undefined ? trimmed : `${previous}, ${trimmed}`;
+  const value = previous === undefined ? line : `${previous}, ${line}`;
   if (value.length > MAX_VALUE_LENGTH) {
     fields.delete(name);
     (fields.dropped ??= new Set()).add(name);
@@ -134,6 +152,11 @@ export function collectFields(input: HeaderInput | null | undefined): Fields {
   if (input === null || typeof input !== 'object') return NO_FIELDS;
   // Made at the first field that may be relevant: an answer without one makes nothing.
   let fields: FieldMap | undefined;
+  // A fetch `Headers` is iterated rather than called back: its `forEach` adds a call per field to the iteration.
+  if (typeof Headers !== 'undefined' && input instanceof Headers) {
+    for (const [name, value] of input) if (mayBeRelevant(name)) add((fields ??= new FieldMap()), name, value);
+    return fields ?? NO_FIELDS;
+  }
   if (isForEachable(input)) {
     input.forEach((value, name) => {
       if (typeof name === 'string' && mayBeRelevant(name)) add((fields ??= new FieldMap()), name, value);

@@ -12,7 +12,7 @@ import {
   mergeDuplicates,
   parseLimitValue,
   parseRemainingValue,
-  parseResetInstant,
+  parseResetField,
   type TimeBase,
   makePolicy,
 } from './values.js';
@@ -265,7 +265,7 @@ function draft6Policies(fields: Fields, items: readonly PolicyItem[], time: Time
   const resetValue = fields.get('ratelimit-reset');
   const resetTime = fields.get('ratelimit-resettime'); // GitLab, on 429: an HTTP-date
   const resetAt =
-    (resetValue === undefined ? undefined : mergeDuplicates(resetValue, (v) => parseResetInstant(v, time), Math.max)) ??
+    (resetValue === undefined ? undefined : parseResetField(resetValue, time)) ??
     (resetTime === undefined ? undefined : atServerInstant(parseHttpDate(resetTime, time.reference), time));
   const out: RateLimitPolicy[] = [];
   if (limit !== undefined || remaining !== undefined || resetAt !== undefined) {
@@ -298,9 +298,25 @@ function serviceLimits(
   return draft7 ? [draft7] : [];
 }
 
+const NO_ITEMS: readonly PolicyItem[] = [];
+
+/** The policy field read last, and its items (see `policyItems`). */
+let lastPolicy: { readonly value: string; readonly items: readonly PolicyItem[] } = { value: '', items: NO_ITEMS };
+
+/**
+ * The items of a policy field. A server sends the same `RateLimit-Policy` on every answer: the items of the field
+ * read last are kept, and the field is read again only when it changes. (Items are never handed out: the policies
+ * made of them are copies.)
+ */
+function policyItems(value: string | undefined): readonly PolicyItem[] {
+  if (value === undefined) return NO_ITEMS;
+  if (value !== lastPolicy.value) lastPolicy = { value, items: readPolicyItems(safeList(value)) };
+  return lastPolicy.items;
+}
+
 /** Every policy the IETF fields describe, in all draft syntaxes, plus Atlassian's `Beta-` prefixed copies. */
 export function readIetf(fields: Fields, time: TimeBase): RateLimitPolicy[] {
-  const items = readPolicyItems(safeList(fields.get('ratelimit-policy')));
+  const items = policyItems(fields.get('ratelimit-policy'));
   const out = serviceLimits(fields.get('ratelimit'), items, 'ietf', time);
   let main: RateLimitPolicy | undefined;
   for (const p of out) {
@@ -316,7 +332,7 @@ export function readIetf(fields: Fields, time: TimeBase): RateLimitPolicy[] {
   // Integer policies that are not the expiring limit still describe quotas the server enforces.
   for (const item of otherQuotas(items, limit)) out.push({ source, ...item });
   if (fields.has('beta-ratelimit') || fields.has('beta-ratelimit-policy')) {
-    const betaItems = readPolicyItems(safeList(fields.get('beta-ratelimit-policy')));
+    const betaItems = policyItems(fields.get('beta-ratelimit-policy'));
     out.push(...serviceLimits(fields.get('beta-ratelimit'), betaItems, 'ietf-beta', time));
   }
   return out;

@@ -14,18 +14,28 @@ export { ServerClock } from './server-clock.js';
 export type { ServerClockReading } from './server-clock.js';
 export type { HeaderInput, ParseRateLimitOptions, RateLimitInfo, RateLimitPolicy, RateLimitSource } from './types.js';
 
+/**
+ * `more` after `policies`. Most answers speak one family: its reader's own array is taken as it is, not copied. (A
+ * reader's array is its own, made for this call.)
+ */
+function join(policies: RateLimitPolicy[], more: RateLimitPolicy[]): RateLimitPolicy[] {
+  if (policies.length === 0) return more;
+  policies.push(...more);
+  return policies;
+}
+
 /** Every quota described, running only the readers of the families present. */
 function readPolicies(fields: Fields, time: TimeBase): RateLimitPolicy[] {
   const f = fields.families;
-  const out: RateLimitPolicy[] = [];
-  if (f & Family.ietf) out.push(...readIetf(fields, time));
-  if (f & Family.xRateLimit) out.push(...readXRateLimit(fields, time));
-  if (f & Family.dimensions) out.push(...readOpenAi(fields, time), ...readKong(fields));
-  if (f & Family.anthropic) out.push(...readAnthropic(fields, time));
-  if (f & Family.hubspot) out.push(...readHubSpot(fields, time));
-  if (f & Family.azure) out.push(...readAzure(fields));
-  if (f & Family.shopify) out.push(...readShopify(fields));
-  if (f & Family.salesforce) out.push(...readSalesforce(fields));
+  let out: RateLimitPolicy[] = [];
+  if (f & Family.ietf) out = join(out, readIetf(fields, time));
+  if (f & Family.xRateLimit) out = join(out, readXRateLimit(fields, time));
+  if (f & Family.dimensions) out = join(join(out, readOpenAi(fields, time)), readKong(fields));
+  if (f & Family.anthropic) out = join(out, readAnthropic(fields, time));
+  if (f & Family.hubspot) out = join(out, readHubSpot(fields, time));
+  if (f & Family.azure) out = join(out, readAzure(fields));
+  if (f & Family.shopify) out = join(out, readShopify(fields));
+  if (f & Family.salesforce) out = join(out, readSalesforce(fields));
   return out;
 }
 
@@ -44,7 +54,7 @@ export function parseRateLimit(
   const now = options.now !== undefined && Number.isFinite(options.now) ? options.now : Date.now();
   const clock = options.serverClock;
   let time: TimeBase;
-  if (clock === undefined) time = new LazyTimeBase(now, () => readServerDate(fields.get('date'), now));
+  if (clock === undefined) time = new LazyTimeBase(now, fields.get('date'));
   else {
     // Every reading narrows the clock, whether this answer needs an absolute instant or not.
     const date = readServerDate(fields.get('date'), now);

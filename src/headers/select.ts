@@ -31,12 +31,10 @@ export function selectPolicy(policies: readonly RateLimitPolicy[]): RateLimitPol
   if (counted === 0) return policies.find((p) => p.limit !== undefined || p.resetAt !== undefined);
   if (exhausted) return furthestReset(policies.filter((p) => p.remaining === 0));
   // Requests ones when there are any, else all those counted.
-  const inPool = (p: RateLimitPolicy): boolean =>
-    p.remaining !== undefined && (requests === 0 || p.unit === 'requests');
   let best: RateLimitPolicy | undefined;
   for (const p of policies) {
-    if (!inPool(p)) continue;
-    if (!best || p.remaining! < best.remaining! || (p.remaining === best.remaining && resetOf(p) > resetOf(best))) {
+    if (p.remaining === undefined || (requests > 0 && p.unit !== 'requests')) continue;
+    if (!best || p.remaining < best.remaining! || (p.remaining === best.remaining && resetOf(p) > resetOf(best))) {
       best = p;
     }
   }

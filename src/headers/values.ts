@@ -1,5 +1,5 @@
 // Scalar values inside rate-limit fields: counts, delays, durations and reset instants. Pure, never throws.
-import { parseAnyDate } from './dates.js';
+import { parseAnyDate, parseHttpDate } from './dates.js';
 import type { RateLimitPolicy } from './types.js';
 
 /** The instants a parse is measured against. */
@@ -10,15 +10,20 @@ export interface TimeBase {
   readonly reference: number;
 }
 
-/** A TimeBase whose reference is read from the `Date` header only when an absolute instant needs it. */
+/**
+ * A TimeBase whose reference is the response's `Date` (when valid), parsed only when an absolute instant needs it:
+ * most answers state only relative values.
+ */
 export class LazyTimeBase implements TimeBase {
   #reference: number | undefined;
   constructor(
     readonly now: number,
-    private readonly readReference: () => number | undefined,
+    /** The `Date` field's value, if any. */
+    private readonly date: string | undefined,
   ) {}
   get reference(): number {
-    this.#reference ??= this.readReference() ?? this.now;
+    const { date } = this;
+    this.#reference ??= (date === undefined ? undefined : parseHttpDate(date.trim(), this.now)) ?? this.now;
     return this.#reference;
   }
 }
@@ -120,6 +125,16 @@ export function parseResetInstant(value: string, time: TimeBase): number | undef
     return inWindow ? atServerInstant(Math.round(epochMs), time) : undefined;
   }
   return atServerInstant(parseAnyDate(value, time.reference), time);
+}
+
+/**
+ * A reset field that may arrive duplicated (see {@link mergeDuplicates}): the latest of its instants. Read whole
+ * first, as `mergeDuplicates` would, without a closure made for it: most fields are single.
+ */
+export function parseResetField(value: string, time: TimeBase): number | undefined {
+  const whole = parseResetInstant(value, time);
+  if (whole !== undefined || !value.includes(',')) return whole;
+  return mergeDuplicates(value, (member) => parseResetInstant(member, time), Math.max);
 }
 
 /**

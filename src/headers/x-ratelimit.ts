@@ -7,7 +7,7 @@ import {
   afterDelay,
   mergeDuplicates,
   parseRemainingValue,
-  parseResetInstant,
+  parseResetField,
   parseSecondsMs,
   parseWindowMs,
   type TimeBase,
@@ -62,7 +62,7 @@ function readFamily(fields: Fields, names: FamilyNames, time: TimeBase, out: Rat
   const reset = fields.get(names.reset);
   const resetAt =
     (resetAfter === undefined ? undefined : afterDelay(mergeDuplicates(resetAfter, parseSecondsMs, Math.max), time)) ??
-    (reset === undefined ? undefined : mergeDuplicates(reset, (v) => parseResetInstant(v, time), Math.max));
+    (reset === undefined ? undefined : parseResetField(reset, time));
   // Reddit sends no limit: it is what was used plus what is left.
   const limit =
     limitField.limit ?? (used !== undefined && remaining !== undefined ? safeSum(used, remaining) : undefined);
