@@ -54,8 +54,8 @@ test.each(REDIS_CLIENTS)(
       await (await a.fetch(`${url}/repos/1`)).text();
       await (await b.fetch(`${url}/users/1`)).text();
       await adopted;
-    // One turn of the event loop: the client's own reaction to that reply has run.
-    await new Promise((resolve) => setImmediate(resolve));
+      // One turn of the event loop: the client's own reaction to that reply has run.
+      await new Promise((resolve) => setImmediate(resolve));
       await (await b.fetch(`${url}/search/code?q=2`)).text();
       const sent = Object.fromEntries(b.stats().map((s) => [s.key, s.counters.sent]));
       // b's first call met the origin (its route was new to everyone); the search call went through its quota alone.
