@@ -56,10 +56,13 @@ export interface IoRedisSubscriberLike {
   subscribe(channel: string): Promise<unknown>;
   /** Unsubscribes from `channel`. */
   unsubscribe(channel: string): Promise<unknown>;
+  /** Adds a listener of the messages of the channels subscribed to. */
   on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  /** Removes a listener added by `on`. */
   off(event: 'message', listener: (channel: string, message: string) => void): unknown;
   /** `'ready'` while the connection is up. */
   readonly status?: string;
+  /** Sends the command `command` with `args` and resolves with Redis' reply. */
   call(command: string, ...args: string[]): Promise<unknown>;
 }
 
