@@ -4,8 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import type { RatewiseOptions } from '../../src/options.js';
 import type { StoreReply, StoreRequest } from '../../src/store/types.js';
-import { advance, flush, ok, quota, rig, T0, track } from './support/harness.js';
+import { advance, ok, quota, rig, T0, track } from './support/harness.js';
 import { ScriptedStore, WatchingStore } from './support/scripted-store.js';
+import { steady as steadyTo } from './support/store-rig.js';
 
 const URL_A = 'https://a.test/';
 const KEY = 'https://a.test';
@@ -40,21 +41,7 @@ function leasingRig(
 
 type LeasingRig = ReturnType<typeof leasingRig>;
 
-/** Sends `count` requests, one at a time, each `gapMs` after the last was answered; resolves with each one's wait. */
-async function steady(r: LeasingRig, count: number, gapMs: number): Promise<number[]> {
-  const waits: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const madeAt = r.clock.now();
-    const sent = r.server.calls.length;
-    const call = track(r.rw.fetch(URL_A), r.clock);
-    await flush();
-    await advance(r.clock, 0);
-    expect(call.state).toBe('fulfilled');
-    waits.push(r.server.sentAt[sent]! - madeAt);
-    await advance(r.clock, gapMs);
-  }
-  return waits;
-}
+const steady = (r: LeasingRig, count: number, gapMs: number) => steadyTo(r, URL_A, count, gapMs);
 
 describe('rate leases', () => {
   it('a client sending one request at a time leases 1.5 times its rate, sends on it with no store call, and renews it before it ends', async () => {

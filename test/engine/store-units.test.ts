@@ -2,24 +2,11 @@
 // told of each unit (the server's views with their grant counters, usage settled, units given back), how a refusal
 // for a unit's sake holds the calls behind it, and each unit's share while the store fails.
 import { describe, expect, it } from 'vitest';
-import type { RatewiseOptions } from '../../src/options.js';
-import { advance, flush, ok, rig, T0, track } from './support/harness.js';
-import type { Script } from './support/harness.js';
-import { ScriptedStore } from './support/scripted-store.js';
+import { advance, flush, ok, T0, track } from './support/harness.js';
+import { storeRig } from './support/store-rig.js';
 
 const URL_A = 'https://a.test/v1/chat';
 const TOKENS_PER_HOUR = { tokens: { rate: '1000/h', burst: 1000 } };
-
-function storeRig(options: Omit<RatewiseOptions, 'fetch' | 'clock' | 'store'> = {}, script?: Script) {
-  const box: { now: () => number } = { now: () => T0 };
-  const store = new ScriptedStore(
-    () => box.now(),
-    () => 'hold',
-  );
-  const r = rig({ store, ...options }, script);
-  box.now = () => r.clock.now();
-  return { ...r, store };
-}
 
 const post = (tokens: number, more: { maxWait?: number } = {}) => ({
   method: 'POST',

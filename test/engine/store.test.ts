@@ -4,23 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { isRatewiseError } from '../../src/errors.js';
 import type { RatewiseOptions } from '../../src/options.js';
 import { advance, flush, ok, quota, rig, T0, tooMany, track } from './support/harness.js';
-import { ScriptedStore } from './support/scripted-store.js';
+import { steady as steadyTo, storeRig } from './support/store-rig.js';
 
 const URL_A = 'https://a.test/';
-
-function storeRig(
-  options: Omit<RatewiseOptions, 'fetch' | 'clock' | 'store'> = {},
-  script?: Parameters<typeof rig>[1],
-) {
-  const box: { now: () => number } = { now: () => T0 };
-  const store = new ScriptedStore(
-    () => box.now(),
-    () => 'hold',
-  );
-  const r = rig({ store, ...options }, script);
-  box.now = () => r.clock.now();
-  return { ...r, store };
-}
 
 describe('a budget shared through a store', () => {
   it('sends nothing until the store grants it, then one call grants a batch for the queue', async () => {
@@ -343,21 +329,7 @@ describe("storeFallback 'share'", () => {
 });
 
 describe('grants: units held ahead of demand', () => {
-  /** Sends one request every `everyMs` for `count` requests; resolves with how long each waited to be sent. */
-  async function steady(r: ReturnType<typeof storeRig>, count: number, everyMs: number): Promise<number[]> {
-    const waits: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const madeAt = r.clock.now();
-      const sent = r.server.calls.length;
-      const call = track(r.rw.fetch(URL_A), r.clock);
-      await flush();
-      await advance(r.clock, 0);
-      expect(call.state).toBe('fulfilled');
-      waits.push(r.server.sentAt[sent]! - madeAt);
-      await advance(r.clock, everyMs);
-    }
-    return waits;
-  }
+  const steady = (r: ReturnType<typeof storeRig>, count: number, everyMs: number) => steadyTo(r, URL_A, count, everyMs);
 
   it('a client sending steadily tops its grant up before it runs out: its requests go at once, with fewer store calls', async () => {
     const r = storeRig({ budgets: { '*': { rate: '100/s' } } });
