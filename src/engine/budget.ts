@@ -293,7 +293,7 @@ export class Budget {
    *   still in flight may describe the new window.
    * - Shared, when it could go here: the store side may let go of a reservation and ask the store.
    */
-  advance(cost: number, now: number, units?: UnitCosts): void {
+  advance(cost: number, now: number, units?: UnitCosts, route?: CallRoute): void {
     let pace = this.#pace;
     // Another route's count that holds on past the reset (`ServerPace.later`) paces from here, until its own.
     if (pace !== undefined && now >= pace.resetAt && pace.later !== undefined)
@@ -308,8 +308,8 @@ export class Budget {
       this.#probe();
     }
     const store = this.#store;
-    if (store === undefined || this.#localReadyAt(cost, now) > now) return;
-    // A request its units hold here asks the store nothing yet: a grant would wait unused.
+    // A request its route's policies or its units hold here asks the store nothing yet: a grant would wait unused.
+    if (store === undefined || this.#localReadyAt(cost, now, route) > now) return;
     if (units !== undefined && this.#units !== undefined && this.#units.readyAt(units, now) > now) return;
     store.advance(cost, now, units);
   }

@@ -127,7 +127,7 @@ export class Scheduler {
     if (!lane.empty) return 0;
     if (units === undefined && lane.budget.freeNow()) return lane.budget.takeFree();
     const now = this.clock.now();
-    lane.budget.advance(cost, now, units);
+    lane.budget.advance(cost, now, units, route);
     if (lane.budget.readyAt(cost, now, units, route) > now) return 0;
     return lane.budget.take(cost, now, units, route);
   }
@@ -150,7 +150,7 @@ export class Scheduler {
     }
     const now = timeless ? 0 : this.clock.now();
     if (!timeless && ticket.notBefore <= now) {
-      lane.budget.advance(ticket.cost, now, ticket.units);
+      lane.budget.advance(ticket.cost, now, ticket.units, ticket.routing);
       const ready = lane.budget.readiness(ticket.cost, now, ticket.units, ticket.routing);
       if (ready.at <= now && lane.empty) {
         ticket.done = true;
@@ -276,7 +276,7 @@ export class Scheduler {
       }
     }
     for (let head = lane.queue.peek(); head; head = lane.queue.peek()) {
-      lane.budget.advance(head.cost, now, head.units);
+      lane.budget.advance(head.cost, now, head.units, head.routing);
       const ready = lane.budget.readiness(head.cost, now, head.units, head.routing);
       if (ready.at <= now) {
         this.#drop(lane, head);

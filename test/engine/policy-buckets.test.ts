@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { LearnedRoutes } from '../../src/engine/learned-routes.js';
 import { advance, flush, ok, rig, status, T0, track, type FetchCall } from './support/harness.js';
+import { ScriptedStore } from './support/scripted-store.js';
 
 const path = (url: string): string => new URL(url).pathname;
 
@@ -169,6 +170,34 @@ describe('routes with policies of their own', () => {
     expect(Object.keys(policies).sort()).toEqual(['5-in-2sec', '50-in-2sec', 'host'].sort());
     expect(policies['5-in-2sec']).toMatchObject({ inFlight: 0, routes: ['GET /search/:id'] });
     expect([...policies.host!.routes].sort()).toEqual(['GET /items/:id', 'GET /search/:id']);
+  });
+});
+
+describe('per-policy pacing through a store', () => {
+  it('asks the store nothing for a call its route’s spent policy holds: no grant goes unused', async () => {
+    const host = limiter(30, 2, 'host');
+    const server = perRoute({ '/search': limiter(2, 2), '/items': limiter(50, 2) }, [host]);
+    const store = new ScriptedStore(
+      () => clock.now(),
+      () => ({}),
+    );
+    const { rw, clock } = rig({ store }, server.script);
+    // Both routes answered: the budget is split, and /search's own policy (2 per 2 s) is known.
+    await rw.fetch('https://api.test/items/1');
+    await rw.fetch('https://api.test/search/1');
+    await rw.fetch('https://api.test/search/2');
+    // The latest answer is the loose route's: the budget's own view says there is room.
+    await rw.fetch('https://api.test/items/2');
+    await flush();
+    const asked = store.calls.filter((call) => call.request.want > 0).length;
+    // A third search waits for its policy's reset: until then, no store call asks for units for it.
+    const third = track(rw.fetch('https://api.test/search/3'), clock);
+    await advance(clock, 1_000);
+    expect(third.state).toBe('pending');
+    expect(store.calls.filter((call) => call.request.want > 0).length).toBe(asked);
+    await advance(clock, 2_000);
+    expect(third.state).toBe('fulfilled');
+    expect(server.refusedAfter).toEqual([]);
   });
 });
 
