@@ -3,7 +3,7 @@
 // describes, so nothing is refused once the first answers are in.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRatewise, type Ratewise } from '../../src/index.js';
-import { startAnthropicServer, startOpenAiServer, type LlmServer } from '../support/llm-servers.js';
+import { skewedTokenCosts, startAnthropicServer, startOpenAiServer, type LlmServer } from '../support/llm-servers.js';
 
 let server: LlmServer | undefined;
 let rw: Ratewise | undefined;
@@ -14,16 +14,6 @@ afterEach(async () => {
   rw = undefined;
   server = undefined;
 });
-
-/** Skewed token costs from a fixed seed: most small, a few large (100 to 2,000). */
-function costs(n: number): number[] {
-  let seed = 7;
-  return Array.from({ length: n }, () => {
-    seed = (seed * 48_271) % 2_147_483_647;
-    const u = seed / 2_147_483_647;
-    return Math.round(100 + 1_900 * u ** 3);
-  });
-}
 
 const openAiBody = (tokens: number) =>
   JSON.stringify({ model: 'gpt-4o-mini', max_completion_tokens: tokens, messages: [{ role: 'user', content: 'hi' }] });
@@ -37,7 +27,7 @@ describe.each([
   it('with each call’s tokens as its cost: every call succeeds, none refused after the first answers', async () => {
     server = await start({ requests: 60, tokens: 6_000, windowMs: 1_000 });
     rw = createRatewise({ retry: { maxRetryAfter: 30_000 } });
-    const tokens = costs(80);
+    const tokens = skewedTokenCosts(80, 7);
     const held: string[] = [];
     rw.on('throttled', (event) => {
       if (event.unit !== undefined) held.push(event.unit);

@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { createRatewise } from '../../src/index.js';
 import type { Ratewise, RatewiseEvents } from '../../src/index.js';
-import { startOpenAiServer, type LlmServer } from '../support/llm-servers.js';
+import { skewedTokenCosts, startOpenAiServer, type LlmServer } from '../support/llm-servers.js';
 import { REDIS_CLIENTS, type ConnectedRedisClient } from '../support/redis-clients.js';
 import { startRedis, type RedisServer } from '../support/redis-server.js';
 import { startCountingServer, type CountingServer } from './support/counting-server.js';
@@ -118,11 +118,7 @@ describe("the server's token quota, learnt by one client, holds the other's call
   test('two clients, 40 calls each at once with skewed token costs: every call succeeds, none refused after the first answers', async () => {
     const a = await client('units-server:', { retry: { maxRetryAfter: 30_000 } });
     const b = await client('units-server:', { retry: { maxRetryAfter: 30_000 } });
-    let seed = 11;
-    const costs = Array.from({ length: 80 }, () => {
-      seed = (seed * 48_271) % 2_147_483_647;
-      return Math.round(100 + 1_900 * (seed / 2_147_483_647) ** 3);
-    });
+    const costs = skewedTokenCosts(80, 11);
     const statuses = await Promise.all(
       costs.map(async (tokens, i) => {
         const response = await (i % 2 === 0 ? a : b).fetch(`${llm.url}/v1/chat/completions`, {

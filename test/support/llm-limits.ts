@@ -132,3 +132,12 @@ export function rfc3339(at: number, precision: 'ms' | 's'): string {
   const iso = new Date(rounded).toISOString();
   return precision === 's' ? iso.replace(/\.\d{3}Z$/, 'Z') : iso;
 }
+
+/** `n` skewed token costs from a fixed `seed` (a Lehmer generator): most small, a few large, 100 to 2,000. */
+export function skewedTokenCosts(n: number, seed: number): number[] {
+  let state = seed;
+  return Array.from({ length: n }, () => {
+    state = (state * 48_271) % 2_147_483_647;
+    return Math.round(100 + 1_900 * (state / 2_147_483_647) ** 3);
+  });
+}

@@ -18,7 +18,7 @@ import type { UnitLimit } from './llm-limits.js';
 import { hitCounts } from './servers.js';
 import type { RecordedRequest, TestServer } from './servers.js';
 
-export { countTokens, promptTokens } from './llm-limits.js';
+export { countTokens, promptTokens, skewedTokenCosts } from './llm-limits.js';
 
 /** Which API a server speaks. */
 export type LlmVendor = 'openai' | 'anthropic';
