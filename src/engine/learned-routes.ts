@@ -181,7 +181,7 @@ export class LearnedRoutes {
 }
 
 /** Most policy names of one answer taken in: a real server lists one to three. */
-const MAX_POLICY_NAMES = 16;
+export const MAX_POLICY_NAMES = 16;
 
 /** The names of the IETF policies an answer listed (drafts 08 and later, and Atlassian's `Beta-` copy of them). */
 export function policyNames(info: RateLimitInfo): string[] {

@@ -4,13 +4,11 @@
 // No clock: the budget tells `now`. The maths of one policy is `server-pace.ts`'s; `policyReadyAt` adds what holds a
 // policy whose window has turned.
 import type { RateLimitInfo } from '../headers/types.js';
+import { MAX_POLICY_NAMES } from './learned-routes.js';
 import { live, noteCount, observe, readyAt, spend, type ServerPace } from './server-pace.js';
 
 /** Policies one budget keeps a view of: a real server names one to three per route. */
 export const MAX_POLICY_PACES = 32;
-
-/** Most policies read from one answer (as `policyNames` takes). */
-const MAX_NAMES_PER_ANSWER = 16;
 
 /** One policy's count in one answer. */
 export interface PolicyCount {
@@ -32,7 +30,7 @@ export function policyCounts(info: RateLimitInfo): PolicyCount[] {
     if (name === undefined || name === '' || remaining === undefined || resetAt === undefined) continue;
     if (counts.some((c) => c.name === name)) continue;
     counts.push({ name, remaining, resetAt, limit: p.limit });
-    if (counts.length === MAX_NAMES_PER_ANSWER) break;
+    if (counts.length === MAX_POLICY_NAMES) break; // as many as `policyNames` takes
   }
   return counts;
 }
