@@ -936,6 +936,7 @@ export class BudgetStoreLink implements BudgetStoreSide {
           resetInMs: Math.max(0, view.resetAt - now),
           refill: view.refill,
           counter: view.counter,
+          ageMs: now > view.at ? now - view.at : undefined,
         },
       });
     }

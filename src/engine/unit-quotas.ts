@@ -37,6 +37,8 @@ export interface UnitViewNote {
   readonly refill: 'continuous' | 'window';
   /** The unit's grant counter (in the store) of the request answered, when known. */
   readonly counter?: number | undefined;
+  /** Epoch ms the answer came. */
+  readonly at: number;
 }
 
 /** Sources whose quotas refill evenly until their reset (the LLM vendors document so), rather than all at once. */
@@ -160,7 +162,7 @@ export class UnitQuotas {
       const known = seen.has(unit) ? this.#paces.get(unit) : undefined;
       if (known === undefined || unitLevel(pace, now) < unitLevel(known, now)) {
         this.#paces.set(unit, pace);
-        const note = { unit, remaining, limit: policy.limit, resetAt: pace.resetAt, refill: pace.refill };
+        const note = { unit, remaining, limit: policy.limit, resetAt: pace.resetAt, refill: pace.refill, at: now };
         const at = notes.findIndex((n) => n.unit === unit);
         if (at >= 0) notes[at] = note;
         else notes.push(note);

@@ -16,7 +16,10 @@
 // The hash `prefix{key}:units` holds the budget's units other than requests (tokens, …), each field prefixed by its
 // unit's name and '|': t<i>/u<i> = its buckets, sr/sa = the server's count and the Redis ms it refers to, sx = the
 // server's reset, sp = units back per ms (0: all at the reset, a fixed window), sl = the quota's capacity, g = the
-// unit's grant counter. It is apart from the budget's hash so that a script of an earlier release, sharing the budget
+// unit's grant counter, l1/l2 = the grant counter as it was after two earlier grants at least the reorder span apart
+// (l1 before the first grant until there are two), and l2t = the Redis ms of the later one. A grant's counter as returned (the one its answer's view is corrected by) is
+// l1 plus the grant: requests granted shortly before it may reach the API server after it (each process's network
+// and event loop delays them differently), so its answer's count may not hold them yet. It is apart from the budget's hash so that a script of an earlier release, sharing the budget
 // during an upgrade, does not take these fields for bad data.
 //
 // The hash `prefix{key}:leases` holds the budget's rate leases: field = client id, value = 'rate burst end' (cost units
@@ -32,15 +35,16 @@
 // giveBack, clientId, clientTtlMs (each '' when absent), the count of slots released and their ids, the count of
 // buckets and limit, intervalMs, capacity for each, then the count of units and for each: name, want, giveBack,
 // settle, viewRemaining, viewLimit, viewResetInMs, viewRefill ('c' continuous, 'w' window, '' no view), viewCounter,
-// the count of its buckets and limit, intervalMs, capacity for each; then the lease: rate ('' to leave it as it is,
+// viewAgeMs, the count of its buckets and limit, intervalMs, capacity for each; then the lease: rate ('' to leave it as it is,
 // 0 to hand it back), least rate of a new one, burst, ttlMs, most share of the rate every lease together holds; then
-// the pause channel ('' to publish nothing).
+// the pause channel ('' to publish nothing), then the reorder span in ms ('' for 50).
 // Returns { granted (string, may be fractional), waitMs (integer), reason ('' | 'rate' | 'paused' | 'server'),
 // pausedForMs, orderedForMs (integers), reset (1 when bad data was thrown away), counter (string), clients (integer,
 // the live clients counted, 0 when not counted), the unit that held the grant ('' none), the caller's lease: rate,
 // burst, tokens moved into it by this call, negative for a debt (strings, '0' without a lease), ms until it ends
 // (integer), then each
-// unit's grant counter (string) in the order asked }.
+// unit's grant counter (string) in the order asked: for a unit granted, the counter its view is corrected by (see
+// l1 above) }.
 import { TWO_SOURCES_RESET_SPREAD_MS } from '../headers/reset-rounding.js';
 
 export const SCRIPT = `
@@ -66,8 +70,9 @@ local ufirst = first + 3 * nlimits
 local nunits = num(ARGV[ufirst]) or 0
 -- The lease's arguments and the pause channel follow the units.
 local lfirst = ufirst + 1
-for j = 1, nunits do lfirst = lfirst + 10 + 3 * (num(ARGV[lfirst + 9]) or 0) end
+for j = 1, nunits do lfirst = lfirst + 11 + 3 * (num(ARGV[lfirst + 10]) or 0) end
 local channel = ARGV[lfirst + 5] or ''
+local reorder = num(ARGV[lfirst + 6]) or 50
 
 local h = {}
 local reset = 0
@@ -252,11 +257,12 @@ if ukey ~= nil and nunits > 0 then
   for j = 1, nunits do
     local f = ARGV[at] .. '|'
     local u = { name = ARGV[at], f = f, want = math.max(0, num(ARGV[at + 1]) or 0), buckets = {}, g = num(uh[f .. 'g']) or 0 }
+    u.l1 = num(uh[f .. 'l1']); u.l2 = num(uh[f .. 'l2']); u.l2t = num(uh[f .. 'l2t'])
     local back = math.max(0, num(ARGV[at + 2]) or 0)
     local settle = num(ARGV[at + 3]) or 0
-    local nl = num(ARGV[at + 9]) or 0
+    local nl = num(ARGV[at + 10]) or 0
     for i = 1, nl do
-      local b = at + 10 + 3 * (i - 1)
+      local b = at + 11 + 3 * (i - 1)
       local limit = num(ARGV[b]) or 1
       local interval = num(ARGV[b + 1]) or 1000
       local capacity = num(ARGV[b + 2]) or limit
@@ -279,7 +285,12 @@ if ukey ~= nil and nunits > 0 then
       if vx > 0 then rx = now + vx end
       local sp = 0
       if vkind == 'c' then
-        if cap > vr and rx > now then sp = (cap - vr) / (rx - now) else sp = cap / 1000 end
+        -- The rate the answer implies (what was missing, over the span from the answer to the reset), and what came
+        -- back at that rate since the answer, before what was granted after its request is taken off (the order that
+        -- never counts more than the server holds).
+        local age = math.max(0, num(ARGV[at + 9]) or 0)
+        if cap > vr and rx > now then sp = (cap - vr) / (rx - now + age) else sp = cap / 1000 end
+        vr = math.min(cap, vr + sp * age)
       end
       local vg = num(ARGV[at + 8])
       if vg ~= nil and u.g > vg then vr = vr - (u.g - vg) end
@@ -295,7 +306,7 @@ if ukey ~= nil and nunits > 0 then
       u.server.sr = math.min(u.server.sl, level(u.server, now) + back); u.server.sa = now
     end
     units[j] = u
-    at = at + 10 + 3 * nl
+    at = at + 11 + 3 * nl
   end
 end
 -- A unit's quota that the server says is spent holds the grant, as the server's count of requests does.
@@ -437,7 +448,18 @@ if want > 0 then
             if s.sp == 0 and now >= s.sx then s.sx = now + 1000 end
             s.sr = level(s, now) - u.want; s.sa = now
           end
+          -- The counter as it was at least the reorder span ago: the latest sample that old, else the one before it
+          -- (taken at least the span before the latest), else this one's own (nothing was sampled before it).
+          local safe = u.g
+          local sampled = u.l1 ~= nil and u.l2 ~= nil and u.l2t ~= nil
+          if sampled then
+            if now - u.l2t >= reorder then safe = u.l2 else safe = u.l1 end
+          end
+          u.c = math.min(safe, u.g) + u.want
+          if not sampled then u.l1 = u.g end
           u.g = u.g + u.want
+          if not sampled then u.l2 = u.g; u.l2t = now
+          elseif now - u.l2t >= reorder then u.l1 = u.l2; u.l2 = u.g; u.l2t = now end
         end
       end
       if sr ~= nil then sr = sr - amount end
@@ -491,6 +513,9 @@ if ukey ~= nil and #units > 0 then
   for _, u in ipairs(units) do
     local f = u.f
     table.insert(ufields, f .. 'g'); table.insert(ufields, tostring(u.g))
+    if u.l2t ~= nil then
+      for _, k in ipairs({ 'l1', 'l2', 'l2t' }) do table.insert(ufields, f .. k); table.insert(ufields, tostring(u[k])) end
+    end
     for i, b in ipairs(u.buckets) do
       table.insert(ufields, f .. 't' .. i); table.insert(ufields, tostring(b.t))
       table.insert(ufields, f .. 'u' .. i); table.insert(ufields, tostring(now))
@@ -522,6 +547,6 @@ if mine ~= nil then
 else
   table.insert(reply, '0'); table.insert(reply, '0'); table.insert(reply, '0'); table.insert(reply, 0)
 end
-for _, u in ipairs(units) do table.insert(reply, tostring(u.g)) end
+for _, u in ipairs(units) do table.insert(reply, tostring(u.c or u.g)) end
 return reply
 `;

@@ -82,6 +82,14 @@ export interface RedisStoreOptions {
    * @default undefined (no pushes, no leases: every process hears of a pause with its next store call)
    */
   readonly subscriber?: NodeRedisSubscriberLike | IoRedisSubscriberLike | undefined;
+  /**
+   * How much later, ms, a request granted by the store may reach the API server than one granted after it (each
+   * process's network and event loop delay its requests differently). When an answer tells what is left of a quota
+   * in units other than requests (an LLM vendor's tokens), the store takes off what was granted after the answered
+   * request, and also what was granted this long before it, which may not have been counted yet.
+   * @default 50
+   */
+  readonly reorderMs?: number;
 }
 
 type Command = (args: string[]) => Promise<unknown>;
@@ -106,6 +114,9 @@ export function redisStore(client: NodeRedisLike | IoRedisLike, options: RedisSt
   const prefix = options.prefix ?? 'ratewise:';
   if (typeof prefix !== 'string') throw invalidOption('redisStore prefix', 'a string', prefix);
   const channel = `${prefix}pauses`;
+  const reorderMs = options.reorderMs ?? 50;
+  if (typeof reorderMs !== 'number' || !(reorderMs >= 0) || !Number.isFinite(reorderMs))
+    throw invalidOption('redisStore reorderMs', 'a finite number of ms, 0 or more', reorderMs);
   const pauses = options.subscriber === undefined ? undefined : pauseChannel(options.subscriber, channel);
   // The script's SHA1, once Redis told it. Until then every call sends the script itself (EVAL, which also caches it
   // in Redis), with SCRIPT LOAD ahead of it on the same connection to learn the SHA1: one round trip either way.
@@ -135,7 +146,7 @@ export function redisStore(client: NodeRedisLike | IoRedisLike, options: RedisSt
     async sync(key: string, request: StoreRequest): Promise<StoreReply> {
       const hash = `${prefix}{${key}}`;
       const keys = [hash, `${hash}:slots`, `${hash}:clients`, `${hash}:units`, `${hash}:leases`];
-      const args = ['5', ...keys, ...argumentsOf(request), channel];
+      const args = ['5', ...keys, ...argumentsOf(request), channel, String(reorderMs)];
       if (sha === undefined) {
         learn();
         return replyOf(await send(['EVAL', SCRIPT, ...args]));
@@ -285,6 +296,7 @@ function argumentsOf(request: StoreRequest): string[] {
       view ? String(view.resetInMs) : '',
       view ? (view.refill === 'continuous' ? 'c' : 'w') : '',
       view?.counter === undefined ? '' : String(view.counter),
+      view?.ageMs === undefined ? '' : String(view.ageMs),
     );
     pushLimits(args, limits);
   }

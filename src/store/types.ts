@@ -146,6 +146,11 @@ export interface StoreUnitView {
   readonly refill: 'continuous' | 'window';
   /** The unit's grant counter when the request it answers was granted; undefined when not known. */
   readonly counter?: number | undefined;
+  /**
+   * ms since the answer came: a quota that refills evenly has been refilling since (at the rate the answer implies:
+   * what was missing, over `resetInMs + ageMs`). Undefined for 0.
+   */
+  readonly ageMs?: number | undefined;
 }
 
 /** The client making a store call, for the count of a budget's live clients. */
@@ -193,7 +198,11 @@ export interface StoreReply {
   readonly clients?: number | undefined;
   /** With `units`: the unit whose quota kept the request waiting, when one did. */
   readonly unit?: string | undefined;
-  /** With `units`: each unit's grant counter (units granted so far, this grant included), in the request's order. */
+  /**
+   * With `units`: each unit's grant counter (units granted so far, this grant included), in the request's order. For
+   * a unit granted, a store may return less: the counter that the view of the granted request's answer is to be
+   * corrected by (the Redis store leaves out what it granted shortly before, see `RedisStoreOptions.reorderMs`).
+   */
   readonly unitCounters?: readonly number[] | undefined;
   /** The rate lease this client holds after the call, when it holds one (see `StoreRequest.lease`). */
   readonly lease?: StoreLease | undefined;

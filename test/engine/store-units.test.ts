@@ -101,6 +101,31 @@ describe('units through a shared store', () => {
     );
   });
 
+  it('tells a view that waited for a later call with its age: its quota has been refilling since the answer', async () => {
+    const remaining = ['5000', '4000'];
+    const { rw, clock, store } = storeRig({}, () =>
+      ok({
+        'x-ratelimit-limit-tokens': '6000',
+        'x-ratelimit-remaining-tokens': remaining.shift() ?? '3000',
+        'x-ratelimit-reset-tokens': '10s',
+      }),
+    );
+    store.script = () => ({});
+    for (const tokens of [1000, 500]) {
+      const call = track(rw.fetch(URL_A, post(tokens)), clock);
+      await advance(clock, 0);
+      expect(call.state).toBe('fulfilled');
+    }
+    const views = () => store.calls.flatMap((call) => call.request.units ?? []).flatMap((unit) => unit.view ?? []);
+    // The first answer's view went at once, the second's waits for the next call.
+    expect(views()).toEqual([expect.objectContaining({ remaining: 5000, resetInMs: 10_000, ageMs: undefined })]);
+    await advance(clock, 300);
+    const later = track(rw.fetch(URL_A, post(100)), clock);
+    await advance(clock, 0);
+    expect(later.state).toBe('fulfilled');
+    expect(views()[1]).toMatchObject({ remaining: 4000, resetInMs: 9_700, ageMs: 300 });
+  });
+
   it('settles usage against the shared buckets: beyond the estimate taken, below it given back', async () => {
     const used = [600, 100];
     const { rw, clock, store } = storeRig(

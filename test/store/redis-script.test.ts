@@ -64,7 +64,8 @@ describe.each(REDIS_CLIENTS)('the Redis store script through $name', (library) =
   });
   beforeEach(async () => {
     await connection.send(['FLUSHALL']);
-    store = redisStore(connection.client as never, { prefix: 'test:' });
+    // Counters exact (no reorder span), so that the tests can name them whatever time passes between two calls.
+    store = redisStore(connection.client as never, { prefix: 'test:', reorderMs: 0 });
   });
   const hash = async (key: string): Promise<Record<string, string>> => {
     const reply = await connection.send(['HGETALL', `test:{${key}}`]);
@@ -258,6 +259,57 @@ describe.each(REDIS_CLIENTS)('the Redis store script through $name', (library) =
         granted: 0,
       });
       expect(await store.sync('k', ask({ units: [free(600)] }))).toMatchObject({ granted: 1 });
+    });
+
+    it('takes a view told late as refilled since its answer, at the rate the answer implies', async () => {
+      const free = (want: number, more: Partial<StoreUnit> = {}): StoreUnit => tokens(want, { limits: [], ...more });
+      const first = await store.sync('k', ask({ units: [free(100)] }));
+      // Granted after it: not in its answer's count.
+      expect(await store.sync('k', ask({ units: [free(2000)] }))).toMatchObject({ granted: 1 });
+      // The answer, told half an hour after it came: 4,000 of 10,000 were left, whole an hour after the answer, so
+      // 100 come back a minute (not 200: the half hour that has passed is not the whole span).
+      const view = {
+        remaining: 4000,
+        limit: 10_000,
+        resetInMs: HOUR / 2,
+        ageMs: HOUR / 2,
+        refill: 'continuous' as const,
+        counter: first.unitCounters![0]!,
+      };
+      // 4,000, and 3,000 back since, less the 2,000 granted after: 5,000 may go now.
+      expect(await store.sync('k', ask({ units: [free(5000, { view })] }))).toMatchObject({ granted: 1 });
+      const held = await store.sync('k', ask({ units: [free(100)] }));
+      expect(held).toMatchObject({ granted: 0, reason: 'server', unit: 'tokens' });
+      expect(held.waitMs).toBeGreaterThan(60_000 - SLACK);
+      expect(held.waitMs).toBeLessThanOrEqual(60_000);
+    });
+
+    it('corrects a view by what was granted shortly before its request too: that may reach the server later', async () => {
+      const free = (want: number, more: Partial<StoreUnit> = {}): StoreUnit => tokens(want, { limits: [], ...more });
+      // Within the reorder span (an hour here, so that the test's own milliseconds cannot matter), a grant's counter
+      // leaves out what was granted before it; with a span of 0 it is exact.
+      for (const [reorderMs, leftAfter] of [
+        [HOUR, 700],
+        [0, 1000],
+      ] as const) {
+        await connection.send(['FLUSHALL']);
+        const wide = redisStore(connection.client as never, { prefix: 'test:', reorderMs });
+        // Granted first, it reaches the server second; the answer to the one granted after it does not count it.
+        expect(await wide.sync('k', ask({ units: [free(300)] }))).toMatchObject({ granted: 1, unitCounters: [300] });
+        const second = await wide.sync('k', ask({ units: [free(500)] }));
+        expect(second.unitCounters).toEqual([reorderMs === 0 ? 800 : 500]);
+        const view = {
+          remaining: 1000,
+          limit: 10_000,
+          resetInMs: HOUR,
+          refill: 'continuous' as const,
+          counter: second.unitCounters![0]!,
+        };
+        // What is left by the store's count decides whether 800 may go now (9,000 an hour come back: 0.15 a minute).
+        expect(await wide.sync('k', ask({ units: [free(800, { view })] }))).toMatchObject(
+          leftAfter >= 800 ? { granted: 1 } : { granted: 0, reason: 'server', unit: 'tokens' },
+        );
+      }
     });
 
     it("holds grants by a fixed window's count until its reset", async () => {
@@ -540,5 +592,12 @@ describe('redisStore', () => {
   it('refuses what is not a Redis client, naming what it wants', () => {
     expect(() => redisStore({} as never)).toThrow(/node-redis \(v4, v5\) or ioredis client/);
     expect(() => redisStore(null as never)).toThrow(TypeError);
+  });
+
+  it('refuses a reorder span that is not a finite number of ms, 0 or more', () => {
+    const client = { call: () => Promise.resolve(null) };
+    for (const reorderMs of [-1, Number.NaN, Infinity, '50'])
+      expect(() => redisStore(client, { reorderMs: reorderMs as number })).toThrow(/`redisStore reorderMs`/);
+    expect(() => redisStore(client, { reorderMs: 0 })).not.toThrow();
   });
 });
