@@ -7,6 +7,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
+    // Hooks start real servers (redis-server, Python's Flask-Limiter) and build the package: on a loaded 2-core
+    // machine that can take longer than the default 10 s.
+    hookTimeout: 60_000,
     pool: 'forks',
   },
 });

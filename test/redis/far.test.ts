@@ -172,9 +172,11 @@ describe('a Redis that stalls', () => {
         console.info(
           `[redis] stalled, '${fallback}': 30 requests from 2 clients, most over the budget ${over.toFixed(2)}`,
         );
-        // With 'share' the two together keep to the one budget; with 'local' each spends all of it.
+        // With 'share' the two together keep to the one budget; with 'local' each may spend all of it (by how much
+        // the two then go over depends on how fast a machine lets them send: the log above shows it, and the
+        // redis-far section of the benchmarks measures it).
+        expect(clients.map((rw) => rw.stats()[0]!.shared)).toEqual([fallback, fallback]);
         if (fallback === 'share') expect(over).toBeLessThanOrEqual(1);
-        else expect(over).toBeGreaterThan(1);
         const back = clients.map((rw) => next(rw, 'storeRecovered'));
         proxy.resume();
         await Promise.all(back);
