@@ -35,10 +35,11 @@ const { createRatewise, parseRateLimit, isRatewiseError } = require('ratewise');
 const { withRatewise } = require('ratewise/axios');
 const { installRatewise, ratewiseDispatcher } = require('ratewise/undici');
 const { redisStore } = require('ratewise/redis');
+const { customStore } = require('ratewise/store');
 const { instrument } = require('ratewise/otel');
 
 async function main() {
-  for (const fn of [createRatewise, parseRateLimit, isRatewiseError, withRatewise, installRatewise, ratewiseDispatcher, redisStore, instrument]) {
+  for (const fn of [createRatewise, parseRateLimit, isRatewiseError, withRatewise, installRatewise, ratewiseDispatcher, redisStore, customStore, instrument]) {
     assert.equal(typeof fn, 'function');
   }
   const server = http.createServer((req, res) => {
@@ -62,7 +63,23 @@ async function main() {
     server.close();
   }
   await assert.rejects(rw.fetch(url), (error) => isRatewiseError(error, 'ERR_RATEWISE_CLOSED'));
-  console.log('require: ratewise, ratewise/axios, ratewise/undici, ratewise/redis and ratewise/otel load and work');
+  // A store of one's own, shared by two clients of this process: one budget for both.
+  let tokens = 1;
+  const store = customStore({
+    name: 'memory',
+    sync: async (key, request) => {
+      const held = request.need > tokens;
+      const granted = held ? 0 : Math.min(request.want, tokens);
+      tokens -= granted;
+      return { granted, waitMs: held ? 3600000 : 0, reason: held ? 'rate' : undefined, pausedForMs: 0, orderedForMs: 0, counter: 0 };
+    },
+  });
+  const a = createRatewise({ store, maxWait: 1000, budgets: { '*': { rate: '100/s' } } });
+  const b = createRatewise({ store, maxWait: 1000, budgets: { '*': { rate: '100/s' } } });
+  assert.equal(await a.schedule(() => 'ran'), 'ran');
+  await assert.rejects(b.schedule(() => 'ran'), (error) => isRatewiseError(error, 'ERR_RATEWISE_RATE_LIMITED'));
+  await Promise.all([a.close(), b.close()]);
+  console.log('require: ratewise, ratewise/axios, ratewise/undici, ratewise/redis, ratewise/store and ratewise/otel load and work');
 }
 main().catch((error) => {
   console.error(error);

@@ -28,6 +28,7 @@ const entries: readonly Entry[] = [
   { name: 'createRatewise', source: "export { createRatewise } from 'ratewise';" },
   { name: 'parseRateLimit', source: "export { parseRateLimit } from 'ratewise';" },
   { name: 'ratewise/redis', source: "export { redisStore } from 'ratewise/redis';" },
+  { name: 'ratewise/store', source: "export { customStore } from 'ratewise/store';" },
 ];
 
 const peers: readonly Entry[] = ['ky', 'p-queue', 'bottleneck', 'axios'].map((name) => ({

@@ -24,8 +24,8 @@ import { checkRequestOptions, checkScheduleOptions } from './config/request-opti
 import type { RouteRefusal, SendContext, Transport } from './engine/send.js';
 import { sendCall } from './http/call-events.js';
 import { CallTicket } from './engine/wait.js';
-import { BudgetStoreLink, StoreLink } from './engine/store-link.js';
-import type { StoreRoutes } from './store/types.js';
+import type { BudgetStoreLink, StoreLink, StoreLinks } from './engine/store-link.js';
+import { STORE_LINK, type StoreRoutes } from './store/types.js';
 import { queueTask, runTask, type TaskHost } from './engine/tasks.js';
 
 /** One budget as `rw.stats()` reports it. */
@@ -186,6 +186,7 @@ class Client implements Ratewise {
   #lastLane: Lane | undefined;
   readonly #loopGuard: LoopGuard | undefined;
   readonly #storeLink: StoreLink | undefined;
+  readonly #storeLinks: StoreLinks | undefined;
   /** Each shared budget's side of the store link, for `stats()`. */
   readonly #storeSides = new WeakMap<Budget, BudgetStoreLink>();
   readonly #ctx: SendContext;
@@ -214,9 +215,12 @@ class Client implements Ratewise {
       },
     });
     const { store, storeFallback: fallback } = this.#options;
+    // The store brings the engine's side of sharing (resolveOptions checked that it has it).
+    this.#storeLinks = store?.[STORE_LINK] as StoreLinks | undefined;
     this.#storeLink =
       store &&
-      new StoreLink(store, this.#options.clock, this.#options.storeTimeout, fallback, {
+      this.#storeLinks &&
+      new this.#storeLinks.StoreLink(store, this.#options.clock, this.#options.storeTimeout, fallback, {
         down: (error, downMs) => {
           this.#events.emit('storeError', { store: store.name, error, fallback, downMs });
         },
@@ -773,7 +777,7 @@ class Client implements Ratewise {
 
   #share(lane: Lane, link: StoreLink): void {
     const { budget } = lane;
-    const side = new BudgetStoreLink(link, budget.key, budget.config, {
+    const side = new this.#storeLinks!.BudgetStoreLink(link, budget.key, budget.config, {
       wake: () => {
         this.#scheduler.drain(lane);
       },

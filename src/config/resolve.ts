@@ -12,7 +12,7 @@ import type {
   RequestDescriptor,
   RetryOptions,
 } from '../options.js';
-import type { RatewiseStore } from '../store/types.js';
+import { STORE_LINK, type RatewiseStore } from '../store/types.js';
 import {
   addressOfKey,
   matchPattern,
@@ -405,9 +405,16 @@ export function resolveOptions(options: RatewiseOptions = {}): ResolvedOptions {
   const store: unknown = o.store;
   if (
     store !== undefined &&
-    (typeof store !== 'object' || typeof (store as Partial<RatewiseStore>).sync !== 'function')
+    (typeof store !== 'object' ||
+      store === null ||
+      typeof (store as Partial<RatewiseStore>).sync !== 'function' ||
+      typeof (store as Partial<RatewiseStore>)[STORE_LINK] !== 'object')
   )
-    throw invalidOption('store', 'a store such as redisStore(client) from ratewise/redis', o.store);
+    throw invalidOption(
+      'store',
+      'a store made by redisStore(client) from ratewise/redis, or customStore(store) from ratewise/store',
+      o.store,
+    );
   const storeFallback: unknown = o.storeFallback ?? 'share';
   if (storeFallback !== 'share' && storeFallback !== 'local' && storeFallback !== 'fail')
     throw invalidOption('storeFallback', '"share", "local" or "fail"', storeFallback);

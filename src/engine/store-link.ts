@@ -1061,3 +1061,12 @@ interface Share extends SharedBuckets {
   readonly since: number;
   readonly units: ReadonlyMap<string, SharedBuckets>;
 }
+
+/**
+ * The engine's side of sharing, as a store carries it (`RatewiseStore[STORE_LINK]`): only bundles that make a store
+ * (`redisStore`, `customStore`) import this module.
+ */
+export const STORE_LINKS = { StoreLink, BudgetStoreLink };
+
+/** What a store carries under `STORE_LINK`. */
+export type StoreLinks = typeof STORE_LINKS;

@@ -10,7 +10,16 @@
 import { invalidOption } from '../errors.js';
 import { ROUTES_SCRIPT, routesArguments, routesOf } from './redis-routes.js';
 import { SCRIPT } from './redis-script.js';
-import type { RatewiseStore, StorePauseNotice, StoreReply, StoreRequest, StoreRoutes, StoreWatch } from './types.js';
+import { STORE_LINKS } from '../engine/store-link.js';
+import {
+  STORE_LINK,
+  type RatewiseStore,
+  type StorePauseNotice,
+  type StoreReply,
+  type StoreRequest,
+  type StoreRoutes,
+  type StoreWatch,
+} from './types.js';
 
 export type {
   RatewiseStore,
@@ -137,6 +146,7 @@ export function redisStore(client: NodeRedisLike | IoRedisLike, options: RedisSt
   };
 
   const store: RatewiseStore = {
+    [STORE_LINK]: STORE_LINKS,
     name: 'redis',
     // Called when a client meets an origin and when it learns a route: rare, so the script goes whole each time.
     async routes(key: string, learned: StoreRoutes, max: number): Promise<StoreRoutes> {

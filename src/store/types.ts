@@ -1,5 +1,5 @@
 // The seam between a client's budgets and a store that shares them across processes and machines (Redis). A store
-// makes one atomic decision per call and keeps no client state; the engine (shared.ts) decides when to call it.
+// makes one atomic decision per call and keeps no client state; the engine (engine/store-link.ts) decides when to call it.
 
 /** One token bucket of a shared budget: `limit` cost units per `intervalMs`, holding at most `capacity`. */
 export interface StoreLimit {
@@ -209,11 +209,22 @@ export interface StoreReply {
 }
 
 /**
+ * The key under which a store carries the engine's side of sharing (see `customStore` in `ratewise/store`). A global
+ * symbol, so that two copies of ratewise in one bundle still recognise each other's stores.
+ */
+export const STORE_LINK: unique symbol = Symbol.for('ratewise.storeLink');
+
+/**
  * Where budgets are shared. `redisStore()` (from `ratewise/redis`) is the one ratewise ships. Each call is one
  * atomic decision on the budget `key`, timed by the store (not by the calling machine's clock). Rejects on any
  * failure; ratewise bounds every call with its own timeout and falls back to local budgets.
  */
 export interface RatewiseStore {
+  /**
+   * The engine's side of sharing (grants, leases, timeouts, fallbacks), put there by `redisStore()` or
+   * `customStore()`: it comes with the store, so that a client without one carries none of it.
+   */
+  readonly [STORE_LINK]?: unknown;
   /** A short name for events and errors, such as `"redis"`. */
   readonly name: string;
   /**

@@ -2,6 +2,7 @@
 // reservations and shared pauses, and what it does when the store fails, is slow, or comes back.
 import { describe, expect, it } from 'vitest';
 import { isRatewiseError } from '../../src/errors.js';
+import { customStore } from '../../src/store/custom.js';
 import type { RatewiseOptions } from '../../src/options.js';
 import { advance, flush, ok, quota, rig, T0, tooMany, track } from './support/harness.js';
 import { steady as steadyTo, storeRig } from './support/store-rig.js';
@@ -222,12 +223,12 @@ describe('when the store fails', () => {
 
   it('treats a store that throws instead of rejecting as failed', async () => {
     const { rw, eventsOf } = rig({
-      store: {
+      store: customStore({
         name: 'broken',
         sync() {
           throw new Error('boom');
         },
-      },
+      }),
     });
     await expect(rw.fetch(URL_A)).resolves.toBeInstanceOf(Response);
     expect(eventsOf('storeError')).toHaveLength(1);
@@ -635,5 +636,44 @@ describe('which budgets are shared', () => {
     expect(() => rig({ storeFallback: 'share' })).not.toThrow();
     expect(() => rig({ storeTimeout: 0 })).toThrow(/storeTimeout/);
     expect(() => rig({ storeTimeout: Infinity })).toThrow(/storeTimeout/);
+  });
+
+  it("takes a store of the application's own once customStore made it usable, and names it when not", async () => {
+    const calls: string[] = [];
+    const own = {
+      name: 'own',
+      sync: (key: string) => {
+        calls.push(key);
+        return Promise.resolve({
+          granted: 1,
+          waitMs: 0,
+          reason: undefined,
+          pausedForMs: 0,
+          orderedForMs: 0,
+          counter: 0,
+        });
+      },
+    };
+    expect(() => rig({ store: own })).toThrow(
+      /Expected `store` to be a store made by redisStore\(client\) from ratewise\/redis, or customStore\(store\) from ratewise\/store, got/,
+    );
+    expect(customStore(own)).toBe(own);
+    expect(customStore(own)).toBe(own);
+    const { rw } = rig({ store: own, budgets: { '*': { rate: '10/s' } } });
+    await rw.schedule(() => 1);
+    expect(calls).toEqual(['*']);
+    // A frozen store cannot take the property: an object in front of it carries it, and calls go to the store.
+    const frozen = Object.freeze({ name: 'frozen', sync: own.sync });
+    const usable = customStore(frozen);
+    expect(usable).not.toBe(frozen);
+    const other = rig({ store: usable, budgets: { '*': { rate: '10/s' } } });
+    await other.rw.schedule(() => 1, { key: 'k' });
+    expect(calls).toEqual(['*', 'k']);
+    // A copy by spread keeps it (wrapping a store to log its calls, say).
+    expect(() => rig({ store: { ...own, name: 'copy' } })).not.toThrow();
+    for (const bad of [null, {}, { sync: 1 }, 'redis'])
+      expect(() => customStore(bad as never)).toThrow(
+        /`customStore store` to be an object with a sync\(key, request\) method/,
+      );
   });
 });

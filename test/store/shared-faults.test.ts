@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { systemClock, type Clock } from '../../src/clock.js';
 import { createRatewise, type Ratewise, type RatewiseEvents } from '../../src/index.js';
+import { customStore } from '../../src/store/custom.js';
 import { redisStore } from '../../src/store/redis.js';
 import type { RatewiseStore } from '../../src/store/types.js';
 import { startLatencyProxy } from '../support/latency-proxy.js';
@@ -30,14 +31,14 @@ function watchedStore(prefix: string): { store: RatewiseStore; pausePublished: P
     published = resolve;
   });
   return {
-    store: {
+    store: customStore({
       name: inner.name,
       sync: async (key, request) => {
         const reply = await inner.sync(key, request);
         if (request.pause !== undefined) published();
         return reply;
       },
-    },
+    }),
     pausePublished,
   };
 }

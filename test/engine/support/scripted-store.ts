@@ -1,5 +1,6 @@
 // A store for the engine tests: records every call and answers it when the test says (or at once, from a script),
 // so that each state of the link (asking, granted, refused, failed, timed out) can be reached on the fake clock.
+import { customStore } from '../../../src/store/custom.js';
 import type {
   RatewiseStore,
   StorePauseNotice,
@@ -31,7 +32,10 @@ export class ScriptedStore implements RatewiseStore {
     private readonly now: () => number,
     /** How to answer each call at once; `'hold'` leaves it to the test. */
     public script: (request: StoreRequest) => Partial<StoreReply> | Error | 'hold' = () => ({}),
-  ) {}
+  ) {
+    // A store of the application's own, as a user makes one usable.
+    customStore(this);
+  }
 
   sync(key: string, request: StoreRequest): Promise<StoreReply> {
     return new Promise<StoreReply>((resolve, reject) => {
