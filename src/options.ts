@@ -317,7 +317,8 @@ export interface RatewiseOptions {
   readonly retry?: RetryOptions;
   /**
    * Longest a call may wait inside ratewise (queue, pacing, pauses and retry waits), in ms. When the known wait
-   * already exceeds it, the call fails at once with `RateLimitError`.
+   * already exceeds it, the call fails at once with `RateLimitError`. With a `store`, the wait is known once the
+   * store answers: its round trip is not held against `maxWait` (so `0` means "only if the store says now").
    * @default Infinity
    */
   readonly maxWait?: number;

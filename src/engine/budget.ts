@@ -38,6 +38,8 @@ export type WaitReason = 'paused' | 'server-quota' | 'rate' | 'server' | 'concur
 export interface BudgetStoreSide {
   /** `'store'` while shared; while the store fails, `'share'` (a share of the budget) or `'local'` (local limits). */
   readonly mode: 'store' | 'share' | 'local';
+  /** Whether an answer of the store is awaited: until it comes, how long a request waits is not known. */
+  readonly asking: boolean;
   /**
    * Brings the store side up to `now` for a request of `cost` the budget is otherwise ready to send: lets go of a
    * reservation too small or too late to use, and asks the store (its answer wakes the budget) when it must.
@@ -254,6 +256,14 @@ export class Budget {
   /** With a `store`: whether decisions go through it (`'store'`) or are local while it fails; undefined unshared. */
   get storeMode(): 'store' | 'share' | 'local' | undefined {
     return this.#store?.mode;
+  }
+
+  /**
+   * Whether the store is being asked: a request held until its answer is not yet known to wait (the store's round
+   * trip is not a wait for the limit), so `maxWait` judges the wait the answer names, not the round trip.
+   */
+  get askingStore(): boolean {
+    return this.#store?.asking === true;
   }
 
   /** A request waited in the queue. */

@@ -103,6 +103,7 @@ function tooLate(
   reason: WaitReason | undefined,
   now: number,
   orderedAt: number,
+  askingStore: boolean,
 ): Failure | undefined {
   // A spent quota's reset is as much the server's order as a pause, and held against the same limit.
   if ((reason === 'paused' || reason === 'server-quota') && Math.min(readyAt, orderedAt) - now > ticket.maxPauseMs) {
@@ -110,6 +111,9 @@ function tooLate(
   }
   // The server's quota is spent until its reset (or paced that thin): as much a server-ordered wait as a pause.
   if (reason === 'server' && readyAt - now > ticket.maxPauseMs) return { kind: 'paused', retryAt: readyAt };
+  // Held for the store's answer: no wait is known yet, and the answer wakes the lane (a deadline that passed during
+  // the round trip is judged then, against the wait the answer names).
+  if (readyAt === Infinity && askingStore) return undefined;
   if (ticket.deadline <= now || (readyAt !== Infinity && readyAt > ticket.deadline)) {
     return { kind: 'deadline', retryAt: readyAt === Infinity ? now : readyAt };
   }
@@ -159,7 +163,9 @@ export class Scheduler {
       // Whatever is queued ahead, it cannot go before the budget is ready: a wait already too long for this ticket
       // fails now. (The drain checks a pause against the queue only once, so it would not see a newcomer's limits.)
       const failure =
-        ready.at > now ? tooLate(ticket, ready.at, ready.reason, now, lane.budget.orderedUntil) : undefined;
+        ready.at > now
+          ? tooLate(ticket, ready.at, ready.reason, now, lane.budget.orderedUntil, lane.budget.askingStore)
+          : undefined;
       if (failure) {
         ticket.done = true;
         ticket.fail(this.#ownInstant(lane, failure, ticket, this.#costAhead(lane, ticket), now));
@@ -309,14 +315,16 @@ export class Scheduler {
     let earliest = Infinity;
     /** Cost units of the tickets ahead that stay: each failed one's own turn comes after theirs. */
     let costAhead = 0;
+    const asking = lane.budget.askingStore;
     for (const ticket of lane.queue.inOrder()) {
-      const failure = tooLate(ticket, readyAt, reason, now, lane.budget.orderedUntil);
+      const failure = tooLate(ticket, readyAt, reason, now, lane.budget.orderedUntil, asking);
       if (failure) {
         this.#drop(lane, ticket);
         ticket.fail(this.#ownInstant(lane, failure, ticket, costAhead, now));
       } else {
         costAhead += ticket.cost;
-        if (ticket.deadline < earliest) earliest = ticket.deadline;
+        // A deadline passed while the store is asked wakes nothing: the answer does.
+        if (ticket.deadline < earliest && ticket.deadline > now) earliest = ticket.deadline;
       }
     }
     return earliest;

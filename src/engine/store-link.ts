@@ -257,6 +257,10 @@ export class BudgetStoreLink implements BudgetStoreSide {
   #grantUntil = 0;
   /** A store call is under way: its answer wakes the budget. */
   #asking = false;
+  /** Whether a store call of this budget is awaited. */
+  get asking(): boolean {
+    return this.#asking;
+  }
   /** The store said no until then, for this reason. */
   #retryAt = 0;
   #retryReason: WaitReason = 'rate';

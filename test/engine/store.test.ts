@@ -630,6 +630,35 @@ describe('which budgets are shared', () => {
     expect(store.calls.map((c) => c.key)).toEqual(['limited']);
   });
 
+  it("judges maxWait by the wait the store's answer names, not by its round trip", async () => {
+    const { rw, clock, store, server } = storeRig({ maxWait: 0, budgets: { '*': { rate: '10/s' } } });
+    const first = track(rw.fetch(URL_A), clock);
+    await flush();
+    expect(store.calls).toHaveLength(1);
+    // The answer takes 5 ms: the call waits for it (no timer of its own spins meanwhile), and goes when it says now.
+    expect(clock.nextAt()! - clock.now()).toBeGreaterThan(5);
+    await advance(clock, 5);
+    expect(first.state).toBe('pending');
+    store.calls[0]!.answer({ granted: 1 });
+    await advance(clock, 0);
+    expect(first.state).toBe('fulfilled');
+    // An answer that names a wait fails the call at once, unsent, with the instant it named.
+    const second = track(rw.fetch(URL_A), clock);
+    await flush();
+    const asked = store.calls.at(-1)!;
+    await advance(clock, 5);
+    asked.answer({ granted: 0, waitMs: 100, reason: 'rate' });
+    await advance(clock, 0);
+    expect(second.state).toBe('rejected');
+    expect(second.error).toMatchObject({
+      code: 'ERR_RATEWISE_RATE_LIMITED',
+      reason: 'max-wait',
+      sent: false,
+      retryAt: clock.now() + 100,
+    });
+    expect(server.calls).toHaveLength(1);
+  });
+
   it('checks the store options', () => {
     expect(() => rig({ store: {} as never })).toThrow(/Expected `store` to be a store/);
     expect(() => rig({ storeFallback: 'ignore' as never })).toThrow(/storeFallback.*"share", "local" or "fail"/);
