@@ -49,7 +49,10 @@ export interface RateLimitErrorOptions {
   readonly url: string;
   /** Epoch ms from which the request may be sent again, when known. */
   readonly retryAt?: number | undefined;
-  /** The wait that was refused, in ms, when known. */
+  /**
+   * The wait that was refused, in ms, when known; `Infinity` for a wait that lasts until a request in flight is
+   * answered (its length is not known: the error's `waitMs` is then undefined).
+   */
   readonly waitMs?: number | undefined;
   /** The cap it exceeded (`maxWait` or `maxRetryAfter`), in ms. */
   readonly limitMs?: number | undefined;
@@ -118,7 +121,12 @@ export class RateLimitError extends RatewiseError {
   constructor(options: RateLimitErrorOptions) {
     const { reason, key, method, url, retryAt, waitMs, limitMs, pausedBy } = options;
     const sent = options.sent ?? true;
-    const wait = waitMs === undefined ? 'wait' : `wait ${formatMs(waitMs)}`;
+    const wait =
+      waitMs === undefined
+        ? 'wait'
+        : waitMs === Infinity
+          ? 'wait until a request in flight is answered (how long is not known)'
+          : `wait ${formatMs(waitMs)}`;
     // The message names the option the user sets, the reason keeps the kebab-case of every reason ratewise reports.
     const option = reason === 'max-wait' ? 'maxWait' : 'maxRetryAfter';
     const cap = limitMs === undefined ? option : `${option} (${formatMs(limitMs)})`;
@@ -140,7 +148,7 @@ export class RateLimitError extends RatewiseError {
     this.method = method;
     this.url = url;
     this.retryAt = retryAt;
-    this.waitMs = waitMs;
+    this.waitMs = waitMs === Infinity ? undefined : waitMs;
     this.limitMs = limitMs;
     hide(this, 'response', options.response);
   }

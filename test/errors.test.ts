@@ -110,6 +110,14 @@ describe('RateLimitError', () => {
     expect(error).toMatchObject({ sent: false, pausedBy: { url: 'https://api.example.com/slow', status: 429 } });
   });
 
+  it('says when the wait refused is not known: until a request in flight is answered', () => {
+    const error = new RateLimitError({ ...request, reason: 'max-wait', key: 'k', waitMs: Infinity, limitMs: 0 });
+    expect(error.message).toBe(
+      'Rate limited: GET https://api.example.com/items?page=2 would wait until a request in flight is answered (how long is not known), longer than maxWait (0 ms); budget "k"',
+    );
+    expect(error.waitMs).toBeUndefined();
+  });
+
   it('reads well without the optional numbers', () => {
     const error = new RateLimitError({ ...request, reason: 'max-wait', key: 'k' });
     expect(error.message).toBe(

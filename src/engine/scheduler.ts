@@ -39,7 +39,7 @@ export interface Ticket extends QueueEntry {
 /** Why a ticket failed. */
 export type Failure =
   | { readonly kind: 'aborted'; readonly reason: unknown }
-  | { readonly kind: 'deadline'; readonly retryAt: number }
+  | { readonly kind: 'deadline'; /** Infinity when the wait is not known. */ readonly retryAt: number }
   | { readonly kind: 'paused'; readonly retryAt: number }
   | { readonly kind: 'queueFull'; readonly maxQueue: number }
   | { readonly kind: 'closed' }
@@ -115,7 +115,8 @@ function tooLate(
   // the round trip is judged then, against the wait the answer names).
   if (readyAt === Infinity && askingStore) return undefined;
   if (ticket.deadline <= now || (readyAt !== Infinity && readyAt > ticket.deadline)) {
-    return { kind: 'deadline', retryAt: readyAt === Infinity ? now : readyAt };
+    // Infinity: how long is not known (a request in flight must be answered first).
+    return { kind: 'deadline', retryAt: readyAt };
   }
   return undefined;
 }

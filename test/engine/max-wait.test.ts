@@ -28,6 +28,21 @@ describe('maxWait', () => {
     expect(eventsOf('queued')).toEqual([]);
   });
 
+  it('fails a call that would wait for an answer still to come, saying its wait is not known', async () => {
+    // A new budget's first request is in flight, and nothing is known of the server's quota until it is answered.
+    const { rw, clock, server } = rig({ budgets: { '*': { initialWindow: 1 } } }, () => 'hold');
+    const first = track(rw.fetch('https://a.test/first'), clock);
+    const call = track(rw.fetch('https://a.test/second', { ratewise: { maxWait: 0 } }), clock);
+    await flush();
+    expect(call.state).toBe('rejected');
+    expect(call.error).toMatchObject({ reason: 'max-wait', retryAt: undefined, waitMs: undefined, sent: false });
+    expect((call.error as Error).message).toContain(
+      'would wait until a request in flight is answered (how long is not known), longer than maxWait (0 ms)',
+    );
+    expect(server.calls).toHaveLength(1);
+    expect(first.state).toBe('pending');
+  });
+
   it('waits when the wait fits', async () => {
     const { rw, clock, server } = rig({ budgets: { '*': { rate: '1/s', burst: 1 } } });
     void rw.fetch('https://a.test/?first');
