@@ -22,7 +22,7 @@ import type { RateLimitInfo } from './headers/index.js';
 import { fetchTransport } from './http/fetch-transport.js';
 import { checkRequestOptions, checkScheduleOptions } from './config/request-options.js';
 import type { RouteRefusal, SendContext, Transport } from './engine/send.js';
-import { sendCall } from './http/call-events.js';
+import { sendCall, type TicketArgs } from './http/call-events.js';
 import { CallTicket } from './engine/wait.js';
 import type { BudgetStoreLink, StoreLink, StoreLinks } from './engine/store-link.js';
 import { STORE_LINK, type StoreRoutes } from './store/types.js';
@@ -258,8 +258,9 @@ class Client implements Ratewise {
     const { ratewise, ...fetchInit } = init ?? {};
     const perRequest = ratewise === undefined ? NO_OPTIONS : checkRequestOptions(ratewise);
     let request = prepareRequest(input, fetchInit, perRequest.idempotencyKey);
-    const signal = fetchInit.signal ?? (input instanceof Request ? input.signal : undefined);
-    const mode = fetchInit.redirect ?? (input instanceof Request ? input.redirect : 'follow');
+    const given = input instanceof Request ? input : undefined;
+    const signal = fetchInit.signal ?? given?.signal;
+    const mode = fetchInit.redirect ?? given?.redirect ?? 'follow';
     // Followed here, hop by hop, so that each hop waits for, is counted by and informs its own host's budget.
     const follow = mode === 'follow' && this.#hopsVisible;
     let options = perRequest;
@@ -269,12 +270,15 @@ class Client implements Ratewise {
       if (this.#closed) throw new ClosedError({ method: request.method, url: safeUrl });
       const key = this.#keyOf(options, request.method, request.url, request);
       const routing = this.#routing;
-      const loop = this.#checkLoop(request.method, safeUrl, request.body);
+      // Read once for the hop: the loop guard counts the call, and its ticket begins and asks for a turn, at this instant.
+      const now = this.#options.clock.now();
+      const loop = this.#checkLoop(request.method, safeUrl, request.body, now);
       let response: Response;
       try {
         const onOpaqueRedirect = follow ? this.#onOpaqueRedirect : undefined;
         const transport = fetchTransport(this.#options.fetch, request, this.#onHiddenThrottle, onOpaqueRedirect);
-        response = await sendCall(this.#ctx, [this.#lane(key), request, safeUrl, signal, options], transport, routing);
+        const args: TicketArgs = [this.#lane(key), request, safeUrl, signal, options, now];
+        response = await sendCall(this.#ctx, args, transport, routing);
       } catch (error) {
         // A fetch that refuses credentials in URLs (Node's does) names the whole URL in its error: not the password.
         scrubUserinfo(error, request.url);
@@ -357,7 +361,8 @@ class Client implements Ratewise {
     const safeUrl = this.#redact(url);
     if (this.#closed) throw new ClosedError({ method, url: safeUrl });
     const key = this.#keyOf(perRequest, method, url, { headers: () => new Headers(input.headers) });
-    const loop = this.#checkLoop(method, safeUrl, input.body);
+    const now = this.#options.clock.now();
+    const loop = this.#checkLoop(method, safeUrl, input.body, now);
     try {
       const request = {
         method,
@@ -367,7 +372,7 @@ class Client implements Ratewise {
       const routing = this.#routing;
       return await sendCall(
         this.#ctx,
-        [this.#lane(key), request, safeUrl, input.signal, perRequest],
+        [this.#lane(key), request, safeUrl, input.signal, perRequest, now],
         transport,
         routing,
       );
@@ -664,7 +669,7 @@ class Client implements Ratewise {
    * back once the call has settled, or undefined when it does not track the call. Throws `LoopDetectedError` in
    * 'throw' mode.
    */
-  #checkLoop(method: string, safeUrl: string, body: unknown): Recorded | undefined {
+  #checkLoop(method: string, safeUrl: string, body: unknown, now: number): Recorded | undefined {
     const guard = this.#loopGuard;
     if (!guard) return undefined;
     const fingerprint = bodyFingerprint(body);
@@ -674,7 +679,7 @@ class Client implements Ratewise {
     // (an href has none; `[invalid URL]` is no other key's whole text), and every other key does.
     const key =
       fingerprint !== '' ? `${method} ${safeUrl} ${fingerprint}` : method === 'GET' ? safeUrl : `${method} ${safeUrl}`;
-    const recorded = guard.record(key, this.#options.clock.now());
+    const recorded = guard.record(key, now);
     if (recorded === undefined) return undefined;
     const { count, first } = recorded;
     const { windowMs } = guard;

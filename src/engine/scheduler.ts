@@ -127,11 +127,14 @@ export class Scheduler {
     private readonly hooks: SchedulerHooks = {},
   ) {}
 
-  /** Takes a turn at once if the lane is empty and the budget ready: the fast path, without entering the queue. */
-  tryNow(lane: Lane, cost: number, units?: UnitCosts, route?: CallRoute): number {
+  /**
+   * Takes a turn at once if the lane is empty and the budget ready: the fast path, without entering the queue. `now`:
+   * the clock's reading, when the caller has just taken it.
+   */
+  tryNow(lane: Lane, cost: number, units?: UnitCosts, route?: CallRoute, now?: number): number {
     if (!lane.empty) return 0;
     if (units === undefined && lane.budget.freeNow()) return lane.budget.takeFree();
-    const now = this.clock.now();
+    now ??= this.clock.now();
     lane.budget.advance(cost, now, units, route);
     if (lane.budget.readyAt(cost, now, units, route) > now) return 0;
     return lane.budget.take(cost, now, units, route);

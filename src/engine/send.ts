@@ -356,6 +356,9 @@ class CallRun<R> {
     const accepting = budget.acceptedWithin(THROTTLING_MS, now);
     // Exempt a bounded number of times: a call refused over and over is refused, whoever's discovery it is.
     this.#spends = !(accepting && (!this.#backed || sentInPause)) || this.#exempted >= MAX_EXEMPT_THROTTLES;
+    // Only a throttle's backoff waits for the window to turn: for any other answer, it is not worked out.
+    const throttle =
+      outcome.kind === 'response' && (outcome.info.isRateLimited || outcome.status === 429 || outcome.status === 503);
     return decideRetry({
       now,
       method: call.request.method,
@@ -369,7 +372,7 @@ class CallRun<R> {
       // for spends `rateLimitLimit`: ratewise's own discovery (a slow start's last round, a probe of the window) and
       // another call's throttle do not. A server that accepts nothing refuses every call.
       spendsRateLimit: this.#spends,
-      windowTurnAt: accepting ? budget.windowTurnAt(now) : undefined,
+      windowTurnAt: accepting && throttle ? budget.windowTurnAt(now) : undefined,
       previousDelayMs: this.#previousDelayMs,
       deadline: call.deadline,
       options: call.retry,

@@ -83,6 +83,8 @@ export class CallTicket implements Ticket {
   readonly maxWaitMs: number;
   readonly deadline: number;
   readonly #ctx: WaitContext;
+  /** Whether no attempt has asked for a turn yet: the first asks at `startedAt`, read an instant before. */
+  #first = true;
   #resolve: (seq: number) => void = noop;
   #reject: (error: unknown) => void = noop;
 
@@ -101,12 +103,14 @@ export class CallTicket implements Ticket {
     readonly safeUrl: string,
     readonly signal: AbortSignal | undefined,
     perRequest: RequestOptions,
+    /** Epoch ms the call began, when the caller has just read the clock. */
+    startedAt?: number,
   ) {
     this.#ctx = ctx;
     this.retry = retryPolicy(ctx.options.retry, perRequest);
     [this.cost, this.units] = splitCost(perRequest.cost);
     this.priority = perRequest.priority ?? 0;
-    this.startedAt = ctx.options.clock.now();
+    this.startedAt = startedAt ?? ctx.options.clock.now();
     this.maxWaitMs = perRequest.maxWait ?? ctx.options.maxWait;
     this.deadline = this.startedAt + this.maxWaitMs;
   }
@@ -127,8 +131,11 @@ export class CallTicket implements Ticket {
       // A retry was under way when the client closed: the call was pending, not made after the close.
       return Promise.reject(this.#closed(this.front ? 'pending' : 'afterClose'));
     }
+    // The first attempt asks in the same step the call began in: the clock is not read again.
+    const now = this.#first ? this.startedAt : undefined;
+    this.#first = false;
     if (!this.front && this.notBefore === 0 && !signal?.aborted) {
-      const seq = ctx.scheduler.tryNow(lane, this.cost, this.units, this.routing);
+      const seq = ctx.scheduler.tryNow(lane, this.cost, this.units, this.routing, now);
       if (seq > 0) return seq;
     }
     return new Promise<number>((resolve, reject) => {

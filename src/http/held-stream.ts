@@ -5,8 +5,10 @@ import type { Clock, TimerHandle } from '../clock.js';
 
 /** Whether an answer streams events (an LLM API's streamed completion, any server-sent events). */
 export function isEventStream(response: Response): boolean {
+  // An answer without a body streams nothing: its fields are not looked up (a lookup costs more than the check).
+  if (response.body === null) return false;
   const type = response.headers.get('content-type');
-  return response.body !== null && type !== null && /^\s*text\/event-stream\b/i.test(type);
+  return type !== null && /^\s*text\/event-stream\b/i.test(type);
 }
 
 /** Most of a stream's text kept for a `usage` hook: past it, the hook sees none. */
