@@ -39,10 +39,19 @@ export function isSecretParam(name: string): boolean {
   return SECRET_NAMES.has(normalised) || SECRET_PARTS.some((part) => normalised.includes(part));
 }
 
-/** Whether a query, fragment or path parameter named `rawName` (as written in the URL, still encoded) is a secret. */
-type Judge = (rawName: string) => boolean;
+/**
+ * Whether a query, fragment or path parameter named `rawName` (as written in the URL, still encoded) is a secret.
+ * `known`: names already judged no secret, which are recognised in the URL's text without cutting them out of it.
+ */
+interface Judge {
+  (rawName: string): boolean;
+  readonly known?: readonly string[];
+}
 
 const judgeRaw: Judge = (rawName) => isSecretParam(decodeName(rawName));
+
+/** Names judged no secret a {@link createUrlRedactor} recognises in place (a client's calls use a few, again and again). */
+const MAX_KNOWN = 8;
 
 /** Parameter names a {@link createUrlRedactor} remembers its verdict on; past it, it starts afresh. */
 const MAX_VERDICTS = 512;
@@ -77,19 +86,55 @@ export function redactUrl(url: string | URL): string {
  */
 export function createUrlRedactor(): (url: URL) => string {
   const verdicts = new Map<string, boolean>();
-  const judge: Judge = (rawName) => {
+  const known: string[] = [];
+  let next = 0;
+  const judge = (rawName: string): boolean => {
     let secret = verdicts.get(rawName);
     if (secret === undefined) {
       secret = judgeRaw(rawName);
       if (verdicts.size >= MAX_VERDICTS) verdicts.clear();
       verdicts.set(rawName, secret);
     }
+    if (!secret && !known.includes(rawName)) {
+      // The latest names take the place of the oldest.
+      known[next] = rawName;
+      next = (next + 1) % MAX_KNOWN;
+    }
     return secret;
   };
-  return (url) => redactParsed(url, judge);
+  const judged: Judge = Object.assign(judge, { known });
+  return (url) => redactParsed(url, judged);
 }
 
 function redactParsed(parsed: URL, judge: Judge): string {
+  const { href } = parsed;
+  const from = href.startsWith('https://') ? 8 : href.startsWith('http://') ? 7 : 0;
+  return from > 0 && unchangedHttp(href, from, judge) ? href : redactParts(parsed, judge);
+}
+
+/**
+ * Whether a http(s) URL's `href` redacts to itself: no userinfo, no empty `?` or `#`, no path parameter and no
+ * secret parameter. Read from the text alone (each part a `URL` hands over is a new string): as `URL` writes a
+ * http(s) URL, no `/` comes before its path but those of `//`, a `?` before its `#` starts the query, and the first
+ * `#` starts the fragment.
+ */
+function unchangedHttp(href: string, from: number, judge: Judge): boolean {
+  const pathStart = href.indexOf('/', from);
+  const at = href.indexOf('@', from);
+  if (pathStart === -1 || (at !== -1 && at < pathStart)) return false;
+  const hashStart = href.indexOf('#', pathStart);
+  const queryEnd = hashStart === -1 ? href.length : hashStart;
+  const mark = href.indexOf('?', pathStart);
+  const queryStart = mark !== -1 && mark < queryEnd ? mark : queryEnd;
+  const semicolon = href.indexOf(';', pathStart);
+  if (semicolon !== -1 && semicolon < queryStart) return false;
+  if (queryStart < queryEnd && (queryStart + 1 === queryEnd || hasSecretParam(href, queryStart + 1, queryEnd, judge)))
+    return false;
+  if (hashStart === -1) return true;
+  return hashStart + 1 < href.length && !hasSecretParam(href, hashStart + 1, href.length, judge);
+}
+
+function redactParts(parsed: URL, judge: Judge): string {
   // An opaque path (`mailto:x`, or `user:pass@host` read as scheme `user:`) may hold anything: show none of it.
   const { host, pathname, search, hash, protocol, href } = parsed;
   if (host === '' && !pathname.startsWith('/')) return INVALID_URL;
@@ -126,19 +171,35 @@ function redactPathParams(pathname: string, judge: Judge): string {
 
 function redactParams(query: string, judge: Judge): string {
   // Most queries hold no secret: judged pair by pair in place, and split and joined again only when one does.
-  for (let start = 0; ;) {
-    const amp = query.indexOf('&', start);
-    const pair = amp === -1 ? query.slice(start) : query.slice(start, amp);
-    const eq = pair.indexOf('=');
-    if (eq !== -1 && judge(pair.slice(0, eq))) {
-      return query
-        .split('&')
-        .map((each) => redactPair(each, judge))
-        .join('&');
+  if (!hasSecretParam(query, 0, query.length, judge)) return query;
+  return query
+    .split('&')
+    .map((each) => redactPair(each, judge))
+    .join('&');
+}
+
+/** Whether a `name=value` pair of the `&`-separated parameters of `text` from `from` to `to` has a secret name. */
+function hasSecretParam(text: string, from: number, to: number, judge: Judge): boolean {
+  let eq = -1;
+  for (let start = from; start < to;) {
+    let amp = text.indexOf('&', start);
+    if (amp === -1 || amp > to) amp = to;
+    if (eq < start) {
+      // The next `=` once for all the pairs without one before it.
+      eq = text.indexOf('=', start);
+      if (eq === -1 || eq >= to) return false;
     }
-    if (amp === -1) return query;
+    if (eq < amp && !isKnown(text, start, eq, judge.known) && judge(text.slice(start, eq))) return true;
     start = amp + 1;
   }
+  return false;
+}
+
+/** Whether `text` from `start` to `end` is one of the names `known` to be no secret. */
+function isKnown(text: string, start: number, end: number, known: readonly string[] | undefined): boolean {
+  if (known === undefined) return false;
+  for (const name of known) if (name.length === end - start && text.startsWith(name, start)) return true;
+  return false;
 }
 
 function redactPair(pair: string, judge: Judge): string {

@@ -187,6 +187,38 @@ describe('createUrlRedactor', () => {
       ),
     );
   });
+  it('redacts a http(s) URL as the same URL of another special scheme, whatever its text (property)', () => {
+    const redact = createUrlRedactor();
+    // ws and wss are read as http and https are (same default ports), by the general path of the redactor.
+    const piece = fc.constantFrom(
+      ...['a', 'page', 'token', 'api_key', 'Api%2DKey', '=', '&', '?', '#', ';', '/', '@', ':', 'x%74oken', '+', '%zz'],
+      ...['sig=1', 'q=2', '', '%40', ':pw', '[', "'", ' '],
+    );
+    const text = fc
+      .tuple(
+        fc.constantFrom('', 'https'),
+        fc.constantFrom('api.test', 'user:pw@api.test', 'api.test:8080', '127.0.0.1', 'u@h'),
+        fc.array(piece, { maxLength: 12 }),
+      )
+      .map(([secure, host, rest]) => [`http${secure === '' ? '' : 's'}://${host}/${rest.join('')}`, secure] as const);
+    fc.assert(
+      fc.property(text, ([http, secure]) => {
+        const ws = `ws${secure === '' ? '' : 's'}${http.slice(secure === '' ? 4 : 5)}`;
+        if (!URL.canParse(http)) return;
+        const expected = redactUrl(ws).replace(/^wss?/, secure === '' ? 'http' : 'https');
+        expect(redact(new URL(http))).toBe(expected);
+        expect(redactUrl(http)).toBe(expected);
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it('drops an empty query or fragment mark, as a URL built from its parts has none', () => {
+    const redact = createUrlRedactor();
+    expect(redact(new URL('https://api.test/x?'))).toBe('https://api.test/x');
+    expect(redact(new URL('https://api.test/x?a=1#'))).toBe('https://api.test/x?a=1');
+    expect(redact(new URL('https://api.test/x?#a'))).toBe('https://api.test/x#a');
+  });
 });
 
 describe('isSecretParam', () => {
