@@ -436,11 +436,12 @@ class Client implements Ratewise {
   /**
    * `originOf(url)`, without making the string again for a URL whose text begins with the previous origin and a `/`:
    * with no `@` before that `/`, it has no userinfo, so its scheme, host and port are the previous origin's.
+   * (`lastIndexOf` from 0 compares at the start alone, and costs less than `startsWith`.)
    */
   #originOf(url: URL): string {
     const { href } = url;
     const last = this.#lastOrigin;
-    if (last !== undefined && href.startsWith(last) && href.charCodeAt(last.length) === SLASH) return last;
+    if (last !== undefined && href.charCodeAt(last.length) === SLASH && href.lastIndexOf(last, 0) === 0) return last;
     return (this.#lastOrigin = originOf(url));
   }
 
