@@ -17,10 +17,11 @@
 // unit's name and '|': t<i>/u<i> = its buckets, sr/sa = the server's count and the Redis ms it refers to, sx = the
 // server's reset, sp = units back per ms (0: all at the reset, a fixed window), sl = the quota's capacity, g = the
 // unit's grant counter, l1/l2 = the grant counter as it was after two earlier grants at least the reorder span apart
-// (l1 before the first grant until there are two), and l2t = the Redis ms of the later one. A grant's counter as returned (the one its answer's view is corrected by) is
-// l1 plus the grant: requests granted shortly before it may reach the API server after it (each process's network
-// and event loop delays them differently), so its answer's count may not hold them yet. It is apart from the budget's hash so that a script of an earlier release, sharing the budget
-// during an upgrade, does not take these fields for bad data.
+// (l1: before the first grant, until there are two), l2t = the Redis ms of the later one. A grant's counter as
+// returned (the one its answer's view is corrected by) is the latest of them at least the reorder span old, plus the
+// grant: requests granted shortly before it may reach the API server after it (each process's network and event
+// loop delays them differently), so its answer's count may not hold them yet. The hash is apart from the budget's so
+// that a script of an earlier release, sharing the budget during an upgrade, does not take these fields for bad data.
 //
 // The hash `prefix{key}:leases` holds the budget's rate leases: field = client id, value = 'rate burst end' (cost units
 // per ms, cost units, Redis ms). While a lease lasts its holder decides alone within its rate and burst, and the
@@ -35,16 +36,15 @@
 // giveBack, clientId, clientTtlMs (each '' when absent), the count of slots released and their ids, the count of
 // buckets and limit, intervalMs, capacity for each, then the count of units and for each: name, want, giveBack,
 // settle, viewRemaining, viewLimit, viewResetInMs, viewRefill ('c' continuous, 'w' window, '' no view), viewCounter,
-// viewAgeMs, the count of its buckets and limit, intervalMs, capacity for each; then the lease: rate ('' to leave it as it is,
-// 0 to hand it back), least rate of a new one, burst, ttlMs, most share of the rate every lease together holds; then
-// the pause channel ('' to publish nothing), then the reorder span in ms ('' for 50).
+// viewAgeMs, the count of its buckets and limit, intervalMs, capacity for each; then the lease: rate ('' to leave it
+// as it is, 0 to hand it back), least rate of a new one, burst, ttlMs, most share of the rate every lease together
+// holds; then the pause channel ('' to publish nothing), then the reorder span in ms ('' for 50).
 // Returns { granted (string, may be fractional), waitMs (integer), reason ('' | 'rate' | 'paused' | 'server'),
 // pausedForMs, orderedForMs (integers), reset (1 when bad data was thrown away), counter (string), clients (integer,
 // the live clients counted, 0 when not counted), the unit that held the grant ('' none), the caller's lease: rate,
 // burst, tokens moved into it by this call, negative for a debt (strings, '0' without a lease), ms until it ends
-// (integer), then each
-// unit's grant counter (string) in the order asked: for a unit granted, the counter its view is corrected by (see
-// l1 above) }.
+// (integer), then each unit's grant counter (string) in the order asked: for a unit granted, the counter its
+// answer's view is corrected by (see l1/l2 above) }.
 import { TWO_SOURCES_RESET_SPREAD_MS } from '../headers/reset-rounding.js';
 
 export const SCRIPT = `
@@ -514,7 +514,9 @@ if ukey ~= nil and #units > 0 then
     local f = u.f
     table.insert(ufields, f .. 'g'); table.insert(ufields, tostring(u.g))
     if u.l2t ~= nil then
-      for _, k in ipairs({ 'l1', 'l2', 'l2t' }) do table.insert(ufields, f .. k); table.insert(ufields, tostring(u[k])) end
+      for _, k in ipairs({ 'l1', 'l2', 'l2t' }) do
+        table.insert(ufields, f .. k); table.insert(ufields, tostring(u[k]))
+      end
     end
     for i, b in ipairs(u.buckets) do
       table.insert(ufields, f .. 't' .. i); table.insert(ufields, tostring(b.t))

@@ -1,5 +1,6 @@
 // The seam between a client's budgets and a store that shares them across processes and machines (Redis). A store
-// makes one atomic decision per call and keeps no client state; the engine (engine/store-link.ts) decides when to call it.
+// makes one atomic decision per call and keeps no client state; the engine (engine/store-link.ts) decides when to
+// call it.
 
 /** One token bucket of a shared budget: `limit` cost units per `intervalMs`, holding at most `capacity`. */
 export interface StoreLimit {
