@@ -186,7 +186,6 @@ class Client implements Ratewise {
   #lastLane: Lane | undefined;
   readonly #loopGuard: LoopGuard | undefined;
   readonly #storeLink: StoreLink | undefined;
-  readonly #storeLinks: StoreLinks | undefined;
   /** Each shared budget's side of the store link, for `stats()`. */
   readonly #storeSides = new WeakMap<Budget, BudgetStoreLink>();
   readonly #ctx: SendContext;
@@ -216,11 +215,11 @@ class Client implements Ratewise {
     });
     const { store, storeFallback: fallback } = this.#options;
     // The store brings the engine's side of sharing (resolveOptions checked that it has it).
-    this.#storeLinks = store?.[STORE_LINK] as StoreLinks | undefined;
+    const links = store?.[STORE_LINK] as StoreLinks | undefined;
     this.#storeLink =
       store &&
-      this.#storeLinks &&
-      new this.#storeLinks.StoreLink(store, this.#options.clock, this.#options.storeTimeout, fallback, {
+      links &&
+      new links.StoreLink(store, this.#options.clock, this.#options.storeTimeout, fallback, {
         down: (error, downMs) => {
           this.#events.emit('storeError', { store: store.name, error, fallback, downMs });
         },
@@ -783,7 +782,7 @@ class Client implements Ratewise {
 
   #share(lane: Lane, link: StoreLink): void {
     const { budget } = lane;
-    const side = new this.#storeLinks!.BudgetStoreLink(link, budget.key, budget.config, {
+    const side = link.budgetSide(budget.key, budget.config, {
       wake: () => {
         this.#scheduler.drain(lane);
       },

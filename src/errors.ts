@@ -51,7 +51,7 @@ export interface RateLimitErrorOptions {
   readonly retryAt?: number | undefined;
   /**
    * The wait that was refused, in ms, when known; `Infinity` for a wait that lasts until a request in flight is
-   * answered (its length is not known: the error's `waitMs` is then undefined).
+   * answered (its length is not known: the error's `waitMs` and `retryAt` are then undefined).
    */
   readonly waitMs?: number | undefined;
   /** The cap it exceeded (`maxWait` or `maxRetryAfter`), in ms. */
@@ -119,14 +119,17 @@ export class RateLimitError extends RatewiseError {
   readonly pausedBy: PauseCause | undefined;
 
   constructor(options: RateLimitErrorOptions) {
-    const { reason, key, method, url, retryAt, waitMs, limitMs, pausedBy } = options;
+    const { reason, key, method, url, limitMs, pausedBy } = options;
+    // Infinity: a wait that lasts until a request in flight is answered: neither its length nor its end is known.
+    const unknown = options.waitMs === Infinity;
+    const retryAt = unknown ? undefined : options.retryAt;
+    const waitMs = unknown ? undefined : options.waitMs;
     const sent = options.sent ?? true;
-    const wait =
-      waitMs === undefined
+    const wait = unknown
+      ? 'wait until a request in flight is answered (how long is not known)'
+      : waitMs === undefined
         ? 'wait'
-        : waitMs === Infinity
-          ? 'wait until a request in flight is answered (how long is not known)'
-          : `wait ${formatMs(waitMs)}`;
+        : `wait ${formatMs(waitMs)}`;
     // The message names the option the user sets, the reason keeps the kebab-case of every reason ratewise reports.
     const option = reason === 'max-wait' ? 'maxWait' : 'maxRetryAfter';
     const cap = limitMs === undefined ? option : `${option} (${formatMs(limitMs)})`;
@@ -148,7 +151,7 @@ export class RateLimitError extends RatewiseError {
     this.method = method;
     this.url = url;
     this.retryAt = retryAt;
-    this.waitMs = waitMs === Infinity ? undefined : waitMs;
+    this.waitMs = waitMs;
     this.limitMs = limitMs;
     hide(this, 'response', options.response);
   }

@@ -118,6 +118,11 @@ export class StoreLink {
     private readonly hooks: StoreLinkHooks,
   ) {}
 
+  /** The side of the budget `key` (with `config`) of this link. */
+  budgetSide(key: string, config: BudgetConfig, hooks: BudgetStoreHooks): BudgetStoreLink {
+    return new BudgetStoreLink(this, key, config, hooks);
+  }
+
   /** Whether the last call failed: budgets decide locally (`'share'`, `'local'`) or fail their waiters (`'fail'`). */
   get down(): boolean {
     return this.#down;
@@ -1068,9 +1073,9 @@ interface Share extends SharedBuckets {
 
 /**
  * The engine's side of sharing, as a store carries it (`RatewiseStore[STORE_LINK]`): only bundles that make a store
- * (`redisStore`, `customStore`) import this module.
+ * (`redisStore`, `customStore`) import this module. A link makes its budgets' sides.
  */
-export const STORE_LINKS = { StoreLink, BudgetStoreLink };
+export const STORE_LINKS = { StoreLink };
 
 /** What a store carries under `STORE_LINK`. */
 export type StoreLinks = typeof STORE_LINKS;

@@ -135,9 +135,8 @@ export class TaskTicket<T> implements Ticket {
     else if (failure.kind !== 'deadline' && failure.kind !== 'paused') {
       this.reject(refusalError(failure, key, 'TASK', url));
     } else {
-      // Infinity: the wait is not known (a request in flight must be answered first).
-      const retryAt = failure.retryAt === Infinity ? undefined : failure.retryAt;
-      const waitMs = retryAt === undefined ? Infinity : Math.max(0, retryAt - (this.deadline - this.maxWaitMs));
+      const { retryAt } = failure;
+      const waitMs = Math.max(0, retryAt - (this.deadline - this.maxWaitMs));
       this.reject(
         new RateLimitError({ reason: 'max-wait', key, method: 'TASK', url, retryAt, waitMs, limitMs: this.maxWaitMs }),
       );

@@ -188,8 +188,7 @@ export class CallTicket implements Ticket {
       this.#reject(refusalError(failure, key, method, url));
     } else {
       const paused = failure.kind === 'paused';
-      // Infinity: the wait is not known (a request in flight must be answered first).
-      const retryAt = failure.retryAt === Infinity ? undefined : failure.retryAt;
+      const { retryAt } = failure;
       const pausedBy = paused ? this.lane.budget.pausedBy : undefined;
       this.#reject(
         new RateLimitError({
@@ -202,10 +201,7 @@ export class CallTicket implements Ticket {
           retryAt,
           // The server's pause is held against maxRetryAfter from now; the call's own wait against maxWait from
           // its start, the clock maxWait runs on.
-          waitMs:
-            retryAt === undefined
-              ? Infinity
-              : Math.max(0, retryAt - (paused ? this.#ctx.options.clock.now() : this.startedAt)),
+          waitMs: Math.max(0, retryAt - (paused ? this.#ctx.options.clock.now() : this.startedAt)),
           limitMs: paused ? this.maxPauseMs : this.maxWaitMs,
         }),
       );
