@@ -72,10 +72,10 @@ describe.concurrent(`${CALLS} concurrent calls against ${LIMIT} per ${WINDOW_MS}
 
   // It learns the window's size from the first refusals and stops sending the whole queue into each window (a client
   // without pacing has 280 refused in the first window alone, and more in each window after). Runs so far refused 10
-  // in total over 15 or 16 windows.
-  test('refuses fewer than one request for every ten calls', { timeout: 60_000 }, async ({ expect }) => {
+  // in total over 15 or 16 windows; the bound leaves room for the two windows below at their worst.
+  test('refuses fewer than one request for every six calls', { timeout: 60_000 }, async ({ expect }) => {
     const { refused } = await shared();
-    expect(refused).toBeLessThan(CALLS / 10);
+    expect(refused).toBeLessThan(CALLS / 6);
   });
 
   // Discovery's bounds against a server that names no quota. The slow start's last round (rounds of 1, 2, 4, 8, 16)
