@@ -426,6 +426,33 @@ export class Budget {
     return serverAt > now ? serverAt : now;
   }
 
+  /**
+   * Whether the routes of this budget count against different policies (see `#policies`): a request held by its own
+   * route's policies may then be passed by requests of other routes (see `heldApart`).
+   */
+  get routesApart(): boolean {
+    return this.#policies?.split === true;
+  }
+
+  /**
+   * The policies a request of `route` goes by, as one object per set (the same for every route that counts against
+   * the same ones): what the scheduler tells requests held alike by. Undefined when the budget's own view paces it.
+   */
+  policyGroup(route: CallRoute | undefined): object | undefined {
+    return this.#policiesOf(route);
+  }
+
+  /**
+   * Whether a request of `cost` and `route` that cannot go at `now` is held by its route's own policies alone: no
+   * pause, no slot, local rate, units or store holds it, so a request of another route may still go.
+   */
+  heldApart(cost: number, now: number, units: UnitCosts | undefined, route: CallRoute | undefined): boolean {
+    const names = this.#policiesOf(route);
+    if (names === undefined || this.#sliding.active || this.#localHold(cost, now) !== undefined) return false;
+    if (units !== undefined && this.#units !== undefined && this.#units.readyAt(units, now) > now) return false;
+    return this.#policies!.readyAt(names, cost, this.#inFlight, now) > now;
+  }
+
   /** The policies a request of `route` goes by (see `#policies`), undefined when the budget's own view paces it. */
   #policiesOf(route: CallRoute | undefined): readonly string[] | undefined {
     const policies = this.#policies;

@@ -173,6 +173,55 @@ describe('routes with policies of their own', () => {
   });
 });
 
+describe('calls of one budget held by their own route', () => {
+  it("go around a call whose route's policy is spent: the host's quota is used whole in every window", async () => {
+    const host = limiter(30, 2, 'host');
+    const server = perRoute({ '/search': limiter(5, 2), '/items': limiter(50, 2) }, [host]);
+    const { rw, clock } = rig({}, server.script);
+    // One search call in four: 20 search and 60 items calls, queued interleaved.
+    const calls = Array.from({ length: 80 }, (_, i) =>
+      track(rw.fetch(`https://api.test/${i % 4 === 0 ? 'search' : 'items'}/${i}`), clock),
+    );
+    await flush();
+    await advance(clock, 60_000);
+    expect(calls.every((c) => c.state === 'fulfilled' && c.settledCount === 1)).toBe(true);
+    expect(server.refusedAfter).toEqual([]);
+    // Per 2 s window the host admits 30, of which 5 search: the 60 items calls need not wait for the search calls
+    // queued among them, and end in the third window (at 4 s). Held behind each spent search call, they went 20 a
+    // window and ended with the search calls, at 8 s.
+    const lastOf = (route: (i: number) => boolean): number =>
+      Math.max(...calls.filter((_, i) => route(i)).map((c) => c.settledAt! - T0));
+    expect(lastOf((i) => i % 4 !== 0)).toBeLessThan(5_000);
+    // The search calls go 5 a window as before, no later for the items calls going around them.
+    expect(lastOf((i) => i % 4 === 0)).toBeLessThanOrEqual(8_000);
+  });
+
+  it('let a call of another route with a short maxWait go, rather than fail it for the held call ahead', async () => {
+    const host = limiter(30, 2, 'host');
+    const server = perRoute({ '/search': limiter(5, 2), '/items': limiter(50, 2) }, [host]);
+    const { rw, clock } = rig({}, server.script);
+    // Both routes answered once: the budget knows which policies each counts against.
+    const first = [
+      track(rw.fetch('https://api.test/search/0'), clock),
+      track(rw.fetch('https://api.test/items/0'), clock),
+    ];
+    await advance(clock, 10);
+    expect(first.map((c) => c.state)).toEqual(['fulfilled', 'fulfilled']);
+    // The search policy spent (5 per window): six search calls wait for its reset, about 2 s away.
+    const search = Array.from({ length: 10 }, (_, i) => track(rw.fetch(`https://api.test/search/${i + 1}`), clock));
+    await advance(clock, 10);
+    expect(search.filter((c) => c.state === 'pending')).toHaveLength(6);
+    const at = clock.now();
+    const item = track(rw.fetch('https://api.test/items/1', { ratewise: { maxWait: 100 } }), clock);
+    await advance(clock, 50);
+    expect(item.state).toBe('fulfilled');
+    expect(item.settledAt! - at).toBeLessThan(100);
+    await advance(clock, 10_000);
+    expect(search.every((c) => c.state === 'fulfilled' && c.settledCount === 1)).toBe(true);
+    expect(server.refusedAfter).toEqual([]);
+  });
+});
+
 describe('per-policy pacing through a store', () => {
   it('asks the store nothing for a call its route’s spent policy holds: no grant goes unused', async () => {
     const host = limiter(30, 2, 'host');
