@@ -4,8 +4,9 @@
 //
 // The hash `prefix{key}`: v = '1' (the format), t<i>/u<i> = tokens of bucket i and the Redis ms they refer to,
 // p/po = pause end and the instant the server named, sr/sx = the server's remaining quota and its reset, g = cost
-// units granted so far (the grant counter: a view corrected by it counts what was granted after its request). Anything
-// else (another type, a foreign field, a non-number) is bad data: the key is deleted and the budget starts afresh.
+// units granted so far (the grant counter: a view corrected by it counts what was granted after its request; its
+// samples are in the units' hash, below). Anything else (another type, a foreign field, a non-number) is bad data: the
+// key is deleted and the budget starts afresh.
 //
 // The sorted set `prefix{key}:slots` holds the shared concurrency slots: member = slot id, score = Redis ms when it
 // expires (its `ttlMs` after it was taken). Expired slots are dropped at every call.
@@ -20,8 +21,12 @@
 // (l1: before the first grant, until there are two), l2t = the Redis ms of the later one. A grant's counter as
 // returned (the one its answer's view is corrected by) is the latest of them at least the reorder span old, plus the
 // grant: requests granted shortly before it may reach the API server after it (each process's network and event
-// loop delays them differently), so its answer's count may not hold them yet. The hash is apart from the budget's so
-// that a script of an earlier release, sharing the budget during an upgrade, does not take these fields for bad data.
+// loop delays them differently), so its answer's count may not hold them yet. Samples above the counter were taken
+// before it started afresh, and are not used. The fields '|l1', '|l2', '|l2t' (the empty name, which no unit has:
+// unit names have 1 character or more) sample the requests' counter g of the budget's hash, and a grant returns its
+// counter the same way. The hash is apart from the budget's, and these samples are in it, because a script of an
+// earlier release, sharing the budget during an upgrade, deletes the budget's hash for a field it does not know. A
+// grant keeps it at least as long as the budget's hash.
 //
 // The hash `prefix{key}:leases` holds the budget's rate leases: field = client id, value = 'rate burst end' (cost units
 // per ms, cost units, Redis ms). While a lease lasts its holder decides alone within its rate and burst, and the
@@ -30,21 +35,22 @@
 // the next call. A pause that ends later than before is published on the channel named in ARGV ('<forMs> <orderedForMs>
 // <hash>').
 //
-// KEYS[1] the hash, KEYS[2] the slots, KEYS[3] the clients (optional), KEYS[4] the units (optional), KEYS[5] the
-// leases (optional). ARGV: want, need,
-// maxWaitMs, pauseForMs, orderedForMs, viewRemaining, viewResetInMs, viewCounter, slotMax, slotTtlMs, slotTake,
-// giveBack, clientId, clientTtlMs (each '' when absent), the count of slots released and their ids, the count of
-// buckets and limit, intervalMs, capacity for each, then the count of units and for each: name, want, giveBack,
-// settle, viewRemaining, viewLimit, viewResetInMs, viewRefill ('c' continuous, 'w' window, '' no view), viewCounter,
+// KEYS[1] the hash, KEYS[2] the slots, KEYS[3] the clients (optional), KEYS[4] the units (optional: without it, the
+// requests' counter a grant returns is exact), KEYS[5] the leases (optional). ARGV: want, need, maxWaitMs,
+// pauseForMs, orderedForMs, viewRemaining, viewResetInMs, viewCounter, slotMax, slotTtlMs, slotTake, giveBack,
+// clientId, clientTtlMs (each '' when absent), the count of slots released and their ids, the count of buckets and
+// limit, intervalMs, capacity for each, then the count of units and for each: name, want, giveBack, settle,
+// viewRemaining, viewLimit, viewResetInMs, viewRefill ('c' continuous, 'w' window, '' no view), viewCounter,
 // viewAgeMs, the count of its buckets and limit, intervalMs, capacity for each; then the lease: rate ('' to leave it
 // as it is, 0 to hand it back), least rate of a new one, burst, ttlMs, most share of the rate every lease together
 // holds; then the pause channel ('' to publish nothing), then the reorder span in ms ('' for 50).
 // Returns { granted (string, may be fractional), waitMs (integer), reason ('' | 'rate' | 'paused' | 'server'),
-// pausedForMs, orderedForMs (integers), reset (1 when bad data was thrown away), counter (string), clients (integer,
-// the live clients counted, 0 when not counted), the unit that held the grant ('' none), the caller's lease: rate,
-// burst, tokens moved into it by this call, negative for a debt (strings, '0' without a lease), ms until it ends
-// (integer), then each unit's grant counter (string) in the order asked: for a unit granted, the counter its
-// answer's view is corrected by (see l1/l2 above) }.
+// pausedForMs, orderedForMs (integers), reset (1 when bad data was thrown away), counter (string: the requests' grant
+// counter g, for a grant the one its answer's view is corrected by, see l1/l2 above), clients (integer, the live
+// clients counted, 0 when not counted), the unit that held the grant ('' none), the caller's lease: rate, burst,
+// tokens moved into it by this call, negative for a debt (strings, '0' without a lease), ms until it ends (integer),
+// then each unit's grant counter (string) in the order asked: for a unit granted, the counter its answer's view is
+// corrected by (see l1/l2 above) }.
 import { TWO_SOURCES_RESET_SPREAD_MS } from '../headers/reset-rounding.js';
 
 export const SCRIPT = `
@@ -239,8 +245,9 @@ local function level(s, at)
 end
 local units = {}
 local ukey = KEYS[4]
-if ukey ~= nil and nunits > 0 then
-  local uh = {}
+-- The units' hash, read when a unit is asked or requests may be granted (it holds the requests' samples too).
+local uh = {}
+if ukey ~= nil and (nunits > 0 or want > 0) then
   local ukind = redis.call('TYPE', ukey)['ok']
   if ukind == 'hash' then
     local raw = redis.call('HGETALL', ukey)
@@ -253,10 +260,30 @@ if ukey ~= nil and nunits > 0 then
   elseif ukind ~= 'none' then
     reset = 1; redis.call('DEL', ukey)
   end
+end
+-- A grant of amount on a grant counter c (g, and its samples l1, l2, l2t): returns the counter its answer's view
+-- is to be corrected by, the counter as it was at least the reorder span ago plus the grant: the latest sample that
+-- old, else the one before it (taken at least the span before the latest), else the counter before this grant
+-- (nothing was sampled before it). Samples above the counter were taken before it started afresh: none then.
+local function grant(c, amount)
+  local sampled = c.l1 ~= nil and c.l2 ~= nil and c.l2t ~= nil and c.l1 <= c.l2 and c.l2 <= c.g
+  local safe = c.g
+  if sampled then
+    if now - c.l2t >= reorder then safe = c.l2 else safe = c.l1 end
+  end
+  local counted = safe + amount
+  if not sampled then c.l1 = c.g end
+  c.g = c.g + amount
+  if not sampled then c.l2 = c.g; c.l2t = now
+  elseif now - c.l2t >= reorder then c.l1 = c.l2; c.l2 = c.g; c.l2t = now end
+  return counted
+end
+if ukey ~= nil and nunits > 0 then
   local at = ufirst + 1
   for j = 1, nunits do
     local f = ARGV[at] .. '|'
-    local u = { name = ARGV[at], f = f, want = math.max(0, num(ARGV[at + 1]) or 0), buckets = {}, g = num(uh[f .. 'g']) or 0 }
+    local u = { name = ARGV[at], f = f, want = math.max(0, num(ARGV[at + 1]) or 0), buckets = {} }
+    u.g = num(uh[f .. 'g']) or 0
     u.l1 = num(uh[f .. 'l1']); u.l2 = num(uh[f .. 'l2']); u.l2t = num(uh[f .. 'l2t'])
     local back = math.max(0, num(ARGV[at + 2]) or 0)
     local settle = num(ARGV[at + 3]) or 0
@@ -273,7 +300,8 @@ if ukey ~= nil and nunits > 0 then
       t = math.min(capacity, t + back - settle)
       u.buckets[i] = { t = t, limit = limit, interval = interval, capacity = capacity }
     end
-    local s = { sr = num(uh[f .. 'sr']), sa = num(uh[f .. 'sa']), sx = num(uh[f .. 'sx']), sp = num(uh[f .. 'sp']), sl = num(uh[f .. 'sl']) }
+    local s = { sr = num(uh[f .. 'sr']), sa = num(uh[f .. 'sa']), sx = num(uh[f .. 'sx']), sp = num(uh[f .. 'sp']) }
+    s.sl = num(uh[f .. 'sl'])
     if s.sr ~= nil and s.sa ~= nil and s.sx ~= nil and s.sp ~= nil and s.sl ~= nil then u.server = s end
     -- What the server said: a continuous quota's latest count holds; a window's as the budget's own view above.
     local vr = num(ARGV[at + 4])
@@ -403,6 +431,9 @@ local granted = 0
 local wait = 0
 local reason = ''
 local held = ''
+-- The requests' grant counter as returned, and its samples after a grant.
+local counter = nil
+local requests = nil
 if want > 0 then
   local amount = want
   if sr ~= nil and sr < amount then amount = math.max(sr, need) end
@@ -448,22 +479,19 @@ if want > 0 then
             if s.sp == 0 and now >= s.sx then s.sx = now + 1000 end
             s.sr = level(s, now) - u.want; s.sa = now
           end
-          -- The counter as it was at least the reorder span ago: the latest sample that old, else the one before it
-          -- (taken at least the span before the latest), else this one's own (nothing was sampled before it).
-          local safe = u.g
-          local sampled = u.l1 ~= nil and u.l2 ~= nil and u.l2t ~= nil
-          if sampled then
-            if now - u.l2t >= reorder then safe = u.l2 else safe = u.l1 end
-          end
-          u.c = math.min(safe, u.g) + u.want
-          if not sampled then u.l1 = u.g end
-          u.g = u.g + u.want
-          if not sampled then u.l2 = u.g; u.l2t = now
-          elseif now - u.l2t >= reorder then u.l1 = u.l2; u.l2 = u.g; u.l2t = now end
+          u.c = grant(u, u.want)
         end
       end
       if sr ~= nil then sr = sr - amount end
-      g = g + amount
+      -- The requests' counter as the units' (its samples under the empty name in the units' hash, see the header).
+      if ukey ~= nil then
+        requests = { g = g, l1 = num(uh['|l1']), l2 = num(uh['|l2']), l2t = num(uh['|l2t']) }
+        counter = grant(requests, amount)
+        g = requests.g
+      else
+        g = g + amount
+        counter = g
+      end
       local take = ARGV[11]
       if smax ~= nil and take ~= '' then
         local ends = now + wait + (num(ARGV[10]) or 60000)
@@ -506,10 +534,17 @@ if #stale > 0 then redis.call('HDEL', key, unpack(stale)) end
 redis.call('HSET', key, unpack(fields))
 redis.call('PEXPIRE', key, math.ceil(ttl) + 1000)
 
--- The units' state, each field under its unit's name; the hash lives as long as its longest-lived field needs.
-if ukey ~= nil and #units > 0 then
+-- The units' state, each field under its unit's name; the hash lives as long as its longest-lived field needs, and
+-- at least as long as the budget's hash (the requests' samples are taken of its counter).
+if ukey ~= nil and (#units > 0 or requests ~= nil) then
   local ufields = {}
-  local uttl = redis.call('PTTL', ukey)
+  -- (Its life left, less the margin added to it: each call would add that much more.)
+  local uttl = redis.call('PTTL', ukey) - 1000
+  if requests ~= nil then
+    for _, k in ipairs({ 'l1', 'l2', 'l2t' }) do
+      table.insert(ufields, '|' .. k); table.insert(ufields, tostring(requests[k]))
+    end
+  end
   for _, u in ipairs(units) do
     local f = u.f
     table.insert(ufields, f .. 'g'); table.insert(ufields, tostring(u.g))
@@ -542,7 +577,8 @@ end
 local pausedFor = 0
 local orderedFor = 0
 if p > now then pausedFor = math.ceil(p - now); orderedFor = math.ceil(math.max(po - now, 0)) end
-local reply = { tostring(granted), math.ceil(wait), reason, pausedFor, orderedFor, reset, tostring(g), clients, held }
+local counted = tostring(counter or g)
+local reply = { tostring(granted), math.ceil(wait), reason, pausedFor, orderedFor, reset, counted, clients, held }
 if mine ~= nil then
   table.insert(reply, tostring(mine.r)); table.insert(reply, tostring(mine.b))
   table.insert(reply, tostring(moved)); table.insert(reply, math.floor(mine.e - now))

@@ -94,8 +94,9 @@ export interface RedisStoreOptions {
   /**
    * How much later, ms, a request granted by the store may reach the API server than one granted after it (each
    * process's network and event loop delay its requests differently). When an answer tells what is left of a quota
-   * in units other than requests (an LLM vendor's tokens), the store takes off what was granted after the answered
-   * request, and also what was granted this long before it, which may not have been counted yet.
+   * (of requests, or of another unit such as an LLM vendor's tokens), the store takes off what was granted after the
+   * answered request, and also what was granted this long before it, which may not have been counted yet. 0 takes off
+   * only what was granted after it.
    * @default 50
    */
   readonly reorderMs?: number;

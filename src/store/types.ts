@@ -189,7 +189,11 @@ export interface StoreReply {
   readonly pausedForMs: number;
   /** ms left until the instant the server named for the shared pause, without jitter; 0 when there is none. */
   readonly orderedForMs: number;
-  /** Cost units granted so far on this budget, this grant included: a count that only goes up (0 if not kept). */
+  /**
+   * Cost units granted so far on this budget, this grant included: a count that only goes up (0 if not kept). With a
+   * grant, a store may return less: the counter that the view of the granted requests' answers is to be corrected by
+   * (the Redis store leaves out what it granted shortly before, see `RedisStoreOptions.reorderMs`).
+   */
   readonly counter: number;
   /**
    * Live clients of this budget, the caller included: those whose last call was within their `client.ttlMs`.

@@ -216,9 +216,14 @@ describe.each(REDIS_CLIENTS)('$name', (library) => {
       rw.on('storeError', (event) => errors.push(event));
       try {
         expect(await call(rw, `${server.url}/bad/0`)).toEqual({ status: 200 });
-        // One hash per budget, named `${prefix}{${budget key}}`, and the sorted set of its live clients.
+        // One hash per budget, named `${prefix}{${budget key}}`, the sorted set of its live clients and the hash of
+        // its units (here only the samples of its grant counter).
         const key = `${prefix}{${rw.stats()[0]!.key}}`;
-        expect(((await connection.send(['KEYS', `${prefix}*`])) as string[]).sort()).toEqual([key, `${key}:clients`]);
+        expect(((await connection.send(['KEYS', `${prefix}*`])) as string[]).sort()).toEqual([
+          key,
+          `${key}:clients`,
+          `${key}:units`,
+        ]);
         expect(await connection.send(['TYPE', key])).toBe('hash');
 
         await connection.send(spoil(key));

@@ -150,6 +150,38 @@ describe.each(REDIS_CLIENTS)('the Redis store script through $name', (library) =
     expect(await store.sync('k', ask({ want: 1 }))).toMatchObject({ granted: 0, reason: 'server' });
   });
 
+  it('corrects a view by the requests granted shortly before its request too: they may reach the server later', async () => {
+    // Within the reorder span (an hour here, so that the test's own milliseconds cannot matter), a grant's counter
+    // leaves out what was granted before it; with a span of 0 it is exact.
+    for (const [reorderMs, leftAfter] of [
+      [HOUR, 1],
+      [0, 4],
+    ] as const) {
+      await connection.send(['FLUSHALL']);
+      const wide = redisStore(connection.client as never, { prefix: 'test:', reorderMs });
+      // Granted first, they reach the server second; the answer to the ones granted after them does not count them.
+      expect(await wide.sync('k', ask({ want: 3 }))).toMatchObject({ granted: 3, counter: 3 });
+      const second = await wide.sync('k', ask({ want: 5 }));
+      expect(second).toMatchObject({ granted: 5, counter: reorderMs === 0 ? 8 : 5 });
+      // The server says 4 left after the second grant's requests: by the store's count, 4 less what it may not hold.
+      const view = { remaining: 4, resetInMs: HOUR, counter: second.counter };
+      await wide.sync('k', ask({ want: 0, view }));
+      expect(await wide.sync('k', ask({ want: 9, need: 1 }))).toMatchObject({ granted: leftAfter });
+      // The samples are not fields of the budget's hash, where an earlier release's script would take them for bad
+      // data and throw the budget away.
+      expect(Object.keys(await hash('k')).sort()).toEqual(['g', 'sr', 'sx', 'v']);
+    }
+  });
+
+  it("trusts no sample of the requests' counter taken before the counter started afresh", async () => {
+    const wide = redisStore(connection.client as never, { prefix: 'test:', reorderMs: HOUR });
+    // Samples left in the units' hash from a budget hash that has expired since (the counter was 200, long ago).
+    await connection.send(['HSET', 'test:{k}:units', '|l1', '100', '|l2', '200', '|l2t', '0']);
+    expect(await wide.sync('k', ask({ want: 1 }))).toMatchObject({ granted: 1, counter: 1 });
+    // The second grant's counter leaves out the first, granted within the reorder span.
+    expect(await wide.sync('k', ask({ want: 1 }))).toMatchObject({ granted: 1, counter: 1 });
+  });
+
   it.each([
     ['another type', ['SET', 'test:{k}', 'hello']],
     ['a garbage number', ['HSET', 'test:{k}', 't1', 'garbage']],
@@ -175,6 +207,20 @@ describe.each(REDIS_CLIENTS)('the Redis store script through $name', (library) =
     expect(Number(await connection.send(['PTTL', 'test:{slow}']))).toBeGreaterThan(HOUR / 2);
     await store.sync('p', ask({ want: 0, pause: { forMs: HOUR, orderedForMs: HOUR } }));
     expect(Number(await connection.send(['PTTL', 'test:{p}']))).toBeGreaterThan(HOUR);
+  });
+
+  it("lets the units' hash expire with the budget's hash: each call does not add to its life", async () => {
+    // Ten units refill in 10 ms: each key lives a second, plus a second of margin, however many calls it has seen.
+    const limits = [{ limit: 1000, intervalMs: 1000, capacity: 1000 }];
+    const units = [{ name: 'tokens', limits, want: 1 }];
+    for (const more of [{}, { units }]) {
+      await connection.send(['FLUSHALL']);
+      for (let i = 0; i < 10; i++)
+        expect(await store.sync('k', ask({ limits, ...more }))).toMatchObject({ granted: 1 });
+      const ttl = Number(await connection.send(['PTTL', 'test:{k}:units']));
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(2000);
+    }
   });
 
   it('holds shared slots: at most `max` at once, each until released or its lease ends', async () => {
