@@ -435,14 +435,6 @@ export class Budget {
   }
 
   /**
-   * The policies a request of `route` goes by, as one object per set (the same for every route that counts against
-   * the same ones): what the scheduler tells requests held alike by. Undefined when the budget's own view paces it.
-   */
-  policyGroup(route: CallRoute | undefined): object | undefined {
-    return this.#policiesOf(route);
-  }
-
-  /**
    * Whether a request of `cost` and `route` that cannot go at `now` is held by its route's own policies alone: no
    * pause, no slot, local rate, units or store holds it, so a request of another route may still go.
    */

@@ -2,7 +2,7 @@
 // concurrency slot, tokens, no pause, server pace), in priority order; aborts, deadlines and close end the wait.
 import type { UnitCosts } from './unit-quotas.js';
 import type { CallRoute } from './route-shape.js';
-import type { Budget, Readiness, WaitReason } from './budget.js';
+import type { Budget, WaitReason } from './budget.js';
 import { MAX_TIMER_DELAY_MS, type Clock, type TimerHandle } from '../clock.js';
 import { PriorityQueue, type QueueEntry } from './queue.js';
 
@@ -305,15 +305,14 @@ export class Scheduler {
       }
       // Held by its own route's policies, the head does not hold requests of other routes: they go around it.
       const apart = lane.budget.routesApart && lane.budget.heldApart(head.cost, now, head.units, head.routing);
-      const own = apart ? this.#ownReadiness(lane, head, ready, now) : undefined;
-      if (own !== undefined) wakeAt = Math.min(wakeAt, this.#goAround(lane, head, own, now));
+      if (apart) wakeAt = Math.min(wakeAt, this.#goAround(lane, head, now));
       // A server pace is checked only when it already keeps the head past its cap: ordinary pacing never scans.
       const serverWait = ready.reason === 'server' && ready.at - now > head.maxPauseMs;
       const paused = ready.reason === 'paused' || ready.reason === 'server-quota';
       const pauseToCheck = (paused || serverWait) && lane.checkedPause !== ready.at;
       if (lane.deadlines > 0 || pauseToCheck) {
         lane.checkedPause = paused || serverWait ? ready.at : 0;
-        wakeAt = Math.min(wakeAt, this.#failLate(lane, ready.at, ready.reason, now, own));
+        wakeAt = Math.min(wakeAt, this.#failLate(lane, ready.at, ready.reason, now, apart));
       }
       if (head.done) continue; // the head itself could not wait that long
       if (ready.at !== Infinity) {
@@ -326,35 +325,12 @@ export class Scheduler {
   }
 
   /**
-   * When each queued ticket may go, for a lane whose head its own route's policies hold (see `Budget.heldApart`):
-   * one reading per set of policies and cost, the head's given, so that a long queue costs a lookup per ticket.
-   */
-  #ownReadiness(lane: Lane, head: Ticket, headReady: Readiness, now: number): (ticket: Ticket) => Readiness {
-    const { budget } = lane;
-    const known = new Map<object | number, Readiness>();
-    const keyOf = (ticket: Ticket): object | number | undefined =>
-      ticket.units === undefined ? (budget.policyGroup(ticket.routing) ?? ticket.cost) : undefined;
-    const headKey = keyOf(head);
-    if (headKey !== undefined && head.cost === 1) known.set(headKey, headReady);
-    return (ticket) => {
-      if (ticket === head) return headReady;
-      const key = ticket.cost === 1 ? keyOf(ticket) : undefined;
-      let ready = key === undefined ? undefined : known.get(key);
-      if (ready === undefined) {
-        ready = budget.readiness(ticket.cost, now, ticket.units, ticket.routing);
-        if (key !== undefined) known.set(key, ready);
-      }
-      return ready;
-    };
-  }
-
-  /**
    * Grants the queued tickets behind a held head that may go now (their routes count against other policies), in
    * queue order, looking at most `AROUND_AT_MOST` of them; stops at one held by the budget as a whole (a slot, a
    * pause, the local rate), which holds every ticket behind it too. Returns the earliest instant one of those it
    * looked at may go.
    */
-  #goAround(lane: Lane, head: Ticket, own: (ticket: Ticket) => Readiness, now: number): number {
+  #goAround(lane: Lane, head: Ticket, now: number): number {
     const { budget } = lane;
     const behind: Ticket[] = [];
     // Taken out of the queue's order first: a grant may run a task that queues more, while this loop goes on.
@@ -363,29 +339,16 @@ export class Scheduler {
       if (behind.length >= AROUND_AT_MOST) break;
     }
     let earliest = Infinity;
-    /** Readings already found held by their own route's policies: a ticket that shares one is passed at once. */
-    const apart = new Set<Readiness>();
     for (const ticket of behind) {
       if (ticket.done) continue;
-      const seen = own(ticket);
-      if (seen.at > now) {
-        if (!apart.has(seen)) {
-          if (!budget.heldApart(ticket.cost, now, ticket.units, ticket.routing)) break;
-          apart.add(seen);
-        }
-        earliest = Math.min(earliest, seen.at);
-        continue;
-      }
-      // Ready by what was read before the grants ahead of it: read again now.
       budget.advance(ticket.cost, now, ticket.units, ticket.routing);
       const ready = budget.readiness(ticket.cost, now, ticket.units, ticket.routing);
-      if (ready.at > now) {
-        if (!budget.heldApart(ticket.cost, now, ticket.units, ticket.routing)) break;
+      if (ready.at <= now) {
+        this.#drop(lane, ticket);
+        ticket.grant(budget.take(ticket.cost, now, ticket.units, ticket.routing));
+      } else if (budget.heldApart(ticket.cost, now, ticket.units, ticket.routing)) {
         earliest = Math.min(earliest, ready.at);
-        continue;
-      }
-      this.#drop(lane, ticket);
-      ticket.grant(budget.take(ticket.cost, now, ticket.units, ticket.routing));
+      } else break;
     }
     return earliest;
   }
@@ -395,22 +358,21 @@ export class Scheduler {
    * already exceeds what they allow. With `own`, each ticket is judged by when it may go itself (a lane whose head
    * its own route holds). Returns the earliest deadline still pending, when one must wake the lane.
    */
-  #failLate(
-    lane: Lane,
-    readyAt: number,
-    reason: WaitReason | undefined,
-    now: number,
-    own?: (ticket: Ticket) => Readiness,
-  ): number {
+  #failLate(lane: Lane, readyAt: number, reason: WaitReason | undefined, now: number, own = false): number {
     let earliest = Infinity;
     /** Cost units of the tickets ahead that stay: each failed one's own turn comes after theirs. */
     let costAhead = 0;
     const asking = lane.budget.askingStore;
     for (const ticket of lane.queue.inOrder()) {
-      const ready = own?.(ticket);
-      const failure = ready
-        ? tooLate(ticket, ready.at, ready.reason, now, lane.budget.orderedUntil, asking)
-        : tooLate(ticket, readyAt, reason, now, lane.budget.orderedUntil, asking);
+      const ready = own ? lane.budget.readiness(ticket.cost, now, ticket.units, ticket.routing) : undefined;
+      const failure = tooLate(
+        ticket,
+        ready ? ready.at : readyAt,
+        ready ? ready.reason : reason,
+        now,
+        lane.budget.orderedUntil,
+        asking,
+      );
       if (failure) {
         this.#drop(lane, ticket);
         ticket.fail(this.#ownInstant(lane, failure, ticket, costAhead, now));
