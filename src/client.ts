@@ -263,6 +263,8 @@ class Client implements Ratewise {
     // Followed here, hop by hop, so that each hop waits for, is counted by and informs its own host's budget.
     const follow = mode === 'follow' && this.#hopsVisible;
     let options = perRequest;
+    // When the call began: `maxWait` bounds the whole chain, each hop's wait counting from here.
+    let since: number | undefined;
     for (let hops = 0; ; hops++) {
       // One request of the chain (or the only one), through the budget of its own key.
       const safeUrl = this.#redact(request.url);
@@ -271,12 +273,13 @@ class Client implements Ratewise {
       const routing = this.#routing;
       // Read once for the hop: the loop guard counts the call, and its ticket begins and asks for a turn, at this instant.
       const now = this.#options.clock.now();
+      since ??= now;
       const loop = this.#checkLoop(request.method, safeUrl, request.body, now);
       let response: Response;
       try {
         const onOpaqueRedirect = follow ? this.#onOpaqueRedirect : undefined;
         const transport = fetchTransport(this.#options.fetch, request, this.#onHiddenThrottle, onOpaqueRedirect);
-        const args: TicketArgs = [this.#lane(key), request, safeUrl, signal, options, now];
+        const args: TicketArgs = [this.#lane(key), request, safeUrl, signal, options, now, since];
         response = await sendCall(this.#ctx, args, transport, routing);
       } catch (error) {
         // A fetch that refuses credentials in URLs (Node's does) names the whole URL in its error: not the password.
