@@ -2,7 +2,7 @@
 import { Budget, type BudgetCounters, type ServerView } from './engine/budget.js';
 import type { UnitView } from './engine/unit-quotas.js';
 import type { PolicyStats } from './engine/policy-paces.js';
-import { ClosedError, invalidOption, LoopDetectedError } from './errors.js';
+import { ClosedError, formatValue, invalidOption, LoopDetectedError } from './errors.js';
 import { bodyFingerprint } from './http/body-fingerprint.js';
 import { createFingerprint } from './http/fingerprint.js';
 import { diagnosticsChannels } from './diagnostics.js';
@@ -393,8 +393,11 @@ class Client implements Ratewise {
     this.#routing = undefined;
     if (perRequest.key !== undefined) return perRequest.key;
     const keyFn = this.#options.keyFn;
-    const own = keyFn && keyFn({ method, url, headers: fields.headers() });
-    if (own !== undefined) return own;
+    const own: unknown = keyFn && keyFn({ method, url, headers: fields.headers() });
+    if (typeof own === 'string') return own;
+    // A null (`headers.get()` of a missing field) or a promise (an async keyFn) names no budget: said, not guessed.
+    if (own !== undefined)
+      throw new TypeError(`Expected \`keyFn\` to return a string or undefined, got ${formatValue(own)}`);
     const origin = this.#originOf(url);
     const routes = this.#routesOf(origin);
     if (routes.configured) {

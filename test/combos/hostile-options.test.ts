@@ -1,0 +1,69 @@
+// Hostile options through every entry point, against a real server on 127.0.0.1: a bad value is a clear TypeError
+// (a rejection, never a synchronous throw from rw.fetch or rw.schedule), nothing is sent for it, no timer is left
+// and no call stays unsettled.
+import { afterEach, describe, expect, test } from 'vitest';
+import { getGlobalDispatcher, setGlobalDispatcher } from 'undici';
+import { installRatewise } from '../../src/adapters/undici.js';
+import { createRatewise } from '../../src/index.js';
+import type { Ratewise, RatewiseOptions } from '../../src/index.js';
+import { FakeClock } from '../support/fake-clock.js';
+import { startScriptedServer, type TestServer } from '../support/servers.js';
+
+const original = getGlobalDispatcher();
+const open: { close(): Promise<void> }[] = [];
+const uninstalls: (() => void)[] = [];
+
+afterEach(async () => {
+  for (const uninstall of uninstalls.splice(0)) uninstall();
+  setGlobalDispatcher(original);
+  await Promise.all(open.splice(0).map((resource) => resource.close()));
+});
+
+function client(options: RatewiseOptions): Ratewise {
+  const rw = createRatewise(options);
+  open.push(rw);
+  return rw;
+}
+
+async function serve(): Promise<TestServer> {
+  const server = await startScriptedServer(({ url }) => ({ body: `ok ${url}` }));
+  open.push(server);
+  return server;
+}
+
+describe('keyFn answers that are not a string or undefined', () => {
+  // `headers.get()` answers null for a missing field, an async keyFn a promise: neither names a budget.
+  const answers: [string, unknown][] = [
+    ['null', null],
+    ['a number', 42],
+    ['an object', { tenant: 'a' }],
+    ['a promise', Promise.resolve('tenant-a')],
+  ];
+
+  test.each(answers)('%s rejects the call with a TypeError naming keyFn; nothing is sent', async (_name, answer) => {
+    const server = await serve();
+    const clock = new FakeClock(Date.UTC(2030, 0, 1));
+    const rw = client({ clock, keyFn: () => answer as string });
+    const call = rw.fetch(`${server.url}/x`);
+    await expect(call).rejects.toThrow(TypeError);
+    await expect(call).rejects.toThrow(/^Expected `keyFn` to return a string or undefined, got /);
+    expect(server.hits().total).toBe(0);
+    expect(rw.stats()).toEqual([]);
+    expect(clock.pending()).toBe(0);
+  });
+
+  test('through global fetch with installRatewise: fetch rejects, its cause the same TypeError', async () => {
+    const server = await serve();
+    const rw = client({ keyFn: ({ headers }) => headers.get('x-tenant') as string });
+    uninstalls.push(installRatewise(rw));
+    const failure = await fetch(`${server.url}/x`).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(TypeError);
+    expect((failure as Error).cause).toBeInstanceOf(TypeError);
+    expect(((failure as Error).cause as Error).message).toBe(
+      'Expected `keyFn` to return a string or undefined, got `null` (null)',
+    );
+    expect(server.hits().total).toBe(0);
+    // A request whose keyFn answers a string goes.
+    expect(await (await fetch(`${server.url}/y`, { headers: { 'x-tenant': 'a' } })).text()).toBe('ok /y');
+  });
+});
