@@ -748,10 +748,14 @@ class Client implements Ratewise {
   #lane(key: string, adaptive = true): Lane {
     // The most recent lane again (a burst to one host): it is last in recency order already.
     const last = this.#lastLane;
-    if (last !== undefined && last.budget.key === key) return last;
+    if (last !== undefined && last.budget.key === key) {
+      if (adaptive && !last.budget.adaptive) this.#adapt(last);
+      return last;
+    }
     const lanes = this.#lanes;
     let lane = lanes.get(key);
     if (lane) {
+      if (adaptive && !lane.budget.adaptive) this.#adapt(lane);
       this.#lastLane = lane;
       // Map order is recency order: the least recently used lanes come first, for eviction.
       lanes.delete(key);
@@ -761,7 +765,7 @@ class Client implements Ratewise {
     const o = this.#options;
     const now = o.clock.now();
     // Tasks are never retried: their budgets need no retry budget.
-    const retryBudget = adaptive && o.retry.budget ? new RetryBudget(o.retry.budget) : undefined;
+    const retryBudget = adaptive ? this.#retryBudget() : undefined;
     lane = new Lane(
       new Budget(
         key,
@@ -784,6 +788,20 @@ class Client implements Ratewise {
     lanes.set(key, lane);
     this.#lastLane = lane;
     return lane;
+  }
+
+  #retryBudget(): RetryBudget | undefined {
+    const { budget } = this.#options.retry;
+    return budget ? new RetryBudget(budget) : undefined;
+  }
+
+  /**
+   * A request's key names a budget a task made (a task keyed by an origin, scheduled before the first request to it):
+   * it becomes what the request would have made, shared through the store too when it was not.
+   */
+  #adapt(lane: Lane): void {
+    lane.budget.adapt(this.#retryBudget());
+    if (this.#storeLink && !this.#storeSides.has(lane.budget)) this.#share(lane, this.#storeLink);
   }
 
   #share(lane: Lane, link: StoreLink): void {
