@@ -67,3 +67,28 @@ describe('keyFn answers that are not a string or undefined', () => {
     expect(await (await fetch(`${server.url}/y`, { headers: { 'x-tenant': 'a' } })).text()).toBe('ok /y');
   });
 });
+
+describe('a `fetch` option that does not resolve to a Response', () => {
+  // A test double of the kind often written by hand (`mockResolvedValue({ ok: true, status: 200, json })`).
+  const notResponses: [string, unknown][] = [
+    ['a plain object with a status', { ok: true, status: 200, json: () => Promise.resolve({}) }],
+    ['undefined', undefined],
+    ['a number', 42],
+  ];
+
+  test.each(notResponses)(
+    '%s: the call rejects with a TypeError naming fetch, and its slot is free',
+    async (_, fake) => {
+      const server = await serve();
+      let calls = 0;
+      const rw = client({
+        budgets: { '*': { concurrency: 1 } },
+        fetch: (input, init) => (calls++ === 0 ? Promise.resolve(fake as Response) : globalThis.fetch(input, init)),
+      });
+      await expect(rw.fetch(`${server.url}/x`)).rejects.toThrow(/^Expected `fetch` to resolve to a Response, got /);
+      expect(rw.stats()[0]).toMatchObject({ inFlight: 0, queued: 0 });
+      // The budget's one slot is free for the next call.
+      expect(await (await rw.fetch(`${server.url}/y`)).text()).toBe('ok /y');
+    },
+  );
+});
