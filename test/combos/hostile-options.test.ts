@@ -92,3 +92,12 @@ describe('a `fetch` option that does not resolve to a Response', () => {
     },
   );
 });
+
+test('ratewise.retry given as an array is a TypeError, as ratewise itself is', async () => {
+  const server = await serve();
+  const rw = client({});
+  await expect(rw.fetch(`${server.url}/x`, { ratewise: { retry: [] as never } })).rejects.toThrow(
+    'Expected `ratewise.retry` to be an object, got `[]` (array)',
+  );
+  expect(server.hits().total).toBe(0);
+});
