@@ -6,7 +6,7 @@ import { getGlobalDispatcher, setGlobalDispatcher } from 'undici';
 import { installRatewise } from '../../src/adapters/undici.js';
 import { createRatewise } from '../../src/index.js';
 import type { Ratewise, RatewiseOptions } from '../../src/index.js';
-import { FakeClock } from '../support/fake-clock.js';
+import { FakeClock, settle } from '../support/fake-clock.js';
 import { startScriptedServer, type TestServer } from '../support/servers.js';
 
 const original = getGlobalDispatcher();
@@ -100,4 +100,54 @@ test('ratewise.retry given as an array is a TypeError, as ratewise itself is', a
     'Expected `ratewise.retry` to be an object, got `[]` (array)',
   );
   expect(server.hits().total).toBe(0);
+});
+
+describe('backoff options at their extremes', () => {
+  test('retry.backoff.baseMs must be finite: Infinity is a TypeError naming it', () => {
+    expect(() => createRatewise({ retry: { backoff: { baseMs: Infinity } } })).toThrow(
+      'Expected `retry.backoff.baseMs` to be a non-negative finite number of milliseconds, got `Infinity` (number)',
+    );
+  });
+
+  test('a computed backoff past every number waits on a timer (close() ends it), never on none', async () => {
+    const server = await startScriptedServer(() => ({ status: 500 }));
+    open.push(server);
+    const clock = new FakeClock(Date.UTC(2030, 0, 1));
+    // No cap, and a factor that takes the second retry's backoff past the largest number.
+    const rw = client({
+      clock,
+      retry: { limit: 3, budget: false, backoff: { baseMs: 10, maxMs: Infinity, factor: 1e308, jitter: 'none' } },
+    });
+    let outcome: unknown = 'pending';
+    const call = rw.fetch(`${server.url}/x`).then(
+      (reply) => (outcome = reply.status),
+      (error: unknown) => (outcome = error),
+    );
+    // The first retry after 10 ms; the second's backoff is past every number.
+    await expect.poll(() => clock.pending()).toBe(1);
+    clock.next();
+    await expect.poll(() => server.hits().total).toBe(2);
+    await expect.poll(() => clock.pending()).toBe(1);
+    // Without a timer the call would wait on nothing: a Node process would exit with it unsettled.
+    expect(clock.nextAt()! - clock.now()).toBeGreaterThan(0);
+    expect(outcome).toBe('pending');
+    await rw.close();
+    await call;
+    expect(outcome).toMatchObject({ name: 'ClosedError' });
+    expect(clock.pending()).toBe(0);
+  });
+
+  test('with a maxWait, the same call ends at once with the last answer', async () => {
+    const server = await startScriptedServer(() => ({ status: 500 }));
+    open.push(server);
+    const clock = new FakeClock(Date.UTC(2030, 0, 1));
+    const rw = client({
+      clock,
+      maxWait: 60_000,
+      retry: { limit: 3, budget: false, backoff: { baseMs: 10, maxMs: Infinity, factor: 1e308, jitter: 'none' } },
+    });
+    const reply = await settle(clock, rw.fetch(`${server.url}/x`));
+    expect(reply.status).toBe(500);
+    expect(server.hits().total).toBe(2);
+  });
 });
