@@ -151,3 +151,42 @@ describe('backoff options at their extremes', () => {
     expect(server.hits().total).toBe(2);
   });
 });
+
+describe('signals that end the call before or as it starts', () => {
+  test.each([
+    ['rw.fetch', (rw: Ratewise) => rw.fetch],
+    [
+      'global fetch with installRatewise',
+      (rw: Ratewise) => {
+        uninstalls.push(installRatewise(rw));
+        return globalThis.fetch;
+      },
+    ],
+  ])(
+    'AbortSignal.timeout(0) and an aborted signal through %s: one rejection each, no slot or timer left',
+    async (_, entry) => {
+      let answer: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => (answer = resolve));
+      const server = await startScriptedServer(async () => {
+        await held;
+        return { body: 'late' };
+      });
+      open.push({ close: () => (answer(), server.close()) });
+      const clock = new FakeClock(Date.UTC(2030, 0, 1));
+      const rw = client({ clock, budgets: { '*': { concurrency: 1 } } });
+      const fetcher = entry(rw);
+      const settled: string[] = [];
+      const note = (error: unknown) => settled.push((error as Error).name);
+      await Promise.all([
+        fetcher(`${server.url}/timeout`, { signal: AbortSignal.timeout(0) }).then(() => settled.push('resolved'), note),
+        fetcher(`${server.url}/aborted`, { signal: AbortSignal.abort() }).then(() => settled.push('resolved'), note),
+      ]);
+      expect(settled.sort()).toEqual(['AbortError', 'TimeoutError']);
+      await expect.poll(() => rw.stats().every((budget) => budget.inFlight === 0 && budget.queued === 0)).toBe(true);
+      expect(clock.pending()).toBe(0);
+      // The budget's one slot is free again.
+      answer();
+      expect(await (await fetcher(`${server.url}/next`)).text()).toBe('late');
+    },
+  );
+});
