@@ -127,6 +127,12 @@ export interface AdapterRequest {
   readonly body?: unknown;
   /** Per-request options, as in `rw.fetch`'s init. */
   readonly ratewise?: RequestOptions | undefined;
+  /**
+   * For an adapter that follows redirects itself: one object (any, made per call) passed with every request of the
+   * call's redirect chain, so that `maxWait` bounds the whole chain, counted from its first request, as in `rw.fetch`.
+   * @default undefined (the request is a call of its own)
+   */
+  readonly chain?: object | undefined;
 }
 
 /** Options of `rw.schedule()`. */
@@ -364,6 +370,7 @@ class Client implements Ratewise {
     if (this.#closed) throw new ClosedError({ method, url: safeUrl });
     const key = this.#keyOf(perRequest, method, url, { headers: () => new Headers(input.headers) });
     const now = this.#options.clock.now();
+    const since = input.chain === undefined ? undefined : this.#chainStart(input.chain, now);
     const loop = this.#checkLoop(method, safeUrl, input.body, now);
     try {
       const request = {
@@ -374,13 +381,23 @@ class Client implements Ratewise {
       const routing = this.#routing;
       return await sendCall(
         this.#ctx,
-        [this.#lane(key), request, safeUrl, input.signal, perRequest, now],
+        [this.#lane(key), request, safeUrl, input.signal, perRequest, now, since],
         transport,
         routing,
       );
     } finally {
       if (loop !== undefined) this.#loopGuard?.settle(loop);
     }
+  }
+
+  /** When each redirect chain an adapter follows began (see `AdapterRequest.chain`), by its chain object. */
+  readonly #chains = new WeakMap<object, number>();
+
+  #chainStart(chain: object, now: number): number {
+    const since = this.#chains.get(chain);
+    if (since !== undefined) return since;
+    this.#chains.set(chain, now);
+    return now;
   }
 
   /**
