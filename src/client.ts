@@ -2,7 +2,7 @@
 import { Budget, type BudgetCounters, type ServerView } from './engine/budget.js';
 import type { UnitView } from './engine/unit-quotas.js';
 import type { PolicyStats } from './engine/policy-paces.js';
-import { ClosedError, invalidOption, LoopDetectedError } from './errors.js';
+import { ClosedError, formatValue, invalidOption, LoopDetectedError } from './errors.js';
 import { bodyFingerprint } from './http/body-fingerprint.js';
 import { createFingerprint } from './http/fingerprint.js';
 import { diagnosticsChannels } from './diagnostics.js';
@@ -127,6 +127,12 @@ export interface AdapterRequest {
   readonly body?: unknown;
   /** Per-request options, as in `rw.fetch`'s init. */
   readonly ratewise?: RequestOptions | undefined;
+  /**
+   * For an adapter that follows redirects itself: one object (any, made per call) passed with every request of the
+   * call's redirect chain, so that `maxWait` bounds the whole chain, counted from its first request, as in `rw.fetch`.
+   * @default undefined (the request is a call of its own)
+   */
+  readonly chain?: object | undefined;
 }
 
 /** Options of `rw.schedule()`. */
@@ -263,6 +269,8 @@ class Client implements Ratewise {
     // Followed here, hop by hop, so that each hop waits for, is counted by and informs its own host's budget.
     const follow = mode === 'follow' && this.#hopsVisible;
     let options = perRequest;
+    // When the call began: `maxWait` bounds the whole chain, each hop's wait counting from here.
+    let since: number | undefined;
     for (let hops = 0; ; hops++) {
       // One request of the chain (or the only one), through the budget of its own key.
       const safeUrl = this.#redact(request.url);
@@ -271,12 +279,13 @@ class Client implements Ratewise {
       const routing = this.#routing;
       // Read once for the hop: the loop guard counts the call, and its ticket begins and asks for a turn, at this instant.
       const now = this.#options.clock.now();
+      since ??= now;
       const loop = this.#checkLoop(request.method, safeUrl, request.body, now);
       let response: Response;
       try {
         const onOpaqueRedirect = follow ? this.#onOpaqueRedirect : undefined;
         const transport = fetchTransport(this.#options.fetch, request, this.#onHiddenThrottle, onOpaqueRedirect);
-        const args: TicketArgs = [this.#lane(key), request, safeUrl, signal, options, now];
+        const args: TicketArgs = [this.#lane(key), request, safeUrl, signal, options, now, since];
         response = await sendCall(this.#ctx, args, transport, routing);
       } catch (error) {
         // A fetch that refuses credentials in URLs (Node's does) names the whole URL in its error: not the password.
@@ -361,6 +370,7 @@ class Client implements Ratewise {
     if (this.#closed) throw new ClosedError({ method, url: safeUrl });
     const key = this.#keyOf(perRequest, method, url, { headers: () => new Headers(input.headers) });
     const now = this.#options.clock.now();
+    const since = input.chain === undefined ? undefined : this.#chainStart(input.chain, now);
     const loop = this.#checkLoop(method, safeUrl, input.body, now);
     try {
       const request = {
@@ -371,13 +381,23 @@ class Client implements Ratewise {
       const routing = this.#routing;
       return await sendCall(
         this.#ctx,
-        [this.#lane(key), request, safeUrl, input.signal, perRequest, now],
+        [this.#lane(key), request, safeUrl, input.signal, perRequest, now, since],
         transport,
         routing,
       );
     } finally {
       if (loop !== undefined) this.#loopGuard?.settle(loop);
     }
+  }
+
+  /** When each redirect chain an adapter follows began (see `AdapterRequest.chain`), by its chain object. */
+  readonly #chains = new WeakMap<object, number>();
+
+  #chainStart(chain: object, now: number): number {
+    const since = this.#chains.get(chain);
+    if (since !== undefined) return since;
+    this.#chains.set(chain, now);
+    return now;
   }
 
   /**
@@ -390,8 +410,11 @@ class Client implements Ratewise {
     this.#routing = undefined;
     if (perRequest.key !== undefined) return perRequest.key;
     const keyFn = this.#options.keyFn;
-    const own = keyFn && keyFn({ method, url, headers: fields.headers() });
-    if (own !== undefined) return own;
+    const own: unknown = keyFn && keyFn({ method, url, headers: fields.headers() });
+    if (typeof own === 'string') return own;
+    // A null (`headers.get()` of a missing field) or a promise (an async keyFn) names no budget: said, not guessed.
+    if (own !== undefined)
+      throw new TypeError(`Expected \`keyFn\` to return a string or undefined, got ${formatValue(own)}`);
     const origin = this.#originOf(url);
     const routes = this.#routesOf(origin);
     if (routes.configured) {
@@ -742,10 +765,14 @@ class Client implements Ratewise {
   #lane(key: string, adaptive = true): Lane {
     // The most recent lane again (a burst to one host): it is last in recency order already.
     const last = this.#lastLane;
-    if (last !== undefined && last.budget.key === key) return last;
+    if (last !== undefined && last.budget.key === key) {
+      if (adaptive && !last.budget.adaptive) this.#adapt(last);
+      return last;
+    }
     const lanes = this.#lanes;
     let lane = lanes.get(key);
     if (lane) {
+      if (adaptive && !lane.budget.adaptive) this.#adapt(lane);
       this.#lastLane = lane;
       // Map order is recency order: the least recently used lanes come first, for eviction.
       lanes.delete(key);
@@ -755,7 +782,7 @@ class Client implements Ratewise {
     const o = this.#options;
     const now = o.clock.now();
     // Tasks are never retried: their budgets need no retry budget.
-    const retryBudget = adaptive && o.retry.budget ? new RetryBudget(o.retry.budget) : undefined;
+    const retryBudget = adaptive ? this.#retryBudget() : undefined;
     lane = new Lane(
       new Budget(
         key,
@@ -778,6 +805,20 @@ class Client implements Ratewise {
     lanes.set(key, lane);
     this.#lastLane = lane;
     return lane;
+  }
+
+  #retryBudget(): RetryBudget | undefined {
+    const { budget } = this.#options.retry;
+    return budget ? new RetryBudget(budget) : undefined;
+  }
+
+  /**
+   * A request's key names a budget a task made (a task keyed by an origin, scheduled before the first request to it):
+   * it becomes what the request would have made, shared through the store too when it was not.
+   */
+  #adapt(lane: Lane): void {
+    lane.budget.adapt(this.#retryBudget());
+    if (this.#storeLink && !this.#storeSides.has(lane.budget)) this.#share(lane, this.#storeLink);
   }
 
   #share(lane: Lane, link: StoreLink): void {

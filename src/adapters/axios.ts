@@ -124,8 +124,10 @@ async function throttled(
     let hopConfig = config;
     let url = absoluteUrl(instance.getUri(config));
     let ratewise = config.ratewise;
+    // The call's hops, as one: its maxWait bounds them all.
+    const chain = {};
     for (let hops = 0; ; hops++) {
-      const response = await sendHop(rw, send, config, hopConfig, url, ratewise, abort?.signal, followHere);
+      const response = await sendHop(rw, send, config, hopConfig, url, ratewise, abort?.signal, followHere, chain);
       let hop: RedirectHop | undefined;
       try {
         hop = followHere ? nextHop(url, hopConfig, response) : undefined;
@@ -214,6 +216,7 @@ async function sendHop(
   ratewise: RequestOptions | undefined,
   signal: AbortSignal | undefined,
   followHere: boolean,
+  chain: object,
 ): Promise<AxiosResponse> {
   // Every status resolves, so that ratewise sees it; the caller's validateStatus is applied once it is done.
   const attemptConfig: InternalAxiosRequestConfig = { ...hopConfig, validateStatus: () => true };
@@ -248,6 +251,7 @@ async function sendHop(
         // Transformed already: a JSON body is a string here.
         body: hopConfig.data,
         ratewise,
+        chain,
       },
       transport,
     );

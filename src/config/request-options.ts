@@ -65,7 +65,9 @@ function checkCallOptions(o: unknown, name: string, keys: readonly string[], uni
 
 /** The per-request retry overrides are spread over the client's: a bad value would reach the attempt loop. */
 function checkRetryOverrides(value: unknown): void {
-  if (typeof value !== 'object' || value === null) throw invalidOption('ratewise.retry', 'an object', value);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalidOption('ratewise.retry', 'an object', value);
+  }
   for (const [key, v] of Object.entries(value)) {
     const name = `ratewise.retry.${key}`;
     if (key !== 'limit' && key !== 'rateLimitLimit' && key !== 'maxRetryAfter') {

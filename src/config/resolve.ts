@@ -303,7 +303,14 @@ function resolveRetry(value: unknown): RetryPolicy {
       ).map((m) => m.toUpperCase()),
     ),
     backoff: Object.freeze({
-      baseMs: durationMs(backoff.baseMs, 'retry.backoff.baseMs', BACKOFF_DEFAULTS.baseMs),
+      // Infinite, it would make every computed wait endless (or, decorrelated, NaN).
+      baseMs: number(
+        backoff.baseMs,
+        'retry.backoff.baseMs',
+        BACKOFF_DEFAULTS.baseMs,
+        (n) => n >= 0 && Number.isFinite(n),
+        'a non-negative finite number of milliseconds',
+      ),
       maxMs: durationMs(backoff.maxMs, 'retry.backoff.maxMs', BACKOFF_DEFAULTS.maxMs),
       factor: number(
         backoff.factor,

@@ -154,6 +154,9 @@ export class Budget {
    */
   #policies: PolicyPaces | undefined;
 
+  #retryBudget: RetryBudget | undefined;
+  #adaptive: boolean;
+
   constructor(
     readonly key: string,
     readonly config: BudgetConfig,
@@ -161,21 +164,46 @@ export class Budget {
     /** Fraction of the server's quota left unused. */
     private readonly reserve: number,
     /** Caps retries to a share of recent requests; undefined when turned off. */
-    readonly retryBudget: RetryBudget | undefined,
+    retryBudget: RetryBudget | undefined,
     /** Whether it learns from responses (HTTP) or just runs tasks at its configured limits (`rw.schedule`). */
     adaptive: boolean,
     /**
      * The longest the budget holds requests back on its own estimate of a server window that says nothing of itself
      * (`retry.backoff.maxMs`), in ms.
      */
-    maxHoldMs = 30_000,
+    private readonly maxHoldMs = 30_000,
   ) {
     this.#buckets = fullBuckets(config.limits, now);
+    this.#retryBudget = retryBudget;
+    this.#adaptive = adaptive;
     // A rate the user configured is trusted: the server's refusals pause it, as they say; an unknown limit is
     // discovered.
     if (adaptive && config.limits.length === 0) this.#discovery = new Discovery(config.initialWindow, maxHoldMs);
     this.#plain = !adaptive && config.limits.length === 0;
     this.#lastUsedAt = now;
+  }
+
+  /** Caps retries to a share of recent requests; undefined when turned off, and for a budget of tasks only. */
+  get retryBudget(): RetryBudget | undefined {
+    return this.#retryBudget;
+  }
+
+  /** Whether it learns from responses: made by a request, or used by one since (see {@link adapt}). */
+  get adaptive(): boolean {
+    return this.#adaptive;
+  }
+
+  /**
+   * A budget made for tasks (`rw.schedule` with a key requests use too) now serves a request: from now on it is what
+   * a request would have made, an unknown limit discovered and retries after errors capped by `retryBudget`.
+   */
+  adapt(retryBudget: RetryBudget | undefined): void {
+    if (this.#adaptive) return;
+    this.#adaptive = true;
+    this.#retryBudget = retryBudget;
+    const { limits, initialWindow } = this.config;
+    if (limits.length === 0) this.#discovery = new Discovery(initialWindow, this.maxHoldMs);
+    this.#plain = false;
   }
 
   /** The budget's counters, since it was created (read-only: the budget counts). */

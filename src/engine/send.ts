@@ -444,7 +444,7 @@ class CallRun<R> {
    * allows; or, as fetch would, the response or the network error of an error it does not retry.
    */
   settle(decision: Settle, outcome: AttemptOutcome, answer: Answer<R>, attempts: number, now: number): R {
-    const { lane, request, safeUrl, retry, maxWaitMs, startedAt } = this.call;
+    const { lane, request, safeUrl, retry, maxWaitMs, waitSince } = this.call;
     // A stream holds its slot while it runs (its concurrency is the server's too); anything else frees it now.
     const held = this.#holdWhileStreaming(answer, decision);
     if (held === undefined) this.ctx.scheduler.release(this.sentLane);
@@ -458,7 +458,7 @@ class CallRun<R> {
       // wait past maxRetryAfter counts from now.
       const maxWait = reason === 'max-wait';
       const retryAt = maxWait ? (decision.retryAt ?? now + (decision.waitMs ?? 0)) : decision.retryAt;
-      const waitMs = maxWait && retryAt !== undefined ? retryAt - startedAt : decision.waitMs;
+      const waitMs = maxWait && retryAt !== undefined ? retryAt - waitSince : decision.waitMs;
       throw new RateLimitError({
         reason,
         key: lane.budget.key,

@@ -79,6 +79,11 @@ export class CallTicket implements Ticket {
   readonly priority: number;
   /** Epoch ms the call began. */
   readonly startedAt: number;
+  /**
+   * Epoch ms `maxWait` counts from: `startedAt`, or for a later hop of a redirect chain the instant the chain began
+   * (one call, one `maxWait`).
+   */
+  readonly waitSince: number;
   /** Longest the call may wait inside ratewise, in ms (`maxWait`). */
   readonly maxWaitMs: number;
   readonly deadline: number;
@@ -105,14 +110,17 @@ export class CallTicket implements Ticket {
     perRequest: RequestOptions,
     /** Epoch ms the call began, when the caller has just read the clock. */
     startedAt?: number,
+    /** Epoch ms `maxWait` counts from, when earlier than `startedAt` (see `waitSince`). */
+    waitSince?: number,
   ) {
     this.#ctx = ctx;
     this.retry = retryPolicy(ctx.options.retry, perRequest);
     [this.cost, this.units] = splitCost(perRequest.cost);
     this.priority = perRequest.priority ?? 0;
     this.startedAt = startedAt ?? ctx.options.clock.now();
+    this.waitSince = waitSince ?? this.startedAt;
     this.maxWaitMs = perRequest.maxWait ?? ctx.options.maxWait;
-    this.deadline = this.startedAt + this.maxWaitMs;
+    this.deadline = this.waitSince + this.maxWaitMs;
   }
 
   /** Longest server-ordered pause the call sits through, in ms (`retry.maxRetryAfter`). */
@@ -201,7 +209,7 @@ export class CallTicket implements Ticket {
           retryAt,
           // The server's pause is held against maxRetryAfter from now; the call's own wait against maxWait from
           // its start, the clock maxWait runs on.
-          waitMs: Math.max(0, retryAt - (paused ? this.#ctx.options.clock.now() : this.startedAt)),
+          waitMs: Math.max(0, retryAt - (paused ? this.#ctx.options.clock.now() : this.waitSince)),
           limitMs: paused ? this.maxPauseMs : this.maxWaitMs,
         }),
       );

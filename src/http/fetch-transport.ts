@@ -4,6 +4,7 @@ import { markScheduled } from './scheduled.js';
 import { holdWhileStreaming, isEventStream } from './held-stream.js';
 import type { Clock } from '../clock.js';
 import { scrubUserinfo } from './redact.js';
+import { formatValue } from '../errors.js';
 
 /** What a fetch transport sends: the arguments of each attempt, fresh each time (see `PreparedRequest.attempt`). */
 export interface Attempts {
@@ -55,12 +56,16 @@ class FetchTransport implements Transport<Response> {
 
   /** An answer of fetch: sent again where fetch hid a redirect, and checked for rate-limit fields a browser hid. */
   #received(response: Response): Response | Promise<Response> {
+    checkResponse(response);
     const { onOpaqueRedirect } = this;
     if (onOpaqueRedirect === undefined || response.type !== 'opaqueredirect') return this.#checked(response);
     onOpaqueRedirect();
     const [again, againInit] = this.request.attempt();
     const sent = this.fetch(again, markScheduled({ ...againInit, redirect: 'follow' }));
-    return Promise.resolve(sent).then((final) => this.#checked(final));
+    return Promise.resolve(sent).then((final) => {
+      checkResponse(final);
+      return this.#checked(final);
+    });
   }
 
   #checked(response: Response): Response {
@@ -142,4 +147,15 @@ function hasTimingHeaders(headers: Headers): boolean {
     if (headers.has(name)) return true;
   }
   return false;
+}
+
+/**
+ * Fails the attempt when a `fetch` of the user's (a hand-written test double, say) resolves to something that is not
+ * a Response: its status and headers are read next, and a failure there would leave the call's slot taken.
+ */
+function checkResponse(response: unknown): void {
+  const r = response as { status?: unknown; headers?: { get?: unknown } } | null | undefined;
+  if (typeof r?.status !== 'number' || typeof r.headers?.get !== 'function') {
+    throw new TypeError(`Expected \`fetch\` to resolve to a Response, got ${formatValue(response)}`);
+  }
 }

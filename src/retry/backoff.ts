@@ -30,7 +30,7 @@ export function backoffCeiling(attempt: number, options: BackoffOptions = {}): n
 }
 
 /**
- * The delay before retry number `attempt`, in whole ms, within [0, `maxMs`].
+ * The delay before retry number `attempt`, in whole ms, within [0, `maxMs`] and finite.
  *
  * @param attempt 1 for the first retry, 2 for the second, …; values below 1 count as 1.
  * @param random Uniform in [0, 1), like `Math.random`; values outside are clamped.
@@ -63,8 +63,12 @@ export function backoffDelay(
       break;
     }
   }
-  return clamp(Math.round(delay), 0, Math.floor(Math.max(0, maxMs)));
+  // Finite whatever `maxMs` (Infinity: no cap) and the growth: an endless wait would arm no timer at all.
+  return clamp(Math.round(delay), 0, Math.min(MAX_DELAY_MS, Math.floor(Math.max(0, maxMs))));
 }
+
+/** The longest computed delay: the largest whole number of ms a double holds exactly (about 285,000 years). */
+const MAX_DELAY_MS = Number.MAX_SAFE_INTEGER;
 
 /**
  * A server-given wait with a little random time added, so clients told to come back at the same instant do not all
