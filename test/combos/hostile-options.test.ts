@@ -1,29 +1,15 @@
 // Hostile options through every entry point, against a real server on 127.0.0.1: a bad value is a clear TypeError
 // (a rejection, never a synchronous throw from rw.fetch or rw.schedule), nothing is sent for it, no timer is left
 // and no call stays unsettled.
-import { afterEach, describe, expect, test } from 'vitest';
-import { getGlobalDispatcher, setGlobalDispatcher } from 'undici';
+import { describe, expect, test } from 'vitest';
 import { installRatewise } from '../../src/adapters/undici.js';
 import { createRatewise } from '../../src/index.js';
-import type { Ratewise, RatewiseOptions } from '../../src/index.js';
+import type { Ratewise } from '../../src/index.js';
 import { FakeClock, settle } from '../support/fake-clock.js';
 import { startScriptedServer, type TestServer } from '../support/servers.js';
+import { closeAfterEach } from '../support/close-after-each.js';
 
-const original = getGlobalDispatcher();
-const open: { close(): Promise<void> }[] = [];
-const uninstalls: (() => void)[] = [];
-
-afterEach(async () => {
-  for (const uninstall of uninstalls.splice(0)) uninstall();
-  setGlobalDispatcher(original);
-  await Promise.all(open.splice(0).map((resource) => resource.close()));
-});
-
-function client(options: RatewiseOptions): Ratewise {
-  const rw = createRatewise(options);
-  open.push(rw);
-  return rw;
-}
+const { open, uninstalls, client } = closeAfterEach();
 
 async function serve(): Promise<TestServer> {
   const server = await startScriptedServer(({ url }) => ({ body: `ok ${url}` }));

@@ -1,32 +1,18 @@
 // `installRatewise(rw)` and `rw.fetch` on the same client at once, against one rate-limited server on 127.0.0.1
 // whose fixed windows follow the client's fake clock: each call settles once, is counted once, and `rw.stats()`
 // tells what the server saw.
-import { afterEach, expect, test } from 'vitest';
-import { getGlobalDispatcher, setGlobalDispatcher } from 'undici';
+import { expect, test } from 'vitest';
+import { getGlobalDispatcher } from 'undici';
 import { installRatewise } from '../../src/adapters/undici.js';
-import { createRatewise } from '../../src/index.js';
-import type { Ratewise, RatewiseOptions } from '../../src/index.js';
+import type { Ratewise } from '../../src/index.js';
 import { FakeClock, settle } from '../support/fake-clock.js';
 import { windowedServer } from './support.js';
+import { closeAfterEach } from '../support/close-after-each.js';
 
-const original = getGlobalDispatcher();
-const open: { close(): Promise<void> }[] = [];
-const uninstalls: (() => void)[] = [];
-
-afterEach(async () => {
-  for (const uninstall of uninstalls.splice(0)) uninstall();
-  setGlobalDispatcher(original);
-  await Promise.all(open.splice(0).map((resource) => resource.close()));
-});
+const { open, uninstalls, original, client } = closeAfterEach();
 
 const total = (rw: Ratewise, counter: 'sent' | 'rateLimited' | 'retries'): number =>
   rw.stats().reduce((sum, budget) => sum + budget.counters[counter], 0);
-
-function client(options: RatewiseOptions): Ratewise {
-  const rw = createRatewise(options);
-  open.push(rw);
-  return rw;
-}
 
 test('global fetch and rw.fetch at once: each call settles once and is counted once; stats match the server', async () => {
   const clock = new FakeClock(Date.UTC(2030, 0, 1));

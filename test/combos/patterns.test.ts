@@ -1,29 +1,14 @@
 // Several budget patterns that all match loopback hosts, a per-request key, keyFn and `routes`, against real servers on
 // 127.0.0.1: the documented precedence (exact host with its port, then the host, then `*`; the key decides; the first
 // route pattern that matches wins) holds for calls made through rw.fetch and through global fetch alike.
-import { afterEach, describe, expect, test } from 'vitest';
-import { getGlobalDispatcher, setGlobalDispatcher } from 'undici';
+import { describe, expect, test } from 'vitest';
 import { installRatewise } from '../../src/adapters/undici.js';
-import { createRatewise } from '../../src/index.js';
-import type { Ratewise, RatewiseOptions } from '../../src/index.js';
+import type { Ratewise } from '../../src/index.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { startScriptedServer, type TestServer } from '../support/servers.js';
+import { closeAfterEach } from '../support/close-after-each.js';
 
-const original = getGlobalDispatcher();
-const open: { close(): Promise<void> }[] = [];
-const uninstalls: (() => void)[] = [];
-
-afterEach(async () => {
-  for (const uninstall of uninstalls.splice(0)) uninstall();
-  setGlobalDispatcher(original);
-  await Promise.all(open.splice(0).map((resource) => resource.close()));
-});
-
-function client(options: RatewiseOptions): Ratewise {
-  const rw = createRatewise(options);
-  open.push(rw);
-  return rw;
-}
+const { open, uninstalls, client } = closeAfterEach();
 
 async function serve(): Promise<TestServer> {
   const server = await startScriptedServer(({ method, url }) => ({ body: `${method} ${url}` }));

@@ -1,30 +1,16 @@
 // Redirects across two hosts on 127.0.0.1 (two ports are two origins) with budgets of their own, combined with
 // maxWait, close(), abort and the redirect modes, through rw.fetch and through global fetch with installRatewise.
-import { afterEach, describe, expect, test } from 'vitest';
-import { getGlobalDispatcher, setGlobalDispatcher } from 'undici';
+import { describe, expect, test } from 'vitest';
 import axios from 'axios';
 import { withRatewise } from '../../src/adapters/axios.js';
 import { installRatewise } from '../../src/adapters/undici.js';
-import { createRatewise, isRatewiseError } from '../../src/index.js';
-import type { Ratewise, RatewiseOptions } from '../../src/index.js';
+import { isRatewiseError } from '../../src/index.js';
+import type { Ratewise } from '../../src/index.js';
 import { FakeClock, settle } from '../support/fake-clock.js';
 import { startScriptedServer, type Script, type ScriptedRequest, type TestServer } from '../support/servers.js';
+import { closeAfterEach } from '../support/close-after-each.js';
 
-const original = getGlobalDispatcher();
-const open: { close(): Promise<void> }[] = [];
-const uninstalls: (() => void)[] = [];
-
-afterEach(async () => {
-  for (const uninstall of uninstalls.splice(0)) uninstall();
-  setGlobalDispatcher(original);
-  await Promise.all(open.splice(0).map((resource) => resource.close()));
-});
-
-function client(options: RatewiseOptions): Ratewise {
-  const rw = createRatewise(options);
-  open.push(rw);
-  return rw;
-}
+const { open, uninstalls, client } = closeAfterEach();
 
 type Served = TestServer & { readonly seen: ScriptedRequest[]; readonly host: string };
 

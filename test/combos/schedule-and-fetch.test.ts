@@ -1,24 +1,14 @@
 // `rw.schedule` and `rw.fetch` on one budget key (a task keyed by the origin shares the budget of the requests to it,
 // as documented): whichever comes first, the requests get what a budget made by a request gives them, the slow start
 // of an unknown limit and the retry budget.
-import { afterEach, expect, test } from 'vitest';
-import { createRatewise } from '../../src/index.js';
-import type { Ratewise, RatewiseOptions } from '../../src/index.js';
+import { expect, test } from 'vitest';
+import type { Ratewise } from '../../src/index.js';
 import { FakeClock, settle } from '../support/fake-clock.js';
 import { startScriptedServer, type Script, type TestServer } from '../support/servers.js';
+import { closeAfterEach } from '../support/close-after-each.js';
 import { ScriptedStore } from '../engine/support/scripted-store.js';
 
-const open: { close(): Promise<void> }[] = [];
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((resource) => resource.close()));
-});
-
-function client(options: RatewiseOptions): Ratewise {
-  const rw = createRatewise(options);
-  open.push(rw);
-  return rw;
-}
+const { open, client } = closeAfterEach();
 
 async function serve(script: Script): Promise<TestServer> {
   const server = await startScriptedServer(script);

@@ -65,6 +65,22 @@ const limiter = (limit: number, seconds: number, name = `${limit}-in-${seconds}s
   used: 0,
 });
 
+/**
+ * 80 calls at once, one search call in four (20 search, 60 items, queued interleaved), to routes that count against
+ * their own policy (5 per 2 s on /search, 50 on /items) and a host-wide one (30 per 2 s); run to the end.
+ */
+async function searchAndItems() {
+  const host = limiter(30, 2, 'host');
+  const server = perRoute({ '/search': limiter(5, 2), '/items': limiter(50, 2) }, [host]);
+  const { rw, clock } = rig({}, server.script);
+  const calls = Array.from({ length: 80 }, (_, i) =>
+    track(rw.fetch(`https://api.test/${i % 4 === 0 ? 'search' : 'items'}/${i}`), clock),
+  );
+  await flush();
+  await advance(clock, 60_000);
+  return { rw, server, calls };
+}
+
 describe('LearnedRoutes.learnPolicies', () => {
   it('keeps the first group for the host, gives other groups their own bucket, and merges groups that share a name', () => {
     const routes = new LearnedRoutes();
@@ -155,14 +171,7 @@ describe('routes with policies of their own', () => {
   // strict route's own policy, and strict calls that went by it were refused (two). Each route goes by every policy
   // it counts against.
   it('keeps one budget when every route also counts against a host-wide policy: none refused', async () => {
-    const host = limiter(30, 2, 'host');
-    const server = perRoute({ '/search': limiter(5, 2), '/items': limiter(50, 2) }, [host]);
-    const { rw, clock } = rig({}, server.script);
-    const calls = Array.from({ length: 80 }, (_, i) =>
-      track(rw.fetch(`https://api.test/${i % 4 === 0 ? 'search' : 'items'}/${i}`), clock),
-    );
-    await flush();
-    await advance(clock, 60_000);
+    const { rw, server, calls } = await searchAndItems();
     expect(calls.every((c) => c.state === 'fulfilled' && c.settledCount === 1)).toBe(true);
     expect(server.refusedAfter).toEqual([]);
     // rw.stats() shows each policy and the routes that count against it.
@@ -175,15 +184,7 @@ describe('routes with policies of their own', () => {
 
 describe('calls of one budget held by their own route', () => {
   it("go around a call whose route's policy is spent: the host's quota is used whole in every window", async () => {
-    const host = limiter(30, 2, 'host');
-    const server = perRoute({ '/search': limiter(5, 2), '/items': limiter(50, 2) }, [host]);
-    const { rw, clock } = rig({}, server.script);
-    // One search call in four: 20 search and 60 items calls, queued interleaved.
-    const calls = Array.from({ length: 80 }, (_, i) =>
-      track(rw.fetch(`https://api.test/${i % 4 === 0 ? 'search' : 'items'}/${i}`), clock),
-    );
-    await flush();
-    await advance(clock, 60_000);
+    const { server, calls } = await searchAndItems();
     expect(calls.every((c) => c.state === 'fulfilled' && c.settledCount === 1)).toBe(true);
     expect(server.refusedAfter).toEqual([]);
     // Per 2 s window the host admits 30, of which 5 search: the 60 items calls need not wait for the search calls

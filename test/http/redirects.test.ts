@@ -1,30 +1,16 @@
 // Redirects through rw.fetch and global fetch: each hop waits for, is counted by and informs the budget of its own
 // host. Two servers on 127.0.0.1 are two origins: A redirects to B, and B refuses its first request with a 429.
-import { afterEach, describe, expect, test } from 'vitest';
-import { getGlobalDispatcher, setGlobalDispatcher } from 'undici';
+import { describe, expect, test } from 'vitest';
 import axios, { AxiosError } from 'axios';
 import { withRatewise } from '../../src/adapters/axios.js';
 import { installRatewise } from '../../src/adapters/undici.js';
-import { createRatewise, isRatewiseError } from '../../src/index.js';
-import type { Ratewise, RatewiseOptions } from '../../src/index.js';
+import { isRatewiseError } from '../../src/index.js';
+import type { Ratewise } from '../../src/index.js';
 import { FakeClock, settle } from '../support/fake-clock.js';
 import { startScriptedServer, type Script, type ScriptedRequest, type TestServer } from '../support/servers.js';
+import { closeAfterEach } from '../support/close-after-each.js';
 
-const original = getGlobalDispatcher();
-const open: { close(): Promise<void> }[] = [];
-const uninstalls: (() => void)[] = [];
-
-afterEach(async () => {
-  for (const uninstall of uninstalls.splice(0)) uninstall();
-  setGlobalDispatcher(original);
-  await Promise.all(open.splice(0).map((resource) => resource.close()));
-});
-
-function client(options: RatewiseOptions = {}): Ratewise {
-  const rw = createRatewise(options);
-  open.push(rw);
-  return rw;
-}
+const { open, uninstalls, client } = closeAfterEach();
 
 async function serve(script: Script): Promise<TestServer & { seen: ScriptedRequest[] }> {
   const seen: ScriptedRequest[] = [];
