@@ -142,7 +142,7 @@ export async function send<R>(ctx: SendContext, call: CallTicket, transport: Tra
     // Most turns are taken at once, as a number: nothing to wait for.
     const turn = call.acquire();
     const seq = typeof turn === 'number' ? turn : await turn;
-    run.sentLane = call.lane;
+    run.took(call.lane);
     let response: R | undefined;
     let error: unknown;
     try {
@@ -150,10 +150,15 @@ export async function send<R>(ctx: SendContext, call: CallTicket, transport: Tra
     } catch (e) {
       error = e;
     }
-    const status = run.answered(response);
-    const bodyText = run.mayTellInBody(response, status) ? await run.peek(response) : undefined;
-    const result = run.conclude({ response, status, error, bodyText }, seq);
-    if (result !== AGAIN) return result;
+    try {
+      const status = run.answered(response);
+      const bodyText = run.mayTellInBody(response, status) ? await run.peek(response) : undefined;
+      const result = run.conclude({ response, status, error, bodyText }, seq);
+      if (result !== AGAIN) return result;
+    } finally {
+      // Whatever ended the attempt (an adapter whose status or headers threw, too), its slot goes back.
+      run.free();
+    }
   }
 }
 
@@ -171,6 +176,8 @@ const MAX_EXEMPT_THROTTLES = 10;
 class CallRun<R> {
   /** The lane whose budget took the current attempt: the one its slot goes back to. */
   sentLane: Lane;
+  /** Whether the current attempt holds its slot: from its turn until the slot goes back (or to a held stream). */
+  #holding = false;
   /** Whether the latest answer holds the whole origin (a 503, a global limit): its pause is every lane's. */
   #originWide = false;
   #errorRetries = 0;
@@ -416,9 +423,22 @@ class CallRun<R> {
     }
   }
 
+  /** The current attempt took its turn: it holds a slot of `lane`. */
+  took(lane: Lane): void {
+    this.sentLane = lane;
+    this.#holding = true;
+  }
+
+  /** The current attempt's slot goes back, once. */
+  free(): void {
+    if (!this.#holding) return;
+    this.#holding = false;
+    this.ctx.scheduler.release(this.sentLane);
+  }
+
   /** The caller aborted the call: its slot is freed and its answer dropped. Returns what to throw: the reason. */
   abandon(answer: Answer<R>): unknown {
-    this.ctx.scheduler.release(this.sentLane);
+    this.free();
     this.#discard(answer);
     return this.call.signal?.reason;
   }
@@ -427,7 +447,7 @@ class CallRun<R> {
   refuse(answer: Answer<R>, attempts: number): RetryBudgetExceededError {
     const { lane, request, safeUrl } = this.call;
     const { budget } = lane;
-    this.ctx.scheduler.release(this.sentLane);
+    this.free();
     this.#giveUp('retry-budget', attempts, answer.status);
     return new RetryBudgetExceededError({
       key: budget.key,
@@ -447,7 +467,9 @@ class CallRun<R> {
     const { lane, request, safeUrl, retry, maxWaitMs, waitSince } = this.call;
     // A stream holds its slot while it runs (its concurrency is the server's too); anything else frees it now.
     const held = this.#holdWhileStreaming(answer, decision);
-    if (held === undefined) this.ctx.scheduler.release(this.sentLane);
+    // Held, the slot goes back when the stream ends: the stream has it now.
+    if (held === undefined) this.free();
+    else this.#holding = false;
     const { reason } = decision;
     if (reason !== 'success' && reason !== 'not-retryable-status') this.#giveUp(reason, attempts, answer.status);
     const throttled = outcome.kind === 'response' && outcome.info.isRateLimited;
@@ -573,7 +595,7 @@ class CallRun<R> {
     this.#previousDelayMs = decision.delayMs;
     call.front = true;
     call.notBefore = decision.pause === undefined ? now + decision.delayMs : 0;
-    this.ctx.scheduler.release(this.sentLane);
+    this.free();
     this.ctx.events.emit('retry', {
       key: budget.key,
       method: request.method,

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createRatewise } from '../../src/index.js';
 import type { Transport } from '../../src/index.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { advance, T0 } from './support/harness.js';
+import { advance, T0, track } from './support/harness.js';
 
 interface Reply {
   readonly status: number;
@@ -53,5 +53,33 @@ describe('rw.request (the adapter seam)', () => {
     const reply = await rw.request({ method: 'PUT', url: 'https://api.test/x', replayable: false }, transport);
     expect(reply.status).toBe(503);
     expect(sentAt).toEqual([0]);
+  });
+
+  it('gives the slot back when an adapter throws reading its answer: the call rejects with its error, the next goes', async () => {
+    const clock = new FakeClock(T0);
+    const rw = createRatewise({
+      clock,
+      budgets: { '*': { concurrency: 1 } },
+      fetch: () => Promise.reject(new Error('unused')),
+    });
+    const broken = new Error('headers of a closed response');
+    for (const part of ['status', 'headers'] as const) {
+      const { transport } = scripted(clock, [{ status: 200, headers: {}, body: 'ok' }]);
+      const failing: Transport<Reply> = {
+        ...transport,
+        [part]: () => {
+          throw broken;
+        },
+      };
+      const first = rw.request({ method: 'GET', url: 'https://api.test/x' }, failing);
+      await expect(first).rejects.toBe(broken);
+      // With the slot still taken, this one would wait for ever (concurrency 1, nothing in flight to end).
+      const { transport: fine } = scripted(clock, [{ status: 200, headers: {}, body: 'ok' }]);
+      const next = track(rw.request({ method: 'GET', url: 'https://api.test/y' }, fine));
+      await advance(clock, 10);
+      expect(next.state).toBe('fulfilled');
+    }
+    expect(rw.stats()[0]).toMatchObject({ inFlight: 0, queued: 0 });
+    await rw.close();
   });
 });
