@@ -260,6 +260,10 @@ class Client implements Ratewise {
    * this one async frame: a call pays for each frame it makes.
    */
   async #fetch(input: RequestInfo | URL, init: RatewiseRequestInit | undefined): Promise<Response> {
+    // As fetch: an init that is no object (a number, a string) is refused, not read as none.
+    if (init != null && typeof init !== 'object' && typeof init !== 'function') {
+      throw invalidOption('init', 'an object, null or undefined', init);
+    }
     const { ratewise, ...fetchInit } = init ?? {};
     const perRequest = ratewise === undefined ? NO_OPTIONS : checkRequestOptions(ratewise);
     let request = prepareRequest(input, fetchInit, perRequest.idempotencyKey);

@@ -79,6 +79,19 @@ describe('a `fetch` option that does not resolve to a Response', () => {
   );
 });
 
+test('an init that is not an object, null or undefined is a TypeError, as fetch makes it; nothing is sent', async () => {
+  const server = await serve();
+  const rw = client({});
+  for (const init of [5, 'no-cors', true]) {
+    const call = rw.fetch(`${server.url}/x`, init as unknown as RequestInit);
+    await expect(call).rejects.toThrow(TypeError);
+    await expect(call).rejects.toThrow(/^Expected `init` to be an object, null or undefined, got /);
+  }
+  expect(server.hits().total).toBe(0);
+  // null and undefined are no init, as for fetch.
+  expect(await (await rw.fetch(`${server.url}/y`, null as unknown as RequestInit)).text()).toBe('ok /y');
+});
+
 test('ratewise.retry given as an array is a TypeError, as ratewise itself is', async () => {
   const server = await serve();
   const rw = client({});
