@@ -2,6 +2,8 @@
 import Bottleneck from 'bottleneck';
 import PQueue from 'p-queue';
 import pThrottle from 'p-throttle';
+import { cpSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { createRatewise as createRatewiseFromSource } from '../../src/index.js';
 import { collectGarbage, probeInput, probeOutput } from '../child.js';
 import { importRatewise } from '../build-imports.js';
@@ -21,6 +23,8 @@ export interface CaseTimings {
 
 export interface SchedulingOutput {
   readonly rounds: number;
+  /** Untimed rounds before them. */
+  readonly warmRounds: number;
   /** The cap of the `-c8` cases. */
   readonly concurrency: number;
   /** Calls at a time in the `-batched` cases. */
@@ -61,6 +65,8 @@ interface Case {
 }
 
 const CONCURRENCY = 8;
+/** Untimed rounds of every runner before the timed ones (see the warm-up below). */
+const WARM_ROUNDS = 3;
 /** Calls at a time of the batched fetch cases: what an application fanning out over a list might keep in flight. */
 const BATCH = 100;
 /** Where the no-op fetch "sends" rw.fetch's requests: one URL, never contacted. */
@@ -72,13 +78,28 @@ const noopTask: Task = async () => {};
 const noopFetch: typeof fetch = () => Promise.resolve(new Response(null));
 
 async function measure({ quick, build }: SchedulingInput): Promise<SchedulingOutput> {
-  const { createRatewise } = await importRatewise(build);
+  // Each ratewise case runs a copy of the build of its own, as an application that makes only those calls would:
+  // sharing one, the cases' different tickets and budgets made its hot functions polymorphic, and each case was
+  // timed with the others' type feedback in its inline caches (rw.schedule cost up to twice as much).
+  type Make = typeof createRatewiseFromSource;
+  const own = async (id: CaseId): Promise<Make> => {
+    // Inside the build, so that its disposal removes it: entry by entry (a directory cannot be copied into itself).
+    const dir = join(build, 'cases', id);
+    for (const entry of readdirSync(build)) {
+      if (entry !== 'cases') cpSync(join(build, entry), join(dir, entry), { recursive: true });
+    }
+    return (await importRatewise(dir)).createRatewise;
+  };
+  const forSchedule = await own('rw-schedule');
+  const forFetch = await own('rw-fetch');
+  const forFetchBatched = await own('rw-fetch-batched');
+  const forCapped = await own('rw-schedule-c8');
   const n = quick ? 10_000 : 100_000;
   // bottleneck's default mode waits on a timer for every job (~1-3 ms each): a handful of tasks tells its cost.
   const nBottleneck = quick ? 100 : 500;
   const rounds = quick ? 3 : 5;
 
-  const ratewise = (make: typeof createRatewise, concurrency = Infinity): Runner => {
+  const ratewise = (make: Make, concurrency = Infinity): Runner => {
     const rw = make({ budgets: { '*': concurrency === Infinity ? {} : { concurrency } } });
     return { run: (tasks) => Promise.all(tasks.map((task) => rw.schedule(task))), dispose: () => rw.close() };
   };
@@ -102,7 +123,7 @@ async function measure({ quick, build }: SchedulingInput): Promise<SchedulingOut
 
   const cases: Case[] = [
     { id: 'promise-all', tasks: n, make: () => ({ run: (tasks) => Promise.all(tasks.map((task) => task())) }) },
-    { id: 'rw-schedule', tasks: n, make: () => ratewise(createRatewise) },
+    { id: 'rw-schedule', tasks: n, make: () => ratewise(forSchedule) },
     { id: 'rw-schedule-tsx', tasks: n, make: () => ratewise(createRatewiseFromSource) },
     { id: 'p-queue', tasks: n, make: () => pQueue() },
     {
@@ -121,7 +142,7 @@ async function measure({ quick, build }: SchedulingInput): Promise<SchedulingOut
       tasks: n,
       make: () => {
         // The engine alone: the loop guard would not flag these concurrent calls, but would add its own cost.
-        const rw = createRatewise({ fetch: noopFetch, loopGuard: false });
+        const rw = forFetch({ fetch: noopFetch, loopGuard: false });
         return { run: (tasks) => Promise.all(tasks.map(() => rw.fetch(NOOP_URL))), dispose: () => rw.close() };
       },
     },
@@ -133,7 +154,7 @@ async function measure({ quick, build }: SchedulingInput): Promise<SchedulingOut
         // Default options, the loop guard included. Warmed up on other URLs of the same host first: past the new
         // budget's first rounds, and with the loop guard tracking as many URLs as it keeps (10,000), as a busy
         // client's is.
-        const rw = createRatewise({ fetch: noopFetch });
+        const rw = forFetchBatched({ fetch: noopFetch });
         return {
           prepare: () => batched((url) => rw.fetch(`${url}&warm`), 10_000),
           run: (tasks) => batched((url) => rw.fetch(url), tasks.length),
@@ -141,7 +162,7 @@ async function measure({ quick, build }: SchedulingInput): Promise<SchedulingOut
         };
       },
     },
-    { id: 'rw-schedule-c8', tasks: n, make: () => ratewise(createRatewise, CONCURRENCY) },
+    { id: 'rw-schedule-c8', tasks: n, make: () => ratewise(forCapped, CONCURRENCY) },
     { id: 'p-queue-c8', tasks: n, make: () => pQueue(CONCURRENCY) },
     { id: 'bottleneck-c8', tasks: nBottleneck, make: () => bottleneck(CONCURRENCY) },
   ];
@@ -158,8 +179,12 @@ async function measure({ quick, build }: SchedulingInput): Promise<SchedulingOut
     return (elapsedMs * 1_000) / tasks.length;
   };
 
-  // Warm-up: every path compiled by the optimiser before anything is timed.
-  for (const c of cases) await timeOnce(c, tasksOf(Math.ceil(c.tasks / 10)));
+  // Warm-up: rounds like the timed ones, not timed, so that every runner is timed in the code its optimiser makes of
+  // it, whatever its depth. One run of a tenth of the tasks left ratewise's deeper call paths partly unoptimised (the
+  // optimising compiler works on a background thread, late on a loaded machine): its first rounds then measured the
+  // compiler's progress as much as the runner, up to twice the steady cost of a task.
+  const warmRounds = quick ? 1 : WARM_ROUNDS;
+  for (let round = 0; round < warmRounds; round++) for (const c of cases) await timeOnce(c, tasksOf(c.tasks));
 
   const timings = new Map<CaseId, number[]>(cases.map((c) => [c.id, []]));
   for (let round = 0; round < rounds; round++) {
@@ -171,6 +196,7 @@ async function measure({ quick, build }: SchedulingInput): Promise<SchedulingOut
   }
   return {
     rounds,
+    warmRounds,
     concurrency: CONCURRENCY,
     batch: BATCH,
     cases: cases.map((c) => ({ id: c.id, tasks: c.tasks, microsPerTask: timings.get(c.id)! })),

@@ -77,8 +77,9 @@ async function run({ quick }: RunContext): Promise<SectionResult> {
       `timed twice: ${output.batch} calls at a time, each to its own URL with a query, on a client with default ` +
       'options already warmed up (its budget past its first rounds, its loop guard full); and all calls at once on one ' +
       'URL, on a new client. ' +
-      `Each run builds a fresh runner, calls \`gc()\` and times the whole batch; ${output.rounds} rounds after a ` +
-      'warm-up, every runner once per round, round-robin, in a child process. µs/task is the median over rounds; ' +
+      `Each run builds a fresh runner, calls \`gc()\` and times the whole batch; ${output.rounds} rounds after ` +
+      `${output.warmRounds} untimed ones (so that each runner is timed as its optimised code), every runner once per ` +
+      'round, round-robin, in a child process. µs/task is the median over rounds; ' +
       '× Promise.all is the median of the per-round ratios to the bare `Promise.all` of the same round.',
     columns: ['Concurrency', 'Runner', 'Tasks per run', 'µs/task (median)', 'µs/task (min–max)', '× Promise.all'],
     rows,
@@ -95,7 +96,9 @@ async function run({ quick }: RunContext): Promise<SectionResult> {
         'first round goes at once and the rest waits in its queue for the answers (a quota the server does not ' +
         'describe is discovered by rounds that double), so nearly every call takes the queued path. The loop guard ' +
         'is off there (it would not flag these concurrent calls).',
-      `ratewise is timed as \`tsc\` emits it (bench/compiled.ts). Loaded from src through tsx, whose esbuild ` +
+      `ratewise is timed as \`tsc\` emits it (bench/compiled.ts), each case with a copy of the build of its own, as ` +
+        'an application making only those calls would run it (one build shared by every case made its hot functions ' +
+        'polymorphic, each case timed with the others’ type feedback). Loaded from src through tsx, whose esbuild ' +
         `\`keepNames\` adds a \`__name()\` call and a property array to every closure made, it costs ` +
         `${tsxOverBuild.toFixed(2)}× as much.`,
       `bottleneck runs ${formatInteger(get('bottleneck').tasks)} tasks per run: its default mode waits on a timer ` +
