@@ -151,7 +151,8 @@ function hasTimingHeaders(headers: Headers): boolean {
 
 /**
  * Fails the attempt when a `fetch` of the user's (a hand-written test double, say) resolves to something that is not
- * a Response: its status and headers are read next, and a failure there would leave the call's slot taken.
+ * a Response, with an error that says so: its status and headers are read next, and would fail with a property read
+ * of `undefined`. (Either way the attempt's slot goes back: see `CallRun.free`.)
  */
 function checkResponse(response: unknown): void {
   const r = response as { status?: unknown; headers?: { get?: unknown } } | null | undefined;

@@ -4,20 +4,16 @@
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { Dispatcher, getGlobalDispatcher, MockAgent, setGlobalDispatcher } from 'undici';
 import { installRatewise, ratewiseDispatcher, RatewiseDispatcher } from '../../src/adapters/undici.js';
-import { AlreadyInstalledError, createRatewise, isRatewiseError } from '../../src/index.js';
-import type { Ratewise, RatewiseOptions } from '../../src/index.js';
+import { AlreadyInstalledError, isRatewiseError } from '../../src/index.js';
+import type { Ratewise } from '../../src/index.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { startScriptedServer, type ScriptedRequest, type TestServer } from '../support/servers.js';
+import { closeAfterEach } from '../support/close-after-each.js';
 
-const original = getGlobalDispatcher();
-const open: { close(): Promise<void> }[] = [];
-const uninstalls: (() => void)[] = [];
+const { open, uninstalls, original, client } = closeAfterEach();
 
-afterEach(async () => {
-  for (const uninstall of uninstalls.splice(0)) uninstall();
-  setGlobalDispatcher(original);
+afterEach(() => {
   vi.restoreAllMocks();
-  await Promise.all(open.splice(0).map((resource) => resource.close()));
 });
 
 /** `installRatewise(rw)`, uninstalled after the test whatever happens. */
@@ -25,12 +21,6 @@ function install(rw: Ratewise): () => void {
   const uninstall = installRatewise(rw);
   uninstalls.push(uninstall);
   return uninstall;
-}
-
-function client(options: RatewiseOptions = {}): Ratewise {
-  const rw = createRatewise(options);
-  open.push(rw);
-  return rw;
 }
 
 /** A server answering `ok`, that keeps every request it received. */
