@@ -4,21 +4,7 @@ import { STORE_LINKS } from '../engine/store-link.js';
 import { invalidOption } from '../errors.js';
 import { STORE_LINK, type RatewiseStore } from './types.js';
 
-export type {
-  RatewiseStore,
-  StoreClient,
-  StoreLease,
-  StoreLeaseAsk,
-  StoreLimit,
-  StorePauseNotice,
-  StoreReply,
-  StoreRequest,
-  StoreRoutes,
-  StoreSlots,
-  StoreUnit,
-  StoreUnitView,
-  StoreWatch,
-} from './types.js';
+export type * from './public-types.js';
 
 /**
  * Makes `store`, a {@link RatewiseStore} of your own, usable as `createRatewise({ store })`: returns it with the

@@ -21,21 +21,7 @@ import {
   type StoreWatch,
 } from './types.js';
 
-export type {
-  RatewiseStore,
-  StoreClient,
-  StoreLease,
-  StoreLeaseAsk,
-  StoreLimit,
-  StorePauseNotice,
-  StoreReply,
-  StoreRequest,
-  StoreRoutes,
-  StoreSlots,
-  StoreUnit,
-  StoreUnitView,
-  StoreWatch,
-} from './types.js';
+export type * from './public-types.js';
 
 /** A node-redis (v4, v5) client: commands as argument arrays. */
 export interface NodeRedisLike {
