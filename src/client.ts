@@ -26,6 +26,7 @@ import { sendCall, type TicketArgs } from './http/call-events.js';
 import { CallTicket } from './engine/wait.js';
 import type { BudgetStoreLink, StoreLink, StoreLinks } from './engine/store-link.js';
 import { STORE_LINK, type StoreRoutes } from './store/types.js';
+import { PendingCalls } from './engine/pending.js';
 import { queueTask, runTask, type TaskHost } from './engine/tasks.js';
 
 /** One budget as `rw.stats()` reports it. */
@@ -197,8 +198,8 @@ class Client implements Ratewise {
   readonly #ctx: SendContext;
   readonly fingerprint = createFingerprint();
   #closed = false;
-  #pending = 0;
-  #onSettled: (() => void) | undefined;
+  /** Calls not yet settled, requests and tasks alike, for `close()`. */
+  readonly #pending = new PendingCalls();
   #closing: Promise<void> | undefined;
 
   constructor(options: RatewiseOptions) {
@@ -233,12 +234,7 @@ class Client implements Ratewise {
           this.#events.emit('storeRecovered', { store: store.name, downMs });
         },
       });
-    this.#taskHost = {
-      scheduler: this.#scheduler,
-      settled: () => {
-        this.#settled();
-      },
-    };
+    this.#taskHost = { scheduler: this.#scheduler, pending: this.#pending };
     this.#ctx = {
       options: this.#options,
       scheduler: this.#scheduler,
@@ -742,7 +738,7 @@ class Client implements Ratewise {
     const lane = this.#lane(key, false);
     const cost = checked.cost ?? 1;
     if (this.#closed) return Promise.reject(new ClosedError({ method: 'TASK', url: `task ${JSON.stringify(key)}` }));
-    this.#pending++;
+    this.#pending.add();
     if (this.#scheduler.tryNow(lane, cost) > 0) return runTask(this.#taskHost, lane, task);
     const maxWaitMs = checked.maxWait ?? this.#options.maxWait;
     const deadline = maxWaitMs === Infinity ? Infinity : this.#options.clock.now() + maxWaitMs;
@@ -751,18 +747,14 @@ class Client implements Ratewise {
 
   readonly #taskHost: TaskHost;
 
-  #settled(): void {
-    if (--this.#pending === 0) this.#onSettled?.();
-  }
-
   #track<T>(promise: Promise<T>): Promise<T> {
-    this.#pending++;
+    this.#pending.add();
     promise.then(this.#onCallSettled, this.#onCallSettled);
     return promise;
   }
 
   readonly #onCallSettled = (): void => {
-    this.#settled();
+    this.#pending.settled();
   };
 
   /** The lane of `key`, made on first use; evicts idle lanes beyond the bounds. */
@@ -893,7 +885,7 @@ class Client implements Ratewise {
   }
 
   close(): Promise<void> {
-    // Every caller gets the one promise: a second `#onSettled` would replace the first, which would never resolve.
+    // Every caller gets the one promise: a second `idle` would replace the first, which would never resolve.
     if (this.#closing) return this.#closing;
     this.#closed = true;
     const sides: BudgetStoreLink[] = [];
@@ -903,10 +895,10 @@ class Client implements Ratewise {
       if (side !== undefined) sides.push(side);
     }
     const settled: Promise<void> =
-      this.#pending === 0
+      this.#pending.count === 0
         ? Promise.resolve()
         : new Promise((resolve) => {
-            this.#onSettled = resolve;
+            this.#pending.idle = resolve;
           });
     // Then the grants held go back to the other clients, and close() resolves once the store has them (or failed).
     this.#closing =

@@ -35,6 +35,7 @@ export interface SchedulingOutput {
 export type CaseId =
   | 'promise-all'
   | 'rw-schedule'
+  | 'rw-schedule-new'
   | 'rw-schedule-tsx'
   | 'p-queue'
   | 'p-throttle'
@@ -49,7 +50,7 @@ export type CaseId =
 
 type Task = () => Promise<void>;
 
-/** One run: a fresh runner made outside the timing, then every task started in one loop and awaited together. */
+/** Every task started in one loop and awaited together, on a runner made outside the timing. */
 interface Runner {
   /** Untimed, before `run`: brings the runner to its steady state. */
   prepare?(): Promise<void>;
@@ -61,6 +62,11 @@ interface Case {
   readonly id: CaseId;
   /** Tasks per timed run. */
   readonly tasks: number;
+  /**
+   * A new runner for every run, disposed of after it. Otherwise one runner serves every run of the case, as an
+   * application keeps its client or queue, and is disposed of at the end.
+   */
+  readonly fresh?: boolean;
   make(): Runner;
 }
 
@@ -91,6 +97,7 @@ async function measure({ quick, build }: SchedulingInput): Promise<SchedulingOut
     return (await importRatewise(dir)).createRatewise;
   };
   const forSchedule = await own('rw-schedule');
+  const forScheduleNew = await own('rw-schedule-new');
   const forFetch = await own('rw-fetch');
   const forFetchBatched = await own('rw-fetch-batched');
   const forCapped = await own('rw-schedule-c8');
@@ -124,6 +131,7 @@ async function measure({ quick, build }: SchedulingInput): Promise<SchedulingOut
   const cases: Case[] = [
     { id: 'promise-all', tasks: n, make: () => ({ run: (tasks) => Promise.all(tasks.map((task) => task())) }) },
     { id: 'rw-schedule', tasks: n, make: () => ratewise(forSchedule) },
+    { id: 'rw-schedule-new', tasks: n, fresh: true, make: () => ratewise(forScheduleNew) },
     { id: 'rw-schedule-tsx', tasks: n, make: () => ratewise(createRatewiseFromSource) },
     { id: 'p-queue', tasks: n, make: () => pQueue() },
     {
@@ -140,6 +148,7 @@ async function measure({ quick, build }: SchedulingInput): Promise<SchedulingOut
     {
       id: 'rw-fetch',
       tasks: n,
+      fresh: true,
       make: () => {
         // The engine alone: the loop guard would not flag these concurrent calls, but would add its own cost.
         const rw = forFetch({ fetch: noopFetch, loopGuard: false });
@@ -150,6 +159,8 @@ async function measure({ quick, build }: SchedulingInput): Promise<SchedulingOut
     {
       id: 'rw-fetch-batched',
       tasks: n,
+      // New each run: a client kept would see the same URLs again, which its loop guard tracks.
+      fresh: true,
       make: () => {
         // Default options, the loop guard included. Warmed up on other URLs of the same host first: past the new
         // budget's first rounds, and with the loop guard tracking as many URLs as it keeps (10,000), as a busy
@@ -168,14 +179,23 @@ async function measure({ quick, build }: SchedulingInput): Promise<SchedulingOut
   ];
 
   const tasksOf = (count: number): Task[] => Array.from({ length: count }, () => noopTask);
+  const kept = new Map<CaseId, Runner>();
+  const runnerOf = async (c: Case): Promise<Runner> => {
+    let runner = c.fresh ? undefined : kept.get(c.id);
+    if (runner === undefined) {
+      runner = c.make();
+      await runner.prepare?.();
+      if (!c.fresh) kept.set(c.id, runner);
+    }
+    return runner;
+  };
   const timeOnce = async (c: Case, tasks: readonly Task[]): Promise<number> => {
-    const runner = c.make();
-    await runner.prepare?.();
+    const runner = await runnerOf(c);
     collectGarbage(); // garbage left by the previous run is not this run's cost
     const start = performance.now();
     await runner.run(tasks);
     const elapsedMs = performance.now() - start;
-    await runner.dispose?.();
+    if (c.fresh) await runner.dispose?.();
     return (elapsedMs * 1_000) / tasks.length;
   };
 
@@ -194,6 +214,7 @@ async function measure({ quick, build }: SchedulingInput): Promise<SchedulingOut
       timings.get(c.id)!.push(await timeOnce(c, tasksOf(c.tasks)));
     }
   }
+  for (const runner of kept.values()) await runner.dispose?.();
   return {
     rounds,
     warmRounds,

@@ -16,6 +16,7 @@ const TARGET_FETCH_EXTRA_MICROS = 3;
 const LABELS: Readonly<Record<CaseId, string>> = {
   'promise-all': 'bare `Promise.all(tasks.map((t) => t()))`',
   'rw-schedule': 'ratewise `rw.schedule(t)` (tsc build)',
+  'rw-schedule-new': 'ratewise `rw.schedule(t)` on a new client each run (tsc build)',
   'rw-schedule-tsx': 'ratewise `rw.schedule(t)`, src through tsx',
   'p-queue': 'p-queue `queue.add(t)`',
   'p-throttle': 'p-throttle `throttled(t)`',
@@ -68,6 +69,7 @@ async function run({ quick }: RunContext): Promise<SectionResult> {
   const fetchExtra = extra('rw-fetch-batched', 'fetch-bare-batched');
   const fetchAtOnceExtra = extra('rw-fetch', 'fetch-bare');
   const tsxOverBuild = ratio('rw-schedule-tsx', 'rw-schedule');
+  const newClient = ratio('rw-schedule-new', base);
   return {
     description:
       'N no-op async tasks started in one synchronous loop and awaited with `Promise.all`, through each runner: ' +
@@ -77,7 +79,9 @@ async function run({ quick }: RunContext): Promise<SectionResult> {
       `timed twice: ${output.batch} calls at a time, each to its own URL with a query, on a client with default ` +
       'options already warmed up (its budget past its first rounds, its loop guard full); and all calls at once on one ' +
       'URL, on a new client. ' +
-      `Each run builds a fresh runner, calls \`gc()\` and times the whole batch; ${output.rounds} rounds after ` +
+      'Each runner is made once, outside the timing, and serves every run of its case, as an application keeps ' +
+      'its client or queue; the `rw.fetch` cases and the new-client row make one per run. Each run calls `gc()` ' +
+      `and times the whole batch; ${output.rounds} rounds after ` +
       `${output.warmRounds} untimed ones (so that each runner is timed as its optimised code), every runner once per ` +
       'round, round-robin, in a child process. µs/task is the median over rounds; ' +
       '× Promise.all is the median of the per-round ratios to the bare `Promise.all` of the same round.',
@@ -96,6 +100,9 @@ async function run({ quick }: RunContext): Promise<SectionResult> {
         'first round goes at once and the rest waits in its queue for the answers (a quota the server does not ' +
         'describe is discovered by rounds that double), so nearly every call takes the queued path. The loop guard ' +
         'is off there (it would not flag these concurrent calls).',
+      `On a new client each run, \`rw.schedule\` costs ${newClient.toFixed(2)}× \`Promise.all\`: the \`gc()\` ` +
+        'before a run collects the previous client, and with its last objects V8 drops their hidden classes and the ' +
+        'code optimised for them, so each run starts in code not yet optimised for its new client.',
       `ratewise is timed as \`tsc\` emits it (bench/compiled.ts), each case with a copy of the build of its own, as ` +
         'an application making only those calls would run it (one build shared by every case made its hot functions ' +
         'polymorphic, each case timed with the others’ type feedback). Loaded from src through tsx, whose esbuild ' +

@@ -68,16 +68,22 @@ export class PriorityQueue<T extends QueueEntry> {
   /** Live entries. */
   size = 0;
   readonly #levels = new Map<number, Deque<T>>();
-  /** Priorities present, highest first. */
+  /** Priorities present, highest first, and their deques in the same order (no lookup on the hot path). */
   #order: number[] = [];
+  #deques: Deque<T>[] = [];
+  /** The deque `peek` found its entry in, until the order changes. */
+  #front: Deque<T> | undefined;
 
   #level(priority: number): Deque<T> {
+    // One priority is the usual case: its deque without a lookup.
+    if (this.#order.length === 1 && this.#order[0] === priority) return this.#deques[0]!;
     let deque = this.#levels.get(priority);
     if (!deque) {
       deque = new Deque<T>();
       this.#levels.set(priority, deque);
       this.#order.push(priority);
       this.#order.sort((a, b) => b - a);
+      this.#deques = this.#order.map((p) => this.#levels.get(p)!);
     }
     return deque;
   }
@@ -92,18 +98,23 @@ export class PriorityQueue<T extends QueueEntry> {
 
   /** The next live entry, without removing it. */
   peek(): T | undefined {
-    for (let i = 0; i < this.#order.length; i++) {
-      const priority = this.#order[i]!;
-      const level = this.#levels.get(priority)!;
+    const order = this.#order;
+    const deques = this.#deques;
+    for (let i = 0; i < order.length; i++) {
+      const level = deques[i]!;
       let head = level.peek();
       while (head?.done) {
         level.shift();
         head = level.peek();
       }
-      if (head) return head;
+      if (head) {
+        this.#front = level;
+        return head;
+      }
       // An empty level is dropped, so that `peek` stays O(1) however many priorities were ever used.
-      this.#levels.delete(priority);
-      this.#order.splice(i--, 1);
+      this.#levels.delete(order[i]!);
+      order.splice(i, 1);
+      deques.splice(i--, 1);
     }
     return undefined;
   }
@@ -112,7 +123,7 @@ export class PriorityQueue<T extends QueueEntry> {
   shift(): T | undefined {
     const head = this.peek();
     if (!head) return undefined;
-    this.#levels.get(head.priority)!.shift();
+    this.#front!.shift();
     head.done = true;
     this.size--;
     return head;

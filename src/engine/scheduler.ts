@@ -53,9 +53,9 @@ export interface SchedulerHooks {
 /** What ends the turn of a `rw.schedule` task in a lane: made once per lane, so that a task pays for no closure. */
 export interface TaskHandlers {
   /** A task call settled (ran, or will not run): the client counts what is pending, for `close()`. */
-  readonly settled: () => void;
+  settled(): void;
   /** A task's turn is over: its slot goes back, and its call is settled. */
-  readonly done: () => void;
+  done(): void;
   /** `done`, then the task's value. */
   readonly fulfilled: (value: unknown) => unknown;
   /** `done`, then the task's error, thrown again. */
@@ -279,10 +279,14 @@ export class Scheduler {
     const { budget } = lane;
     if (budget.plain && lane.deadlines === 0 && lane.delayed.size === 0) {
       // Only the concurrency cap decides: grant while there is room, and no timer is ever needed.
-      for (let head = lane.queue.peek(); head && budget.freeNow(); head = lane.queue.peek()) {
-        this.#drop(lane, head);
+      // No deadline and nothing delayed here: a head is queued, and dropping it is taking it off the queue.
+      while (budget.freeNow()) {
+        const head = lane.queue.shift();
+        if (head === undefined) break;
+        if (head.signal) this.#unwatch(head, head.signal);
         head.grant(budget.takeFree());
       }
+      if (lane.empty) this.#disarm(lane);
       return;
     }
     const now = this.clock.now();
