@@ -393,7 +393,9 @@ export interface RatewiseOptions {
    */
   readonly clock?: Clock;
   /**
-   * Uniform random numbers in [0, 1), for jitter.
+   * Uniform random numbers in [0, 1), for the jitter of backoffs and server-given waits. A value outside [0, 1) is
+   * clamped into it; a value that is not a finite number (`NaN`, `Infinity`, anything not a number) is replaced by a
+   * draw of `Math.random()`, so that retries stay jittered.
    * @default Math.random
    */
   readonly random?: () => number;
