@@ -144,8 +144,8 @@ export type ScheduleOptions = Pick<RequestOptions, 'priority' | 'maxWait'> & {
    */
   readonly cost?: number;
   /**
-   * The budget the task counts against; its options come from the `budgets` pattern that matches the key, as for
-   * a request's key (`https://api.test` shares the budget and options of requests to that origin).
+   * The budget the task counts against, a non-empty string; its options come from the `budgets` pattern that matches
+   * the key, as for a request's key (`https://api.test` shares the budget and options of requests to that origin).
    * @default '*'
    */
   readonly key?: string;
@@ -415,10 +415,11 @@ class Client implements Ratewise {
     if (perRequest.key !== undefined) return perRequest.key;
     const keyFn = this.#options.keyFn;
     const own: unknown = keyFn && keyFn({ method, url, headers: fields.headers() });
-    if (typeof own === 'string') return own;
-    // A null (`headers.get()` of a missing field) or a promise (an async keyFn) names no budget: said, not guessed.
+    if (typeof own === 'string' && own !== '') return own;
+    // A null (`headers.get()` of a missing field), a promise (an async keyFn) or an empty string (a header given
+    // empty) names no budget: said, not guessed.
     if (own !== undefined)
-      throw new TypeError(`Expected \`keyFn\` to return a string or undefined, got ${formatValue(own)}`);
+      throw new TypeError(`Expected \`keyFn\` to return a non-empty string or undefined, got ${formatValue(own)}`);
     const origin = this.#originOf(url);
     const routes = this.#routesOf(origin);
     if (routes.configured) {

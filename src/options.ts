@@ -331,8 +331,9 @@ export interface RatewiseOptions {
    */
   readonly streamIdleMs?: number;
   /**
-   * The budget key of a request. Return `undefined` for the default, the request's origin. The key must never be a
-   * raw secret: use `fingerprint()` for credential-keyed budgets.
+   * The budget key of a request: a non-empty string, or `undefined` for the default, the request's origin. Any other
+   * answer (`''`, `null`, a promise) rejects the call with a `TypeError`. The key must never be a raw secret: use
+   * `fingerprint()` for credential-keyed budgets.
    * @default undefined (the origin)
    */
   readonly keyFn?: (request: RequestDescriptor) => string | undefined;
@@ -422,8 +423,8 @@ export interface RequestOptions {
    */
   readonly cost?: number | Readonly<Record<string, number>>;
   /**
-   * Budget key, instead of `keyFn` or the origin. Its options come from the `budgets` pattern the key matches (an
-   * origin or URL by its host, any other key as a host name), not from the request's host.
+   * Budget key, instead of `keyFn` or the origin: a non-empty string. Its options come from the `budgets` pattern the
+   * key matches (an origin or URL by its host, any other key as a host name), not from the request's host.
    */
   readonly key?: string;
   /** Longest this call may wait inside ratewise, in ms. @default the client's `maxWait` */

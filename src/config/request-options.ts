@@ -56,7 +56,10 @@ function checkCallOptions(o: unknown, name: string, keys: readonly string[], uni
       throw invalidOption(`${name}.cost`, expected, r.cost);
     }
   }
-  if (r.key !== undefined && typeof r.key !== 'string') throw invalidOption(`${name}.key`, 'a string', r.key);
+  // An empty key names no budget: every call given one would share a budget no pattern can name.
+  if (r.key !== undefined && !(typeof r.key === 'string' && r.key !== '')) {
+    throw invalidOption(`${name}.key`, 'a non-empty string', r.key);
+  }
   if (r.maxWait !== undefined && !(typeof r.maxWait === 'number' && r.maxWait >= 0)) {
     throw invalidOption(`${name}.maxWait`, 'a non-negative number of milliseconds', r.maxWait);
   }

@@ -31,6 +31,7 @@ describe('invalid options', () => {
       'Expected `budgets["x"].maxQueue` to be a positive integer or Infinity, got `-1` (number)',
     ],
     [{ budgets: { 'https://x.test': {} } }, 'Expected `budgets` to be keyed by host patterns'],
+    [{ budgets: { '': {} } }, 'Expected `budgets` to be keyed by host patterns such as'],
     [{ budgets: [] }, 'Expected `budgets` to be an object mapping host patterns to budgets, got `[]` (array)'],
     [{ retry: { limit: -1 } }, 'Expected `retry.limit` to be a non-negative integer, got `-1` (number)'],
     [
@@ -127,7 +128,8 @@ describe('invalid per-request options', () => {
     [{ cost: { '': 1 } }, 'Expected `ratewise.cost` to be unit names of 1 to 64 characters'],
     [{ cost: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`u${i}`, 1])) }, 'at most 16 units'],
     [{ cost: [1] }, '`ratewise.cost`'],
-    [{ key: 1 }, 'Expected `ratewise.key` to be a string, got `1` (number)'],
+    [{ key: 1 }, 'Expected `ratewise.key` to be a non-empty string, got `1` (number)'],
+    [{ key: '' }, 'Expected `ratewise.key` to be a non-empty string, got `""` (string)'],
     [{ maxWait: -1 }, 'Expected `ratewise.maxWait` to be a non-negative number of milliseconds, got `-1` (number)'],
     [{ retry: { limit: -1 } }, 'Expected `ratewise.retry.limit` to be a non-negative integer, got `-1` (number)'],
     [
@@ -180,7 +182,8 @@ describe('invalid rw.schedule options', () => {
     [{ priority: '1' }, 'Expected `options.priority` to be a finite number, got `"1"` (string)'],
     [{ cost: -1 }, 'Expected `options.cost` to be a non-negative finite number, got `-1` (number)'],
     [{ cost: { tokens: 1 } }, 'Expected `options.cost` to be a non-negative finite number, got'],
-    [{ key: 1 }, 'Expected `options.key` to be a string, got `1` (number)'],
+    [{ key: 1 }, 'Expected `options.key` to be a non-empty string, got `1` (number)'],
+    [{ key: '' }, 'Expected `options.key` to be a non-empty string, got `""` (string)'],
     [{ maxWait: -5 }, 'Expected `options.maxWait` to be a non-negative number of milliseconds, got `-5` (number)'],
     [{ maxWait: Number.NaN }, 'Expected `options.maxWait` to be a non-negative number of milliseconds, got `NaN`'],
     [null, 'Expected `options` to be an object, got `null` (null)'],
