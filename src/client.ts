@@ -97,7 +97,7 @@ export interface StoreStats {
 
 /** What `rw.request` needs to know of a request an adapter sends. */
 export interface AdapterRequest {
-  /** The HTTP method, in any case (ratewise upper-cases it). */
+  /** The HTTP method, a non-empty string in any case (ratewise upper-cases it). */
   readonly method: string;
   /** Absolute URL. */
   readonly url: string | URL;
@@ -367,9 +367,14 @@ class Client implements Ratewise {
     this.#track(this.#request(request, transport));
 
   async #request<R>(input: AdapterRequest, transport: Transport<R>): Promise<R> {
+    // Checked here, for an adapter of the user's own: a plain TypeError from deeper in would name nothing.
+    const given: unknown = input;
+    if (typeof given !== 'object' || given === null) throw invalidOption('request', 'an object', given);
     const perRequest = input.ratewise === undefined ? NO_OPTIONS : checkRequestOptions(input.ratewise);
     const url = new URL(input.url);
-    const method = input.method.toUpperCase();
+    const named: unknown = input.method;
+    if (typeof named !== 'string' || named === '') throw invalidOption('request.method', 'a non-empty string', named);
+    const method = named.toUpperCase();
     const safeUrl = this.#redact(url);
     if (this.#closed) throw new ClosedError({ method, url: safeUrl });
     const key = this.#keyOf(perRequest, method, url, { headers: () => new Headers(input.headers) });
