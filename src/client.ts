@@ -370,7 +370,8 @@ class Client implements Ratewise {
     // Checked here, for an adapter of the user's own: a plain TypeError from deeper in would name nothing.
     const given: unknown = input;
     if (typeof given !== 'object' || given === null) throw invalidOption('request', 'an object', given);
-    const perRequest = input.ratewise === undefined ? NO_OPTIONS : checkRequestOptions(input.ratewise);
+    const { ratewise } = input;
+    const perRequest = ratewise === undefined ? NO_OPTIONS : checkRequestOptions(ratewise);
     const url = new URL(input.url);
     const named: unknown = input.method;
     if (typeof named !== 'string' || named === '') throw invalidOption('request.method', 'a non-empty string', named);
@@ -379,7 +380,8 @@ class Client implements Ratewise {
     if (this.#closed) throw new ClosedError({ method, url: safeUrl });
     const key = this.#keyOf(perRequest, method, url, { headers: () => new Headers(input.headers) });
     const now = this.#options.clock.now();
-    const since = input.chain === undefined ? undefined : this.#chainStart(input.chain, now);
+    const { chain } = input;
+    const since = chain === undefined ? undefined : this.#chainStart(chain, now);
     const loop = this.#checkLoop(method, safeUrl, input.body, now);
     try {
       const request = {

@@ -107,4 +107,23 @@ describe('rw.request (the adapter seam)', () => {
     expect(rw.stats()).toEqual([]);
     await rw.close();
   });
+
+  it('reads a request’s ratewise options once: the key checked is the budget used', async () => {
+    const clock = new FakeClock(T0);
+    const rw = createRatewise({ clock, fetch: () => Promise.reject(new Error('unused')) });
+    const { transport } = scripted(clock, [{ status: 200, headers: {}, body: 'ok' }]);
+    let reads = 0;
+    const request = {
+      method: 'GET',
+      url: 'https://api.test/x',
+      get ratewise() {
+        reads++;
+        return reads === 1 ? { key: 'tenant-a' } : { key: '' };
+      },
+    };
+    await rw.request(request, transport);
+    expect(reads).toBe(1);
+    expect(rw.stats().map((budget) => budget.key)).toEqual(['tenant-a']);
+    await rw.close();
+  });
 });
