@@ -98,7 +98,7 @@ export interface StoreStats {
 
 /** What `rw.request` needs to know of a request an adapter sends. */
 export interface AdapterRequest {
-  /** The HTTP method, in any case (ratewise upper-cases it). */
+  /** The HTTP method, a non-empty string in any case (ratewise upper-cases it). */
   readonly method: string;
   /** Absolute URL. */
   readonly url: string | URL;
@@ -145,8 +145,8 @@ export type ScheduleOptions = Pick<RequestOptions, 'priority' | 'maxWait'> & {
    */
   readonly cost?: number;
   /**
-   * The budget the task counts against; its options come from the `budgets` pattern that matches the key, as for
-   * a request's key (`https://api.test` shares the budget and options of requests to that origin).
+   * The budget the task counts against, a non-empty string; its options come from the `budgets` pattern that matches
+   * the key, as for a request's key (`https://api.test` shares the budget and options of requests to that origin).
    * @default '*'
    */
   readonly key?: string;
@@ -363,14 +363,21 @@ class Client implements Ratewise {
     this.#track(this.#request(request, transport));
 
   async #request<R>(input: AdapterRequest, transport: Transport<R>): Promise<R> {
-    const perRequest = input.ratewise === undefined ? NO_OPTIONS : checkRequestOptions(input.ratewise);
+    // Checked here, for an adapter of the user's own: a plain TypeError from deeper in would name nothing.
+    const given: unknown = input;
+    if (typeof given !== 'object' || given === null) throw invalidOption('request', 'an object', given);
+    const { ratewise } = input;
+    const perRequest = ratewise === undefined ? NO_OPTIONS : checkRequestOptions(ratewise);
     const url = new URL(input.url);
-    const method = input.method.toUpperCase();
+    const named: unknown = input.method;
+    if (typeof named !== 'string' || named === '') throw invalidOption('request.method', 'a non-empty string', named);
+    const method = named.toUpperCase();
     const safeUrl = this.#redact(url);
     if (this.#closed) throw new ClosedError({ method, url: safeUrl });
     const key = this.#keyOf(perRequest, method, url, { headers: () => new Headers(input.headers) });
     const now = this.#options.clock.now();
-    const since = input.chain === undefined ? undefined : this.#chainStart(input.chain, now);
+    const { chain } = input;
+    const since = chain === undefined ? undefined : this.#chainStart(chain, now);
     const loop = this.#checkLoop(method, safeUrl, input.body, now);
     try {
       const request = {
@@ -411,10 +418,11 @@ class Client implements Ratewise {
     if (perRequest.key !== undefined) return perRequest.key;
     const keyFn = this.#options.keyFn;
     const own: unknown = keyFn && keyFn({ method, url, headers: fields.headers() });
-    if (typeof own === 'string') return own;
-    // A null (`headers.get()` of a missing field) or a promise (an async keyFn) names no budget: said, not guessed.
+    if (typeof own === 'string' && own !== '') return own;
+    // A null (`headers.get()` of a missing field), a promise (an async keyFn) or an empty string (a header given
+    // empty) names no budget: said, not guessed.
     if (own !== undefined)
-      throw new TypeError(`Expected \`keyFn\` to return a string or undefined, got ${formatValue(own)}`);
+      throw new TypeError(`Expected \`keyFn\` to return a non-empty string or undefined, got ${formatValue(own)}`);
     const origin = this.#originOf(url);
     const routes = this.#routesOf(origin);
     if (routes.configured) {

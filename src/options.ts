@@ -331,8 +331,9 @@ export interface RatewiseOptions {
    */
   readonly streamIdleMs?: number;
   /**
-   * The budget key of a request. Return `undefined` for the default, the request's origin. The key must never be a
-   * raw secret: use `fingerprint()` for credential-keyed budgets.
+   * The budget key of a request: a non-empty string, or `undefined` for the default, the request's origin. Any other
+   * answer (`''`, `null`, a promise) rejects the call with a `TypeError`. The key must never be a raw secret: use
+   * `fingerprint()` for credential-keyed budgets.
    * @default undefined (the origin)
    */
   readonly keyFn?: (request: RequestDescriptor) => string | undefined;
@@ -393,7 +394,9 @@ export interface RatewiseOptions {
    */
   readonly clock?: Clock;
   /**
-   * Uniform random numbers in [0, 1), for jitter.
+   * Uniform random numbers in [0, 1), for the jitter of backoffs and server-given waits. A value outside [0, 1) is
+   * clamped into it; a value that is not a finite number (`NaN`, `Infinity`, anything not a number) is replaced by a
+   * draw of `Math.random()`, so that retries stay jittered.
    * @default Math.random
    */
   readonly random?: () => number;
@@ -420,8 +423,8 @@ export interface RequestOptions {
    */
   readonly cost?: number | Readonly<Record<string, number>>;
   /**
-   * Budget key, instead of `keyFn` or the origin. Its options come from the `budgets` pattern the key matches (an
-   * origin or URL by its host, any other key as a host name), not from the request's host.
+   * Budget key, instead of `keyFn` or the origin: a non-empty string. Its options come from the `budgets` pattern the
+   * key matches (an origin or URL by its host, any other key as a host name), not from the request's host.
    */
   readonly key?: string;
   /** Longest this call may wait inside ratewise, in ms. @default the client's `maxWait` */

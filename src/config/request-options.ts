@@ -5,7 +5,10 @@ import type { RequestOptions } from '../options.js';
 const REQUEST_KEYS = ['priority', 'cost', 'key', 'maxWait', 'retry', 'idempotencyKey'] as const;
 const SCHEDULE_KEYS = ['priority', 'cost', 'key', 'maxWait'] as const;
 
-/** Validates a request's `ratewise` field; throws `TypeError` naming the option, as `createRatewise` does. */
+/**
+ * Validates a request's `ratewise` field; throws `TypeError` naming the option, as `createRatewise` does. Returns a
+ * copy of what it checked, each option read once: the engine reads the copy, never the caller's object again.
+ */
 export function checkRequestOptions(o: unknown): RequestOptions {
   if (o === undefined) return {};
   const r = checkCallOptions(o, 'ratewise', REQUEST_KEYS, true);
@@ -13,8 +16,8 @@ export function checkRequestOptions(o: unknown): RequestOptions {
   if (id !== undefined && typeof id !== 'boolean' && !(typeof id === 'string' && id !== '')) {
     throw invalidOption('ratewise.idempotencyKey', 'a boolean or a non-empty string', id);
   }
-  if (r.retry !== undefined) checkRetryOverrides(r.retry);
-  return o as RequestOptions;
+  if (r.retry !== undefined) r.retry = checkRetryOverrides(r.retry);
+  return r;
 }
 
 /** The options of `rw.schedule()`, checked as a request's are, with the same messages. */
@@ -34,40 +37,54 @@ export function checkScheduleOptions(o: unknown): CheckedScheduleOptions {
 /**
  * What a request and a task share: the key, the priority, the wait, and the cost. A cost or priority that is not a
  * finite number would make every later wait of its budget unanswerable (NaN) or endless (a debt of Infinity).
+ * Returns the options as read, the undefined ones left out.
  */
 function checkCallOptions(o: unknown, name: string, keys: readonly string[], units: boolean): Record<string, unknown> {
   if (typeof o !== 'object' || o === null || Array.isArray(o)) throw invalidOption(name, 'an object', o);
-  const r = o as Record<string, unknown>;
-  for (const key of Object.keys(r)) {
+  for (const key of Object.keys(o)) {
     if (!keys.includes(key)) {
       throw new TypeError(
         `Unknown option \`${name}.${key}\`; expected one of ${keys.map((k) => `\`${k}\``).join(', ')}`,
       );
     }
   }
+  // Each option is read once: a getter (or a Proxy) read again could answer something other than what was checked.
+  const r: Record<string, unknown> = {};
+  for (const key of keys) {
+    const value = (o as Record<string, unknown>)[key];
+    if (value !== undefined) r[key] = value;
+  }
   if (r.priority !== undefined && !Number.isFinite(r.priority))
     throw invalidOption(`${name}.priority`, 'a finite number', r.priority);
   if (r.cost !== undefined && !isAmount(r.cost)) {
-    if (units && typeof r.cost === 'object' && r.cost !== null && !Array.isArray(r.cost)) checkUnitCosts(r.cost, name);
-    else {
+    if (units && typeof r.cost === 'object' && r.cost !== null && !Array.isArray(r.cost)) {
+      r.cost = checkUnitCosts(r.cost, name);
+    } else {
       const expected = units
         ? 'a non-negative finite number, or a record of them per unit'
         : 'a non-negative finite number';
       throw invalidOption(`${name}.cost`, expected, r.cost);
     }
   }
-  if (r.key !== undefined && typeof r.key !== 'string') throw invalidOption(`${name}.key`, 'a string', r.key);
+  // An empty key names no budget: every call given one would share a budget no pattern can name.
+  if (r.key !== undefined && !(typeof r.key === 'string' && r.key !== '')) {
+    throw invalidOption(`${name}.key`, 'a non-empty string', r.key);
+  }
   if (r.maxWait !== undefined && !(typeof r.maxWait === 'number' && r.maxWait >= 0)) {
     throw invalidOption(`${name}.maxWait`, 'a non-negative number of milliseconds', r.maxWait);
   }
   return r;
 }
 
-/** The per-request retry overrides are spread over the client's: a bad value would reach the attempt loop. */
-function checkRetryOverrides(value: unknown): void {
+/**
+ * The per-request retry overrides are spread over the client's: a bad value would reach the attempt loop. Returns
+ * them as read, the undefined ones left out (they leave the client's value in place).
+ */
+function checkRetryOverrides(value: unknown): NonNullable<RequestOptions['retry']> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalidOption('ratewise.retry', 'an object', value);
   }
+  const checked: Record<string, number> = {};
   for (const [key, v] of Object.entries(value)) {
     const name = `ratewise.retry.${key}`;
     if (key !== 'limit' && key !== 'rateLimitLimit' && key !== 'maxRetryAfter') {
@@ -83,7 +100,9 @@ function checkRetryOverrides(value: unknown): void {
         v,
       );
     }
+    checked[key] = v as number;
   }
+  return checked;
 }
 
 function isAmount(value: unknown): value is number {
@@ -112,10 +131,14 @@ export function checkUnits<T>(record: object, optionName: string): [string, T][]
   return entries;
 }
 
-function checkUnitCosts(cost: object, name: string): void {
-  for (const [unit, amount] of checkUnits<unknown>(cost, `${name}.cost`)) {
+/** A cost per unit, checked; returns a copy of it, each amount read once. */
+function checkUnitCosts(cost: object, name: string): Record<string, number> {
+  const entries = checkUnits<unknown>(cost, `${name}.cost`);
+  for (const [unit, amount] of entries) {
     if (!isAmount(amount)) throw invalidOption(`${name}.cost.${unit}`, 'a non-negative finite number', amount);
   }
+  // fromEntries: a unit named `__proto__` stays a unit.
+  return Object.fromEntries(entries) as Record<string, number>;
 }
 
 /**

@@ -79,6 +79,10 @@ const DEFAULT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'];
 
 type Checked = Readonly<Record<string, unknown>>;
 
+/**
+ * The options of an object whose keys are `keys` (any other is an error), each read once: a getter (or a Proxy) read
+ * again could answer something other than what was checked. The undefined ones are left out.
+ */
 function object(value: unknown, name: string, keys: readonly string[]): Checked {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw invalidOption(name, 'an object', value);
@@ -89,7 +93,12 @@ function object(value: unknown, name: string, keys: readonly string[]): Checked 
       );
     }
   }
-  return value as Checked;
+  const read: Record<string, unknown> = {};
+  for (const key of keys) {
+    const option = (value as Record<string, unknown>)[key];
+    if (option !== undefined) read[key] = option;
+  }
+  return read;
 }
 
 function number(
@@ -361,8 +370,11 @@ function list(
   what: string,
 ): readonly unknown[] {
   if (value === undefined) return fallback;
-  if (!Array.isArray(value) || !value.every(check)) throw invalidOption(name, `an array of ${what}`, value);
-  return value;
+  if (!Array.isArray(value)) throw invalidOption(name, `an array of ${what}`, value);
+  // A copy, each item read once, is what is checked and kept.
+  const items: unknown[] = Array.from(value);
+  if (!items.every(check)) throw invalidOption(name, `an array of ${what}`, value);
+  return items;
 }
 
 function resolveLoopGuard(value: unknown): ResolvedOptions['loopGuard'] {

@@ -1,6 +1,7 @@
 /**
  * Retry delays as pure functions of (attempt, random, options, previous delay). Randomness is injected: pass
- * `Math.random` in production and a scripted function in tests. Results are whole milliseconds.
+ * `Math.random` in production and a scripted function in tests (a draw that is not a finite number is drawn again
+ * from `Math.random`). Results are whole milliseconds.
  */
 
 import type { BackoffOptions, JitterUpOptions } from '../options.js';
@@ -33,7 +34,8 @@ export function backoffCeiling(attempt: number, options: BackoffOptions = {}): n
  * The delay before retry number `attempt`, in whole ms, within [0, `maxMs`] and finite.
  *
  * @param attempt 1 for the first retry, 2 for the second, …; values below 1 count as 1.
- * @param random Uniform in [0, 1), like `Math.random`; values outside are clamped.
+ * @param random Uniform in [0, 1), like `Math.random`; values outside are clamped, and a draw that is not a finite
+ *   number is replaced by one of `Math.random()`.
  * @param previousMs The delay used before the previous attempt, for `'decorrelated'` jitter.
  *   @default options.baseMs
  */
@@ -84,9 +86,14 @@ export function jitterUp(delayMs: number, random: () => number, options: JitterU
   return delayMs + Math.round(unit(random) * room);
 }
 
+/**
+ * One draw in [0, 1]. A draw that is no finite number (a NaN from a broken generator) says nothing of where in the
+ * range to land, and any fixed choice would send every client's retries in step (0: all at once, at the shortest
+ * backoff): the default generator draws instead.
+ */
 function unit(random: () => number): number {
   const value = random();
-  return Number.isFinite(value) ? clamp(value, 0, 1) : 0;
+  return Number.isFinite(value) ? clamp(value, 0, 1) : Math.random();
 }
 
 function finiteOr(value: number | undefined, fallback: number): number {

@@ -17,9 +17,11 @@ async function serve(): Promise<TestServer> {
   return server;
 }
 
-describe('keyFn answers that are not a string or undefined', () => {
-  // `headers.get()` answers null for a missing field, an async keyFn a promise: neither names a budget.
+describe('keyFn answers that are not a non-empty string or undefined', () => {
+  // `headers.get()` answers null for a missing field (and '' for one sent empty), an async keyFn a promise: none
+  // names a budget.
   const answers: [string, unknown][] = [
+    ['an empty string', ''],
     ['null', null],
     ['a number', 42],
     ['an object', { tenant: 'a' }],
@@ -32,7 +34,7 @@ describe('keyFn answers that are not a string or undefined', () => {
     const rw = client({ clock, keyFn: () => answer as string });
     const call = rw.fetch(`${server.url}/x`);
     await expect(call).rejects.toThrow(TypeError);
-    await expect(call).rejects.toThrow(/^Expected `keyFn` to return a string or undefined, got /);
+    await expect(call).rejects.toThrow(/^Expected `keyFn` to return a non-empty string or undefined, got /);
     expect(server.hits().total).toBe(0);
     expect(rw.stats()).toEqual([]);
     expect(clock.pending()).toBe(0);
@@ -46,7 +48,7 @@ describe('keyFn answers that are not a string or undefined', () => {
     expect(failure).toBeInstanceOf(TypeError);
     expect((failure as Error).cause).toBeInstanceOf(TypeError);
     expect(((failure as Error).cause as Error).message).toBe(
-      'Expected `keyFn` to return a string or undefined, got `null` (null)',
+      'Expected `keyFn` to return a non-empty string or undefined, got `null` (null)',
     );
     expect(server.hits().total).toBe(0);
     // A request whose keyFn answers a string goes.

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createRatewise } from '../../src/client.js';
 import type { RatewiseOptions } from '../../src/options.js';
-import { advance, flush, rig, T0, track } from './support/harness.js';
+import { FakeClock, settle } from '../support/fake-clock.js';
+import { advance, flush, ok, rig, ScriptedFetch, status, T0, track } from './support/harness.js';
 
 const create = (options: unknown) => () => createRatewise(options as RatewiseOptions);
 
@@ -31,6 +32,7 @@ describe('invalid options', () => {
       'Expected `budgets["x"].maxQueue` to be a positive integer or Infinity, got `-1` (number)',
     ],
     [{ budgets: { 'https://x.test': {} } }, 'Expected `budgets` to be keyed by host patterns'],
+    [{ budgets: { '': {} } }, 'Expected `budgets` to be keyed by host patterns such as'],
     [{ budgets: [] }, 'Expected `budgets` to be an object mapping host patterns to budgets, got `[]` (array)'],
     [{ retry: { limit: -1 } }, 'Expected `retry.limit` to be a non-negative integer, got `-1` (number)'],
     [
@@ -127,7 +129,8 @@ describe('invalid per-request options', () => {
     [{ cost: { '': 1 } }, 'Expected `ratewise.cost` to be unit names of 1 to 64 characters'],
     [{ cost: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`u${i}`, 1])) }, 'at most 16 units'],
     [{ cost: [1] }, '`ratewise.cost`'],
-    [{ key: 1 }, 'Expected `ratewise.key` to be a string, got `1` (number)'],
+    [{ key: 1 }, 'Expected `ratewise.key` to be a non-empty string, got `1` (number)'],
+    [{ key: '' }, 'Expected `ratewise.key` to be a non-empty string, got `""` (string)'],
     [{ maxWait: -1 }, 'Expected `ratewise.maxWait` to be a non-negative number of milliseconds, got `-1` (number)'],
     [{ retry: { limit: -1 } }, 'Expected `ratewise.retry.limit` to be a non-negative integer, got `-1` (number)'],
     [
@@ -180,7 +183,8 @@ describe('invalid rw.schedule options', () => {
     [{ priority: '1' }, 'Expected `options.priority` to be a finite number, got `"1"` (string)'],
     [{ cost: -1 }, 'Expected `options.cost` to be a non-negative finite number, got `-1` (number)'],
     [{ cost: { tokens: 1 } }, 'Expected `options.cost` to be a non-negative finite number, got'],
-    [{ key: 1 }, 'Expected `options.key` to be a string, got `1` (number)'],
+    [{ key: 1 }, 'Expected `options.key` to be a non-empty string, got `1` (number)'],
+    [{ key: '' }, 'Expected `options.key` to be a non-empty string, got `""` (string)'],
     [{ maxWait: -5 }, 'Expected `options.maxWait` to be a non-negative number of milliseconds, got `-5` (number)'],
     [{ maxWait: Number.NaN }, 'Expected `options.maxWait` to be a non-negative number of milliseconds, got `NaN`'],
     [null, 'Expected `options` to be an object, got `null` (null)'],
@@ -251,5 +255,138 @@ describe('options accepted only with a meaning', () => {
     await advance(clock, 10);
     expect(calls.map((c) => c.state)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
     expect(server.sentAt.map((at) => at - T0)).toEqual([0, 1, 2]);
+  });
+});
+
+/**
+ * `target` behind a Proxy that counts the reads of each of its properties in `reads`, under `path` + the name: an
+ * option read twice could be checked with one value and used with another.
+ */
+function counted<T extends object>(target: T, reads: Map<string, number>, path: string): T {
+  return new Proxy(target, {
+    get(object, name, receiver) {
+      if (typeof name === 'string') reads.set(path + name, (reads.get(path + name) ?? 0) + 1);
+      return Reflect.get(object, name, receiver) as unknown;
+    },
+  });
+}
+
+const readTwice = (reads: Map<string, number>) => [...reads].filter(([, count]) => count > 1).map(([name]) => name);
+
+describe('options read once, as they were checked', () => {
+  it('createRatewise reads each option once, nested ones included', async () => {
+    const reads = new Map<string, number>();
+    const server = new ScriptedFetch(new FakeClock(T0));
+    const options = counted(
+      {
+        budgets: {
+          'api.test': counted(
+            {
+              rate: '10/s',
+              burst: 5,
+              concurrency: 2,
+              maxQueue: 100,
+              pacing: 'spread',
+              classify: () => undefined,
+              usage: () => undefined,
+              units: { tokens: counted({ rate: '1000/min' }, reads, 'budgets.api.test.units.tokens.') },
+            },
+            reads,
+            'budgets.api.test.',
+          ),
+          '*': counted({ sharedConcurrency: 2, initialWindow: 4 }, reads, 'budgets.*.'),
+        },
+        retry: counted(
+          {
+            limit: 1,
+            statuses: [429],
+            methods: ['GET'],
+            backoff: counted({ baseMs: 1, maxMs: 2, factor: 2, jitter: 'equal' }, reads, 'retry.backoff.'),
+            serverJitter: counted({ ratio: 0, maxExtraMs: 0 }, reads, 'retry.serverJitter.'),
+            budget: counted({ ratio: 0.5 }, reads, 'retry.budget.'),
+          },
+          reads,
+          'retry.',
+        ),
+        loopGuard: counted({ limit: 5, mode: 'throw' }, reads, 'loopGuard.'),
+        maxWait: 1000,
+        keyFn: () => undefined,
+        fetch: server.fetch,
+        clock: new FakeClock(T0),
+        random: () => 0,
+      },
+      reads,
+      '',
+    ) as RatewiseOptions;
+    const rw = createRatewise(options);
+    await rw.fetch('https://api.test/');
+    expect(reads.get('keyFn')).toBe(1);
+    expect(reads.get('budgets.api.test.classify')).toBe(1);
+    expect(readTwice(reads)).toEqual([]);
+  });
+
+  it('a getter that answers differently once checked: the client keeps what was checked', async () => {
+    const server = new ScriptedFetch(new FakeClock(T0));
+    let reads = 0;
+    const rw = createRatewise({
+      fetch: server.fetch,
+      get keyFn() {
+        reads++;
+        return reads === 1 ? () => 'tenant-a' : ('per-tenant' as never);
+      },
+    });
+    await rw.fetch('https://a.test/');
+    expect(rw.stats().map((budget) => budget.key)).toEqual(['tenant-a']);
+  });
+
+  it('rw.fetch reads each of a request’s ratewise options once, and uses the key it checked', async () => {
+    const { rw, clock, server } = rig({ retry: { limit: 2 } }, (call) => (call.index === 0 ? status(500) : ok()));
+    const reads = new Map<string, number>();
+    let keyReads = 0;
+    const ratewise = counted(
+      {
+        priority: 1,
+        cost: counted({ requests: 1, tokens: 5 }, reads, 'cost.'),
+        get key() {
+          keyReads++;
+          return keyReads === 1 ? 'tenant-a' : '';
+        },
+        maxWait: 1000,
+        retry: counted({ limit: 1 }, reads, 'retry.'),
+        idempotencyKey: true,
+      },
+      reads,
+      '',
+    );
+    const response = await settle(clock, rw.fetch('https://a.test/', { method: 'POST', ratewise }));
+    expect(response.status).toBe(200);
+    expect(server.calls).toHaveLength(2);
+    expect(reads.get('retry')).toBe(1);
+    expect(readTwice(reads)).toEqual([]);
+    expect(keyReads).toBe(1);
+    expect(rw.stats().map((budget) => budget.key)).toEqual(['tenant-a']);
+  });
+
+  it('rw.schedule reads each of its options once, and uses the key it checked', async () => {
+    const { rw } = rig();
+    const reads = new Map<string, number>();
+    let keyReads = 0;
+    const options = counted(
+      {
+        priority: 1,
+        cost: 1,
+        maxWait: 1000,
+        get key() {
+          keyReads++;
+          return keyReads === 1 ? 'jobs' : '';
+        },
+      },
+      reads,
+      '',
+    );
+    await expect(rw.schedule(() => 'done', options)).resolves.toBe('done');
+    expect(readTwice(reads)).toEqual([]);
+    expect(keyReads).toBe(1);
+    expect(rw.stats().map((budget) => budget.key)).toEqual(['jobs']);
   });
 });

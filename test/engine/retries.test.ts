@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { giveUpReason } from '../../src/index.js';
 import { RateLimitError, RetryBudgetExceededError } from '../../src/errors.js';
 import {
@@ -297,6 +297,23 @@ describe('how long it waits', () => {
     expect(eventsOf('retry').map((e) => e.delayMs)).toEqual([10_900]);
     expect(since(server.sentAt)).toEqual([0, 10_900]);
     expect(call.value?.status).toBe(200);
+  });
+
+  it('a `random` that answers NaN is drawn again from Math.random: the backoff stays jittered', async () => {
+    const spy = vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    try {
+      const { rw, clock, server, eventsOf } = rig(
+        { retry: { backoff: { baseMs: 1000 } }, random: () => Number.NaN },
+        sequence(status(500)),
+      );
+      void rw.fetch('https://a.test/');
+      await advance(clock, 10_000);
+      // Full jitter of a 1 s backoff, at Math.random's 0.5; taken as 0, every client retried at once.
+      expect(eventsOf('retry').map((e) => e.delayMs)).toEqual([500]);
+      expect(since(server.sentAt)).toEqual([0, 500]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 

@@ -82,4 +82,48 @@ describe('rw.request (the adapter seam)', () => {
     expect(rw.stats()[0]).toMatchObject({ inFlight: 0, queued: 0 });
     await rw.close();
   });
+
+  it.each([
+    [{ method: 5, url: 'https://api.test/x' }, 'Expected `request.method` to be a non-empty string, got `5` (number)'],
+    [{ url: 'https://api.test/x' }, 'Expected `request.method` to be a non-empty string, got `undefined` (undefined)'],
+    [
+      { method: '', url: 'https://api.test/x' },
+      'Expected `request.method` to be a non-empty string, got `""` (string)',
+    ],
+    [null, 'Expected `request` to be an object, got `null` (null)'],
+    [
+      { method: 'GET', url: 'https://api.test/x', ratewise: { key: '' } },
+      'Expected `ratewise.key` to be a non-empty string, got `""` (string)',
+    ],
+  ])('rejects %j with a TypeError naming it; nothing is sent', async (request, message) => {
+    const clock = new FakeClock(T0);
+    const rw = createRatewise({ clock, fetch: () => Promise.reject(new Error('unused')) });
+    const { transport, sentAt } = scripted(clock, [{ status: 200, headers: {}, body: 'ok' }]);
+    let call: Promise<Reply> | undefined;
+    // Rejected, not thrown, as rw.fetch's bad options are.
+    expect(() => (call = rw.request(request as never, transport))).not.toThrow();
+    await expect(call).rejects.toThrow(new TypeError(message));
+    expect(sentAt).toEqual([]);
+    expect(rw.stats()).toEqual([]);
+    await rw.close();
+  });
+
+  it('reads a request’s ratewise options once: the key checked is the budget used', async () => {
+    const clock = new FakeClock(T0);
+    const rw = createRatewise({ clock, fetch: () => Promise.reject(new Error('unused')) });
+    const { transport } = scripted(clock, [{ status: 200, headers: {}, body: 'ok' }]);
+    let reads = 0;
+    const request = {
+      method: 'GET',
+      url: 'https://api.test/x',
+      get ratewise() {
+        reads++;
+        return reads === 1 ? { key: 'tenant-a' } : { key: '' };
+      },
+    };
+    await rw.request(request, transport);
+    expect(reads).toBe(1);
+    expect(rw.stats().map((budget) => budget.key)).toEqual(['tenant-a']);
+    await rw.close();
+  });
 });

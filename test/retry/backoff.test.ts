@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { BackoffOptions, Jitter } from '../../src/options.js';
 import { backoffCeiling, backoffDelay, jitterUp } from '../../src/retry/backoff.js';
 
@@ -73,7 +73,21 @@ describe('backoffDelay', () => {
   it('clamps a random() that strays outside [0, 1) instead of leaving the bounds', () => {
     expect(backoffDelay(3, () => 7)).toBe(2000);
     expect(backoffDelay(3, () => -1)).toBe(0);
-    expect(backoffDelay(3, () => Number.NaN)).toBe(0);
+  });
+
+  it('draws from Math.random instead of a random() that is not a finite number: the delay stays jittered', () => {
+    // Taken as 0, a NaN gave every retry the shortest backoff (0 ms with full jitter): every client at once.
+    const spy = vi.spyOn(Math, 'random').mockReturnValue(0.25);
+    try {
+      for (const broken of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, '0.5' as never]) {
+        expect(backoffDelay(3, () => broken)).toBe(500);
+        expect(backoffDelay(3, () => broken, { jitter: 'equal' })).toBe(1250);
+        expect(jitterUp(2000, () => broken)).toBe(2050);
+      }
+      expect(spy).toHaveBeenCalledTimes(12);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('returns whole milliseconds', () => {
