@@ -54,7 +54,9 @@ export function prepareRequest(
   // fetch converts any other input to a string (WebIDL USVString), and so do we.
   // eslint-disable-next-line @typescript-eslint/no-base-to-string
   const url = new URL(request ? request.url : input instanceof URL ? input.href : String(input));
-  const method = (init.method ?? request?.method ?? 'GET').toUpperCase();
+  // As fetch reads it: any value given (a null, an object with a toString) converted to a string (WebIDL ByteString).
+  const given: unknown = init.method !== undefined ? init.method : (request?.method ?? 'GET');
+  const method = String(given).toUpperCase();
   let headers: Headers | undefined;
   const headerSource = init.headers ?? request?.headers;
   let hasIdempotencyKey = false;

@@ -56,6 +56,18 @@ describe('keyFn answers that are not a non-empty string or undefined', () => {
   });
 });
 
+describe('a method that is not a string, read as fetch reads it', () => {
+  test('an object with a toString is converted, as fetch converts it: the server sees POST', async () => {
+    const server = await startScriptedServer(({ method }) => ({ body: `ok ${method}` }));
+    open.push(server);
+    const rw = client();
+    const method = { toString: () => 'post' } as unknown as string;
+    const viaFetch = await fetch(`${server.url}/x`, { method });
+    const viaRatewise = await rw.fetch(`${server.url}/x`, { method });
+    expect([await viaFetch.text(), await viaRatewise.text()]).toEqual(['ok POST', 'ok POST']);
+  });
+});
+
 describe('a `fetch` option that does not resolve to a Response', () => {
   // A test double of the kind often written by hand (`mockResolvedValue({ ok: true, status: 200, json })`).
   const notResponses: [string, unknown][] = [
