@@ -279,10 +279,12 @@ export class Scheduler {
     const { budget } = lane;
     if (budget.plain && lane.deadlines === 0 && lane.delayed.size === 0) {
       // Only the concurrency cap decides: grant while there is room, and no timer is ever needed.
-      // No deadline and nothing delayed here: a head is queued, and dropping it is taking it off the queue.
+      // Nothing delayed here: a head is queued, and dropping it is taking it off the queue (one with a deadline can
+      // have come in while a grant ran).
       while (budget.freeNow()) {
         const head = lane.queue.shift();
         if (head === undefined) break;
+        if (head.deadline !== Infinity) lane.deadlines--;
         if (head.signal) this.#unwatch(head, head.signal);
         head.grant(budget.takeFree());
       }
