@@ -95,8 +95,9 @@ class FetchTransport implements Transport<Response> {
     idleMs: number,
     clock: Clock,
     collect: boolean,
+    signal: AbortSignal | undefined,
   ): Response | undefined {
-    return isEventStream(response) ? holdWhileStreaming(response, release, idleMs, clock, collect) : undefined;
+    return isEventStream(response) ? holdWhileStreaming(response, release, idleMs, clock, collect, signal) : undefined;
   }
 
   discard(response: Response): void {
