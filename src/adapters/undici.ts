@@ -109,22 +109,35 @@ export class RatewiseDispatcher extends Dispatcher {
     ) {
       return this.#underlying.dispatch(options, handler as LegacyHandler);
     }
-    const sink = toSink(handler);
+    const caller = toSink(handler);
     const controller = new AbortController();
     let current: Attempt | undefined;
     const abort = (reason?: Error): void => {
       if (!controller.signal.aborted) controller.abort(reason);
       current?.abort(controller.signal.reason as Error);
     };
-    sink.connect(abort);
+    caller.connect(abort);
     if (this.#closed) {
-      sink.error(this.#closed);
+      caller.error(this.#closed);
       return true;
     }
     this.#active.add(abort);
     const settled = (): void => {
-      this.#active.delete(abort);
+      if (!this.#active.delete(abort)) return;
       if (this.#active.size === 0) this.#idle?.();
+    };
+    // A call is under way until its answer's body has ended, as with undici's own dispatchers: `destroy()` aborts a
+    // body still streaming, and `close()` waits for it.
+    const sink: typeof caller = {
+      ...caller,
+      complete(trailers) {
+        caller.complete(trailers);
+        settled();
+      },
+      error(error) {
+        caller.error(error);
+        settled();
+      },
     };
     const headers = requestHeaders(options.headers);
     const attemptOptions = marked(options);
@@ -152,7 +165,6 @@ export class RatewiseDispatcher extends Dispatcher {
       )
       .then(
         (attempt) => {
-          settled();
           attempt.forward(sink);
         },
         (error: unknown) => {
@@ -162,18 +174,15 @@ export class RatewiseDispatcher extends Dispatcher {
             const attempt = (current = new Attempt());
             attempt.start(this.#underlying, attemptOptions).then(
               (head) => {
-                settled();
                 head.forward(sink);
               },
               (failure: unknown) => {
-                settled();
                 sink.error(failure as Error);
               },
             );
             if (controller.signal.aborted) attempt.abort(controller.signal.reason as Error);
             return;
           }
-          settled();
           // A response the engine failed with a typed error was not discarded: drain it, the connection can stay.
           // (On abort, the attempt was aborted already.)
           current?.discard();
@@ -184,11 +193,11 @@ export class RatewiseDispatcher extends Dispatcher {
   }
 
   /**
-   * Refuses new dispatches and calls `callback` once this dispatcher's calls have settled. The dispatcher
-   * underneath stays open.
+   * Refuses new dispatches and calls `callback` once this dispatcher's calls have ended, their answers' bodies
+   * included. The dispatcher underneath stays open.
    */
   override close(callback: () => void): void;
-  /** Refuses new dispatches and resolves once this dispatcher's calls have settled; the one underneath stays open. */
+  /** Refuses new dispatches and resolves once this dispatcher's calls have ended; the one underneath stays open. */
   override close(): Promise<void>;
   override close(callback?: () => void): Promise<void> | void {
     this.#closed ??= new Error('The ratewise dispatcher is closed');
@@ -201,7 +210,8 @@ export class RatewiseDispatcher extends Dispatcher {
 
   /**
    * Refuses new dispatches, fails this dispatcher's calls with `error` (or, when null, an error saying it was
-   * destroyed), and calls `callback` once they have settled. The dispatcher underneath stays open.
+   * destroyed), answers whose bodies are still streaming included, and calls `callback` once they have settled. The
+   * dispatcher underneath stays open.
    */
   override destroy(error: Error | null, callback: () => void): void;
   /** As `destroy(null, callback)`. */
