@@ -87,7 +87,9 @@ const PATTERNS_KEPT = 1000;
  *   a budget sends nothing until an instant: `pausedUntil` in `rw.stats()`), read from the stats at each collection;
  * - `ratewise.server.remaining` gauge `{unit}`: what the server last said is left, per unit with `ratewise.unit`.
  *
- * Throws `TypeError` for an option it does not know.
+ * Throws `TypeError`, naming the option, for options that are not an object, an option it does not know, or one of
+ * the wrong kind (a provider without `getMeter` or `getTracer`, `spans` not a boolean, `attributes` not an array);
+ * nothing is attached then. A provider that throws while `instrument` sets up leaves nothing attached either.
  */
 export function instrument(rw: Ratewise, options: InstrumentOptions = {}): () => void {
   const given = rw as Partial<Ratewise> | null;
@@ -99,9 +101,10 @@ export function instrument(rw: Ratewise, options: InstrumentOptions = {}): () =>
   ) {
     throw new TypeError(`ratewise/otel: instrument() expects a ratewise client, got ${describe(rw)}`);
   }
-  const optional = new Set<string>(options.attributes ?? []);
+  const { meterProvider, tracerProvider, spans, attributes } = checkOptions(options);
+  const optional = new Set<unknown>(attributes);
   for (const name of optional) {
-    if (!(OPTIONAL_ATTRIBUTES as readonly string[]).includes(name)) {
+    if (!(OPTIONAL_ATTRIBUTES as readonly unknown[]).includes(name)) {
       throw new TypeError(
         `ratewise/otel: attributes has ${describe(name)}; the optional attributes are ${OPTIONAL_ATTRIBUTES.join(', ')}`,
       );
@@ -134,7 +137,12 @@ export function instrument(rw: Ratewise, options: InstrumentOptions = {}): () =>
     offs.push(rw.on(name, listener));
   };
 
-  const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE);
+  // Everything a provider may throw from comes before the first listener: a failed call leaves nothing attached.
+  const tracer =
+    (spans ?? tracerProvider !== undefined)
+      ? (tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE)
+      : undefined;
+  const meter = (meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE);
   const requests = meter.createCounter('ratewise.requests', {
     unit: '{request}',
     description: 'Requests sent by ratewise, retries included',
@@ -174,6 +182,15 @@ export function instrument(rw: Ratewise, options: InstrumentOptions = {}): () =>
     description: "1 while a budget sends nothing until an instant (a refusal's pause, a spent quota's reset), else 0",
     valueType: ValueType.INT,
   });
+
+  let attached = true;
+  let observing = false;
+  const detach = (): void => {
+    if (!attached) return;
+    attached = false;
+    for (const off of offs) off();
+    if (observing) meter.removeBatchObservableCallback(observe, observables);
+  };
 
   on('attempt', ({ key, pattern, status, outcome }) => {
     remember(key, pattern);
@@ -231,10 +248,15 @@ export function instrument(rw: Ratewise, options: InstrumentOptions = {}): () =>
     }
   };
   const observables = [queued, inFlight, paused];
-  meter.addBatchObservableCallback(observe, observables);
+  try {
+    meter.addBatchObservableCallback(observe, observables);
+    observing = true;
+  } catch (error) {
+    detach();
+    throw error;
+  }
 
-  if (options.spans ?? options.tracerProvider !== undefined) {
-    const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE);
+  if (tracer !== undefined) {
     on('attempt', ({ key, pattern, method, attempt, status, outcome, sentAt, waitedMs, durationMs }) => {
       const attributes = attributesOf(key, pattern);
       attributes['http.request.method'] = method;
@@ -268,12 +290,53 @@ export function instrument(rw: Ratewise, options: InstrumentOptions = {}): () =>
     });
   }
 
-  let attached = true;
-  return () => {
-    if (!attached) return;
-    attached = false;
-    for (const off of offs) off();
-    meter.removeBatchObservableCallback(observe, observables);
+  return detach;
+}
+
+const OPTION_NAMES: readonly string[] = ['meterProvider', 'tracerProvider', 'spans', 'attributes'];
+
+/** `instrument`'s options, each read once and checked (see `instrument` for what is refused). */
+function checkOptions(options: unknown): {
+  meterProvider: MeterProvider | undefined;
+  tracerProvider: TracerProvider | undefined;
+  spans: boolean | undefined;
+  attributes: readonly unknown[];
+} {
+  if (options === undefined)
+    return { meterProvider: undefined, tracerProvider: undefined, spans: undefined, attributes: [] };
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`ratewise/otel: instrument()'s options must be an object, got ${describe(options)}`);
+  }
+  for (const name of Object.keys(options)) {
+    if (!OPTION_NAMES.includes(name)) {
+      throw new TypeError(
+        `ratewise/otel: instrument() has no option ${describe(name)}; its options are ${OPTION_NAMES.join(', ')}`,
+      );
+    }
+  }
+  const { meterProvider, tracerProvider, spans, attributes } = options as Record<string, unknown>;
+  const provider = (value: unknown, name: string, method: string): void => {
+    if (value === undefined) return;
+    const found = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[method] : undefined;
+    if (typeof found !== 'function') {
+      throw new TypeError(
+        `ratewise/otel: ${name} must be an OpenTelemetry ${name === 'meterProvider' ? 'MeterProvider' : 'TracerProvider'} (with ${method}()), got ${describe(value)}`,
+      );
+    }
+  };
+  provider(meterProvider, 'meterProvider', 'getMeter');
+  provider(tracerProvider, 'tracerProvider', 'getTracer');
+  if (spans !== undefined && typeof spans !== 'boolean') {
+    throw new TypeError(`ratewise/otel: spans must be true or false, got ${describe(spans)}`);
+  }
+  if (attributes !== undefined && !Array.isArray(attributes)) {
+    throw new TypeError(`ratewise/otel: attributes must be an array of attribute names, got ${describe(attributes)}`);
+  }
+  return {
+    meterProvider: meterProvider as MeterProvider | undefined,
+    tracerProvider: tracerProvider as TracerProvider | undefined,
+    spans,
+    attributes: attributes ?? [],
   };
 }
 
