@@ -90,6 +90,8 @@ export interface RedisStoreOptions {
 
 type Command = (args: string[]) => Promise<unknown>;
 
+const OPTION_NAMES: readonly string[] = ['prefix', 'subscriber', 'reorderMs'];
+
 function commandOf(client: unknown): Command {
   if (typeof client === 'object' && client !== null) {
     // ioredis first: it has a `sendCommand` of its own, which takes a Command object, not an array.
@@ -107,13 +109,24 @@ function commandOf(client: unknown): Command {
  */
 export function redisStore(client: NodeRedisLike | IoRedisLike, options: RedisStoreOptions = {}): RatewiseStore {
   const send = commandOf(client);
-  const prefix = options.prefix ?? 'ratewise:';
+  // Each option read once, as createRatewise reads its own: an unknown key (`storeTimeout` belongs to createRatewise)
+  // is a mistake to tell, not to ignore.
+  const given: unknown = options;
+  if (typeof given !== 'object' || given === null || Array.isArray(given))
+    throw invalidOption('redisStore options', 'an object', given);
+  for (const name of Object.keys(options)) {
+    if (!OPTION_NAMES.includes(name)) {
+      throw new TypeError(
+        `Unknown option \`redisStore ${name}\`; expected one of ${OPTION_NAMES.map((n) => `\`${n}\``).join(', ')}`,
+      );
+    }
+  }
+  const { prefix = 'ratewise:', reorderMs = 50, subscriber } = options;
   if (typeof prefix !== 'string') throw invalidOption('redisStore prefix', 'a string', prefix);
   const channel = `${prefix}pauses`;
-  const reorderMs = options.reorderMs ?? 50;
   if (typeof reorderMs !== 'number' || !(reorderMs >= 0) || !Number.isFinite(reorderMs))
     throw invalidOption('redisStore reorderMs', 'a finite number of ms, 0 or more', reorderMs);
-  const pauses = options.subscriber === undefined ? undefined : pauseChannel(options.subscriber, channel);
+  const pauses = subscriber === undefined ? undefined : pauseChannel(subscriber, channel);
   // The script's SHA1, once Redis told it. Until then every call sends the script itself (EVAL, which also caches it
   // in Redis), with SCRIPT LOAD ahead of it on the same connection to learn the SHA1: one round trip either way.
   let sha: string | undefined;
