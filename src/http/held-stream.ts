@@ -1,7 +1,7 @@
 // A streamed answer (`text/event-stream`) that holds its request's slot while it runs: its body is passed through
-// unchanged, and `release` is called once, when the stream ends, fails or is cancelled, when the call's signal
-// aborts, or after `idleMs` without a chunk; with the stream's whole text when it ended and `collect` was asked for
-// (at most `MAX_COLLECTED` bytes).
+// unchanged, and `release` is called once, when the stream ends, fails (read or not) or is cancelled, when the call's
+// signal aborts, or after `idleMs` without a chunk; with the stream's whole text when it ended and `collect` was asked
+// for (at most `MAX_COLLECTED` bytes).
 import type { Clock, TimerHandle } from '../clock.js';
 
 /** Whether an answer streams events (an LLM API's streamed completion, any server-sent events). */
@@ -77,6 +77,11 @@ export function holdWhileStreaming(
     },
   });
   quiet();
+  // A stream that fails (the server resets it, the caller's signal aborts it) while nobody reads: the reader's
+  // `closed` says so without a read, where only a pending read would have noticed.
+  reader.closed.catch(() => {
+    end();
+  });
   if (signal?.aborted === true) end();
   else signal?.addEventListener('abort', aborted, { once: true });
   const held = new Response(body, {

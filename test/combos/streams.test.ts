@@ -79,6 +79,26 @@ test('the caller aborts a stream it has not read: the slot goes back at once, no
   await expect(response.text()).rejects.toThrow('the user left');
 });
 
+test('the server resets a stream nobody reads: the slot goes back at once, not after streamIdleMs', async () => {
+  const { rw, clock, server } = await setup();
+  const response = await rw.fetch(`${server.url}/stream`);
+  let nextDone = false;
+  const next = rw.fetch(`${server.url}/next`).then((answer) => {
+    nextDone = true;
+    return answer;
+  });
+  await expect.poll(() => slots(rw)).toEqual([{ queued: 1, inFlight: 1 }]);
+
+  server.open[0]!.destroy();
+  // Nothing advances the fake clock and nothing reads the stream: only its failure can free the slot.
+  await expect.poll(() => nextDone).toBe(true);
+  expect(await (await next).text()).toBe('ok');
+  expect(slots(rw)).toEqual([{ queued: 0, inFlight: 0 }]);
+  expect(clock.pending()).toBe(0);
+  // What was sent before the reset is still there for the reader, then the failure.
+  await expect(response.text()).rejects.toThrow();
+});
+
 test('the caller aborts while reading the stream: the read fails with its reason and the next call goes', async () => {
   const { rw, clock, server } = await setup();
   const controller = new AbortController();
