@@ -6,7 +6,7 @@
  */
 // `ratewise/undici`: an undici dispatcher over the engine, so Node's global `fetch` (and every SDK that uses it) is
 // throttled. Each attempt goes through the dispatcher underneath; its head is held until the engine settles on it.
-import { Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
+import { Dispatcher, errors, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
 import { setMarkScheduled } from '../http/seam.js';
 import { AlreadyInstalledError, isRatewiseError, type Ratewise, type Transport } from '../index.js';
 import {
@@ -200,7 +200,8 @@ export class RatewiseDispatcher extends Dispatcher {
   /** Refuses new dispatches and resolves once this dispatcher's calls have ended; the one underneath stays open. */
   override close(): Promise<void>;
   override close(callback?: () => void): Promise<void> | void {
-    this.#closed ??= new Error('The ratewise dispatcher is closed');
+    // undici's own errors, as its dispatchers fail a request after close() and destroy().
+    this.#closed ??= new errors.ClientClosedError();
     // One promise for every caller: a second resolver would replace the first, which would never resolve.
     const idle = (this.#closing ??=
       this.#active.size === 0 ? Promise.resolve() : new Promise<void>((r) => (this.#idle = r)));
@@ -220,7 +221,7 @@ export class RatewiseDispatcher extends Dispatcher {
   override destroy(error?: Error | null): Promise<void>;
   override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
     const callback = typeof a === 'function' ? a : b;
-    const reason = (typeof a === 'function' ? null : a) ?? new Error('The ratewise dispatcher was destroyed');
+    const reason = (typeof a === 'function' ? null : a) ?? new errors.ClientDestroyedError();
     this.#closed ??= reason;
     for (const abort of this.#active) abort(reason);
     if (!callback) return this.close();
