@@ -57,21 +57,30 @@ async function setup(): Promise<{ rw: Ratewise; clock: FakeClock; server: Stream
 
 const slots = (rw: Ratewise) => rw.stats().map(({ queued, inFlight }) => ({ queued, inFlight }));
 
+/** A call to `/next`, queued behind the stream that holds the one slot. */
+async function queueNext(
+  rw: Ratewise,
+  server: StreamServer,
+): Promise<{ next: Promise<Response>; isDone: () => boolean }> {
+  let done = false;
+  const next = rw.fetch(`${server.url}/next`).then((answer) => {
+    done = true;
+    return answer;
+  });
+  await expect.poll(() => slots(rw)).toEqual([{ queued: 1, inFlight: 1 }]);
+  return { next, isDone: () => done };
+}
+
 test('the caller aborts a stream it has not read: the slot goes back at once, not after streamIdleMs', async () => {
   const { rw, clock, server } = await setup();
   const controller = new AbortController();
   const response = await rw.fetch(`${server.url}/stream`, { signal: controller.signal });
   expect(response.headers.get('content-type')).toBe('text/event-stream');
-  let nextDone = false;
-  const next = rw.fetch(`${server.url}/next`).then((answer) => {
-    nextDone = true;
-    return answer;
-  });
-  await expect.poll(() => slots(rw)).toEqual([{ queued: 1, inFlight: 1 }]);
+  const { next, isDone } = await queueNext(rw, server);
 
   controller.abort(new Error('the user left'));
   // Nothing advances the fake clock: only the abort can free the slot.
-  await expect.poll(() => nextDone).toBe(true);
+  await expect.poll(isDone).toBe(true);
   expect(await (await next).text()).toBe('ok');
   expect(slots(rw)).toEqual([{ queued: 0, inFlight: 0 }]);
   // The stream's idle timer went with it.
@@ -82,20 +91,15 @@ test('the caller aborts a stream it has not read: the slot goes back at once, no
 test('the server resets a stream nobody reads: the slot goes back at once, not after streamIdleMs', async () => {
   const { rw, clock, server } = await setup();
   const response = await rw.fetch(`${server.url}/stream`);
-  let nextDone = false;
-  const next = rw.fetch(`${server.url}/next`).then((answer) => {
-    nextDone = true;
-    return answer;
-  });
-  await expect.poll(() => slots(rw)).toEqual([{ queued: 1, inFlight: 1 }]);
+  const { next, isDone } = await queueNext(rw, server);
 
   server.open[0]!.destroy();
   // Nothing advances the fake clock and nothing reads the stream: only its failure can free the slot.
-  await expect.poll(() => nextDone).toBe(true);
+  await expect.poll(isDone).toBe(true);
   expect(await (await next).text()).toBe('ok');
   expect(slots(rw)).toEqual([{ queued: 0, inFlight: 0 }]);
   expect(clock.pending()).toBe(0);
-  // What was sent before the reset is still there for the reader, then the failure.
+  // The reader is told of the failure.
   await expect(response.text()).rejects.toThrow();
 });
 
@@ -116,15 +120,10 @@ test('the caller aborts while reading the stream: the read fails with its reason
 test('a stream that never ends frees its slot after streamIdleMs without a chunk, and not before', async () => {
   const { rw, clock, server } = await setup();
   const response = await rw.fetch(`${server.url}/stream`);
-  let nextDone = false;
-  const next = rw.fetch(`${server.url}/next`).then((answer) => {
-    nextDone = true;
-    return answer;
-  });
-  await expect.poll(() => slots(rw)).toEqual([{ queued: 1, inFlight: 1 }]);
+  const { next, isDone } = await queueNext(rw, server);
   clock.advance(59_999);
   await new Promise((resolve) => setImmediate(resolve));
-  expect(nextDone).toBe(false);
+  expect(isDone()).toBe(false);
   clock.advance(1);
   expect((await next).status).toBe(200);
   // The stream itself is the caller's still: it reads on, and cancels it.
