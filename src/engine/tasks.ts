@@ -25,8 +25,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 /**
  * What ends the turns of a lane's tasks, made with the lane's first task. The work is in prototype methods, the same
  * functions for every client, and the closures the promises need only call them: optimised code that called a closure
- * of one client's lane held that closure, and was thrown away each time the client was collected (a client made per
- * job or per request then ran its tasks unoptimised half the time).
+ * of one client's lane held that closure, and was thrown away when that client was collected.
  */
 class LaneTasks implements TaskHandlers {
   capturing: TaskHandlers['capturing'] = undefined;
