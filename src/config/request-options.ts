@@ -1,5 +1,6 @@
 // Per-request options (`init.ratewise`, axios' `config.ratewise`): checked at each call, since they arrive with it.
 import { invalidOption } from '../errors.js';
+import { knownOptions } from './known-options.js';
 import type { RequestOptions } from '../options.js';
 
 const REQUEST_KEYS = ['priority', 'cost', 'key', 'maxWait', 'retry', 'idempotencyKey'] as const;
@@ -40,20 +41,8 @@ export function checkScheduleOptions(o: unknown): CheckedScheduleOptions {
  * Returns the options as read, the undefined ones left out.
  */
 function checkCallOptions(o: unknown, name: string, keys: readonly string[], units: boolean): Record<string, unknown> {
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw invalidOption(name, 'an object', o);
-  for (const key of Object.keys(o)) {
-    if (!keys.includes(key)) {
-      throw new TypeError(
-        `Unknown option \`${name}.${key}\`; expected one of ${keys.map((k) => `\`${k}\``).join(', ')}`,
-      );
-    }
-  }
   // Each option is read once: a getter (or a Proxy) read again could answer something other than what was checked.
-  const r: Record<string, unknown> = {};
-  for (const key of keys) {
-    const value = (o as Record<string, unknown>)[key];
-    if (value !== undefined) r[key] = value;
-  }
+  const r = knownOptions(o, name, keys, `${name}.`);
   if (r.priority !== undefined && !Number.isFinite(r.priority))
     throw invalidOption(`${name}.priority`, 'a finite number', r.priority);
   if (r.cost !== undefined && !isAmount(r.cost)) {

@@ -23,6 +23,7 @@ import {
   type PatternTable,
 } from './host-pattern.js';
 import { parseRate, type BucketLimit } from './rate.js';
+import { knownOptions } from './known-options.js';
 import { checkUnits } from './request-options.js';
 import { compileRoutes, MAX_LEARNED_ROUTES, type RouteRule } from './routes.js';
 import type { RetryPolicy } from '../retry/decision.js';
@@ -79,26 +80,9 @@ const DEFAULT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'];
 
 type Checked = Readonly<Record<string, unknown>>;
 
-/**
- * The options of an object whose keys are `keys` (any other is an error), each read once: a getter (or a Proxy) read
- * again could answer something other than what was checked. The undefined ones are left out.
- */
+/** `knownOptions`, a key it does not know named in full (`retry.foo`; a top-level one by itself). */
 function object(value: unknown, name: string, keys: readonly string[]): Checked {
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw invalidOption(name, 'an object', value);
-  for (const key of Object.keys(value)) {
-    if (!keys.includes(key)) {
-      throw new TypeError(
-        `Unknown option \`${name === 'options' ? key : `${name}.${key}`}\`; expected one of ${keys.map((k) => `\`${k}\``).join(', ')}`,
-      );
-    }
-  }
-  const read: Record<string, unknown> = {};
-  for (const key of keys) {
-    const option = (value as Record<string, unknown>)[key];
-    if (option !== undefined) read[key] = option;
-  }
-  return read;
+  return knownOptions(value, name, keys, name === 'options' ? '' : `${name}.`);
 }
 
 function number(

@@ -7,6 +7,7 @@
 // v4 or v5, or ioredis). One round trip per call: EVAL of the script in redis-script.ts until its SHA1 is known (a
 // SCRIPT LOAD sent ahead of the first call tells it), EVALSHA after; after a restart of Redis, the call that finds
 // it gone sends it whole with EVAL.
+import { knownOptions } from '../config/known-options.js';
 import { invalidOption } from '../errors.js';
 import { ROUTES_SCRIPT, routesArguments, routesOf } from './redis-routes.js';
 import { SCRIPT } from './redis-script.js';
@@ -111,17 +112,11 @@ export function redisStore(client: NodeRedisLike | IoRedisLike, options: RedisSt
   const send = commandOf(client);
   // Each option read once, as createRatewise reads its own: an unknown key (`storeTimeout` belongs to createRatewise)
   // is a mistake to tell, not to ignore.
-  const given: unknown = options;
-  if (typeof given !== 'object' || given === null || Array.isArray(given))
-    throw invalidOption('redisStore options', 'an object', given);
-  for (const name of Object.keys(options)) {
-    if (!OPTION_NAMES.includes(name)) {
-      throw new TypeError(
-        `Unknown option \`redisStore ${name}\`; expected one of ${OPTION_NAMES.map((n) => `\`${n}\``).join(', ')}`,
-      );
-    }
-  }
-  const { prefix = 'ratewise:', reorderMs = 50, subscriber } = options;
+  const {
+    prefix = 'ratewise:',
+    reorderMs = 50,
+    subscriber,
+  } = knownOptions(options, 'redisStore options', OPTION_NAMES, 'redisStore ') as RedisStoreOptions;
   if (typeof prefix !== 'string') throw invalidOption('redisStore prefix', 'a string', prefix);
   const channel = `${prefix}pauses`;
   if (typeof reorderMs !== 'number' || !(reorderMs >= 0) || !Number.isFinite(reorderMs))
