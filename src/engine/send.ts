@@ -77,9 +77,10 @@ export interface Transport<R> {
   bodyText?(response: R, maxBytes: number, signal: AbortSignal): Promise<string | undefined>;
   /**
    * A successful answer that streams (`text/event-stream`): the answer to return in its place, whose body calls
-   * `release` once, when the stream ends, fails or is cancelled, when `signal` (the call's) aborts, or after `idleMs`
-   * without a chunk (timed on `clock`), with the stream's whole text when it ended and `collect` asked for it.
-   * Undefined for any other answer: its slot is released at once. Without it, every answer is released at once.
+   * `release` once, when the stream ends, fails (read or not: the call's signal aborting fails it too) or is
+   * cancelled, or after `idleMs` without a chunk (timed on `clock`), with the stream's whole text when it ended and
+   * `collect` asked for it. Undefined for any other answer: its slot is released at once. Without it, every answer is
+   * released at once.
    */
   holdWhileStreaming?(
     response: R,
@@ -87,7 +88,6 @@ export interface Transport<R> {
     idleMs: number,
     clock: Clock,
     collect: boolean,
-    signal: AbortSignal | undefined,
   ): R | undefined;
 }
 
@@ -519,7 +519,6 @@ class CallRun<R> {
             this.ctx.options.streamIdleMs,
             this.ctx.options.clock,
             usage,
-            this.call.signal,
           );
     if (held === undefined && usage) void this.#readUsage(lane, response);
     return held;

@@ -95,9 +95,8 @@ class FetchTransport implements Transport<Response> {
     idleMs: number,
     clock: Clock,
     collect: boolean,
-    signal: AbortSignal | undefined,
   ): Response | undefined {
-    return isEventStream(response) ? holdWhileStreaming(response, release, idleMs, clock, collect, signal) : undefined;
+    return isEventStream(response) ? holdWhileStreaming(response, release, idleMs, clock, collect) : undefined;
   }
 
   discard(response: Response): void {

@@ -1,7 +1,7 @@
 // A streamed answer (`text/event-stream`) that holds its request's slot while it runs: its body is passed through
-// unchanged, and `release` is called once, when the stream ends, fails (read or not) or is cancelled, when the call's
-// signal aborts, or after `idleMs` without a chunk; with the stream's whole text when it ended and `collect` was asked
-// for (at most `MAX_COLLECTED` bytes).
+// unchanged, and `release` is called once, when the stream ends, fails (read or not; the call's signal aborting the
+// fetch fails it too) or is cancelled, or after `idleMs` without a chunk; with the stream's whole text when it ended
+// and `collect` was asked for (at most `MAX_COLLECTED` bytes).
 import type { Clock, TimerHandle } from '../clock.js';
 
 /** Whether an answer streams events (an LLM API's streamed completion, any server-sent events). */
@@ -22,7 +22,6 @@ export function holdWhileStreaming(
   idleMs: number,
   clock: Clock,
   collect = false,
-  signal?: AbortSignal,
 ): Response {
   const reader = response.body!.getReader();
   const decoder = collect ? new TextDecoder() : undefined;
@@ -35,13 +34,7 @@ export function holdWhileStreaming(
     over = true;
     if (timer !== undefined) clock.clearTimeout(timer);
     timer = undefined;
-    signal?.removeEventListener('abort', aborted);
     release(whole && text !== undefined ? text + decoder!.decode() : undefined);
-  };
-  // The caller's abort fails the body fetch gave, but only a read would tell: a stream nobody reads would hold the
-  // slot until `idleMs`.
-  const aborted = (): void => {
-    end();
   };
   const quiet = (): void => {
     if (timer !== undefined) clock.clearTimeout(timer);
@@ -77,13 +70,11 @@ export function holdWhileStreaming(
     },
   });
   quiet();
-  // A stream that fails (the server resets it, the caller's signal aborts it) while nobody reads: the reader's
-  // `closed` says so without a read, where only a pending read would have noticed.
+  // A stream that fails while nobody reads it (the server resets it, the caller's signal aborts the fetch, which fails
+  // its body): the reader's `closed` says so without a read, where only a pending read would have noticed.
   reader.closed.catch(() => {
     end();
   });
-  if (signal?.aborted === true) end();
-  else signal?.addEventListener('abort', aborted, { once: true });
   const held = new Response(body, {
     status: response.status,
     statusText: response.statusText,
