@@ -16,6 +16,8 @@ export const Family = {
   azure: 32,
   shopify: 64,
   salesforce: 128,
+  /** `X-Rate-Limit-*`, apart from `X-RateLimit-*` so that an answer with one spelling never looks up the other's. */
+  xRateLimitDashed: 256,
 } as const;
 
 const AZURE_PREFIX = 'x-ms-ratelimit-remaining-';
@@ -38,10 +40,15 @@ const KNOWN_FIELDS: ReadonlyMap<string, number> = new Map<string, number>([
   ),
   ['beta-ratelimit', Family.ietf],
   ['beta-ratelimit-policy', Family.ietf],
-  ...['x-ratelimit', 'x-rate-limit'].flatMap((prefix) => [
-    [prefix, Family.xRateLimit] as const, // Zendesk sends its limit as a bare `X-Rate-Limit`
-    [`${prefix}-resource`, Family.xRateLimit] as const,
-    ...X_RATELIMIT_FIELDS.map((n) => [`${prefix}-${n}`, Family.xRateLimit] as const),
+  ...(
+    [
+      ['x-ratelimit', Family.xRateLimit],
+      ['x-rate-limit', Family.xRateLimitDashed],
+    ] as const
+  ).flatMap(([prefix, family]) => [
+    [prefix, family] as const, // Zendesk sends its limit as a bare `X-Rate-Limit`
+    [`${prefix}-resource`, family] as const,
+    ...X_RATELIMIT_FIELDS.map((n) => [`${prefix}-${n}`, family] as const),
   ]),
   // Kong (`-limit-minute`) and OpenAI (`-limit-requests`) put a dimension after the usual name.
   ...[...KONG_PERIODS, ...DIMENSIONS].flatMap((d) =>
@@ -67,15 +74,27 @@ function headOf(name: string): number {
   return ((name.charCodeAt(0) | 0x20) << 16) | ((name.charCodeAt(1) | 0x20) << 8) | (name.charCodeAt(2) | 0x20);
 }
 
-/** The heads of the relevant names: any other name is skipped without being lower-cased or looked up. */
-const RELEVANT_HEADS: ReadonlySet<number> = new Set([...KNOWN_FIELDS.keys(), AZURE_PREFIX].map(headOf));
+/** A head folded to 15 bits: five bits of each character, which keep every letter apart. */
+const slotOf = (head: number): number => ((head >>> 6) & 0x7c00) | ((head >>> 3) & 0x3e0) | (head & 0x1f);
+
+/**
+ * The heads of the relevant names, one bit per {@link slotOf} slot (4 KB): any other name is skipped without being
+ * lower-cased or looked up, at the cost of a few arithmetic steps rather than a hash lookup. Names that only share
+ * a slot with a relevant head (digits and punctuation fold onto letters) go on to the exact lookup.
+ */
+const RELEVANT_SLOTS = new Uint32Array(1024);
+for (const name of [...KNOWN_FIELDS.keys(), AZURE_PREFIX]) {
+  const slot = slotOf(headOf(name));
+  RELEVANT_SLOTS[slot >>> 5]! |= 1 << (slot & 31);
+}
 
 /**
  * Whether a field named `name` (in any case) may be one a reader looks at: false only for names that cannot be. A
  * response carries mostly other fields (caching, security, tracing): this is all they cost.
  */
 export function mayBeRelevant(name: string): boolean {
-  return RELEVANT_HEADS.has(headOf(name));
+  const slot = slotOf(headOf(name));
+  return (RELEVANT_SLOTS[slot >>> 5]! & (1 << (slot & 31))) !== 0;
 }
 
 /** The relevant fields of one response: lower-case name -> joined value, and which families appear. */

@@ -29,7 +29,7 @@ function readPolicies(fields: Fields, time: TimeBase): RateLimitPolicy[] {
   const f = fields.families;
   let out: RateLimitPolicy[] = [];
   if (f & Family.ietf) out = join(out, readIetf(fields, time));
-  if (f & Family.xRateLimit) out = join(out, readXRateLimit(fields, time));
+  if (f & (Family.xRateLimit | Family.xRateLimitDashed)) out = join(out, readXRateLimit(fields, time));
   if (f & Family.dimensions) out = join(join(out, readOpenAi(fields, time)), readKong(fields));
   if (f & Family.anthropic) out = join(out, readAnthropic(fields, time));
   if (f & Family.hubspot) out = join(out, readHubSpot(fields, time));

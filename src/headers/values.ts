@@ -28,7 +28,6 @@ export class LazyTimeBase implements TimeBase {
   }
 }
 
-const DECIMAL = /^\d+(?:\.\d+)?$/;
 const DAY_MS = 86_400_000;
 // Date's own range: any instant past it is not an instant.
 const MAX_INSTANT = 8.64e15;
@@ -38,9 +37,26 @@ export const EPOCH_MS_FROM = 1e11;
 /** A bare reset number at least this large, and below {@link EPOCH_MS_FROM}, is read as epoch seconds. */
 export const EPOCH_SECONDS_FROM = 1e9;
 
+/**
+ * Whether `value` is digits, optionally followed by a point and more digits (`40`, `595.0`): what `Number` reads
+ * the same in every engine. Scanned rather than matched: every count of every answer passes here.
+ */
+function isDecimal(value: string): boolean {
+  const n = value.length;
+  let i = 0;
+  while (i < n && isDigit(value.charCodeAt(i))) i++;
+  if (i === 0) return false;
+  if (i === n) return true;
+  if (value.charCodeAt(i) !== 46 || i + 1 === n) return false; // `.`
+  for (i++; i < n; i++) if (!isDigit(value.charCodeAt(i))) return false;
+  return true;
+}
+
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
 /** A non-negative decimal count (`40`, `595.0`), at most `Number.MAX_SAFE_INTEGER`. */
 export function parseCount(value: string): number | undefined {
-  if (!DECIMAL.test(value)) return undefined;
+  if (!isDecimal(value)) return undefined;
   const n = Number(value);
   return n <= Number.MAX_SAFE_INTEGER ? n : undefined;
 }
@@ -91,7 +107,7 @@ const GO_PART = /(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|μs|ns)/g;
 
 /** A Go duration as OpenAI sends it (`1s`, `6m0s`, `12ms`, `1h2m3s`); a bare number means seconds (Azure OpenAI). */
 export function parseGoDurationMs(value: string): number | undefined {
-  if (DECIMAL.test(value)) return parseSecondsMs(value);
+  if (isDecimal(value)) return parseSecondsMs(value);
   if (value.length > 64 || !GO_DURATION.test(value)) return undefined;
   let total = 0;
   for (const [, amount, unit] of value.matchAll(GO_PART)) total += Number(amount) * (GO_UNIT_MS[unit!] ?? 0);
@@ -117,7 +133,7 @@ export function atServerInstant(serverAt: number | undefined, time: TimeBase): n
  * delta seconds; anything else must be a date with a zone.
  */
 export function parseResetInstant(value: string, time: TimeBase): number | undefined {
-  if (DECIMAL.test(value)) {
+  if (isDecimal(value)) {
     const v = Number(value);
     const epochMs = v >= EPOCH_MS_FROM ? v : v >= EPOCH_SECONDS_FROM ? v * 1000 : undefined;
     if (epochMs === undefined) return afterDelay(parseSecondsMs(value), time);

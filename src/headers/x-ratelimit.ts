@@ -1,6 +1,6 @@
 // The `X-RateLimit-*` and `X-Rate-Limit-*` families: GitHub, X, Okta, Discord, Reddit, Zendesk, Jira, Confluence
 // Data Center, GovWay, and Kong's per-period fields (docs/headers.md, "X-RateLimit and X-Rate-Limit" and "Kong").
-import type { Fields } from './fields.js';
+import { Family, type Fields } from './fields.js';
 import { readLimitField } from './ietf.js';
 import type { RateLimitPolicy } from './types.js';
 import {
@@ -15,8 +15,9 @@ import {
 } from './values.js';
 
 /** Field names of one family, spelled out once: the hot path looks them up without building strings. */
-function familyNames(prefix: 'x-ratelimit-' | 'x-rate-limit-') {
+function familyNames(prefix: 'x-ratelimit-' | 'x-rate-limit-', flag: number) {
   return {
+    flag,
     limit: `${prefix}limit`,
     bareLimit: prefix.slice(0, -1), // Zendesk sends its limit as a bare `X-Rate-Limit`
     remaining: `${prefix}remaining`,
@@ -30,7 +31,10 @@ function familyNames(prefix: 'x-ratelimit-' | 'x-rate-limit-') {
 
 type FamilyNames = ReturnType<typeof familyNames>;
 
-const FAMILIES: readonly FamilyNames[] = [familyNames('x-ratelimit-'), familyNames('x-rate-limit-')];
+const FAMILIES: readonly FamilyNames[] = [
+  familyNames('x-ratelimit-', Family.xRateLimit),
+  familyNames('x-rate-limit-', Family.xRateLimitDashed),
+];
 
 const KONG_PERIODS: readonly (readonly [period: string, limit: string, remaining: string, windowMs: number])[] = (
   [
@@ -98,7 +102,7 @@ export function readKong(fields: Fields): RateLimitPolicy[] {
 /** Every quota the `X-RateLimit-*` / `X-Rate-Limit-*` fields describe. */
 export function readXRateLimit(fields: Fields, time: TimeBase): RateLimitPolicy[] {
   const out: RateLimitPolicy[] = [];
-  for (const names of FAMILIES) readFamily(fields, names, time, out);
+  for (const names of FAMILIES) if (fields.families & names.flag) readFamily(fields, names, time, out);
   return out;
 }
 
