@@ -28,6 +28,7 @@ import {
   randomKey,
   type RedirectHop,
 } from '../http/seam.js';
+import { checkRequestOptions } from '../config/request-options.js';
 import { isRatewiseError, type Ratewise, type RatewiseError, type RequestOptions, type Transport } from '../index.js';
 
 declare module 'axios' {
@@ -110,7 +111,11 @@ async function throttled(
   config: InternalAxiosRequestConfig,
 ): Promise<AxiosResponse> {
   const send = getAdapter(inner ?? DEFAULT_ADAPTERS, config);
-  const idempotencyKey = config.ratewise?.idempotencyKey;
+  // Checked once, here, and only the checked copy read from then on (by rw.request too): the header and the engine
+  // see the same options, whatever a getter of the caller's object would answer next.
+  const given = config.ratewise;
+  let ratewise = given === undefined ? undefined : checkRequestOptions(given);
+  const idempotencyKey = ratewise?.idempotencyKey;
   // Set on the config itself: every attempt sends the same key.
   if (idempotencyKey !== undefined && idempotencyKey !== false && !config.headers.has('idempotency-key')) {
     config.headers.set('Idempotency-Key', idempotencyKey === true ? randomKey() : idempotencyKey);
@@ -123,7 +128,6 @@ async function throttled(
   try {
     let hopConfig = config;
     let url = absoluteUrl(instance.getUri(config));
-    let ratewise = config.ratewise;
     // The call's hops, as one: its maxWait bounds them all.
     const chain = {};
     for (let hops = 0; ; hops++) {
