@@ -30,6 +30,7 @@ import {
 } from '../http/seam.js';
 import { checkRequestOptions } from '../config/request-options.js';
 import { isRatewiseError, type Ratewise, type RatewiseError, type RequestOptions, type Transport } from '../index.js';
+import { checkClient } from './checks.js';
 
 declare module 'axios' {
   interface AxiosRequestConfig {
@@ -68,9 +69,11 @@ function ratewiseAdapter(wrapping: Wrapping): Wrapped {
  * Throttles `instance` (an `axios.create()` instance or the default `axios`) through `rw`: its adapter (the one in
  * `instance.defaults.adapter`, else axios's default, resolved at request time) is wrapped, so that every request
  * waits for its budget and is retried by ratewise. Statuses are judged by your `validateStatus` once ratewise is
- * done. Per-request options go in the config's `ratewise` field. Returns `instance`.
+ * done. Per-request options go in the config's `ratewise` field. Returns `instance`. Throws `TypeError`, wrapping
+ * nothing, when `rw` is not a ratewise client.
  */
 export function withRatewise<I extends AxiosInstance>(instance: I, rw: Ratewise): I {
+  checkClient(rw, 'withRatewise()');
   const current = instance.defaults.adapter;
   const previous = wrappingOf(current);
   instance.defaults.adapter = ratewiseAdapter({ instance, rw, inner: previous ? previous.inner : current });

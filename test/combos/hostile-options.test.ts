@@ -2,9 +2,10 @@
 // (a rejection, never a synchronous throw from rw.fetch or rw.schedule), nothing is sent for it, no timer is left
 // and no call stays unsettled.
 import axios, { type InternalAxiosRequestConfig } from 'axios';
+import { getGlobalDispatcher } from 'undici';
 import { describe, expect, test } from 'vitest';
 import { withRatewise } from '../../src/adapters/axios.js';
-import { installRatewise } from '../../src/adapters/undici.js';
+import { installRatewise, ratewiseDispatcher } from '../../src/adapters/undici.js';
 import { createRatewise } from '../../src/index.js';
 import type { Ratewise } from '../../src/index.js';
 import { FakeClock, settle } from '../support/fake-clock.js';
@@ -277,4 +278,48 @@ describe("the axios adapter reads a request's ratewise field once, as rw.fetch d
     expect(config?.headers.has('idempotency-key')).toBe(false);
     expect(server.hits().total).toBe(0);
   });
+});
+
+describe('the adapters given something other than a ratewise client', () => {
+  const notClients: [string, unknown, string][] = [
+    ['undefined', undefined, 'undefined'],
+    ['null', null, 'null'],
+    ["a client's options", { budgets: {} }, 'object'],
+  ];
+
+  test.each(notClients)('%s: withRatewise throws a TypeError naming rw, and wraps nothing', (_, rw, kind) => {
+    const instance = axios.create();
+    const adapter = instance.defaults.adapter;
+    expect(() => withRatewise(instance, rw as Ratewise)).toThrow(
+      new TypeError(
+        `Expected \`rw\` of withRatewise() to be a ratewise client (what createRatewise returns), got ${kind}`,
+      ),
+    );
+    expect(instance.defaults.adapter).toBe(adapter);
+  });
+
+  test.each(notClients)('%s: ratewiseDispatcher throws a TypeError naming rw', (_, rw, kind) => {
+    expect(() => ratewiseDispatcher(rw as Ratewise)).toThrow(
+      new TypeError(
+        `Expected \`rw\` of ratewiseDispatcher() to be a ratewise client (what createRatewise returns), got ${kind}`,
+      ),
+    );
+  });
+
+  test.each(notClients)(
+    "%s: installRatewise throws a TypeError naming rw and installs nothing: the process's fetch still works",
+    async (_, rw, kind) => {
+      const server = await serve();
+      const before = getGlobalDispatcher();
+      expect(() => installRatewise(rw as Ratewise)).toThrow(
+        new TypeError(
+          `Expected \`rw\` of installRatewise() to be a ratewise client (what createRatewise returns), got ${kind}`,
+        ),
+      );
+      expect(getGlobalDispatcher()).toBe(before);
+      expect(await (await fetch(`${server.url}/x`)).text()).toBe('ok /x');
+      // No install is left in place: a real client installs.
+      uninstalls.push(installRatewise(client()));
+    },
+  );
 });
