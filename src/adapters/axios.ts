@@ -28,7 +28,9 @@ import {
   randomKey,
   type RedirectHop,
 } from '../http/seam.js';
+import { checkRequestOptions } from '../config/request-options.js';
 import { isRatewiseError, type Ratewise, type RatewiseError, type RequestOptions, type Transport } from '../index.js';
+import { checkClient } from './checks.js';
 
 declare module 'axios' {
   interface AxiosRequestConfig {
@@ -67,9 +69,11 @@ function ratewiseAdapter(wrapping: Wrapping): Wrapped {
  * Throttles `instance` (an `axios.create()` instance or the default `axios`) through `rw`: its adapter (the one in
  * `instance.defaults.adapter`, else axios's default, resolved at request time) is wrapped, so that every request
  * waits for its budget and is retried by ratewise. Statuses are judged by your `validateStatus` once ratewise is
- * done. Per-request options go in the config's `ratewise` field. Returns `instance`.
+ * done. Per-request options go in the config's `ratewise` field. Returns `instance`. Throws `TypeError`, wrapping
+ * nothing, when `rw` is not a ratewise client.
  */
 export function withRatewise<I extends AxiosInstance>(instance: I, rw: Ratewise): I {
+  checkClient(rw, 'withRatewise()');
   const current = instance.defaults.adapter;
   const previous = wrappingOf(current);
   instance.defaults.adapter = ratewiseAdapter({ instance, rw, inner: previous ? previous.inner : current });
@@ -110,7 +114,11 @@ async function throttled(
   config: InternalAxiosRequestConfig,
 ): Promise<AxiosResponse> {
   const send = getAdapter(inner ?? DEFAULT_ADAPTERS, config);
-  const idempotencyKey = config.ratewise?.idempotencyKey;
+  // Checked once, here, and only the checked copy read from then on (by rw.request too): the header and the engine
+  // see the same options, whatever a getter of the caller's object would answer next.
+  const given = config.ratewise;
+  let ratewise = given === undefined ? undefined : checkRequestOptions(given);
+  const idempotencyKey = ratewise?.idempotencyKey;
   // Set on the config itself: every attempt sends the same key.
   if (idempotencyKey !== undefined && idempotencyKey !== false && !config.headers.has('idempotency-key')) {
     config.headers.set('Idempotency-Key', idempotencyKey === true ? randomKey() : idempotencyKey);
@@ -123,7 +131,6 @@ async function throttled(
   try {
     let hopConfig = config;
     let url = absoluteUrl(instance.getUri(config));
-    let ratewise = config.ratewise;
     // The call's hops, as one: its maxWait bounds them all.
     const chain = {};
     for (let hops = 0; ; hops++) {

@@ -7,8 +7,10 @@
 // `ratewise/undici`: an undici dispatcher over the engine, so Node's global `fetch` (and every SDK that uses it) is
 // throttled. Each attempt goes through the dispatcher underneath; its head is held until the engine settles on it.
 import { Dispatcher, errors, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
+import { knownOptions } from '../config/known-options.js';
 import { setMarkScheduled } from '../http/seam.js';
 import { AlreadyInstalledError, isRatewiseError, type Ratewise, type Transport } from '../index.js';
+import { checkClient, kindOf } from './checks.js';
 import {
   Attempt,
   headerRecord,
@@ -69,6 +71,14 @@ export interface RatewiseDispatcherOptions {
   readonly dispatcher?: Dispatcher | undefined;
 }
 
+const OPTION_NAMES: readonly (keyof RatewiseDispatcherOptions)[] = ['dispatcher'];
+
+function isDispatcher(value: unknown): value is Dispatcher {
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { dispatch?: unknown }).dispatch === 'function'
+  );
+}
+
 /**
  * An undici `Dispatcher` that runs each request through `rw`'s budgets, pacing, pauses and retries, sending every
  * attempt through another dispatcher. Upgrades, `CONNECT`, requests ratewise has scheduled already (`rw.fetch`'s
@@ -90,10 +100,22 @@ export class RatewiseDispatcher extends Dispatcher {
     };
   }
 
+  /**
+   * Throws `TypeError` when `rw` is not a ratewise client, `options` is not an object, or has a key other than
+   * `dispatcher`, or its `dispatcher` has no `dispatch()`.
+   */
   constructor(rw: Ratewise, options: RatewiseDispatcherOptions = {}) {
     super();
+    checkClient(rw, 'ratewiseDispatcher()');
+    // Read once: the dispatcher checked is the one every attempt goes through.
+    const { dispatcher } = knownOptions(options, 'ratewiseDispatcher options', OPTION_NAMES, 'ratewiseDispatcher ');
+    if (dispatcher !== undefined && !isDispatcher(dispatcher)) {
+      throw new TypeError(
+        `Expected \`ratewiseDispatcher dispatcher\` to be an undici Dispatcher (with dispatch()), got ${kindOf(dispatcher)}`,
+      );
+    }
     this.#rw = rw;
-    this.#underlying = options.dispatcher ?? getGlobalDispatcher();
+    this.#underlying = dispatcher ?? getGlobalDispatcher();
     // From now on, `rw.fetch` (of any client) marks its attempts, which may reach this dispatcher through the global
     // one: scheduled twice, an attempt would wait for the slot its own call holds.
     setMarkScheduled(markInit);
@@ -229,7 +251,10 @@ export class RatewiseDispatcher extends Dispatcher {
   }
 }
 
-/** A dispatcher for `setGlobalDispatcher()` or a fetch's `dispatcher` option: see {@link RatewiseDispatcher}. */
+/**
+ * A dispatcher for `setGlobalDispatcher()` or a fetch's `dispatcher` option: see {@link RatewiseDispatcher}. Throws
+ * `TypeError` for a `rw` that is not a ratewise client and for options it does not know.
+ */
 export function ratewiseDispatcher(rw: Ratewise, options?: RatewiseDispatcherOptions): RatewiseDispatcher {
   return new RatewiseDispatcher(rw, options);
 }
@@ -244,9 +269,11 @@ type InstallSlot = { [INSTALLED]?: object | undefined };
  * through it; `rw.fetch`'s own attempts pass through it untouched. Throws `AlreadyInstalledError` while an earlier
  * install is in place. Returns the function that uninstalls: it puts the previous dispatcher back, unless the global
  * dispatcher was replaced since (then it leaves that one and warns); either way ratewise's dispatcher passes requests
- * through from then on.
+ * through from then on. Throws `TypeError`, installing nothing, when `rw` is not a ratewise client.
  */
 export function installRatewise(rw: Ratewise): () => void {
+  // Checked before the install: a dispatcher over anything else would fail every fetch of the process.
+  checkClient(rw, 'installRatewise()');
   const slot = globalThis as InstallSlot;
   if (slot[INSTALLED] !== undefined) throw new AlreadyInstalledError();
   const previous = getGlobalDispatcher();

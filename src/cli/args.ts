@@ -2,6 +2,7 @@
 // reads the environment, touches the network or prints. Error messages never echo a header value or a URL as
 // typed, since either may carry a credential.
 import { parseArgs } from 'node:util';
+import { hasBadPort, refusedHeader } from './fetch-limits.js';
 
 /** What `ratewise inspect` was asked to do. */
 export interface InspectOptions {
@@ -80,6 +81,7 @@ export function parseCli(argv: readonly string[]): CliDecision {
       },
       strict: true,
       allowPositionals: true,
+      tokens: true,
     });
   } catch (error) {
     return { kind: 'error', message: firstSentence(error) };
@@ -93,9 +95,31 @@ export function parseCli(argv: readonly string[]): CliDecision {
   }
   if (command !== 'inspect') return { kind: 'error', message: `Unknown command '${command}': try \`inspect\`` };
   if (values.help === true) return { kind: 'help', text: INSPECT_USAGE };
+  const repeated = repeatedOption(parsed.tokens);
+  if (repeated !== undefined) return { kind: 'error', message: `${repeated} was given more than once: give it once` };
   if (rest.length === 0) return { kind: 'error', message: 'inspect needs a URL: `ratewise inspect <url>`' };
   if (rest.length > 1) return { kind: 'error', message: `inspect takes one URL, got ${rest.length} arguments` };
   return readInspect(rest[0]!, values);
+}
+
+/** The options that take one value: given twice, which one was meant is a guess. Named as the help names them. */
+const SINGLE_VALUED: Readonly<Record<string, string>> = {
+  method: '-X/--method',
+  origin: '--origin',
+  timeout: '--timeout',
+};
+
+/** The first single-valued option given more than once, as the help names it; undefined when none is. */
+function repeatedOption(tokens: readonly { readonly kind: string; readonly name?: string }[]): string | undefined {
+  const seen = new Set<string>();
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.name === undefined) continue;
+    const label = SINGLE_VALUED[token.name];
+    if (label === undefined) continue;
+    if (seen.has(token.name)) return label;
+    seen.add(token.name);
+  }
+  return undefined;
 }
 
 interface RawValues {
@@ -150,6 +174,7 @@ function readUrl(input: string): URL | string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     return `The URL must be http:// or https://, got ${url.protocol}`;
   }
+  if (hasBadPort(url)) return `The URL's port ${url.port} is one fetch refuses to connect to (a bad port)`;
   return url;
 }
 
@@ -162,7 +187,7 @@ function readHeader(line: string): readonly [string, string] | string {
   const value = line.slice(colon + 1).trim();
   // CR, LF and NUL would split the header or be refused by fetch after the fact.
   if (/[\r\n\0]/.test(value)) return `-H ${name}: the value holds a line break or a NUL`;
-  return [name, value];
+  return refusedHeader(name, value) ?? [name, value];
 }
 
 function readOrigin(input: string): string | undefined {

@@ -18,6 +18,7 @@ import {
   type Attributes,
   type BatchObservableCallback,
   type Context,
+  type Meter,
   type MeterProvider,
   type Tracer,
   type TracerProvider,
@@ -101,7 +102,7 @@ export function instrument(rw: Ratewise, options: InstrumentOptions = {}): () =>
   ) {
     throw new TypeError(`ratewise/otel: instrument() expects a ratewise client, got ${describe(rw)}`);
   }
-  const { meterProvider, tracerProvider, spans, attributes } = checkOptions(options);
+  const { getMeter, getTracer, spans, attributes } = checkOptions(options);
   const optional = new Set<unknown>(attributes);
   for (const name of optional) {
     if (!(OPTIONAL_ATTRIBUTES as readonly unknown[]).includes(name)) {
@@ -138,11 +139,11 @@ export function instrument(rw: Ratewise, options: InstrumentOptions = {}): () =>
   };
 
   // Everything a provider may throw from comes before the first listener: a failed call leaves nothing attached.
-  const tracer =
-    (spans ?? tracerProvider !== undefined)
-      ? (tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE)
-      : undefined;
-  const meter = (meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE);
+  let tracer: Tracer | undefined;
+  if (spans ?? getTracer !== undefined) {
+    tracer = getTracer !== undefined ? getTracer(SCOPE) : trace.getTracerProvider().getTracer(SCOPE);
+  }
+  const meter = getMeter !== undefined ? getMeter(SCOPE) : metrics.getMeterProvider().getMeter(SCOPE);
   const requests = meter.createCounter('ratewise.requests', {
     unit: '{request}',
     description: 'Requests sent by ratewise, retries included',
@@ -295,15 +296,17 @@ export function instrument(rw: Ratewise, options: InstrumentOptions = {}): () =>
 
 const OPTION_NAMES: readonly string[] = ['meterProvider', 'tracerProvider', 'spans', 'attributes'];
 
-/** `instrument`'s options, each read once and checked (see `instrument` for what is refused). */
+/**
+ * The options as read, each once: a provider's `getMeter` or `getTracer` is the function checked, called on the
+ * provider (a getter read again could answer something else, or throw).
+ */
 function checkOptions(options: unknown): {
-  meterProvider: MeterProvider | undefined;
-  tracerProvider: TracerProvider | undefined;
+  getMeter: ((scope: string) => Meter) | undefined;
+  getTracer: ((scope: string) => Tracer) | undefined;
   spans: boolean | undefined;
   attributes: readonly unknown[];
 } {
-  if (options === undefined)
-    return { meterProvider: undefined, tracerProvider: undefined, spans: undefined, attributes: [] };
+  if (options === undefined) return { getMeter: undefined, getTracer: undefined, spans: undefined, attributes: [] };
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new TypeError(`ratewise/otel: instrument()'s options must be an object, got ${describe(options)}`);
   }
@@ -315,29 +318,25 @@ function checkOptions(options: unknown): {
     }
   }
   const { meterProvider, tracerProvider, spans, attributes } = options as Record<string, unknown>;
-  const provider = (value: unknown, name: string, method: string): void => {
-    if (value === undefined) return;
+  const provider = (value: unknown, name: string, method: string): ((scope: string) => unknown) | undefined => {
+    if (value === undefined) return undefined;
     const found = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[method] : undefined;
     if (typeof found !== 'function') {
       throw new TypeError(
         `ratewise/otel: ${name} must be an OpenTelemetry ${name === 'meterProvider' ? 'MeterProvider' : 'TracerProvider'} (with ${method}()), got ${describe(value)}`,
       );
     }
+    return (scope) => (found as (this: unknown, scope: string) => unknown).call(value, scope);
   };
-  provider(meterProvider, 'meterProvider', 'getMeter');
-  provider(tracerProvider, 'tracerProvider', 'getTracer');
+  const getMeter = provider(meterProvider, 'meterProvider', 'getMeter') as ((scope: string) => Meter) | undefined;
+  const getTracer = provider(tracerProvider, 'tracerProvider', 'getTracer') as ((scope: string) => Tracer) | undefined;
   if (spans !== undefined && typeof spans !== 'boolean') {
     throw new TypeError(`ratewise/otel: spans must be true or false, got ${describe(spans)}`);
   }
   if (attributes !== undefined && !Array.isArray(attributes)) {
     throw new TypeError(`ratewise/otel: attributes must be an array of attribute names, got ${describe(attributes)}`);
   }
-  return {
-    meterProvider: meterProvider as MeterProvider | undefined,
-    tracerProvider: tracerProvider as TracerProvider | undefined,
-    spans,
-    attributes: attributes ?? [],
-  };
+  return { getMeter, getTracer, spans, attributes: attributes ?? [] };
 }
 
 /**

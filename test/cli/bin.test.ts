@@ -234,6 +234,31 @@ describe.concurrent('ratewise exit codes', () => {
     expectNoSecret(badHeader);
   });
 
+  test('2, not 1, for a request fetch refuses to send: a bad port, a header fetch sets itself', async (context) => {
+    const server = await track(
+      startScriptedServer(() => ({ body: 'ok' })),
+      context,
+    );
+    const chunked = await ratewise(['inspect', server.url, '-H', 'Transfer-Encoding: chunked']);
+    expect(chunked).toEqual({
+      code: 2,
+      stdout: '',
+      stderr:
+        'ratewise: -H Transfer-Encoding cannot be sent by fetch, which sets it itself or not at all\n' +
+        'Run `ratewise inspect --help` for usage.\n',
+    });
+    expect(server.hits().total).toBe(0);
+    const badPort = await ratewise(['inspect', `http://${HOST}:1/`]);
+    expect(badPort.code).toBe(2);
+    expect(badPort.stderr).toBe(
+      "ratewise: The URL's port 1 is one fetch refuses to connect to (a bad port)\n" +
+        'Run `ratewise inspect --help` for usage.\n',
+    );
+    const twice = await ratewise(['inspect', server.url, '--timeout', '100', '--timeout', '5000']);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain('ratewise: --timeout was given more than once: give it once\n');
+  });
+
   test('0 for --help, which prints the usage', async () => {
     const run = await ratewise(['inspect', '--help']);
     expect(run.code).toBe(0);

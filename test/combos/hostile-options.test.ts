@@ -1,8 +1,11 @@
 // Hostile options through every entry point, against a real server on 127.0.0.1: a bad value is a clear TypeError
 // (a rejection, never a synchronous throw from rw.fetch or rw.schedule), nothing is sent for it, no timer is left
 // and no call stays unsettled.
+import axios, { type InternalAxiosRequestConfig } from 'axios';
+import { getGlobalDispatcher } from 'undici';
 import { describe, expect, test } from 'vitest';
-import { installRatewise } from '../../src/adapters/undici.js';
+import { withRatewise } from '../../src/adapters/axios.js';
+import { installRatewise, ratewiseDispatcher } from '../../src/adapters/undici.js';
 import { createRatewise } from '../../src/index.js';
 import type { Ratewise } from '../../src/index.js';
 import { FakeClock, settle } from '../support/fake-clock.js';
@@ -200,6 +203,123 @@ describe('signals that end the call before or as it starts', () => {
       // The budget's one slot is free again.
       answer();
       expect(await (await fetcher(`${server.url}/next`)).text()).toBe('late');
+    },
+  );
+});
+
+describe("the axios adapter reads a request's ratewise field once, as rw.fetch does", () => {
+  /**
+   * An options object that counts the reads of each key, and answers `first` for idempotencyKey, then `later`. An
+   * instance of a class: axios copies a plain object it is given in a config, but passes any other object as it is.
+   */
+  function changing(first: unknown, later: () => unknown) {
+    class CallOptions {
+      idempotencyKey = first;
+      priority = 1;
+    }
+    const reads: Record<string, number> = {};
+    const options = new Proxy(new CallOptions() as unknown as Record<string, unknown>, {
+      get(target, key, receiver) {
+        if (typeof key === 'string') reads[key] = (reads[key] ?? 0) + 1;
+        if (key === 'idempotencyKey' && reads[key]! > 1) return later();
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    return { options, reads };
+  }
+
+  test('the Idempotency-Key sent is the one checked: each option read once, a getter answering differently later', async () => {
+    const server = await startScriptedServer(({ headers }) => ({ body: String(headers['idempotency-key']) }));
+    open.push(server);
+    const api = withRatewise(axios.create(), client());
+    const { options, reads } = changing('order-1', () => 'order-2');
+    const response = await api.post<string>(`${server.url}/orders`, 'x', { ratewise: options });
+    expect(response.data).toBe('order-1');
+    expect(reads).toMatchObject({ idempotencyKey: 1, priority: 1 });
+  });
+
+  test('a getter that throws when read again: the call goes, with the key it gave the first time', async () => {
+    const server = await startScriptedServer(({ headers }) => ({ body: String(headers['idempotency-key']) }));
+    open.push(server);
+    const api = withRatewise(axios.create(), client());
+    const { options } = changing('order-1', () => {
+      throw new Error('read twice');
+    });
+    expect((await api.post<string>(`${server.url}/orders`, 'x', { ratewise: options })).data).toBe('order-1');
+  });
+
+  test.each<[string, unknown]>([
+    ['an empty string', ''],
+    ['a number', 42],
+    [
+      'an object whose toString throws',
+      {
+        toString: () => {
+          throw new Error('not a key');
+        },
+      },
+    ],
+  ])('an idempotencyKey that is %s: the TypeError rw.fetch gives, no header set, nothing sent', async (_, key) => {
+    const server = await serve();
+    const rw = client();
+    const api = withRatewise(axios.create(), rw);
+    const expected = await rw
+      .fetch(`${server.url}/x`, { method: 'POST', ratewise: { idempotencyKey: key as string } })
+      .catch((error: unknown) => error);
+    expect(expected).toBeInstanceOf(TypeError);
+    // The config the adapter is given (axios makes it from the caller's): its headers are the ones sent.
+    let config: InternalAxiosRequestConfig | undefined;
+    api.interceptors.request.use((given) => (config = given));
+    const failure = await api
+      .post(`${server.url}/x`, 'x', { ratewise: { idempotencyKey: key as string } })
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(TypeError);
+    expect((failure as Error).message).toBe((expected as Error).message);
+    expect(config?.headers.has('idempotency-key')).toBe(false);
+    expect(server.hits().total).toBe(0);
+  });
+});
+
+describe('the adapters given something other than a ratewise client', () => {
+  const notClients: [string, unknown, string][] = [
+    ['undefined', undefined, 'undefined'],
+    ['null', null, 'null'],
+    ["a client's options", { budgets: {} }, 'object'],
+  ];
+
+  test.each(notClients)('%s: withRatewise throws a TypeError naming rw, and wraps nothing', (_, rw, kind) => {
+    const instance = axios.create();
+    const adapter = instance.defaults.adapter;
+    expect(() => withRatewise(instance, rw as Ratewise)).toThrow(
+      new TypeError(
+        `Expected \`rw\` of withRatewise() to be a ratewise client (what createRatewise returns), got ${kind}`,
+      ),
+    );
+    expect(instance.defaults.adapter).toBe(adapter);
+  });
+
+  test.each(notClients)('%s: ratewiseDispatcher throws a TypeError naming rw', (_, rw, kind) => {
+    expect(() => ratewiseDispatcher(rw as Ratewise)).toThrow(
+      new TypeError(
+        `Expected \`rw\` of ratewiseDispatcher() to be a ratewise client (what createRatewise returns), got ${kind}`,
+      ),
+    );
+  });
+
+  test.each(notClients)(
+    "%s: installRatewise throws a TypeError naming rw and installs nothing: the process's fetch still works",
+    async (_, rw, kind) => {
+      const server = await serve();
+      const before = getGlobalDispatcher();
+      expect(() => installRatewise(rw as Ratewise)).toThrow(
+        new TypeError(
+          `Expected \`rw\` of installRatewise() to be a ratewise client (what createRatewise returns), got ${kind}`,
+        ),
+      );
+      expect(getGlobalDispatcher()).toBe(before);
+      expect(await (await fetch(`${server.url}/x`)).text()).toBe('ok /x');
+      // No install is left in place: a real client installs.
+      uninstalls.push(installRatewise(client()));
     },
   );
 });

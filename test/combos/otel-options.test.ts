@@ -5,7 +5,7 @@ import { afterEach, expect, test, vi } from 'vitest';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import { createRatewise, type Ratewise } from '../../src/index.js';
 import { instrument, type InstrumentOptions } from '../../src/otel/instrument.js';
-import { meterRig } from '../support/otel.js';
+import { meterRig, tracerRig } from '../support/otel.js';
 import { startScriptedServer, type TestServer } from '../support/servers.js';
 
 const opened: { close(): Promise<void> }[] = [];
@@ -119,4 +119,36 @@ test('a client closed before or after instrument(): collections still work, and 
   await expect(rw.fetch(server.url)).rejects.toMatchObject({ code: 'ERR_RATEWISE_CLOSED' });
   expect(await requestsCounted(late)).toBe(0);
   detachLate();
+});
+
+test("each option is read once, and a provider's getMeter and getTracer too: the ones checked are the ones called", async () => {
+  const { rw, server } = await setup();
+  const rig = meterRig();
+  const traces = tracerRig();
+  const reads: Record<string, number> = {};
+  /** `provider`'s `method`, bound to it, given once: a second read throws. */
+  const once = <P extends object>(provider: P, method: keyof P & string): P =>
+    new Proxy(provider, {
+      get(target, key, receiver): unknown {
+        if (key !== method) return Reflect.get(target, key, receiver);
+        reads[method] = (reads[method] ?? 0) + 1;
+        if (reads[method] > 1) throw new Error(`${method} read again`);
+        // Called on the provider itself: an SDK's providers are classes whose methods use `this`.
+        return Reflect.get(target, key, target);
+      },
+    });
+  const options = new Proxy(
+    { meterProvider: once(rig.provider, 'getMeter'), tracerProvider: once(traces.provider, 'getTracer') },
+    {
+      get(target, key, receiver): unknown {
+        if (typeof key === 'string') reads[key] = (reads[key] ?? 0) + 1;
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    },
+  );
+  const detach = instrument(rw, options);
+  expect((await rw.fetch(`${server.url}/x`)).status).toBe(200);
+  expect(await requestsCounted(rig)).toBe(1);
+  expect(reads).toEqual({ meterProvider: 1, tracerProvider: 1, spans: 1, attributes: 1, getMeter: 1, getTracer: 1 });
+  detach();
 });

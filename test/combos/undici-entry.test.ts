@@ -3,9 +3,9 @@
 // `installRatewise` undone while calls are under way. Real servers on 127.0.0.1.
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { expect, test } from 'vitest';
-import { fetch as undiciFetch, getGlobalDispatcher, request as undiciRequest } from 'undici';
-import { installRatewise, ratewiseDispatcher } from '../../src/adapters/undici.js';
+import { describe, expect, test } from 'vitest';
+import { Agent, fetch as undiciFetch, getGlobalDispatcher, request as undiciRequest } from 'undici';
+import { installRatewise, ratewiseDispatcher, type RatewiseDispatcherOptions } from '../../src/adapters/undici.js';
 import { isRatewiseError, type Ratewise } from '../../src/index.js';
 import { closeAfterEach } from '../support/close-after-each.js';
 import { startScriptedServer } from '../support/servers.js';
@@ -177,4 +177,56 @@ test('a 429 through request() is retried by ratewise and the retried answer is d
   const refused = await undiciRequest(`${server.url}/y`, { dispatcher }).catch((error: unknown) => error);
   expect(isRatewiseError(refused)).toBe(false);
   expect(refused).toBeInstanceOf(Error);
+});
+
+describe("ratewiseDispatcher's options", () => {
+  test.each<[string, unknown, string]>([
+    ['null', null, 'Expected `ratewiseDispatcher options` to be an object, got `null` (null)'],
+    ['a string', 'agent', 'Expected `ratewiseDispatcher options` to be an object, got `"agent"` (string)'],
+    [
+      'an unknown key',
+      { dispatchr: new Agent() },
+      'Unknown option `ratewiseDispatcher dispatchr`; expected one of `dispatcher`',
+    ],
+    [
+      'a dispatcher without dispatch()',
+      { dispatcher: {} },
+      'Expected `ratewiseDispatcher dispatcher` to be an undici Dispatcher (with dispatch()), got object',
+    ],
+    [
+      'a dispatcher of null',
+      { dispatcher: null },
+      'Expected `ratewiseDispatcher dispatcher` to be an undici Dispatcher (with dispatch()), got null',
+    ],
+  ])('%s: a TypeError naming it, from ratewiseDispatcher() itself', (_, options, message) => {
+    const rw = client();
+    expect(() => ratewiseDispatcher(rw, options as RatewiseDispatcherOptions)).toThrow(new TypeError(message));
+  });
+
+  test('the dispatcher option is read once: every attempt goes through the one read', async () => {
+    const server = await startScriptedServer(({ url }) => ({ body: `ok ${url}` }));
+    open.push(server);
+    const agent = new Agent();
+    open.push(agent);
+    const sent: string[] = [];
+    const counting = {
+      dispatch: (options: Parameters<Agent['dispatch']>[0], handler: Parameters<Agent['dispatch']>[1]) => {
+        sent.push(options.path);
+        return agent.dispatch(options, handler);
+      },
+    };
+    let reads = 0;
+    const options = {
+      get dispatcher() {
+        if (++reads > 1) throw new Error('read again');
+        return counting as unknown as Agent;
+      },
+    };
+    const dispatcher = ratewiseDispatcher(client({ loopGuard: false }), options);
+    const { body } = await undiciRequest(`${server.url}/a`, { dispatcher });
+    expect(await body.text()).toBe('ok /a');
+    expect(await (await undiciFetch(`${server.url}/b`, { dispatcher })).text()).toBe('ok /b');
+    expect(sent).toEqual(['/a', '/b']);
+    expect(reads).toBe(1);
+  });
 });
