@@ -24,11 +24,8 @@ const LAYERS = [
   ['adapters/', 'otel/', 'store/'],
   ['cli/'],
 ];
-/**
- * What an adapter may import besides its own folder: the public entry point, the one internal seam, and the checks of
- * options at the door (so that an adapter reads its own options, and a request's `ratewise` field, as the core does).
- */
-const ADAPTER_IMPORTS = new Set(['index.ts', 'http/seam.ts', 'config/known-options.ts', 'config/request-options.ts']);
+/** What an adapter may import besides its own folder: the public entry point and the one internal seam. */
+const ADAPTER_IMPORTS = new Set(['index.ts', 'http/seam.ts']);
 /** `ratewise/otel` only listens to a client: the public entry point, and how a missing peer is reported. */
 const OTEL_IMPORTS = new Set(['index.ts', 'adapters/peer.ts']);
 
@@ -70,7 +67,7 @@ for (const [file, deps] of graph) {
     const inAdapters = file.startsWith('adapters/');
     if (inAdapters) {
       if (!dep.startsWith('adapters/') && !ADAPTER_IMPORTS.has(dep)) {
-        problems.push(`${file} imports ${dep}: adapters import only ${[...ADAPTER_IMPORTS].join(', ')}`);
+        problems.push(`${file} imports ${dep}: adapters import only ${[...ADAPTER_IMPORTS].join(' and ')}`);
       }
       continue;
     }

@@ -22,13 +22,13 @@ import {
 import {
   BODY_HEADERS,
   carryRatewiseError,
+  checkRequestOptions,
   CREDENTIAL_HEADERS,
   inBrowser,
   nextHop as hopOf,
   randomKey,
   type RedirectHop,
 } from '../http/seam.js';
-import { checkRequestOptions } from '../config/request-options.js';
 import { isRatewiseError, type Ratewise, type RatewiseError, type RequestOptions, type Transport } from '../index.js';
 import { checkClient } from './checks.js';
 

@@ -4,3 +4,7 @@ export { carryRatewiseError } from '../errors.js';
 export { randomKey } from '../random-key.js';
 export { setMarkScheduled } from './scheduled.js';
 export { BODY_HEADERS, CREDENTIAL_HEADERS, inBrowser, nextHop, type RedirectHop } from './redirect.js';
+// The checks of options at the door, so that an adapter reads a request's `ratewise` field and its own options as
+// the core does: once, and only as checked.
+export { knownOptions } from '../config/known-options.js';
+export { checkRequestOptions } from '../config/request-options.js';
