@@ -22,7 +22,7 @@ import {
 } from './server-pace.js';
 import { Discovery } from './discovery.js';
 import { policyCounts, PolicyPaces, type PolicyStats } from './policy-paces.js';
-import { OpenedWindows } from './opened-windows.js';
+import { OpenedWindows, secondsLeftBound } from './opened-windows.js';
 import { SlidingLog } from './sliding-log.js';
 import { fullBuckets, msUntilAll, refillAll, tryTakeAll, type BucketState } from './token-bucket.js';
 
@@ -628,6 +628,7 @@ export class Budget {
       lateBy,
       dated?.afterDate,
       dated?.epoch,
+      secondsLeftBound(info, now),
     );
     const slidingLength = this.#opened.slidingLength;
     if (slidingLength !== undefined && limit !== undefined && !this.#sliding.active && !this.#slidingDropped) {

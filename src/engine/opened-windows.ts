@@ -3,6 +3,7 @@
 // reset in whole seconds places it only within a second; the windows the budget's own probes opened place it better,
 // once their length is known. No timers and no clock of its own: the budget tells it what was sent and read, with
 // `now`.
+import type { RateLimitInfo } from '../headers/types.js';
 import { wholeSecondsWithin } from './window-bounds.js';
 
 /**
@@ -33,6 +34,25 @@ import { wholeSecondsWithin } from './window-bounds.js';
  *   window that slides: see {@link slidingLength}.
  */
 const SECOND_MS = 1_000;
+
+/** The families whose reset is seconds left by their grammar (IETF drafts 07 and later), never an epoch second. */
+const SECONDS_LEFT_SOURCES: ReadonlySet<string> = new Set(['ietf', 'ietf-draft7', 'ietf-beta']);
+
+/**
+ * A length the window runs longer than, from an answer (arrived at `now`) whose quota is stated in seconds left: the
+ * server wrote them after the window had opened, rounded to whole seconds, so the window lasts more than them less a
+ * second, whenever the answer was written and whatever its `Date` says. Taken from the fields of the quota `info`
+ * reports (same limit); undefined when none states seconds left.
+ */
+export function secondsLeftBound(info: RateLimitInfo, now: number): number | undefined {
+  let above: number | undefined;
+  for (const p of info.policies) {
+    if (!SECONDS_LEFT_SOURCES.has(p.source) || p.resetAt === undefined || p.limit !== info.limit) continue;
+    const bound = p.resetAt - now - SECOND_MS;
+    if (above === undefined || bound > above) above = bound;
+  }
+  return above;
+}
 
 export class OpenedWindows {
   /** The window is no longer than this, in ms. */
@@ -121,8 +141,14 @@ export class OpenedWindows {
     resetAfterDate?: number,
     /** Whether this answer's reset was surely an epoch second (see the budget's `#resetAfterDate`). */
     epoch = false,
+    /** A length the window runs longer than, from this answer's seconds left (see {@link secondsLeftBound}), ms. */
+    secondsLeftAbove?: number,
   ): number | undefined {
     if (this.#first && this.#openedAt === undefined) this.#openedAt = now;
+    // Seconds left hold whichever answer states them, unlike a Date, which may be a second later than the opening.
+    if (secondsLeftAbove !== undefined && !refused && secondsLeftAbove > this.#lengthAbove) {
+      this.#lengthAbove = secondsLeftAbove;
+    }
     // Only the answer to the request that opened the window: it was written milliseconds after that request arrived,
     // in the same second but for the rare one that turned between them. Another answer may be written a second later
     // than the window opened, and bound it a second short.

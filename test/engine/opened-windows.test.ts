@@ -1,6 +1,6 @@
 // Windows opened by the budget's own probes: their length from the resets read, and the reset it brings forward.
 import { describe, expect, it } from 'vitest';
-import { OpenedWindows } from '../../src/engine/opened-windows.js';
+import { OpenedWindows, secondsLeftBound } from '../../src/engine/opened-windows.js';
 
 /** A whole second of the local clock, so that resets read in whole seconds are easy to follow. */
 const S = 1_700_000_000_000;
@@ -185,11 +185,56 @@ describe('OpenedWindows', () => {
       expect(w.observed(5, S + 7_010, true, false, S + 10_000, 0, 3_000, true)).toBeUndefined();
     });
 
+    it('yield to seconds left: whenever an answer was written, its seconds left less a second bound the window', () => {
+      // Opened at S+950 (2 s), answered at S+1 010: the Date is S+1 s, the epoch reset S+3 s: "more than 1 s" only.
+      // The same answer's seconds left, 2 (rounded up from 1.94), say more than 1 s as well; a later answer's, 2 again
+      // (from 1.9 s), say the same, and any answer of a 2 s window says at most 2: the window is not taken as 1 s.
+      const dated = new OpenedWindows();
+      dated.probeSent(1, S + 950, true);
+      expect(dated.observed(1, S + 1_010, false, false, S + 3_000, 0, 2_000, true)).toBe(S + 2_010);
+      const w = new OpenedWindows();
+      w.probeSent(1, S + 950, true);
+      // Taken as 2 s: the window ends by the reset read, not a second before it.
+      expect(w.observed(1, S + 1_010, false, false, S + 3_000, 0, 2_000, true, 1_000)).toBeUndefined();
+      expect(w.observed(2, S + 1_050, false, false, S + 3_000, 0, 2_000, true, 1_000)).toBeUndefined();
+    });
+
     it('bound nothing when the Date leaves less than a second', () => {
       const w = new OpenedWindows();
       w.probeSent(1, S + 500);
       // Reset within the second of the Date: no lower bound; the bounds alone, as without a Date.
       expect(w.observed(1, S + 540, true, false, S + 3_000, 0, 1_000, true)).toBe(S + 2_540);
     });
+  });
+});
+
+describe('secondsLeftBound', () => {
+  const now = S + 10;
+  it("takes the IETF fields' seconds left of the quota reported, less a second", () => {
+    const info = {
+      isRateLimited: false,
+      limit: 20,
+      remaining: 19,
+      resetAt: now + 1_500,
+      policies: [
+        { source: 'ietf-draft7', unit: 'requests', limit: 20, remaining: 19, resetAt: now + 2_000 },
+        { source: 'x-ratelimit', unit: 'requests', limit: 20, remaining: 19, resetAt: now + 1_500 },
+        // Another quota's (an hour's) seconds left say nothing of this window.
+        { source: 'ietf', unit: 'requests', limit: 1_000, remaining: 900, resetAt: now + 3_600_000 },
+      ],
+    } as const;
+    expect(secondsLeftBound(info, now)).toBe(1_000);
+  });
+
+  it('says nothing from families whose reset may be an epoch second', () => {
+    const info = {
+      isRateLimited: false,
+      limit: 20,
+      policies: [
+        { source: 'x-ratelimit', unit: 'requests', limit: 20, resetAt: now + 5_000 },
+        { source: 'ietf-draft6', unit: 'requests', limit: 20, resetAt: now + 5_000 },
+      ],
+    } as const;
+    expect(secondsLeftBound(info, now)).toBeUndefined();
   });
 });
