@@ -497,6 +497,8 @@ export class Budget {
   take(cost: number, now: number, units?: UnitCosts, route?: CallRoute): number {
     const seq = ++this.#counters.sent;
     this.#policies?.take(route && shapeOf(route), seq, cost, now);
+    // Asked before the units are spent: what the server said is left of each unit the request names holds it.
+    const unitsBacked = units !== undefined && (this.#units?.backs(units, now) ?? false);
     if (units !== undefined) (this.#units ??= new UnitQuotas(this.config.unitLimits)).take(units, seq, now);
     this.#inFlight++;
     this.#lastUsedAt = now;
@@ -504,9 +506,10 @@ export class Budget {
     const discovery = pace === undefined ? this.#discovery : undefined;
     const probe = this.#probing;
     const limits = this.config.limits;
-    // Backed: the server said there was quota left, the user configured a rate, or the server has accepted this
-    // many in a window before.
+    // Backed: the server said there was quota left (of requests, or of each unit the request names), the user
+    // configured a rate, or the server has accepted this many in a window before.
     const backed =
+      unitsBacked ||
       (pace !== undefined && (live(pace, now)?.allowance ?? 0) >= cost) ||
       (limits.length > 0 && !probe) ||
       (discovery?.backed(probe) ?? false);
@@ -610,7 +613,7 @@ export class Budget {
     if (this.#units !== undefined || hasOtherUnits(info)) {
       const units = (this.#units ??= new UnitQuotas(this.config.unitLimits));
       const views = units.observe(seq, info, now);
-      if (views.length > 0) this.#store?.noteUnitViews(seq, views, units.inFlight);
+      if (views.length > 0) this.#unitsDescribed(seq, views, units);
     }
     const { limit, remaining, resetAt } = info;
     this.#noteServer(info, now);
@@ -774,6 +777,17 @@ export class Budget {
       ...(windowMs !== undefined && { windowMs }),
       observedAt: now,
     };
+  }
+
+  /**
+   * The answer to request `seq` described the server's quotas in units (`views`): the other clients hear of them,
+   * and nothing is left to discover. Where those quotas refill evenly (the LLM vendors'), the calls that name their
+   * units are paced by them alone, requests included, and the budget's own pace stays unset: without this, the slow
+   * start would go on, and the refusals of requests those quotas held would count as its own discovery.
+   */
+  #unitsDescribed(seq: number, views: UnitViewNote[], units: UnitQuotas): void {
+    this.#store?.noteUnitViews(seq, views, units.inFlight);
+    this.#discovery = undefined;
   }
 
   /** Request `seq` ended without an answer (a network error). */

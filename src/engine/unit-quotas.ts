@@ -103,6 +103,21 @@ export class UnitQuotas {
     return at;
   }
 
+  /**
+   * Whether the server's word backs a request of these units at `now`: it described at least one of them, and what
+   * it said is left of each holds the request's amount. Ask before `take`.
+   */
+  backs(units: UnitCosts, now: number): boolean {
+    let described = false;
+    for (const [unit, amount] of units) {
+      const pace = this.#paces.get(unit);
+      if (pace === undefined) continue;
+      if (unitLevel(pace, now) < amount) return false;
+      described = true;
+    }
+    return described;
+  }
+
   /** Request `seq` of these units was sent at `now`. */
   take(units: UnitCosts, seq: number, now: number): void {
     for (const [unit, amount] of units) {

@@ -84,6 +84,32 @@ describe('UnitQuotas', () => {
     expect(quotas.readyAt([['tokens', 500]], NOW + 10)).toBe(NOW + 10);
   });
 
+  it("says whether the server's word backs a request: each unit it describes holds the amount", () => {
+    const quotas = new UnitQuotas();
+    expect(quotas.backs([['tokens', 10]], NOW)).toBe(false); // nothing described yet
+    quotas.take([['tokens', 10]], 1, NOW);
+    quotas.observe(1, answer(59, 1_000), NOW);
+    expect(
+      quotas.backs(
+        [
+          ['requests', 1],
+          ['tokens', 1_000],
+          ['widgets', 5],
+        ],
+        NOW,
+      ),
+    ).toBe(true);
+    expect(
+      quotas.backs(
+        [
+          ['requests', 1],
+          ['tokens', 1_001],
+        ],
+        NOW,
+      ),
+    ).toBe(false);
+  });
+
   it('reads the request pace from the requests policy alone, not a spent token quota; none where quotas refill evenly', () => {
     expect(quotaFree(answer(40, 0))).not.toHaveProperty('remaining');
     const info = requestsOnly(answer(40, 0));
