@@ -35,7 +35,22 @@ export type RateLimitReason =
   /** Waiting locally (queue, pacing, or a pause the server ordered) would take longer than `maxWait`. */
   | 'max-wait'
   /** The server's `Retry-After` (or equivalent) asks for a wait longer than `retry.maxRetryAfter`. */
-  | 'max-retry-after';
+  | 'max-retry-after'
+  /**
+   * The server refused a call that costs more in one unit (`ratewise.cost`) than the server's whole limit in that
+   * unit: no wait can make it fit (see {@link RateLimitError.overLimit}).
+   */
+  | 'over-limit';
+
+/** A call's cost in one unit above the server's whole limit in that unit (see {@link RateLimitError.overLimit}). */
+export interface OverLimit {
+  /** The unit, as the call's `cost` and the server's fields name it (`tokens`, `input-tokens`, …). */
+  readonly unit: string;
+  /** What the call costs in it (its `cost` for that unit). */
+  readonly cost: number;
+  /** The server's limit in it: the most its quota ever holds. */
+  readonly limit: number;
+}
 
 /** What a {@link RateLimitError} is made of; its message is written from these. */
 export interface RateLimitErrorOptions {
@@ -64,6 +79,10 @@ export interface RateLimitErrorOptions {
   readonly sent?: boolean;
   /** The answer that paused the budget, when another request's answer did. */
   readonly pausedBy?: PauseCause | undefined;
+  /** For `'over-limit'`: the unit, the call's cost in it and the server's limit. */
+  readonly overLimit?: OverLimit | undefined;
+  /** For `'over-limit'`: the refusal's HTTP status, for the message. */
+  readonly status?: number | undefined;
 }
 
 /** The answer that paused a budget: the request it answered (method, sanitised URL) and its status. */
@@ -76,7 +95,10 @@ export interface PauseCause {
   readonly status: number | undefined;
 }
 
-/** A request was refused because the wait it needs is longer than the caller allows. */
+/**
+ * A request was refused because the wait it needs is longer than the caller allows, or because the server refused a
+ * call that costs more than its whole limit (`'over-limit'`), which no wait can make fit.
+ */
 export class RateLimitError extends RatewiseError {
   /** Always `'RateLimitError'`. */
   override readonly name = 'RateLimitError' as const;
@@ -84,7 +106,8 @@ export class RateLimitError extends RatewiseError {
   readonly code = 'ERR_RATEWISE_RATE_LIMITED' as const;
   /**
    * Which cap the wait exceeded: `'max-wait'` (`maxWait`, the caller's limit on any wait) or `'max-retry-after'`
-   * (`retry.maxRetryAfter`, the limit on a wait the server asked for).
+   * (`retry.maxRetryAfter`, the limit on a wait the server asked for); or `'over-limit'`: the server refused a call
+   * whose cost in a unit is above its whole limit there ({@link overLimit}).
    */
   readonly reason: RateLimitReason;
   /** The budget key the request counts against. */
@@ -117,9 +140,14 @@ export class RateLimitError extends RatewiseError {
    * 429 to another route of the same quota, say): which request, and its status.
    */
   readonly pausedBy: PauseCause | undefined;
+  /**
+   * For `'over-limit'`: the unit whose limit the call's cost is above, that cost and the server's limit (undefined
+   * for the other reasons).
+   */
+  readonly overLimit: OverLimit | undefined;
 
   constructor(options: RateLimitErrorOptions) {
-    const { reason, key, method, url, limitMs, pausedBy } = options;
+    const { reason, key, method, url, limitMs, pausedBy, overLimit } = options;
     // Infinity: a wait that lasts until a request in flight is answered: neither its length nor its end is known.
     const unknown = options.waitMs === Infinity;
     const retryAt = unknown ? undefined : options.retryAt;
@@ -141,11 +169,17 @@ export class RateLimitError extends RatewiseError {
     const unsent = sent ? '' : ' (not sent)';
     const at = retryAt === undefined ? '' : `, retry at ${formatInstant(retryAt)}`;
     super(
-      `Rate limited: ${method} ${url}${unsent} ${why}, longer than ${cap}; budget ${JSON.stringify(key)}${at}`,
+      overLimit === undefined
+        ? `Rate limited: ${method} ${url}${unsent} ${why}, longer than ${cap}; budget ${JSON.stringify(key)}${at}`
+        : `Rate limited: ${method} ${url} costs ${String(overLimit.cost)} ${overLimit.unit}, more than the server's ` +
+            `limit of ${String(overLimit.limit)} ${overLimit.unit}, and the server refused it` +
+            `${options.status === undefined ? '' : ` (${String(options.status)})`}: it can never be admitted; ` +
+            `budget ${JSON.stringify(key)}`,
       causeOf(options),
     );
     this.sent = sent;
     this.pausedBy = pausedBy;
+    this.overLimit = overLimit;
     this.reason = reason;
     this.key = key;
     this.method = method;

@@ -48,6 +48,7 @@ export type {
   CarriedRatewiseError,
   ClosedErrorOptions,
   LoopDetectedErrorOptions,
+  OverLimit,
   QueueFullErrorOptions,
   PauseCause,
   RateLimitErrorOptions,

@@ -779,6 +779,27 @@ export class Budget {
     };
   }
 
+  /** The server's limit in `unit`, as the latest answer that stated one said it (see `UnitQuotas.statedLimit`). */
+  statedLimit(unit: string): number | undefined {
+    return this.#units?.statedLimit(unit);
+  }
+
+  /**
+   * Takes in the refusal of request `seq` for a cost above the server's whole limit in one of its units: what it
+   * says of each unit's quota, and a refusal in the counters. It is not a throttle of the budget's traffic (the server
+   * refused that one request for its size): no backoff streak, and no window discovered from it.
+   */
+  observeOverLimit(info: RateLimitInfo, now: number, seq: number): void {
+    this.#unbacked.delete(seq);
+    this.#noteServer(info, now);
+    this.#policies?.failed(seq);
+    const units = (this.#units ??= new UnitQuotas(this.config.unitLimits));
+    const views = units.observe(seq, info, now);
+    if (views.length > 0) this.#unitsDescribed(seq, views, units);
+    this.#discovery?.answered(seq, 'failed', now);
+    this.#counters.rateLimited++;
+  }
+
   /**
    * The answer to request `seq` described the server's quotas in units (`views`): the other clients hear of them,
    * and nothing is left to discover. Where those quotas refill evenly (the LLM vendors'), the calls that name their

@@ -1,7 +1,7 @@
 // One logical request: wait for a turn, send, observe the answer, decide, then settle or back off and go again.
 // Exactly one outcome: the response, a typed ratewise error, the caller's abort reason, or the network error after
 // retries are spent.
-import { formatValue, RateLimitError, RetryBudgetExceededError } from '../errors.js';
+import { formatValue, RateLimitError, RetryBudgetExceededError, type OverLimit } from '../errors.js';
 import type { GiveUpEventReason } from '../events.js';
 import { parseRateLimit, type HeaderInput, type RateLimitInfo } from '../headers/index.js';
 import type { ResolvedOptions } from '../config/resolve.js';
@@ -18,7 +18,7 @@ import {
 } from '../retry/decision.js';
 import type { Lane } from './scheduler.js';
 import type { CallTicket, WaitContext } from './wait.js';
-import { hasOtherUnits, quotaFree } from './unit-quotas.js';
+import { hasOtherUnits, overLimit, quotaFree } from './unit-quotas.js';
 
 /** What one logical request needs from its client. */
 export interface SendContext extends WaitContext {
@@ -189,6 +189,8 @@ class CallRun<R> {
   #spends = true;
   /** Throttle retries that spent no `rateLimitLimit` retry. */
   #exempted = 0;
+  /** The unit whose whole limit the call's cost is above, when the latest answer refused it (see `observe`). */
+  #overLimit: OverLimit | undefined;
   /** The wait before the previous attempt, for decorrelated jitter. */
   #previousDelayMs: number | undefined;
   readonly #idempotent: boolean;
@@ -302,21 +304,37 @@ class CallRun<R> {
     const heard = this.#bodyThrottle(info, status, response, answer.bodyText, now);
     if (heard !== undefined) info = heard;
     this.#backed = budget.wasBacked(seq);
+    // Refused, and costing more in a unit than the server's whole limit there: it can never be admitted. The refusal
+    // is this call's alone: the budget takes in its view of the quotas, not a throttle of its traffic.
+    const { units } = this.call;
+    this.#overLimit =
+      units !== undefined && (info.isRateLimited || status === 429)
+        ? overLimit(units, parsed, (unit) => budget.statedLimit(unit))
+        : undefined;
+    if (this.#overLimit !== undefined) {
+      budget.observeOverLimit(info, now, seq);
+      this.#emitInfo(status, parsed);
+      return { kind: 'response', status: heard !== undefined && status !== 403 ? 429 : status, info };
+    }
     this.#originWide = status === 503 || info.scope === 'global';
     // Named for a quota of the call's route: that quota's budget has read it; this one only counts the answer.
     const routed = !this.#originWide && (this.ctx.routeAnswer?.(this.call, info, now) ?? false);
     // Counted as spent here while in flight, it was of another quota.
     if (routed) budget.notOurs(this.call.cost, now);
     budget.observe(routed ? UNDESCRIBED : info, now, seq, status, this.call.routing);
-    const { units } = this.call;
     if (units !== undefined && status < 400) {
       for (const unit of budget.unlimitedUnits(units)) events.emit('unitUnlimited', { key: budget.key, unit });
     }
-    if (events.hasListeners('rateLimitInfo')) {
-      events.emit('rateLimitInfo', { key: this.call.lane.budget.key, url: this.call.safeUrl, status, info: parsed });
-    }
+    this.#emitInfo(status, parsed);
     // A throttle told by the body alone is decided as a 429: refused before it was processed.
     return { kind: 'response', status: heard !== undefined && status !== 403 ? 429 : status, info };
+  }
+
+  #emitInfo(status: number, info: RateLimitInfo): void {
+    const { events } = this.ctx;
+    if (events.hasListeners('rateLimitInfo')) {
+      events.emit('rateLimitInfo', { key: this.call.lane.budget.key, url: this.call.safeUrl, status, info });
+    }
   }
 
   /**
@@ -380,6 +398,7 @@ class CallRun<R> {
       // for spends `rateLimitLimit`: ratewise's own discovery (a slow start's last round, a probe of the window) and
       // another call's throttle do not. A server that accepts nothing refuses every call.
       spendsRateLimit: this.#spends,
+      overLimit: this.#overLimit !== undefined,
       windowTurnAt: accepting && throttle ? budget.windowTurnAt(now) : undefined,
       previousDelayMs: this.#previousDelayMs,
       deadline: call.deadline,
@@ -492,6 +511,17 @@ class CallRun<R> {
         limitMs: maxWait ? maxWaitMs : retry.maxRetryAfter,
         response: errorResponse(answer),
         cause: this.#safe(answer.error),
+      });
+    }
+    if (reason === 'over-limit') {
+      throw new RateLimitError({
+        reason,
+        key: lane.budget.key,
+        method: request.method,
+        url: safeUrl,
+        response: errorResponse(answer),
+        overLimit: this.#overLimit,
+        status: answer.status,
       });
     }
     if (answer.response !== undefined) return held ?? answer.response;

@@ -62,6 +62,8 @@ export class UnitQuotas {
   heldByRate = false;
   /** Whether any answer has come back since the budget first sent a request with units. */
   #answered = false;
+  /** Each unit's limit as the latest answer that stated one said it (the lowest, when it named two policies). */
+  readonly #stated = new Map<string, number>();
 
   /**
    * When a request of these units may go (`now` when it may; `Infinity` until a request in flight is answered), and
@@ -118,6 +120,11 @@ export class UnitQuotas {
     return described;
   }
 
+  /** The server's limit in `unit`, as the latest answer that stated one said it; undefined when none did. */
+  statedLimit(unit: string): number | undefined {
+    return this.#stated.get(unit);
+  }
+
   /** Request `seq` of these units was sent at `now`. */
   take(units: UnitCosts, seq: number, now: number): void {
     for (const [unit, amount] of units) {
@@ -156,8 +163,10 @@ export class UnitQuotas {
     this.#answered = true;
     if (seq < this.#observedSeq) return notes;
     const seen = new Set<string>();
+    const stated = new Map<string, number>();
     for (const policy of info.policies) {
       const { unit, remaining } = policy;
+      if (policy.limit !== undefined) stated.set(unit, Math.min(policy.limit, stated.get(unit) ?? Infinity));
       const continuous = CONTINUOUS.has(policy.source);
       // Requests are paced here only where they refill evenly too (see `quotaFree`); elsewhere the budget's own pace
       // reads them.
@@ -183,6 +192,9 @@ export class UnitQuotas {
         else notes.push(note);
       }
       seen.add(unit);
+    }
+    for (const [unit, limit] of stated) {
+      if (this.#stated.has(unit) || this.#stated.size < MAX_UNITS) this.#stated.set(unit, limit);
     }
     if (seen.size > 0) this.#observedSeq = seq;
     return notes;
@@ -295,6 +307,26 @@ function withoutQuota(info: RateLimitInfo): RateLimitInfo {
     ...(info.bucket !== undefined && { bucket: info.bucket }),
     ...(info.scope !== undefined && { scope: info.scope }),
   };
+}
+
+/**
+ * The first of a call's units whose amount is above the server's whole limit in it: as `info` (the answer that
+ * refused the call) states it, else as `known` says an earlier answer did. Undefined when every amount fits.
+ */
+export function overLimit(
+  units: UnitCosts,
+  info: RateLimitInfo,
+  known: (unit: string) => number | undefined,
+): { readonly unit: string; readonly cost: number; readonly limit: number } | undefined {
+  for (const [unit, cost] of units) {
+    let limit: number | undefined;
+    for (const policy of info.policies) {
+      if (policy.unit === unit && policy.limit !== undefined) limit = Math.min(policy.limit, limit ?? Infinity);
+    }
+    limit ??= known(unit);
+    if (limit !== undefined && cost > limit) return { unit, cost, limit };
+  }
+  return undefined;
 }
 
 /** Whether an answer described a quota in another unit than requests. */

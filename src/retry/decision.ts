@@ -38,6 +38,11 @@ export type GiveUpReason =
   | 'max-retry-after'
   /** The wait would end after the call's deadline (`maxWait`). */
   | 'max-wait'
+  /**
+   * The server refused a call that costs more in one unit than the server's whole limit in it (see
+   * {@link RetryContext.overLimit}): no wait can make it fit.
+   */
+  | 'over-limit'
   /** The attempt threw something that is not a network failure (a programming error, an abort): never retried. */
   | 'not-network-error';
 
@@ -71,6 +76,11 @@ export interface RetryContext {
    * quota for. Refusals of ratewise's own discovery, or that belong to another call's throttle, do not.
    */
   readonly spendsRateLimit: boolean;
+  /**
+   * Whether the call costs more in one of its units than the server's whole limit in that unit (as the throttle's
+   * answer, or the budget's view of the server's quota, states it): refused once, it is refused every time.
+   */
+  readonly overLimit: boolean;
   /**
    * When the server's window should have turned, as its budget discovered it from earlier refusals (epoch ms): a
    * throttle without timing waits until then (at most `backoff.maxMs`) rather than for the exponential backoff.
@@ -127,7 +137,9 @@ type GiveUp = Extract<RetryDecision, { retry: false }>;
  * server's instant (`retryAt`), so that its wait holds for the budget. A 403 with rate-limit evidence (GitHub's way
  * of answering a spent quota) is listed when 429 is.
  *
- * Throttles (429, a 503 with a retry time, anything `info.isRateLimited`, such as that 403) spend `rateLimitLimit`.
+ * Throttles (429, a 503 with a retry time, anything `info.isRateLimited`, such as that 403) spend `rateLimitLimit`;
+ * a throttle of a call that costs more than the server's whole limit in one of its units (`overLimit`) is never
+ * retried.
  * Only a 429 (or that 403) proves the server refused the request before processing it, so only those are retried
  * for a request that is not idempotent; a 503 may come from a gateway that gave up on a request the application
  * went on to complete. The wait is the server's (`retryAt`, else the reset when `remaining` is 0), jittered only
@@ -170,6 +182,9 @@ function refusedUnprocessed(status: number): boolean {
 function decideThrottle(ctx: RetryContext, status: number, info: RateLimitInfo): RetryDecision {
   const { now, options, random } = ctx;
   const server = serverWait(info, now);
+  // No retry can be admitted: the call ends now, whatever retries it has left (a wait the server ordered still holds
+  // for the budget).
+  if (ctx.overLimit) return giveUp('over-limit', server);
   if (!ctx.idempotent && !refusedUnprocessed(status)) return giveUp('not-idempotent', server);
   if (!ctx.replayable) return giveUp('body-not-replayable', server);
   // A limit of 0 turns throttle retries off, whoever's discovery the throttle was.
@@ -289,7 +304,8 @@ export interface EffectContext {
  * - A retry refused by the retry budget: the pause the retry would have waited in still holds for the budget.
  * - No retry: a server-ordered wait still holds for the budget (beyond the cap or the deadline, retries spent, not
  *   retryable); a throttle or an outage without one makes the next request a probe, so that the queue does not rush
- *   at a server that is down or throttling.
+ *   at a server that is down or throttling. A refusal of a call above the server's whole limit (`'over-limit'`)
+ *   tells nothing of the others: no probe.
  * - A retry whose wait is the budget's (`decision.pause`): the budget pauses for it, unless it is a backoff and the
  *   request went out before a pause that still holds (it waits in that one). A retry without `pause` waits alone.
  */
@@ -323,6 +339,7 @@ export function budgetEffects(ctx: EffectContext): BudgetEffect[] {
     if (decision.retryAt !== undefined && decision.retryAt > now) {
       effects.push(pause(decision.retryAt, info?.retryAt !== undefined ? 'retry-after' : 'remaining-zero'));
     } else if (
+      decision.reason !== 'over-limit' &&
       outcome.kind === 'response' &&
       (outcome.info.isRateLimited || outcome.status === 429 || outcome.status === 503)
     ) {

@@ -1,11 +1,17 @@
 // Costs per unit as a user gets them wrong, against a server that limits requests and tokens as OpenAI does (on
 // 127.0.0.1, its quotas on the fake clock): a cost that is not an amount is refused before anything is sent, a
-// unit the server never names costs nothing once it has answered, and is said so once, and a call refused though the
-// quotas said it fitted spends its throttle retries.
+// unit the server never names costs nothing once it has answered, and is said so once, a call that costs more than
+// the server's whole limit fails at its refusal without holding the others, and a call refused though the quotas
+// said it fitted spends its throttle retries.
 import { expect, test } from 'vitest';
-import type { Ratewise, RatewiseEvents } from '../../src/index.js';
+import { isRatewiseError, RateLimitError, type Ratewise, type RatewiseEvents } from '../../src/index.js';
 import { FakeClock, settle } from '../support/fake-clock.js';
-import { startOpenAiServer, type LlmServer } from '../support/llm-servers.js';
+import {
+  startAnthropicServer,
+  startOpenAiServer,
+  type LlmServer,
+  type LlmServerOptions,
+} from '../support/llm-servers.js';
 import { closeAfterEach } from '../support/close-after-each.js';
 
 const { open, client } = closeAfterEach();
@@ -96,6 +102,79 @@ async function settleSent<T>(clock: FakeClock, rw: Ratewise, promise: Promise<T>
   }
   return watched;
 }
+
+const VENDORS: [string, (options: LlmServerOptions) => Promise<LlmServer>, string][] = [
+  ['OpenAI', startOpenAiServer, PATH],
+  ['Anthropic', startAnthropicServer, '/v1/messages'],
+];
+
+test.each(VENDORS)(
+  '%s: a call that costs more tokens than the server allows at all goes once, and its refusal fails it at once with RateLimitError (over-limit), without holding the other calls',
+  async (_, startServer, path) => {
+    const clock = new FakeClock(T0);
+    const server = await startServer({ requests: 10, tokens: 1_000, windowMs: 2_000, now: () => clock.now() });
+    open.push(server);
+    const rw = client({ clock });
+    const events = record(rw, ['paused', 'retry', 'giveUp']);
+    const call = (maxTokens: number) =>
+      rw.fetch(`${server.url}${path}`, {
+        method: 'POST',
+        headers: HEADERS,
+        body: JSON.stringify({ model: 'm', max_tokens: maxTokens, messages: [{ role: 'user', content: 'hi' }] }),
+        ratewise: { cost: { tokens: maxTokens + 1 } },
+      });
+    // The first answer describes the quotas: 1,000 tokens per 2 s.
+    expect((await settle(clock, call(10))).status).toBe(200);
+    const big = call(5_000);
+    const small = [call(10), call(10), call(10), call(10)];
+    const [bigOutcome, ...smallOutcomes] = await settleSent(clock, rw, Promise.allSettled([big, ...small]));
+    const bigEntry = server.log().find((entry) => entry.request?.maxTokens === 5_000)!;
+    // Sent once, as soon as the token quota was whole again (the estimate might have been high: 11 tokens at 1,000
+    // per 2 s come back in 22 ms), and refused for its tokens.
+    expect(server.log().filter((entry) => entry.request?.maxTokens === 5_000)).toHaveLength(1);
+    expect(bigEntry).toMatchObject({ status: 429, refusedBy: 'tokens', receivedAt: T0 + 22 });
+    expect(bigOutcome.status).toBe('rejected');
+    const error = (bigOutcome as PromiseRejectedResult).reason as RateLimitError;
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect(isRatewiseError(error, 'ERR_RATEWISE_RATE_LIMITED')).toBe(true);
+    expect(error).toMatchObject({
+      reason: 'over-limit',
+      sent: true,
+      overLimit: { unit: 'tokens', cost: 5_001, limit: 1_000 },
+    });
+    expect(error.response?.status).toBe(429);
+    expect(error.message).toBe(
+      `Rate limited: POST ${server.url}${path} costs 5001 tokens, more than the server's limit of 1000 tokens, and the server refused it (429): it can never be admitted; budget ${JSON.stringify(server.url)}`,
+    );
+    // Nothing paused the budget: the other calls went at once, at the refusal's instant, and were all admitted.
+    expect(smallOutcomes.map((outcome) => outcome.status === 'fulfilled' && outcome.value.status)).toEqual([
+      200, 200, 200, 200,
+    ]);
+    const smallEntries = server.log().filter((entry) => entry.request?.maxTokens === 10);
+    expect(smallEntries.map((entry) => entry.receivedAt)).toEqual([
+      T0,
+      ...Array<number | undefined>(4).fill(bigEntry.answeredAt),
+    ]);
+    expect(events).toEqual([
+      [
+        'giveUp',
+        {
+          key: server.url,
+          method: 'POST',
+          url: `${server.url}${path}`,
+          reason: 'over-limit',
+          attempts: 1,
+          status: 429,
+        },
+      ],
+    ]);
+    // The calls that come after go at the server's pace too: five more fit in what is left of the quota.
+    const later = await settleSent(clock, rw, Promise.all([call(10), call(10), call(10), call(10), call(10)]));
+    expect(later.map((response) => response.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(server.log().filter((entry) => !entry.admitted)).toHaveLength(1);
+    expect(clock.pending()).toBe(0);
+  },
+);
 
 test('a call refused every time though the server said its quotas held it spends retry.rateLimitLimit: 5 retries, then the 429', async () => {
   const clock = new FakeClock(T0);

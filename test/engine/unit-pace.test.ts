@@ -2,7 +2,7 @@
 // reset), and when a request of some amount may go. Pure.
 import { describe, expect, it } from 'vitest';
 import { observeUnit, spendUnit, unitLevel, unitReadyAt } from '../../src/engine/unit-pace.js';
-import { quotaFree, requestsOnly, UnitQuotas } from '../../src/engine/unit-quotas.js';
+import { overLimit, quotaFree, requestsOnly, UnitQuotas } from '../../src/engine/unit-quotas.js';
 import { parseRateLimit } from '../../src/headers/index.js';
 
 const NOW = 1_700_000_000_000;
@@ -108,6 +108,32 @@ describe('UnitQuotas', () => {
         NOW,
       ),
     ).toBe(false);
+  });
+
+  it("finds a cost above the server's whole limit: as the refusal states it, else as an earlier answer did", () => {
+    const quotas = new UnitQuotas();
+    quotas.take([['tokens', 10]], 1, NOW);
+    quotas.observe(1, answer(59, 5_990), NOW);
+    expect(quotas.statedLimit('tokens')).toBe(6_000);
+    const known = (unit: string) => quotas.statedLimit(unit);
+    expect(
+      overLimit(
+        [
+          ['requests', 1],
+          ['tokens', 6_001],
+        ],
+        answer(59, 0),
+        known,
+      ),
+    ).toEqual({
+      unit: 'tokens',
+      cost: 6_001,
+      limit: 6_000,
+    });
+    expect(overLimit([['tokens', 6_000]], answer(59, 0), known)).toBeUndefined();
+    // A bare refusal: the limit an earlier answer stated.
+    expect(overLimit([['tokens', 7_000]], parseRateLimit({}, { now: NOW }), known)).toMatchObject({ limit: 6_000 });
+    expect(overLimit([['input-tokens', 7_000]], parseRateLimit({}, { now: NOW }), known)).toBeUndefined();
   });
 
   it('reads the request pace from the requests policy alone, not a spent token quota; none where quotas refill evenly', () => {

@@ -32,6 +32,15 @@ describe('budgetEffects: what an attempt does to its whole budget', () => {
     expect(effects({ outcome, sentInPause: true })).toEqual([]);
   });
 
+  it("the refusal of a call above the server's whole limit holds nobody else, unless the server ordered a wait", () => {
+    const bare = throttle();
+    expect(effects({ outcome: bare, decision: decideRetry(context({ outcome: bare, overLimit: true })) })).toEqual([]);
+    const timed = throttle({ retryAt: NOW + 5 * SECOND });
+    expect(effects({ outcome: timed, decision: decideRetry(context({ outcome: timed, overLimit: true })) })).toEqual([
+      { kind: 'pause', until: NOW + 5 * SECOND, ordered: NOW + 5 * SECOND, reason: 'retry-after' },
+    ]);
+  });
+
   it('a success that spent the quota waits for the reset (its earliest reading): pacing, not a pause', () => {
     const outcome = response(200, { remaining: 0, resetAt: NOW + 3 * SECOND });
     const quota = { kind: 'quota', until: NOW + 2 * SECOND };

@@ -105,6 +105,18 @@ describe('decideRetry: throttles', () => {
     });
   });
 
+  it("never retries a throttle of a call above the server's whole limit, whatever it has left, and reports the server instant", () => {
+    expect(decideRetry(context({ outcome: throttle(), overLimit: true }))).toEqual({
+      retry: false,
+      reason: 'over-limit',
+    });
+    expect(
+      decideRetry(
+        context({ outcome: throttle({ retryAt: NOW + SECOND }), overLimit: true, method: 'POST', idempotent: false }),
+      ),
+    ).toEqual({ retry: false, reason: 'over-limit', retryAt: NOW + SECOND, waitMs: 1000 });
+  });
+
   it('does not count throttle retries against the error limit, nor error retries against rateLimitLimit', () => {
     const outcome = throttle({ retryAt: NOW + SECOND });
     expect(decideRetry(context({ outcome, errorRetries: 2, rateLimitRetries: 4 }))).toMatchObject({ retry: true });

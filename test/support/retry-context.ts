@@ -52,6 +52,7 @@ export function context({ options, ...rest }: ContextOverrides = {}): RetryConte
     rateLimitRetries: 0,
     consecutiveThrottles: 0,
     spendsRateLimit: true,
+    overLimit: false,
     windowTurnAt: undefined,
     previousDelayMs: undefined,
     deadline: Infinity,
