@@ -610,11 +610,7 @@ export class Budget {
    */
   observe(info: RateLimitInfo, now: number, seq: number, status = 200, route?: CallRoute): void {
     this.#unbacked.delete(seq);
-    if (this.#units !== undefined || hasOtherUnits(info)) {
-      const units = (this.#units ??= new UnitQuotas(this.config.unitLimits));
-      const views = units.observe(seq, info, now);
-      if (views.length > 0) this.#unitsDescribed(seq, views, units);
-    }
+    if (this.#units !== undefined || hasOtherUnits(info)) this.#observeUnits(info, now, seq);
     const { limit, remaining, resetAt } = info;
     this.#noteServer(info, now);
     // A window opened by one of the budget's probes resets a known length after it, which may be sooner than the
@@ -793,20 +789,21 @@ export class Budget {
     this.#unbacked.delete(seq);
     this.#noteServer(info, now);
     this.#policies?.failed(seq);
-    const units = (this.#units ??= new UnitQuotas(this.config.unitLimits));
-    const views = units.observe(seq, info, now);
-    if (views.length > 0) this.#unitsDescribed(seq, views, units);
+    this.#observeUnits(info, now, seq);
     this.#discovery?.answered(seq, 'failed', now);
     this.#counters.rateLimited++;
   }
 
   /**
-   * The answer to request `seq` described the server's quotas in units (`views`): the other clients hear of them,
-   * and nothing is left to discover. Where those quotas refill evenly (the LLM vendors'), the calls that name their
-   * units are paced by them alone, requests included, and the budget's own pace stays unset: without this, the slow
-   * start would go on, and the refusals of requests those quotas held would count as its own discovery.
+   * What the answer to request `seq` said of the server's quotas in units. Once it describes any, the other clients
+   * hear of them, and nothing is left to discover: where those quotas refill evenly (the LLM vendors'), the calls
+   * that name their units are paced by them alone, requests included, and the budget's own pace stays unset; without
+   * this, the slow start would go on, and the refusals of requests those quotas held would count as its discovery.
    */
-  #unitsDescribed(seq: number, views: UnitViewNote[], units: UnitQuotas): void {
+  #observeUnits(info: RateLimitInfo, now: number, seq: number): void {
+    const units = (this.#units ??= new UnitQuotas(this.config.unitLimits));
+    const views = units.observe(seq, info, now);
+    if (views.length === 0) return;
     this.#store?.noteUnitViews(seq, views, units.inFlight);
     this.#discovery = undefined;
   }
