@@ -523,7 +523,7 @@ export class Budget {
     // The window's learned limit is sent: the rest waits until the window should have turned, then one probes it.
     // Ratewise's own estimate, not the server's order: no waiter's `maxRetryAfter` is held against it.
     if (holdUntil !== undefined) {
-      this.pause(holdUntil, 0, false);
+      this.pause(holdUntil, 0, false, undefined, true);
       if (holdUntil > this.#quotaUntil) this.#quotaUntil = holdUntil;
     }
     return seq;
@@ -794,18 +794,12 @@ export class Budget {
     this.#counters.rateLimited++;
   }
 
-  /**
-   * What the answer to request `seq` said of the server's quotas in units. Once it describes any, the other clients
-   * hear of them, and nothing is left to discover: where those quotas refill evenly (the LLM vendors'), the calls
-   * that name their units are paced by them alone, requests included, and the budget's own pace stays unset; without
-   * this, the slow start would go on, and the refusals of requests those quotas held would count as its discovery.
-   */
+  /** What the answer to request `seq` said of the server's quotas in units; the other clients hear of them. */
   #observeUnits(info: RateLimitInfo, now: number, seq: number): void {
     const units = (this.#units ??= new UnitQuotas(this.config.unitLimits));
     const views = units.observe(seq, info, now);
     if (views.length === 0) return;
     this.#store?.noteUnitViews(seq, views, units.inFlight);
-    this.#discovery = undefined;
   }
 
   /** Request `seq` ended without an answer (a network error). */
@@ -840,6 +834,19 @@ export class Budget {
     return seq <= this.#pausedAfterSeq;
   }
 
+  /** The last request sent before the latest pause that was not the discovery's own hold (see `pause`). */
+  #throttledAfterSeq = 0;
+
+  /**
+   * Whether the request `seq` went out before the latest pause that another answer ordered (a refusal's wait, a
+   * spent quota): a throttle it meets is that pause's, not one this call spends `rateLimitLimit` on. The hold the
+   * discovery puts after a window's learned limit does not count: sent with the server's word for its quota (its
+   * units', say), the request that ends a round spends like any other.
+   */
+  sentBeforeThrottlePause(seq: number): boolean {
+    return seq <= this.#throttledAfterSeq;
+  }
+
   /** One request at a time, until a request sent from now on is answered. */
   #probe(): void {
     this.#probing = true;
@@ -851,10 +858,11 @@ export class Budget {
    * before the jitter added to it: what a waiter's `maxRetryAfter` is held against. With `share`, the pause is told
    * to the other clients of the store (not one that came from there).
    */
-  pause(until: number, ordered = until, share = true, cause?: PauseCause): void {
+  pause(until: number, ordered = until, share = true, cause?: PauseCause, hold = false): void {
     if (share) this.#store?.publishPause(until, ordered);
     if (until > this.#pausedUntil || cause !== undefined) this.#pausedBy = cause;
     this.#pausedAfterSeq = this.#counters.sent;
+    if (!hold) this.#throttledAfterSeq = this.#counters.sent;
     if (until > this.#pausedUntil) this.#pausedUntil = until;
     if (ordered > this.#orderedUntil) this.#orderedUntil = ordered;
     this.#probe();

@@ -224,7 +224,9 @@ class CallRun<R> {
     // Sent before the latest pause began (whether or not it has ended): its answer belongs to that episode, and a
     // throttle it tells of was answered by that pause already (an answer can come after a short backoff has ended).
     const sentInPause = sentHere && budget.sentBeforePause(seq);
-    const decision = call.signal?.aborted ? undefined : this.decide(outcome, now, sentInPause);
+    const decision = call.signal?.aborted
+      ? undefined
+      : this.decide(outcome, now, sentHere && budget.sentBeforeThrottlePause(seq));
     // The retry budget bounds retries of failures (an outage); a throttle's retry waits for the server instead.
     const retryRefused =
       decision?.retry === true && decision.kind === 'error' && !(budget.retryBudget?.tryWithdraw(now) ?? true);
@@ -371,17 +373,18 @@ class CallRun<R> {
   }
 
   /**
-   * Whether and when the call tries again (see `decideRetry`). `sentInPause`: the attempt went out before a pause of
-   * its budget that still holds, so its throttle is that pause's.
+   * Whether and when the call tries again (see `decideRetry`). `sentInThrottle`: the attempt went out before a pause
+   * of its budget that another answer ordered (not the discovery's own hold, see `Budget.sentBeforeThrottlePause`),
+   * so its throttle is that pause's and spends no `rateLimitLimit`.
    */
-  decide(outcome: AttemptOutcome, now: number, sentInPause: boolean): RetryDecision {
+  decide(outcome: AttemptOutcome, now: number, sentInThrottle: boolean): RetryDecision {
     const { call } = this;
     const { budget } = call.lane;
     const consecutiveThrottles = Math.max(1, budget.consecutiveThrottles);
     // The server accepts requests of this budget (it throttles, it does not refuse everything).
     const accepting = budget.acceptedWithin(THROTTLING_MS, now);
     // Exempt a bounded number of times: a call refused over and over is refused, whoever's discovery it is.
-    this.#spends = !(accepting && (!this.#backed || sentInPause)) || this.#exempted >= MAX_EXEMPT_THROTTLES;
+    this.#spends = !(accepting && (!this.#backed || sentInThrottle)) || this.#exempted >= MAX_EXEMPT_THROTTLES;
     // Only a throttle's backoff waits for the window to turn: for any other answer, it is not worked out.
     const throttle =
       outcome.kind === 'response' && (outcome.info.isRateLimited || outcome.status === 429 || outcome.status === 503);
