@@ -3,7 +3,7 @@
 // nothing) and tells it what was sent and what came back. Shared through a store, its store side (store-link.ts)
 // starts the store calls: from `advance`, and to publish what `take`, `release`, `observe` and `pause` tell it.
 import type { PauseCause } from '../errors.js';
-import type { RateLimitInfo } from '../headers/types.js';
+import type { RateLimitInfo, RateLimitPolicy } from '../headers/types.js';
 import { ServerClock } from '../headers/server-clock.js';
 import type { BudgetConfig } from '../config/resolve.js';
 import type { RetryBudget } from '../retry/retry-budget.js';
@@ -27,6 +27,8 @@ import { SlidingLog } from './sliding-log.js';
 import { fullBuckets, msUntilAll, refillAll, tryTakeAll, type BucketState } from './token-bucket.js';
 
 const SECOND_MS = 1_000;
+/** No policy: what an answer's list of delays is when nobody noted any. */
+const NO_POLICIES: readonly RateLimitPolicy[] = [];
 
 /** Why a request cannot go yet. */
 export type WaitReason = 'paused' | 'server-quota' | 'rate' | 'server' | 'concurrency';
@@ -608,7 +610,15 @@ export class Budget {
    * has already gone past. `status` is the answer's (an answer with a status of 500 or more that is not a throttle
    * tells nothing of the quota).
    */
-  observe(info: RateLimitInfo, now: number, seq: number, status = 200, route?: CallRoute): void {
+  observe(
+    info: RateLimitInfo,
+    now: number,
+    seq: number,
+    status = 200,
+    route?: CallRoute,
+    /** The policies of `info` whose reset the server stated as seconds left (see `readRateLimit`). */
+    delays: readonly RateLimitPolicy[] = NO_POLICIES,
+  ): void {
     this.#unbacked.delete(seq);
     if (this.#units !== undefined || hasOtherUnits(info)) this.#observeUnits(info, now, seq);
     const { limit, remaining, resetAt } = info;
@@ -627,7 +637,7 @@ export class Budget {
       lateBy,
       dated?.afterDate,
       dated?.epoch,
-      secondsLeftBound(info, now),
+      secondsLeftBound(info, delays, now),
     );
     const slidingLength = this.#opened.slidingLength;
     if (slidingLength !== undefined && limit !== undefined && !this.#sliding.active && !this.#slidingDropped) {

@@ -3,7 +3,7 @@
 // reset in whole seconds places it only within a second; the windows the budget's own probes opened place it better,
 // once their length is known. No timers and no clock of its own: the budget tells it what was sent and read, with
 // `now`.
-import type { RateLimitInfo } from '../headers/types.js';
+import type { RateLimitInfo, RateLimitPolicy } from '../headers/types.js';
 import { wholeSecondsWithin } from './window-bounds.js';
 
 /**
@@ -35,19 +35,21 @@ import { wholeSecondsWithin } from './window-bounds.js';
  */
 const SECOND_MS = 1_000;
 
-/** The families whose reset is seconds left by their grammar (IETF drafts 07 and later), never an epoch second. */
-const SECONDS_LEFT_SOURCES: ReadonlySet<string> = new Set(['ietf', 'ietf-draft7', 'ietf-beta']);
-
 /**
- * A length the window runs longer than, from an answer (arrived at `now`) whose quota is stated in seconds left: the
- * server wrote them after the window had opened, rounded to whole seconds, so the window lasts more than them less a
- * second, whenever the answer was written and whatever its `Date` says. Taken from the fields of the quota `info`
- * reports (same limit); undefined when none states seconds left.
+ * A length the window runs longer than, from an answer (arrived at `now`) whose quota's reset the server stated as
+ * seconds left (`delays`: the IETF fields, a small `X-RateLimit-Reset`; see `readRateLimit`): it wrote them after the
+ * window had opened, rounded to whole seconds, so the window lasts more than them less a second, whenever the answer
+ * was written and whatever its `Date` says. Taken from the quota `info` reports (same limit); undefined when none of
+ * its fields states seconds left.
  */
-export function secondsLeftBound(info: RateLimitInfo, now: number): number | undefined {
+export function secondsLeftBound(
+  info: RateLimitInfo,
+  delays: readonly RateLimitPolicy[],
+  now: number,
+): number | undefined {
   let above: number | undefined;
-  for (const p of info.policies) {
-    if (!SECONDS_LEFT_SOURCES.has(p.source) || p.resetAt === undefined || p.limit !== info.limit) continue;
+  for (const p of delays) {
+    if (p.resetAt === undefined || p.limit !== info.limit) continue;
     const bound = p.resetAt - now - SECOND_MS;
     if (above === undefined || bound > above) above = bound;
   }

@@ -3,7 +3,7 @@
 // retries are spent.
 import { formatValue, RateLimitError, RetryBudgetExceededError, type OverLimit } from '../errors.js';
 import type { GiveUpEventReason } from '../events.js';
-import { parseRateLimit, type HeaderInput, type RateLimitInfo } from '../headers/index.js';
+import { readRateLimit, type HeaderInput, type RateLimitInfo, type RateLimitPolicy } from '../headers/index.js';
 import type { ResolvedOptions } from '../config/resolve.js';
 import type { Clock } from '../clock.js';
 import type { ClassifyVerdict } from '../options.js';
@@ -293,7 +293,12 @@ class CallRun<R> {
       budget.observeFailure(seq, now);
       return { kind: 'error', error: answer.error };
     }
-    const parsed = parseRateLimit(this.transport.headers(response), { now, status, serverClock: budget.serverClock });
+    const delays: RateLimitPolicy[] = [];
+    const parsed = readRateLimit(
+      this.transport.headers(response),
+      { now, status, serverClock: budget.serverClock },
+      delays,
+    );
     // A 503 without timing while the server accepts other requests of the budget is throttling, not an outage.
     let info: RateLimitInfo =
       status === 503 && !parsed.isRateLimited && budget.acceptedWithin(THROTTLING_MS, now)
@@ -323,7 +328,7 @@ class CallRun<R> {
     const routed = !this.#originWide && (this.ctx.routeAnswer?.(this.call, info, now) ?? false);
     // Counted as spent here while in flight, it was of another quota.
     if (routed) budget.notOurs(this.call.cost, now);
-    budget.observe(routed ? UNDESCRIBED : info, now, seq, status, this.call.routing);
+    budget.observe(routed ? UNDESCRIBED : info, now, seq, status, this.call.routing, delays);
     if (units !== undefined && status < 400) {
       for (const unit of budget.unlimitedUnits(units)) events.emit('unitUnlimited', { key: budget.key, unit });
     }

@@ -9,12 +9,14 @@ import {
   afterDelay,
   atServerInstant,
   compact,
+  isDelayValue,
+  makePolicy,
   mergeDuplicates,
   parseLimitValue,
   parseRemainingValue,
   parseResetField,
   type TimeBase,
-  makePolicy,
+  withDelayReset,
 } from './values.js';
 
 /** What a policy field says about one quota: its size, window and unit. Unnamed items are drafts 03 to 07. */
@@ -169,17 +171,22 @@ function namedPolicies(
     if (name === undefined || !p) continue;
     seen.push(name);
     const policy = itemNamed(items, name);
+    // `t` is seconds left by the grammar of drafts 08 and later: never an instant.
     out.push(
-      makePolicy({
-        source,
-        name,
-        unit: policy?.unit ?? 'requests',
-        limit: policy?.limit,
-        remaining: p.r,
-        resetAt: p.t === undefined ? undefined : afterDelay(p.t * 1000, time),
-        windowMs: policy?.windowMs,
-        partitionKey: p.pk ?? policy?.partitionKey,
-      }),
+      withDelayReset(
+        makePolicy({
+          source,
+          name,
+          unit: policy?.unit ?? 'requests',
+          limit: policy?.limit,
+          remaining: p.r,
+          resetAt: p.t === undefined ? undefined : afterDelay(p.t * 1000, time),
+          windowMs: policy?.windowMs,
+          partitionKey: p.pk ?? policy?.partitionKey,
+        }),
+        true,
+        time,
+      ),
     );
   }
   // A few policies at most: a list is quicker than a Set to make and to search.
@@ -216,14 +223,19 @@ function draft7Policy(
     values.push(member?.[0] as number | undefined);
   }
   const [limit, remaining, reset] = values;
-  return makePolicy({
-    source: 'ietf-draft7',
-    unit: 'requests',
-    limit,
-    remaining,
-    resetAt: reset === undefined ? undefined : afterDelay(reset * 1000, time),
-    windowMs: windowForLimit(items, limit),
-  });
+  // `reset` is seconds left by draft 07's grammar: never an instant.
+  return withDelayReset(
+    makePolicy({
+      source: 'ietf-draft7',
+      unit: 'requests',
+      limit,
+      remaining,
+      resetAt: reset === undefined ? undefined : afterDelay(reset * 1000, time),
+      windowMs: windowForLimit(items, limit),
+    }),
+    true,
+    time,
+  );
 }
 
 /** What a limit field says: the expiring limit, its window, and the other quotas a draft 03 list adds. */
@@ -270,15 +282,19 @@ function draft6Policies(fields: Fields, items: readonly PolicyItem[], time: Time
   const out: RateLimitPolicy[] = [];
   if (limit !== undefined || remaining !== undefined || resetAt !== undefined) {
     out.push(
-      makePolicy({
-        source: 'ietf-draft6',
-        name: fields.get('ratelimit-name'),
-        unit: 'requests',
-        limit,
-        remaining,
-        resetAt,
-        windowMs: windowMs ?? windowForLimit(items, limit),
-      }),
+      withDelayReset(
+        makePolicy({
+          source: 'ietf-draft6',
+          name: fields.get('ratelimit-name'),
+          unit: 'requests',
+          limit,
+          remaining,
+          resetAt,
+          windowMs: windowMs ?? windowForLimit(items, limit),
+        }),
+        resetValue !== undefined && isDelayValue(resetValue),
+        time,
+      ),
     );
   }
   for (const quota of quotas) out.push({ source: 'ietf-draft6', ...quota });

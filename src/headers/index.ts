@@ -48,18 +48,30 @@ export function parseRateLimit(
   headers: HeaderInput | null | undefined,
   options: ParseRateLimitOptions = {},
 ): RateLimitInfo {
+  return readRateLimit(headers, options);
+}
+
+/**
+ * {@link parseRateLimit}, noting in `delays` (when given) the policies whose reset the server stated as a delay
+ * (seconds left) rather than an instant.
+ */
+export function readRateLimit(
+  headers: HeaderInput | null | undefined,
+  options: ParseRateLimitOptions,
+  delays?: RateLimitPolicy[],
+): RateLimitInfo {
   const fields = collectFields(headers);
   // Nothing to read (most answers of most APIs): what the steps below would make of no field at all.
   if (fields.size === 0) return { isRateLimited: options.status === 429, policies: [] };
   const now = options.now !== undefined && Number.isFinite(options.now) ? options.now : Date.now();
   const clock = options.serverClock;
   let time: TimeBase;
-  if (clock === undefined) time = new LazyTimeBase(now, fields.get('date'));
+  if (clock === undefined) time = new LazyTimeBase(now, fields.get('date'), delays);
   else {
     // Every reading narrows the clock, whether this answer needs an absolute instant or not.
     const date = readServerDate(fields.get('date'), now);
     if (date !== undefined) clock.observe(date, now);
-    time = { now, reference: clock.serverNow(now) ?? now };
+    time = { now, reference: clock.serverNow(now) ?? now, delays };
   }
   const retryAt = readRetryAt(fields, time);
   const age = fields.get('age');

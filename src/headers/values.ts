@@ -8,6 +8,8 @@ export interface TimeBase {
   readonly now: number;
   /** The server's idea of `now`: its valid `Date` header, otherwise `now`. Absolute instants are measured against it. */
   readonly reference: number;
+  /** Where the readers note the policies whose reset the server stated as a delay, when the caller asks. */
+  readonly delays?: RateLimitPolicy[] | undefined;
 }
 
 /**
@@ -20,6 +22,7 @@ export class LazyTimeBase implements TimeBase {
     readonly now: number,
     /** The `Date` field's value, if any. */
     private readonly date: string | undefined,
+    readonly delays?: RateLimitPolicy[],
   ) {}
   get reference(): number {
     const { date } = this;
@@ -141,6 +144,24 @@ export function parseResetInstant(value: string, time: TimeBase): number | undef
     return inWindow ? atServerInstant(Math.round(epochMs), time) : undefined;
   }
   return atServerInstant(parseAnyDate(value, time.reference), time);
+}
+
+/**
+ * Whether a reset value reads as seconds left in {@link parseResetInstant} (a bare number below
+ * {@link EPOCH_SECONDS_FROM}), not as an instant.
+ */
+export function isDelayValue(value: string): boolean {
+  return isDecimal(value) && Number(value) < EPOCH_SECONDS_FROM;
+}
+
+/**
+ * `policy`, noted in `time.delays` (when the caller asked for them) as one whose reset its server stated as a delay
+ * (seconds left, measured from when it wrote the answer) when `delay`: read against the answer's arrival, such a
+ * reset holds whatever the answer's `Date` says.
+ */
+export function withDelayReset(policy: RateLimitPolicy, delay: boolean, time: TimeBase): RateLimitPolicy {
+  if (delay && policy.resetAt !== undefined) time.delays?.push(policy);
+  return policy;
 }
 
 /**

@@ -5,6 +5,7 @@ import { readLimitField } from './ietf.js';
 import type { RateLimitPolicy } from './types.js';
 import {
   afterDelay,
+  isDelayValue,
   mergeDuplicates,
   parseRemainingValue,
   parseResetField,
@@ -12,6 +13,7 @@ import {
   parseWindowMs,
   type TimeBase,
   makePolicy,
+  withDelayReset,
 } from './values.js';
 
 /** Field names of one family, spelled out once: the hot path looks them up without building strings. */
@@ -64,24 +66,28 @@ function readFamily(fields: Fields, names: FamilyNames, time: TimeBase, out: Rat
   // Discord's Reset-After is exact (fractional seconds) where its Reset is an epoch: prefer it.
   const resetAfter = fields.get(names.resetAfter);
   const reset = fields.get(names.reset);
-  const resetAt =
-    (resetAfter === undefined ? undefined : afterDelay(mergeDuplicates(resetAfter, parseSecondsMs, Math.max), time)) ??
-    (reset === undefined ? undefined : parseResetField(reset, time));
+  const resetAfterAt =
+    resetAfter === undefined ? undefined : afterDelay(mergeDuplicates(resetAfter, parseSecondsMs, Math.max), time);
+  const resetAt = resetAfterAt ?? (reset === undefined ? undefined : parseResetField(reset, time));
   // Reddit sends no limit: it is what was used plus what is left.
   const limit =
     limitField.limit ?? (used !== undefined && remaining !== undefined ? safeSum(used, remaining) : undefined);
   if (limit === undefined && remaining === undefined && resetAt === undefined) return;
   const interval = fields.get(names.interval); // Confluence Data Center
   out.push(
-    makePolicy({
-      source: 'x-ratelimit',
-      name: fields.get(names.resource),
-      unit: 'requests',
-      limit,
-      remaining,
-      resetAt,
-      windowMs: limitField.windowMs ?? parseWindowMs(interval, 1000),
-    }),
+    withDelayReset(
+      makePolicy({
+        source: 'x-ratelimit',
+        name: fields.get(names.resource),
+        unit: 'requests',
+        limit,
+        remaining,
+        resetAt,
+        windowMs: limitField.windowMs ?? parseWindowMs(interval, 1000),
+      }),
+      resetAfterAt !== undefined || (reset !== undefined && isDelayValue(reset)),
+      time,
+    ),
   );
   for (const quota of limitField.quotas) out.push({ source: 'x-ratelimit', ...quota });
 }

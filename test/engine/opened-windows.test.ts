@@ -1,6 +1,7 @@
 // Windows opened by the budget's own probes: their length from the resets read, and the reset it brings forward.
 import { describe, expect, it } from 'vitest';
 import { OpenedWindows, secondsLeftBound } from '../../src/engine/opened-windows.js';
+import { readRateLimit, type RateLimitPolicy } from '../../src/headers/index.js';
 
 /** A whole second of the local clock, so that resets read in whole seconds are easy to follow. */
 const S = 1_700_000_000_000;
@@ -210,31 +211,34 @@ describe('OpenedWindows', () => {
 
 describe('secondsLeftBound', () => {
   const now = S + 10;
-  it("takes the IETF fields' seconds left of the quota reported, less a second", () => {
-    const info = {
-      isRateLimited: false,
-      limit: 20,
-      remaining: 19,
-      resetAt: now + 1_500,
-      policies: [
-        { source: 'ietf-draft7', unit: 'requests', limit: 20, remaining: 19, resetAt: now + 2_000 },
-        { source: 'x-ratelimit', unit: 'requests', limit: 20, remaining: 19, resetAt: now + 1_500 },
-        // Another quota's (an hour's) seconds left say nothing of this window.
-        { source: 'ietf', unit: 'requests', limit: 1_000, remaining: 900, resetAt: now + 3_600_000 },
-      ],
-    } as const;
-    expect(secondsLeftBound(info, now)).toBe(1_000);
+  /** What the bound makes of `headers` as the engine reads them, delays noted. */
+  const bound = (headers: Record<string, string>): number | undefined => {
+    const delays: RateLimitPolicy[] = [];
+    return secondsLeftBound(readRateLimit(headers, { now, status: 200 }, delays), delays, now);
+  };
+  const legacy = {
+    'x-ratelimit-limit': '20',
+    'x-ratelimit-remaining': '19',
+    'x-ratelimit-reset': String(S / 1_000 + 2),
+  };
+
+  it('takes the seconds left of the quota reported, less a second: the IETF fields, a small X-RateLimit-Reset', () => {
+    expect(bound({ ratelimit: 'limit=20, remaining=19, reset=2', ...legacy })).toBe(1_000);
+    const draft6 = { 'ratelimit-limit': '20', 'ratelimit-remaining': '19', 'ratelimit-reset': '3' };
+    expect(bound({ ...draft6, ...legacy })).toBe(2_000);
+    const fastify = { 'x-ratelimit-limit': '20', 'x-ratelimit-remaining': '19', 'x-ratelimit-reset': '2' };
+    expect(bound(fastify)).toBe(1_000);
+    // Draft 08+: the policy's own seconds left, not another policy's (an hour's).
+    const draft8 = {
+      'ratelimit-policy': '"a";q=20;w=2, "b";q=1000;w=3600',
+      ratelimit: '"a";r=19;t=2, "b";r=900;t=3000',
+    };
+    expect(bound(draft8)).toBe(1_000);
   });
 
-  it('says nothing from families whose reset may be an epoch second', () => {
-    const info = {
-      isRateLimited: false,
-      limit: 20,
-      policies: [
-        { source: 'x-ratelimit', unit: 'requests', limit: 20, resetAt: now + 5_000 },
-        { source: 'ietf-draft6', unit: 'requests', limit: 20, resetAt: now + 5_000 },
-      ],
-    } as const;
-    expect(secondsLeftBound(info, now)).toBeUndefined();
+  it('says nothing of resets stated as instants: epoch seconds, an HTTP-date', () => {
+    expect(bound(legacy)).toBeUndefined();
+    const gitlab = { 'ratelimit-limit': '20', 'ratelimit-remaining': '19', 'ratelimit-reset': String(S / 1_000 + 5) };
+    expect(bound(gitlab)).toBeUndefined();
   });
 });

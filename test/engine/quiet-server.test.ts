@@ -442,65 +442,73 @@ describe('a server like Flask-Limiter: epoch-second resets, dated answers that t
   });
 });
 
-describe('a server like express-rate-limit: draft-7 seconds left beside legacy epoch seconds, 20 per 2 s', () => {
-  // The window opens with the first request after the previous one ended; the fields are set when a request arrives
-  // (`RateLimit: … reset=<seconds left, rounded up>` and `X-RateLimit-Reset: <the window's end, an epoch second
-  // rounded up>`), the `Date` when its answer is written. Every answer is written 5 ms after its request arrived but
-  // the first one, which takes `firstMs`: started `startMs` into a second, it may be written in the next second,
-  // and then its Date is a second later than the window's opening.
-  async function run(startMs: number, firstMs: number) {
-    const windows: number[] = [];
-    let count = 0;
-    let refused = 0;
-    const held: { clock?: FakeClock } = {};
-    const script: Script = (call) => {
-      const hit = call.at;
-      if (windows.length === 0 || hit >= windows.at(-1)! + 2_000) {
-        windows.push(hit);
-        count = 0;
-      }
-      const end = windows.at(-1)! + 2_000;
-      const admitted = count < 20;
-      if (admitted) count++;
-      else refused++;
-      const remaining = String(20 - count);
-      const fields = {
-        ratelimit: `limit=20, remaining=${remaining}, reset=${Math.ceil((end - hit) / 1_000)}`,
-        'x-ratelimit-limit': '20',
-        'x-ratelimit-remaining': remaining,
-        'x-ratelimit-reset': String(Math.ceil(end / 1_000)),
+describe.each(['draft-6', 'draft-7'] as const)(
+  'a server like express-rate-limit: %s seconds left beside legacy epoch seconds, 20 per 2 s',
+  (draft) => {
+    // The window opens with the first request after the previous one ended; the fields are set when a request arrives
+    // (`RateLimit: … reset=<seconds left, rounded up>` and `X-RateLimit-Reset: <the window's end, an epoch second
+    // rounded up>`), the `Date` when its answer is written. Every answer is written 5 ms after its request arrived but
+    // the first one, which takes `firstMs`: started `startMs` into a second, it may be written in the next second,
+    // and then its Date is a second later than the window's opening.
+    async function run(startMs: number, firstMs: number) {
+      const windows: number[] = [];
+      let count = 0;
+      let refused = 0;
+      const held: { clock?: FakeClock } = {};
+      const script: Script = (call) => {
+        const hit = call.at;
+        if (windows.length === 0 || hit >= windows.at(-1)! + 2_000) {
+          windows.push(hit);
+          count = 0;
+        }
+        const end = windows.at(-1)! + 2_000;
+        const admitted = count < 20;
+        if (admitted) count++;
+        else refused++;
+        const remaining = String(20 - count);
+        const secondsLeft = String(Math.ceil((end - hit) / 1_000));
+        const ietf =
+          draft === 'draft-7'
+            ? { ratelimit: `limit=20, remaining=${remaining}, reset=${secondsLeft}` }
+            : { 'ratelimit-limit': '20', 'ratelimit-remaining': remaining, 'ratelimit-reset': secondsLeft };
+        const fields = {
+          ...ietf,
+          'x-ratelimit-limit': '20',
+          'x-ratelimit-remaining': remaining,
+          'x-ratelimit-reset': String(Math.ceil(end / 1_000)),
+        };
+        const delay = call.index === 0 ? firstMs : 5;
+        held.clock?.setTimeout(() => {
+          const headers = { ...fields, date: new Date(held.clock!.now()).toUTCString() };
+          call.respond(admitted ? ok(headers) : status(429, headers));
+        }, delay);
+        return 'hold';
       };
-      const delay = call.index === 0 ? firstMs : 5;
-      held.clock?.setTimeout(() => {
-        const headers = { ...fields, date: new Date(held.clock!.now()).toUTCString() };
-        call.respond(admitted ? ok(headers) : status(429, headers));
-      }, delay);
-      return 'hold';
-    };
-    const { rw, clock } = rig({}, bounded(script));
-    held.clock = clock;
-    await advance(clock, startMs);
-    const calls = await burst(rw, clock, 100);
-    return { calls, refused, windows: windows.map((t) => t - T0) };
-  }
+      const { rw, clock } = rig({}, bounded(script));
+      held.clock = clock;
+      await advance(clock, startMs);
+      const calls = await burst(rw, clock, 100);
+      return { calls, refused, windows: windows.map((t) => t - T0) };
+    }
 
-  it('refuses nothing when the first answer is dated in the second its window opened', async () => {
-    const { calls, refused, windows } = await run(300, 5);
-    expect(statuses(calls)).toEqual(Array(100).fill(200));
-    expect(refused).toBe(0);
-    expect(windows).toHaveLength(5);
-  });
+    it('refuses nothing when the first answer is dated in the second its window opened', async () => {
+      const { calls, refused, windows } = await run(300, 5);
+      expect(statuses(calls)).toEqual(Array(100).fill(200));
+      expect(refused).toBe(0);
+      expect(windows).toHaveLength(5);
+    });
 
-  // The first answer's Date is a second after the window opened: its epoch reset less its Date says the window lasts
-  // more than 1 s only. Its seconds left (`reset=2`, rounded up from less than 2 s) say more than 1 s as well, but
-  // every answer's do, whenever it was written: the window lasts 2 s.
-  it.each([
-    [950, 60],
-    [500, 600],
-  ])('refuses nothing when the first answer, started %i ms into a second, takes %i ms', async (startMs, firstMs) => {
-    const { calls, refused, windows } = await run(startMs, firstMs);
-    expect(statuses(calls)).toEqual(Array(100).fill(200));
-    expect(refused).toBe(0);
-    expect(windows).toHaveLength(5);
-  });
-});
+    // The first answer's Date is a second after the window opened: its epoch reset less its Date says the window lasts
+    // more than 1 s only. Its seconds left (`reset=2`, rounded up from less than 2 s) say more than 1 s as well, but
+    // every answer's do, whenever it was written: the window lasts 2 s.
+    it.each([
+      [950, 60],
+      [500, 600],
+    ])('refuses nothing when the first answer, started %i ms into a second, takes %i ms', async (startMs, firstMs) => {
+      const { calls, refused, windows } = await run(startMs, firstMs);
+      expect(statuses(calls)).toEqual(Array(100).fill(200));
+      expect(refused).toBe(0);
+      expect(windows).toHaveLength(5);
+    });
+  },
+);
