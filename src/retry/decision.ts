@@ -39,8 +39,8 @@ export type GiveUpReason =
   /** The wait would end after the call's deadline (`maxWait`). */
   | 'max-wait'
   /**
-   * The server refused a call that costs more in one unit than the server's whole limit in it (see
-   * {@link RetryContext.overLimit}): no wait can make it fit.
+   * The server refused a call that costs more in one unit than the server's whole limit in it (as the refusal, or
+   * an earlier answer, states that limit): no wait can make it fit.
    */
   | 'over-limit'
   /** The attempt threw something that is not a network failure (a programming error, an abort): never retried. */
