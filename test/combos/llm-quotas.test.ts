@@ -90,17 +90,8 @@ function record<K extends keyof RatewiseEvents>(
  * As `settle`, but the fake clock moves only while no request of `rw` is on the wire: each request reaches the server
  * at the instant it was sent, so that the server's log tells when ratewise sent each.
  */
-async function settleSent<T>(clock: FakeClock, rw: Ratewise, promise: Promise<T>): Promise<T> {
-  let done = false;
-  const watched = promise.finally(() => {
-    done = true;
-  });
-  watched.catch(() => undefined);
-  while (!done) {
-    await new Promise((resolve) => setImmediate(resolve));
-    if (rw.stats().every(({ inFlight }) => inFlight === 0)) clock.next();
-  }
-  return watched;
+function settleSent<T>(clock: FakeClock, rw: Ratewise, promise: Promise<T>): Promise<T> {
+  return settle(clock, promise, () => rw.stats().every(({ inFlight }) => inFlight === 0));
 }
 
 const VENDORS: [string, (options: LlmServerOptions) => Promise<LlmServer>, string][] = [

@@ -100,9 +100,10 @@ export class FakeClock implements Clock {
 
 /**
  * Fires the fake clock's timers, one at a time, until `promise` settles: the servers answer on the real clock, the
- * client waits on the fake one.
+ * client waits on the fake one. `mayMove` holds the clock while it answers false (a request on the wire, say, so
+ * that it reaches the server at the instant it was sent).
  */
-export async function settle<T>(clock: FakeClock, promise: Promise<T>): Promise<T> {
+export async function settle<T>(clock: FakeClock, promise: Promise<T>, mayMove = (): boolean => true): Promise<T> {
   let done = false;
   const watched = promise.finally(() => {
     done = true;
@@ -110,7 +111,7 @@ export async function settle<T>(clock: FakeClock, promise: Promise<T>): Promise<
   watched.catch(() => undefined);
   while (!done) {
     await new Promise((resolve) => setImmediate(resolve));
-    clock.next();
+    if (mayMove()) clock.next();
   }
   return watched;
 }
