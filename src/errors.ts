@@ -523,7 +523,12 @@ export function carryRatewiseError<T extends Error>(carrier: T, error: RatewiseE
  * `` `"abc"` (string) ``, `` `0` (number) ``, `` `{"limit":0}` (object) ``.
  */
 export function formatValue(value: unknown): string {
-  return `\`${truncate(describe(value))}\` (${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})`;
+  return `\`${truncate(describe(value))}\` (${kindOf(value)})`;
+}
+
+/** The kind of `value` as option errors name it: `null`, `array`, or its `typeof`. Never the value itself. */
+export function kindOf(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
 }
 
 /** The `TypeError` thrown for an invalid option: ``Expected `name` to be <expected>, got `value` (type)``. */

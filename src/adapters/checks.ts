@@ -2,10 +2,7 @@
 // the first request, as a TypeError from deep inside that names nothing, and for `installRatewise` in every fetch of
 // the process.
 
-/** `null`, or the type of `value`: never the value itself, which may hold a credential. */
-export function kindOf(value: unknown): string {
-  return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-}
+import { kindOf } from '../http/seam.js';
 
 /** Throws a `TypeError` naming `entry` unless `rw` looks like a ratewise client (what `createRatewise` returns). */
 export function checkClient(rw: unknown, entry: string): void {

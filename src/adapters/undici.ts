@@ -7,9 +7,9 @@
 // `ratewise/undici`: an undici dispatcher over the engine, so Node's global `fetch` (and every SDK that uses it) is
 // throttled. Each attempt goes through the dispatcher underneath; its head is held until the engine settles on it.
 import { Dispatcher, errors, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
-import { knownOptions, setMarkScheduled } from '../http/seam.js';
+import { kindOf, knownOptions, setMarkScheduled } from '../http/seam.js';
 import { AlreadyInstalledError, isRatewiseError, type Ratewise, type Transport } from '../index.js';
-import { checkClient, kindOf } from './checks.js';
+import { checkClient } from './checks.js';
 import {
   Attempt,
   headerRecord,

@@ -1,6 +1,7 @@
 // A budget's quotas in units other than requests (tokens, …): the server's view of each, the units its requests in
 // flight hold, and when a request's units allow it to go. No clock: the budget tells `now`.
 import type { RateLimitInfo } from '../headers/index.js';
+import type { OverLimit } from '../errors.js';
 import type { BucketLimit } from '../config/rate.js';
 import { MAX_UNITS } from '../config/request-options.js';
 import { msUntilAll, refillAll, tryTakeAll, type BucketState } from './token-bucket.js';
@@ -163,10 +164,8 @@ export class UnitQuotas {
     this.#answered = true;
     if (seq < this.#observedSeq) return notes;
     const seen = new Set<string>();
-    const stated = new Map<string, number>();
     for (const policy of info.policies) {
       const { unit, remaining } = policy;
-      if (policy.limit !== undefined) stated.set(unit, Math.min(policy.limit, stated.get(unit) ?? Infinity));
       const continuous = CONTINUOUS.has(policy.source);
       // Requests are paced here only where they refill evenly too (see `quotaFree`); elsewhere the budget's own pace
       // reads them.
@@ -193,7 +192,7 @@ export class UnitQuotas {
       }
       seen.add(unit);
     }
-    for (const [unit, limit] of stated) {
+    for (const [unit, limit] of statedLimits(info)) {
       if (this.#stated.has(unit) || this.#stated.size < MAX_UNITS) this.#stated.set(unit, limit);
     }
     if (seen.size > 0) this.#observedSeq = seq;
@@ -309,6 +308,15 @@ function withoutQuota(info: RateLimitInfo): RateLimitInfo {
   };
 }
 
+/** Each unit's limit as `info` states it: the lowest, when it names two policies of the unit. */
+function statedLimits(info: RateLimitInfo): Map<string, number> {
+  const stated = new Map<string, number>();
+  for (const { unit, limit } of info.policies) {
+    if (limit !== undefined) stated.set(unit, Math.min(limit, stated.get(unit) ?? Infinity));
+  }
+  return stated;
+}
+
 /**
  * The first of a call's units whose amount is above the server's whole limit in it: as `info` (the answer that
  * refused the call) states it, else as `known` says an earlier answer did. Undefined when every amount fits.
@@ -317,13 +325,10 @@ export function overLimit(
   units: UnitCosts,
   info: RateLimitInfo,
   known: (unit: string) => number | undefined,
-): { readonly unit: string; readonly cost: number; readonly limit: number } | undefined {
+): OverLimit | undefined {
+  const stated = statedLimits(info);
   for (const [unit, cost] of units) {
-    let limit: number | undefined;
-    for (const policy of info.policies) {
-      if (policy.unit === unit && policy.limit !== undefined) limit = Math.min(policy.limit, limit ?? Infinity);
-    }
-    limit ??= known(unit);
+    const limit = stated.get(unit) ?? known(unit);
     if (limit !== undefined && cost > limit) return { unit, cost, limit };
   }
   return undefined;

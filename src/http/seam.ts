@@ -1,6 +1,6 @@
 // The one internal door of the adapters (`ratewise/axios`, `ratewise/undici`): what they need besides the public
 // entry point, in one place, so that a change inside the engine does not reach into an adapter unseen.
-export { carryRatewiseError } from '../errors.js';
+export { carryRatewiseError, kindOf } from '../errors.js';
 export { randomKey } from '../random-key.js';
 export { setMarkScheduled } from './scheduled.js';
 export { BODY_HEADERS, CREDENTIAL_HEADERS, inBrowser, nextHop, type RedirectHop } from './redirect.js';
