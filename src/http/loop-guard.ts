@@ -15,9 +15,9 @@ export interface LoopGuardConfig {
    */
   readonly windowMs?: number;
   /**
-   * Most keys tracked at once (and, separately, most keys remembered as warned). Past it the least recently called
-   * key (the oldest warned key) is forgotten.
-   * @default 10_000
+   * Most keys tracked at once (and, separately, most keys remembered as warned). A new key takes the place of the
+   * least recently called key of its set (see {@link LoopGuard}; the oldest warned key).
+   * @default 8_192
    */
   readonly maxEntries?: number;
 }
@@ -30,22 +30,26 @@ export interface Recorded {
   readonly count: number;
   /** Whether this call is the first in its window to exceed `limit`: the loop is reported once per window. */
   readonly first: boolean;
-  /** The key's entry the call was counted in: what settling it marks, without looking the key up again. */
-  readonly entry: Entry;
+  /** Where the key's entry was when the call was counted: what settling it marks, without looking the key up again. */
+  readonly slot: number;
 }
 
-/** What the guard keeps of one key. */
-export interface Entry {
-  /** Epoch ms the key's current window started. */
-  startedAt: number;
-  count: number;
-  /** Whether this window has already reported its loop. */
-  reported: boolean;
-  /** The ticket of the key's most recent call. */
-  latest: number;
-  /** Whether that call has settled: a call started before it has is a concurrent copy, not a repeat. */
-  latestSettled: boolean;
-}
+// An entry is four numbers of the table: the key's hash, the ticket of its latest call (0: the slot is empty), the
+// epoch ms its window started, and its state: the window's count × 4, + 2 once the window reported its loop, + 1 once
+// the latest call has settled.
+const STRIDE = 4;
+const HASH = 0;
+const LATEST = 1;
+const STARTED = 2;
+const STATE = 3;
+const REPORTED = 2;
+const SETTLED = 1;
+/** Keys in a set: the ones a key may be kept beside (see {@link LoopGuard}). */
+const WAYS = 4;
+/** Sets a table starts with, before it grows. */
+const FIRST_SETS = 16;
+/** 2^21: the hash is two 32-bit hashes of the key, the first whole and 21 bits of the second (53 bits in all). */
+const LOW = 2_097_152;
 
 /**
  * Counts application calls per key (method, sanitised URL and body fingerprint) in a fixed window per key that starts
@@ -54,28 +58,45 @@ export interface Entry {
  * before asking again, while copies sent at once (a burst, a page loading the same resource twice) are not a loop.
  * Retries made by ratewise must not be recorded. Polling at one call per second on the same URL counts 10 per window
  * with the defaults and never trips.
+ *
+ * Keys are known by a 53-bit hash, in a table of numbers (no object per key, nothing for the garbage collector to
+ * trace: a `Map` of URL strings cost `rw.fetch` about half a microsecond a call). The table is split into sets of
+ * four by the hash (one set of `maxEntries` when that is 16 or fewer), and starts small: a new key whose set is full
+ * splits the set in two while the table may grow (to `maxEntries` slots), and afterwards takes the place of the
+ * least recently called key of its set. So nothing is forgotten before the table is whole, and then the keys
+ * forgotten are the least recently called ones of each set, not of all.
  */
 export class LoopGuard {
   readonly limit: number;
   readonly windowMs: number;
+  /** Most keys remembered as warned. */
   readonly #maxEntries: number;
-  /** In least-recently-called order. */
-  readonly #entries = new Map<string, Entry>();
+  /** Keys a set holds, and the most sets the table grows to. */
+  readonly #ways: number;
+  readonly #maxSets: number;
+  #sets: number;
+  #table: Float64Array;
+  /** Slots in use. */
+  #used = 0;
+  /** Keys warned of, oldest first. */
   readonly #warned = new Set<string>();
-  /** Where the next eviction of each collection starts (see {@link Oldest}). */
-  readonly #oldestEntry = new Oldest(this.#entries);
-  readonly #oldestWarned = new Oldest(this.#warned);
   #tickets = 0;
 
-  constructor({ limit = 100, windowMs = 10_000, maxEntries = 10_000 }: LoopGuardConfig = {}) {
+  constructor({ limit = 100, windowMs = 10_000, maxEntries = 8_192 }: LoopGuardConfig = {}) {
     this.limit = limit;
     this.windowMs = windowMs;
-    this.#maxEntries = Math.max(1, maxEntries);
+    const most = Math.max(1, Math.floor(maxEntries));
+    this.#maxEntries = most;
+    // Sets are a power of two, so that the table grows by splitting each one in two.
+    this.#ways = most <= 4 * WAYS ? most : WAYS;
+    this.#maxSets = most <= 4 * WAYS ? 1 : 2 ** Math.floor(Math.log2(most / WAYS));
+    this.#sets = Math.min(this.#maxSets, FIRST_SETS);
+    this.#table = new Float64Array(this.#sets * this.#ways * STRIDE);
   }
 
   /** Keys tracked now. */
   get size(): number {
-    return this.#entries.size;
+    return this.#used;
   }
 
   /**
@@ -85,77 +106,105 @@ export class LoopGuard {
   record(key: string, now: number): Recorded | undefined {
     if (this.limit === Infinity) return undefined;
     const ticket = ++this.#tickets;
-    let entry = this.#entries.get(key);
-    // Re-inserted on every call, so the map's first key is the least recently called: a flood of one-off URLs evicts
-    // those, not a key that is looping right now.
-    if (entry !== undefined) this.#entries.delete(key);
-    else if (this.#entries.size >= this.#maxEntries) this.#oldestEntry.evict();
-    const concurrent = entry !== undefined && !entry.latestSettled;
-    entry ??= { startedAt: now, count: 0, reported: false, latest: ticket, latestSettled: false };
-    entry.latest = ticket;
-    entry.latestSettled = false;
-    this.#entries.set(key, entry);
-    if (concurrent) return { ticket, count: 0, first: false, entry };
-    // `now < startedAt`: the clock went back; restart rather than keep a window that may never end.
-    if (!(now - entry.startedAt < this.windowMs) || now < entry.startedAt) {
-      entry.startedAt = now;
-      entry.count = 0;
-      entry.reported = false;
+    // FNV-1a, and a second multiplicative hash beside it.
+    let high = 0x811c9dc5;
+    let low = 0x9747b28c;
+    for (let i = 0; i < key.length; i++) {
+      const c = key.charCodeAt(i);
+      high = Math.imul(high ^ c, 16_777_619);
+      low = Math.imul(low ^ c, 0x5bd1e995);
+      low ^= low >>> 15;
     }
-    entry.count += 1;
-    const first = entry.count > this.limit && !entry.reported;
-    if (first) entry.reported = true;
-    return { ticket, count: entry.count, first, entry };
+    high >>>= 0;
+    const hash = high * LOW + (low & (LOW - 1));
+    let table = this.#table;
+    let slot = -1;
+    // The least recently called of the set: an empty slot (its latest ticket is 0) before any.
+    let oldest: number;
+    for (;;) {
+      const from = (high & (this.#sets - 1)) * this.#ways * STRIDE;
+      const to = from + this.#ways * STRIDE;
+      oldest = from;
+      for (let at = from; at < to; at += STRIDE) {
+        if (table[at + LATEST]! > 0 && table[at + HASH] === hash) {
+          slot = at;
+          break;
+        }
+        if (table[at + LATEST]! < table[oldest + LATEST]!) oldest = at;
+      }
+      // A new key whose set is full: the set splits in two while the table may grow, rather than forget a key.
+      if (slot !== -1 || table[oldest + LATEST] === 0 || this.#sets >= this.#maxSets) break;
+      table = this.#grow();
+    }
+    let state: number;
+    if (slot === -1) {
+      slot = oldest;
+      if (table[slot + LATEST] === 0) this.#used++;
+      table[slot + HASH] = hash;
+      table[slot + STARTED] = now;
+      state = SETTLED; // a new key: nothing in flight, nothing counted
+    } else state = table[slot + STATE]!;
+    table[slot + LATEST] = ticket;
+    if ((state & SETTLED) === 0) return { ticket, count: 0, first: false, slot };
+    let count = Math.floor(state / 4);
+    let reported = (state & REPORTED) !== 0;
+    const startedAt = table[slot + STARTED]!;
+    // `now < startedAt`: the clock went back; restart rather than keep a window that may never end.
+    if (!(now - startedAt < this.windowMs) || now < startedAt) {
+      table[slot + STARTED] = now;
+      count = 0;
+      reported = false;
+    }
+    count += 1;
+    const first = count > this.limit && !reported;
+    if (first) reported = true;
+    table[slot + STATE] = count * 4 + (reported ? REPORTED : 0);
+    return { ticket, count, first, slot };
   }
 
   /**
-   * Marks a call settled, unless a later call of its key has started since. O(1); a call of a forgotten key marks
-   * an entry the guard no longer holds, which changes nothing.
+   * Marks a call settled, unless a later call of its key has started since. O(1); a call whose key was forgotten
+   * since finds another ticket in its slot, and changes nothing.
    */
-  settle({ entry, ticket }: Recorded): void {
-    if (entry.latest === ticket) entry.latestSettled = true;
+  settle({ slot, ticket }: Recorded): void {
+    const table = this.#table;
+    // Tickets are never reused: another ticket there is another call's (or, once the table has grown, the entry has
+    // moved: its next call is then taken for a concurrent copy, and not counted).
+    if (table[slot + LATEST] === ticket && (table[slot + STATE]! & SETTLED) === 0) {
+      table[slot + STATE]! += SETTLED;
+    }
+  }
+
+  /** Twice the sets: each set's keys go to one of the two sets it splits into, by the next bit of their hash. */
+  #grow(): Float64Array {
+    const old = this.#table;
+    const ways = this.#ways;
+    const sets = this.#sets * 2;
+    const table = new Float64Array(sets * ways * STRIDE);
+    const fill = new Uint8Array(sets);
+    for (let at = 0; at < old.length; at += STRIDE) {
+      if (old[at + LATEST] === 0) continue;
+      const set = Math.floor(old[at + HASH]! / LOW) & (sets - 1);
+      table.set(old.subarray(at, at + STRIDE), (set * ways + fill[set]!++) * STRIDE);
+    }
+    this.#sets = sets;
+    this.#table = table;
+    return table;
   }
 
   /** True the first time it is called for `key` (the caller then warns), false afterwards. */
   warnOnce(key: string): boolean {
     if (this.#warned.has(key)) return false;
-    if (this.#warned.size >= this.#maxEntries) this.#oldestWarned.evict();
+    // Rare (a loop each): a new iterator for each is cheap here.
+    if (this.#warned.size >= this.#maxEntries) this.#warned.delete(this.#warned.values().next().value!);
     this.#warned.add(key);
     return true;
   }
 
   /** Forgets every count and every warning. */
   clear(): void {
-    this.#entries.clear();
+    this.#table.fill(0);
+    this.#used = 0;
     this.#warned.clear();
-    this.#oldestEntry.reset();
-    this.#oldestWarned.reset();
-  }
-}
-
-/**
- * Evicts the first key of a Map or Set in insertion order (keys are only ever deleted or appended, so every key
- * before the cursor is gone). A fresh `keys()` iterator per eviction would walk past every deleted slot the table
- * has not yet compacted: thousands of them once the collection is full, at every call. One long-lived iterator
- * resumes where the last eviction stopped instead: O(1) amortised.
- */
-class Oldest {
-  #cursor: Iterator<string> | undefined;
-
-  constructor(private readonly collection: Map<string, unknown> | Set<string>) {}
-
-  evict(): void {
-    let next = this.#cursor?.next();
-    // A finished iterator stays finished, whatever is added afterwards: start again from the front.
-    if (next === undefined || next.done === true) {
-      this.#cursor = this.collection.keys();
-      next = this.#cursor.next();
-    }
-    if (next.done !== true) this.collection.delete(next.value);
-  }
-
-  /** The collection was cleared: the next eviction starts from its front. */
-  reset(): void {
-    this.#cursor = undefined;
   }
 }

@@ -148,6 +148,45 @@ describe('LoopGuard', () => {
     expect(reports).toEqual([51]);
   });
 
+  it('keeps counting a looping key while one-off keys make its table grow, and tracks at most maxEntries', () => {
+    const guard = new LoopGuard({ limit: 300, windowMs: 10_000 });
+    const reports: number[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      call(guard, `GET https://api.example.com/once/${i}`, T0 + i);
+      const count = call(guard, KEY, T0 + i);
+      if (count !== undefined) reports.push(count);
+    }
+    // Two windows of 10 s, each with 10,000 calls of the key: each reports its 301st.
+    expect(reports).toEqual([301, 301]);
+    expect(guard.size).toBeLessThanOrEqual(8_192);
+    expect(guard.size).toBeGreaterThan(8_192 * 0.9);
+  });
+
+  it('forgets, of the keys sharing a set, the least recently called: most recent keys are kept', () => {
+    const guard = new LoopGuard({ limit: 2, windowMs: 1_000_000, maxEntries: 1_024 });
+    for (let i = 0; i < 5_000; i++) call(guard, `GET /k/${i}`, T0);
+    // The 100 latest keys, called once each, are all still tracked: their second call counts 2, their third trips.
+    const second = Array.from({ length: 100 }, (_, i) => guard.record(`GET /k/${4_900 + i}`, T0)!);
+    for (const r of second) guard.settle(r);
+    expect(second.map((r) => r.count)).toEqual(Array<number>(100).fill(2));
+    expect(guard.size).toBe(1_024);
+  });
+
+  it('settles a call recorded before its table grew without marking another key: its key’s next call is not counted', () => {
+    const guard = new LoopGuard({ limit: 1_000, windowMs: 1_000_000, maxEntries: 1_024 });
+    const inFlight = guard.record(KEY, T0)!;
+    for (let i = 0; i < 200; i++) call(guard, `GET /k/${i}`, T0); // grows the table past its first 64 slots
+    expect(guard.size).toBe(201); // nothing forgotten while the table could grow
+    guard.settle(inFlight);
+    // The entry moved: the settle found another call's ticket (or none) in the old slot and changed nothing.
+    expect(guard.record(KEY, T0)!.count).toBe(0);
+    for (let i = 0; i < 200; i++) {
+      const r = guard.record(`GET /k/${i}`, T0)!;
+      guard.settle(r);
+      expect(r.count).toBe(2);
+    }
+  });
+
   it('warns once per key', () => {
     const guard = new LoopGuard();
     expect(guard.warnOnce(KEY)).toBe(true);
