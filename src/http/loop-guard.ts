@@ -32,6 +32,8 @@ export interface Recorded {
   readonly first: boolean;
   /** Where the key's entry was when the call was counted: what settling it marks, without looking the key up again. */
   readonly slot: number;
+  /** The key's hash: where settling looks for the entry once the table has grown and moved it. */
+  readonly hash: number;
 }
 
 // An entry is four numbers of the table: the key's hash, the ticket of its latest call (0: the slot is empty), the
@@ -62,7 +64,7 @@ const LOW = 2_097_152;
  * Keys are known by a 53-bit hash, in a table of numbers (no object per key, nothing for the garbage collector to
  * trace: a `Map` of URL strings cost `rw.fetch` about half a microsecond a call). The table is split into sets of
  * four by the hash (one set of `maxEntries` when that is 16 or fewer), and starts small: a new key whose set is full
- * splits the set in two while the table may grow (to `maxEntries` slots), and afterwards takes the place of the
+ * splits the set in two while the table may grow (to at most `maxEntries` slots), and then takes the place of the
  * least recently called key of its set. So nothing is forgotten before the table is whole, and then the keys
  * forgotten are the least recently called ones of each set, not of all.
  */
@@ -118,34 +120,23 @@ export class LoopGuard {
     high >>>= 0;
     const hash = high * LOW + (low & (LOW - 1));
     let table = this.#table;
-    let slot = -1;
-    // The least recently called of the set: an empty slot (its latest ticket is 0) before any.
-    let oldest: number;
+    let slot: number;
     for (;;) {
-      const from = (high & (this.#sets - 1)) * this.#ways * STRIDE;
-      const to = from + this.#ways * STRIDE;
-      oldest = from;
-      for (let at = from; at < to; at += STRIDE) {
-        if (table[at + LATEST]! > 0 && table[at + HASH] === hash) {
-          slot = at;
-          break;
-        }
-        if (table[at + LATEST]! < table[oldest + LATEST]!) oldest = at;
-      }
+      slot = this.#find(hash);
       // A new key whose set is full: the set splits in two while the table may grow, rather than forget a key.
-      if (slot !== -1 || table[oldest + LATEST] === 0 || this.#sets >= this.#maxSets) break;
+      if (slot >= 0 || table[-slot - 1 + LATEST] === 0 || this.#sets >= this.#maxSets) break;
       table = this.#grow();
     }
     let state: number;
-    if (slot === -1) {
-      slot = oldest;
+    if (slot < 0) {
+      slot = -slot - 1;
       if (table[slot + LATEST] === 0) this.#used++;
       table[slot + HASH] = hash;
       table[slot + STARTED] = now;
       state = SETTLED; // a new key: nothing in flight, nothing counted
     } else state = table[slot + STATE]!;
     table[slot + LATEST] = ticket;
-    if ((state & SETTLED) === 0) return { ticket, count: 0, first: false, slot };
+    if ((state & SETTLED) === 0) return { ticket, count: 0, first: false, slot, hash };
     let count = Math.floor(state / 4);
     let reported = (state & REPORTED) !== 0;
     const startedAt = table[slot + STARTED]!;
@@ -159,20 +150,34 @@ export class LoopGuard {
     const first = count > this.limit && !reported;
     if (first) reported = true;
     table[slot + STATE] = count * 4 + (reported ? REPORTED : 0);
-    return { ticket, count, first, slot };
+    return { ticket, count, first, slot, hash };
+  }
+
+  /**
+   * The slot of the key whose hash is `hash`; when it is not in the table, -1 - the slot it would take: the least
+   * recently called of its set, an empty one before any.
+   */
+  #find(hash: number): number {
+    const table = this.#table;
+    const from = (Math.floor(hash / LOW) & (this.#sets - 1)) * this.#ways * STRIDE;
+    const to = from + this.#ways * STRIDE;
+    let oldest = from;
+    for (let at = from; at < to; at += STRIDE) {
+      if (table[at + LATEST]! > 0 && table[at + HASH] === hash) return at;
+      if (table[at + LATEST]! < table[oldest + LATEST]!) oldest = at;
+    }
+    return -oldest - 1;
   }
 
   /**
    * Marks a call settled, unless a later call of its key has started since. O(1); a call whose key was forgotten
    * since finds another ticket in its slot, and changes nothing.
    */
-  settle({ slot, ticket }: Recorded): void {
+  settle({ slot, ticket, hash }: Recorded): void {
     const table = this.#table;
-    // Tickets are never reused: another ticket there is another call's (or, once the table has grown, the entry has
-    // moved: its next call is then taken for a concurrent copy, and not counted).
-    if (table[slot + LATEST] === ticket && (table[slot + STATE]! & SETTLED) === 0) {
-      table[slot + STATE]! += SETTLED;
-    }
+    // Tickets are never reused: another ticket there is another call's, or the table has grown and moved the entry.
+    if (table[slot + LATEST] !== ticket) slot = this.#find(hash);
+    if (slot >= 0 && table[slot + LATEST] === ticket) table[slot + STATE] = table[slot + STATE]! | SETTLED;
   }
 
   /** Twice the sets: each set's keys go to one of the two sets it splits into, by the next bit of their hash. */

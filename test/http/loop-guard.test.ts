@@ -172,19 +172,32 @@ describe('LoopGuard', () => {
     expect(guard.size).toBe(1_024);
   });
 
-  it('settles a call recorded before its table grew without marking another key: its key’s next call is not counted', () => {
+  it('settles a call recorded before its table grew, in the entry that moved: its key’s next call is counted', () => {
     const guard = new LoopGuard({ limit: 1_000, windowMs: 1_000_000, maxEntries: 1_024 });
     const inFlight = guard.record(KEY, T0)!;
     for (let i = 0; i < 200; i++) call(guard, `GET /k/${i}`, T0); // grows the table past its first 64 slots
     expect(guard.size).toBe(201); // nothing forgotten while the table could grow
     guard.settle(inFlight);
-    // The entry moved: the settle found another call's ticket (or none) in the old slot and changed nothing.
-    expect(guard.record(KEY, T0)!.count).toBe(0);
+    expect(guard.record(KEY, T0)!.count).toBe(2);
     for (let i = 0; i < 200; i++) {
       const r = guard.record(`GET /k/${i}`, T0)!;
       guard.settle(r);
       expect(r.count).toBe(2);
     }
+  });
+
+  it('settles nothing for a call whose key was forgotten, nor for one a later call of its key followed', () => {
+    const guard = new LoopGuard({ limit: 1_000, windowMs: 1_000_000, maxEntries: 2 });
+    const a = guard.record('a', T0)!;
+    call(guard, 'b', T0);
+    call(guard, 'c', T0); // forgets 'a'
+    guard.settle(a);
+    expect(guard.size).toBe(2);
+    const first = guard.record('b', T0)!;
+    const second = guard.record('b', T0)!; // a concurrent copy
+    guard.settle(first); // the older copy: 'b' still has a call in flight
+    expect(guard.record('b', T0)!.count).toBe(0);
+    guard.settle(second);
   });
 
   it('warns once per key', () => {
