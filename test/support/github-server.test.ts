@@ -37,8 +37,8 @@ test('every answer names its quota, what is left and used of it, its reset in ep
       'x-ratelimit-limit': '60',
       'x-ratelimit-remaining': '59',
       'x-ratelimit-used': '1',
-      // The window opened with this request: it ends 60 s later, named by the whole second at or after it.
-      'x-ratelimit-reset': String((T0 + 62_000) / 1_000),
+      // The window opened with this request: it ends an hour later, named by the whole second at or after it.
+      'x-ratelimit-reset': String((T0 + 3_602_000) / 1_000),
       'x-ratelimit-resource': 'core',
     },
     json: { number: 7, title: 'Issue 7', state: 'open' },

@@ -26,7 +26,10 @@ export type GitHubResource = 'core' | 'search' | 'graphql';
 
 /** Options of {@link startGitHubServer}. */
 export interface GitHubServerOptions {
-  /** Each resource's quota, requests per window. @default core 60, search 10, graphql 50, each per 60_000 ms */
+  /**
+   * Each resource's quota, requests per window. @default core 60 and graphql 50 per hour, search 10 per minute (as
+   * GitHub's windows: an hour, and a minute for search)
+   */
   readonly quotas?: Readonly<Partial<Record<GitHubResource, WindowLimit>>>;
   /** The status of a spent primary quota: GitHub answers 403 or 429. @default 403 */
   readonly primaryStatus?: 403 | 429;
@@ -62,9 +65,9 @@ export interface GitHubServer extends TestServer {
 }
 
 const DEFAULT_QUOTAS: Readonly<Record<GitHubResource, WindowLimit>> = {
-  core: { limit: 60, windowMs: 60_000 },
+  core: { limit: 60, windowMs: 3_600_000 },
   search: { limit: 10, windowMs: 60_000 },
-  graphql: { limit: 50, windowMs: 60_000 },
+  graphql: { limit: 50, windowMs: 3_600_000 },
 };
 
 const DOCS = 'https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api';
