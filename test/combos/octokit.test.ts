@@ -1,6 +1,7 @@
 // Octokit over rw.fetch, as a user moving from @octokit/plugin-throttling writes it (the README's recipe), against a
 // GitHub stand-in on 127.0.0.1 whose quotas follow the fake clock (core and graphql per hour, search per minute): many
-// calls at once against the core quota, search and graphql paced apart from core, a secondary rate limit waited out,
+// calls at once against the core quota, search and graphql paced apart from core, a quota smaller than the first
+// round (its excess refused once, in that round), a secondary rate limit waited out,
 // a spent quota's reset waited for or not (maxRetryAfter), a 404, a POST refused with a 403 or 429 or answered 500,
 // and an abort while queued. Every figure is the server's own count.
 import { Octokit } from '@octokit/core';
@@ -126,6 +127,21 @@ test.each([
     );
   },
 );
+
+test('a quota smaller than the first round (5 searches per minute, 12 at once): that round’s excess is refused once and retried at the reset, and nothing after it', async () => {
+  const clock = new FakeClock(T0);
+  const server = await start(clock, { quotas: { search: { limit: 5, windowMs: 60_000 } } });
+  // No jitter on the refusal's pause: the window's reset exactly.
+  const { rw, octokit } = octokitOver(server, clock, { ...RECIPE, random: () => 0 });
+  const results = await settleSent(clock, rw, Promise.all(Array.from({ length: 12 }, () => search(octokit))));
+
+  expect(results.map(({ status }) => status)).toEqual(Array<number>(12).fill(200));
+  const log = server.log();
+  // The first round (10) went before the server had named the search quota: 5 of it were refused. Each window since
+  // took what the quota holds, the refused calls first.
+  expect(sentAt(log.filter(({ refusedBy }) => refusedBy === 'primary'))).toEqual({ 0: 5 });
+  expect(sentAt(log.filter(({ refusedBy }) => refusedBy === undefined))).toEqual({ 0: 5, 60_000: 5, 120_000: 2 });
+});
 
 test('a secondary rate limit (403, retry-after, its message): the POST is sent again after the wait and not before, and Octokit resolves', async () => {
   const clock = new FakeClock(T0);
