@@ -1,9 +1,9 @@
 // Octokit over rw.fetch, as a user moving from @octokit/plugin-throttling writes it (the README's recipe), against a
 // GitHub stand-in on 127.0.0.1 whose quotas follow the fake clock (core and graphql per hour, search per minute): many
 // calls at once against the core quota, search and graphql paced apart from core, a quota smaller than the first
-// round (its excess refused once, in that round), a secondary rate limit waited out,
-// a spent quota's reset waited for or not (maxRetryAfter), a 404, a POST refused with a 403 or 429 or answered 500,
-// and an abort while queued. Every figure is the server's own count.
+// round (its excess refused once, in that round), a secondary rate limit waited out, a spent quota's reset waited for
+// or not (maxRetryAfter), a 404, a POST refused with a 403 or 429 or answered 500, and an abort while queued. Every
+// figure is the server's own count.
 import { Octokit } from '@octokit/core';
 import { expect, test } from 'vitest';
 import { isRatewiseError, type Ratewise, type RatewiseEvents, type RatewiseOptions } from '../../src/index.js';
