@@ -60,6 +60,15 @@ describe.concurrent('examples', () => {
   }
 
   test(
+    'octokit.ts: Octokit over rw.fetch, search and core paced apart by the quotas the server names: none refused',
+    { timeout: 40_000 },
+    async ({ expect }) => {
+      const lines = await runExample('octokit.ts');
+      expect(lines).toEqual(['12 searches, 30 issues', 'refused: 0', 'budgets: origin, origin core, origin search']);
+    },
+  );
+
+  test(
     'ky.ts: ky with its own retry off, paced through the rate-limited API by rw.fetch',
     { timeout: 40_000 },
     async ({ expect }) => {
