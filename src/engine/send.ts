@@ -7,7 +7,15 @@ import { readRateLimit, type HeaderInput, type RateLimitInfo, type RateLimitPoli
 import type { ResolvedOptions } from '../config/resolve.js';
 import type { Clock } from '../clock.js';
 import type { ClassifyVerdict } from '../options.js';
-import { BODY_PEEK_BYTES, BODY_PEEK_MS, isSecondaryRateLimit, secondaryWaitMs } from '../retry/body-signals.js';
+import {
+  BODY_PEEK_BYTES,
+  BODY_PEEK_MS,
+  isGraphQlRateLimited,
+  isGraphQlRequest,
+  isSecondaryRateLimit,
+  isSpentCount,
+  secondaryWaitMs,
+} from '../retry/body-signals.js';
 import {
   budgetEffects,
   decideRetry,
@@ -72,7 +80,7 @@ export interface Transport<R> {
   /**
    * The text of an answer's body, read from a copy so that the caller still gets all of it: undefined when it is
    * longer than `maxBytes`, cannot be copied, or `signal` aborts first. Without it, throttles that only a body tells
-   * of (GitHub's secondary rate limits, a budget's `classify`) go unrecognised.
+   * of (GitHub's secondary rate limits and GraphQL `RATE_LIMITED` errors, a budget's `classify`) go unrecognised.
    */
   bodyText?(response: R, maxBytes: number, signal: AbortSignal): Promise<string | undefined>;
   /**
@@ -257,11 +265,19 @@ class CallRun<R> {
 
   /**
    * Whether an answer's body is read (see `Transport.bodyText`): only where a throttle may be told in words, a 403
-   * or 429 (GitHub's secondary limits) or any answer of a budget with its own `classify`.
+   * or 429 (GitHub's secondary limits), a 200 to a GraphQL request whose `x-ratelimit-remaining` is 0 (GitHub's
+   * GraphQL API) or any answer of a budget with its own `classify`.
    */
   mayTellInBody(response: R | undefined, status: number | undefined): response is R {
     if (response === undefined || status === undefined || this.transport.bodyText === undefined) return false;
-    return status === 403 || status === 429 || this.sentLane.budget.config.classify !== undefined;
+    if (status === 403 || status === 429 || this.sentLane.budget.config.classify !== undefined) return true;
+    // GitHub's GraphQL API: a 200 whose quota is spent may say so in its errors. Looked up only for such requests.
+    const { request, safeUrl } = this.call;
+    return (
+      status === 200 &&
+      isGraphQlRequest(request.method, safeUrl) &&
+      isSpentCount(fieldOf(this.transport.headers(response), 'x-ratelimit-remaining'))
+    );
   }
 
   /** The body's text, given up after `BODY_PEEK_MS` of the client's clock. */
@@ -346,8 +362,9 @@ class CallRun<R> {
 
   /**
    * The answer as a throttle, when its body says it is one and its headers did not: the budget's `classify` hook,
-   * else GitHub's secondary rate limit (its own `retry-after` first, then the reset of a spent quota, else a minute,
-   * longer for each throttle in a row). Undefined when the body says nothing more.
+   * else GitHub's secondary rate limit or its GraphQL API's `RATE_LIMITED` error (its own `retry-after` first, then
+   * the reset of a spent quota, else a minute, longer for each throttle in a row). Undefined when the body says
+   * nothing more.
    */
   #bodyThrottle(
     info: RateLimitInfo,
@@ -371,7 +388,8 @@ class CallRun<R> {
       const retryAt = typeof wait === 'number' && wait >= 0 && wait < Infinity ? now + wait : info.retryAt;
       return { ...info, isRateLimited: true, ...(retryAt !== undefined && { retryAt }) };
     }
-    if (info.retryAt !== undefined || !isSecondaryRateLimit(status, bodyText)) return undefined;
+    if (info.retryAt !== undefined) return undefined;
+    if (!isSecondaryRateLimit(status, bodyText) && !isGraphQlRateLimited(status, bodyText)) return undefined;
     // A spent quota's reset says when (the budget waits for it); otherwise GitHub's minute, and more.
     if (info.remaining === 0 && info.resetAt !== undefined) return { ...info, isRateLimited: true };
     return { ...info, isRateLimited: true, retryAt: now + secondaryWaitMs(budget.consecutiveThrottles) };
@@ -673,6 +691,14 @@ class CallRun<R> {
 }
 
 /** Headers as a fetch `Headers` object, for a `classify` hook (a record's repeated lines joined). */
+/** The value of one field of `input` (a `Headers`, or a record with lower-case names), undefined when it has none. */
+function fieldOf(input: HeaderInput, name: string): unknown {
+  const get = (input as { get?: unknown }).get;
+  return typeof get === 'function'
+    ? (get as (name: string) => unknown).call(input, name)
+    : (input as Record<string, unknown>)[name];
+}
+
 function asHeaders(input: HeaderInput): Headers {
   if (input instanceof Headers) return input;
   const headers = new Headers();

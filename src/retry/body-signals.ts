@@ -1,5 +1,6 @@
 // Throttles that only a response's body tells of: GitHub's secondary rate limits (a 403 or 429 whose message says so,
-// often with no timing at all), and whatever a budget's `classify` hook recognises. Pure: text in, a verdict out.
+// often with no timing at all), its GraphQL API's spent quota (a 200 whose errors say `RATE_LIMITED`), and whatever a
+// budget's `classify` hook recognises. Pure: text in, a verdict out.
 
 /** Most bytes of a body read to look for a throttle's words: a throttle's message is short. */
 export const BODY_PEEK_BYTES = 16_384;
@@ -13,6 +14,27 @@ const SECONDARY = /secondary rate limit|abuse detection mechanism/i;
 /** Whether a 403 or 429 body is GitHub's secondary rate limit. */
 export function isSecondaryRateLimit(status: number, bodyText: string | undefined): boolean {
   return (status === 403 || status === 429) && bodyText !== undefined && SECONDARY.test(bodyText);
+}
+
+/** An error of type `RATE_LIMITED` in a GraphQL answer's `errors`, as GitHub's GraphQL API reports a spent quota. */
+const GRAPHQL_RATE_LIMITED = /"type"\s*:\s*"RATE_LIMITED"/;
+
+/**
+ * Whether a request is a GraphQL one (a POST whose path ends in `/graphql`): GitHub's GraphQL API tells a spent quota
+ * in the body of a 200, with `x-ratelimit-remaining: 0` (see {@link isSpentCount}); only then is the body worth reading.
+ */
+export function isGraphQlRequest(method: string, url: string): boolean {
+  return method === 'POST' && url.endsWith('/graphql');
+}
+
+/** Whether a field's value is the count 0 (a quota's `remaining`). */
+export function isSpentCount(value: unknown): boolean {
+  return value === 0 || (typeof value === 'string' && value.trim() === '0');
+}
+
+/** Whether a 200's body is a GraphQL answer whose errors say its quota is spent (`"type": "RATE_LIMITED"`). */
+export function isGraphQlRateLimited(status: number, bodyText: string | undefined): boolean {
+  return status === 200 && bodyText !== undefined && GRAPHQL_RATE_LIMITED.test(bodyText);
 }
 
 /** The least GitHub asks to wait after a secondary rate limit without timing, in ms. */

@@ -213,6 +213,31 @@ test('with the recipe’s maxRetryAfter (65 min): later calls wait for the hourl
   expect(events).toMatchObject([['throttled', { reason: 'server-quota' }]]);
 });
 
+test('a GraphQL quota another client spent: its 200 whose errors say RATE_LIMITED is retried at the reset, and the call resolves with data', async () => {
+  const clock = new FakeClock(T0);
+  const server = await start(clock, { quotas: { graphql: { limit: 2, windowMs: 3_600_000 } } });
+  // Another client spends the quota first.
+  for (let i = 0; i < 2; i++) {
+    const response = await fetch(`${server.url}/graphql`, { method: 'POST', body: '{"query":"{ viewer { login } }"}' });
+    await response.arrayBuffer();
+  }
+  const { rw, octokit } = octokitOver(server, clock, { ...RECIPE, random: () => 0 });
+  const retries = record(rw, ['retry']);
+  const { data } = (await settleSent(clock, rw, graphql(octokit))) as { data: unknown };
+
+  expect(data).toEqual({ data: { viewer: { login: 'octocat' } } });
+  const log = server.log().filter(({ method }) => method === 'POST');
+  // The third request of the window was refused with a 200 (status and errors as GitHub's GraphQL API sends them);
+  // ratewise sent it again when the window turned, not before.
+  expect(log.map(({ at, status, refusedBy }) => [at - T0, status, refusedBy])).toEqual([
+    [0, 200, undefined],
+    [0, 200, undefined],
+    [0, 200, 'primary'],
+    [3_600_000, 200, undefined],
+  ]);
+  expect(retries).toHaveLength(1);
+});
+
 test('a 404 is Octokit’s RequestError with status 404, sent once', async () => {
   const clock = new FakeClock(T0);
   const server = await start(clock);

@@ -1,7 +1,13 @@
 // Throttles that only a body tells of, through rw.fetch on the fake clock: GitHub's secondary rate limits, recognised
 // out of the box, and a budget's own `classify` hook. The body is read from a copy: the caller still gets all of it.
 import { describe, expect, it } from 'vitest';
-import { isSecondaryRateLimit, secondaryWaitMs } from '../../src/retry/body-signals.js';
+import {
+  isGraphQlRateLimited,
+  isGraphQlRequest,
+  isSecondaryRateLimit,
+  isSpentCount,
+  secondaryWaitMs,
+} from '../../src/retry/body-signals.js';
 import { advance, flush, ok, rig, T0, track, type FetchCall } from './support/harness.js';
 
 const SECONDARY =
@@ -24,6 +30,37 @@ describe('isSecondaryRateLimit and secondaryWaitMs', () => {
     expect([0, 1, 2, 3, 4, 5, 50, -1, Number.NaN].map(secondaryWaitMs)).toEqual([
       60_000, 120_000, 240_000, 480_000, 960_000, 960_000, 960_000, 60_000, 60_000,
     ]);
+  });
+});
+
+describe("GitHub GraphQL's spent quota", () => {
+  const API = 'https://api.github.com/graphql';
+
+  it('reads the body of a POST to …/graphql only, and only when its remaining count is 0', () => {
+    expect(isGraphQlRequest('POST', API)).toBe(true);
+    expect(isGraphQlRequest('POST', 'https://github.example.com/api/graphql')).toBe(true);
+    expect(isGraphQlRequest('GET', API)).toBe(false);
+    expect(isGraphQlRequest('POST', 'https://api.github.com/repos/o/r/issues')).toBe(false);
+    expect(['0', 0, ' 0 ', '1', '', undefined, null].map(isSpentCount)).toEqual([
+      true,
+      true,
+      true,
+      false,
+      false,
+      false,
+      false,
+    ]);
+  });
+
+  it('recognises an error of type RATE_LIMITED in a 200, however the JSON is spaced', () => {
+    expect(isGraphQlRateLimited(200, '{"errors":[{"type":"RATE_LIMITED","message":"API rate limit exceeded"}]}')).toBe(
+      true,
+    );
+    expect(isGraphQlRateLimited(200, '{ "errors": [ { "type" : "RATE_LIMITED" } ] }')).toBe(true);
+    expect(isGraphQlRateLimited(200, '{"errors":[{"type":"NOT_FOUND"}]}')).toBe(false);
+    expect(isGraphQlRateLimited(200, '{"data":{"note":"RATE_LIMITED"}}')).toBe(false);
+    expect(isGraphQlRateLimited(403, '{"errors":[{"type":"RATE_LIMITED"}]}')).toBe(false);
+    expect(isGraphQlRateLimited(200, undefined)).toBe(false);
   });
 });
 

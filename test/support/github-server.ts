@@ -7,7 +7,9 @@
  *   `-remaining`, `-used`, `-reset` (epoch seconds, rounded up) and `-resource`.
  * - Each resource (`core`, `search`, `graphql`) has a quota of its own: a {@link FixedWindowCounter}, whose window
  *   opens with its first request and whose end is the reset the fields name. A spent quota answers 403 (or 429) with
- *   `x-ratelimit-remaining: 0` and GitHub's message; the refused request does not count.
+ *   `x-ratelimit-remaining: 0` and GitHub's message; the refused request does not count. A spent GraphQL quota
+ *   answers as GitHub's GraphQL API does ("Rate limits and query limits for the GraphQL API"): a 200 whose `errors`
+ *   hold one of type `RATE_LIMITED`, with `x-ratelimit-remaining: 0`.
  * - With `secondary`, content-creating requests (POST, PATCH, PUT, DELETE, GraphQL aside) have a secondary limit, as
  *   GitHub's per-minute one: past it, a 403 with `retry-after` (the whole seconds left in that window) and the message
  *   "You have exceeded a secondary rate limit". The request counted against its primary quota (its fields say so).
@@ -137,6 +139,14 @@ export async function startGitHubServer(options: GitHubServerOptions = {}): Prom
       'x-ratelimit-reset': Math.ceil((window.startAt + limit.windowMs) / 1_000),
       'x-ratelimit-resource': resource,
     };
+    if (!admission.ok && resource === 'graphql') {
+      const error = {
+        type: 'RATE_LIMITED',
+        code: 'graphql_rate_limit',
+        message: 'API rate limit exceeded for user ID 1.',
+      };
+      return entry({ status: 200, headers, json: { errors: [error] } }, resource, 'primary');
+    }
     if (!admission.ok) {
       const message = 'API rate limit exceeded for user ID 1.';
       const json = { message, documentation_url: `${DOCS}#about-primary-rate-limits` };
