@@ -213,6 +213,38 @@ test('with the recipe’s maxRetryAfter (65 min): later calls wait for the hourl
   expect(events).toMatchObject([['throttled', { reason: 'server-quota' }]]);
 });
 
+/** The README's options for writes, as GitHub advises them: one content-creating request at a time, a second apart. */
+const WRITES: RatewiseOptions = {
+  ...RECIPE,
+  keyFn: ({ method, url }) =>
+    url.hostname === '127.0.0.1' && method !== 'GET' && method !== 'HEAD' ? 'github-writes' : undefined,
+  budgets: { 'github-writes': { rate: '1/s', burst: 1, concurrency: 1 } },
+};
+
+test('writes one at a time, a second apart, through a budget of their own: 100 POSTs at once meet no secondary limit of 80 a minute, while reads go at once', async () => {
+  const clock = new FakeClock(T0);
+  const server = await start(clock, {
+    quotas: { core: { limit: 5_000, windowMs: 3_600_000 } },
+    secondary: { limit: 80, windowMs: 60_000 },
+  });
+  const { rw, octokit } = octokitOver(server, clock, WRITES);
+  const calls: Promise<{ status: number }>[] = [
+    ...Array.from({ length: 100 }, (_, i) => createIssue(octokit, `issue ${i}`)),
+    ...Array.from({ length: 20 }, (_, i) => getIssue(octokit, i + 1)),
+  ];
+  const results = await settleSent(clock, rw, Promise.all(calls));
+
+  expect(results.map(({ status }) => status)).toEqual([
+    ...Array<number>(100).fill(201),
+    ...Array<number>(20).fill(200),
+  ]);
+  const log = server.log();
+  expect(log.filter(({ refusedBy }) => refusedBy !== undefined)).toEqual([]);
+  const posts = log.filter(({ method }) => method === 'POST').map(({ at }) => at - T0);
+  expect(posts).toEqual(Array.from({ length: 100 }, (_, i) => i * 1_000));
+  expect(sentAt(log.filter(({ method }) => method === 'GET'))).toEqual({ 0: 20 });
+});
+
 test('a GraphQL quota another client spent: its 200 whose errors say RATE_LIMITED is retried at the reset, and the call resolves with data', async () => {
   const clock = new FakeClock(T0);
   const server = await start(clock, { quotas: { graphql: { limit: 2, windowMs: 3_600_000 } } });
