@@ -690,7 +690,6 @@ class CallRun<R> {
   }
 }
 
-/** Headers as a fetch `Headers` object, for a `classify` hook (a record's repeated lines joined). */
 /** The value of one field of `input` (a `Headers`, or a record with lower-case names), undefined when it has none. */
 function fieldOf(input: HeaderInput, name: string): unknown {
   const get = (input as { get?: unknown }).get;
@@ -699,6 +698,7 @@ function fieldOf(input: HeaderInput, name: string): unknown {
     : (input as Record<string, unknown>)[name];
 }
 
+/** Headers as a fetch `Headers` object, for a `classify` hook (a record's repeated lines joined). */
 function asHeaders(input: HeaderInput): Headers {
   if (input instanceof Headers) return input;
   const headers = new Headers();
