@@ -218,7 +218,7 @@ const WRITES: RatewiseOptions = {
   ...RECIPE,
   keyFn: ({ method, url }) =>
     url.hostname === '127.0.0.1' && method !== 'GET' && method !== 'HEAD' ? 'github-writes' : undefined,
-  budgets: { 'github-writes': { rate: '1/s', burst: 1, concurrency: 1 } },
+  budgets: { 'github-writes': { rate: ['1/s', '500/hour'], concurrency: 1 } },
 };
 
 test('writes one at a time, a second apart, through a budget of their own: 100 POSTs at once meet no secondary limit of 80 a minute, while reads go at once', async () => {
