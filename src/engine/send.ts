@@ -3,7 +3,13 @@
 // retries are spent.
 import { formatValue, RateLimitError, RetryBudgetExceededError, type OverLimit } from '../errors.js';
 import type { GiveUpEventReason } from '../events.js';
-import { readRateLimit, type HeaderInput, type RateLimitInfo, type RateLimitPolicy } from '../headers/index.js';
+import {
+  collectFields,
+  readRateLimit,
+  type HeaderInput,
+  type RateLimitInfo,
+  type RateLimitPolicy,
+} from '../headers/index.js';
 import type { ResolvedOptions } from '../config/resolve.js';
 import type { Clock } from '../clock.js';
 import type { ClassifyVerdict } from '../options.js';
@@ -276,7 +282,7 @@ class CallRun<R> {
     return (
       status === 200 &&
       isGraphQlRequest(request.method, safeUrl) &&
-      isSpentCount(fieldOf(this.transport.headers(response), 'x-ratelimit-remaining'))
+      isSpentCount(collectFields(this.transport.headers(response)).get('x-ratelimit-remaining'))
     );
   }
 
@@ -688,14 +694,6 @@ class CallRun<R> {
     const { transport } = this;
     return error === undefined || transport.safeError === undefined ? error : transport.safeError(error);
   }
-}
-
-/** The value of one field of `input` (a `Headers`, or a record with lower-case names), undefined when it has none. */
-function fieldOf(input: HeaderInput, name: string): unknown {
-  const get = (input as { get?: unknown }).get;
-  return typeof get === 'function'
-    ? (get as (name: string) => unknown).call(input, name)
-    : (input as Record<string, unknown>)[name];
 }
 
 /** Headers as a fetch `Headers` object, for a `classify` hook (a record's repeated lines joined). */

@@ -9,6 +9,7 @@ import { LazyTimeBase, parseCount, type TimeBase } from './values.js';
 import { readAnthropic, readAzure, readHubSpot, readOpenAi, readSalesforce, readShopify } from './vendors.js';
 import { readBucket, readKong, readScope, readXRateLimit } from './x-ratelimit.js';
 
+export { collectFields } from './fields.js';
 export { parseRetryAfter, type ParseRetryAfterOptions } from './retry-after.js';
 export { ServerClock } from './server-clock.js';
 export type { ServerClockReading } from './server-clock.js';
