@@ -48,6 +48,8 @@ const REPORTED = 2;
 const SETTLED = 1;
 /** Keys in a set: the ones a key may be kept beside (see {@link LoopGuard}). */
 const WAYS = 4;
+/** Most keys kept in a single set, searched whole: up to it, the guard forgets exactly the least recently called. */
+const ONE_SET_MAX = 16;
 /** Sets a table starts with, before it grows. */
 const FIRST_SETS = 16;
 /** 2^21: the hash is two 32-bit hashes of the key, the first whole and 21 bits of the second (53 bits in all). */
@@ -90,8 +92,8 @@ export class LoopGuard {
     const most = Math.max(1, Math.floor(maxEntries));
     this.#maxEntries = most;
     // Sets are a power of two, so that the table grows by splitting each one in two.
-    this.#ways = most <= 4 * WAYS ? most : WAYS;
-    this.#maxSets = most <= 4 * WAYS ? 1 : 2 ** Math.floor(Math.log2(most / WAYS));
+    this.#ways = most <= ONE_SET_MAX ? most : WAYS;
+    this.#maxSets = most <= ONE_SET_MAX ? 1 : 2 ** Math.floor(Math.log2(most / WAYS));
     this.#sets = Math.min(this.#maxSets, FIRST_SETS);
     this.#table = new Float64Array(this.#sets * this.#ways * STRIDE);
   }
