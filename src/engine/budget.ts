@@ -61,7 +61,7 @@ export interface BudgetStoreSide {
   /** A request in flight ended. */
   release(): void;
   /** The server's view from the answer to request `seq`, for the other clients. */
-  noteView(remaining: number, resetAt: number, seq: number, othersInFlight: number): void;
+  noteView(remaining: number, resetAt: number, limit: number | undefined, seq: number, othersInFlight: number): void;
   /** What the answer to request `seq` said of quotas in other units, for the other clients. */
   noteUnitViews(seq: number, views: readonly UnitViewNote[], othersInFlight: ReadonlyMap<string, number>): void;
   /** Calls used these units beyond their estimates (negative: below), for the shared buckets. */
@@ -669,7 +669,7 @@ export class Budget {
       );
       if (by !== undefined) this.#pace = resetBy(this.#pace, by);
       // Shared: what is left for everyone (the store counts what was granted after this request).
-      this.#store?.noteView(remaining, resetAt, seq, Math.max(0, this.#inFlight - 1));
+      this.#store?.noteView(remaining, resetAt, limit, seq, Math.max(0, this.#inFlight - 1));
       // A reset that has come already (`reset=0`): the window is turning now, and one request asks what the
       // next one holds, as at any reset.
       turning = this.#pace === undefined;
@@ -755,7 +755,7 @@ export class Budget {
       );
       if (this.#pace) this.#discovery = undefined;
       // Shared: the other clients hear of it as of any answer (no grant counter: what is in flight counts as spent).
-      this.#store?.noteView(remaining, resetAt, 0, this.#inFlight + othersInFlight);
+      this.#store?.noteView(remaining, resetAt, limit, 0, this.#inFlight + othersInFlight);
     }
     if (route !== undefined) {
       const counts = policyCounts(info);

@@ -271,10 +271,15 @@ export class BudgetStoreLink implements BudgetStoreSide {
   #retryReason: WaitReason = 'rate';
   /** A pause and a server view waiting to be published (local epoch ms). */
   #pause: { until: number; ordered: number } | undefined;
-  #view: { remaining: number; resetAt: number; counter?: number } | undefined;
+  #view:
+    | { remaining: number; resetAt: number; counter?: number; span?: number | undefined; limit?: number | undefined }
+    | undefined;
   /** The grant counter of the grant's last unit used, and of each recent request by its send number. */
   #grantCounter = 0;
   readonly #counters = new Map<number, number>();
+  /** How far the grant's counter is below the exact count (the store's `counterSpan`), and each recent request's. */
+  #grantSpan = 0;
+  readonly #spans = new Map<number, number>();
   readonly #limits: readonly StoreLimit[];
   readonly #maxBatch: number;
   /** Shared concurrency, when the budget has it: the slot of the grant, the slots in flight, slots to give back. */
@@ -580,8 +585,13 @@ export class BudgetStoreLink implements BudgetStoreSide {
     // the first window's view), and bounded: a view answers one of the latest requests, or goes without the
     // correction. A server that says nothing leaves a handful here, never looked up.
     if (this.#publishedResetAt > 0 || this.#counters.size < FIRST_COUNTERS) {
-      if (this.#counters.size >= MAX_COUNTERS) this.#counters.delete(this.#counters.keys().next().value!);
+      if (this.#counters.size >= MAX_COUNTERS) {
+        const oldest = this.#counters.keys().next().value!;
+        this.#counters.delete(oldest);
+        this.#spans.delete(oldest);
+      }
       this.#counters.set(seq, this.#grantCounter);
+      if (this.#grantSpan > 0) this.#spans.set(seq, this.#grantSpan);
     }
     if (this.#grantSlot !== undefined) {
       this.#held.push(this.#grantSlot);
@@ -829,9 +839,11 @@ export class BudgetStoreLink implements BudgetStoreSide {
    * Records what the server said; published with the next store call, at once when the quota is spent or a new
    * window has begun (the other clients then learn its quota before they are granted much of it).
    */
-  noteView(remaining: number, resetAt: number, seq: number, othersInFlight: number): void {
+  noteView(remaining: number, resetAt: number, limit: number | undefined, seq: number, othersInFlight: number): void {
     const counter = this.#counters.get(seq);
+    const span = this.#spans.get(seq);
     this.#counters.delete(seq);
+    this.#spans.delete(seq);
     // Requests sent on a lease are not in the grant counter that corrects the server's counts: no lease from here.
     this.#views = true;
     this.#handBackLease();
@@ -839,7 +851,7 @@ export class BudgetStoreLink implements BudgetStoreSide {
     this.#view =
       counter === undefined
         ? { remaining: Math.max(0, remaining - othersInFlight), resetAt }
-        : { remaining, resetAt, counter };
+        : { remaining, resetAt, counter, span, limit };
     if (this.#viewUrgent()) this.#flush();
   }
 
@@ -888,7 +900,13 @@ export class BudgetStoreLink implements BudgetStoreSide {
       pause: pause && { forMs: Math.max(0, pause.until - now), orderedForMs: Math.max(0, pause.ordered - now) },
       view:
         view && view.resetAt > now
-          ? { remaining: view.remaining, resetInMs: view.resetAt - now, counter: view.counter }
+          ? {
+              remaining: view.remaining,
+              resetInMs: view.resetAt - now,
+              counter: view.counter,
+              span: view.span,
+              limit: view.limit,
+            }
           : undefined,
       slots: slots && { ...slots, take, release },
       giveBack: giveBack > 0 ? giveBack : undefined,
@@ -982,6 +1000,7 @@ export class BudgetStoreLink implements BudgetStoreSide {
     this.#dropGrant();
     this.#granted = reply.granted;
     this.#grantCounter = reply.counter - reply.granted;
+    this.#grantSpan = reply.counterSpan ?? 0;
     this.#retryUnit = undefined;
     this.#retryUnits = undefined;
     units.forEach(({ name, want }, i) => {
@@ -1024,6 +1043,7 @@ export class BudgetStoreLink implements BudgetStoreSide {
       // Added to the grant held (units free now: usable at once, for as long as a new grant).
       this.#granted += reply.granted;
       this.#grantCounter = reply.counter - this.#granted;
+      this.#grantSpan = reply.counterSpan ?? 0;
       this.#grantUntil = now + GRANT_USE_MS;
     } else if (want > 0 && !(topUp && reply.granted === 0)) {
       // (A top-up that found nothing free changes nothing: no request waits on it, and the next asks as it would.)

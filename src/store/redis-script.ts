@@ -18,15 +18,19 @@
 // unit's name and '|': t<i>/u<i> = its buckets, sr/sa = the server's count and the Redis ms it refers to, sx = the
 // server's reset, sp = units back per ms (0: all at the reset, a fixed window), sl = the quota's capacity, g = the
 // unit's grant counter, l1/l2 = the grant counter as it was after two earlier grants at least the reorder span apart
-// (l1: before the first grant, until there are two), l2t = the Redis ms of the later one. A grant's counter as
-// returned (the one its answer's view is corrected by) is the latest of them at least the reorder span old, plus the
-// grant: requests granted shortly before it may reach the API server after it (each process's network and event
-// loop delays them differently), so its answer's count may not hold them yet. Samples above the counter were taken
-// before it started afresh, and are not used. The fields '|l1', '|l2', '|l2t' (the empty name, which no unit has:
-// unit names have 1 character or more) sample the requests' counter g of the budget's hash, and a grant returns its
-// counter the same way. The hash is apart from the budget's, and these samples are in it, because a script of an
-// earlier release, sharing the budget during an upgrade, deletes the budget's hash for a field it does not know. A
-// grant keeps it at least as long as the budget's hash.
+// (l1: before the first grant, until there are two), l2t = the Redis ms of the later one, lt = the Redis ms of the
+// last grant. A grant's counter as returned (the one its answer's view is corrected by) is the latest of them at
+// least the reorder span old, plus the grant (exact when nothing was granted within the span): requests granted
+// shortly before it may reach the API server after it (each process's network and event loop delays them
+// differently), so its answer's count may not hold them yet. Samples above the counter were taken before it started
+// afresh, and are not used. The fields '|l1', '|l2', '|l2t', '|lt' (the empty name, which no unit has: unit names
+// have 1 character or more) sample the requests' counter g of the budget's hash, and a grant returns its counter the
+// same way, with how far it is below g. '|w0' is the requests' counter when the server's window began, as far as the
+// store knows (taken at a grant while no view was live), and '|w0x' the reset of that window (0 until a view named
+// it): a window's first view takes off what was granted since its counter, but no more than what was granted in the
+// window less what the server counted of it. The hash is apart from the budget's, and these fields are in it, because
+// a script of an earlier release, sharing the budget during an upgrade, deletes the budget's hash for a field it does
+// not know. A grant keeps it at least as long as the budget's hash.
 //
 // The hash `prefix{key}:leases` holds the budget's rate leases: field = client id, value = 'rate burst end' (cost units
 // per ms, cost units, Redis ms). While a lease lasts its holder decides alone within its rate and burst, and the
@@ -43,14 +47,15 @@
 // viewRemaining, viewLimit, viewResetInMs, viewRefill ('c' continuous, 'w' window, '' no view), viewCounter,
 // viewAgeMs, the count of its buckets and limit, intervalMs, capacity for each; then the lease: rate ('' to leave it
 // as it is, 0 to hand it back), least rate of a new one, burst, ttlMs, most share of the rate every lease together
-// holds; then the pause channel ('' to publish nothing), then the reorder span in ms ('' for 50).
+// holds; then the pause channel ('' to publish nothing), then the reorder span in ms ('' for 50), then the view's span
+// (how far its counter is below the exact one, '' for 0) and the quota's limit ('' when not known).
 // Returns { granted (string, may be fractional), waitMs (integer), reason ('' | 'rate' | 'paused' | 'server'),
 // pausedForMs, orderedForMs (integers), reset (1 when bad data was thrown away), counter (string: the requests' grant
 // counter g, for a grant the one its answer's view is corrected by, see l1/l2 above), clients (integer, the live
 // clients counted, 0 when not counted), the unit that held the grant ('' none), the caller's lease: rate, burst,
 // tokens moved into it by this call, negative for a debt (strings, '0' without a lease), ms until it ends (integer),
-// then each unit's grant counter (string) in the order asked: for a unit granted, the counter its answer's view is
-// corrected by (see l1/l2 above) }.
+// how far the requests' counter returned is below g (string, '0' when exact), then each unit's grant counter (string)
+// in the order asked: for a unit granted, the counter its answer's view is corrected by (see l1/l2 above) }.
 import { TWO_SOURCES_RESET_SPREAD_MS } from '../headers/reset-rounding.js';
 
 export const SCRIPT = `
@@ -116,6 +121,26 @@ if p > before and channel ~= '' then
   redis.call('PUBLISH', channel, math.ceil(p - now) .. ' ' .. math.ceil(math.max(po - now, 0)) .. ' ' .. key)
 end
 
+local units = {}
+local ukey = KEYS[4]
+-- The units' hash, read when a unit is asked, requests may be granted or the server's view comes (it holds the
+-- requests' samples and the counter at the start of the server's window too).
+local uh = {}
+if ukey ~= nil and (nunits > 0 or want > 0 or ARGV[6] ~= '') then
+  local ukind = redis.call('TYPE', ukey)['ok']
+  if ukind == 'hash' then
+    local raw = redis.call('HGETALL', ukey)
+    local ok = true
+    for i = 1, #raw, 2 do
+      if num(raw[i + 1]) == nil then ok = false end
+      uh[raw[i]] = raw[i + 1]
+    end
+    if not ok then uh = {}; reset = 1; redis.call('DEL', ukey) end
+  elseif ukind ~= 'none' then
+    reset = 1; redis.call('DEL', ukey)
+  end
+end
+
 -- The server's view: a later reset starts a new window, one within the senders' rounding is the same window (the
 -- lower count and the earlier reset win), an earlier one describes a window gone by.
 local sr = num(h['sr'])
@@ -125,12 +150,39 @@ local g = num(h['g']) or 0
 local vr = num(ARGV[6])
 local vx = num(ARGV[7])
 local vg = num(ARGV[8])
+-- The view's span (how far its counter is below the exact one: what was granted shortly before its request) and the
+-- quota's limit, when known.
+local vs = math.max(0, num(ARGV[lfirst + 7]) or 0)
+local vl = num(ARGV[lfirst + 8])
+-- The requests' counter when the server's window began, as far as the store knows it (w0, at a grant while no view
+-- of the server's was live), and that window's reset once a view named it (w0x; 0 until then).
+local w0 = num(uh['|w0'])
+local w0x = num(uh['|w0x'])
+if w0 == nil or w0x == nil or w0 > g then w0 = nil; w0x = nil end
+local wdirty = false
 if vr ~= nil and vx ~= nil and vx > 0 then
   vx = now + vx
   if sx == nil or vx > sx + ${TWO_SOURCES_RESET_SPREAD_MS} then
     -- A new window: what was granted after the request this view answers is not in its count yet (some of it may
     -- be, when it overtook that request: the count errs low). Within the window, grants keep the count.
-    if vg ~= nil and g > vg then vr = vr - (g - vg) end
+    if vg ~= nil and g > vg then
+      -- What may not be counted yet: at most what was granted since the view's counter (after its request, and
+      -- shortly before it); at least what was granted after its request. Between the two: what was granted in this
+      -- window less what the server counted of it (limit less remaining), when both are known: what the server
+      -- counted beyond the requests granted before this one (another client's, or a late one of the last window)
+      -- leaves the least.
+      local most = g - vg
+      local least = math.max(0, most - vs)
+      if vl ~= nil and w0 ~= nil and (w0x == 0 or math.abs(w0x - vx) <= ${TWO_SOURCES_RESET_SPREAD_MS}) then
+        most = math.min(most, math.max(least, (g - w0) - (vl - vr)))
+      end
+      vr = vr - most
+    end
+    -- The window's start counter belongs to this window from now on, or to none when it began in another.
+    if w0 ~= nil then
+      if w0x == 0 then w0x = vx; wdirty = true
+      elseif math.abs(w0x - vx) > ${TWO_SOURCES_RESET_SPREAD_MS} then w0 = nil; w0x = nil; wdirty = true end
+    end
     sr = vr; sx = vx
   elseif vx >= sx - ${TWO_SOURCES_RESET_SPREAD_MS} then
     if vr < sr then sr = vr end
@@ -243,39 +295,24 @@ local function level(s, at)
   if at >= s.sx then return s.sl end
   return s.sr
 end
-local units = {}
-local ukey = KEYS[4]
--- The units' hash, read when a unit is asked or requests may be granted (it holds the requests' samples too).
-local uh = {}
-if ukey ~= nil and (nunits > 0 or want > 0) then
-  local ukind = redis.call('TYPE', ukey)['ok']
-  if ukind == 'hash' then
-    local raw = redis.call('HGETALL', ukey)
-    local ok = true
-    for i = 1, #raw, 2 do
-      if num(raw[i + 1]) == nil then ok = false end
-      uh[raw[i]] = raw[i + 1]
-    end
-    if not ok then uh = {}; reset = 1; redis.call('DEL', ukey) end
-  elseif ukind ~= 'none' then
-    reset = 1; redis.call('DEL', ukey)
-  end
-end
 -- A grant of amount on a grant counter c (g, and its samples l1, l2, l2t): returns the counter its answer's view
 -- is to be corrected by, the counter as it was at least the reorder span ago plus the grant: the latest sample that
 -- old, else the one before it (taken at least the span before the latest), else the counter before this grant
 -- (nothing was sampled before it). Samples above the counter were taken before it started afresh: none then.
 local function grant(c, amount)
   local sampled = c.l1 ~= nil and c.l2 ~= nil and c.l2t ~= nil and c.l1 <= c.l2 and c.l2 <= c.g
+  -- Nothing granted within the span (lt: the Redis ms of the last grant): the counter is as it was then.
+  local quiet = c.lt ~= nil and c.lt <= now and now - c.lt >= reorder
   local safe = c.g
-  if sampled then
+  if sampled and not quiet then
     if now - c.l2t >= reorder then safe = c.l2 else safe = c.l1 end
   end
   local counted = safe + amount
-  if not sampled then c.l1 = c.g end
+  local before = c.g
   c.g = c.g + amount
-  if not sampled then c.l2 = c.g; c.l2t = now
+  if not sampled or quiet then c.l1 = before; c.l2 = c.g; c.l2t = now
   elseif now - c.l2t >= reorder then c.l1 = c.l2; c.l2 = c.g; c.l2t = now end
+  c.lt = now
   return counted
 end
 if ukey ~= nil and nunits > 0 then
@@ -284,7 +321,7 @@ if ukey ~= nil and nunits > 0 then
     local f = ARGV[at] .. '|'
     local u = { name = ARGV[at], f = f, want = math.max(0, num(ARGV[at + 1]) or 0), buckets = {} }
     u.g = num(uh[f .. 'g']) or 0
-    u.l1 = num(uh[f .. 'l1']); u.l2 = num(uh[f .. 'l2']); u.l2t = num(uh[f .. 'l2t'])
+    u.l1 = num(uh[f .. 'l1']); u.l2 = num(uh[f .. 'l2']); u.l2t = num(uh[f .. 'l2t']); u.lt = num(uh[f .. 'lt'])
     local back = math.max(0, num(ARGV[at + 2]) or 0)
     local settle = num(ARGV[at + 3]) or 0
     local nl = num(ARGV[at + 10]) or 0
@@ -433,6 +470,7 @@ local reason = ''
 local held = ''
 -- The requests' grant counter as returned, and its samples after a grant.
 local counter = nil
+local span = 0
 local requests = nil
 if want > 0 then
   local amount = want
@@ -485,8 +523,15 @@ if want > 0 then
       if sr ~= nil then sr = sr - amount end
       -- The requests' counter as the units' (its samples under the empty name in the units' hash, see the header).
       if ukey ~= nil then
-        requests = { g = g, l1 = num(uh['|l1']), l2 = num(uh['|l2']), l2t = num(uh['|l2t']) }
+        requests = { g = g, l1 = num(uh['|l1']), l2 = num(uh['|l2']), l2t = num(uh['|l2t']), lt = num(uh['|lt']) }
         counter = grant(requests, amount)
+        span = requests.g - counter
+        -- No view of the server's live: this grant may be the first of a window, which began no later than the
+        -- counter as it was the reorder span ago; unless a start counter was taken since the last window's view
+        -- ended, and no view has named its window yet.
+        if sr == nil and (w0 == nil or w0x > 0) then
+          w0 = counter - amount; w0x = 0; wdirty = true
+        end
         g = requests.g
       else
         g = g + amount
@@ -536,21 +581,27 @@ redis.call('PEXPIRE', key, math.ceil(ttl) + 1000)
 
 -- The units' state, each field under its unit's name; the hash lives as long as its longest-lived field needs, and
 -- at least as long as the budget's hash (the requests' samples are taken of its counter).
-if ukey ~= nil and (#units > 0 or requests ~= nil) then
+if ukey ~= nil and (#units > 0 or requests ~= nil or wdirty) then
   local ufields = {}
   -- (Its life left, less the margin added to it: each call would add that much more.)
   local uttl = redis.call('PTTL', ukey) - 1000
   if requests ~= nil then
-    for _, k in ipairs({ 'l1', 'l2', 'l2t' }) do
+    for _, k in ipairs({ 'l1', 'l2', 'l2t', 'lt' }) do
       table.insert(ufields, '|' .. k); table.insert(ufields, tostring(requests[k]))
     end
+  end
+  if w0 ~= nil then
+    table.insert(ufields, '|w0'); table.insert(ufields, tostring(w0))
+    table.insert(ufields, '|w0x'); table.insert(ufields, tostring(w0x))
+  elseif wdirty then
+    redis.call('HDEL', ukey, '|w0', '|w0x')
   end
   for _, u in ipairs(units) do
     local f = u.f
     table.insert(ufields, f .. 'g'); table.insert(ufields, tostring(u.g))
     if u.l2t ~= nil then
-      for _, k in ipairs({ 'l1', 'l2', 'l2t' }) do
-        table.insert(ufields, f .. k); table.insert(ufields, tostring(u[k]))
+      for _, k in ipairs({ 'l1', 'l2', 'l2t', 'lt' }) do
+        if u[k] ~= nil then table.insert(ufields, f .. k); table.insert(ufields, tostring(u[k])) end
       end
     end
     for i, b in ipairs(u.buckets) do
@@ -570,8 +621,10 @@ if ukey ~= nil and (#units > 0 or requests ~= nil) then
       if keep > uttl then uttl = keep end
     end
   end
-  redis.call('HSET', ukey, unpack(ufields))
-  redis.call('PEXPIRE', ukey, math.ceil(math.max(uttl, ttl)) + 1000)
+  if #ufields > 0 then
+    redis.call('HSET', ukey, unpack(ufields))
+    redis.call('PEXPIRE', ukey, math.ceil(math.max(uttl, ttl)) + 1000)
+  end
 end
 
 local pausedFor = 0
@@ -585,6 +638,7 @@ if mine ~= nil then
 else
   table.insert(reply, '0'); table.insert(reply, '0'); table.insert(reply, '0'); table.insert(reply, 0)
 end
+table.insert(reply, tostring(span))
 for _, u in ipairs(units) do table.insert(reply, tostring(u.c or u.g)) end
 return reply
 `;

@@ -151,7 +151,16 @@ export function redisStore(client: NodeRedisLike | IoRedisLike, options: RedisSt
     async sync(key: string, request: StoreRequest): Promise<StoreReply> {
       const hash = `${prefix}{${key}}`;
       const keys = [hash, `${hash}:slots`, `${hash}:clients`, `${hash}:units`, `${hash}:leases`];
-      const args = ['5', ...keys, ...argumentsOf(request), channel, String(reorderMs)];
+      const { view } = request;
+      const args = [
+        '5',
+        ...keys,
+        ...argumentsOf(request),
+        channel,
+        String(reorderMs),
+        view?.span ? String(view.span) : '',
+        view?.limit === undefined ? '' : String(view.limit),
+      ];
       if (sha === undefined) {
         learn();
         return replyOf(await send(['EVAL', SCRIPT, ...args]));
@@ -327,7 +336,7 @@ function pushLimits(args: string[], limits: StoreRequest['limits']): void {
 const REASONS = new Set(['rate', 'paused', 'server', 'concurrency']);
 
 function replyOf(reply: unknown): StoreReply {
-  if (!Array.isArray(reply) || reply.length < 13) throw new TypeError('ratewise: unexpected reply from Redis');
+  if (!Array.isArray(reply) || reply.length < 14) throw new TypeError('ratewise: unexpected reply from Redis');
   const [
     granted,
     waitMs,
@@ -342,10 +351,12 @@ function replyOf(reply: unknown): StoreReply {
     leaseBurst,
     leaseTokens,
     leaseTtl,
+    counterSpan,
     ...unitCounters
   ] = (reply as unknown[]).map((v) =>
     typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' ? String(v) : '',
   ) as [
+    string,
     string,
     string,
     string,
@@ -378,6 +389,7 @@ function replyOf(reply: unknown): StoreReply {
     pausedForMs: number(pausedForMs),
     orderedForMs: number(orderedForMs),
     counter: number(counter),
+    ...(number(counterSpan) > 0 && { counterSpan: number(counterSpan) }),
     clients: number(clients),
     ...(unit !== '' && { unit }),
     ...(unitCounters.length > 0 && { unitCounters: unitCounters.map(number) }),

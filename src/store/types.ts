@@ -43,6 +43,13 @@ export interface StoreRequest {
         readonly resetInMs: number;
         /** The grant counter when the request it answers was granted; undefined when that is not known. */
         readonly counter?: number | undefined;
+        /**
+         * How far `counter` is below the exact count (the grant's `StoreReply.counterSpan`): what was granted shortly
+         * before the request, which its answer may or may not count. 0 or undefined: `counter` is exact.
+         */
+        readonly span?: number | undefined;
+        /** The quota's limit in the window, when the server said it. */
+        readonly limit?: number | undefined;
       }
     | undefined;
   /** Shared concurrency: slots held across every client, each expiring after `ttlMs` at the latest. */
@@ -195,6 +202,11 @@ export interface StoreReply {
    * (the Redis store leaves out what it granted shortly before, see `RedisStoreOptions.reorderMs`).
    */
   readonly counter: number;
+  /**
+   * With a grant: how far `counter` is below the exact count, when the store returned less (what it granted shortly
+   * before, which the answers of this grant's requests may or may not count). 0 or undefined: `counter` is exact.
+   */
+  readonly counterSpan?: number | undefined;
   /**
    * Live clients of this budget, the caller included: those whose last call was within their `client.ttlMs`.
    * While the store is unreachable, each spends its share of the budget by this count. 0 or undefined when the

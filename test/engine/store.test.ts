@@ -127,18 +127,23 @@ describe('a budget shared through a store', () => {
   it("publishes the server's remaining quota: at once in a new window or when spent, else with the next call", async () => {
     const left = [500, 499, 0];
     const { rw, clock, store } = storeRig({}, (call) => ok(quota(1000, left[call.index] ?? 0, 60)));
-    // The store counts what it granted: 1 for the first request, 2 for the second, …
+    // The store counts what it granted: 1 for the first request, 2 for the second, …; the first grant's counter
+    // leaves out 2 granted shortly before it (its span), the others are exact.
     let counter = 0;
-    store.script = (request) => ({ counter: (counter += request.want) });
+    store.script = (request) => ({ counter: (counter += request.want), ...(counter === 1 && { counterSpan: 2 }) });
     await rw.fetch(URL_A);
-    // A new window: published on its own, with the grant counter of the request it answers.
+    // A new window: published on its own, with the grant counter of the request it answers, its span and the limit.
     expect(store.calls).toHaveLength(2);
-    expect(store.calls[1]!.request).toMatchObject({ want: 0, view: { remaining: 500, resetInMs: 60_000, counter: 1 } });
+    expect(store.calls[1]!.request).toMatchObject({
+      want: 0,
+      view: { remaining: 500, resetInMs: 60_000, counter: 1, span: 2, limit: 1000 },
+    });
     await rw.fetch(URL_A);
     // The same window, quota left: it waits for the next call.
     expect(store.calls).toHaveLength(3);
     await rw.fetch(URL_A);
-    expect(store.calls[3]!.request).toMatchObject({ want: 1, view: { remaining: 499, counter: 2 } });
+    expect(store.calls[3]!.request).toMatchObject({ want: 1, view: { remaining: 499, counter: 2, limit: 1000 } });
+    expect(store.calls[3]!.request.view?.span).toBeUndefined();
     // Spent: at once.
     expect(store.calls[4]!.request).toMatchObject({ want: 0, view: { remaining: 0, counter: 3 } });
     expect(clock.now()).toBe(T0);

@@ -182,6 +182,64 @@ describe.each(REDIS_CLIENTS)('the Redis store script through $name', (library) =
     expect(await wide.sync('k', ask({ want: 1 }))).toMatchObject({ granted: 1, counter: 1 });
   });
 
+  it("returns how far a grant's counter is below the exact one, and an exact counter after a quiet span", async () => {
+    const wide = redisStore(connection.client as never, { prefix: 'test:', reorderMs: HOUR });
+    const first = await wide.sync('k', ask({ want: 3 }));
+    expect(first).toMatchObject({ granted: 3, counter: 3 });
+    expect(first.counterSpan).toBeUndefined();
+    // Granted within the span after the first: its counter leaves those 3 out, and says so.
+    expect(await wide.sync('k', ask({ want: 5 }))).toMatchObject({ granted: 5, counter: 5, counterSpan: 3 });
+    // The last grant long ago (its time set back): nothing was granted within the span, the counter is exact.
+    await connection.send(['HSET', 'test:{k}:units', '|lt', '0', '|l2t', '0']);
+    const quiet = await wide.sync('k', ask({ want: 1 }));
+    expect(quiet).toMatchObject({ granted: 1, counter: 9 });
+    expect(quiet.counterSpan).toBeUndefined();
+  });
+
+  it.each([
+    // The server counted the second grant's 5 only: the first grant's 3 are on their way, 2 are left for others.
+    ['the first grant not counted yet', 5, 2],
+    // The server counted both grants: nothing is on its way, and its 2 left are what is left.
+    ['both grants counted', 2, 2],
+    // The server counted 4 of another client's besides the second grant's 5: the first grant's 3 may be among them.
+    ["another client's counted too", 1, 1],
+  ])(
+    "corrects a window's first view by what was granted in the window less what the server counted (%s)",
+    async (_, remaining, leftAfter) => {
+      const wide = redisStore(connection.client as never, { prefix: 'test:', reorderMs: HOUR });
+      await wide.sync('k', ask({ want: 3 }));
+      const second = await wide.sync('k', ask({ want: 5 }));
+      const view = { remaining, resetInMs: HOUR, counter: second.counter, span: second.counterSpan, limit: 10 };
+      await wide.sync('k', ask({ want: 0, view }));
+      expect(await wide.sync('k', ask({ want: 9, need: 1 }))).toMatchObject({ granted: leftAfter });
+    },
+  );
+
+  it("corrects a view by the whole span without the quota's limit, or when its window began before the store's", async () => {
+    const wide = redisStore(connection.client as never, { prefix: 'test:', reorderMs: HOUR });
+    await wide.sync('k', ask({ want: 3 }));
+    const second = await wide.sync('k', ask({ want: 5 }));
+    // Both grants counted (2 of 10 left), but no limit said: the first grant's 3 may still be on their way.
+    const view = { remaining: 2, resetInMs: HOUR, counter: second.counter, span: second.counterSpan };
+    await wide.sync('k', ask({ want: 0, view }));
+    expect(await wide.sync('k', ask({ want: 9, need: 1 }))).toMatchObject({ granted: 0, reason: 'server' });
+
+    // A start counter taken for a window that has ended (its reset long gone) is not this window's: the next grant
+    // takes a new one, the counter as it was the span before it. Samples: the counter was 4, then 6 within the span
+    // (their time ahead of Redis's clock, so that the test's milliseconds cannot take them out of it).
+    await connection.send(['FLUSHALL']);
+    await connection.send(['HSET', 'test:{k}', 'v', '1', 'g', '6']);
+    const future = String(Date.now() + HOUR);
+    await connection.send(['HSET', 'test:{k}:units', '|w0', '0', '|w0x', '1', '|l1', '4', '|l2', '6', '|l2t', future]);
+    const third = await wide.sync('k', ask({ want: 2 }));
+    expect(third).toMatchObject({ granted: 2, counter: 6, counterSpan: 2 });
+    // The server counted the 2 granted before (within the span) and these 2 in its new window: 6 of 10 left. What
+    // was granted since the start counter (4) is what it counted: nothing is on its way.
+    const late = { remaining: 6, resetInMs: HOUR, counter: third.counter, span: third.counterSpan, limit: 10 };
+    await wide.sync('k', ask({ want: 0, view: late }));
+    expect(await wide.sync('k', ask({ want: 9, need: 1 }))).toMatchObject({ granted: 6 });
+  });
+
   it.each([
     ['another type', ['SET', 'test:{k}', 'hello']],
     ['a garbage number', ['HSET', 'test:{k}', 't1', 'garbage']],
