@@ -841,7 +841,8 @@ class Client implements Ratewise {
       fail: (error) => {
         this.#scheduler.failAll(lane, { kind: 'store', store: link.store.name, error });
       },
-      demand: () => lane.queue.size + 1,
+      // The ticket being advanced, when it is not in the queue yet, and those queued.
+      demand: () => lane.queue.size + (lane.queuedTurn ? 0 : 1),
     });
     this.#storeSides.set(budget, side);
     budget.share(side);

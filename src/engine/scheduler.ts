@@ -83,6 +83,8 @@ export class Lane {
   deadlines = 0;
   draining = false;
   again = false;
+  /** While the budget is advanced for a ticket in the queue (so the queue's size is the demand, that one included). */
+  queuedTurn = false;
   /** What ends the turn of a `rw.schedule` task in this lane, made on first use (see tasks.ts). */
   taskHandlers: TaskHandlers | undefined;
   /** The pause the tickets were last checked against, so that a long pause is checked once, not at every drain. */
@@ -302,7 +304,9 @@ export class Scheduler {
       }
     }
     for (let head = lane.queue.peek(); head; head = lane.queue.peek()) {
+      lane.queuedTurn = true;
       lane.budget.advance(head.cost, now, head.units, head.routing);
+      lane.queuedTurn = false;
       const ready = lane.budget.readiness(head.cost, now, head.units, head.routing);
       if (ready.at <= now) {
         this.#drop(lane, head);
@@ -347,7 +351,9 @@ export class Scheduler {
     let earliest = Infinity;
     for (const ticket of behind) {
       if (ticket.done) continue;
+      lane.queuedTurn = true;
       budget.advance(ticket.cost, now, ticket.units, ticket.routing);
+      lane.queuedTurn = false;
       const ready = budget.readiness(ticket.cost, now, ticket.units, ticket.routing);
       if (ready.at <= now) {
         this.#drop(lane, ticket);

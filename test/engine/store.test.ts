@@ -47,6 +47,23 @@ describe('a budget shared through a store', () => {
     expect(store.calls[3]!.request).toMatchObject({ want: 10, maxWaitMs: 0 });
   });
 
+  it('asks for as many as wait, not one more: a grant left unused would hold other clients back', async () => {
+    const { rw, store } = storeRig({ budgets: { '*': { rate: '1000/s' } } });
+    const first = track(rw.fetch(URL_A));
+    await flush();
+    const rest = [track(rw.fetch(`${URL_A}1`)), track(rw.fetch(`${URL_A}2`))];
+    await flush();
+    expect(store.calls).toHaveLength(1);
+    store.calls[0]!.answer();
+    await flush();
+    expect(first.state).toBe('fulfilled');
+    // Two wait (the queue's head among them): a batch of 2.
+    expect(store.calls[1]!.request.want).toBe(2);
+    store.calls[1]!.answer();
+    await flush();
+    expect(rest.every((r) => r.state === 'fulfilled')).toBe(true);
+  });
+
   it('waits for a reservation: the granted tokens are used at the instant the store named, not before', async () => {
     const { rw, clock, server, store } = storeRig({ budgets: { '*': { rate: '10/s' } } });
     store.script = () => ({ waitMs: 300, reason: 'rate' });
