@@ -1057,7 +1057,11 @@ export class BudgetStoreLink implements BudgetStoreSide {
         this.#retryUnits = undefined;
         this.#pollMs = Math.min(this.#pollMs * 2, SLOT_POLL_MAX_MS);
       } else {
-        this.#retryAt = now + Math.max(1, reply.waitMs);
+        // Waiting for the server's quota to come back: asked again a round trip early, the store hears the ask when
+        // the wait ends (its answer took half a round trip to come, the ask takes the other half), not a round trip
+        // after. The store grants nothing before then; asked too early, it names what is left of the wait.
+        const early = reply.reason === 'server' ? (this.link.rttMs ?? 0) : 0;
+        this.#retryAt = now + Math.max(1, reply.waitMs - early);
         this.#retryReason = reply.reason ?? 'rate';
         this.#retryUnit = reply.unit;
         this.#retryUnits = reply.unit === undefined ? undefined : units.map(({ name, want: amount }) => [name, amount]);

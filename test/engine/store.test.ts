@@ -64,6 +64,27 @@ describe('a budget shared through a store', () => {
     expect(rest.every((r) => r.state === 'fulfilled')).toBe(true);
   });
 
+  it("asks again a round trip before the server's quota comes back, so that the store hears it as it does", async () => {
+    const { rw, clock, server, store } = storeRig();
+    const call = track(rw.fetch(URL_A), clock);
+    await flush();
+    // The store is 100 ms away: its answer says the quota comes back 1000 ms after it decided, 50 ms ago.
+    await advance(clock, 100);
+    store.calls[0]!.answer({ granted: 0, waitMs: 950, reason: 'server' });
+    await flush();
+    // Asked again when the wait ends less the round trip (100 ms): it reaches the store as the quota comes back.
+    await advance(clock, 849);
+    expect(store.calls).toHaveLength(1);
+    await advance(clock, 1);
+    expect(store.calls).toHaveLength(2);
+    expect(store.calls[1]!.request).toMatchObject({ want: 1 });
+    await advance(clock, 100);
+    store.calls[1]!.answer();
+    await flush();
+    expect(server.sentAt).toEqual([T0 + 1050]);
+    expect(call.state).toBe('fulfilled');
+  });
+
   it('waits for a reservation: the granted tokens are used at the instant the store named, not before', async () => {
     const { rw, clock, server, store } = storeRig({ budgets: { '*': { rate: '10/s' } } });
     store.script = () => ({ waitMs: 300, reason: 'rate' });
