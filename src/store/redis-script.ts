@@ -295,10 +295,11 @@ local function level(s, at)
   if at >= s.sx then return s.sl end
   return s.sr
 end
--- A grant of amount on a grant counter c (g, and its samples l1, l2, l2t): returns the counter its answer's view
--- is to be corrected by, the counter as it was at least the reorder span ago plus the grant: the latest sample that
--- old, else the one before it (taken at least the span before the latest), else the counter before this grant
--- (nothing was sampled before it). Samples above the counter were taken before it started afresh: none then.
+-- A grant of amount on a grant counter c (g, its samples l1, l2, l2t and its last grant's time lt): returns the
+-- counter its answer's view is to be corrected by, the counter as it was at least the reorder span ago plus the
+-- grant: the counter before this grant when nothing was granted within the span, else the latest sample that old,
+-- else the one before it (taken at least the span before the latest), else the counter before this grant (nothing
+-- was sampled before it). Samples above the counter were taken before it started afresh: none then.
 local function grant(c, amount)
   local sampled = c.l1 ~= nil and c.l2 ~= nil and c.l2t ~= nil and c.l1 <= c.l2 and c.l2 <= c.g
   -- Nothing granted within the span (lt: the Redis ms of the last grant): the counter is as it was then.
