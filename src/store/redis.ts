@@ -83,7 +83,8 @@ export interface RedisStoreOptions {
    * process's network and event loop delay its requests differently). When an answer tells what is left of a quota
    * (of requests, or of another unit such as an LLM vendor's tokens), the store takes off what was granted after the
    * answered request, and also what was granted this long before it, which may not have been counted yet. 0 takes off
-   * only what was granted after it.
+   * only what was granted after it. A window's first count of requests, when the server names its limit, loses no
+   * more than what the store granted in that window less what the server counted of it.
    * @default 50
    */
   readonly reorderMs?: number;
