@@ -591,7 +591,8 @@ if ukey ~= nil and (#units > 0 or requests ~= nil or wdirty) then
       table.insert(ufields, '|' .. k); table.insert(ufields, tostring(requests[k]))
     end
   end
-  if w0 ~= nil then
+  -- The window's start counter, written when it changed.
+  if wdirty and w0 ~= nil then
     table.insert(ufields, '|w0'); table.insert(ufields, tostring(w0))
     table.insert(ufields, '|w0x'); table.insert(ufields, tostring(w0x))
   elseif wdirty then
