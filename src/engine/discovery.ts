@@ -40,6 +40,13 @@ export class Discovery {
   #lastSeq = 0;
   /** Requests one window accepts, once a refusal has shown it; undefined before. */
   #limit: number | undefined;
+  /** Whether a window has accepted the whole of `#limit` without a refusal since it was last set lower. */
+  #confirmed = false;
+  /**
+   * Whether a window has refused after accepting less than a confirmed limit, which was kept: one such window is
+   * more likely a window that had not turned (a probe that took its last request) than a smaller quota.
+   */
+  #doubted = false;
   #bounds: WindowBounds = UNKNOWN_WINDOW;
   /** When the first request of the window the server is believed to be in was answered; undefined before any. */
   #windowStart: number | undefined;
@@ -157,6 +164,11 @@ export class Discovery {
       this.#windowAccepted++;
       // Accepted answers that come after the window's first refusal (sent before it) belong to its limit too.
       if (this.#windowRefused && this.#windowAccepted > (this.#limit ?? 0)) this.#limit = this.#windowAccepted;
+      // The whole limit accepted in one window: it holds.
+      if (!this.#windowRefused && this.#limit !== undefined && this.#windowAccepted >= this.#limit) {
+        this.#confirmed = true;
+        this.#doubted = false;
+      }
       this.#growRound();
       return;
     }
@@ -171,7 +183,24 @@ export class Discovery {
     if (this.#windowRefused) return;
     this.#windowRefused = true;
     // A window refused before it accepted anything had been opened by someone else: it says nothing of the limit.
-    if (this.#windowAccepted > 0) this.#limit = this.#windowAccepted;
+    if (this.#windowAccepted > 0) this.#learn(this.#windowAccepted);
+  }
+
+  /**
+   * A window refused first after accepting `accepted` requests. Taken as its limit, but a limit that a whole window
+   * has accepted is lowered only by a second such window in a row: the first is more likely a window that had not
+   * turned, where a probe found the last request of a window the requests before it had filled (they reached the
+   * server after its turn), than a smaller quota. Lowered at once, it would send that one request a window.
+   */
+  #learn(accepted: number): void {
+    const limit = this.#limit;
+    if (limit !== undefined && accepted < limit && this.#confirmed && !this.#doubted) {
+      this.#doubted = true;
+      return;
+    }
+    if (limit === undefined || accepted < limit) this.#confirmed = false;
+    this.#doubted = false;
+    this.#limit = accepted;
   }
 
   /** The next round of the slow start: twice as many, once a full round has been answered without a refusal. */

@@ -154,6 +154,54 @@ describe('the limit', () => {
     expect(d.backed(false)).toBe(false);
   });
 
+  /**
+   * The window that a probe at `at` opens: accepted, then `limit - 1` more sent with it, of which the first
+   * `accepted - 1` are accepted and the rest refused (Retry-After: 1 s). Returns the next request's number.
+   */
+  function probedWindow(d: Discovery, seq: number, at: number, limit: number, accepted: number): number {
+    d.sent(seq, at, true);
+    d.answered(seq, 'accepted', at + 2);
+    sendAll(d, seq + 1, seq + limit - 1, at + 2);
+    for (let next = seq + 1; next < seq + limit; next++) {
+      const ok = next - seq < accepted;
+      d.answered(next, ok ? 'accepted' : 'refused', at + 5, ok ? undefined : at + 1_005);
+    }
+    return seq + limit;
+  }
+
+  // Was a bug (a run of 300 calls took 96 s where 14 s were allowed): the requests sent with a probe reached the
+  // server after its window turned, so the next probe, at the end of the window they opened, found that window's last
+  // request and the requests sent with it were refused. The limit became 1, and the budget sent one request a
+  // window, learning more only from refusals that no longer came.
+  it('is kept when a window that accepted it whole is followed by one that refused after its probe alone', () => {
+    const d = learnt(8, 5, 50, 1_050);
+    let seq = probedWindow(d, 9, 2_000, 5, 5);
+    expect(d.limit).toBe(5);
+    seq = probedWindow(d, seq, 4_000, 5, 1);
+    expect(d.limit).toBe(5);
+    // The next window accepts the whole limit again: one such window later is doubted again, not taken.
+    seq = probedWindow(d, seq, 6_000, 5, 5);
+    probedWindow(d, seq, 8_000, 5, 2);
+    expect(d.limit).toBe(5);
+  });
+
+  it('is lowered by a second window in a row that refused after accepting less (a smaller quota, or a shared one)', () => {
+    const d = learnt(8, 5, 50, 1_050);
+    let seq = probedWindow(d, 9, 2_000, 5, 5);
+    seq = probedWindow(d, seq, 4_000, 5, 3);
+    expect(d.limit).toBe(5);
+    probedWindow(d, seq, 6_000, 5, 3);
+    expect(d.limit).toBe(3);
+  });
+
+  // The slow start may have spanned two windows of the server: what it counted is then more than one window accepts,
+  // and the first window sent at that limit says so.
+  it('is lowered at once when no window has accepted it whole yet', () => {
+    const d = learnt(8, 5, 50, 1_050);
+    probedWindow(d, 9, 2_000, 5, 3);
+    expect(d.limit).toBe(3);
+  });
+
   it('says a request within the learnt limit is backed, a probe never', () => {
     const d = learnt(8, 5, 50);
     expect(d.sent(9, 2_000, true)).toBeUndefined();

@@ -512,3 +512,110 @@ describe.each(['draft-6', 'draft-7'] as const)(
     });
   },
 );
+
+describe('a server that answers 429 with Retry-After beyond 20 requests per epoch second, 300 calls at once', () => {
+  /** One window of the server: a second of the epoch, and what it did. */
+  interface Second {
+    accepted: number;
+    refused: number;
+  }
+
+  /**
+   * Starts the burst `startMs` into a second. Each request reaches the server `forward(i)` ms after it is sent, and
+   * its answer comes `back(i)` ms after that; the server counts it in the second it arrives.
+   */
+  async function run(startMs: number, forward: (i: number) => number, back: (i: number) => number) {
+    const seconds = new Map<number, Second>();
+    const held: { clock?: FakeClock } = {};
+    const serve = (call: FetchCall): void => {
+      const at = held.clock!.now();
+      const index = Math.floor(at / 1_000);
+      let second = seconds.get(index);
+      if (second === undefined) seconds.set(index, (second = { accepted: 0, refused: 0 }));
+      let answer: Response;
+      if (second.accepted < 20) {
+        second.accepted++;
+        answer = ok();
+      } else {
+        second.refused++;
+        answer = status(429, { 'retry-after': String(Math.ceil(((index + 1) * 1_000 - at) / 1_000)) });
+      }
+      held.clock!.setTimeout(() => {
+        call.respond(answer);
+      }, back(call.index));
+    };
+    const { rw, clock } = rig(
+      {},
+      bounded((call) => {
+        held.clock!.setTimeout(() => {
+          serve(call);
+        }, forward(call.index));
+        return 'hold';
+      }, 3_000),
+    );
+    held.clock = clock;
+    // T0 is a whole second.
+    await advance(clock, startMs);
+    const calls = await burst(rw, clock, 300);
+    return { calls, seconds: [...seconds.values()], took: lastSettled(calls) - startMs };
+  }
+
+  // Where the slow start (rounds of 10, 20 and 40, one answer time apart) stays in one second, its last round
+  // finds the limit: 10 refused. Where a second turns between its rounds, the second round has a fresh second to
+  // itself, and the third overshoots it by up to 40 (2 x the limit); the limit counted across both seconds is then
+  // up to the limit too many, and the first second sent at it refuses that many, which corrects it. Nothing else
+  // refuses more than a probe.
+  it('at every start within the second: none lost, at most two seconds refuse more than one request', async () => {
+    const spanned: number[] = [];
+    // Every 50 ms, and where the second turns between the slow start's first and second rounds (the first reaches
+    // the server 2 ms after it is sent, the second 7 ms).
+    for (const startMs of [...Array.from({ length: 20 }, (_, i) => i * 50), 995, 997]) {
+      const { calls, seconds } = await run(
+        startMs,
+        () => 2,
+        () => 3,
+      );
+      expect(statuses(calls)).toEqual(Array(300).fill(200));
+      const many = seconds.map((s) => s.refused).filter((refused) => refused > 1);
+      expect(many.length).toBeLessThanOrEqual(2);
+      if (many.length === 2) {
+        spanned.push(startMs);
+        expect(many[0]).toBeLessThanOrEqual(40);
+        expect(many[1]).toBeLessThanOrEqual(20);
+      }
+      expect(seconds.reduce((sum, s) => sum + s.refused, 0)).toBeLessThanOrEqual(50);
+    }
+    expect(spanned).toEqual([995, 997]);
+  });
+
+  // Was a bug (a run against a real server took 96 s where 14 s are allowed, and drifted to 17 a window in others):
+  // requests that reached the server after its second turned were counted there, so a later probe found the last
+  // request of a second that had not turned, and the requests sent with it were refused: that one window lowered
+  // the limit to what it had accepted, for good. Answers here take 2 to 11 ms, a tenth of them up to 100 ms and
+  // one in fifty up to half a second, both ways (a fixed pseudo-random sequence).
+  it('keeps the limit through seconds that had not turned when a probe found them', async () => {
+    let seed = 1;
+    const next = (): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed / 2_147_483_648;
+    };
+    const latencies = Array.from({ length: 3_000 }, () => {
+      const u = next();
+      return u < 0.9
+        ? 2 + Math.floor(next() * 10)
+        : u < 0.98
+          ? 20 + Math.floor(next() * 80)
+          : 100 + Math.floor(next() * 400);
+    });
+    const { calls, seconds, took } = await run(
+      776,
+      (i) => latencies[(i * 7 + 3) % 3_000]!,
+      (i) => latencies[i % 3_000]!,
+    );
+    expect(statuses(calls)).toEqual(Array(300).fill(200));
+    // From the fifth second on, every second but the last accepts the whole limit (was: 17 from the sixth on).
+    expect(seconds.slice(4, -1).map((s) => s.accepted)).toEqual(Array(seconds.length - 5).fill(20));
+    // 14 s are the fastest the server allows; the first second began 776 ms in. (Was 17.7 s.)
+    expect(took).toBeLessThan(16_000);
+  });
+});

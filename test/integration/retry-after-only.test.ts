@@ -71,29 +71,40 @@ describe.concurrent(`${CALLS} concurrent calls against ${LIMIT} per ${WINDOW_MS}
   });
 
   // It learns the window's size from the first refusals and stops sending the whole queue into each window (a client
-  // without pacing has 280 refused in the first window alone, and more in each window after). Runs so far refused 10
-  // in total over 15 or 16 windows; the bound leaves room for the two windows below at their worst.
-  test('refuses fewer than one request for every six calls', { timeout: 60_000 }, async ({ expect }) => {
-    const { refused } = await shared();
-    expect(refused).toBeLessThan(CALLS / 6);
-  });
-
-  // Discovery's bounds against a server that names no quota. The slow start's last round (rounds of 1, 2, 4, 8, 16)
-  // overshoots the first window: fewer than a window's limit refused. The limit is then learned from what the
-  // refusing window accepted, and may count too many by the requests of the round that met the next window: they
-  // are answered within milliseconds of the refusal, and a whole-second Retry-After cannot place them. The first
-  // window sent at the learned limit then refuses that many, and its refusal corrects the limit. So at most two
-  // windows refuse more than one request, each fewer than the limit; every other window at most one (a probe of the
-  // turn). Runs so far: 20/10 20/0 …; 4/0 20/6 20/4 20/0 …; 20/1 9/0 20/9 20/0 … (about half the runs, by where
-  // the burst begins in the server's second).
+  // without pacing has 280 refused in the first window alone, and more in each window after). Most runs refuse 10:
+  // the slow start's last round (rounds of 10, 20, 40) overshoots the first window. Where the server's second turns
+  // between the slow start's rounds (a few runs in a hundred here, more on a loaded machine), the second round has a fresh
+  // second to itself and the third overshoots it by up to 40; the limit, counted across both seconds, is then up to
+  // 20 too many, and the first second sent at it refuses that many: 50 in all (the CI run of 2026-12-07: 19/0 20/31
+  // 20/19). The bound leaves room for a probe refused here and there. test/engine/quiet-server.test.ts holds the
+  // exact shapes, at every start within the second, on the fake clock.
   test(
-    'refuses less than a window in at most two windows, at most one in the others',
-    { timeout: 60_000 },
+    'refuses fewer than one request for every four calls, and no window more than the slow start sent it',
+    {
+      timeout: 60_000,
+    },
+    async ({ expect }) => {
+      const { refused, windows } = await shared();
+      expect(refused).toBeLessThan(CALLS / 4);
+      expect(Math.max(...windows.map((window) => window.refused))).toBeLessThanOrEqual(2 * LIMIT);
+    },
+  );
+
+  // Was a bug (runs on a loaded machine took 32 s and 96 s, where 14 s are allowed): requests that reached the
+  // server after its second turned filled that second, a probe found its last request, and the refusal of the
+  // requests sent with the probe lowered the limit to 1, for good: one request a window from then on. A window that
+  // has accepted the whole limit is now lowered only by two such windows in a row. Windows between the first and
+  // the last that carry less than half the limit: one now and then, where a probe crept to the end of a second and
+  // the rest went into the next.
+  test(
+    'keeps the windows full: at most three between the first and the last carry less than half the limit',
+    {
+      timeout: 60_000,
+    },
     async ({ expect }) => {
       const { windows } = await shared();
-      const many = windows.filter((window) => window.refused > 1);
-      expect(many.length).toBeLessThanOrEqual(2);
-      for (const window of many) expect(window.refused).toBeLessThan(LIMIT);
+      const thin = windows.slice(1, -1).filter((window) => window.accepted < LIMIT / 2);
+      expect(thin.length).toBeLessThanOrEqual(3);
     },
   );
 });
