@@ -40,13 +40,12 @@ export class Discovery {
   #lastSeq = 0;
   /** Requests one window accepts, once a refusal has shown it; undefined before. */
   #limit: number | undefined;
-  /** Whether a window has accepted the whole of `#limit` without a refusal since it was last set lower. */
-  #confirmed = false;
   /**
-   * Whether a window has refused after accepting less than a confirmed limit, which was kept: one such window is
-   * more likely a window that had not turned (a probe that took its last request) than a smaller quota.
+   * What the windows said of `#limit`: 0, no window has accepted it whole yet; 1, one has; 2, one has, and the
+   * latest window that refused first accepted less (kept: one such window is more likely a window that had not
+   * turned, where a probe took its last request, than a smaller quota).
    */
-  #doubted = false;
+  #trust = 0;
   #bounds: WindowBounds = UNKNOWN_WINDOW;
   /** When the first request of the window the server is believed to be in was answered; undefined before any. */
   #windowStart: number | undefined;
@@ -165,10 +164,7 @@ export class Discovery {
       // Accepted answers that come after the window's first refusal (sent before it) belong to its limit too.
       if (this.#windowRefused && this.#windowAccepted > (this.#limit ?? 0)) this.#limit = this.#windowAccepted;
       // The whole limit accepted in one window: it holds.
-      if (!this.#windowRefused && this.#limit !== undefined && this.#windowAccepted >= this.#limit) {
-        this.#confirmed = true;
-        this.#doubted = false;
-      }
+      if (!this.#windowRefused && this.#windowAccepted >= (this.#limit ?? Infinity)) this.#trust = 1;
       this.#growRound();
       return;
     }
@@ -193,13 +189,13 @@ export class Discovery {
    * server after its turn), than a smaller quota. Lowered at once, it would send that one request a window.
    */
   #learn(accepted: number): void {
-    const limit = this.#limit;
-    if (limit !== undefined && accepted < limit && this.#confirmed && !this.#doubted) {
-      this.#doubted = true;
+    const limit = this.#limit ?? Infinity;
+    if (accepted < limit && this.#trust === 1) {
+      this.#trust = 2;
       return;
     }
-    if (limit === undefined || accepted < limit) this.#confirmed = false;
-    this.#doubted = false;
+    // A window that accepted the limit or more before its first refusal has accepted it whole.
+    this.#trust = accepted < limit ? 0 : 1;
     this.#limit = accepted;
   }
 
