@@ -23,6 +23,9 @@ const ANSWER_LATENESS_MS = 50;
  *   window is taken to have opened when its first request was answered (the server opened it between that request's
  *   send and its answer: the answer is the safe end to measure from). From then on a window's requests go at once up to that
  *   limit, and the budget holds the rest until the window should have turned; then one request probes it.
+ * - A window that refuses after accepting fewer lowers the limit to what it accepted; once a whole window has
+ *   accepted the limit, only the second such window in a row does (the first is more often a window that had not
+ *   turned than a smaller quota).
  * - Each probe narrows the window's length (see window-bounds.ts): refused, it ran longer; accepted, a new window
  *   opened with it. Probes after a window whose quota went unrefused may try half way between the bounds: a refusal
  *   there costs one request per window and no time.
